@@ -1,0 +1,5 @@
+"""``python -m flopwatt`` = the ``flopwatt`` command."""
+
+from flopwatt.cli import main
+
+raise SystemExit(main())

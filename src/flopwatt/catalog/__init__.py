@@ -1,0 +1,156 @@
+"""The sourced catalog: TOML files shipped with the package, loaded into frozen specs.
+
+Each file is a table of entries keyed by id. Every entry carries ``source`` (document and
+table/page) and ``retrieved`` (ISO date). Keys are checked exactly, so a typo is an error and
+never a silent default. Figures nobody has published are left out (``None`` = unknown).
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import MISSING, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from flopwatt.catalog.efficiency import CollectiveTable, EfficiencyCatalog, GemmTable
+from flopwatt.errors import InputError, unknown_id
+from flopwatt.specs import Accelerator, Link, ModelSpec, StackProfile, System
+
+KINDS = ("accelerators", "systems", "models", "stacks")
+
+
+def read_toml(path: Path | str, what: str) -> dict[str, Any]:
+    """Parse a TOML file; any parse error becomes one InputError naming the file."""
+    try:
+        if isinstance(path, Path):
+            text = path.read_text(encoding="utf-8")
+        else:
+            text = resources.files("flopwatt.catalog").joinpath(path).read_text(encoding="utf-8")
+        return tomllib.loads(text)
+    except FileNotFoundError as exc:
+        raise InputError(what, "an existing TOML file", str(path)) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(what, f"valid TOML ({exc})", str(path)) from exc
+
+
+def check_keys(owner: str, entry: dict[str, Any], cls: type, *, skip: tuple[str, ...] = ()) -> None:
+    """Exact key check against the dataclass ``cls``: unknown keys and missing required keys fail."""
+    names = {f.name for f in fields(cls)} - set(skip)
+    unknown = sorted(set(entry) - names - set(skip))
+    if unknown:
+        raise InputError(f"{owner}.{unknown[0]}", f"one of the known keys ({', '.join(sorted(names))})")
+    required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+    required -= set(skip) | {"id"}
+    missing = sorted(required - set(entry))
+    if missing:
+        raise InputError(f"{owner}.{missing[0]}", "a value (required key is missing)")
+
+
+def _build(cls: type, owner: str, entry_id: str, entry: dict[str, Any], **extra: Any) -> Any:
+    check_keys(owner, entry, cls, skip=tuple(extra))
+    try:
+        return cls(id=entry_id, **entry, **extra)
+    except TypeError as exc:  # wrong value type for a field
+        raise InputError(owner, f"fields of the right types ({exc})") from exc
+
+
+@functools.cache
+def accelerators() -> dict[str, Accelerator]:
+    data = read_toml("accelerators.toml", "catalog accelerators.toml")
+    return {k: _build(Accelerator, f"accelerator {k}", k, dict(v)) for k, v in data.items()}
+
+
+@functools.cache
+def models() -> dict[str, ModelSpec]:
+    data = read_toml("models.toml", "catalog models.toml")
+    out = {}
+    for k, v in data.items():
+        v = dict(v)
+        if "aliases" in v:
+            v["aliases"] = tuple(v["aliases"])
+        out[k] = _build(ModelSpec, f"model {k}", k, v)
+    return out
+
+
+@functools.cache
+def stacks() -> dict[str, StackProfile]:
+    data = read_toml("stacks.toml", "catalog stacks.toml")
+    out = {}
+    for k, v in data.items():
+        v = dict(v)
+        if "zero_stages" in v:
+            v["zero_stages"] = tuple(v["zero_stages"])
+        out[k] = _build(StackProfile, f"stack {k}", k, v)
+    return out
+
+
+def _link(owner: str, entry: dict[str, Any]) -> Link:
+    if not isinstance(entry, dict):
+        raise InputError(owner, "a table with technology, bandwidth_bytes_per_s, latency_s")
+    check_keys(owner, entry, Link)
+    return Link(**entry)
+
+
+@functools.cache
+def systems() -> dict[str, System]:
+    data = read_toml("systems.toml", "catalog systems.toml")
+    accs = accelerators()
+    out = {}
+    for k, v in data.items():
+        v = dict(v)
+        owner = f"system {k}"
+        acc_id = v.pop("accelerator", None)
+        if acc_id not in accs:
+            raise unknown_id(f"{owner}.accelerator", str(acc_id), accs)
+        if "network_keywords" in v:
+            v["network_keywords"] = tuple(v["network_keywords"])
+        v["scale_up"] = _link(f"{owner}.scale_up", v.get("scale_up"))
+        v["scale_out"] = _link(f"{owner}.scale_out", v.get("scale_out"))
+        out[k] = _build(System, owner, k, v, accelerator=accs[acc_id])
+    return out
+
+
+@functools.cache
+def efficiency() -> EfficiencyCatalog:
+    data = read_toml("efficiency.toml", "catalog efficiency.toml")
+    return EfficiencyCatalog.from_dict(data)
+
+
+def get(kind: str, entry_id: str) -> Any:
+    """Look up one entry; unknown ids raise InputError with the closest known ids."""
+    table = {"accelerators": accelerators, "systems": systems, "models": models, "stacks": stacks}
+    if kind not in table:
+        raise InputError("catalog kind", f"one of {', '.join(KINDS)}", kind)
+    entries = table[kind]()
+    if entry_id not in entries:
+        raise unknown_id(kind[:-1], entry_id, entries)
+    return entries[entry_id]
+
+
+def system_for(accelerator_id: str, network: str = "") -> System:
+    """The catalog system for an accelerator: the one whose ``network_keywords`` appear in ``network``
+    (a published run's description), else the first system shipping that accelerator."""
+    get("accelerators", accelerator_id)
+    shipping = [s for s in systems().values() if s.accelerator.id == accelerator_id]
+    text = network.lower()
+    for system in shipping:
+        if any(k.lower() in text for k in system.network_keywords):
+            return system
+    if shipping:
+        return shipping[0]
+    raise InputError("accelerator", f"an accelerator with a system in the catalog (none ships {accelerator_id})")
+
+
+def model_by_name(name: str) -> ModelSpec | None:
+    """Find a catalog model by id, name or alias (case-insensitive); None if none matches."""
+    key = name.strip().lower()
+    for model in models().values():
+        if key in (model.id.lower(), model.name.lower(), *(a.lower() for a in model.aliases)):
+            return model
+    return None
+
+
+__all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "efficiency", "get",
+           "model_by_name", "models", "read_toml", "stacks", "system_for", "systems"]

@@ -1,0 +1,116 @@
+"""Efficiency tables: achievable fraction of peak, as data (STYLE 5: tables evaluated by interpolation).
+
+- GEMM: fraction of the dense peak a matrix multiply reaches, by its FLOP count, per accelerator.
+- Memory: fraction of HBM bandwidth streaming (element-wise) kernels reach, per accelerator.
+- Collectives: achieved NCCL bus bandwidth as a fraction of the link rate, by message size,
+  per link technology (nccl-tests ``busbw`` definition).
+
+Each table carries its ``source`` or ``derivation``. Evaluation is vectorised (``np.interp`` in
+log-size space), so any array of sizes is one call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from flopwatt.errors import InputError, unknown_id
+
+
+def _curve(owner: str, entry: dict[str, Any], x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        x = np.asarray(entry[x_key], dtype=float)
+        y = np.asarray(entry[y_key], dtype=float)
+    except KeyError as exc:
+        raise InputError(f"{owner}.{exc.args[0]}", "a list of numbers") from exc
+    if x.ndim != 1 or x.shape != y.shape or x.size < 1:
+        raise InputError(owner, f"{x_key} and {y_key} as lists of equal length")
+    if np.any(np.diff(x) <= 0) or np.any(x <= 0):
+        raise InputError(f"{owner}.{x_key}", "positive, strictly increasing sizes")
+    if np.any(y <= 0) or np.any(y > 1):
+        raise InputError(f"{owner}.{y_key}", "fractions in (0, 1]")
+    for key in ("source", "retrieved"):
+        if key not in entry:
+            raise InputError(f"{owner}.{key}", "a value (every table states its source)")
+    return x, y
+
+
+def _fractions(data: dict[str, Any], table: str, key: str) -> dict[str, float]:
+    out = {}
+    for acc, entry in data.get(table, {}).items():
+        frac = entry.get(key)
+        if not isinstance(frac, float) or not 0 <= frac <= 1 or "source" not in entry:
+            raise InputError(f"efficiency {table}.{acc}", f"{key} in [0, 1] and a source")
+        out[acc] = frac
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class GemmTable:
+    """Achievable fraction of dense peak vs GEMM size (FLOPs of one call)."""
+
+    op_flops: np.ndarray
+    efficiency: np.ndarray
+    source: str
+
+    def __call__(self, flops: np.ndarray) -> np.ndarray:
+        x = np.log(np.maximum(np.asarray(flops, dtype=float), 1.0))
+        return np.interp(x, np.log(self.op_flops), self.efficiency)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectiveTable:
+    """Achieved bus bandwidth / link bandwidth vs message size (bytes per rank)."""
+
+    message_bytes: np.ndarray
+    busbw_fraction: np.ndarray
+    source: str
+
+    def __call__(self, nbytes: np.ndarray) -> np.ndarray:
+        x = np.log(np.maximum(np.asarray(nbytes, dtype=float), 1.0))
+        return np.interp(x, np.log(self.message_bytes), self.busbw_fraction)
+
+
+@dataclass(frozen=True, slots=True)
+class EfficiencyCatalog:
+    gemm: dict[str, GemmTable]
+    memory: dict[str, float]
+    collective: dict[str, CollectiveTable]
+    overlap: dict[str, float]
+    """Fraction of compute throughput lost while a collective runs concurrently, per accelerator."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
+        gemm = {}
+        for acc, entry in data.get("gemm", {}).items():
+            x, y = _curve(f"efficiency gemm.{acc}", entry, "op_flops", "efficiency")
+            gemm[acc] = GemmTable(x, y, entry["source"])
+        memory = _fractions(data, "memory", "efficiency")
+        overlap = _fractions(data, "overlap", "compute_slowdown")
+        collective = {}
+        for tech, entry in data.get("collective", {}).items():
+            x, y = _curve(f"efficiency collective.{tech}", entry, "message_bytes", "busbw_fraction")
+            collective[tech] = CollectiveTable(x, y, entry["source"])
+        return cls(gemm, memory, collective, overlap)
+
+    def gemm_for(self, accelerator_id: str) -> GemmTable:
+        if accelerator_id not in self.gemm:
+            raise unknown_id("efficiency table gemm", accelerator_id, self.gemm)
+        return self.gemm[accelerator_id]
+
+    def memory_for(self, accelerator_id: str) -> float:
+        if accelerator_id not in self.memory:
+            raise unknown_id("efficiency table memory", accelerator_id, self.memory)
+        return self.memory[accelerator_id]
+
+    def overlap_for(self, accelerator_id: str) -> float:
+        if accelerator_id not in self.overlap:
+            raise unknown_id("efficiency table overlap", accelerator_id, self.overlap)
+        return self.overlap[accelerator_id]
+
+    def collective_for(self, technology: str) -> CollectiveTable:
+        if technology not in self.collective:
+            raise unknown_id("efficiency table collective", technology, self.collective)
+        return self.collective[technology]

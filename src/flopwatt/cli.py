@@ -1,0 +1,208 @@
+"""Command line: parse, call the library, print. Every user error is one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.errors import InputError
+from flopwatt.estimate import estimate_training
+from flopwatt.perf.plans import RECOMPUTE
+from flopwatt.perf.space import PlanRequest
+from flopwatt.report import text
+from flopwatt.specs import TrainingWorkload
+from flopwatt.units import parse_quantity
+from flopwatt.validate import KINDS, read_rows, validate
+
+DEFAULTS = {"model": "gpt3-175b", "accelerator": "a100-sxm4-80gb", "devices": 1024, "global_batch": 1536,
+            "tokens": 300e9, "stack": "megatron-core"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(parse_quantity(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
+    if value < 1 or value != parse_quantity(text):
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = parse_quantity(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a positive number (e.g. 300e9 or 300B), got {text!r}") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _add_train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=DEFAULTS["model"], help="catalog model id (default %(default)s)")
+    p.add_argument("--accelerator", help=f"catalog accelerator id (default {DEFAULTS['accelerator']})")
+    p.add_argument("--system", help="catalog system id (default: the catalog's system for the accelerator)")
+    p.add_argument("--devices", type=_positive_int, default=DEFAULTS["devices"])
+    p.add_argument("--global-batch", type=_positive_int, default=DEFAULTS["global_batch"], help="sequences per step")
+    p.add_argument("--seq-len", type=_positive_int, help="tokens per sequence (default: the model's context)")
+    p.add_argument("--tokens", type=_positive_float, default=DEFAULTS["tokens"], help="training tokens, e.g. 300e9")
+    p.add_argument("--precision", help="matmul precision (default: bf16, or fp16 where the device has no bf16)")
+    p.add_argument("--stack", default=DEFAULTS["stack"], help="software stack profile id")
+    for knob in ("tp", "pp", "dp", "vpp", "micro-batch"):
+        p.add_argument(f"--{knob}", type=_positive_int, help="fixed; chosen when left out")
+    p.add_argument("--zero", type=int, choices=(0, 1, 2, 3), help="ZeRO stage; chosen when left out")
+    p.add_argument("--recompute", choices=RECOMPUTE, help="activation recomputation; chosen when left out")
+    p.add_argument("--sequence-parallel", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--config", type=Path, help="TOML file with a [train] table of these options (flags win)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="flopwatt", description="Planner and simulator for AI infrastructure.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train_arguments(sub.add_parser("train", help="estimate a training run (open plan knobs are chosen)"))
+    cat = sub.add_parser("catalog", help="list or show catalog entries with their sources")
+    cat.add_argument("kind", nargs="?", choices=catalog.KINDS, default=None)
+    cat.add_argument("id", nargs="?")
+    cat.add_argument("--json", action="store_true")
+    val = sub.add_parser("validate", help="run published measurements through the model")
+    val.add_argument("path", type=Path)
+    val.add_argument("--kind", choices=KINDS)
+    val.add_argument("--json", action="store_true")
+    return parser
+
+
+def _apply_config(args: argparse.Namespace) -> None:
+    """Fill options the command line left unset from ``--config``'s [train] table (exact keys)."""
+    if args.config is None:
+        return
+    data = catalog.read_toml(args.config, "--config")
+    table = data.get("train")
+    if not isinstance(table, dict) or set(data) != {"train"}:
+        raise InputError(f"{args.config}", "a single [train] table")
+    train = _Parser(prog="flopwatt train")
+    _add_train_arguments(train)
+    options = {a.dest: a for a in train._actions if a.dest not in ("help", "config", "json")}
+    for key, value in table.items():
+        dest = key.replace("-", "_")
+        if dest not in options:
+            raise InputError(f"{args.config} [train].{key}", f"one of {', '.join(sorted(options))}")
+        if getattr(args, dest) not in (None, train.get_default(dest)):
+            continue  # given on the command line
+        setattr(args, dest, _config_value(options[dest], f"{args.config} [train].{key}", value))
+
+
+def _config_value(action: argparse.Action, field: str, value: Any) -> Any:
+    if isinstance(value, bool) or action.type is None:
+        if action.choices is not None and value not in action.choices:
+            raise InputError(field, f"one of {', '.join(map(str, action.choices))}", value)
+        return value
+    try:
+        converted = action.type(str(value))
+    except (argparse.ArgumentTypeError, ValueError) as exc:
+        raise InputError(field, str(exc).removeprefix("expected "), value, message=str(exc)) from exc
+    if action.choices is not None and converted not in action.choices:
+        raise InputError(field, f"one of {', '.join(map(str, action.choices))}", value)
+    return converted
+
+
+def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    model = catalog.get("models", args.model)
+    if args.system:
+        system = catalog.get("systems", args.system)
+        if args.accelerator and system.accelerator.id != args.accelerator:
+            raise InputError("--system", f"a system of {args.accelerator} devices", args.system)
+    else:
+        system = catalog.system_for(args.accelerator or DEFAULTS["accelerator"])
+    stack = catalog.get("stacks", args.stack)
+    seq = args.seq_len or model.seq_len
+    if seq is None:
+        raise InputError("--seq-len", f"a value ({model.id} has no published context length)")
+    precision = args.precision or system.accelerator.half_precision()
+    system.accelerator.peak(precision)  # unknown precision for this device: one clear line
+    workload = TrainingWorkload(model=model, seq_len=seq, tokens=args.tokens, precision=precision)
+    request = PlanRequest(devices=args.devices, global_batch=args.global_batch, tp=args.tp, pp=args.pp, dp=args.dp,
+                          vpp=args.vpp, micro_batch=args.micro_batch, zero_stage=args.zero,
+                          recompute=args.recompute, sequence_parallel=args.sequence_parallel)
+    estimate = estimate_training(workload, system, stack, request)
+    if estimate.best is None:
+        why = text.describe_reasons(estimate.infeasible_counts())
+        raise InputError("plan", f"a feasible plan; none of {len(estimate.result)} is: {why}")
+    summary = estimate.best_summary()
+    header = {"model": model.id, "system": system.id, "devices": str(args.devices), "stack": stack.id,
+              "precision": precision, "seq_len": str(seq), "plans evaluated": str(len(estimate.result)),
+              "feasible": str(int(estimate.result.feasible.sum()))}
+    payload = {"workload": {"model": model.id, "seq_len": seq, "tokens": args.tokens, "precision": precision},
+               "system": system.id, "devices": args.devices, "stack": stack.id,
+               "plans_evaluated": len(estimate.result), "infeasible": estimate.infeasible_counts(), **summary}
+    return payload, text.training_estimate(summary, header)
+
+
+def _catalog(args: argparse.Namespace) -> tuple[Any, str]:
+    kinds = [args.kind] if args.kind else list(catalog.KINDS)
+    if args.id:
+        entry = catalog.get(args.kind, args.id)
+        return _plain(entry), text.catalog_entry(entry)
+    tables = {k: getattr(catalog, k)() for k in kinds}
+    payload = {k: {i: _plain(e) for i, e in v.items()} for k, v in tables.items()}
+    return payload, "\n".join(text.catalog_list(k, v) for k, v in tables.items())
+
+
+def _plain(entry: Any) -> Any:
+    """A catalog entry as JSON-ready values (nested specs by their id)."""
+    if is_dataclass(entry):
+        out = {}
+        for f in fields(entry):
+            value = getattr(entry, f.name)
+            out[f.name] = value.id if f.name == "accelerator" else _plain(value)
+        return out
+    if isinstance(entry, tuple):
+        return list(entry)
+    return entry
+
+
+def _validate(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    report = validate(read_rows(args.path), kind=args.kind)
+    return report, text.validation(report)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _train, "catalog": _catalog, "validate": _validate}
+    try:
+        if args.command == "train":
+            _apply_config(args)
+        with np.errstate(all="ignore"):
+            payload, human = handlers[args.command](args)
+    except InputError as exc:
+        print(f"flopwatt {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(json.dumps(payload, indent=2, default=_json_default) if args.json else human)
+    except BrokenPipeError:  # e.g. piped into head: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

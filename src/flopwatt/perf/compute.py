@@ -1,0 +1,118 @@
+"""Time of the arithmetic of one transformer layer on one device (roofline x efficiency tables).
+
+A GEMM takes ``max(FLOPs / (peak x eff_gemm(FLOPs)), bytes / (HBM bandwidth x eff_mem))``
+(Williams, Waterman & Patterson 2009, roofline; efficiency by op size as in calculon's
+``gflops_efficiency``). Element-wise kernels (norms, activations, dropout, residuals, softmax)
+are memory-bound: bytes / (HBM bandwidth x eff_mem).
+
+Element-wise traffic per layer forward, in elements of the activation dtype (Korthikanti et al.
+2022 Sec. 4.1 lists the same tensors for activation memory): two LayerNorms read + write b s h
+each; two bias-dropout-residual blocks read 2, write 1 and a 1-byte mask; the MLP activation reads
+and writes b s f / t (gated: reads 2); softmax reads and writes b (heads/t) s^2 and attention
+dropout reads, writes and masks it. Unfused kernels make one pass per operation. The backward pass
+moves about twice the forward bytes (incoming gradient + saved input read, gradient written).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from flopwatt.catalog.efficiency import GemmTable
+from flopwatt.perf import flops as fl
+from flopwatt.specs import ModelSpec, StackProfile
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRates:
+    """What one device sustains for this workload's precision."""
+
+    peak_flops_per_s: float
+    hbm_bandwidth_bytes_per_s: float
+    gemm_efficiency: GemmTable
+    memory_efficiency: float
+    act_bytes: float
+    """Bytes per activation element (2 for bf16/fp16)."""
+    overlap_slowdown: float
+    """Fraction of compute throughput lost while a collective runs concurrently."""
+
+    def exposed(self, comm: np.ndarray, compute: np.ndarray) -> np.ndarray:
+        """Time a collective adds when run concurrently with ``compute``.
+
+        Compute slows by ``overlap_slowdown`` while they overlap, so the pair takes
+        ``max(comm, compute + slowdown x comm)``; the excess over ``compute`` is returned.
+        """
+        return np.maximum(comm, compute + self.overlap_slowdown * comm) - compute
+
+    def gemm_time(self, flops: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
+        compute = flops / (self.peak_flops_per_s * self.gemm_efficiency(flops))
+        return np.maximum(compute, self.memory_time(nbytes))
+
+    def memory_time(self, nbytes: np.ndarray) -> np.ndarray:
+        return nbytes / (self.hbm_bandwidth_bytes_per_s * self.memory_efficiency)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerTimes:
+    """Per layer, per micro-batch, on one device (s)."""
+
+    forward: np.ndarray
+    backward: np.ndarray
+    recompute_full: np.ndarray
+    recompute_selective: np.ndarray
+    elementwise_forward: np.ndarray
+    """Part of ``forward`` spent in memory-bound element-wise kernels."""
+    weight_gradient: np.ndarray
+    """Part of ``backward`` spent in weight-gradient GEMMs (what backward TP communication can hide behind)."""
+
+
+def elementwise_elements(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,
+                         sequence_parallel: np.ndarray, stack: StackProfile) -> tuple[np.ndarray, np.ndarray]:
+    """Element-wise traffic of one layer forward: (elements outside attention core, softmax+dropout elements)."""
+    h, f = model.hidden, model.ffn_hidden
+    tokens = batch * seq
+    replicated = np.where(sequence_parallel, tokens / tp, tokens)  # norms/dropout run on every TP rank
+    gated = model.mlp_matrices == 3
+    if stack.fused_elementwise:
+        norm_dropout = (2 * 2 + 2 * 3.5) * h * replicated
+        activation = (3 if gated else 2) * f * tokens / tp
+        softmax = 2.0 + 2.5
+    else:
+        norm_dropout = (2 * 2 + 2 * 7.5) * h * replicated
+        activation = (5 if gated else 4) * f * tokens / tp
+        softmax = 6.0 + 2.5
+    scores = batch * (model.heads / tp) * seq * seq
+    attention = np.zeros_like(scores, dtype=float) if stack.flash_attention else softmax * scores
+    return norm_dropout + activation, attention
+
+
+def layer_times(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,
+                sequence_parallel: np.ndarray, stack: StackProfile, rates: DeviceRates) -> LayerTimes:
+    """Forward, backward and recompute time of one layer for one micro-batch (no communication)."""
+    gemms = fl.layer_gemms(model, seq, batch, tp, rates.act_bytes)
+    if stack.flash_attention:  # scores stay on chip: only Q, K, V and the output are read/written
+        d = model.head_size
+        io = rates.act_bytes * batch * (model.heads / tp) * seq * d * 2
+        gemms = {**gemms, **{k: (gemms[k][0], io) for k in fl.ATTENTION_CORE}}
+    t_gemm = {k: rates.gemm_time(f, b) for k, (f, b) in gemms.items()}
+    dense = sum(t for k, t in t_gemm.items() if k not in fl.ATTENTION_CORE)
+    core = sum(t_gemm[k] for k in fl.ATTENTION_CORE)
+    other, attn = elementwise_elements(model, seq, batch, tp, sequence_parallel, stack)
+    t_other = rates.memory_time(other * rates.act_bytes)
+    t_attn = rates.memory_time(attn * rates.act_bytes)
+    forward = dense + core + t_other + t_attn
+    backward = 2 * (dense + core) + 2 * (t_other + t_attn)
+    return LayerTimes(forward=forward, backward=backward, recompute_full=forward,
+                      recompute_selective=core + t_attn, elementwise_forward=t_other + t_attn,
+                      weight_gradient=dense)
+
+
+def logits_times(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,
+                 rates: DeviceRates) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and backward time of the output layer and the fp32 cross-entropy on the last stage."""
+    flops, nbytes = fl.logits_gemm(model, seq, batch, tp, rates.act_bytes)
+    gemm = rates.gemm_time(flops, nbytes)
+    loss_bytes = 4.0 * 3 * batch * seq * model.vocab / tp  # fp32 softmax: read logits, write probs, read back
+    loss = rates.memory_time(loss_bytes)
+    return gemm + loss, 2 * gemm + loss

@@ -1,0 +1,64 @@
+"""Feasibility of plans as data: a reason code per plan (0 = feasible), never an exception.
+
+Codes are checked in the order of ``REASONS``; a plan carries the first one it fails.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flopwatt.perf.plans import Plans
+from flopwatt.specs import ModelSpec, StackProfile
+
+REASONS = (
+    "ok",
+    "devices",            # tp * pp * dp * cp != devices
+    "heads_tp",           # attention heads (or KV heads) not divisible by tp
+    "layers_pp",          # layers not divisible by pp * vpp (stacks without uneven partitions)
+    "batch",              # global batch not divisible by dp * micro-batch
+    "vpp",                # interleaving asked where the stack has none, or pp == 1
+    "sequence_parallel",  # stack has no sequence parallelism
+    "recompute",          # selective recompute not in this stack
+    "zero_pp",            # ZeRO-2/3 shard gradients per micro-batch: not combined with pipelining
+    "cp",                 # context parallelism is not modelled yet (cp must be 1)
+    "oom",                # memory per device exceeds HBM
+)
+OK = 0
+
+
+def reason_name(code: int) -> str:
+    return REASONS[int(code)]
+
+
+def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devices: int) -> np.ndarray:
+    """Reason codes for everything but memory (which needs the time/memory model)."""
+    kv_ok = (model.kv_heads % plans.tp == 0) | (plans.tp % model.kv_heads == 0)
+    layers_ok = (model.layers % (plans.pp * plans.vpp) == 0) | stack.uneven_pipeline_partition
+    if stack.uneven_pipeline_partition:
+        layers_ok &= plans.pp * plans.vpp <= model.layers
+    checks = [
+        ("devices", plans.devices == devices),
+        ("heads_tp", (model.heads % plans.tp == 0) & kv_ok),
+        ("layers_pp", layers_ok),
+        ("batch", plans.micro_batches > 0),
+        ("vpp", (plans.vpp == 1) | ((plans.pp > 1) & stack.interleaved_pipeline)),
+        ("sequence_parallel", ~plans.sequence_parallel | stack.sequence_parallel),
+        ("recompute", (plans.recompute != 1) | stack.selective_recompute),
+        ("zero_pp", (plans.zero_stage < 2) | (plans.pp == 1)),
+        ("cp", plans.cp == 1),
+    ]
+    reason = np.zeros(len(plans), dtype=np.int8)
+    for name, ok in reversed(checks):  # earliest check wins
+        reason = np.where(ok, reason, np.int8(REASONS.index(name)))
+    return reason
+
+
+def with_memory(reason: np.ndarray, memory_bytes: np.ndarray, hbm_bytes: float) -> np.ndarray:
+    """Add the out-of-memory code where a plan is otherwise feasible but does not fit."""
+    return np.where((reason == OK) & (memory_bytes > hbm_bytes), np.int8(REASONS.index("oom")), reason)
+
+
+def reason_counts(reason: np.ndarray) -> dict[str, int]:
+    """How many plans fail for each reason (feasible ones under 'ok')."""
+    counts = np.bincount(reason.astype(np.int64), minlength=len(REASONS))
+    return {name: int(c) for name, c in zip(REASONS, counts, strict=True) if c}

@@ -1,0 +1,94 @@
+"""The space of plans for a workload on N devices: every combination of the knobs left open.
+
+Knobs a user fixes stay fixed; the others range over what the stack and the model allow. The
+enumeration is a Cartesian product built with numpy (no Python loop over configurations), then
+trimmed to the combinations that multiply out to the device count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from flopwatt.errors import InputError
+from flopwatt.perf.plans import RECOMPUTE, Plans
+from flopwatt.specs import ModelSpec, StackProfile, System
+
+MAX_MICRO_BATCH = 64
+MAX_VPP = 8
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanRequest:
+    """What the user fixed; ``None`` means "choose for me"."""
+
+    devices: int
+    global_batch: int
+    tp: int | None = None
+    pp: int | None = None
+    dp: int | None = None
+    cp: int | None = 1
+    vpp: int | None = None
+    micro_batch: int | None = None
+    zero_stage: int | None = None
+    recompute: str | None = None
+    sequence_parallel: bool | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("devices", "global_batch", "tp", "pp", "dp", "cp", "vpp", "micro_batch"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InputError(name, "an integer >= 1", value)
+        if self.zero_stage is not None and self.zero_stage not in (0, 1, 2, 3):
+            raise InputError("zero_stage", "0, 1, 2 or 3", self.zero_stage)
+        if self.recompute is not None and self.recompute not in RECOMPUTE:
+            raise InputError("recompute", f"one of {', '.join(RECOMPUTE)}", self.recompute)
+        fixed = [getattr(self, k) for k in ("tp", "pp", "dp", "cp")]
+        if all(v is not None for v in fixed) and np.prod(fixed) != self.devices:
+            raise InputError("devices", f"tp*pp*dp*cp = {int(np.prod(fixed))}", self.devices)
+        product = int(np.prod([v for v in fixed if v is not None]))
+        if self.devices % product:
+            raise InputError("devices", f"a multiple of the fixed parallel degrees' product ({product})",
+                             self.devices)
+
+
+def divisors(n: int) -> np.ndarray:
+    d = np.arange(1, n + 1)
+    return d[n % d == 0]
+
+
+def _options(value: object, default: np.ndarray) -> np.ndarray:
+    return np.atleast_1d(np.asarray(value)) if value is not None else default
+
+
+def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
+    """All plans consistent with ``request`` (structurally valid degrees; memory is checked later)."""
+    n = request.devices
+    divs = divisors(n)
+    tp_max = 2 * system.scale_up_domain_devices  # TP beyond the scale-up domain is never competitive
+    tp = _options(request.tp, divs[(divs <= tp_max) & (model.heads % divs == 0)])
+    pp = _options(request.pp, divs[divs <= model.layers])
+    cp = _options(request.cp, np.array([1]))
+    mb_default = 2 ** np.arange(int(np.log2(min(MAX_MICRO_BATCH, request.global_batch))) + 1)
+    mb = _options(request.micro_batch, mb_default)
+    vpp_default = np.arange(1, MAX_VPP + 1) if stack.interleaved_pipeline else np.array([1])
+    vpp = _options(request.vpp, vpp_default)
+    zero = _options(request.zero_stage, np.array(stack.zero_stages))
+    recompute_names = [r for r in RECOMPUTE if r != "selective" or stack.selective_recompute]
+    recompute = _options(None if request.recompute is None else RECOMPUTE.index(request.recompute),
+                         np.arange(len(RECOMPUTE))[[r in recompute_names for r in RECOMPUTE]])
+    sp = _options(request.sequence_parallel, np.array([False, True]) if stack.sequence_parallel else np.array([False]))
+    grid = np.meshgrid(tp, pp, cp, mb, vpp, zero, recompute, sp, indexing="ij")
+    tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_ = (g.ravel() for g in grid)
+    dp_ = n // (tp_ * pp_ * cp_)
+    keep = (tp_ * pp_ * cp_ * dp_ == n) & ((vpp_ == 1) | (pp_ > 1))
+    keep &= (dp_ > 0) & (request.global_batch % np.maximum(dp_ * mb_, 1) == 0) & (~sp_ | (tp_ > 1))
+    if request.dp is not None:
+        keep &= dp_ == request.dp
+    if not stack.uneven_pipeline_partition:
+        keep &= model.layers % (pp_ * vpp_) == 0
+    idx = np.flatnonzero(keep)
+    return Plans.build(tp=tp_[idx], pp=pp_[idx], dp=dp_[idx], cp=cp_[idx], vpp=vpp_[idx], micro_batch=mb_[idx],
+                       global_batch=request.global_batch, zero_stage=z_[idx], recompute=rc_[idx],
+                       sequence_parallel=sp_[idx])

@@ -1,0 +1,226 @@
+"""Training step time, memory and utilisation for N plans at once: ``evaluate_training``.
+
+Step time of 1F1B pipelining (Narayanan et al. 2021 Sec. 2.2; interleaved: bubble / v):
+
+    step = m * t_mb + (pp - 1) / v * t_mb + exposed DP communication + optimizer update
+
+where m = global batch / (dp x micro-batch) micro-batches, and t_mb is the slowest stage's time for
+one micro-batch: its layers' forward + backward (+ recompute) compute, their tensor-parallel
+collectives, the output layer on the last stage, and pipeline sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.catalog.efficiency import EfficiencyCatalog
+from flopwatt.perf import collectives as coll
+from flopwatt.perf import feasibility, memory
+from flopwatt.perf import flops as fl
+from flopwatt.perf.compute import DeviceRates, layer_times, logits_times
+from flopwatt.perf.plans import Plans
+from flopwatt.specs import ModelSpec, StackProfile, System, TrainingWorkload
+
+ACT_BYTES = {"fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 2.0, "fp4": 2.0}
+"""Bytes per activation element moved between kernels and devices (fp8/fp4 GEMMs keep bf16 activations)."""
+OPTIMIZER_TRAFFIC_BYTES = 2 + 2 + 12 + 2 + 12
+"""Adam update per parameter: read weight, gradient and fp32 states, write weight and states."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingResult:
+    """Arrays of length N, one entry per plan. ``time``/``memory`` hold breakdowns keyed by path."""
+
+    plans: Plans
+    reason: np.ndarray
+    time: dict[str, np.ndarray]
+    memory: dict[str, np.ndarray]
+    metrics: dict[str, np.ndarray]
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return self.reason == feasibility.OK
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    model: ModelSpec
+    seq: int
+    system: System
+    stack: StackProfile
+    rates: DeviceRates
+    up: coll.Tier
+    out: coll.Tier
+
+
+def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
+             eff: EfficiencyCatalog) -> _Context:
+    acc = system.accelerator
+    rates = DeviceRates(
+        peak_flops_per_s=acc.peak(workload.precision),
+        hbm_bandwidth_bytes_per_s=acc.hbm_bandwidth_bytes_per_s,
+        gemm_efficiency=eff.gemm_for(acc.id),
+        memory_efficiency=eff.memory_for(acc.id),
+        act_bytes=ACT_BYTES[workload.precision],
+        overlap_slowdown=eff.overlap_for(acc.id),
+    )
+    up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
+    out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
+    return _Context(workload.model, workload.seq_len, system, stack, rates, up, out)
+
+
+def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
+                  t_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Layers on the slowest stage and whether it also runs the output layer (see StackProfile)."""
+    layers = ctx.model.layers
+    with_logits = np.ones(len(plans), dtype=bool)
+    if ctx.stack.pipeline_partition == "uniform":
+        return layers / plans.pp, with_logits
+    if ctx.stack.pipeline_partition == "parameters":
+        return np.ceil(layers / plans.pp), with_logits
+    units = np.ceil((layers + 2) / plans.pp)  # transformer-embedding: L + 2 units balanced
+    logits_bound = (units - 1) * t_layer + t_logits > units * t_layer
+    busiest = np.where(plans.pp == 1, layers, np.where(logits_bound, units - 1, units))
+    return busiest, (plans.pp == 1) | logits_bound
+
+
+def _tp_tier_time(ctx: _Context, plans: Plans, nbytes: np.ndarray) -> np.ndarray:
+    """One TP AllReduce (or AllGather + ReduceScatter under sequence parallelism) of ``nbytes``."""
+    inside = plans.tp <= ctx.system.scale_up_domain_devices
+    return np.where(inside, coll.all_reduce(plans.tp, nbytes, ctx.up), coll.all_reduce(plans.tp, nbytes, ctx.out))
+
+
+def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
+    """Per-micro-batch time of the slowest stage, by part (s)."""
+    seq = np.full(len(plans), ctx.seq / plans.cp)
+    b, tp = plans.micro_batch, plans.tp
+    lt = layer_times(ctx.model, seq, b, tp, plans.sequence_parallel, ctx.stack, ctx.rates)
+    log_f, log_b = logits_times(ctx.model, seq, b, tp, ctx.rates)
+    rec = np.select([plans.recompute == 2, plans.recompute == 1], [lt.recompute_full, lt.recompute_selective], 0.0)
+    msg = ctx.rates.act_bytes * b * seq * ctx.model.hidden
+    t_coll = _tp_tier_time(ctx, plans, msg)
+    tp_backward = 2 * t_coll
+    if ctx.stack.tp_overlap:
+        tp_backward = ctx.rates.exposed(tp_backward, lt.weight_gradient)
+    tp_layer = (2 + np.where(plans.recompute == 2, 2, 0)) * t_coll + tp_backward  # fwd, recomputed fwd, bwd
+    t_layer = lt.forward + lt.backward + rec + tp_layer
+    layers, with_logits = _stage_layers(ctx, plans, t_layer, log_f + log_b)
+    return {
+        "compute": layers * (lt.forward + lt.backward) + with_logits * (log_f + log_b),
+        "recompute": layers * rec,
+        "comm/tp": layers * tp_layer,
+        "comm/pp": _p2p_time(ctx, plans, msg),
+        "_layers": layers,
+        "_backward_stage": layers * (lt.backward + rec),
+    }
+
+
+def _p2p_time(ctx: _Context, plans: Plans, msg: np.ndarray) -> np.ndarray:
+    """Pipeline sends per micro-batch: activation forward and gradient backward at each of v boundaries."""
+    split = ctx.stack.scatter_gather_p2p | plans.sequence_parallel
+    nbytes = np.where(split, msg / plans.tp, msg)
+    inside = plans.tp * plans.pp <= ctx.system.scale_up_domain_devices
+    one = np.where(inside, coll.p2p(nbytes, ctx.up), coll.p2p(nbytes, ctx.out))
+    return np.where(plans.pp > 1, 2 * plans.vpp * one, 0.0)
+
+
+def _params_per_device(ctx: _Context, plans: Plans, layers: np.ndarray) -> np.ndarray:
+    """Parameters held by the largest stage's device (layers + embedding shard), before ZeRO sharding."""
+    model = ctx.model
+    embedding = model.embedding_params(ctx.seq) - 2 * model.hidden
+    return (layers * model.layer_params() + embedding) / plans.tp
+
+
+def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.ndarray]) -> np.ndarray:
+    """Exposed data-parallel communication per step (s)."""
+    per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.tp, 1, plans.dp)
+    grads = params * memory.GRAD_BYTES
+    weights = params * memory.WEIGHT_BYTES
+    step_end = coll.hierarchical("ar", plans.dp, per_domain, grads, ctx.up, ctx.out)
+    if ctx.stack.dp_overlap:
+        step_end = ctx.rates.exposed(step_end, mb["_backward_stage"])
+    gathers = 2 + (plans.recompute == 2)  # forward, backward, and the recomputed forward
+    zero3_domain = 1 if ctx.stack.zero3_flat_collectives else per_domain
+    zero3 = (gathers * coll.hierarchical("ag", plans.dp, zero3_domain, weights, ctx.up, ctx.out)
+             + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, ctx.out))
+    if ctx.stack.zero3_prefetch_overlap:
+        zero3 = ctx.rates.exposed(zero3, mb["compute"] + mb["recompute"])
+    m = np.maximum(plans.micro_batches, 1)
+    return np.where(plans.dp == 1, 0.0, np.where(plans.zero_stage >= 3, m * zero3, step_end))
+
+
+def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray) -> dict[str, np.ndarray]:
+    seq = np.full(len(plans), ctx.seq / plans.cp)
+    states = memory.state_bytes(params, plans)
+    acts = memory.stage_activation_bytes(ctx.model, seq, plans, ctx.stack.flash_attention, layers)
+    logits = 4.0 * plans.micro_batch * seq * ctx.model.vocab / plans.tp
+    parts = {f"memory/{k}": v for k, v in states.items()}
+    parts["memory/activations"] = acts + logits
+    parts["memory/total"] = sum(parts.values())
+    return parts
+
+
+def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, stack: StackProfile,
+                      devices: int, efficiency: EfficiencyCatalog | None = None) -> TrainingResult:
+    """Step time with its breakdown, memory per device, MFU/HFU for every plan (vectorised, no I/O).
+
+    Infeasible plans are not dropped: ``reason`` says why (see :mod:`flopwatt.perf.feasibility`);
+    their numbers are computed but meaningless.
+    """
+    ctx = _context(workload, system, stack, efficiency or catalog.efficiency())
+    safe = _sanitised(plans)
+    mb = _micro_batch_parts(ctx, safe)
+    m = safe.micro_batches.astype(float)
+    t_mb = mb["compute"] + mb["recompute"] + mb["comm/tp"] + mb["comm/pp"]
+    params = _params_per_device(ctx, safe, mb["_layers"])
+    shard = np.where(safe.zero_stage >= 1, safe.dp, 1)
+    time = {
+        "time/compute": m * mb["compute"],
+        "time/recompute": m * mb["recompute"],
+        "time/comm/tp": m * mb["comm/tp"],
+        "time/comm/pp": m * mb["comm/pp"],
+        "time/bubble": (safe.pp - 1) / safe.vpp * t_mb,
+        "time/comm/dp": _dp_times(ctx, safe, params, mb),
+        "time/optimizer": ctx.rates.memory_time(params / shard * OPTIMIZER_TRAFFIC_BYTES),
+    }
+    time["time/step"] = sum(time.values())
+    mem = _memory(ctx, safe, params, mb["_layers"])
+    reason = feasibility.structural_reasons(ctx.model, plans, stack, devices)
+    reason = feasibility.with_memory(reason, mem["memory/total"], system.accelerator.hbm_bytes)
+    metrics = _metrics(ctx, workload, safe, time["time/step"], devices)
+    return TrainingResult(plans=plans, reason=reason, time=time, memory=mem, metrics=metrics)
+
+
+def _sanitised(plans: Plans) -> Plans:
+    """Plans with degenerate values clamped so that infeasible rows compute without warnings."""
+    fields = {f: np.maximum(getattr(plans, f), 1) for f in ("tp", "pp", "dp", "cp", "vpp", "micro_batch")}
+    per_replica = fields["dp"] * fields["micro_batch"]
+    rounded = np.maximum(plans.global_batch - plans.global_batch % per_replica, per_replica)
+    gb = np.where(plans.micro_batches > 0, plans.global_batch, rounded)
+    return Plans(**fields, global_batch=gb, zero_stage=plans.zero_stage, recompute=plans.recompute,
+                 sequence_parallel=plans.sequence_parallel)
+
+
+def _metrics(ctx: _Context, workload: TrainingWorkload, plans: Plans, step: np.ndarray,
+             devices: int) -> dict[str, np.ndarray]:
+    model_flops = fl.model_flops_per_step(ctx.model, ctx.seq, plans.global_batch)
+    hw_flops = model_flops + fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, plans.recompute)
+    peak = ctx.rates.peak_flops_per_s
+    tokens_per_step = plans.global_batch * ctx.seq
+    out = {
+        "step_time_s": step,
+        "tokens_per_s": tokens_per_step / step,
+        "model_flops_per_s_per_device": model_flops / (step * devices),
+        "hardware_flops_per_s_per_device": hw_flops / (step * devices),
+        "mfu": model_flops / (step * devices * peak),
+        "hfu": hw_flops / (step * devices * peak),
+    }
+    if workload.tokens is not None:
+        out["time_to_train_s"] = workload.tokens / tokens_per_step * step
+    return out

@@ -1,0 +1,1 @@
+"""Human-readable rendering of results (text tables now; figures and HTML later)."""

@@ -1,0 +1,85 @@
+"""Plain-text rendering of estimates, catalog entries and validation reports."""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from flopwatt.units import duration, human
+
+REASON_TEXT = {
+    "devices": "tp x pp x dp x cp does not equal the device count",
+    "heads_tp": "attention (or KV) heads not divisible by tp",
+    "layers_pp": "layers not divisible by pp x vpp for this stack",
+    "batch": "global batch not divisible by dp x micro-batch",
+    "vpp": "interleaving needs pp > 1 and a stack that has it",
+    "sequence_parallel": "this stack has no sequence parallelism",
+    "recompute": "this stack has no selective recompute",
+    "zero_pp": "ZeRO-2/3 cannot be combined with pipeline parallelism",
+    "cp": "context parallelism is not modelled yet",
+    "oom": "does not fit in device memory",
+}
+
+
+def describe_reasons(counts: dict[str, int]) -> str:
+    """'oom (12), batch (3)' with explanations, for error lines."""
+    parts = [f"{REASON_TEXT.get(k, k)} ({v})" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]) if k != "ok"]
+    return "; ".join(parts)
+
+
+def training_estimate(summary: dict[str, Any], header: dict[str, str]) -> str:
+    plan, metrics, time, memory = summary["plan"], summary["metrics"], summary["time"], summary["memory"]
+    lines = [f"{k}: {v}" for k, v in header.items()]
+    chosen = summary["chosen"]
+    knobs = ", ".join(f"{k}={plan[k]}" + ("*" if k in chosen else "") for k in
+                      ("tp", "pp", "dp", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel"))
+    lines.append(f"plan: {knobs}, global_batch={plan['global_batch']}")
+    if chosen:
+        lines.append("      (* chosen: fastest feasible plan among all combinations of the open knobs)")
+    lines.append(f"step time: {duration(metrics['step_time_s'])}   tokens/s: {human(metrics['tokens_per_s'], 'tok/s')}")
+    lines.append(f"MFU: {metrics['mfu']:.1%}   HFU: {metrics['hfu']:.1%}   "
+                 f"model FLOP/s per device: {human(metrics['model_flops_per_s_per_device'], 'FLOP/s')}")
+    if "time_to_train_s" in metrics:
+        lines.append(f"time to train: {duration(metrics['time_to_train_s'])}")
+    step = time["time/step"]
+    lines.append("step time breakdown:")
+    for key, value in time.items():
+        if key != "time/step":
+            lines.append(f"  {key[5:]:<12} {duration(value):>10}  {value / step:6.1%}")
+    lines.append("memory per device:")
+    for key, value in memory.items():
+        lines.append(f"  {key[7:]:<12} {human(value, 'B', base=1024):>10}")
+    return "\n".join(lines)
+
+
+def catalog_list(kind: str, entries: dict[str, Any]) -> str:
+    lines = [f"{kind} ({len(entries)}):"]
+    for key, entry in entries.items():
+        lines.append(f"  {key:<24} {getattr(entry, 'name', '')}")
+    return "\n".join(lines)
+
+
+def catalog_entry(entry: Any) -> str:
+    lines = []
+    for f in fields(entry):
+        value = getattr(entry, f.name)
+        if is_dataclass(value):
+            value = getattr(value, "id", value)
+        lines.append(f"{f.name}: {value}")
+    return "\n".join(lines)
+
+
+def validation(report: dict[str, Any]) -> str:
+    lines = [f"{'id':<11} {'metric':<18} {'measured':>12} {'predicted':>12} {'error':>8}"]
+    for row in report["rows"]:
+        error = (row["predicted"] - row["measured"]) / row["measured"]
+        lines.append(f"{row['id']:<11} {row['metric']:<18} {row['measured']:>12.4g} {row['predicted']:>12.4g} "
+                     f"{error:>+8.1%}")
+    s = report["summary"]
+    if s["n"]:
+        lines.append(f"n={s['n']}  median APE {s['median_ape']:.1%}  p90 {s['p90_ape']:.1%}  max {s['max_ape']:.1%}")
+    else:
+        lines.append("n=0: no row evaluated")
+    for skip in s["skipped"]:
+        lines.append(f"skipped {skip['id']}: {skip['reason']}")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Software-stack profiles: the few documented behaviours that differ between frameworks.
+
+Physical knobs with sources, never per-run factors: which communication overlaps with compute,
+which kernels are fused, which pipeline schedules exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flopwatt.errors import InputError
+
+PARTITIONS = ("uniform", "parameters", "transformer-embedding")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StackProfile:
+    """A training software stack (Megatron-LM of a given year, DeepSpeed, FSDP...)."""
+
+    id: str
+    name: str
+    interleaved_pipeline: bool
+    """Interleaved 1F1B (virtual pipeline stages) is available (Narayanan et al. 2021 Sec. 2.2.2)."""
+    pipeline_partition: str
+    """How layers are split over pipeline stages (``PARTITIONS``): ``uniform`` (Megatron: layers % (pp x vpp)
+    == 0, output layer added to the last stage), ``parameters`` (DeepSpeed's default: balanced by
+    parameter count, ceil(layers / pp) on the busiest stage), ``transformer-embedding`` (DeepSpeed
+    ``type:transformer|embedding``: the embedding and the output layer count as one layer each)."""
+    sequence_parallel: bool
+    """Megatron sequence parallelism (Korthikanti et al. 2022 Sec. 4.2.2) is available."""
+    selective_recompute: bool
+    """Selective activation recomputation (Korthikanti et al. 2022 Sec. 5) is available."""
+    flash_attention: bool
+    """Attention scores are never written to memory (Dao et al. 2022)."""
+    fused_elementwise: bool
+    """Fused bias+GeLU, bias+dropout+add and scale+mask+softmax kernels (Megatron-LM >= 2020)."""
+    dp_overlap: bool
+    """Data-parallel gradient reduction overlaps the backward pass (bucketed DDP)."""
+    zero3_prefetch_overlap: bool
+    """ZeRO-3 parameter gathers are prefetched and overlap compute."""
+    tp_overlap: bool = False
+    """Backward tensor-parallel communication (input-gradient all-reduce, or the sequence-parallel
+    all-gather) runs concurrently with the weight-gradient GEMMs (Megatron-LM
+    ``LinearWithGradAccumulationAndAsyncCommunication``)."""
+    scatter_gather_p2p: bool = False
+    """Pipeline sends are split over the TP ranks' NICs (Narayanan et al. 2021 Sec. 4.1)."""
+    zero3_flat_collectives: bool = False
+    """ZeRO-3 gathers and reduce-scatters move each rank's full share over its own scale-out NIC (a flat
+    ring over the data-parallel group) instead of a topology-aware hierarchy through all NICs of a node."""
+    zero_stages: tuple[int, ...] = (0,)
+    """Optimizer-state sharding stages the stack provides (a plan left open chooses among these)."""
+    source: str
+    retrieved: str
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if self.pipeline_partition not in PARTITIONS:
+            raise InputError(f"stack {self.id}.pipeline_partition", f"one of {', '.join(PARTITIONS)}",
+                             self.pipeline_partition)
+        for name in ("interleaved_pipeline", "sequence_parallel",
+                     "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
+                     "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
+        if not self.zero_stages or any(z not in (0, 1, 2, 3) for z in self.zero_stages):
+            raise InputError(f"stack {self.id}.zero_stages", "a non-empty list of stages among 0-3",
+                             list(self.zero_stages))
+
+    @property
+    def uneven_pipeline_partition(self) -> bool:
+        """Stages may hold different numbers of layers."""
+        return self.pipeline_partition != "uniform"

@@ -1,0 +1,216 @@
+"""Validation runner: published, measured runs (shared/reference/DATASET.md schema) through the model.
+
+Each row gives a model shape, hardware, the published plan and one measured metric. Blank plan
+fields are chosen as ``flopwatt train`` chooses them (fastest feasible plan). A row the model cannot
+evaluate yet is listed under ``skipped`` with the reason, never dropped and never guessed.
+
+Counting conventions for ``tflops_per_device`` (DATASET.md): rows whose notes cite Narayanan et
+al.'s eq. 3 count a full recompute forward pass whatever the plan does; rows that report model FLOPs
+exclude recompute; otherwise the plan's hardware FLOPs (with its own recompute) are used.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.errors import InputError
+from flopwatt.estimate import estimate_training
+from flopwatt.perf import flops as fl
+from flopwatt.perf.space import PlanRequest
+from flopwatt.specs import ModelSpec, TrainingWorkload
+
+SCHEMA = ("id,kind,source,model,params_b,layers,hidden,ffn_hidden,heads,kv_heads,vocab,seq_len,moe_experts,"
+          "moe_topk,moe_ffn_hidden,moe_shared_experts,accelerator,n_devices,tp,pp,dp,cp,ep,vpp,micro_batch,"
+          "global_batch_seqs,zero_stage,recompute,precision,framework,network,input_len,output_len,scenario,"
+          "ttft_p99_s,tpot_p99_s,tokens_total_b,metric,value,unit,notes").split(",")
+KINDS = ("train", "infer", "energy")
+TRAIN_METRICS = ("tflops_per_device", "mfu", "hfu", "tokens_per_s", "step_time_s", "time_to_train_s")
+
+
+class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """The row lacks what the model needs; the message says what."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    id: str
+    metric: str
+    measured: float
+    predicted: float
+    plan: dict[str, object]
+
+    @property
+    def ape(self) -> float:
+        return abs(self.predicted - self.measured) / abs(self.measured)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a published-runs CSV; the header must be the DATASET.md schema exactly."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            if list(header) != SCHEMA:
+                missing = [c for c in SCHEMA if c not in header]
+                detail = f"missing column {missing[0]}" if missing else "columns in the DATASET.md order"
+                raise InputError(f"{path} header", f"the DATASET.md schema ({detail})")
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("validation file", f"a readable CSV file ({exc.__class__.__name__})", str(path)) from exc
+    except csv.Error as exc:
+        raise InputError(f"{path}", f"well-formed CSV ({exc})") from exc
+    for line, row in enumerate(rows, start=2):
+        if None in row or any(v is None for v in row.values()):
+            raise InputError(f"{path} line {line}", f"{len(SCHEMA)} fields")
+    return rows
+
+
+def _int(row: dict[str, str], key: str) -> int | None:
+    text = row[key].strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise InputError(f"row {row['id']} {key}", "a number", text) from exc
+    if value != int(value) or value < 0:
+        raise InputError(f"row {row['id']} {key}", "a non-negative integer", text)
+    return int(value)
+
+
+def _float(row: dict[str, str], key: str) -> float | None:
+    text = row[key].strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise InputError(f"row {row['id']} {key}", "a number", text) from exc
+    if not np.isfinite(value):
+        raise InputError(f"row {row['id']} {key}", "a finite number", text)
+    return value
+
+
+def _model(row: dict[str, str]) -> ModelSpec:
+    """The row's shape; blanks filled from the catalog model the row names (its own source)."""
+    known = catalog.model_by_name(row["model"])
+    shape = {k: _int(row, k) for k in ("layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab")}
+    for key, value in shape.items():
+        if value is None:
+            if known is None:
+                raise Skip(f"{key} not published and no catalog model matches '{row['model']}'")
+            shape[key] = getattr(known, key)
+    notes = row["notes"].lower()
+    mlp = "swiglu" if "swiglu" in notes else "geglu" if ("geglu" in notes or "gated-gelu" in notes) else "gelu"
+    if known is not None:
+        mlp = known.mlp
+    return ModelSpec(id=row["id"], name=row["model"], mlp=mlp, source=row["source"], retrieved="n/a",
+                     position=known.position if known else "learned",
+                     tied_embeddings=known.tied_embeddings if known else True,
+                     head_dim=known.head_dim if known else None, **shape)
+
+
+def _request(row: dict[str, str], devices: int) -> PlanRequest:
+    gb = _int(row, "global_batch_seqs")
+    if gb is None:
+        raise Skip("global batch not published (it sets the pipeline bubble and the data-parallel share)")
+    recompute = row["recompute"].strip() or None
+    zero = _int(row, "zero_stage")
+    return PlanRequest(devices=devices, global_batch=gb, tp=_int(row, "tp"), pp=_int(row, "pp"),
+                       dp=_int(row, "dp"), cp=_int(row, "cp") or 1, vpp=_int(row, "vpp"),
+                       micro_batch=_int(row, "micro_batch"), zero_stage=zero, recompute=recompute)
+
+
+def _flops_convention(notes: str) -> str:
+    text = notes.lower()
+    if re.search(r"eq\.?\s*3", text) or "counts the extra recompute" in text:
+        return "eq3"
+    if "model flops" in text and "counts the" not in text:
+        return "model"
+    return "hardware"
+
+
+def _train_row(row: dict[str, str]) -> RowResult:
+    model = _model(row)
+    devices = _int(row, "n_devices")
+    if devices is None:
+        raise Skip("device count not published")
+    seq = _int(row, "seq_len")
+    if seq is None:
+        raise Skip("sequence length not published")
+    system = catalog.system_for(row["accelerator"].strip(), row["network"])
+    # blank = "mixed precision, 16-bit type not stated": fp16 and bf16 share the peak where both exist
+    precision = row["precision"].strip() or system.accelerator.half_precision()
+    tokens = _float(row, "tokens_total_b")
+    workload = TrainingWorkload(model=model, seq_len=seq, precision=precision,
+                                tokens=tokens * 1e9 if tokens else None)
+    stack = catalog.get("stacks", row["framework"].strip() or "megatron-core")
+    estimate = estimate_training(workload, system, stack, _request(row, devices))
+    if estimate.best is None:
+        raise Skip(f"no feasible plan ({estimate.infeasible_counts()})")
+    summary = estimate.best_summary()
+    predicted = _metric_value(row, workload, summary, devices)
+    return RowResult(row["id"], row["metric"], float(row["value"]), predicted, summary["plan"])
+
+
+def _metric_value(row: dict[str, str], workload: TrainingWorkload, summary: dict, devices: int) -> float:
+    metric = row["metric"]
+    metrics = summary["metrics"]
+    step = metrics["step_time_s"]
+    if metric == "tflops_per_device":
+        convention = _flops_convention(row["notes"])
+        if convention == "eq3":  # Narayanan eq. 3 counts one recomputed forward of every layer, always
+            gb = np.array([summary["plan"]["global_batch"]])
+            flops = (fl.model_flops_per_step(workload.model, workload.seq_len, gb)
+                     + fl.recompute_flops_per_step(workload.model, workload.seq_len, gb, np.array([2])))
+            return float(flops[0]) / (step * devices) / 1e12
+        if convention == "model":
+            return metrics["model_flops_per_s_per_device"] / 1e12
+        return metrics["hardware_flops_per_s_per_device"] / 1e12
+    if metric in ("mfu", "hfu", "tokens_per_s", "step_time_s"):
+        return metrics[metric]
+    if metric == "time_to_train_s":
+        if "time_to_train_s" not in metrics:
+            raise Skip("training tokens not published")
+        return metrics["time_to_train_s"]
+    raise Skip(f"metric {metric} is not predicted for training rows")
+
+
+def validate(rows: list[dict[str, str]], kind: str | None = None) -> dict[str, object]:
+    """Run rows (optionally one ``kind``) and return the JSON-ready report."""
+    if kind is not None and kind not in KINDS:
+        raise InputError("--kind", f"one of {', '.join(KINDS)}", kind)
+    results: list[RowResult] = []
+    skipped: list[dict[str, str]] = []
+    for row in rows:
+        if kind is not None and row["kind"] != kind:
+            continue
+        try:
+            if row["kind"] != "train":
+                raise Skip(f"kind '{row['kind']}' needs the {_NEEDS.get(row['kind'], 'matching')} model, not built yet")
+            results.append(_train_row(row))
+        except Skip as why:
+            skipped.append({"id": row["id"], "reason": str(why)})
+    return _report(results, skipped)
+
+
+_NEEDS = {"infer": "serving (issue #5)", "energy": "energy and failure (issue #4)"}
+
+
+def _report(results: list[RowResult], skipped: list[dict[str, str]]) -> dict[str, object]:
+    apes = np.array([r.ape for r in results])
+    rows = [{"id": r.id, "metric": r.metric, "measured": r.measured, "predicted": r.predicted,
+             "ape": r.ape, "status": "ok", "plan": r.plan} for r in results]
+    summary: dict[str, object] = {"n": len(results), "skipped": skipped}
+    if len(results):
+        summary.update(median_ape=float(np.median(apes)), p90_ape=float(np.percentile(apes, 90)),
+                       max_ape=float(apes.max()))
+    else:
+        summary.update(median_ape=None, p90_ape=None, max_ape=None)
+    return {"rows": rows, "summary": summary}

@@ -1,0 +1,37 @@
+"""The CLI examples whose outputs are kept as golden files (tests/golden/NAME.out).
+
+Regenerate after an intended change with ``python tests/golden_cases.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = {
+    "train_defaults": ["train"],
+    "train_gpt3_megatron2021_json": ["train", "--model", "gpt3-175b", "--accelerator", "a100-sxm4-80gb",
+                                     "--devices", "1536", "--tp", "8", "--pp", "12", "--global-batch", "1536",
+                                     "--seq-len", "2048", "--tokens", "300e9", "--micro-batch", "1",
+                                     "--recompute", "full", "--stack", "megatron-2021", "--json"],
+    "train_llama3_70b_h100": ["train", "--model", "llama3-70b", "--accelerator", "h100-sxm5-80gb",
+                              "--devices", "512", "--global-batch", "512", "--tokens", "15T"],
+    "catalog_accelerators": ["catalog", "accelerators"],
+    "validate_train": ["validate", "../shared/reference/visible.csv", "--kind", "train"],
+}
+
+
+def run(args: list[str]) -> str:
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "flopwatt", *args], capture_output=True, text=True, cwd=root,
+                          timeout=120, check=True)
+    return proc.stdout
+
+
+if __name__ == "__main__":
+    GOLDEN.mkdir(exist_ok=True)
+    for name, args in CASES.items():
+        (GOLDEN / f"{name}.out").write_text(run(args))
+        print(f"wrote {name}.out")

@@ -1,0 +1,87 @@
+"""Bad input: one clear line on stderr naming the field, exit status 2, no traceback, nothing on stdout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+TRAIN = ["train", "--devices", "384"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flopwatt", *args], capture_output=True, text=True, timeout=60)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 2, proc
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(("args", "needles"), [
+    (["train", "--model", "gpt3-175"], ("model", "unknown id 'gpt3-175'", "gpt3-175b")),
+    (["train", "--accelerator", "h100"], ("accelerator", "h100-sxm5-80gb")),
+    (["train", "--stack", "megatron"], ("stack", "megatron-")),
+    (["train", "--system", "dgx-h1000"], ("system", "dgx-h100")),
+    (["catalog", "models", "llama3"], ("model", "llama3-8b")),
+    ([*TRAIN, "--devices", "-4"], ("--devices", "positive integer")),
+    ([*TRAIN, "--devices", "many"], ("--devices", "positive integer")),
+    ([*TRAIN, "--tokens", "lots"], ("--tokens", "positive number")),
+    ([*TRAIN, "--tokens", "0"], ("--tokens", "positive number")),
+    ([*TRAIN, "--zero", "5"], ("--zero",)),
+    ([*TRAIN, "--tp", "64", "--pp", "1"], ("plan", "heads not divisible by tp")),
+    (["train", "--devices", "1000", "--tp", "8", "--pp", "8"], ("devices", "multiple", "64")),
+    ([*TRAIN, "--tp", "8", "--pp", "12", "--dp", "8"], ("devices", "tp*pp*dp*cp = 768")),
+    ([*TRAIN, "--precision", "fp8"], ("precision", "a100-sxm4-80gb")),
+    ([*TRAIN, "--precision", "fp7"], ("precision",)),
+    ([*TRAIN, "--stack", "megatron-2021", "--recompute", "selective"], ("plan", "no selective recompute")),
+    (["validate", "/nonexistent/runs.csv"], ("validation file", "readable CSV")),
+    (["validate", "README.md", "--kind", "oops"], ("--kind",)),
+])
+def test_bad_input_is_one_line_exit_2(args, needles):
+    assert_one_line_error(run(*args), *needles)
+
+
+def test_malformed_toml_config(tmp_path):
+    bad = tmp_path / "run.toml"
+    bad.write_text("[train\nmodel = 'x'")
+    assert_one_line_error(run("train", "--config", str(bad)), "--config", "valid TOML")
+
+
+def test_unknown_config_key_names_the_key(tmp_path):
+    bad = tmp_path / "run.toml"
+    bad.write_text("[train]\nmodle = 'gpt3-175b'\n")
+    assert_one_line_error(run("train", "--config", str(bad)), "[train].modle")
+
+
+def test_bad_config_value_names_the_key(tmp_path):
+    bad = tmp_path / "run.toml"
+    bad.write_text("[train]\ndevices = -3\n")
+    assert_one_line_error(run("train", "--config", str(bad)), "[train].devices", "positive integer")
+
+
+def test_csv_with_wrong_header(tmp_path):
+    bad = tmp_path / "runs.csv"
+    bad.write_text("id,kind,value\nA,train,1\n")
+    assert_one_line_error(run("validate", str(bad)), "header", "missing column")
+
+
+def test_csv_with_short_row_names_the_line(visible_csv, tmp_path):
+    header = visible_csv.read_text().splitlines()[0]
+    bad = tmp_path / "runs.csv"
+    bad.write_text(header + "\nX-01,train,src\n")
+    assert_one_line_error(run("validate", str(bad)), "line 2")
+
+
+def test_csv_with_non_numeric_value_names_row_and_field(visible_csv, tmp_path):
+    lines = visible_csv.read_text().splitlines()
+    row = next(line for line in lines if line.startswith("MEG21-01,"))
+    bad = tmp_path / "runs.csv"
+    bad.write_text(lines[0] + "\n" + row.replace(",24,2304,", ",twenty-four,2304,") + "\n")
+    assert_one_line_error(run("validate", str(bad)), "MEG21-01", "layers", "a number")
