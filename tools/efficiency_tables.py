@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-K = 0.7825  # = 0.68 / (271 / 312): fitted e_max on A100 divided by A100's MAMF fraction
-T0_S = 4.7e-5  # = F_half / (e_max * peak) = 1e10 / (0.68 * 312e12)
+K = 0.8059  # = 0.70 / (271 / 312): fitted e_max on A100 (bench/calibrate_gemm.py) over its MAMF fraction
+T0_S = 9.16e-5  # = F_half / (e_max * peak) = 2e10 / (0.70 * 312e12)
 MAMF = {  # best measured BF16 matmul TFLOP/s, dense peak TFLOP/s ([ML-acc])
     "a100-sxm4-80gb": (271, 312), "a100-sxm4-40gb": (271, 312),
     "h100-sxm5-80gb": (794.5, 989.4), "h800-sxm5-80gb": (794.5, 989.4), "h200-sxm-141gb": (794.5, 989.4),

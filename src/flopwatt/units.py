@@ -26,6 +26,8 @@ def human(value: float, unit: str, *, base: float = 1000.0) -> str:
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}"
     exponent = min(max(int(math.floor(math.log(abs(value), base))), 0), len(prefixes) - 1)
+    if abs(value) / base**exponent >= 999.5 and exponent + 1 < len(prefixes):
+        exponent += 1
     return f"{value / base**exponent:.3g} {prefixes[exponent]}{unit}"
 
 

@@ -136,7 +136,18 @@ def _flops_convention(notes: str) -> str:
     return "hardware"
 
 
+def _unsupported(row: dict[str, str]) -> None:
+    """Rows whose model or plan needs what is not modelled yet are skipped, saying what."""
+    if row["moe_experts"].strip() or row["ep"].strip() not in ("", "1"):
+        raise Skip("mixture-of-experts model: expert parallelism is not modelled yet (issue #6)")
+    if not row["kv_heads"].strip() and "mla" in row["notes"].lower():
+        raise Skip("multi-head latent attention is not modelled yet (issue #6)")
+    if (_int(row, "cp") or 1) > 1:
+        raise Skip("context parallelism is not modelled yet (issue #6)")
+
+
 def _train_row(row: dict[str, str]) -> RowResult:
+    _unsupported(row)
     model = _model(row)
     devices = _int(row, "n_devices")
     if devices is None:

@@ -13,6 +13,7 @@ from flopwatt.specs import ModelSpec, StackProfile
 REASONS = (
     "ok",
     "devices",            # tp * pp * dp * cp != devices
+    "stack_parallelism",  # tp > 1 or pp > 1 on a stack without tensor / pipeline parallelism
     "heads_tp",           # attention heads (or KV heads) not divisible by tp
     "layers_pp",          # layers not divisible by pp * vpp (stacks without uneven partitions)
     "batch",              # global batch not divisible by dp * micro-batch
@@ -38,6 +39,7 @@ def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devi
         layers_ok &= plans.pp * plans.vpp <= model.layers
     checks = [
         ("devices", plans.devices == devices),
+        ("stack_parallelism", ((plans.tp == 1) | stack.tensor_parallel) & ((plans.pp == 1) | stack.pipeline_parallel)),
         ("heads_tp", (model.heads % plans.tp == 0) & kv_ok),
         ("layers_pp", layers_ok),
         ("batch", plans.micro_batches > 0),

@@ -67,8 +67,9 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     n = request.devices
     divs = divisors(n)
     tp_max = 2 * system.scale_up_domain_devices  # TP beyond the scale-up domain is never competitive
-    tp = _options(request.tp, divs[(divs <= tp_max) & (model.heads % divs == 0)])
-    pp = _options(request.pp, divs[divs <= model.layers])
+    tp_open = divs[(divs <= tp_max) & (model.heads % divs == 0)] if stack.tensor_parallel else np.array([1])
+    tp = _options(request.tp, tp_open)
+    pp = _options(request.pp, divs[divs <= model.layers] if stack.pipeline_parallel else np.array([1]))
     cp = _options(request.cp, np.array([1]))
     mb_default = 2 ** np.arange(int(np.log2(min(MAX_MICRO_BATCH, request.global_batch))) + 1)
     mb = _options(request.micro_batch, mb_default)

@@ -122,12 +122,14 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
 
 
 def _p2p_time(ctx: _Context, plans: Plans, msg: np.ndarray) -> np.ndarray:
-    """Pipeline sends per micro-batch: activation forward and gradient backward at each of v boundaries."""
+    """Pipeline transfers per micro-batch on the critical path: activation forward and gradient backward at
+    each of v boundaries; Megatron pairs each send with the opposite receive, DeepSpeed blocks on each."""
     split = ctx.stack.scatter_gather_p2p | plans.sequence_parallel
     nbytes = np.where(split, msg / plans.tp, msg)
     inside = plans.tp * plans.pp <= ctx.system.scale_up_domain_devices
     one = np.where(inside, coll.p2p(nbytes, ctx.up), coll.p2p(nbytes, ctx.out))
-    return np.where(plans.pp > 1, 2 * plans.vpp * one, 0.0)
+    transfers = 4 if ctx.stack.blocking_p2p else 2  # activation + gradient, each a send and a receive
+    return np.where(plans.pp > 1, transfers * plans.vpp * one, 0.0)
 
 
 def _params_per_device(ctx: _Context, plans: Plans, layers: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from flopwatt.units import duration, human
 
 REASON_TEXT = {
     "devices": "tp x pp x dp x cp does not equal the device count",
+    "stack_parallelism": "this stack has no tensor or no pipeline parallelism",
     "heads_tp": "attention (or KV) heads not divisible by tp",
     "layers_pp": "layers not divisible by pp x vpp for this stack",
     "batch": "global batch not divisible by dp x micro-batch",

@@ -19,6 +19,10 @@ class StackProfile:
 
     id: str
     name: str
+    tensor_parallel: bool = True
+    """The stack shards layers over devices (Megatron-style TP); FSDP-only stacks have none."""
+    pipeline_parallel: bool = True
+    """The stack splits layers into pipeline stages."""
     interleaved_pipeline: bool
     """Interleaved 1F1B (virtual pipeline stages) is available (Narayanan et al. 2021 Sec. 2.2.2)."""
     pipeline_partition: str
@@ -44,6 +48,9 @@ class StackProfile:
     ``LinearWithGradAccumulationAndAsyncCommunication``)."""
     scatter_gather_p2p: bool = False
     """Pipeline sends are split over the TP ranks' NICs (Narayanan et al. 2021 Sec. 4.1)."""
+    blocking_p2p: bool = False
+    """Pipeline sends and receives are blocking and serialised (DeepSpeed's pipe/p2p.py broadcasts in
+    two-rank groups), so a micro-batch waits for four transfers instead of two concurrent pairs."""
     zero3_flat_collectives: bool = False
     """ZeRO-3 gathers and reduce-scatters move each rank's full share over its own scale-out NIC (a flat
     ring over the data-parallel group) instead of a topology-aware hierarchy through all NICs of a node."""
@@ -57,9 +64,10 @@ class StackProfile:
         if self.pipeline_partition not in PARTITIONS:
             raise InputError(f"stack {self.id}.pipeline_partition", f"one of {', '.join(PARTITIONS)}",
                              self.pipeline_partition)
-        for name in ("interleaved_pipeline", "sequence_parallel",
+        for name in ("tensor_parallel", "pipeline_parallel", "interleaved_pipeline", "sequence_parallel",
                      "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
-                     "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives"):
+                     "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives",
+                     "blocking_p2p"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
         if not self.zero_stages or any(z not in (0, 1, 2, 3) for z in self.zero_stages):
