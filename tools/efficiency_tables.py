@@ -6,8 +6,8 @@ Rule (documented in each table's `source`):
 
 - e_acc = K * MAMF_acc / peak_acc: K is the fraction of the best measured matmul rate (MAMF,
   stas00/ml-engineering @ 744d01e compute/accelerator/README.md) that framework GEMMs reach;
-  t0 is a fixed per-call cost (launch, tail waves). K and t0 are fitted ONCE, on A100 Megatron-LM
-  rows (bench/calibrate_gemm.py prints the fit), and shared by every accelerator.
+  t0 is a fixed per-call cost of the order of a kernel launch. K is fitted ONCE, on A100 Megatron-LM
+  rows (bench/calibrate_gemm.py prints the fit); K and t0 are shared by every accelerator.
 - Devices without a published MAMF are marked ASSUMED and take the A100's MAMF fraction.
 
 Run: python tools/efficiency_tables.py > /tmp/gemm.toml, then paste over the [gemm.*] tables.
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-K = 0.8059  # = 0.70 / (271 / 312): fitted e_max on A100 (bench/calibrate_gemm.py) over its MAMF fraction
-T0_S = 9.16e-5  # = F_half / (e_max * peak) = 2e10 / (0.70 * 312e12)
+K = 0.7599  # = 0.66 / (271 / 312): e_max fitted on A100 rows (bench/calibrate_gemm.py) over the A100 MAMF fraction
+T0_S = 5e-6  # fixed cost of one GEMM call: order of a kernel launch (see bench/calibrate_gemm.py)
 MAMF = {  # best measured BF16 matmul TFLOP/s, dense peak TFLOP/s ([ML-acc])
     "a100-sxm4-80gb": (271, 312), "a100-sxm4-40gb": (271, 312),
     "h100-sxm5-80gb": (794.5, 989.4), "h800-sxm5-80gb": (794.5, 989.4), "h200-sxm-141gb": (794.5, 989.4),
@@ -41,8 +41,8 @@ def table(acc: str, mamf: float, peak: float, note: str) -> str:
     ys = ", ".join(f"{y:.4g}" for y in eff)
     return (f"[gemm.{acc}]\nop_flops = [{xs}]\nefficiency = [{ys}]\n"
             f'source = "DERIVED (tools/efficiency_tables.py): eff = e*F/(F + t0*e*peak), e = K*MAMF/peak = '
-            f'{K}*{mamf}/{peak} = {e:.3f}, t0 = {T0_S:g} s; K and t0 fitted on A100 Megatron-LM rows '
-            f'(bench/calibrate_gemm.py); MAMF from stas00/ml-engineering@744d01e{note}"\n'
+            f'{K}*{mamf}/{peak} = {e:.3f}, t0 = {T0_S:g} s; K fitted on A100 Megatron-LM rows, '
+            f't0 = kernel-launch order (bench/calibrate_gemm.py); MAMF from stas00/ml-engineering@744d01e{note}"\n'
             f'retrieved = "2026-11-22"\n')
 
 

@@ -164,6 +164,13 @@ def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray)
     logits = 4.0 * plans.micro_batch * seq * ctx.model.vocab / plans.tp
     parts = {f"memory/{k}": v for k, v in states.items()}
     parts["memory/activations"] = acts + logits
+    # ZeRO-3 working set: the weight being used and the one being prefetched, gathered in full
+    # (DeepSpeed and FSDP gather per module; the largest module is the MLP up-projection or QKV)
+    model = ctx.model
+    widest = max((model.mlp_matrices - 1) * model.ffn_hidden, model.attention_width + 2 * model.kv_width)
+    largest = model.hidden * widest
+    gathered = 2 * largest / plans.tp * memory.WEIGHT_BYTES
+    parts["memory/workspace"] = np.where(plans.zero_stage >= 3, gathered, 0.0)
     parts["memory/total"] = sum(parts.values())
     return parts
 
