@@ -18,7 +18,14 @@ CASES = {
                                      "--recompute", "full", "--stack", "megatron-2021", "--json"],
     "train_llama3_70b_h100": ["train", "--model", "llama3-70b", "--accelerator", "h100-sxm5-80gb",
                               "--devices", "512", "--global-batch", "512", "--tokens", "15T"],
+    "train_guizhou_liquid": ["train", "--model", "llama2-70b", "--accelerator", "h100-sxm5-80gb", "--devices", "1024",
+                             "--global-batch", "1024", "--tokens", "2T", "--site", "cn-guizhou", "--cooling",
+                             "direct-liquid"],
+    "reliability_opt": ["reliability", "--devices", "992", "--days", "61", "--params", "175e9"],
+    "validate_energy": ["validate", "../shared/reference/visible.csv", "--kind", "energy"],
+    "validate_reliability": ["validate", "../shared/reference/reliability.csv"],
     "catalog_accelerators": ["catalog", "accelerators"],
+    "catalog_sites": ["catalog", "sites"],
     "validate_train": ["validate", "../shared/reference/visible.csv", "--kind", "train"],
 }
 

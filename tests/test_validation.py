@@ -56,3 +56,27 @@ def test_header_must_match_schema(tmp_path):
     path.write_text("id,kind\nX,train\n")
     with pytest.raises(InputError, match="missing column"):
         read_rows(path)
+
+
+ENERGY_MEDIAN_APE_MAX = 0.15
+
+
+def test_energy_rows_within_threshold(visible_csv):
+    report = validate(read_rows(visible_csv), kind="energy")
+    assert report["summary"]["n"] >= 2
+    assert report["summary"]["median_ape"] <= ENERGY_MEDIAN_APE_MAX, report["rows"]
+    energy_ids = {r["id"] for r in read_rows(visible_csv) if r["kind"] == "energy"}
+    listed = {r["id"] for r in report["rows"]} | {s["id"] for s in report["summary"]["skipped"]}
+    assert listed == energy_ids
+
+
+def test_reliability_rows_listed_and_llama3_reproduced(visible_csv):
+    from flopwatt.validate import read_reliability_rows, validate_reliability
+
+    path = visible_csv.parent / "reliability.csv"
+    rows = read_reliability_rows(path)
+    report = validate_reliability(rows)
+    listed = {r["id"] for r in report["rows"]} | {s["id"] for s in report["summary"]["skipped"]}
+    assert listed == {r["id"] for r in rows}
+    llama = next(r for r in report["rows"] if r["id"] == "LLAMA3R-03")
+    assert llama["predicted"] == pytest.approx(419)  # circular by construction: rates come from this run

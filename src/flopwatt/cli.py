@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -15,12 +16,21 @@ import numpy as np
 from flopwatt import catalog
 from flopwatt.errors import InputError
 from flopwatt.estimate import estimate_training
+from flopwatt.footprint import default_setting, run_footprint
 from flopwatt.perf.plans import RECOMPUTE
 from flopwatt.perf.space import PlanRequest
+from flopwatt.reliability import DAY_S, run_reliability
 from flopwatt.report import text
 from flopwatt.specs import TrainingWorkload
 from flopwatt.units import parse_quantity
-from flopwatt.validate import KINDS, read_rows, validate
+from flopwatt.validate import (
+    KINDS,
+    RELIABILITY_SCHEMA,
+    read_reliability_rows,
+    read_rows,
+    validate,
+    validate_reliability,
+)
 
 DEFAULTS = {"model": "gpt3-175b", "accelerator": "a100-sxm4-80gb", "devices": 1024, "global_batch": 1536,
             "tokens": 300e9, "stack": "megatron-core"}
@@ -52,6 +62,26 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = parse_quantity(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _pue(text: str) -> float:
+    try:
+        value = parse_quantity(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a PUE >= 1 (e.g. 1.2), got {text!r}") from exc
+    if value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a PUE >= 1 (facility energy over IT energy), got {text!r}")
+    return value
+
+
 def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=DEFAULTS["model"], help="catalog model id (default %(default)s)")
     p.add_argument("--accelerator", help=f"catalog accelerator id (default {DEFAULTS['accelerator']})")
@@ -67,6 +97,14 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--zero", type=int, choices=(0, 1, 2, 3), help="ZeRO stage; chosen when left out")
     p.add_argument("--recompute", choices=RECOMPUTE, help="activation recomputation; chosen when left out")
     p.add_argument("--sequence-parallel", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--site", default="us-virginia", help="catalog site id (electricity price, grid carbon, climate)")
+    p.add_argument("--cooling", default="air", help="catalog cooling type (air, rear-door, direct-liquid, immersion)")
+    p.add_argument("--pue", type=_pue, help="a measured PUE to use instead of the cooling/climate estimate")
+    p.add_argument("--pue-cap", type=_pue, help="policy cap: fail if the facility's PUE exceeds it (e.g. 1.3)")
+    p.add_argument("--electricity-price", type=_non_negative_float, help="US$/kWh, instead of the site's")
+    p.add_argument("--carbon-intensity", type=_non_negative_float, help="gCO2e/kWh, instead of the site's grid")
+    p.add_argument("--price-factor", type=_positive_float, default=1.0,
+                   help="multiplies accelerator/node prices (margins, discounts); default 1")
     p.add_argument("--config", type=Path, help="TOML file with a [train] table of these options (flags win)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -83,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("path", type=Path)
     val.add_argument("--kind", choices=KINDS)
     val.add_argument("--json", action="store_true")
+    rel = sub.add_parser("reliability", help="interruptions, checkpoint interval and goodput of a job")
+    rel.add_argument("--devices", type=_positive_int, required=True)
+    rel.add_argument("--days", type=_positive_float, required=True, help="failure-free duration of the job")
+    rel.add_argument("--params", type=_positive_float, help="model parameters (sets the checkpoint size)")
+    rel.add_argument("--json", action="store_true")
     return parser
 
 
@@ -143,12 +186,27 @@ def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         why = text.describe_reasons(estimate.infeasible_counts())
         raise InputError("plan", f"a feasible plan; none of {len(estimate.result)} is: {why}")
     summary = estimate.best_summary()
+    setting = default_setting(args.site, args.cooling)
+    site = dataclasses.replace(
+        setting.site,
+        electricity_usd_per_kwh=setting.site.electricity_usd_per_kwh if args.electricity_price is None
+        else args.electricity_price,
+        carbon_g_per_kwh=setting.site.carbon_g_per_kwh if args.carbon_intensity is None else args.carbon_intensity)
+    setting = dataclasses.replace(setting, site=site, pue_override=args.pue, accelerator_price_factor=args.price_factor)
+    footprint = run_footprint(estimate.result.take(np.array([estimate.best])), workload, system, args.devices,
+                              setting)
+    summary["footprint"] = {k: float(v[0]) for k, v in footprint.items()}
+    pue = summary["footprint"]["facility/pue"]
+    if args.pue_cap is not None and pue > args.pue_cap:
+        raise InputError("--pue-cap", f"a site/cooling meeting it: {args.cooling} at {args.site} gives PUE {pue:.2f}",
+                         args.pue_cap)
     header = {"model": model.id, "system": system.id, "devices": str(args.devices), "stack": stack.id,
-              "precision": precision, "seq_len": str(seq), "plans evaluated": str(len(estimate.result)),
-              "feasible": str(int(estimate.result.feasible.sum()))}
+              "precision": precision, "seq_len": str(seq), "site": args.site, "cooling": args.cooling,
+              "plans evaluated": str(len(estimate.result)), "feasible": str(int(estimate.result.feasible.sum()))}
     payload = {"workload": {"model": model.id, "seq_len": seq, "tokens": args.tokens, "precision": precision},
-               "system": system.id, "devices": args.devices, "stack": stack.id,
-               "plans_evaluated": len(estimate.result), "infeasible": estimate.infeasible_counts(), **summary}
+               "system": system.id, "devices": args.devices, "stack": stack.id, "site": args.site,
+               "cooling": args.cooling, "plans_evaluated": len(estimate.result),
+               "infeasible": estimate.infeasible_counts(), **summary}
     return payload, text.training_estimate(summary, header)
 
 
@@ -176,13 +234,33 @@ def _plain(entry: Any) -> Any:
 
 
 def _validate(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    report = validate(read_rows(args.path), kind=args.kind)
+    if _header(args.path) == RELIABILITY_SCHEMA:
+        report = validate_reliability(read_reliability_rows(args.path))
+    else:
+        report = validate(read_rows(args.path), kind=args.kind)
     return report, text.validation(report)
+
+
+def _header(path: Path) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().strip().split(",")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("validation file", f"a readable CSV file ({exc.__class__.__name__})", str(path)) from exc
+
+
+def _reliability(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    model = catalog.failure_model()
+    work = np.array([args.days * DAY_S])
+    params = args.params or 0.0
+    out = {k: float(v[0]) for k, v in run_reliability(work, np.array([args.devices]), params, model).items()}
+    out["reliability/by_component"] = {k: r * args.devices * work[0] for k, r in model.rates_per_device_s.items()}
+    return out, text.reliability(out, args.devices, args.days, bool(args.params))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "catalog": _catalog, "validate": _validate}
+    handlers = {"train": _train, "catalog": _catalog, "validate": _validate, "reliability": _reliability}
     try:
         if args.command == "train":
             _apply_config(args)

@@ -20,10 +20,12 @@ import numpy as np
 
 from flopwatt import catalog
 from flopwatt.errors import InputError
-from flopwatt.estimate import estimate_training
+from flopwatt.estimate import Estimate, estimate_training
+from flopwatt.footprint import default_setting, run_footprint
 from flopwatt.perf import flops as fl
 from flopwatt.perf.space import PlanRequest
-from flopwatt.specs import ModelSpec, TrainingWorkload
+from flopwatt.reliability import DAY_S
+from flopwatt.specs import ModelSpec, System, TrainingWorkload
 
 SCHEMA = ("id,kind,source,model,params_b,layers,hidden,ffn_hidden,heads,kv_heads,vocab,seq_len,moe_experts,"
           "moe_topk,moe_ffn_hidden,moe_shared_experts,accelerator,n_devices,tp,pp,dp,cp,ep,vpp,micro_batch,"
@@ -146,12 +148,13 @@ def _unsupported(row: dict[str, str]) -> None:
         raise Skip("context parallelism is not modelled yet (issue #6)")
 
 
-def _train_row(row: dict[str, str]) -> RowResult:
+def _estimate_row(row: dict[str, str]) -> tuple[TrainingWorkload, System, int, Estimate]:
+    """The row's workload, system and device count, and the fastest feasible plan for it."""
     _unsupported(row)
     model = _model(row)
     devices = _int(row, "n_devices")
     if devices is None:
-        raise Skip("device count not published")
+        raise Skip("device count not published (throughput per device depends on the scale)")
     seq = _int(row, "seq_len")
     if seq is None:
         raise Skip("sequence length not published")
@@ -165,9 +168,47 @@ def _train_row(row: dict[str, str]) -> RowResult:
     estimate = estimate_training(workload, system, stack, _request(row, devices))
     if estimate.best is None:
         raise Skip(f"no feasible plan ({estimate.infeasible_counts()})")
+    return workload, system, devices, estimate
+
+
+def _footprint(workload: TrainingWorkload, system: System, devices: int, estimate: Estimate) -> dict:
+    if workload.tokens is None:
+        raise Skip("training tokens not published")
+    best = estimate.result.take(np.array([estimate.best]))
+    out = run_footprint(best, workload, system, devices, default_setting())
+    return {k: float(v[0]) for k, v in out.items()}
+
+
+def _train_row(row: dict[str, str]) -> RowResult:
+    workload, system, devices, estimate = _estimate_row(row)
     summary = estimate.best_summary()
-    predicted = _metric_value(row, workload, summary, devices)
+    if row["metric"] == "time_to_train_s":  # published wall-clock times include interruptions
+        predicted = _footprint(workload, system, devices, estimate)["reliability/expected_wall_s"]
+    else:
+        predicted = _metric_value(row, workload, summary, devices)
     return RowResult(row["id"], row["metric"], float(row["value"]), predicted, summary["plan"])
+
+
+def _energy_row(row: dict[str, str]) -> RowResult:
+    """GPU-hours = expected wall time with interruptions x devices. Energy follows the row's own
+    definition: a 'TDP' estimate is GPU-hours x board power (x the PUE it states); otherwise the
+    modelled facility energy."""
+    workload, system, devices, estimate = _estimate_row(row)
+    fp = _footprint(workload, system, devices, estimate)
+    gpu_hours = fp["reliability/expected_wall_s"] * devices / 3600.0
+    metric = row["metric"]
+    if metric == "gpu_hours":
+        predicted = gpu_hours
+    elif metric == "energy_kwh":
+        notes = row["notes"].lower()
+        if "tdp" in notes and system.accelerator.board_power_w is not None:
+            stated = re.search(r"pue\s*(1\.\d+)", notes)
+            predicted = gpu_hours * system.accelerator.board_power_w / 1e3 * (float(stated[1]) if stated else 1.0)
+        else:
+            predicted = fp["energy/facility_j"] / 3.6e6
+    else:
+        raise Skip(f"metric {metric} is not predicted for energy rows")
+    return RowResult(row["id"], metric, float(row["value"]), predicted, estimate.best_summary()["plan"])
 
 
 def _metric_value(row: dict[str, str], workload: TrainingWorkload, summary: dict, devices: int) -> float:
@@ -203,15 +244,15 @@ def validate(rows: list[dict[str, str]], kind: str | None = None) -> dict[str, o
         if kind is not None and row["kind"] != kind:
             continue
         try:
-            if row["kind"] != "train":
-                raise Skip(f"kind '{row['kind']}' needs the {_NEEDS.get(row['kind'], 'matching')} model, not built yet")
-            results.append(_train_row(row))
+            if row["kind"] == "train":
+                results.append(_train_row(row))
+            elif row["kind"] == "energy":
+                results.append(_energy_row(row))
+            else:
+                raise Skip(f"kind '{row['kind']}' needs the serving model (issue #5), not built yet")
         except Skip as why:
             skipped.append({"id": row["id"], "reason": str(why)})
     return _report(results, skipped)
-
-
-_NEEDS = {"infer": "serving (issue #5)", "energy": "energy and failure (issue #4)"}
 
 
 def _report(results: list[RowResult], skipped: list[dict[str, str]]) -> dict[str, object]:
@@ -225,3 +266,45 @@ def _report(results: list[RowResult], skipped: list[dict[str, str]]) -> dict[str
     else:
         summary.update(median_ape=None, p90_ape=None, max_ape=None)
     return {"rows": rows, "summary": summary}
+
+
+RELIABILITY_SCHEMA = ["id", "source", "n_devices", "days", "cause", "count", "notes"]
+
+
+def read_reliability_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of reliability.csv (its own schema: DATASET.md section reliability.csv)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if list(reader.fieldnames or []) != RELIABILITY_SCHEMA:
+                raise InputError(f"{path} header", f"the reliability.csv schema ({','.join(RELIABILITY_SCHEMA)})")
+            return list(reader)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("reliability file", f"a readable CSV file ({exc.__class__.__name__})", str(path)) from exc
+
+
+def validate_reliability(rows: list[dict[str, str]]) -> dict[str, object]:
+    """Predicted unexpected interruptions (catalog failure rates) against published counts.
+
+    Only rows counting unexpected interruptions of a whole run are predictions; causes, planned
+    maintenance and rows without an exact observation window are listed as skipped with the reason.
+    """
+    model = catalog.failure_model()
+    results, skipped = [], []
+    for row in rows:
+        cause = row["cause"].lower()
+        days = _float(row, "days")
+        if "planned" in cause and "unplanned" not in cause:
+            skipped.append({"id": row["id"], "reason": "planned maintenance is not a failure: not modelled"})
+        elif days is None:
+            skipped.append({"id": row["id"], "reason": "observation window not published exactly"})
+        elif "total" in cause:
+            skipped.append({"id": row["id"], "reason": "total includes planned events, which are not modelled"})
+        elif not ("unexpected" in cause and "all causes" in cause):
+            skipped.append({"id": row["id"], "reason": "single cause: the catalog's component rates are derived "
+                                                       "from these counts (circular), see reliability.toml"})
+        else:
+            devices = _int(row, "n_devices")
+            predicted = float(devices * days * DAY_S * model.rate_per_device_s)
+            results.append(RowResult(row["id"], "interruptions", float(row["count"]), predicted, {}))
+    return _report(results, skipped)

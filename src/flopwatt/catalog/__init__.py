@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from flopwatt.catalog.efficiency import CollectiveTable, EfficiencyCatalog, GemmTable
+from flopwatt.economics import Economics
 from flopwatt.errors import InputError, unknown_id
+from flopwatt.reliability import DAY_S, FailureModel
 from flopwatt.specs import Accelerator, Link, ModelSpec, StackProfile, System
+from flopwatt.specs.site import Cooling, Site
 
-KINDS = ("accelerators", "systems", "models", "stacks")
+KINDS = ("accelerators", "systems", "models", "stacks", "sites", "cooling")
 
 
 def read_toml(path: Path | str, what: str) -> dict[str, Any]:
@@ -118,14 +121,54 @@ def efficiency() -> EfficiencyCatalog:
     return EfficiencyCatalog.from_dict(data)
 
 
+@functools.cache
+def sites() -> dict[str, Site]:
+    data = read_toml("sites.toml", "catalog sites.toml")
+    return {k: _build(Site, f"site {k}", k, dict(v)) for k, v in data.items()}
+
+
+@functools.cache
+def cooling() -> dict[str, Cooling]:
+    data = read_toml("cooling.toml", "catalog cooling.toml")
+    return {k: _build(Cooling, f"cooling {k}", k, dict(v)) for k, v in data.items()}
+
+
+def _number(data: dict[str, Any], table: str, key: str) -> float:
+    value = data.get(table, {}).get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or "source" not in data.get(table, {}):
+        raise InputError(f"catalog economics.toml [{table}].{key}", "a number with a source")
+    return float(value)
+
+
+@functools.cache
+def economics() -> Economics:
+    data = read_toml("economics.toml", "catalog economics.toml")
+    return Economics(
+        facility_capex_usd_per_w=_number(data, "facility_capex", "usd_per_w"),
+        it_depreciation_years=_number(data, "it_depreciation", "years"),
+        facility_depreciation_years=_number(data, "facility_depreciation", "years"),
+        maintenance_fraction_per_year=_number(data, "maintenance", "fraction_of_capex_per_year"),
+    )
+
+
+@functools.cache
+def failure_model() -> FailureModel:
+    data = dict(read_toml("reliability.toml", "catalog reliability.toml"))
+    ckpt = data.pop("checkpoint")
+    rates = {k: v["interruptions"] / (v["device_days"] * DAY_S) for k, v in data.items()}
+    return FailureModel(rates_per_device_s=rates, storage_bandwidth_bytes_per_s=ckpt["storage_bandwidth_bytes_per_s"],
+                        bytes_per_param=ckpt["bytes_per_param"], restart_s=ckpt["restart_s"])
+
+
 def get(kind: str, entry_id: str) -> Any:
     """Look up one entry; unknown ids raise InputError with the closest known ids."""
-    table = {"accelerators": accelerators, "systems": systems, "models": models, "stacks": stacks}
+    table = {"accelerators": accelerators, "systems": systems, "models": models, "stacks": stacks,
+             "sites": sites, "cooling": cooling}
     if kind not in table:
         raise InputError("catalog kind", f"one of {', '.join(KINDS)}", kind)
     entries = table[kind]()
     if entry_id not in entries:
-        raise unknown_id(kind[:-1], entry_id, entries)
+        raise unknown_id(kind.removesuffix("s"), entry_id, entries)
     return entries[entry_id]
 
 
@@ -152,5 +195,5 @@ def model_by_name(name: str) -> ModelSpec | None:
     return None
 
 
-__all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "efficiency", "get",
-           "model_by_name", "models", "read_toml", "stacks", "system_for", "systems"]
+__all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "cooling", "economics", "efficiency",
+           "failure_model", "get", "model_by_name", "models", "read_toml", "sites", "stacks", "system_for", "systems"]

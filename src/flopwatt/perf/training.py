@@ -47,6 +47,13 @@ class TrainingResult:
     def __len__(self) -> int:
         return len(self.plans)
 
+    def take(self, index: np.ndarray) -> TrainingResult:
+        """The results of the plans at ``index``."""
+        def pick(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {k: v[index] for k, v in d.items()}
+        return TrainingResult(plans=self.plans.take(index), reason=self.reason[index], time=pick(self.time),
+                              memory=pick(self.memory), metrics=pick(self.metrics))
+
 
 @dataclass(frozen=True, slots=True)
 class _Context:

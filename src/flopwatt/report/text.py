@@ -50,7 +50,38 @@ def training_estimate(summary: dict[str, Any], header: dict[str, str]) -> str:
     lines.append("memory per device:")
     for key, value in memory.items():
         lines.append(f"  {key[7:]:<12} {human(value, 'B', base=1024):>10}")
+    if "footprint" in summary:
+        lines.extend(footprint(summary["footprint"]))
     return "\n".join(lines)
+
+
+def footprint(fp: dict[str, float]) -> list[str]:
+    """Reliability, energy, carbon and money lines of a run."""
+    lines = [
+        "run with interruptions:",
+        f"  expected wall time {duration(fp['reliability/expected_wall_s'])}, goodput {fp['reliability/goodput']:.1%}, "
+        f"~{fp['reliability/interruptions']:.0f} interruptions (job MTBF {duration(fp['reliability/mtbf_s'])})",
+        f"  checkpoint every {duration(fp['reliability/checkpoint_interval_s'])} (Daly), "
+        f"write {duration(fp['reliability/checkpoint_write_s'])}",
+        "energy and carbon:",
+        f"  IT power {human(fp['power/it_w'], 'W')} average, {human(fp['power/it_peak_w'], 'W')} peak; "
+        f"PUE {fp['facility/pue']:.2f}; facility peak {human(fp['power/facility_peak_w'], 'W')}, "
+        f"{fp['facility/racks']:.0f} racks",
+        f"  energy {fp['energy/it_j'] / 3.6e9:,.0f} MWh IT, {fp['energy/facility_j'] / 3.6e9:,.0f} MWh facility; "
+        f"{fp['carbon/tco2e']:,.0f} tCO2e",
+    ]
+    if "money/run_usd" in fp:
+        lines += ["money:",
+                  f"  run ${fp['money/run_usd']:,.0f} (IT depreciation ${fp['money/it_depreciation_usd']:,.0f}, "
+                  f"facility ${fp['money/facility_depreciation_usd']:,.0f}, energy ${fp['money/energy_usd']:,.0f}, "
+                  f"maintenance ${fp['money/maintenance_usd']:,.0f})",
+                  f"  ${fp['money/usd_per_device_hour']:.2f} per device-hour, "
+                  + (f"${fp['money/usd_per_million_tokens']:.2f} per million tokens; "
+                     if "money/usd_per_million_tokens" in fp else "")
+                  + f"capex ${fp['money/capex_usd']:,.0f}, 5-year TCO ${fp['money/tco_usd']:,.0f}"]
+    else:
+        lines += ["money: unknown (no published price for this system's devices or nodes)"]
+    return lines
 
 
 def catalog_list(kind: str, entries: dict[str, Any]) -> str:
@@ -83,4 +114,16 @@ def validation(report: dict[str, Any]) -> str:
         lines.append("n=0: no row evaluated")
     for skip in s["skipped"]:
         lines.append(f"skipped {skip['id']}: {skip['reason']}")
+    return "\n".join(lines)
+
+
+def reliability(out: dict, devices: int, days: float, with_checkpoint: bool) -> str:
+    lines = [f"job of {devices:,} devices, {days:g} days of failure-free work:",
+             f"  job MTBF {duration(out['reliability/mtbf_s'])}; expected unexpected interruptions "
+             f"{out['reliability/interruptions']:.1f} over {duration(out['reliability/expected_wall_s'])}",
+             "  by component: " + ", ".join(f"{k} {v:.1f}" for k, v in out["reliability/by_component"].items())]
+    if with_checkpoint:
+        lines.append(f"  checkpoint write {duration(out['reliability/checkpoint_write_s'])}, every "
+                     f"{duration(out['reliability/checkpoint_interval_s'])} (Daly); "
+                     f"goodput {out['reliability/goodput']:.1%}")
     return "\n".join(lines)

@@ -26,6 +26,11 @@ class Accelerator:
     hbm_bytes: float
     hbm_bandwidth_bytes_per_s: float
     board_power_w: float | None = None
+    """Maximum board power (TDP/TBP/TGP) as the vendor rates it."""
+    idle_power_w: float | None = None
+    """Power drawn with nothing running (measured; None when no source gives it)."""
+    price_usd: float | None = None
+    """Reported purchase price per device (estimates; see notes for the spread)."""
     scale_up_bandwidth_bytes_per_s: float | None = None
     """Scale-up (NVLink/ICI/xGMI) bandwidth per device, one direction."""
     scale_up_domain_devices: int | None = None
@@ -46,6 +51,8 @@ class Accelerator:
         positive(owner, "hbm_bytes", self.hbm_bytes)
         positive(owner, "hbm_bandwidth_bytes_per_s", self.hbm_bandwidth_bytes_per_s)
         positive(owner, "board_power_w", self.board_power_w, allow_none=True)
+        positive(owner, "idle_power_w", self.idle_power_w, allow_none=True)
+        positive(owner, "price_usd", self.price_usd, allow_none=True)
         positive(owner, "scale_up_bandwidth_bytes_per_s", self.scale_up_bandwidth_bytes_per_s, allow_none=True)
         positive_int(owner, "scale_up_domain_devices", self.scale_up_domain_devices, allow_none=True)
         positive(owner, "scale_out_bandwidth_bytes_per_s", self.scale_out_bandwidth_bytes_per_s, allow_none=True)
@@ -92,9 +99,15 @@ class System:
     retrieved: str
     network_keywords: tuple[str, ...] = ()
     """Words that identify this system in a published run's network description (validation)."""
+    node_power_max_w: float | None = None
+    """Maximum input power of one node (devices + host: CPUs, DRAM, fans, NICs), from its datasheet."""
+    node_price_usd: float | None = None
+    """Reported price of one node including its devices (estimates; see notes)."""
     notes: str = ""
 
     def __post_init__(self) -> None:
         owner = f"system {self.id}"
+        positive(owner, "node_power_max_w", self.node_power_max_w, allow_none=True)
+        positive(owner, "node_price_usd", self.node_price_usd, allow_none=True)
         positive_int(owner, "devices_per_node", self.devices_per_node)
         positive_int(owner, "scale_up_domain_devices", self.scale_up_domain_devices)
