@@ -16,6 +16,10 @@ import numpy as np
 from flopwatt import catalog
 from flopwatt.errors import InputError
 from flopwatt.estimate import estimate_training
+from flopwatt.fabric.bom import POLICIES
+from flopwatt.fabric.design import design
+from flopwatt.fabric.design import summary as fabric_summary
+from flopwatt.fabric.network import TOPOLOGIES, FabricSpec
 from flopwatt.footprint import default_setting, run_footprint
 from flopwatt.perf.plans import RECOMPUTE
 from flopwatt.perf.space import PlanRequest
@@ -105,8 +109,40 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--carbon-intensity", type=_non_negative_float, help="gCO2e/kWh, instead of the site's grid")
     p.add_argument("--price-factor", type=_positive_float, default=1.0,
                    help="multiplies accelerator/node prices (margins, discounts); default 1")
+    p.add_argument("--fabric", choices=TOPOLOGIES, help="scale-out topology (default: ideal non-blocking network)")
+    _fabric_options(p)
     p.add_argument("--config", type=Path, help="TOML file with a [train] table of these options (flags win)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _fabric_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--switch", default="eth-51t2-400g", help="catalog switch id (sets radix and port rate)")
+    p.add_argument("--media", default="auto", choices=POLICIES, help="link media policy")
+    p.add_argument("--oversubscription", type=_ratio, default=1.0, help="leaf downlink : uplink (default 1)")
+    p.add_argument("--rails", type=_positive_int, help="NICs per node on separate rails (default: the system's)")
+    p.add_argument("--radix", type=_positive_int, help="switch ports, overriding the part's (what-if)")
+    p.add_argument("--dragonfly", type=_shape, help="dragonfly shape P,A,H (default: balanced for the radix)")
+    p.add_argument("--torus", type=_shape, help="torus dimensions X,Y[,Z] (default: most cubic)")
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(x) for x in text.replace("x", ",").split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected integers like 8,16,8, got {text!r}") from exc
+    if not dims or any(d < 1 for d in dims):
+        raise argparse.ArgumentTypeError(f"expected positive integers like 8,16,8, got {text!r}")
+    return dims
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = parse_quantity(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a ratio >= 1, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a ratio >= 1 (downlink : uplink), got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("path", type=Path)
     val.add_argument("--kind", choices=KINDS)
     val.add_argument("--json", action="store_true")
+    fab = sub.add_parser("fabric", help="design a scale-out fabric: counts, bill of materials, $ and W")
+    fab.add_argument("mode", nargs="?", choices=("design", "compare"), default="design")
+    fab.add_argument("--topology", default="rail-optimized",
+                     help=f"one of {', '.join(TOPOLOGIES)}; comma-separated to compare")
+    fab.add_argument("--endpoints", type=_positive_int, required=True, help="NICs to connect (one per device)")
+    _fabric_options(fab)
+    fab.add_argument("--json", action="store_true")
     rel = sub.add_parser("reliability", help="interruptions, checkpoint interval and goodput of a job")
     rel.add_argument("--devices", type=_positive_int, required=True)
     rel.add_argument("--days", type=_positive_float, required=True, help="failure-free duration of the job")
@@ -181,7 +224,11 @@ def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     request = PlanRequest(devices=args.devices, global_batch=args.global_batch, tp=args.tp, pp=args.pp, dp=args.dp,
                           vpp=args.vpp, micro_batch=args.micro_batch, zero_stage=args.zero,
                           recompute=args.recompute, sequence_parallel=args.sequence_parallel)
-    estimate = estimate_training(workload, system, stack, request)
+    fabric = None
+    if args.fabric:
+        spec = _fabric_spec(args, args.fabric)
+        fabric = design(spec, args.devices, system.devices_per_node)
+    estimate = estimate_training(workload, system, stack, request, fabric=fabric[0] if fabric else None)
     if estimate.best is None:
         why = text.describe_reasons(estimate.infeasible_counts())
         raise InputError("plan", f"a feasible plan; none of {len(estimate.result)} is: {why}")
@@ -194,7 +241,7 @@ def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         carbon_g_per_kwh=setting.site.carbon_g_per_kwh if args.carbon_intensity is None else args.carbon_intensity)
     setting = dataclasses.replace(setting, site=site, pue_override=args.pue, accelerator_price_factor=args.price_factor)
     footprint = run_footprint(estimate.result.take(np.array([estimate.best])), workload, system, args.devices,
-                              setting)
+                              setting, fabric)
     summary["footprint"] = {k: float(v[0]) for k, v in footprint.items()}
     pue = summary["footprint"]["facility/pue"]
     if args.pue_cap is not None and pue > args.pue_cap:
@@ -203,10 +250,13 @@ def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     header = {"model": model.id, "system": system.id, "devices": str(args.devices), "stack": stack.id,
               "precision": precision, "seq_len": str(seq), "site": args.site, "cooling": args.cooling,
               "plans evaluated": str(len(estimate.result)), "feasible": str(int(estimate.result.feasible.sum()))}
+    if fabric is not None:
+        header["fabric"] = f"{args.fabric}, {fabric[0].topology.switches:,} switches, media {args.media}"
     payload = {"workload": {"model": model.id, "seq_len": seq, "tokens": args.tokens, "precision": precision},
                "system": system.id, "devices": args.devices, "stack": stack.id, "site": args.site,
                "cooling": args.cooling, "plans_evaluated": len(estimate.result),
-               "infeasible": estimate.infeasible_counts(), **summary}
+               "infeasible": estimate.infeasible_counts(),
+               "fabric": fabric_summary(*fabric) if fabric else None, **summary}
     return payload, text.training_estimate(summary, header)
 
 
@@ -249,6 +299,24 @@ def _header(path: Path) -> list[str]:
         raise InputError("validation file", f"a readable CSV file ({exc.__class__.__name__})", str(path)) from exc
 
 
+def _fabric_spec(args: argparse.Namespace, kind: str) -> FabricSpec:
+    if args.dragonfly is not None and len(args.dragonfly) != 3:
+        raise InputError("--dragonfly", "three integers P,A,H", args.dragonfly)
+    return FabricSpec(topology=kind, switch=args.switch, media=args.media, oversubscription=args.oversubscription,
+                      rails=args.rails, radix=args.radix, dragonfly=args.dragonfly, torus=args.torus)
+
+
+def _fabric(args: argparse.Namespace) -> tuple[Any, str]:
+    kinds = [k.strip() for k in args.topology.split(",") if k.strip()]
+    summaries = []
+    for kind in kinds:
+        spec = _fabric_spec(args, kind)
+        summaries.append(fabric_summary(*design(spec, args.endpoints, args.rails or 8)))
+    if args.mode == "compare" or len(summaries) > 1:
+        return summaries, text.fabric_compare(summaries)
+    return summaries[0], text.fabric(summaries[0])
+
+
 def _reliability(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     model = catalog.failure_model()
     work = np.array([args.days * DAY_S])
@@ -260,7 +328,8 @@ def _reliability(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "catalog": _catalog, "validate": _validate, "reliability": _reliability}
+    handlers = {"train": _train, "catalog": _catalog, "validate": _validate, "reliability": _reliability,
+                "fabric": _fabric}
     try:
         if args.command == "train":
             _apply_config(args)

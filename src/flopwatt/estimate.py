@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
 from flopwatt.perf.plans import Plans
 from flopwatt.perf.space import PlanRequest, enumerate_plans
@@ -57,12 +58,12 @@ def _explicit_plan(request: PlanRequest) -> Plans:
 
 
 def estimate_training(workload: TrainingWorkload, system: System, stack: StackProfile,
-                      request: PlanRequest) -> Estimate:
+                      request: PlanRequest, fabric: Fabric | None = None) -> Estimate:
     """Evaluate every plan consistent with ``request``; pick the fastest feasible one."""
     plans = enumerate_plans(request, workload.model, stack, system)
     if len(plans) == 0:  # what the user fixed admits no valid plan: evaluate it to say why
         plans = _explicit_plan(request)
-    result = evaluate_training(workload, system, plans, stack, request.devices)
+    result = evaluate_training(workload, system, plans, stack, request.devices, fabric=fabric)
     step = np.where(result.feasible, result.metrics["step_time_s"], np.inf)
     best = int(np.argmin(step)) if np.isfinite(step).any() else None
     chosen = tuple(k for k in KNOBS if getattr(request, k) is None)

@@ -14,7 +14,10 @@ import numpy as np
 from flopwatt import catalog
 from flopwatt import economics as econ
 from flopwatt.economics import Economics
-from flopwatt.energy import carbon, facility, power
+from flopwatt.energy import carbon, facility, movement, power
+from flopwatt.fabric.bom import Bom
+from flopwatt.fabric.design import design
+from flopwatt.fabric.network import Fabric, FabricSpec
 from flopwatt.perf.training import TrainingResult
 from flopwatt.reliability import FailureModel, run_reliability
 from flopwatt.specs import System, TrainingWorkload
@@ -46,8 +49,12 @@ def default_setting(site: str = DEFAULT_SITE, cooling: str = DEFAULT_COOLING) ->
 
 
 def run_footprint(result: TrainingResult, workload: TrainingWorkload, system: System, devices: int,
-                  setting: Setting) -> dict[str, np.ndarray]:
-    """Reliability, energy, carbon and money of running each plan to ``workload.tokens``."""
+                  setting: Setting, fabric: tuple[Fabric, Bom] | None = None) -> dict[str, np.ndarray]:
+    """Reliability, energy, carbon and money of running each plan to ``workload.tokens``.
+
+    ``fabric`` (from :func:`flopwatt.fabric.design.design`) adds the network's power; without one
+    the network draws nothing here and data-movement energy uses a rail-optimised default fabric.
+    """
     if workload.tokens is None:
         raise ValueError("a footprint needs the training token budget")
     work = result.metrics["time_to_train_s"]
@@ -55,6 +62,11 @@ def run_footprint(result: TrainingResult, workload: TrainingWorkload, system: Sy
                           setting.failures)
     wall = out["reliability/expected_wall_s"]
     out.update(power.it_power_w(result.time, system, np.full_like(work, devices)))
+    if fabric is not None:
+        out["power/network_w"] = np.full_like(work, fabric[1].watts)
+        out["power/it_w"] = out["power/it_w"] + fabric[1].watts
+        out["power/it_peak_w"] = out["power/it_peak_w"] + fabric[1].watts
+    out.update(_movement(result, system, devices, fabric))
     pue = setting.pue_override or facility.pue(setting.cooling, setting.site)
     out["facility/pue"] = np.full_like(work, pue)
     out["facility/racks"] = facility.racks(out["power/it_peak_w"], setting.cooling)
@@ -65,6 +77,20 @@ def run_footprint(result: TrainingResult, workload: TrainingWorkload, system: Sy
     out["carbon/tco2e"] = carbon.tonnes_co2e(out["energy/facility_j"], setting.site.carbon_g_per_kwh)
     out.update(_money(out, system, devices, wall, workload.tokens, setting))
     return out
+
+
+def _movement(result: TrainingResult, system: System, devices: int,
+              fabric: tuple[Fabric, Bom] | None) -> dict[str, np.ndarray]:
+    """Per-step energy split between on-chip work and moving bytes, for one device."""
+    if fabric is None:
+        fabric = design(FabricSpec(topology="rail-optimized"), max(devices, 1), system.devices_per_node)
+    built, bom = fabric
+    constants = catalog.data_movement()
+    per_bit = movement.scale_out_pj_per_bit(bom.pj_per_bit, built.topology.diameter_switch_hops,
+                                            constants["scale_out"]["nic_serdes_pj_per_bit"])
+    device_avg_w, _ = power.device_power_w(result.time, system)
+    device_j = device_avg_w * result.time["time/step"]
+    return movement.step_energy(result.traffic, device_j, constants, per_bit)
 
 
 def _money(out: dict[str, np.ndarray], system: System, devices: int, wall: np.ndarray, tokens: float,

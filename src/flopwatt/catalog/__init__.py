@@ -19,6 +19,7 @@ from flopwatt.economics import Economics
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.reliability import DAY_S, FailureModel
 from flopwatt.specs import Accelerator, Link, ModelSpec, StackProfile, System
+from flopwatt.specs.network import Medium, Nic, Switch
 from flopwatt.specs.site import Cooling, Site
 
 KINDS = ("accelerators", "systems", "models", "stacks", "sites", "cooling")
@@ -122,6 +123,28 @@ def efficiency() -> EfficiencyCatalog:
 
 
 @functools.cache
+def network_parts() -> dict[str, dict[str, Any]]:
+    """{'switch': {...}, 'nic': {...}, 'medium': {...}} from network_parts.toml."""
+    data = read_toml("network_parts.toml", "catalog network_parts.toml")
+    kinds = {"switch": Switch, "nic": Nic, "medium": Medium}
+    unknown = set(data) - set(kinds)
+    if unknown:
+        raise InputError(f"catalog network_parts.toml [{sorted(unknown)[0]}]", "switch, nic or medium tables")
+    return {kind: {k: _build(cls, f"{kind} {k}", k, dict(v)) for k, v in data.get(kind, {}).items()}
+            for kind, cls in kinds.items()}
+
+
+@functools.cache
+def data_movement() -> dict[str, Any]:
+    """Energy per bit by tier (data_movement.toml), tables with their sources."""
+    data = read_toml("data_movement.toml", "catalog data_movement.toml")
+    for table in ("hbm", "scale_up", "scale_out"):
+        if "source" not in data.get(table, {}):
+            raise InputError(f"catalog data_movement.toml [{table}]", "a table with a source")
+    return data
+
+
+@functools.cache
 def sites() -> dict[str, Site]:
     data = read_toml("sites.toml", "catalog sites.toml")
     return {k: _build(Site, f"site {k}", k, dict(v)) for k, v in data.items()}
@@ -195,5 +218,6 @@ def model_by_name(name: str) -> ModelSpec | None:
     return None
 
 
-__all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "cooling", "economics", "efficiency",
-           "failure_model", "get", "model_by_name", "models", "read_toml", "sites", "stacks", "system_for", "systems"]
+__all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "cooling", "data_movement", "economics",
+           "efficiency", "failure_model", "get", "model_by_name", "models", "network_parts", "read_toml", "sites",
+           "stacks", "system_for", "systems"]

@@ -28,20 +28,30 @@ from flopwatt.specs import Link
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """A link with its efficiency table: what a collective on that tier sees."""
+    """A link with its efficiency table: what a collective on that tier sees.
+
+    ``share`` scales the bandwidth (e.g. 1 / oversubscription where a group climbs above its leaf)
+    and ``extra_latency_s`` adds switch traversals to each step; both broadcast over plans.
+    """
 
     link: Link
     table: CollectiveTable
+    share: np.ndarray | float = 1.0
+    extra_latency_s: np.ndarray | float = 0.0
 
     def bus_bandwidth(self, nbytes: np.ndarray) -> np.ndarray:
-        return self.link.bandwidth_bytes_per_s * self.table(nbytes)
+        return self.link.bandwidth_bytes_per_s * self.table(nbytes) * self.share
+
+    @property
+    def latency_s(self) -> np.ndarray | float:
+        return self.link.latency_s + self.extra_latency_s
 
 
 def _ring(p: np.ndarray, nbytes: np.ndarray, tier: Tier, factor: float) -> np.ndarray:
     p = np.asarray(p, dtype=float)
     nbytes = np.asarray(nbytes, dtype=float)
     steps = factor * (p - 1)
-    t = steps * tier.link.latency_s + factor * (p - 1) / np.maximum(p, 1) * nbytes / tier.bus_bandwidth(nbytes)
+    t = steps * tier.latency_s + factor * (p - 1) / np.maximum(p, 1) * nbytes / tier.bus_bandwidth(nbytes)
     return np.where((p > 1) & (nbytes > 0), t, 0.0)
 
 
@@ -63,7 +73,7 @@ def reduce_scatter(p: np.ndarray, nbytes: np.ndarray, tier: Tier) -> np.ndarray:
 def p2p(nbytes: np.ndarray, tier: Tier) -> np.ndarray:
     """Point-to-point send time (s)."""
     nbytes = np.asarray(nbytes, dtype=float)
-    return np.where(nbytes > 0, tier.link.latency_s + nbytes / tier.bus_bandwidth(nbytes), 0.0)
+    return np.where(nbytes > 0, tier.latency_s + nbytes / tier.bus_bandwidth(nbytes), 0.0)
 
 
 def hierarchical(kind: str, p: np.ndarray, per_domain: np.ndarray, nbytes: np.ndarray,

@@ -65,6 +65,10 @@ class LayerTimes:
     """Part of ``forward`` spent in memory-bound element-wise kernels."""
     weight_gradient: np.ndarray
     """Part of ``backward`` spent in weight-gradient GEMMs (what backward TP communication can hide behind)."""
+    hbm_bytes_forward: np.ndarray
+    """HBM traffic of the forward pass (GEMM operands and results, element-wise kernels)."""
+    hbm_bytes_selective: np.ndarray
+    """HBM traffic of the selective-recompute part (attention core and its softmax/dropout)."""
 
 
 def elementwise_elements(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,
@@ -103,9 +107,11 @@ def layer_times(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.nda
     t_attn = rates.memory_time(attn * rates.act_bytes)
     forward = dense + core + t_other + t_attn
     backward = 2 * (dense + core) + 2 * (t_other + t_attn)
+    core_bytes = sum(gemms[k][1] for k in fl.ATTENTION_CORE) + attn * rates.act_bytes
+    hbm_forward = sum(b for _, b in gemms.values()) + (other + attn) * rates.act_bytes
     return LayerTimes(forward=forward, backward=backward, recompute_full=forward,
                       recompute_selective=core + t_attn, elementwise_forward=t_other + t_attn,
-                      weight_gradient=dense)
+                      weight_gradient=dense, hbm_bytes_forward=hbm_forward, hbm_bytes_selective=core_bytes)
 
 
 def logits_times(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,

@@ -11,12 +11,14 @@ collectives, the output layer on the last stage, and pipeline sends.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from flopwatt import catalog
 from flopwatt.catalog.efficiency import EfficiencyCatalog
+from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
 from flopwatt.perf import feasibility, memory
 from flopwatt.perf import flops as fl
@@ -39,6 +41,8 @@ class TrainingResult:
     time: dict[str, np.ndarray]
     memory: dict[str, np.ndarray]
     metrics: dict[str, np.ndarray]
+    traffic: dict[str, np.ndarray]
+    """Bytes each device moves per step, by tier (HBM, scale-up, scale-out)."""
 
     @property
     def feasible(self) -> np.ndarray:
@@ -52,7 +56,7 @@ class TrainingResult:
         def pick(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             return {k: v[index] for k, v in d.items()}
         return TrainingResult(plans=self.plans.take(index), reason=self.reason[index], time=pick(self.time),
-                              memory=pick(self.memory), metrics=pick(self.metrics))
+                              memory=pick(self.memory), metrics=pick(self.metrics), traffic=pick(self.traffic))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +68,18 @@ class _Context:
     rates: DeviceRates
     up: coll.Tier
     out: coll.Tier
+    fabric: Fabric | None = None
+
+    def out_for(self, group_nodes: np.ndarray) -> coll.Tier:
+        """The scale-out tier as a group spanning ``group_nodes`` nodes sees it on the fabric."""
+        if self.fabric is None:
+            return self.out
+        share, hops = self.fabric.group_factor(group_nodes)
+        return dataclasses.replace(self.out, share=share, extra_latency_s=hops * self.fabric.switch_latency_s)
 
 
 def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
-             eff: EfficiencyCatalog) -> _Context:
+             eff: EfficiencyCatalog, fabric: Fabric | None) -> _Context:
     acc = system.accelerator
     rates = DeviceRates(
         peak_flops_per_s=acc.peak(workload.precision),
@@ -79,7 +91,7 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
     )
     up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
-    return _Context(workload.model, workload.seq_len, system, stack, rates, up, out)
+    return _Context(workload.model, workload.seq_len, system, stack, rates, up, out, fabric)
 
 
 def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
@@ -99,8 +111,10 @@ def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
 
 def _tp_tier_time(ctx: _Context, plans: Plans, nbytes: np.ndarray) -> np.ndarray:
     """One TP AllReduce (or AllGather + ReduceScatter under sequence parallelism) of ``nbytes``."""
-    inside = plans.tp <= ctx.system.scale_up_domain_devices
-    return np.where(inside, coll.all_reduce(plans.tp, nbytes, ctx.up), coll.all_reduce(plans.tp, nbytes, ctx.out))
+    domain = ctx.system.scale_up_domain_devices
+    inside = plans.tp <= domain
+    out = ctx.out_for(np.ceil(plans.tp / domain))
+    return np.where(inside, coll.all_reduce(plans.tp, nbytes, ctx.up), coll.all_reduce(plans.tp, nbytes, out))
 
 
 def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
@@ -118,7 +132,12 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
     tp_layer = (2 + np.where(plans.recompute == 2, 2, 0)) * t_coll + tp_backward  # fwd, recomputed fwd, bwd
     t_layer = lt.forward + lt.backward + rec + tp_layer
     layers, with_logits = _stage_layers(ctx, plans, t_layer, log_f + log_b)
+    rec_bytes = np.select([plans.recompute == 2, plans.recompute == 1], [lt.hbm_bytes_forward, lt.hbm_bytes_selective],
+                          0.0)
+    collectives = 4 + np.where(plans.recompute == 2, 2, 0)
     return {
+        "_hbm_bytes": layers * (3 * lt.hbm_bytes_forward + rec_bytes),
+        "_tp_bytes": layers * collectives * 2 * (tp - 1) / tp * msg,
         "compute": layers * (lt.forward + lt.backward) + with_logits * (log_f + log_b),
         "recompute": layers * rec,
         "comm/tp": layers * tp_layer,
@@ -134,7 +153,7 @@ def _p2p_time(ctx: _Context, plans: Plans, msg: np.ndarray) -> np.ndarray:
     split = ctx.stack.scatter_gather_p2p | plans.sequence_parallel
     nbytes = np.where(split, msg / plans.tp, msg)
     inside = plans.tp * plans.pp <= ctx.system.scale_up_domain_devices
-    one = np.where(inside, coll.p2p(nbytes, ctx.up), coll.p2p(nbytes, ctx.out))
+    one = np.where(inside, coll.p2p(nbytes, ctx.up), coll.p2p(nbytes, ctx.out_for(np.full(len(plans), 2.0))))
     transfers = 4 if ctx.stack.blocking_p2p else 2  # activation + gradient, each a send and a receive
     return np.where(plans.pp > 1, transfers * plans.vpp * one, 0.0)
 
@@ -149,15 +168,16 @@ def _params_per_device(ctx: _Context, plans: Plans, layers: np.ndarray) -> np.nd
 def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.ndarray]) -> np.ndarray:
     """Exposed data-parallel communication per step (s)."""
     per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.tp, 1, plans.dp)
+    out = ctx.out_for(np.ceil(plans.dp / per_domain))
     grads = params * memory.GRAD_BYTES
     weights = params * memory.WEIGHT_BYTES
-    step_end = coll.hierarchical("ar", plans.dp, per_domain, grads, ctx.up, ctx.out)
+    step_end = coll.hierarchical("ar", plans.dp, per_domain, grads, ctx.up, out)
     if ctx.stack.dp_overlap:
         step_end = ctx.rates.exposed(step_end, mb["_backward_stage"])
     gathers = 2 + (plans.recompute == 2)  # forward, backward, and the recomputed forward
     zero3_domain = 1 if ctx.stack.zero3_flat_collectives else per_domain
-    zero3 = (gathers * coll.hierarchical("ag", plans.dp, zero3_domain, weights, ctx.up, ctx.out)
-             + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, ctx.out))
+    zero3 = (gathers * coll.hierarchical("ag", plans.dp, zero3_domain, weights, ctx.up, out)
+             + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, out))
     if ctx.stack.zero3_prefetch_overlap:
         zero3 = ctx.rates.exposed(zero3, mb["compute"] + mb["recompute"])
     m = np.maximum(plans.micro_batches, 1)
@@ -183,13 +203,15 @@ def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray)
 
 
 def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, stack: StackProfile,
-                      devices: int, efficiency: EfficiencyCatalog | None = None) -> TrainingResult:
+                      devices: int, efficiency: EfficiencyCatalog | None = None,
+                      fabric: Fabric | None = None) -> TrainingResult:
     """Step time with its breakdown, memory per device, MFU/HFU for every plan (vectorised, no I/O).
 
     Infeasible plans are not dropped: ``reason`` says why (see :mod:`flopwatt.perf.feasibility`);
-    their numbers are computed but meaningless.
+    their numbers are computed but meaningless. Without a ``fabric`` the scale-out network is an
+    ideal non-blocking one; with one, groups that climb above a leaf share its oversubscribed uplinks.
     """
-    ctx = _context(workload, system, stack, efficiency or catalog.efficiency())
+    ctx = _context(workload, system, stack, efficiency or catalog.efficiency(), fabric)
     safe = _sanitised(plans)
     mb = _micro_batch_parts(ctx, safe)
     m = safe.micro_batches.astype(float)
@@ -210,7 +232,30 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
     reason = feasibility.structural_reasons(ctx.model, plans, stack, devices)
     reason = feasibility.with_memory(reason, mem["memory/total"], system.accelerator.hbm_bytes)
     metrics = _metrics(ctx, workload, safe, time["time/step"], devices)
-    return TrainingResult(plans=plans, reason=reason, time=time, memory=mem, metrics=metrics)
+    traffic = _traffic(ctx, safe, mb, params, shard)
+    return TrainingResult(plans=plans, reason=reason, time=time, memory=mem, metrics=metrics, traffic=traffic)
+
+
+def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.ndarray,
+             shard: np.ndarray) -> dict[str, np.ndarray]:
+    """Bytes one device moves per step on each tier (ring collectives: 2(p-1)/p of the buffer for AllReduce)."""
+    m = np.maximum(plans.micro_batches, 1).astype(float)
+    domain = ctx.system.scale_up_domain_devices
+    tp_inside = plans.tp <= domain
+    g = np.clip(domain // plans.tp, 1, plans.dp).astype(float)
+    domains = np.maximum(plans.dp / g, 1.0)
+    grads = params * memory.GRAD_BYTES
+    passes = np.where(plans.zero_stage >= 3, m * (3 + (plans.recompute == 2)), 2.0)  # AG/RS passes, AR = 2
+    dp_up = passes * (g - 1) / g * grads
+    dp_out = passes * (domains - 1) / domains * grads / g
+    activation = ctx.rates.act_bytes * plans.micro_batch * ctx.seq / plans.cp * ctx.model.hidden
+    split = np.where(ctx.stack.scatter_gather_p2p | plans.sequence_parallel, plans.tp, 1)
+    pp_out = np.where(plans.pp > 1, m * 2 * plans.vpp * activation / split, 0.0)  # activation + gradient
+    return {
+        "traffic/hbm_bytes": m * mb["_hbm_bytes"] + params / shard * OPTIMIZER_TRAFFIC_BYTES,
+        "traffic/scale_up_bytes": np.where(tp_inside, m * mb["_tp_bytes"], 0.0) + dp_up,
+        "traffic/scale_out_bytes": np.where(tp_inside, 0.0, m * mb["_tp_bytes"]) + dp_out + pp_out,
+    }
 
 
 def _sanitised(plans: Plans) -> Plans:

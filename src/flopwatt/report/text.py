@@ -70,6 +70,12 @@ def footprint(fp: dict[str, float]) -> list[str]:
         f"  energy {fp['energy/it_j'] / 3.6e9:,.0f} MWh IT, {fp['energy/facility_j'] / 3.6e9:,.0f} MWh facility; "
         f"{fp['carbon/tco2e']:,.0f} tCO2e",
     ]
+    if "movement/hbm_j" in fp:
+        parts = {"compute and on-chip": fp["movement/compute_and_on_chip_j"], "HBM": fp["movement/hbm_j"],
+                 "scale-up": fp["movement/scale_up_j"], "scale-out": fp["movement/scale_out_j"]}
+        total = sum(parts.values())
+        lines.append("  energy per device per step: " + ", ".join(f"{k} {v / total:.1%}" for k, v in parts.items())
+                     + f"; off-chip data movement {fp['movement/off_chip_share']:.1%}")
     if "money/run_usd" in fp:
         lines += ["money:",
                   f"  run ${fp['money/run_usd']:,.0f} (IT depreciation ${fp['money/it_depreciation_usd']:,.0f}, "
@@ -126,4 +132,36 @@ def reliability(out: dict, devices: int, days: float, with_checkpoint: bool) -> 
         lines.append(f"  checkpoint write {duration(out['reliability/checkpoint_write_s'])}, every "
                      f"{duration(out['reliability/checkpoint_interval_s'])} (Daly); "
                      f"goodput {out['reliability/goodput']:.1%}")
+    return "\n".join(lines)
+
+
+def fabric(summary: dict[str, Any]) -> str:
+    s, bom = summary, summary["bom"]
+    lines = [f"{s['topology']}: {s['endpoints']:,} endpoints at {s['port_rate_bps'] / 1e9:g} Gb/s, "
+             f"switch {s['switch']} (radix {s['radix']}), media {s['media_policy']}",
+             f"  switches {s['switches']:,}; switch-to-switch links {s['switch_links']:,}; "
+             f"endpoint links {s['endpoint_links']:,}",
+             "  tiers: " + ", ".join(f"{t['name']} {t['switches']:,} ({t['links_up']:,} links up, {t['length_class']})"
+                                     for t in s["tiers"]),
+             f"  bisection {human(s['bisection_bps'], 'b/s')}; diameter {s['diameter_switch_hops']} switch hops; "
+             f"oversubscription {s['oversubscription']:.2g}:1",
+             "  bill of materials: " + ", ".join(f"{k} x{v:,}" for k, v in bom["parts"].items()),
+             f"  known totals: ${bom['usd_known']:,.0f}, {human(bom['w_known'], 'W')}"]
+    if bom["unknown_price"] or bom["unknown_power"]:
+        lines.append("  unknown (no published figure): price of " + (", ".join(bom["unknown_price"]) or "-")
+                     + "; power of " + (", ".join(bom["unknown_power"]) or "-"))
+    if bom["pj_per_bit"]:
+        lines.append("  energy per bit: " + ", ".join(f"{k} {v:.1f} pJ" for k, v in bom["pj_per_bit"].items()))
+    return "\n".join(lines)
+
+
+def fabric_compare(summaries: list[dict[str, Any]]) -> str:
+    header = (f"{'topology':<15} {'switches':>9} {'links':>9} {'bisection':>12} {'hops':>5} {'$ known':>14} "
+              f"{'W known':>10}")
+    lines = [header]
+    for s in summaries:
+        bom = s["bom"]
+        lines.append(f"{s['topology']:<15} {s['switches']:>9,} {s['switch_links'] + s['endpoint_links']:>9,} "
+                     f"{human(s['bisection_bps'], 'b/s'):>12} {s['diameter_switch_hops']:>5} "
+                     f"{bom['usd_known']:>14,.0f} {human(bom['w_known'], 'W'):>10}")
     return "\n".join(lines)
