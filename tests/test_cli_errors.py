@@ -50,6 +50,13 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
     ([*TRAIN, "--carbon-intensity", "dirty"], ("--carbon-intensity", ">= 0")),
     ([*TRAIN, "--price-factor", "-1"], ("--price-factor", "positive number")),
     (["reliability", "--devices", "0", "--days", "3"], ("--devices", "positive integer")),
+    (["fabric", "--endpoints", "4096", "--radix", "63"], ("radix", "even")),
+    (["fabric", "--endpoints", "100000000"], ("endpoints", "at most")),
+    (["fabric", "--endpoints", "1000", "--topology", "dragonfly", "--dragonfly", "2,4,2"], ("endpoints", "a*p")),
+    (["fabric", "--endpoints", "4096", "--switch", "qm9800"], ("switch", "unknown id")),
+    (["fabric", "--endpoints", "4096", "--topology", "mesh"], ("--topology", "fat-tree")),
+    (["fabric", "--endpoints", "4096", "--oversubscription", "0.5"], ("--oversubscription", ">= 1")),
+    (["train", "--fabric", "rail-only", "--switch", "nope"], ("switch", "unknown id")),
     (["validate", "/nonexistent/runs.csv"], ("validation file", "readable CSV")),
     (["validate", "README.md", "--kind", "oops"], ("--kind",)),
 ])

@@ -164,3 +164,24 @@ def test_strong_scaling_mfu_falls_as_data_parallelism_grows(gpt3, dgx_a100):
         est = estimate_training(workload, dgx_a100, stack, PlanRequest(devices=n, global_batch=1536), fabric=fabric)
         mfu.append(est.best_summary()["metrics"]["mfu"])
     assert mfu[0] > mfu[1] > mfu[2]
+
+
+def test_tree_all_to_all_and_busbw_definitions():
+    tier, n = _tier(latency=0.0), 1e9
+    ring = coll.all_reduce(8, n, tier)
+    assert coll.busbw("all_reduce", 8, n, ring) == pytest.approx(100e9)  # busbw equals the link rate
+    assert coll.busbw("all_gather", 8, n, coll.all_gather(8, n, tier)) == pytest.approx(100e9)
+    assert coll.all_reduce_tree(8, n, _tier()) == pytest.approx(2 * 3 * 5e-6 + 2 * n / 100e9)
+    assert coll.all_to_all(8, n, tier) == pytest.approx(7 / 8 * n / 100e9)
+
+
+@pytest.mark.parametrize(("nic", "nvlink"), [(25e9, 300e9), (50e9, 450e9)])
+def test_rail_only_all_to_all_overhead_is_nic_over_scale_up_bandwidth(nic, nvlink):
+    """Wang et al. 2023 report 8.2-11.2 % all-to-all overhead on rail-only: B_NIC / B_NVLink for A100
+    (25/300 = 8.3 %) and H100 (50/450 = 11.1 %) nodes."""
+    up, out = _tier(bw=nvlink, latency=0.0), _tier(bw=nic, latency=0.0)
+    fat = coll.all_to_all_hierarchical(1024, 8, 1e9, up, out)
+    rail = coll.all_to_all_rail_only(1024, 8, 1e9, up, out)
+    overhead = rail / fat - 1
+    assert overhead == pytest.approx(nic / nvlink, rel=1e-9)
+    assert 0.082 <= overhead <= 0.112

@@ -70,6 +70,59 @@ def reduce_scatter(p: np.ndarray, nbytes: np.ndarray, tier: Tier) -> np.ndarray:
     return _ring(p, nbytes, tier, 1.0)
 
 
+def all_reduce_tree(p: np.ndarray, nbytes: np.ndarray, tier: Tier) -> np.ndarray:
+    """Pipelined (double binary) tree AllReduce: 2 ceil(log2 p) alpha + 2 n / B (reduce up, broadcast down)."""
+    p = np.asarray(p, dtype=float)
+    nbytes = np.asarray(nbytes, dtype=float)
+    t = 2 * np.ceil(np.log2(np.maximum(p, 1))) * tier.latency_s + 2 * nbytes / tier.bus_bandwidth(nbytes)
+    return np.where((p > 1) & (nbytes > 0), t, 0.0)
+
+
+def all_to_all(p: np.ndarray, nbytes: np.ndarray, tier: Tier) -> np.ndarray:
+    """Pairwise-exchange All-to-All: (p-1) alpha + (p-1)/p n / B, n = bytes one rank sends in all."""
+    return _ring(p, nbytes, tier, 1.0)
+
+
+def all_to_all_hierarchical(p: np.ndarray, per_domain: np.ndarray, nbytes: np.ndarray, up: Tier,
+                            out: Tier) -> np.ndarray:
+    """All-to-All with ``per_domain`` ranks per scale-up domain on a full-bisection network: the share
+    for peers in the domain moves over scale-up while the rest leaves on each rank's NIC, concurrently."""
+    p = np.asarray(p, dtype=float)
+    g = np.minimum(np.asarray(per_domain, dtype=float), p)
+    n = np.asarray(nbytes, dtype=float)
+    local, remote = n * (g - 1) / np.maximum(p, 1), n * (p - g) / np.maximum(p, 1)
+    steps = (p - 1) * np.maximum(up.latency_s, out.latency_s)
+    t = steps + np.maximum(local / up.bus_bandwidth(local), remote / out.bus_bandwidth(remote))
+    return np.where((p > 1) & (n > 0), t, 0.0)
+
+
+def all_to_all_rail_only(p: np.ndarray, per_domain: np.ndarray, nbytes: np.ndarray, up: Tier,
+                         out: Tier) -> np.ndarray:
+    """All-to-All on a rail-only network (Wang et al. 2023 Sec. 5): bytes for another rail first hop
+    over the scale-up domain to the GPU on the destination's rail, then cross that rail's network.
+    The extra hop costs remote bytes / scale-up bandwidth: B_out / B_up of the network time, which is
+    8-11 % for A100/H100 nodes, as Wang et al. report (8.2-11.2 %)."""
+    p = np.asarray(p, dtype=float)
+    g = np.minimum(np.asarray(per_domain, dtype=float), p)
+    remote = np.asarray(nbytes, dtype=float) * (p - g) / np.maximum(p, 1)
+    forward = np.where(remote > 0, remote / up.bus_bandwidth(remote), 0.0)
+    return all_to_all_hierarchical(p, per_domain, nbytes, up, out) + forward
+
+
+def algbw(nbytes: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """NCCL algorithm bandwidth: buffer size / time (nccl-tests doc/PERFORMANCE.md)."""
+    return np.asarray(nbytes) / np.asarray(seconds)
+
+
+BUSBW_FACTOR = {"all_reduce": lambda p: 2 * (p - 1) / p, "all_gather": lambda p: (p - 1) / p,
+                "reduce_scatter": lambda p: (p - 1) / p, "all_to_all": lambda p: (p - 1) / p}
+
+
+def busbw(kind: str, p: np.ndarray, nbytes: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """NCCL bus bandwidth = algbw x the collective's factor (comparable with the link rate)."""
+    return algbw(nbytes, seconds) * BUSBW_FACTOR[kind](np.asarray(p, dtype=float))
+
+
 def p2p(nbytes: np.ndarray, tier: Tier) -> np.ndarray:
     """Point-to-point send time (s)."""
     nbytes = np.asarray(nbytes, dtype=float)
