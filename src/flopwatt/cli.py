@@ -25,6 +25,9 @@ from flopwatt.perf.plans import RECOMPUTE
 from flopwatt.perf.space import PlanRequest
 from flopwatt.reliability import DAY_S, run_reliability
 from flopwatt.report import text
+from flopwatt.search import config as plan_config
+from flopwatt.search import engine
+from flopwatt.search.sink import FORMATS
 from flopwatt.specs import TrainingWorkload
 from flopwatt.units import parse_quantity
 from flopwatt.validate import (
@@ -164,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     fab.add_argument("--endpoints", type=_positive_int, required=True, help="NICs to connect (one per device)")
     _fabric_options(fab)
     fab.add_argument("--json", action="store_true")
+    plan = sub.add_parser("plan", help="search the design space: Pareto front of time, $, MWh, tCO2e")
+    plan.add_argument("config", type=Path, help="TOML: [workload], [menu], [plan], [constraints], [output]")
+    plan.add_argument("--backend", choices=("local", "ray"), default="local")
+    plan.add_argument("--address", help="Ray cluster address (e.g. ray://head:10001); default: a local instance")
+    plan.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
+    plan.add_argument("--out", type=Path, help="directory for every feasible configuration (one part per chunk)")
+    plan.add_argument("--format", choices=FORMATS, default="parquet")
+    plan.add_argument("--no-progress", action="store_true")
+    plan.add_argument("--json", action="store_true")
     rel = sub.add_parser("reliability", help="interruptions, checkpoint interval and goodput of a job")
     rel.add_argument("--devices", type=_positive_int, required=True)
     rel.add_argument("--days", type=_positive_float, required=True, help="failure-free duration of the job")
@@ -299,6 +311,28 @@ def _header(path: Path) -> list[str]:
         raise InputError("validation file", f"a readable CSV file ({exc.__class__.__name__})", str(path)) from exc
 
 
+def _plan(args: argparse.Namespace) -> tuple[Any, str]:
+    cfg = plan_config.load(args.config)
+    bar = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(engine.work_items(cfg)[1]), unit="chunk", file=sys.stderr)
+    tick = (lambda r: (bar.update(1), r)[1]) if bar else None
+    report = engine.search(cfg, backend=args.backend, workers=args.workers, address=args.address,
+                           out_dir=args.out, fmt=args.format, progress=tick)
+    if bar:
+        bar.close()
+    if not report.front:
+        raise InputError("[constraints]", "limits some configuration meets; "
+                         + text.plan_eliminations(report), f"{report.configurations:,} configurations")
+    payload = {"configurations": report.configurations, "feasible_after_constraints": report.feasible,
+               "seconds": report.seconds, "configurations_per_s": report.configurations_per_s,
+               "infeasible": report.infeasible, "eliminated": report.eliminated, "pareto_front": report.front,
+               "top": report.top, "output_dir": str(args.out) if args.out else None}
+    return payload, text.plan(report, args.out)
+
+
 def _fabric_spec(args: argparse.Namespace, kind: str) -> FabricSpec:
     if args.dragonfly is not None and len(args.dragonfly) != 3:
         raise InputError("--dragonfly", "three integers P,A,H", args.dragonfly)
@@ -329,7 +363,7 @@ def _reliability(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "catalog": _catalog, "validate": _validate, "reliability": _reliability,
-                "fabric": _fabric}
+                "fabric": _fabric, "plan": _plan}
     try:
         if args.command == "train":
             _apply_config(args)

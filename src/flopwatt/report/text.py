@@ -165,3 +165,36 @@ def fabric_compare(summaries: list[dict[str, Any]]) -> str:
                      f"{human(s['bisection_bps'], 'b/s'):>12} {s['diameter_switch_hops']:>5} "
                      f"{bom['usd_known']:>14,.0f} {human(bom['w_known'], 'W'):>10}")
     return "\n".join(lines)
+
+
+def plan_eliminations(report: Any) -> str:
+    parts = [f"{k}: {v:,}" for k, v in report.infeasible.items()]
+    parts += [f"constraint {k} removed {v:,}" for k, v in report.eliminated.items() if v]
+    return "; ".join(parts) or "no plan fits the menu"
+
+
+def _plan_row(r: dict[str, Any]) -> str:
+    usd = f"${r['usd'] / 1e6:,.2f}M" if r["usd"] != float("inf") else "unknown"
+    return (f"{r['wall_s'] / 86400:>8.1f} {usd:>10} {r['facility_mwh']:>9,.0f} {r['tco2e']:>8,.0f} "
+            f"{r['mfu']:>5.1%}  {r['system']} x{r['devices']} {r['stack']} {r['fabric']}/{r['media']}"
+            f"/{r['oversubscription']:g} tp{r['tp']} pp{r['pp']} dp{r['dp']} v{r['vpp']} mb{r['micro_batch']} "
+            f"z{r['zero_stage']} {r['recompute']}{' sp' if r['sequence_parallel'] else ''} gb{r['global_batch']} "
+            f"@{r['site']}/{r['cooling']}")
+
+
+def plan(report: Any, out_dir: Any) -> str:
+    head = f"{'days':>8} {'$ run':>10} {'MWh':>9} {'tCO2e':>8} {'MFU':>5}  configuration"
+    lines = [f"{report.configurations:,} configurations in {report.seconds:.1f} s "
+             f"({report.configurations_per_s:,.0f}/s, {report.items} chunks); "
+             f"{report.feasible:,} feasible and within constraints",
+             "infeasible: " + (", ".join(f"{k} {v:,}" for k, v in report.infeasible.items()) or "none"),
+             "constraints removed: " + (", ".join(f"{k} {v:,}" for k, v in report.eliminated.items()) or "none"),
+             f"Pareto front (time, $, MWh, tCO2e): {len(report.front)} configurations", head]
+    shown = report.front if len(report.front) <= 25 else report.front[:25]
+    lines += [_plan_row(r) for r in shown]
+    if len(report.front) > len(shown):
+        lines.append(f"  ... {len(report.front) - len(shown)} more on the front (--json lists all)")
+    lines += [f"fastest {len(report.top)}:", head] + [_plan_row(r) for r in report.top]
+    if out_dir:
+        lines.append(f"every feasible configuration: {out_dir}/part-*.*")
+    return "\n".join(lines)

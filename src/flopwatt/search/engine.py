@@ -1,0 +1,130 @@
+"""Run a plan search on a backend and merge the chunks: totals, reason counts, Pareto front, top-k.
+
+Backends: ``local`` (a process pool over this machine's cores) and ``ray`` (tasks on a Ray
+cluster: ``ray.init(address=...)``; ``None`` starts a local instance). Chunks are merged in work-item
+order, so both backends give the same rows and numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flopwatt.errors import InputError
+from flopwatt.search import run
+from flopwatt.search.config import PlanConfig
+from flopwatt.search.pareto import front_indices
+from flopwatt.search.sink import PartWriter
+
+MAX_CONFIGS_PER_ITEM = 500_000
+"""Bounds a worker's memory: ~30 columns x 8 B x 500k configurations ~ 120 MB per chunk."""
+
+
+@dataclass
+class PlanReport:
+    configurations: int = 0
+    feasible: int = 0
+    infeasible: dict[str, int] = field(default_factory=dict)
+    eliminated: dict[str, int] = field(default_factory=dict)
+    front: list[dict[str, Any]] = field(default_factory=list)
+    top: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    items: int = 0
+
+    @property
+    def configurations_per_s(self) -> float:
+        return self.configurations / self.seconds if self.seconds else 0.0
+
+
+def work_items(cfg: PlanConfig) -> tuple[list[run.Group], list[tuple[int, int, int]]]:
+    """Groups and (group index, start, stop) slices of at most MAX_CONFIGS_PER_ITEM configurations."""
+    groups = run.groups(cfg)
+    settings = len(cfg.sites) * len(cfg.cooling)
+    per_item = max(MAX_CONFIGS_PER_ITEM // settings, 1)
+    items = []
+    for gi, g in enumerate(groups):
+        n = len(run.plan_space(cfg, g)[3])
+        items.extend((gi, start, min(start + per_item, n)) for start in range(0, n, per_item))
+    return groups, items
+
+
+def _task(args: tuple) -> run.ChunkResult:
+    cfg, group, start, stop, sink = args
+    return run.evaluate_item(cfg, group, start, stop, sink)
+
+
+def _tasks(cfg: PlanConfig, groups, items, out_dir: Path | None, fmt: str) -> list[tuple]:
+    return [(cfg, groups[gi], start, stop, PartWriter(out_dir, fmt, n, cfg.sites, cfg.cooling) if out_dir else None)
+            for n, (gi, start, stop) in enumerate(items)]
+
+
+def run_local(tasks: list[tuple], workers: int, progress) -> list[run.ChunkResult]:
+    if workers <= 1 or len(tasks) <= 1:
+        return [progress(_task(t)) for t in tasks]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return [progress(r) for r in pool.map(_task, tasks)]
+
+
+def run_ray(tasks: list[tuple], address: str | None, progress) -> list[run.ChunkResult]:
+    try:
+        import ray
+    except ImportError as exc:
+        raise InputError("--backend", "ray installed (pip install 'flopwatt[ray]')", "ray") from exc
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 num_cpus=None if address else os.cpu_count())
+    try:
+        remote = ray.remote(_task)
+        refs = [remote.remote(t) for t in tasks]
+        return [progress(r) for r in ray.get(refs)]
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def merge(results: list[run.ChunkResult], top_k: int) -> PlanReport:
+    report = PlanReport(items=len(results))
+    fronts, tops = [], []
+    for r in results:
+        report.configurations += r.configurations
+        report.feasible += r.feasible
+        for src, dst in ((r.infeasible, report.infeasible), (r.eliminated, report.eliminated)):
+            for k, v in src.items():
+                dst[k] = dst.get(k, 0) + v
+        fronts.extend(r.front)
+        tops.extend(r.top)
+    if fronts:
+        points = np.array([[row[k] for k in run.OBJECTIVES] for row in fronts])
+        keep = sorted(front_indices(points).tolist(), key=lambda i: tuple(points[i]))
+        report.front = [fronts[i] for i in keep]
+    report.top = sorted(tops, key=lambda row: (row["wall_s"], row["usd"]))[:top_k]
+    return report
+
+
+def search(cfg: PlanConfig, *, backend: str = "local", workers: int | None = None, address: str | None = None,
+           out_dir: Path | None = None, fmt: str = "parquet", progress=None) -> PlanReport:
+    """Enumerate, evaluate, constrain and merge the whole space of ``cfg``."""
+    start = time.perf_counter()
+    groups, items = work_items(cfg)
+    if not items:
+        raise InputError("[menu]", "choices that admit at least one valid plan (no plan fits the menu)")
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    tasks = _tasks(cfg, groups, items, out_dir, fmt)
+    tick = progress or (lambda r: r)
+    if backend == "local":
+        results = run_local(tasks, workers or os.cpu_count() or 1, tick)
+    elif backend == "ray":
+        results = run_ray(tasks, address, tick)
+    else:
+        raise InputError("--backend", "local or ray", backend)
+    report = merge(results, cfg.top_k)
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,167 @@
+"""Evaluate the plan space in chunks: work items -> per-chunk counts, Pareto front, top-k, rows.
+
+A *group* fixes everything but the plan knobs (system, device count, stack, fabric, precision,
+global batch); its plans are enumerated deterministically, so a work item is just (group, slice)
+and any process or Ray worker can rebuild it. Each plan is then costed at every (site, cooling)
+pair of the menu: one configuration per (plan, site, cooling).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.fabric.design import design
+from flopwatt.fabric.network import FabricSpec
+from flopwatt.footprint import Setting, run_footprint
+from flopwatt.perf import feasibility
+from flopwatt.perf.plans import RECOMPUTE
+from flopwatt.perf.space import PlanRequest, enumerate_plans
+from flopwatt.perf.training import evaluate_training
+from flopwatt.search.config import PlanConfig
+from flopwatt.search.pareto import front_indices
+from flopwatt.specs import TrainingWorkload
+
+OBJECTIVES = ("wall_s", "usd", "facility_mwh", "tco2e")
+CONSTRAINTS = ("deadline", "budget", "power_cap", "pue_cap")
+PLAN_COLUMNS = ("tp", "pp", "dp", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel")
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    system: str
+    devices: int
+    stack: str
+    fabric: str
+    media: str
+    oversubscription: float
+    precision: str | None
+    global_batch: int
+
+
+def groups(cfg: PlanConfig) -> list[Group]:
+    """Every combination of the menu's outer choices (the ideal fabric ignores media/oversubscription)."""
+    out = []
+    for system, devices, stack, fabric, precision, gb in itertools.product(
+            cfg.systems, cfg.devices, cfg.stacks, cfg.fabrics, cfg.precisions, cfg.global_batches):
+        shapes = [("auto", 1.0)] if fabric == "ideal" else list(itertools.product(cfg.media, cfg.oversubscription))
+        out.extend(Group(system, devices, stack, fabric, m, r, precision, gb) for m, r in shapes)
+    return out
+
+
+def _request(cfg: PlanConfig, g: Group) -> PlanRequest:
+    fixed = {k: v for k, v in cfg.fixed.items()}
+    return PlanRequest(devices=g.devices, global_batch=g.global_batch, **fixed)
+
+
+def plan_space(cfg: PlanConfig, g: Group):
+    """(workload, system, stack, plans) of a group, rebuilt identically anywhere."""
+    model = catalog.get("models", cfg.model)
+    system = catalog.get("systems", g.system)
+    stack = catalog.get("stacks", g.stack)
+    precision = g.precision or system.accelerator.half_precision()
+    workload = TrainingWorkload(model=model, seq_len=cfg.seq_len, tokens=cfg.tokens, precision=precision)
+    return workload, system, stack, enumerate_plans(_request(cfg, g), model, stack, system)
+
+
+@dataclass
+class ChunkResult:
+    """What one work item reports back (small: counts, its front and its top-k rows)."""
+
+    configurations: int = 0
+    infeasible: dict[str, int] = field(default_factory=dict)
+    eliminated: dict[str, int] = field(default_factory=dict)
+    feasible: int = 0
+    front: list[dict[str, Any]] = field(default_factory=list)
+    top: list[dict[str, Any]] = field(default_factory=list)
+
+
+def evaluate_item(cfg: PlanConfig, g: Group, start: int, stop: int, sink=None) -> ChunkResult:
+    """Evaluate plans [start, stop) of group ``g`` at every (site, cooling); rows go to ``sink``."""
+    workload, system, stack, space = plan_space(cfg, g)
+    plans = space.take(np.arange(start, min(stop, len(space))))
+    fabric = None
+    if g.fabric != "ideal":
+        spec = FabricSpec(topology=g.fabric, switch=cfg.switch, media=g.media, oversubscription=g.oversubscription)
+        fabric = design(spec, g.devices, system.devices_per_node)
+    result = evaluate_training(workload, system, plans, stack, g.devices, fabric=fabric[0] if fabric else None)
+    out = ChunkResult()
+    settings = list(itertools.product(cfg.sites, cfg.cooling))
+    out.configurations = len(plans) * len(settings)
+    for name, count in feasibility.reason_counts(result.reason).items():
+        if name != "ok":
+            out.infeasible[name] = count * len(settings)
+    ok = np.flatnonzero(result.feasible)
+    if len(ok) == 0:
+        return out
+    good = result.take(ok)
+    tables = [_costed(cfg, g, good, (workload, system, fabric), (site, cooling), out) for site, cooling in settings]
+    table = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
+    out.feasible = len(table["wall_s"])
+    if out.feasible == 0:
+        return out
+    objectives = np.column_stack([table[k] for k in OBJECTIVES])
+    out.front = _rows(cfg, g, table, front_indices(objectives))
+    top = np.argsort(table["wall_s"], kind="stable")[:cfg.top_k]
+    out.top = _rows(cfg, g, table, top)
+    if sink is not None:
+        sink(g, table)
+    return out
+
+
+def _costed(cfg: PlanConfig, g: Group, good, context: tuple, place: tuple[str, str],
+            out: ChunkResult) -> dict[str, np.ndarray]:
+    """Footprint of the feasible plans at one (site, cooling), constraints applied."""
+    workload, system, fabric = context
+    site_id, cooling_id = place
+    setting = Setting(site=catalog.get("sites", site_id), cooling=catalog.get("cooling", cooling_id),
+                      economics=catalog.economics(), failures=catalog.failure_model())
+    fp = run_footprint(good, workload, system, g.devices, setting, fabric)
+    usd = fp.get("money/run_usd", np.full(len(good), np.inf))
+    table = {
+        "plan_index": np.arange(len(good)),
+        "site": np.full(len(good), cfg.sites.index(site_id)),
+        "cooling": np.full(len(good), cfg.cooling.index(cooling_id)),
+        "wall_s": fp["reliability/expected_wall_s"], "usd": usd,
+        "facility_mwh": fp["energy/facility_j"] / 3.6e9, "tco2e": fp["carbon/tco2e"],
+        "peak_mw": fp["power/facility_peak_w"] / 1e6, "pue": fp["facility/pue"],
+        "step_time_s": good.metrics["step_time_s"], "mfu": good.metrics["mfu"],
+        "memory_gib": good.memory["memory/total"] / 2**30,
+    }
+    for col in PLAN_COLUMNS:
+        table[col] = getattr(good.plans, col)
+    limits = {
+        "deadline": None if cfg.deadline_s is None else table["wall_s"] <= cfg.deadline_s,
+        "budget": None if cfg.budget_usd is None else table["usd"] <= cfg.budget_usd,
+        "power_cap": None if cfg.power_cap_w is None else table["peak_mw"] * 1e6 <= cfg.power_cap_w,
+        "pue_cap": None if cfg.pue_cap is None else table["pue"] <= cfg.pue_cap,
+    }
+    keep = np.ones(len(good), dtype=bool)
+    for name in CONSTRAINTS:
+        mask = limits[name]
+        if mask is None:
+            continue
+        out.eliminated[name] = out.eliminated.get(name, 0) + int(np.sum(keep & ~mask))
+        keep &= mask
+    return {k: v[keep] for k, v in table.items()}
+
+
+def _rows(cfg: PlanConfig, g: Group, table: dict[str, np.ndarray], index: np.ndarray) -> list[dict[str, Any]]:
+    rows = []
+    for i in index:
+        row: dict[str, Any] = {"system": g.system, "devices": g.devices, "stack": g.stack, "fabric": g.fabric,
+                               "media": g.media, "oversubscription": g.oversubscription,
+                               "precision": g.precision or "default", "global_batch": g.global_batch,
+                               "site": cfg.sites[int(table["site"][i])],
+                               "cooling": cfg.cooling[int(table["cooling"][i])]}
+        for col in PLAN_COLUMNS:
+            value = table[col][i].item()
+            row[col] = RECOMPUTE[value] if col == "recompute" else value
+        for col in ("wall_s", "usd", "facility_mwh", "tco2e", "peak_mw", "pue", "step_time_s", "mfu", "memory_gib"):
+            row[col] = float(table[col][i])
+        rows.append(row)
+    return rows
