@@ -44,15 +44,15 @@ def test_gqa_swiglu_layer_flops_hand_count():
         "mlp_up": 2 * s * h * 2 * f,
         "mlp_down": 2 * s * f * h,
     }
-    got = fl.layer_gemms(model, np.array([s]), np.array([b]), np.array([1]), 2.0)
+    got = fl.layer_gemms(model, fl.Shard(seq=np.array([s]), batch=np.array([b]), tp=np.array([1])), 2.0)
     for name, flops in hand.items():
         assert got[name][0][0] == pytest.approx(flops, rel=1e-12), name
 
 
 def test_tensor_parallel_splits_flops_evenly():
     model = catalog.get("models", "gpt3-175b")
-    one = fl.layer_gemms(model, np.array([2048]), np.array([2]), np.array([1]), 2.0)
-    eight = fl.layer_gemms(model, np.array([2048]), np.array([2]), np.array([8]), 2.0)
+    one = fl.layer_gemms(model, fl.Shard(seq=np.array([2048]), batch=np.array([2]), tp=np.array([1])), 2.0)
+    eight = fl.layer_gemms(model, fl.Shard(seq=np.array([2048]), batch=np.array([2]), tp=np.array([8])), 2.0)
     for name in one:
         assert eight[name][0][0] == pytest.approx(one[name][0][0] / 8, rel=1e-12)
 

@@ -17,7 +17,7 @@ from flopwatt.perf.space import PlanRequest, enumerate_plans
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
-KNOBS = ("tp", "pp", "dp", "cp", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel")
+KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,8 @@ def _explicit_plan(request: PlanRequest) -> Plans:
     """The single plan a fully or partly specified request names, open knobs at neutral values."""
     tp, pp, cp = request.tp or 1, request.pp or 1, request.cp or 1
     dp = request.dp or max(request.devices // (tp * pp * cp), 1)
-    return Plans.build(tp=tp, pp=pp, dp=dp, cp=cp, vpp=request.vpp or 1, micro_batch=request.micro_batch or 1,
+    return Plans.build(tp=tp, pp=pp, dp=dp, cp=cp, ep=request.ep or 1, vpp=request.vpp or 1,
+                       micro_batch=request.micro_batch or 1,
                        global_batch=request.global_batch, zero_stage=request.zero_stage or 0,
                        recompute=request.recompute or "none",
                        sequence_parallel=bool(request.sequence_parallel))

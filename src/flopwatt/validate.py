@@ -26,6 +26,7 @@ from flopwatt.perf import flops as fl
 from flopwatt.perf.space import PlanRequest
 from flopwatt.reliability import DAY_S
 from flopwatt.specs import ModelSpec, System, TrainingWorkload
+from flopwatt.specs.model import MoESpec
 
 SCHEMA = ("id,kind,source,model,params_b,layers,hidden,ffn_hidden,heads,kv_heads,vocab,seq_len,moe_experts,"
           "moe_topk,moe_ffn_hidden,moe_shared_experts,accelerator,n_devices,tp,pp,dp,cp,ep,vpp,micro_batch,"
@@ -99,6 +100,20 @@ def _float(row: dict[str, str], key: str) -> float | None:
     return value
 
 
+def _moe(row: dict[str, str], known: ModelSpec | None) -> MoESpec | None:
+    experts = _int(row, "moe_experts")
+    if experts is None:
+        return None
+    topk, width = _int(row, "moe_topk"), _int(row, "moe_ffn_hidden")
+    if topk is None or width is None:
+        if known is None or known.moe is None:
+            raise Skip("MoE top-k or expert width not published and no catalog model matches")
+        topk, width = topk or known.moe.topk, width or known.moe.ffn_hidden
+    dense = known.moe.first_dense_layers if known is not None and known.moe is not None else 0
+    return MoESpec(experts=experts, topk=topk, ffn_hidden=width, shared_experts=_int(row, "moe_shared_experts") or 0,
+                   first_dense_layers=dense)
+
+
 def _model(row: dict[str, str]) -> ModelSpec:
     """The row's shape; blanks filled from the catalog model the row names (its own source)."""
     known = catalog.model_by_name(row["model"])
@@ -112,10 +127,13 @@ def _model(row: dict[str, str]) -> ModelSpec:
     mlp = "swiglu" if "swiglu" in notes else "geglu" if ("geglu" in notes or "gated-gelu" in notes) else "gelu"
     if known is not None:
         mlp = known.mlp
+    mla = known.mla if known is not None else None
+    if mla is None and not row["kv_heads"].strip() and "mla" in notes:
+        raise Skip("multi-head latent attention dimensions not published and no catalog model matches")
     return ModelSpec(id=row["id"], name=row["model"], mlp=mlp, source=row["source"], retrieved="n/a",
                      position=known.position if known else "learned",
                      tied_embeddings=known.tied_embeddings if known else True,
-                     head_dim=known.head_dim if known else None, **shape)
+                     head_dim=known.head_dim if known else None, moe=_moe(row, known), mla=mla, **shape)
 
 
 def _request(row: dict[str, str], devices: int) -> PlanRequest:
@@ -125,7 +143,7 @@ def _request(row: dict[str, str], devices: int) -> PlanRequest:
     recompute = row["recompute"].strip() or None
     zero = _int(row, "zero_stage")
     return PlanRequest(devices=devices, global_batch=gb, tp=_int(row, "tp"), pp=_int(row, "pp"),
-                       dp=_int(row, "dp"), cp=_int(row, "cp") or 1, vpp=_int(row, "vpp"),
+                       dp=_int(row, "dp"), cp=_int(row, "cp") or 1, ep=_int(row, "ep"), vpp=_int(row, "vpp"),
                        micro_batch=_int(row, "micro_batch"), zero_stage=zero, recompute=recompute)
 
 
@@ -138,19 +156,8 @@ def _flops_convention(notes: str) -> str:
     return "hardware"
 
 
-def _unsupported(row: dict[str, str]) -> None:
-    """Rows whose model or plan needs what is not modelled yet are skipped, saying what."""
-    if row["moe_experts"].strip() or row["ep"].strip() not in ("", "1"):
-        raise Skip("mixture-of-experts model: expert parallelism is not modelled yet (issue #6)")
-    if not row["kv_heads"].strip() and "mla" in row["notes"].lower():
-        raise Skip("multi-head latent attention is not modelled yet (issue #6)")
-    if (_int(row, "cp") or 1) > 1:
-        raise Skip("context parallelism is not modelled yet (issue #6)")
-
-
 def _estimate_row(row: dict[str, str]) -> tuple[TrainingWorkload, System, int, Estimate]:
     """The row's workload, system and device count, and the fastest feasible plan for it."""
-    _unsupported(row)
     model = _model(row)
     devices = _int(row, "n_devices")
     if devices is None:

@@ -19,6 +19,7 @@ from flopwatt.economics import Economics
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.reliability import DAY_S, FailureModel
 from flopwatt.specs import Accelerator, Link, ModelSpec, StackProfile, System
+from flopwatt.specs.model import MLASpec, MoESpec
 from flopwatt.specs.network import Medium, Nic, Switch
 from flopwatt.specs.site import Cooling, Site
 
@@ -74,6 +75,10 @@ def models() -> dict[str, ModelSpec]:
         v = dict(v)
         if "aliases" in v:
             v["aliases"] = tuple(v["aliases"])
+        for key, cls in (("moe", MoESpec), ("mla", MLASpec)):
+            if key in v:
+                check_keys(f"model {k}.{key}", v[key], cls)
+                v[key] = cls(**v[key])
         out[k] = _build(ModelSpec, f"model {k}", k, v)
     return out
 

@@ -36,6 +36,9 @@ class DeviceRates:
     """Bytes per activation element (2 for bf16/fp16)."""
     overlap_slowdown: float
     """Fraction of compute throughput lost while a collective runs concurrently."""
+    linear_peak_flops_per_s: float | None = None
+    """Peak for the linear-layer GEMMs when they run at lower precision (FP8/FP4 training keeps the
+    attention core and the output layer in BF16); None = ``peak_flops_per_s``."""
 
     def exposed(self, comm: np.ndarray, compute: np.ndarray) -> np.ndarray:
         """Time a collective adds when run concurrently with ``compute``.
@@ -45,8 +48,12 @@ class DeviceRates:
         """
         return np.maximum(comm, compute + self.overlap_slowdown * comm) - compute
 
-    def gemm_time(self, flops: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
-        compute = flops / (self.peak_flops_per_s * self.gemm_efficiency(flops))
+    def gemm_time(self, flops: np.ndarray, nbytes: np.ndarray, linear: bool = False) -> np.ndarray:
+        """Roofline time of one GEMM call. At a faster (low-precision) peak the same call finishes
+        sooner, so its efficiency is read at its time-equivalent size (FLOPs x peak_bf16 / peak)."""
+        peak = self.linear_peak_flops_per_s if linear and self.linear_peak_flops_per_s else self.peak_flops_per_s
+        equivalent = flops * self.peak_flops_per_s / peak
+        compute = flops / (peak * self.gemm_efficiency(equivalent))
         return np.maximum(compute, self.memory_time(nbytes))
 
     def memory_time(self, nbytes: np.ndarray) -> np.ndarray:
@@ -69,12 +76,17 @@ class LayerTimes:
     """HBM traffic of the forward pass (GEMM operands and results, element-wise kernels)."""
     hbm_bytes_selective: np.ndarray
     """HBM traffic of the selective-recompute part (attention core and its softmax/dropout)."""
+    attention_core: np.ndarray
+    """Forward time of the attention core (what context-parallel KV exchange overlaps)."""
 
 
 def elementwise_elements(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,
-                         sequence_parallel: np.ndarray, stack: StackProfile) -> tuple[np.ndarray, np.ndarray]:
+                         sequence_parallel: np.ndarray, stack: StackProfile, *, moe: bool = False,
+                         seq_kv: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Element-wise traffic of one layer forward: (elements outside attention core, softmax+dropout elements)."""
     h, f = model.hidden, model.ffn_hidden
+    if moe:  # activations of the shared and routed experts a token visits
+        f = (model.moe.topk * model.moe.capacity_factor + model.moe.shared_experts) * model.moe.ffn_hidden
     tokens = batch * seq
     replicated = np.where(sequence_parallel, tokens / tp, tokens)  # norms/dropout run on every TP rank
     gated = model.mlp_matrices == 3
@@ -86,32 +98,34 @@ def elementwise_elements(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, t
         norm_dropout = (2 * 2 + 2 * 7.5) * h * replicated
         activation = (5 if gated else 4) * f * tokens / tp
         softmax = 6.0 + 2.5
-    scores = batch * (model.heads / tp) * seq * seq
+    scores = batch * (model.heads / tp) * seq * (seq if seq_kv is None else seq_kv)
     attention = np.zeros_like(scores, dtype=float) if stack.flash_attention else softmax * scores
     return norm_dropout + activation, attention
 
 
-def layer_times(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,
-                sequence_parallel: np.ndarray, stack: StackProfile, rates: DeviceRates) -> LayerTimes:
+def layer_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndarray, stack: StackProfile,
+                rates: DeviceRates, *, moe: bool = False) -> LayerTimes:
     """Forward, backward and recompute time of one layer for one micro-batch (no communication)."""
-    gemms = fl.layer_gemms(model, seq, batch, tp, rates.act_bytes)
+    gemms = fl.layer_gemms(model, shard, rates.act_bytes, moe=moe)
+    seq, batch, tp, seq_kv = shard.seq, shard.batch, shard.tp, shard.keys
     if stack.flash_attention:  # scores stay on chip: only Q, K, V and the output are read/written
-        d = model.head_size
-        io = rates.act_bytes * batch * (model.heads / tp) * seq * d * 2
-        gemms = {**gemms, **{k: (gemms[k][0], io) for k in fl.ATTENTION_CORE}}
-    t_gemm = {k: rates.gemm_time(f, b) for k, (f, b) in gemms.items()}
+        io = rates.act_bytes * batch * (model.heads / tp) * (seq + seq_kv)
+        io = io * (model.head_size if model.mla is None else model.mla.qk_nope_head_dim + model.mla.v_head_dim)
+        gemms = {**gemms, **{k: (gemms[k][0], io, gemms[k][2]) for k in fl.ATTENTION_CORE}}
+    t_gemm = {k: c * rates.gemm_time(f, b, linear=k not in fl.ATTENTION_CORE) for k, (f, b, c) in gemms.items()}
     dense = sum(t for k, t in t_gemm.items() if k not in fl.ATTENTION_CORE)
     core = sum(t_gemm[k] for k in fl.ATTENTION_CORE)
-    other, attn = elementwise_elements(model, seq, batch, tp, sequence_parallel, stack)
+    other, attn = elementwise_elements(model, seq, batch, tp, sequence_parallel, stack, moe=moe, seq_kv=seq_kv)
     t_other = rates.memory_time(other * rates.act_bytes)
     t_attn = rates.memory_time(attn * rates.act_bytes)
     forward = dense + core + t_other + t_attn
     backward = 2 * (dense + core) + 2 * (t_other + t_attn)
-    core_bytes = sum(gemms[k][1] for k in fl.ATTENTION_CORE) + attn * rates.act_bytes
-    hbm_forward = sum(b for _, b in gemms.values()) + (other + attn) * rates.act_bytes
+    core_bytes = sum(gemms[k][1] * gemms[k][2] for k in fl.ATTENTION_CORE) + attn * rates.act_bytes
+    hbm_forward = sum(b * c for _, b, c in gemms.values()) + (other + attn) * rates.act_bytes
     return LayerTimes(forward=forward, backward=backward, recompute_full=forward,
                       recompute_selective=core + t_attn, elementwise_forward=t_other + t_attn,
-                      weight_gradient=dense, hbm_bytes_forward=hbm_forward, hbm_bytes_selective=core_bytes)
+                      weight_gradient=dense, hbm_bytes_forward=hbm_forward, hbm_bytes_selective=core_bytes,
+                      attention_core=core + t_attn)
 
 
 def logits_times(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,

@@ -21,7 +21,8 @@ REASONS = (
     "sequence_parallel",  # stack has no sequence parallelism
     "recompute",          # selective recompute not in this stack
     "zero_pp",            # ZeRO-2/3 shard gradients per micro-batch: not combined with pipelining
-    "cp",                 # context parallelism is not modelled yet (cp must be 1)
+    "ep",                 # expert parallelism without experts, or ep not dividing experts and dp
+    "cp",                 # sequence not divisible by 2 x cp (load-balanced causal context parallelism)
     "oom",                # memory per device exceeds HBM
 )
 OK = 0
@@ -31,7 +32,8 @@ def reason_name(code: int) -> str:
     return REASONS[int(code)]
 
 
-def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devices: int) -> np.ndarray:
+def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devices: int,
+                       seq_len: int) -> np.ndarray:
     """Reason codes for everything but memory (which needs the time/memory model)."""
     kv_ok = (model.kv_heads % plans.tp == 0) | (plans.tp % model.kv_heads == 0)
     layers_ok = (model.layers % (plans.pp * plans.vpp) == 0) | stack.uneven_pipeline_partition
@@ -47,7 +49,9 @@ def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devi
         ("sequence_parallel", ~plans.sequence_parallel | stack.sequence_parallel),
         ("recompute", (plans.recompute != 1) | stack.selective_recompute),
         ("zero_pp", (plans.zero_stage < 2) | (plans.pp == 1)),
-        ("cp", plans.cp == 1),
+        ("ep", (plans.ep == 1) | ((model.moe is not None) & (plans.dp % plans.ep == 0)
+                                  & ((model.moe.experts if model.moe else 1) % plans.ep == 0))),
+        ("cp", (plans.cp == 1) | (seq_len % (2 * plans.cp) == 0)),
     ]
     reason = np.zeros(len(plans), dtype=np.int8)
     for name, ok in reversed(checks):  # earliest check wins

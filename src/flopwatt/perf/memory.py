@@ -30,6 +30,15 @@ GRAD_BYTES = 2.0
 OPTIMIZER_BYTES = 12.0
 
 
+def mlp_width(model: ModelSpec) -> float:
+    """MLP inner width of an average layer: MoE layers hold the top-k (x capacity) and shared experts."""
+    if model.moe is None:
+        return float(model.ffn_hidden)
+    m = model.moe
+    moe_width = (m.topk * m.capacity_factor + m.shared_experts) * m.ffn_hidden
+    return (model.dense_layers * model.ffn_hidden + model.moe_layers * moe_width) / model.layers
+
+
 def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans,
                                flash: bool) -> tuple[np.ndarray, np.ndarray]:
     """Activations of one layer for one micro-batch on one device (Korthikanti Sec. 4, generalised).
@@ -37,7 +46,7 @@ def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans,
     Returns (stored for the backward under the plan's recompute, the full set without recompute).
     """
     s, b, t = seq, plans.micro_batch, plans.tp
-    h, a, kv, f = model.hidden, model.attention_width, model.kv_width, model.ffn_hidden
+    h, a, kv, f = model.hidden, model.attention_width, model.kv_width, mlp_width(model)
     sb = s * b
     replicated = sb * h * (4 + 2 + 2 + 1 + 1)  # LN inputs, QKV & MLP inputs, 2 dropout masks: 10 s b h
     mlp_tensors = 6 * f if model.mlp_matrices == 3 else 4 * f
@@ -64,11 +73,17 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, flas
     return held + recompute_working
 
 
-def state_bytes(params_per_device: np.ndarray, plans: Plans) -> dict[str, np.ndarray]:
-    """Weights, gradients and optimizer states per device (bytes) for the plan's ZeRO stage."""
+def state_bytes(params_per_device: np.ndarray, plans: Plans, *, fp8_copy: bool = False,
+                copies: int = 1) -> dict[str, np.ndarray]:
+    """Weights, gradients and optimizer states per device (bytes) for the plan's ZeRO stage.
+
+    ``fp8_copy`` adds the 1-byte FP8 weight cache of FP8 training (master weights stay 16/32-bit,
+    DeepSeek-V3 Sec. 3.3); ``copies`` = 2 for DualPipe, which keeps two copies of the parameters.
+    """
     z, dp = plans.zero_stage, plans.dp
+    weight_bytes = copies * (WEIGHT_BYTES + (1.0 if fp8_copy else 0.0))
     return {
-        "weights": params_per_device * WEIGHT_BYTES / np.where(z >= 3, dp, 1),
-        "gradients": params_per_device * GRAD_BYTES / np.where(z >= 2, dp, 1),
+        "weights": params_per_device * weight_bytes / np.where(z >= 3, dp, 1),
+        "gradients": copies * params_per_device * GRAD_BYTES / np.where(z >= 2, dp, 1),
         "optimizer": params_per_device * OPTIMIZER_BYTES / np.where(z >= 1, dp, 1),
     }

@@ -16,7 +16,7 @@ from flopwatt.errors import InputError
 RECOMPUTE = ("none", "selective", "full")
 """Activation recomputation codes, in array order (0 none, 1 selective, 2 full)."""
 
-INT_FIELDS = ("tp", "pp", "dp", "cp", "vpp", "micro_batch", "global_batch", "zero_stage", "recompute")
+INT_FIELDS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "global_batch", "zero_stage", "recompute")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,8 @@ class Plans:
     pp: np.ndarray
     dp: np.ndarray
     cp: np.ndarray
+    ep: np.ndarray
+    """Expert-parallel degree, carved out of the data-parallel ranks (ep divides dp)."""
     vpp: np.ndarray
     """Virtual pipeline stages per device (interleaved 1F1B); 1 = plain 1F1B."""
     micro_batch: np.ndarray
@@ -53,6 +55,7 @@ class Plans:
         recompute = columns.get("recompute", "none")
         columns["recompute"] = _recompute_codes(recompute)
         columns.setdefault("cp", 1)
+        columns.setdefault("ep", 1)
         columns.setdefault("vpp", 1)
         columns.setdefault("zero_stage", 0)
         columns.setdefault("sequence_parallel", False)

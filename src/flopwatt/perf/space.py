@@ -29,6 +29,8 @@ class PlanRequest:
     pp: int | None = None
     dp: int | None = None
     cp: int | None = 1
+    ep: int | None = None
+    """Expert-parallel degree (MoE models; chosen among divisors of dp and of the experts when open)."""
     vpp: int | None = None
     micro_batch: int | None = None
     zero_stage: int | None = None
@@ -36,7 +38,7 @@ class PlanRequest:
     sequence_parallel: bool | None = None
 
     def __post_init__(self) -> None:
-        for name in ("devices", "global_batch", "tp", "pp", "dp", "cp", "vpp", "micro_batch"):
+        for name in ("devices", "global_batch", "tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InputError(name, "an integer >= 1", value)
@@ -80,16 +82,20 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     recompute = _options(None if request.recompute is None else RECOMPUTE.index(request.recompute),
                          np.arange(len(RECOMPUTE))[[r in recompute_names for r in RECOMPUTE]])
     sp = _options(request.sequence_parallel, np.array([False, True]) if stack.sequence_parallel else np.array([False]))
-    grid = np.meshgrid(tp, pp, cp, mb, vpp, zero, recompute, sp, indexing="ij")
-    tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_ = (g.ravel() for g in grid)
+    experts = model.moe.experts if model.moe is not None else 1
+    ep = _options(request.ep, divisors(experts) if model.moe is not None else np.array([1]))
+    grid = np.meshgrid(tp, pp, cp, mb, vpp, zero, recompute, sp, ep, indexing="ij")
+    tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_, ep_ = (g.ravel() for g in grid)
     dp_ = n // (tp_ * pp_ * cp_)
     keep = (tp_ * pp_ * cp_ * dp_ == n) & ((vpp_ == 1) | (pp_ > 1))
     keep &= (dp_ > 0) & (request.global_batch % np.maximum(dp_ * mb_, 1) == 0) & (~sp_ | (tp_ > 1))
+    keep &= (dp_ > 0) & (np.maximum(dp_, 1) % ep_ == 0)
     if request.dp is not None:
         keep &= dp_ == request.dp
     if not stack.uneven_pipeline_partition:
         keep &= model.layers % (pp_ * vpp_) == 0
     idx = np.flatnonzero(keep)
-    return Plans.build(tp=tp_[idx], pp=pp_[idx], dp=dp_[idx], cp=cp_[idx], vpp=vpp_[idx], micro_batch=mb_[idx],
+    return Plans.build(tp=tp_[idx], pp=pp_[idx], dp=dp_[idx], cp=cp_[idx], ep=ep_[idx], vpp=vpp_[idx],
+                       micro_batch=mb_[idx],
                        global_batch=request.global_batch, zero_stage=z_[idx], recompute=rc_[idx],
                        sequence_parallel=sp_[idx])

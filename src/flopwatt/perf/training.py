@@ -20,15 +20,16 @@ from flopwatt import catalog
 from flopwatt.catalog.efficiency import EfficiencyCatalog
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import feasibility, memory
+from flopwatt.perf import experts, feasibility, memory
 from flopwatt.perf import flops as fl
-from flopwatt.perf.compute import DeviceRates, layer_times, logits_times
+from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile, System, TrainingWorkload
 
 ACT_BYTES = {"fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 2.0, "fp4": 2.0}
 """Bytes per activation element moved between kernels and devices (fp8/fp4 GEMMs keep bf16 activations)."""
 OPTIMIZER_TRAFFIC_BYTES = 2 + 2 + 12 + 2 + 12
+LOW_PRECISION = ("fp8", "fp4")
 """Adam update per parameter: read weight, gradient and fp32 states, write weight and states."""
 
 
@@ -81,8 +82,10 @@ class _Context:
 def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
              eff: EfficiencyCatalog, fabric: Fabric | None) -> _Context:
     acc = system.accelerator
+    low = workload.precision in LOW_PRECISION  # FP8/FP4 GEMMs; attention core and logits stay 16-bit
     rates = DeviceRates(
-        peak_flops_per_s=acc.peak(workload.precision),
+        peak_flops_per_s=acc.peak(acc.half_precision() if low else workload.precision),
+        linear_peak_flops_per_s=acc.peak(workload.precision) if low else None,
         hbm_bandwidth_bytes_per_s=acc.hbm_bandwidth_bytes_per_s,
         gemm_efficiency=eff.gemm_for(acc.id),
         memory_efficiency=eff.memory_for(acc.id),
@@ -117,11 +120,30 @@ def _tp_tier_time(ctx: _Context, plans: Plans, nbytes: np.ndarray) -> np.ndarray
     return np.where(inside, coll.all_reduce(plans.tp, nbytes, ctx.up), coll.all_reduce(plans.tp, nbytes, out))
 
 
+def _layer_mix(ctx: _Context, plans: Plans, seq: np.ndarray, seq_kv: np.ndarray | None) -> tuple[LayerTimes, dict]:
+    """Times of an average layer (dense and MoE layers weighted by their counts) and its EP/CP traffic."""
+    shard = fl.Shard(seq=seq, batch=plans.micro_batch, tp=plans.tp, ep=plans.ep, seq_kv=seq_kv)
+    args = (ctx.model, shard, plans.sequence_parallel, ctx.stack, ctx.rates)
+    dense = layer_times(*args)
+    cp_time, cp_bytes = experts.cp_layer_time(ctx, plans, seq, dense.attention_core, 2 * dense.attention_core)
+    extra = {"comm/cp": cp_time, "_cp_bytes": cp_bytes, "comm/ep": np.zeros(len(plans)), "_ep_bytes": 0.0}
+    if ctx.model.moe is None:
+        return dense, extra
+    moe = layer_times(*args, moe=True)
+    w = ctx.model.moe_layers / ctx.model.layers
+    ep_time, ep_bytes = experts.ep_layer_time(ctx, plans, seq, moe.forward + moe.backward)
+    extra.update({"comm/ep": w * ep_time, "_ep_bytes": w * ep_bytes})
+    mixed = LayerTimes(**{f.name: (1 - w) * getattr(dense, f.name) + w * getattr(moe, f.name)
+                          for f in dataclasses.fields(LayerTimes)})
+    return mixed, extra
+
+
 def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
     """Per-micro-batch time of the slowest stage, by part (s)."""
     seq = np.full(len(plans), ctx.seq / plans.cp)
+    seq_kv = np.where(plans.cp > 1, float(ctx.seq), seq)
     b, tp = plans.micro_batch, plans.tp
-    lt = layer_times(ctx.model, seq, b, tp, plans.sequence_parallel, ctx.stack, ctx.rates)
+    lt, extra = _layer_mix(ctx, plans, seq, seq_kv)
     log_f, log_b = logits_times(ctx.model, seq, b, tp, ctx.rates)
     rec = np.select([plans.recompute == 2, plans.recompute == 1], [lt.recompute_full, lt.recompute_selective], 0.0)
     msg = ctx.rates.act_bytes * b * seq * ctx.model.hidden
@@ -130,7 +152,7 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
     if ctx.stack.tp_overlap:
         tp_backward = ctx.rates.exposed(tp_backward, lt.weight_gradient)
     tp_layer = (2 + np.where(plans.recompute == 2, 2, 0)) * t_coll + tp_backward  # fwd, recomputed fwd, bwd
-    t_layer = lt.forward + lt.backward + rec + tp_layer
+    t_layer = lt.forward + lt.backward + rec + tp_layer + extra["comm/ep"] + extra["comm/cp"]
     layers, with_logits = _stage_layers(ctx, plans, t_layer, log_f + log_b)
     rec_bytes = np.select([plans.recompute == 2, plans.recompute == 1], [lt.hbm_bytes_forward, lt.hbm_bytes_selective],
                           0.0)
@@ -138,9 +160,12 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
     return {
         "_hbm_bytes": layers * (3 * lt.hbm_bytes_forward + rec_bytes),
         "_tp_bytes": layers * collectives * 2 * (tp - 1) / tp * msg,
+        "_ep_bytes": layers * extra["_ep_bytes"] + layers * extra["_cp_bytes"],
         "compute": layers * (lt.forward + lt.backward) + with_logits * (log_f + log_b),
         "recompute": layers * rec,
         "comm/tp": layers * tp_layer,
+        "comm/ep": layers * extra["comm/ep"],
+        "comm/cp": layers * extra["comm/cp"],
         "comm/pp": _p2p_time(ctx, plans, msg),
         "_layers": layers,
         "_backward_stage": layers * (lt.backward + rec),
@@ -159,10 +184,14 @@ def _p2p_time(ctx: _Context, plans: Plans, msg: np.ndarray) -> np.ndarray:
 
 
 def _params_per_device(ctx: _Context, plans: Plans, layers: np.ndarray) -> np.ndarray:
-    """Parameters held by the largest stage's device (layers + embedding shard), before ZeRO sharding."""
+    """Parameters held by the largest stage's device (layers + embedding shard), before ZeRO sharding.
+
+    Routed experts are sharded over the EP ranks, everything else over the TP ranks.
+    """
     model = ctx.model
     embedding = model.embedding_params(ctx.seq) - 2 * model.hidden
-    return (layers * model.layer_params() + embedding) / plans.tp
+    routed = model.moe_layers * model.routed_expert_params() / model.layers
+    return layers * ((model.layer_params() - routed) / plans.tp + routed / plans.ep) + embedding / plans.tp
 
 
 def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.ndarray]) -> np.ndarray:
@@ -186,7 +215,8 @@ def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.
 
 def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray) -> dict[str, np.ndarray]:
     seq = np.full(len(plans), ctx.seq / plans.cp)
-    states = memory.state_bytes(params, plans)
+    states = memory.state_bytes(params, plans, fp8_copy=ctx.rates.linear_peak_flops_per_s is not None,
+                                copies=2 if ctx.stack.pipeline_schedule == "dualpipe" else 1)
     acts = memory.stage_activation_bytes(ctx.model, seq, plans, ctx.stack.flash_attention, layers)
     logits = 4.0 * plans.micro_batch * seq * ctx.model.vocab / plans.tp
     parts = {f"memory/{k}": v for k, v in states.items()}
@@ -215,21 +245,23 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
     safe = _sanitised(plans)
     mb = _micro_batch_parts(ctx, safe)
     m = safe.micro_batches.astype(float)
-    t_mb = mb["compute"] + mb["recompute"] + mb["comm/tp"] + mb["comm/pp"]
+    t_mb = mb["compute"] + mb["recompute"] + mb["comm/tp"] + mb["comm/ep"] + mb["comm/cp"] + mb["comm/pp"]
     params = _params_per_device(ctx, safe, mb["_layers"])
     shard = np.where(safe.zero_stage >= 1, safe.dp, 1)
     time = {
         "time/compute": m * mb["compute"],
         "time/recompute": m * mb["recompute"],
         "time/comm/tp": m * mb["comm/tp"],
+        "time/comm/ep": m * mb["comm/ep"],
+        "time/comm/cp": m * mb["comm/cp"],
         "time/comm/pp": m * mb["comm/pp"],
-        "time/bubble": (safe.pp - 1) / safe.vpp * t_mb,
+        "time/bubble": _bubble_stages(ctx, safe) * t_mb,
         "time/comm/dp": _dp_times(ctx, safe, params, mb),
         "time/optimizer": ctx.rates.memory_time(params / shard * OPTIMIZER_TRAFFIC_BYTES),
     }
     time["time/step"] = sum(time.values())
     mem = _memory(ctx, safe, params, mb["_layers"])
-    reason = feasibility.structural_reasons(ctx.model, plans, stack, devices)
+    reason = feasibility.structural_reasons(ctx.model, plans, stack, devices, workload.seq_len)
     reason = feasibility.with_memory(reason, mem["memory/total"], system.accelerator.hbm_bytes)
     metrics = _metrics(ctx, workload, safe, time["time/step"], devices)
     traffic = _traffic(ctx, safe, mb, params, shard)
@@ -258,9 +290,17 @@ def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.
     }
 
 
+def _bubble_stages(ctx: _Context, plans: Plans) -> np.ndarray:
+    """Pipeline fill and drain in micro-batch times: (pp - 1) / v for 1F1B (Narayanan et al. 2021),
+    (pp / 2 - 1) for DualPipe (DeepSeek-V3 Table 2)."""
+    if ctx.stack.pipeline_schedule == "dualpipe":
+        return np.maximum(plans.pp / 2 - 1, 0)
+    return (plans.pp - 1) / plans.vpp
+
+
 def _sanitised(plans: Plans) -> Plans:
     """Plans with degenerate values clamped so that infeasible rows compute without warnings."""
-    fields = {f: np.maximum(getattr(plans, f), 1) for f in ("tp", "pp", "dp", "cp", "vpp", "micro_batch")}
+    fields = {f: np.maximum(getattr(plans, f), 1) for f in ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch")}
     per_replica = fields["dp"] * fields["micro_batch"]
     rounded = np.maximum(plans.global_batch - plans.global_batch % per_replica, per_replica)
     gb = np.where(plans.micro_batches > 0, plans.global_batch, rounded)

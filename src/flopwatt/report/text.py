@@ -17,7 +17,8 @@ REASON_TEXT = {
     "sequence_parallel": "this stack has no sequence parallelism",
     "recompute": "this stack has no selective recompute",
     "zero_pp": "ZeRO-2/3 cannot be combined with pipeline parallelism",
-    "cp": "context parallelism is not modelled yet",
+    "ep": "expert parallelism needs experts, and ep dividing both experts and dp",
+    "cp": "sequence length not divisible by 2 x cp",
     "oom": "does not fit in device memory",
 }
 

@@ -12,6 +12,45 @@ POSITION_KINDS = ("learned", "rope", "alibi", "relative")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class MoESpec:
+    """Mixture-of-experts MLP (GShard / Switch / DeepSeekMoE style)."""
+
+    experts: int
+    """Routed experts per MoE layer."""
+    topk: int
+    """Routed experts each token visits."""
+    ffn_hidden: int
+    """Inner width of one expert."""
+    shared_experts: int = 0
+    """Always-active experts of the same width (DeepSeekMoE)."""
+    first_dense_layers: int = 0
+    """Leading layers that keep a dense MLP (DeepSeek-V3: 3)."""
+    capacity_factor: float = 1.0
+    """Expert compute is padded to capacity_factor x the balanced load (1 = no padding, no drops)."""
+
+    def check(self, owner: str) -> None:
+        for name in ("experts", "topk", "ffn_hidden"):
+            positive_int(owner, f"moe.{name}", getattr(self, name))
+        if self.topk > self.experts:
+            raise InputError(f"{owner}.moe.topk", f"at most the number of experts ({self.experts})", self.topk)
+        if self.shared_experts < 0 or self.first_dense_layers < 0:
+            raise InputError(f"{owner}.moe", "shared_experts and first_dense_layers >= 0")
+        if not self.capacity_factor >= 1:
+            raise InputError(f"{owner}.moe.capacity_factor", "a factor >= 1", self.capacity_factor)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MLASpec:
+    """Multi-head latent attention (DeepSeek-V2, arXiv:2405.04434 Sec. 2.1): low-rank joint KV."""
+
+    q_lora_rank: int | None
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ModelSpec:
     """A decoder-only transformer.
 
@@ -34,6 +73,11 @@ class ModelSpec:
     position: str = "learned"
     tied_embeddings: bool = True
     params_published: float | None = None
+    moe: MoESpec | None = None
+    mla: MLASpec | None = None
+    mtp_modules: int = 0
+    """Multi-token-prediction modules (DeepSeek-V3: 1), each a layer plus a projection; not counted
+    in the headline parameter count."""
     aliases: tuple[str, ...] = field(default=())
     source: str
     retrieved: str
@@ -50,7 +94,11 @@ class ModelSpec:
         one_of(owner, "position", self.position, POSITION_KINDS)
         if self.heads % self.kv_heads:
             raise InputError(f"{owner}.kv_heads", f"a divisor of heads ({self.heads})", self.kv_heads)
-        if self.head_dim is None and self.hidden % self.heads:
+        if self.moe is not None:
+            self.moe.check(owner)
+            if self.moe.first_dense_layers > self.layers:
+                raise InputError(f"{owner}.moe.first_dense_layers", f"at most layers ({self.layers})")
+        if self.head_dim is None and self.hidden % self.heads and self.mla is None:
             raise InputError(f"{owner}.heads", f"a divisor of hidden ({self.hidden}) or an explicit head_dim",
                              self.heads)
 
@@ -73,13 +121,49 @@ class ModelSpec:
         """Weight matrices of the MLP: 3 when gated (SwiGLU/GeGLU), else 2."""
         return 3 if self.mlp in ("swiglu", "geglu") else 2
 
+    def attention_params(self) -> int:
+        """Attention weights, biases and the layer's two norms (MLA: DeepSeek-V2 eq. 9-14 projections)."""
+        h = self.hidden
+        if self.mla is not None:
+            m, n = self.mla, self.heads
+            q_dim = n * (m.qk_nope_head_dim + m.qk_rope_head_dim)
+            q = h * q_dim if m.q_lora_rank is None else h * m.q_lora_rank + m.q_lora_rank + m.q_lora_rank * q_dim
+            kv = h * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank
+            kv += m.kv_lora_rank * n * (m.qk_nope_head_dim + m.v_head_dim)
+            return q + kv + n * m.v_head_dim * h + 2 * h
+        a, kv = self.attention_width, self.kv_width
+        return h * (a + 2 * kv) + a * h + (a + 2 * kv) + h + 2 * h
+
+    def mlp_params(self, width: int) -> int:
+        """One MLP (or expert) of inner ``width``: weights and biases."""
+        return self.mlp_matrices * self.hidden * width + (self.mlp_matrices - 1) * width + self.hidden
+
+    @property
+    def moe_layers(self) -> int:
+        return 0 if self.moe is None else self.layers - self.moe.first_dense_layers
+
+    @property
+    def dense_layers(self) -> int:
+        return self.layers - self.moe_layers
+
+    def routed_expert_params(self) -> int:
+        """Routed-expert weights of one MoE layer (what expert parallelism shards)."""
+        return 0 if self.moe is None else self.moe.experts * self.mlp_params(self.moe.ffn_hidden)
+
+    def moe_layer_params(self, active: bool = False) -> int:
+        """One MoE layer: attention, router, shared and routed (or only the top-k active) experts."""
+        m = self.moe
+        routed = m.topk if active else m.experts
+        return (self.attention_params() + 2 * self.hidden + self.hidden * m.experts
+                + (m.shared_experts + routed) * self.mlp_params(m.ffn_hidden))
+
+    def dense_layer_params(self) -> int:
+        return self.attention_params() + 2 * self.hidden + self.mlp_params(self.ffn_hidden)
+
     def layer_params(self) -> int:
-        """Parameters of one transformer layer (weights, biases and norms)."""
-        h, a, kv, f = self.hidden, self.attention_width, self.kv_width, self.ffn_hidden
-        attention = h * (a + 2 * kv) + a * h + (a + 2 * kv) + h
-        mlp = self.mlp_matrices * h * f + (self.mlp_matrices - 1) * f + h
-        norms = 4 * h
-        return attention + mlp + norms
+        """Parameters of an average transformer layer (weights, biases and norms)."""
+        moe = self.moe_layers * self.moe_layer_params() if self.moe else 0
+        return (self.dense_layers * self.dense_layer_params() + moe) // self.layers
 
     def embedding_params(self, seq_len: int | None = None) -> int:
         """Token embedding (+ output head when untied) + learned positions + final norm."""
@@ -88,5 +172,11 @@ class ModelSpec:
         return self.vocab * self.hidden + head + positions + 2 * self.hidden
 
     def total_params(self, seq_len: int | None = None) -> int:
-        """All parameters (Narayanan et al. 2021 eq. 2 for GPT shapes, exact count here)."""
-        return self.layers * self.layer_params() + self.embedding_params(seq_len)
+        """All parameters (Narayanan et al. 2021 eq. 2 for GPT shapes, exact count here), MTP excluded."""
+        moe = self.moe_layers * self.moe_layer_params() if self.moe else 0
+        return self.dense_layers * self.dense_layer_params() + moe + self.embedding_params(seq_len)
+
+    def active_params(self, seq_len: int | None = None) -> int:
+        """Parameters one token uses: MoE layers count only the shared and top-k routed experts."""
+        moe = self.moe_layers * self.moe_layer_params(active=True) if self.moe else 0
+        return self.dense_layers * self.dense_layer_params() + moe + self.embedding_params(seq_len)

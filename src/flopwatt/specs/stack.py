@@ -54,6 +54,11 @@ class StackProfile:
     zero3_flat_collectives: bool = False
     """ZeRO-3 gathers and reduce-scatters move each rank's full share over its own scale-out NIC (a flat
     ring over the data-parallel group) instead of a topology-aware hierarchy through all NICs of a node."""
+    ep_overlap: bool = False
+    """Expert-parallel all-to-all overlaps computation (DeepSeek-V3 DualPipe, Sec. 3.2.1)."""
+    pipeline_schedule: str = "1f1b"
+    """``1f1b`` (interleaved when vpp > 1) or ``dualpipe`` (DeepSeek-V3 Table 2: bubble (PP/2 - 1) chunks
+    instead of PP - 1, with two copies of the parameters)."""
     zero_stages: tuple[int, ...] = (0,)
     """Optimizer-state sharding stages the stack provides (a plan left open chooses among these)."""
     source: str
@@ -67,9 +72,11 @@ class StackProfile:
         for name in ("tensor_parallel", "pipeline_parallel", "interleaved_pipeline", "sequence_parallel",
                      "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
                      "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives",
-                     "blocking_p2p"):
+                     "blocking_p2p", "ep_overlap"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
+        if self.pipeline_schedule not in ("1f1b", "dualpipe"):
+            raise InputError(f"stack {self.id}.pipeline_schedule", "1f1b or dualpipe", self.pipeline_schedule)
         if not self.zero_stages or any(z not in (0, 1, 2, 3) for z in self.zero_stages):
             raise InputError(f"stack {self.id}.zero_stages", "a non-empty list of stages among 0-3",
                              list(self.zero_stages))
