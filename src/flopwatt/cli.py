@@ -99,7 +99,7 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokens", type=_positive_float, default=DEFAULTS["tokens"], help="training tokens, e.g. 300e9")
     p.add_argument("--precision", help="matmul precision (default: bf16, or fp16 where the device has no bf16)")
     p.add_argument("--stack", default=DEFAULTS["stack"], help="software stack profile id")
-    for knob in ("tp", "pp", "dp", "vpp", "micro-batch"):
+    for knob in ("tp", "pp", "dp", "vpp", "micro-batch", "ep", "cp"):
         p.add_argument(f"--{knob}", type=_positive_int, help="fixed; chosen when left out")
     p.add_argument("--zero", type=int, choices=(0, 1, 2, 3), help="ZeRO stage; chosen when left out")
     p.add_argument("--recompute", choices=RECOMPUTE, help="activation recomputation; chosen when left out")
@@ -218,6 +218,15 @@ def _config_value(action: argparse.Action, field: str, value: Any) -> Any:
     return converted
 
 
+def _check_moe_knobs(model: Any, ep: int | None) -> None:
+    if ep is None or ep == 1:
+        return
+    if model.moe is None:
+        raise InputError("--ep", f"1 ({model.id} is dense: expert parallelism needs experts)", ep)
+    if model.moe.experts % ep:
+        raise InputError("--ep", f"a divisor of the {model.moe.experts} experts of {model.id}", ep)
+
+
 def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     model = catalog.get("models", args.model)
     if args.system:
@@ -233,8 +242,9 @@ def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     precision = args.precision or system.accelerator.half_precision()
     system.accelerator.peak(precision)  # unknown precision for this device: one clear line
     workload = TrainingWorkload(model=model, seq_len=seq, tokens=args.tokens, precision=precision)
+    _check_moe_knobs(model, args.ep)
     request = PlanRequest(devices=args.devices, global_batch=args.global_batch, tp=args.tp, pp=args.pp, dp=args.dp,
-                          vpp=args.vpp, micro_batch=args.micro_batch, zero_stage=args.zero,
+                          cp=args.cp or 1, ep=args.ep, vpp=args.vpp, micro_batch=args.micro_batch, zero_stage=args.zero,
                           recompute=args.recompute, sequence_parallel=args.sequence_parallel)
     fabric = None
     if args.fabric:

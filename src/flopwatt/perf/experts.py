@@ -21,31 +21,40 @@ import numpy as np
 from flopwatt.perf import collectives as coll
 from flopwatt.perf.plans import Plans
 
-ALL_TO_ALLS_FORWARD = 2  # dispatch + combine
-
-
-def ep_bytes_per_all_to_all(model, plans: Plans, seq_local: np.ndarray, act_bytes: float) -> np.ndarray:
-    """Bytes one device sends in one dispatch (or combine) All-to-All of a MoE layer."""
-    tokens = plans.micro_batch * seq_local / plans.tp
-    return tokens * model.moe.topk * model.hidden * act_bytes
-
 
 def ep_layer_time(ctx, plans: Plans, seq_local: np.ndarray, moe_compute: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(exposed EP time per MoE layer per micro-batch, bytes per device) incl. backward and recompute."""
-    model = ctx.model
-    nbytes = ep_bytes_per_all_to_all(model, plans, seq_local, ctx.rates.act_bytes)
+    """(exposed EP time per MoE layer per micro-batch, bytes per device) incl. backward and recompute.
+
+    A token's copies to experts on other nodes cross the network; with node-limited routing at most
+    ``max_nodes_per_token`` copies do (one per node), the rest fan out over the scale-up domain.
+    """
+    model, spec = ctx.model, ctx.model.moe
+    tokens = plans.micro_batch * seq_local / plans.tp
     domain = ctx.system.scale_up_domain_devices
-    per_domain = np.clip(domain // (plans.tp * plans.cp), 1, plans.ep)
+    per_domain = np.clip(domain // (plans.tp * plans.cp), 1, plans.ep).astype(float)
+    remote_copies = spec.topk * (plans.ep - per_domain) / plans.ep
+    if spec.max_nodes_per_token is not None:
+        remote_copies = np.minimum(remote_copies, spec.max_nodes_per_token)
+    local_copies = spec.topk - remote_copies
+    dispatch_bytes = 1.0 if ctx.stack.ep_dispatch_fp8 else ctx.rates.act_bytes
+    passes = 2 + (plans.recompute == 2)  # forward, backward, recomputed forward
     out = ctx.out_for(np.ceil(plans.ep / per_domain))
     rail_only = ctx.fabric is not None and ctx.fabric.topology.kind == "rail-only"
-    a2a = coll.all_to_all_rail_only if rail_only else coll.all_to_all_hierarchical
-    one = a2a(plans.ep, per_domain, nbytes, ctx.up, out)
-    count = ALL_TO_ALLS_FORWARD * (2 + (plans.recompute == 2))  # forward, backward, recomputed forward
-    total = np.where(plans.ep > 1, count * one, 0.0)
+    total = np.zeros(len(plans))
+    moved = np.zeros(len(plans))
+    for element_bytes in (dispatch_bytes, ctx.rates.act_bytes):  # dispatch, then combine
+        remote = tokens * remote_copies * model.hidden * element_bytes
+        local = tokens * local_copies * model.hidden * element_bytes
+        t = np.maximum(local / ctx.up.bus_bandwidth(local + 1), remote / out.bus_bandwidth(remote + 1))
+        t += (plans.ep - 1) * np.maximum(ctx.up.latency_s, out.latency_s)
+        if rail_only:  # forwarding hop over the scale-up domain (Wang et al. 2023)
+            t += remote / ctx.up.bus_bandwidth(remote + 1)
+        total += passes * t
+        moved += passes * remote
+    total = np.where(plans.ep > 1, total, 0.0)
     if ctx.stack.ep_overlap:
         total = ctx.rates.exposed(total, moe_compute)
-    moved = np.where(plans.ep > 1, count * nbytes * (plans.ep - 1) / plans.ep, 0.0)
-    return total, moved
+    return total, np.where(plans.ep > 1, moved, 0.0)
 
 
 def cp_layer_time(ctx, plans: Plans, seq_local: np.ndarray, attention_core: np.ndarray,

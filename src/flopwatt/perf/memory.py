@@ -62,9 +62,12 @@ def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans,
 
 
 def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, flash: bool,
-                           layers_per_stage: np.ndarray) -> np.ndarray:
-    """Activations held by the first pipeline stage at its peak (bytes)."""
+                           layers_per_stage: np.ndarray, fp8_cache: bool = False) -> np.ndarray:
+    """Activations held by the first pipeline stage at its peak (bytes); ``fp8_cache`` stores the
+    16-bit tensors in FP8 (half the bytes; the 1-byte dropout masks are a small remainder, ignored)."""
     stored, working = activation_bytes_per_layer(model, seq, plans, flash)
+    if fp8_cache:
+        stored = stored / 2
     m = np.maximum(plans.micro_batches, 1)
     in_flight = np.minimum(plans.pp, m)
     interleave = np.where(plans.vpp > 1, 1 + (plans.pp - 1) / (plans.pp * plans.vpp), 1.0)

@@ -160,7 +160,8 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
     return {
         "_hbm_bytes": layers * (3 * lt.hbm_bytes_forward + rec_bytes),
         "_tp_bytes": layers * collectives * 2 * (tp - 1) / tp * msg,
-        "_ep_bytes": layers * extra["_ep_bytes"] + layers * extra["_cp_bytes"],
+        "_ep_bytes": layers * extra["_ep_bytes"],
+        "_cp_bytes": layers * extra["_cp_bytes"],
         "compute": layers * (lt.forward + lt.backward) + with_logits * (log_f + log_b),
         "recompute": layers * rec,
         "comm/tp": layers * tp_layer,
@@ -217,7 +218,8 @@ def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray)
     seq = np.full(len(plans), ctx.seq / plans.cp)
     states = memory.state_bytes(params, plans, fp8_copy=ctx.rates.linear_peak_flops_per_s is not None,
                                 copies=2 if ctx.stack.pipeline_schedule == "dualpipe" else 1)
-    acts = memory.stage_activation_bytes(ctx.model, seq, plans, ctx.stack.flash_attention, layers)
+    acts = memory.stage_activation_bytes(ctx.model, seq, plans, ctx.stack.flash_attention, layers,
+                                         fp8_cache=ctx.stack.fp8_activation_cache)
     logits = 4.0 * plans.micro_batch * seq * ctx.model.vocab / plans.tp
     parts = {f"memory/{k}": v for k, v in states.items()}
     parts["memory/activations"] = acts + logits
@@ -283,10 +285,14 @@ def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.
     activation = ctx.rates.act_bytes * plans.micro_batch * ctx.seq / plans.cp * ctx.model.hidden
     split = np.where(ctx.stack.scatter_gather_p2p | plans.sequence_parallel, plans.tp, 1)
     pp_out = np.where(plans.pp > 1, m * 2 * plans.vpp * activation / split, 0.0)  # activation + gradient
+    cp_inside = plans.tp * plans.cp <= domain
+    cp_bytes = m * mb["_cp_bytes"]
     return {
         "traffic/hbm_bytes": m * mb["_hbm_bytes"] + params / shard * OPTIMIZER_TRAFFIC_BYTES,
-        "traffic/scale_up_bytes": np.where(tp_inside, m * mb["_tp_bytes"], 0.0) + dp_up,
-        "traffic/scale_out_bytes": np.where(tp_inside, 0.0, m * mb["_tp_bytes"]) + dp_out + pp_out,
+        "traffic/scale_up_bytes": np.where(tp_inside, m * mb["_tp_bytes"], 0.0) + dp_up
+        + np.where(cp_inside, cp_bytes, 0.0),
+        "traffic/scale_out_bytes": np.where(tp_inside, 0.0, m * mb["_tp_bytes"]) + dp_out + pp_out
+        + m * mb["_ep_bytes"] + np.where(cp_inside, 0.0, cp_bytes),
     }
 
 
@@ -312,7 +318,7 @@ def _metrics(ctx: _Context, workload: TrainingWorkload, plans: Plans, step: np.n
              devices: int) -> dict[str, np.ndarray]:
     model_flops = fl.model_flops_per_step(ctx.model, ctx.seq, plans.global_batch)
     hw_flops = model_flops + fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, plans.recompute)
-    peak = ctx.rates.peak_flops_per_s
+    peak = ctx.rates.linear_peak_flops_per_s or ctx.rates.peak_flops_per_s  # MFU against the run's precision
     tokens_per_step = plans.global_batch * ctx.seq
     out = {
         "step_time_s": step,
@@ -320,6 +326,7 @@ def _metrics(ctx: _Context, workload: TrainingWorkload, plans: Plans, step: np.n
         "model_flops_per_s_per_device": model_flops / (step * devices),
         "hardware_flops_per_s_per_device": hw_flops / (step * devices),
         "mfu": model_flops / (step * devices * peak),
+        "mfu_16bit": model_flops / (step * devices * ctx.rates.peak_flops_per_s),
         "hfu": hw_flops / (step * devices * peak),
     }
     if workload.tokens is not None:

@@ -34,7 +34,8 @@ def training_estimate(summary: dict[str, Any], header: dict[str, str]) -> str:
     lines = [f"{k}: {v}" for k, v in header.items()]
     chosen = summary["chosen"]
     knobs = ", ".join(f"{k}={plan[k]}" + ("*" if k in chosen else "") for k in
-                      ("tp", "pp", "dp", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel"))
+                      ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero_stage", "recompute",
+                       "sequence_parallel"))
     lines.append(f"plan: {knobs}, global_batch={plan['global_batch']}")
     if chosen:
         lines.append("      (* chosen: fastest feasible plan among all combinations of the open knobs)")

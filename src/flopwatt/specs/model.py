@@ -27,6 +27,9 @@ class MoESpec:
     """Leading layers that keep a dense MLP (DeepSeek-V3: 3)."""
     capacity_factor: float = 1.0
     """Expert compute is padded to capacity_factor x the balanced load (1 = no padding, no drops)."""
+    max_nodes_per_token: int | None = None
+    """Node-limited routing (DeepSeek-V3 Sec. 2.1.2): a token's experts span at most this many nodes, and
+    its hidden state crosses the network once per node, then fans out over the scale-up domain."""
 
     def check(self, owner: str) -> None:
         for name in ("experts", "topk", "ffn_hidden"):

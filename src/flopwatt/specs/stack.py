@@ -56,6 +56,10 @@ class StackProfile:
     ring over the data-parallel group) instead of a topology-aware hierarchy through all NICs of a node."""
     ep_overlap: bool = False
     """Expert-parallel all-to-all overlaps computation (DeepSeek-V3 DualPipe, Sec. 3.2.1)."""
+    ep_dispatch_fp8: bool = False
+    """MoE dispatch sends FP8 activations (combine stays BF16) (DeepSeek-V3 Sec. 3.3.4)."""
+    fp8_activation_cache: bool = False
+    """Activations saved for the backward of linear layers are cached in FP8 (DeepSeek-V3 Sec. 3.3.4)."""
     pipeline_schedule: str = "1f1b"
     """``1f1b`` (interleaved when vpp > 1) or ``dualpipe`` (DeepSeek-V3 Table 2: bubble (PP/2 - 1) chunks
     instead of PP - 1, with two copies of the parameters)."""
@@ -72,7 +76,7 @@ class StackProfile:
         for name in ("tensor_parallel", "pipeline_parallel", "interleaved_pipeline", "sequence_parallel",
                      "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
                      "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives",
-                     "blocking_p2p", "ep_overlap"):
+                     "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
         if self.pipeline_schedule not in ("1f1b", "dualpipe"):
