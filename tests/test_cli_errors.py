@@ -57,6 +57,10 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
     (["fabric", "--endpoints", "4096", "--topology", "mesh"], ("--topology", "fat-tree")),
     (["fabric", "--endpoints", "4096", "--oversubscription", "0.5"], ("--oversubscription", ">= 1")),
     (["train", "--fabric", "rail-only", "--switch", "nope"], ("switch", "unknown id")),
+    ([*TRAIN, "--ep", "4"], ("--ep", "dense")),
+    (["train", "--model", "mixtral-8x7b", "--devices", "64", "--global-batch", "64", "--ep", "3"],
+     ("--ep", "divisor of the 8 experts")),
+    (["plan", "/nonexistent/plan.toml"], ("plan config", "existing TOML")),
     (["validate", "/nonexistent/runs.csv"], ("validation file", "readable CSV")),
     (["validate", "README.md", "--kind", "oops"], ("--kind",)),
 ])
@@ -101,3 +105,16 @@ def test_csv_with_non_numeric_value_names_row_and_field(visible_csv, tmp_path):
     bad = tmp_path / "runs.csv"
     bad.write_text(lines[0] + "\n" + row.replace(",24,2304,", ",twenty-four,2304,") + "\n")
     assert_one_line_error(run("validate", str(bad)), "MEG21-01", "layers", "a number")
+
+
+def test_plan_constraint_no_configuration_meets_says_which(tmp_path):
+    cfg = tmp_path / "plan.toml"
+    cfg.write_text("[workload]\nmodel = 'gpt3-175b'\ntokens = 300e9\nglobal_batch = 512\n"
+                   "[menu]\ndevices = [256]\n[plan]\ntp = 8\npp = 8\n[constraints]\ndeadline_days = 1\n")
+    assert_one_line_error(run("plan", str(cfg), "--no-progress"), "[constraints]", "deadline removed")
+
+
+def test_plan_with_empty_menu(tmp_path):
+    cfg = tmp_path / "plan.toml"
+    cfg.write_text("[workload]\nmodel = 'gpt3-175b'\ntokens = 300e9\n[menu]\nstacks = []\n")
+    assert_one_line_error(run("plan", str(cfg)), "[menu].stacks", "menu is empty")

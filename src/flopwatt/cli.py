@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from flopwatt import catalog
+from flopwatt.cli_plan import plan_command
 from flopwatt.errors import InputError
 from flopwatt.estimate import estimate_training
 from flopwatt.fabric.bom import POLICIES
@@ -25,8 +26,6 @@ from flopwatt.perf.plans import RECOMPUTE
 from flopwatt.perf.space import PlanRequest
 from flopwatt.reliability import DAY_S, run_reliability
 from flopwatt.report import text
-from flopwatt.search import config as plan_config
-from flopwatt.search import engine
 from flopwatt.search.sink import FORMATS
 from flopwatt.specs import TrainingWorkload
 from flopwatt.units import parse_quantity
@@ -321,28 +320,6 @@ def _header(path: Path) -> list[str]:
         raise InputError("validation file", f"a readable CSV file ({exc.__class__.__name__})", str(path)) from exc
 
 
-def _plan(args: argparse.Namespace) -> tuple[Any, str]:
-    cfg = plan_config.load(args.config)
-    bar = None
-    if not args.no_progress and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(engine.work_items(cfg)[1]), unit="chunk", file=sys.stderr)
-    tick = (lambda r: (bar.update(1), r)[1]) if bar else None
-    report = engine.search(cfg, backend=args.backend, workers=args.workers, address=args.address,
-                           out_dir=args.out, fmt=args.format, progress=tick)
-    if bar:
-        bar.close()
-    if not report.front:
-        raise InputError("[constraints]", "limits some configuration meets; "
-                         + text.plan_eliminations(report), f"{report.configurations:,} configurations")
-    payload = {"configurations": report.configurations, "feasible_after_constraints": report.feasible,
-               "seconds": report.seconds, "configurations_per_s": report.configurations_per_s,
-               "infeasible": report.infeasible, "eliminated": report.eliminated, "pareto_front": report.front,
-               "top": report.top, "output_dir": str(args.out) if args.out else None}
-    return payload, text.plan(report, args.out)
-
-
 def _fabric_spec(args: argparse.Namespace, kind: str) -> FabricSpec:
     if args.dragonfly is not None and len(args.dragonfly) != 3:
         raise InputError("--dragonfly", "three integers P,A,H", args.dragonfly)
@@ -373,7 +350,7 @@ def _reliability(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "catalog": _catalog, "validate": _validate, "reliability": _reliability,
-                "fabric": _fabric, "plan": _plan}
+                "fabric": _fabric, "plan": plan_command}
     try:
         if args.command == "train":
             _apply_config(args)
