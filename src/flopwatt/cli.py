@@ -58,34 +58,25 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = parse_quantity(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a positive number (e.g. 300e9 or 300B), got {text!r}") from exc
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+def _bounded(lowest: float, *, strict: bool, expected: str):
+    """An argparse type: a number (300e9, 15T) that must exceed (``strict``) or reach ``lowest``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = parse_quantity(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from exc
+        if value < lowest or (strict and value == lowest):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = parse_quantity(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from exc
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _pue(text: str) -> float:
-    try:
-        value = parse_quantity(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a PUE >= 1 (e.g. 1.2), got {text!r}") from exc
-    if value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a PUE >= 1 (facility energy over IT energy), got {text!r}")
-    return value
+_positive_float = _bounded(0.0, strict=True, expected="a positive number (e.g. 300e9 or 300B)")
+_non_negative_float = _bounded(0.0, strict=False, expected="a number >= 0")
+_pue = _bounded(1.0, strict=False, expected="a PUE >= 1 (facility energy over IT energy)")
+_ratio = _bounded(1.0, strict=False, expected="a ratio >= 1 (downlink : uplink)")
 
 
 def _add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -135,16 +126,6 @@ def _shape(text: str) -> tuple[int, ...]:
     if not dims or any(d < 1 for d in dims):
         raise argparse.ArgumentTypeError(f"expected positive integers like 8,16,8, got {text!r}")
     return dims
-
-
-def _ratio(text: str) -> float:
-    try:
-        value = parse_quantity(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a ratio >= 1, got {text!r}") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a ratio >= 1 (downlink : uplink), got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
