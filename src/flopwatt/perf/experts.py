@@ -37,7 +37,7 @@ def ep_layer_time(ctx, plans: Plans, seq_local: np.ndarray, moe_compute: np.ndar
         remote_copies = np.minimum(remote_copies, spec.max_nodes_per_token)
     local_copies = spec.topk - remote_copies
     dispatch_bytes = 1.0 if ctx.stack.ep_dispatch_fp8 else ctx.rates.act_bytes
-    passes = 2 + (plans.recompute == 2)  # forward, backward, recomputed forward
+    passes = 2 + plans.recompute_weights(ctx.stack.selective_recompute)[0]  # fwd, bwd, recomputed fwd
     out = ctx.out_for(np.ceil(plans.ep / per_domain))
     rail_only = ctx.fabric is not None and ctx.fabric.topology.kind == "rail-only"
     total = np.zeros(len(plans))
@@ -68,7 +68,7 @@ def cp_layer_time(ctx, plans: Plans, seq_local: np.ndarray, attention_core: np.n
     step = np.where(inside, coll.p2p(chunk, ctx.up), coll.p2p(chunk, out))
     forward = (plans.cp - 1) * step
     backward = 2 * forward
-    passes = 1 + (plans.recompute == 2)
+    passes = 1 + plans.recompute_weights(ctx.stack.selective_recompute)[0]
     exposed = (passes * ctx.rates.exposed(forward, attention_core) + ctx.rates.exposed(backward, backward_core))
     moved = (passes + 2) * (plans.cp - 1) * chunk
     return np.where(plans.cp > 1, exposed, 0.0), np.where(plans.cp > 1, moved, 0.0)

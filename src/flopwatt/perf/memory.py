@@ -39,8 +39,8 @@ def mlp_width(model: ModelSpec) -> float:
     return (model.dense_layers * model.ffn_hidden + model.moe_layers * moe_width) / model.layers
 
 
-def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans,
-                               flash: bool) -> tuple[np.ndarray, np.ndarray]:
+def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans, flash: bool,
+                               selective: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Activations of one layer for one micro-batch on one device (Korthikanti Sec. 4, generalised).
 
     Returns (stored for the backward under the plan's recompute, the full set without recompute).
@@ -55,17 +55,19 @@ def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans,
     replicated = np.where(plans.sequence_parallel, replicated / t, replicated)
     attention = 0.0 if flash else scores / t
     full_layer = replicated + sharded / t
-    keep_scores = plans.recompute == 0
-    per_layer = full_layer + np.where(keep_scores, attention, 0.0)
     input_only = np.where(plans.sequence_parallel, 2.0 * sb * h / t, 2.0 * sb * h)
-    return np.where(plans.recompute == 2, input_only, per_layer), full_layer + attention
+    w_full, w_sel = plans.recompute_weights(selective)
+    others = full_layer + np.where(w_sel > 0, 0.0, attention)  # layers not recomputed in full
+    stored = w_full * input_only + (1.0 - w_full) * others
+    return stored, full_layer + attention
 
 
 def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, flash: bool,
-                           layers_per_stage: np.ndarray, fp8_cache: bool = False) -> np.ndarray:
+                           layers_per_stage: np.ndarray, fp8_cache: bool = False,
+                           selective: bool = True) -> np.ndarray:
     """Activations held by the first pipeline stage at its peak (bytes); ``fp8_cache`` stores the
     16-bit tensors in FP8 (half the bytes; the 1-byte dropout masks are a small remainder, ignored)."""
-    stored, working = activation_bytes_per_layer(model, seq, plans, flash)
+    stored, working = activation_bytes_per_layer(model, seq, plans, flash, selective)
     if fp8_cache:
         stored = stored / 2
     m = np.maximum(plans.micro_batches, 1)

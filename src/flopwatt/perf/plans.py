@@ -38,6 +38,10 @@ class Plans:
     zero_stage: np.ndarray
     recompute: np.ndarray
     """Index into ``RECOMPUTE``."""
+    recompute_layers: np.ndarray
+    """With full recompute: the fraction of each stage's layers recomputed in full (Megatron
+    --recompute-num-layers); the others keep their activations (selectively recomputed where the
+    stack can). 1 = every layer."""
     sequence_parallel: np.ndarray
     """Megatron sequence parallelism on (bool)."""
 
@@ -59,10 +63,11 @@ class Plans:
         columns.setdefault("vpp", 1)
         columns.setdefault("zero_stage", 0)
         columns.setdefault("sequence_parallel", False)
+        columns.setdefault("recompute_layers", 1.0)
         arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(columns[f.name])) for f in fields(cls)))
         out = {}
         for f, arr in zip(fields(cls), arrays, strict=True):
-            dtype = bool if f.name == "sequence_parallel" else np.int64
+            dtype = bool if f.name == "sequence_parallel" else float if f.name == "recompute_layers" else np.int64
             out[f.name] = np.ascontiguousarray(arr, dtype=dtype)
         return cls(**out)
 
@@ -75,6 +80,12 @@ class Plans:
         """Micro-batches per step per pipeline (gradient-accumulation steps); 0 where indivisible."""
         per_replica = self.dp * self.micro_batch
         return np.where(self.global_batch % per_replica == 0, self.global_batch // per_replica, 0)
+
+    def recompute_weights(self, selective_available: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(share of layers fully recomputed, share selectively recomputed) per plan."""
+        full = np.where(self.recompute == 2, self.recompute_layers, 0.0)
+        rest = np.where(self.recompute == 2, 1.0 - self.recompute_layers, 0.0) if selective_available else 0.0
+        return full, np.where(self.recompute == 1, 1.0, rest)
 
     def take(self, index: np.ndarray | slice) -> Plans:
         """The sub-batch of plans at ``index``."""

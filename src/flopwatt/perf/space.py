@@ -16,6 +16,8 @@ from flopwatt.perf.plans import RECOMPUTE, Plans
 from flopwatt.specs import ModelSpec, StackProfile, System
 
 MAX_MICRO_BATCH = 64
+PARTIAL_RECOMPUTE = (0.25, 0.5, 0.75, 1.0)
+"""Fractions of each stage's layers fully recomputed when the stack can limit recomputation."""
 MAX_VPP = 8
 
 
@@ -84,12 +86,14 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     sp = _options(request.sequence_parallel, np.array([False, True]) if stack.sequence_parallel else np.array([False]))
     experts = model.moe.experts if model.moe is not None else 1
     ep = _options(request.ep, divisors(experts) if model.moe is not None else np.array([1]))
-    grid = np.meshgrid(tp, pp, cp, mb, vpp, zero, recompute, sp, ep, indexing="ij")
-    tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_, ep_ = (g.ravel() for g in grid)
+    fractions = np.array(PARTIAL_RECOMPUTE if stack.partial_recompute and request.recompute is None else [1.0])
+    grid = np.meshgrid(tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions, indexing="ij")
+    tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_, ep_, fr_ = (g.ravel() for g in grid)
     dp_ = n // (tp_ * pp_ * cp_)
     keep = (tp_ * pp_ * cp_ * dp_ == n) & ((vpp_ == 1) | (pp_ > 1))
     keep &= (dp_ > 0) & (request.global_batch % np.maximum(dp_ * mb_, 1) == 0) & (~sp_ | (tp_ > 1))
     keep &= (dp_ > 0) & (np.maximum(dp_, 1) % ep_ == 0)
+    keep &= (rc_ == RECOMPUTE.index("full")) | (fr_ == 1.0)  # a fraction only qualifies full recompute
     if request.dp is not None:
         keep &= dp_ == request.dp
     if not stack.uneven_pipeline_partition:
@@ -98,4 +102,4 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     return Plans.build(tp=tp_[idx], pp=pp_[idx], dp=dp_[idx], cp=cp_[idx], ep=ep_[idx], vpp=vpp_[idx],
                        micro_batch=mb_[idx],
                        global_batch=request.global_batch, zero_stage=z_[idx], recompute=rc_[idx],
-                       sequence_parallel=sp_[idx])
+                       sequence_parallel=sp_[idx], recompute_layers=fr_[idx])

@@ -145,18 +145,18 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
     b, tp = plans.micro_batch, plans.tp
     lt, extra = _layer_mix(ctx, plans, seq, seq_kv)
     log_f, log_b = logits_times(ctx.model, seq, b, tp, ctx.rates)
-    rec = np.select([plans.recompute == 2, plans.recompute == 1], [lt.recompute_full, lt.recompute_selective], 0.0)
+    w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
+    rec = w_full * lt.recompute_full + w_sel * lt.recompute_selective
     msg = ctx.rates.act_bytes * b * seq * ctx.model.hidden
     t_coll = _tp_tier_time(ctx, plans, msg)
     tp_backward = 2 * t_coll
     if ctx.stack.tp_overlap:
         tp_backward = ctx.rates.exposed(tp_backward, lt.weight_gradient)
-    tp_layer = (2 + np.where(plans.recompute == 2, 2, 0)) * t_coll + tp_backward  # fwd, recomputed fwd, bwd
+    tp_layer = (2 + 2 * w_full) * t_coll + tp_backward  # fwd, recomputed fwd, bwd
     t_layer = lt.forward + lt.backward + rec + tp_layer + extra["comm/ep"] + extra["comm/cp"]
     layers, with_logits = _stage_layers(ctx, plans, t_layer, log_f + log_b)
-    rec_bytes = np.select([plans.recompute == 2, plans.recompute == 1], [lt.hbm_bytes_forward, lt.hbm_bytes_selective],
-                          0.0)
-    collectives = 4 + np.where(plans.recompute == 2, 2, 0)
+    rec_bytes = w_full * lt.hbm_bytes_forward + w_sel * lt.hbm_bytes_selective
+    collectives = 4 + 2 * w_full
     return {
         "_hbm_bytes": layers * (3 * lt.hbm_bytes_forward + rec_bytes),
         "_tp_bytes": layers * collectives * 2 * (tp - 1) / tp * msg,
@@ -204,7 +204,7 @@ def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.
     step_end = coll.hierarchical("ar", plans.dp, per_domain, grads, ctx.up, out)
     if ctx.stack.dp_overlap:
         step_end = ctx.rates.exposed(step_end, mb["_backward_stage"])
-    gathers = 2 + (plans.recompute == 2)  # forward, backward, and the recomputed forward
+    gathers = 2 + plans.recompute_weights(ctx.stack.selective_recompute)[0]  # fwd, bwd, recomputed fwd
     zero3_domain = 1 if ctx.stack.zero3_flat_collectives else per_domain
     zero3 = (gathers * coll.hierarchical("ag", plans.dp, zero3_domain, weights, ctx.up, out)
              + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, out))
@@ -219,7 +219,8 @@ def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray)
     states = memory.state_bytes(params, plans, fp8_copy=ctx.rates.linear_peak_flops_per_s is not None,
                                 copies=2 if ctx.stack.pipeline_schedule == "dualpipe" else 1)
     acts = memory.stage_activation_bytes(ctx.model, seq, plans, ctx.stack.flash_attention, layers,
-                                         fp8_cache=ctx.stack.fp8_activation_cache)
+                                         fp8_cache=ctx.stack.fp8_activation_cache,
+                                         selective=ctx.stack.selective_recompute)
     logits = 4.0 * plans.micro_batch * seq * ctx.model.vocab / plans.tp
     parts = {f"memory/{k}": v for k, v in states.items()}
     parts["memory/activations"] = acts + logits
@@ -279,7 +280,8 @@ def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.
     g = np.clip(domain // plans.tp, 1, plans.dp).astype(float)
     domains = np.maximum(plans.dp / g, 1.0)
     grads = params * memory.GRAD_BYTES
-    passes = np.where(plans.zero_stage >= 3, m * (3 + (plans.recompute == 2)), 2.0)  # AG/RS passes, AR = 2
+    w_full = plans.recompute_weights(ctx.stack.selective_recompute)[0]
+    passes = np.where(plans.zero_stage >= 3, m * (3 + w_full), 2.0)  # AG/RS passes, AR = 2
     dp_up = passes * (g - 1) / g * grads
     dp_out = passes * (domains - 1) / domains * grads / g
     activation = ctx.rates.act_bytes * plans.micro_batch * ctx.seq / plans.cp * ctx.model.hidden
@@ -311,13 +313,17 @@ def _sanitised(plans: Plans) -> Plans:
     rounded = np.maximum(plans.global_batch - plans.global_batch % per_replica, per_replica)
     gb = np.where(plans.micro_batches > 0, plans.global_batch, rounded)
     return Plans(**fields, global_batch=gb, zero_stage=plans.zero_stage, recompute=plans.recompute,
+                 recompute_layers=plans.recompute_layers,
                  sequence_parallel=plans.sequence_parallel)
 
 
 def _metrics(ctx: _Context, workload: TrainingWorkload, plans: Plans, step: np.ndarray,
              devices: int) -> dict[str, np.ndarray]:
     model_flops = fl.model_flops_per_step(ctx.model, ctx.seq, plans.global_batch)
-    hw_flops = model_flops + fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, plans.recompute)
+    w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
+    full = fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, np.full(len(plans), 2))
+    selective = fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, np.full(len(plans), 1))
+    hw_flops = model_flops + w_full * full + w_sel * selective
     peak = ctx.rates.linear_peak_flops_per_s or ctx.rates.peak_flops_per_s  # MFU against the run's precision
     tokens_per_step = plans.global_batch * ctx.seq
     out = {

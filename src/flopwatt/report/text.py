@@ -33,6 +33,8 @@ def training_estimate(summary: dict[str, Any], header: dict[str, str]) -> str:
     plan, metrics, time, memory = summary["plan"], summary["metrics"], summary["time"], summary["memory"]
     lines = [f"{k}: {v}" for k, v in header.items()]
     chosen = summary["chosen"]
+    if plan.get("recompute") == "full" and plan.get("recompute_layers", 1.0) < 1.0:
+        plan = {**plan, "recompute": f"full({plan['recompute_layers']:.0%} of layers)"}
     knobs = ", ".join(f"{k}={plan[k]}" + ("*" if k in chosen else "") for k in
                       ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero_stage", "recompute",
                        "sequence_parallel"))

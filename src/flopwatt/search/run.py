@@ -28,7 +28,8 @@ from flopwatt.specs import TrainingWorkload
 
 OBJECTIVES = ("wall_s", "usd", "facility_mwh", "tco2e")
 CONSTRAINTS = ("deadline", "budget", "power_cap", "pue_cap")
-PLAN_COLUMNS = ("tp", "pp", "dp", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel")
+PLAN_COLUMNS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero_stage", "recompute", "recompute_layers",
+                "sequence_parallel")
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,9 @@ class StackProfile:
     """Megatron sequence parallelism (Korthikanti et al. 2022 Sec. 4.2.2) is available."""
     selective_recompute: bool
     """Selective activation recomputation (Korthikanti et al. 2022 Sec. 5) is available."""
+    partial_recompute: bool = False
+    """Full recomputation can be limited to some layers of each stage (Megatron-LM >= 2022
+    ``--recompute-method block --recompute-num-layers``; per-block checkpointing in FSDP/JAX stacks)."""
     flash_attention: bool
     """Attention scores are never written to memory (Dao et al. 2022)."""
     fused_elementwise: bool
@@ -76,7 +79,7 @@ class StackProfile:
         for name in ("tensor_parallel", "pipeline_parallel", "interleaved_pipeline", "sequence_parallel",
                      "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
                      "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives",
-                     "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache"):
+                     "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache", "partial_recompute"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
         if self.pipeline_schedule not in ("1f1b", "dualpipe"):
