@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -15,7 +16,7 @@ import numpy as np
 
 from flopwatt import catalog
 from flopwatt.cli_plan import plan_command
-from flopwatt.errors import InputError
+from flopwatt.errors import ArgumentError, InputError
 from flopwatt.estimate import estimate_training
 from flopwatt.fabric.bom import POLICIES
 from flopwatt.fabric.design import design
@@ -43,9 +44,8 @@ DEFAULTS = {"model": "gpt3-175b", "accelerator": "a100-sxm4-80gb", "devices": 10
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (instead of argparse's usage + message)
+        raise ArgumentError(self.prog, message)
 
 
 def _positive_int(text: str) -> int:
@@ -105,6 +105,7 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fabric", choices=TOPOLOGIES, help="scale-out topology (default: ideal non-blocking network)")
     _fabric_options(p)
     p.add_argument("--config", type=Path, help="TOML file with a [train] table of these options (flags win)")
+    p.add_argument("--report", type=Path, help="also write a self-contained HTML report with figures")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -128,6 +129,7 @@ def _shape(text: str) -> tuple[int, ...]:
     return dims
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="flopwatt", description="Planner and simulator for AI infrastructure.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -146,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"one of {', '.join(TOPOLOGIES)}; comma-separated to compare")
     fab.add_argument("--endpoints", type=_positive_int, required=True, help="NICs to connect (one per device)")
     _fabric_options(fab)
+    fab.add_argument("--report", type=Path, help="also write a self-contained HTML report with figures")
     fab.add_argument("--json", action="store_true")
     plan = sub.add_parser("plan", help="search the design space: Pareto front of time, $, MWh, tCO2e")
     plan.add_argument("config", type=Path, help="TOML: [workload], [menu], [plan], [constraints], [output]")
@@ -155,7 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", type=Path, help="directory for every feasible configuration (one part per chunk)")
     plan.add_argument("--format", choices=FORMATS, default="parquet")
     plan.add_argument("--no-progress", action="store_true")
+    plan.add_argument("--report", type=Path, help="also write a self-contained HTML report with figures")
     plan.add_argument("--json", action="store_true")
+    web = sub.add_parser("web", help="HTTP API (/v1/..., /openapi.json) and an interactive page")
+    web.add_argument("--host", default="127.0.0.1", help="bind address (default: localhost only)")
+    web.add_argument("--port", type=_positive_int, default=8000)
     rel = sub.add_parser("reliability", help="interruptions, checkpoint interval and goodput of a job")
     rel.add_argument("--devices", type=_positive_int, required=True)
     rel.add_argument("--days", type=_positive_float, required=True, help="failure-free duration of the job")
@@ -328,10 +335,53 @@ def _reliability(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     return out, text.reliability(out, args.devices, args.days, bool(args.params))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _write_report(command: str, path: Path, payload: Any) -> None:
+    """Render the HTML report and write it atomically (a temporary file renamed into place)."""
+    from flopwatt.report import html
+
+    render = {"train": html.train_report, "plan": html.plan_report, "fabric": html.fabric_report}[command]
+    page = render(json.loads(json.dumps(payload, default=_json_default)))
+    if not path.parent.is_dir():
+        raise InputError("--report", "a path in an existing directory", str(path))
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise InputError("--report", f"a writable path ({exc.strerror})", str(path)) from exc
+
+
+def _web(args: argparse.Namespace) -> int:
+    try:
+        from flopwatt.server.app import serve
+    except ImportError:
+        print("flopwatt web: error: the web extra is not installed (pip install 'flopwatt[web]')", file=sys.stderr)
+        return 2
+    serve(args.host, args.port)
+    return 0
+
+
+def run_command(argv: list[str]) -> tuple[Any, str]:
+    """Parse ``argv`` and run the command: (JSON payload, text). Raises InputError on bad input.
+
+    The HTTP API calls this too, so both front ends validate and compute identically.
+    """
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "catalog": _catalog, "validate": _validate, "reliability": _reliability,
-                "fabric": _fabric, "plan": plan_command}
+    if args.command == "train":
+        _apply_config(args)
+    with np.errstate(all="ignore"):
+        return HANDLERS[args.command](args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except ArgumentError as exc:
+        print(f"{exc.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "web":
+        return _web(args)
+    handlers = HANDLERS
     try:
         if args.command == "train":
             _apply_config(args)
@@ -340,11 +390,21 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"flopwatt {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "report", None):
+        try:
+            _write_report(args.command, args.report, payload)
+        except InputError as exc:
+            print(f"flopwatt {args.command}: error: {exc}", file=sys.stderr)
+            return 2
     try:
         print(json.dumps(payload, indent=2, default=_json_default) if args.json else human)
     except BrokenPipeError:  # e.g. piped into head: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+HANDLERS = {"train": _train, "catalog": _catalog, "validate": _validate, "reliability": _reliability,
+            "fabric": _fabric, "plan": plan_command}
 
 
 def _json_default(value: Any) -> Any:

@@ -29,3 +29,14 @@ def unknown_id(field: str, given: str, known: Iterable[str]) -> InputError:
     close = difflib.get_close_matches(given, known, n=3, cutoff=0.4)
     hint = f"did you mean {', '.join(close)}?" if close else f"known ids: {', '.join(known)}"
     return InputError(field, "a known id", given, message=f"unknown id {given!r}; {hint}")
+
+
+class ArgumentError(InputError):
+    """A command-line style argument error (from argparse): the message is already complete."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        self.prog = prog
+        super().__init__("argument", message, message=message)
+
+    def __str__(self) -> str:
+        return self.expected

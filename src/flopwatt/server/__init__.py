@@ -1,0 +1,1 @@
+"""HTTP API and web page (FastAPI). Every endpoint runs the same code path as the CLI."""

@@ -1,0 +1,144 @@
+"""``flopwatt web``: versioned JSON endpoints, an OpenAPI schema and an interactive page.
+
+Each request is turned into the CLI's argument list and run through :func:`flopwatt.cli.run_command`,
+so validation, defaults and numbers are those of the command line. Work is bounded (plans per
+estimate, configurations per search, a timeout per request); clients never pass file paths; the
+server binds to localhost unless told otherwise. Bad input is a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from importlib import resources
+from typing import Any, Literal
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from flopwatt.cli import _json_default, run_command
+from flopwatt.errors import InputError
+
+MAX_DEVICES = 1_000_000
+MAX_SEARCH_CONFIGURATIONS = 2_000_000
+TIMEOUT_S = 20.0
+Kind = Literal["accelerators", "systems", "models", "stacks", "sites", "cooling"]
+
+
+class TrainRequest(BaseModel):
+    """One training estimate; plan knobs left out are chosen (fastest feasible plan)."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str = "gpt3-175b"
+    accelerator: str | None = None
+    system: str | None = None
+    devices: int = Field(1024, ge=1, le=MAX_DEVICES)
+    global_batch: int = Field(1536, ge=1, le=10_000_000)
+    seq_len: int | None = Field(None, ge=1, le=10_000_000)
+    tokens: float = Field(300e9, gt=0, le=1e18)
+    precision: Literal["fp32", "tf32", "fp16", "bf16", "fp8", "fp4"] | None = None
+    stack: str = "megatron-core"
+    tp: int | None = Field(None, ge=1, le=MAX_DEVICES)
+    pp: int | None = Field(None, ge=1, le=MAX_DEVICES)
+    dp: int | None = Field(None, ge=1, le=MAX_DEVICES)
+    ep: int | None = Field(None, ge=1, le=MAX_DEVICES)
+    cp: int | None = Field(None, ge=1, le=MAX_DEVICES)
+    vpp: int | None = Field(None, ge=1, le=1024)
+    micro_batch: int | None = Field(None, ge=1, le=1_000_000)
+    zero: Literal[0, 1, 2, 3] | None = None
+    recompute: Literal["none", "selective", "full"] | None = None
+    sequence_parallel: bool | None = None
+    site: str = "us-virginia"
+    cooling: str = "air"
+    pue: float | None = Field(None, ge=1, le=10)
+    pue_cap: float | None = Field(None, ge=1, le=10)
+    electricity_price: float | None = Field(None, ge=0, le=100)
+    carbon_intensity: float | None = Field(None, ge=0, le=10_000)
+    price_factor: float = Field(1.0, gt=0, le=1000)
+    fabric: Literal["fat-tree", "rail-optimized", "rail-only", "dragonfly", "torus"] | None = None
+    switch: str = "eth-51t2-400g"
+    media: Literal["auto", "copper-first", "optics", "lpo", "cpo"] = "auto"
+    oversubscription: float = Field(1.0, ge=1, le=64)
+
+
+class FabricRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topology: str = Field("rail-optimized", description="one or several (comma-separated) topologies")
+    endpoints: int = Field(..., ge=1, le=MAX_DEVICES)
+    switch: str = "eth-51t2-400g"
+    media: Literal["auto", "copper-first", "optics", "lpo", "cpo"] = "auto"
+    oversubscription: float = Field(1.0, ge=1, le=64)
+    rails: int | None = Field(None, ge=1, le=1024)
+    radix: int | None = Field(None, ge=4, le=4096)
+
+
+def _argv(command: list[str], request: BaseModel) -> list[str]:
+    argv = list(command)
+    for key, value in request.model_dump(exclude_none=True).items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            argv.append(flag if value else "--no-" + key.replace("_", "-"))
+        else:
+            argv.append(f"{flag}={value}")  # '=' keeps a value like '--help' from reading as an option
+    return argv + ["--json"]
+
+
+@functools.lru_cache(maxsize=512)
+def _cached(argv: tuple[str, ...]) -> str:
+    """The JSON answer to one argument list: every command here is a pure function of its arguments
+    and the shipped catalog, so repeated questions (a page re-rendered, a sweep re-run) are served
+    from memory. Errors are not cached."""
+    payload, _ = run_command(list(argv))
+    return json.dumps(payload, default=_json_default)
+
+
+async def _run(argv: list[str]) -> JSONResponse:
+    try:
+        text = await asyncio.wait_for(asyncio.to_thread(_cached, tuple(argv)), TIMEOUT_S)
+    except InputError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    except SystemExit as exc:  # argparse's own exits (help, version) are never a server error
+        raise HTTPException(status_code=400, detail="invalid request") from exc
+    except TimeoutError as exc:
+        raise HTTPException(status_code=408, detail=f"request took over {TIMEOUT_S:g} s; narrow it") from exc
+    return JSONResponse(json.loads(text))
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="flopwatt", version="1", description="Planner and simulator for AI infrastructure.")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        return resources.files("flopwatt.server").joinpath("page.html").read_text(encoding="utf-8")
+
+    @app.post("/v1/train", summary="Estimate a training run (time, memory, energy, money, carbon)")
+    async def train(request: TrainRequest) -> JSONResponse:
+        return await _run(_argv(["train"], request))
+
+    @app.post("/v1/fabric", summary="Design a scale-out fabric: counts, bill of materials, $ and W")
+    async def fabric(request: FabricRequest) -> JSONResponse:
+        return await _run(_argv(["fabric"], request))
+
+    @app.get("/v1/catalog/{kind}", summary="List catalog entries with their sources")
+    async def catalog_list(kind: Kind) -> JSONResponse:
+        return await _run(["catalog", kind, "--json"])
+
+    @app.get("/v1/catalog/{kind}/{entry}", summary="One catalog entry with its sources")
+    async def catalog_entry(kind: Kind, entry: str) -> JSONResponse:
+        if entry.startswith("-"):
+            raise HTTPException(status_code=400, detail=f"entry: expected a catalog id, got {entry!r}")
+        return await _run(["catalog", kind, entry, "--json"])
+
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+def openapi() -> dict[str, Any]:
+    return create_app().openapi()
