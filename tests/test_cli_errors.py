@@ -55,6 +55,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
     (["fabric", "--endpoints", "1000", "--topology", "dragonfly", "--dragonfly", "2,4,2"], ("endpoints", "a*p")),
     (["fabric", "--endpoints", "4096", "--switch", "qm9800"], ("switch", "unknown id")),
     (["fabric", "--endpoints", "4096", "--topology", "mesh"], ("--topology", "fat-tree")),
+    (["fabric", "--endpoints", "4096", "--topology", ""], ("--topology", "one or more")),
     (["fabric", "--endpoints", "4096", "--oversubscription", "0.5"], ("--oversubscription", ">= 1")),
     (["train", "--fabric", "rail-only", "--switch", "nope"], ("switch", "unknown id")),
     ([*TRAIN, "--ep", "4"], ("--ep", "dense")),

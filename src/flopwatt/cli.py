@@ -317,6 +317,8 @@ def _fabric_spec(args: argparse.Namespace, kind: str) -> FabricSpec:
 
 def _fabric(args: argparse.Namespace) -> tuple[Any, str]:
     kinds = [k.strip() for k in args.topology.split(",") if k.strip()]
+    if not kinds:
+        raise InputError("--topology", f"one or more of {', '.join(TOPOLOGIES)} (comma-separated)", args.topology)
     summaries = []
     for kind in kinds:
         spec = _fabric_spec(args, kind)
