@@ -113,3 +113,22 @@ def test_page_in_headless_chromium(server):
     assert float(mfu_text) == pytest.approx(api["metrics"]["mfu"], rel=1e-2)
     assert bars >= 3
     assert (OUTPUT / "web-page.png").stat().st_size > 10_000
+
+
+def test_plan_endpoint_is_bounded_and_matches_the_library(client):
+    body = {"workload": {"model": "llama3-8b", "tokens": 1e12, "global_batch": 512},
+            "menu": {"devices": [256], "sites": ["us-oregon", "cn-guizhou"]}}
+    response = client.post("/v1/plan", json=body)
+    assert response.status_code == 200
+    from flopwatt.search import config, engine
+
+    report = engine.search(config.from_dict(body), workers=1)
+    assert response.json()["configurations"] == report.configurations
+    assert len(response.json()["pareto_front"]) == len(report.front)
+    huge = {"workload": {"model": "llama3-8b", "tokens": 1e12},
+            "menu": {"devices": {"min": 8, "max": 65536}, "sites": ["us-oregon", "cn-guizhou", "fi-hamina"],
+                     "cooling": ["air", "direct-liquid", "immersion"], "fabrics": ["ideal", "rail-only"],
+                     "stacks": ["megatron-core", "megatron-2022", "fsdp"]}}
+    response = client.post("/v1/plan", json=huge)
+    assert response.status_code == 400 and "configurations per request" in response.json()["detail"]
+    assert client.post("/v1/plan", json={"workload": {"model": 5, "tokens": "x"}}).status_code == 400

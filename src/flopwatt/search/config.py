@@ -97,8 +97,14 @@ def _check_ids(kind: str, ids: tuple[str, ...], where: str) -> None:
 
 
 def load(path: Path) -> PlanConfig:
-    """Parse and validate a plan config; every problem is one InputError naming the key."""
-    data = catalog.read_toml(path, "plan config")
+    """Parse and validate a plan config file; every problem is one InputError naming the key."""
+    return from_dict(catalog.read_toml(path, "plan config"), str(path))
+
+
+def from_dict(data: dict[str, Any], path: str = "plan config") -> PlanConfig:
+    """Validate a plan config already parsed (TOML file, or the JSON body of the HTTP API)."""
+    if not isinstance(data, dict):
+        raise InputError(path, "a table of tables")
     for table, keys in data.items():
         if table not in TABLES:
             raise InputError(f"{path} [{table}]", f"one of the tables {', '.join(TABLES)}")

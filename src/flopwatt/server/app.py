@@ -74,6 +74,39 @@ class FabricRequest(BaseModel):
     radix: int | None = Field(None, ge=4, le=4096)
 
 
+class PlanRequest(BaseModel):
+    """A design-space search: the tables of a plan config (see examples/*.toml) as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+    workload: dict[str, Any]
+    menu: dict[str, Any] = Field(default_factory=dict)
+    plan: dict[str, Any] = Field(default_factory=dict)
+    constraints: dict[str, Any] = Field(default_factory=dict)
+    output: dict[str, Any] = Field(default_factory=dict)
+
+
+def _plan_payload(body: str) -> str:
+    """Search a bounded space in this process (one worker) and return the report as JSON text."""
+    from flopwatt.search import config, engine
+
+    try:
+        cfg = config.from_dict(json.loads(body), "request")
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # malformed values inside the tables
+        if isinstance(exc, InputError):
+            raise
+        raise InputError("request", f"a plan config of the documented shape ({type(exc).__name__}: {exc})") from exc
+    groups, items = engine.work_items(cfg)
+    settings = len(cfg.sites) * len(cfg.cooling)
+    configurations = sum(stop - start for _, start, stop in items) * settings
+    if configurations > MAX_SEARCH_CONFIGURATIONS:
+        raise InputError("menu", f"at most {MAX_SEARCH_CONFIGURATIONS:,} configurations per request "
+                         "(run `flopwatt plan` for larger spaces)", f"{configurations:,}")
+    report = engine.search(cfg, workers=1)
+    return json.dumps({"configurations": report.configurations, "feasible_after_constraints": report.feasible,
+                       "infeasible": report.infeasible, "eliminated": report.eliminated,
+                       "pareto_front": report.front, "top": report.top}, default=_json_default)
+
+
 def _argv(command: list[str], request: BaseModel) -> list[str]:
     argv = list(command)
     for key, value in request.model_dump(exclude_none=True).items():
@@ -85,6 +118,11 @@ def _argv(command: list[str], request: BaseModel) -> list[str]:
     return argv + ["--json"]
 
 
+@functools.lru_cache(maxsize=64)
+def _cached_plan(body: str) -> str:
+    return _plan_payload(body)
+
+
 @functools.lru_cache(maxsize=512)
 def _cached(argv: tuple[str, ...]) -> str:
     """The JSON answer to one argument list: every command here is a pure function of its arguments
@@ -94,9 +132,13 @@ def _cached(argv: tuple[str, ...]) -> str:
     return json.dumps(payload, default=_json_default)
 
 
-async def _run(argv: list[str]) -> JSONResponse:
+async def _run(argv: list[str] | None = None, plan_body: str | None = None) -> JSONResponse:
+    if plan_body is not None:
+        work = functools.partial(_cached_plan, plan_body)
+    else:
+        work = functools.partial(_cached, tuple(argv))
     try:
-        text = await asyncio.wait_for(asyncio.to_thread(_cached, tuple(argv)), TIMEOUT_S)
+        text = await asyncio.wait_for(asyncio.to_thread(work), TIMEOUT_S)
     except InputError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     except SystemExit as exc:  # argparse's own exits (help, version) are never a server error
@@ -120,6 +162,10 @@ def create_app() -> FastAPI:
     @app.post("/v1/fabric", summary="Design a scale-out fabric: counts, bill of materials, $ and W")
     async def fabric(request: FabricRequest) -> JSONResponse:
         return await _run(_argv(["fabric"], request))
+
+    @app.post("/v1/plan", summary="Search a bounded design space: Pareto front of time, $, MWh, tCO2e")
+    async def plan(request: PlanRequest) -> JSONResponse:
+        return await _run(plan_body=json.dumps(request.model_dump(), sort_keys=True))
 
     @app.get("/v1/catalog/{kind}", summary="List catalog entries with their sources")
     async def catalog_list(kind: Kind) -> JSONResponse:
