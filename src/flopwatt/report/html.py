@@ -120,6 +120,31 @@ def plan_report(p: dict[str, Any]) -> str:
                                    _table(rows, ("days", "$", "MWh", "tCO2e", "configuration"))])
 
 
+def _diagram(d: dict[str, Any]) -> str:
+    """Tiers as rows of boxes (endpoints at the bottom), annotated with counts and the links between."""
+    plt = _plt()
+    tiers = [t for t in d["tiers"] if t["switches"] or t["name"] == "endpoints"]
+    fig, ax = plt.subplots(figsize=(8, 0.9 * len(tiers) + 0.6))
+    for level, tier in enumerate(tiers):
+        count = d["endpoints"] if tier["name"] == "endpoints" else tier["switches"]
+        shown = min(count, 16)
+        for i in range(shown):
+            x = (i + 0.5) / shown
+            ax.add_patch(plt.Rectangle((x - 0.02, level - 0.15), 0.04, 0.3,
+                                       color="#7fa7e0" if tier["name"] == "endpoints" else "#1f5fbf"))
+        ax.text(1.02, level, f"{tier['name']}: {count:,}" + (" (16 drawn)" if count > shown else ""), va="center")
+        if tier["links_up"] and level + 1 < len(tiers):
+            ax.text(0.5, level + 0.5, f"{tier['links_up']:,} links ({tier['length_class']})", ha="center",
+                    va="center", fontsize=8, color="#555")
+            for i in range(min(shown, 8)):
+                ax.plot([(i + 0.5) / min(shown, 8)] * 2, [level + 0.15, level + 0.85], color="#bbb", lw=0.6)
+    ax.set_xlim(0, 1.45)
+    ax.set_ylim(-0.6, len(tiers) - 0.4)
+    ax.axis("off")
+    ax.set_title(f"{d['topology']}: {d['endpoints']:,} endpoints, {d['switches']:,} switches")
+    return _svg(fig)
+
+
 def fabric_report(s: dict[str, Any] | list[dict[str, Any]]) -> str:
     designs = s if isinstance(s, list) else [s]
     plt = _plt()
@@ -137,7 +162,7 @@ def fabric_report(s: dict[str, Any] | list[dict[str, Any]]) -> str:
              f"{d['bisection_bps'] / 1e12:,.1f}", d["diameter_switch_hops"], f"{d['bom']['usd_known']:,.0f}",
              f"{d['bom']['w_known'] / 1e3:,.1f}") for d in designs]
     bom = [(d["topology"], k, f"{v:,}") for d in designs for k, v in d["bom"]["parts"].items()]
-    return _page(f"flopwatt fabric: {designs[0]['endpoints']:,} endpoints", [
-        _svg(fig), _table(rows, ("topology", "switches", "links", "bisection Tb/s", "hops", "$ (known)",
-                                 "kW (known)")),
-        "<h2>Bill of materials</h2>", _table(bom, ("topology", "part", "count"))])
+    header = ("topology", "switches", "links", "bisection Tb/s", "hops", "$ (known)", "kW (known)")
+    sections = [*(_diagram(d) for d in designs), _svg(fig), _table(rows, header), "<h2>Bill of materials</h2>",
+                _table(bom, ("topology", "part", "count"))]
+    return _page(f"flopwatt fabric: {designs[0]['endpoints']:,} endpoints", sections)
