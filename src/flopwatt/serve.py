@@ -1,0 +1,82 @@
+"""One serving estimate: choose TP and the batch that maximise throughput within memory and SLOs.
+
+Every (tp, batch) candidate is evaluated in one vectorised call of
+:func:`flopwatt.perf.serving.evaluate_serving`; the best feasible one is reported with J/token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.errors import InputError
+from flopwatt.perf import collectives as coll
+from flopwatt.perf.compute import DeviceRates
+from flopwatt.perf.serving import BYTES, REASONS, ServingPlans, evaluate_serving
+from flopwatt.perf.space import divisors
+from flopwatt.specs import ModelSpec, System
+
+BATCHES = np.unique(np.round(np.geomspace(1, 8192, 60))).astype(int)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ServeRequest:
+    model: ModelSpec
+    system: System
+    devices: int
+    input_len: float
+    output_len: float
+    precision: str = "fp8"
+    kv_precision: str | None = None
+    ttft_slo_s: float | None = None
+    tpot_slo_s: float | None = None
+    tp: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.output_len >= 1:
+            raise InputError("--output-len", "at least 1 generated token", self.output_len)
+        if not self.input_len >= 1:
+            raise InputError("--input-len", "at least 1 prompt token", self.input_len)
+        if self.precision not in BYTES:
+            raise InputError("--precision", f"one of {', '.join(BYTES)}", self.precision)
+
+
+def _rates(system: System, precision: str) -> DeviceRates:
+    acc, eff = system.accelerator, catalog.efficiency()
+    compute = precision if precision in acc.peak_flops_per_s else {"int8": "fp8", "int4": "fp8"}.get(precision)
+    if compute not in acc.peak_flops_per_s:
+        compute = acc.half_precision()  # weight-only quantisation: matmuls run at the 16-bit peak
+    return DeviceRates(peak_flops_per_s=acc.peak(acc.half_precision()), linear_peak_flops_per_s=acc.peak(compute),
+                       hbm_bandwidth_bytes_per_s=acc.hbm_bandwidth_bytes_per_s,
+                       gemm_efficiency=eff.gemm_for(acc.id), memory_efficiency=eff.memory_for(acc.id),
+                       act_bytes=2.0, overlap_slowdown=eff.overlap_for(acc.id))
+
+
+def estimate_serving(req: ServeRequest) -> dict:
+    """The best plan (max output tokens/s) and its metrics; InputError when nothing is feasible."""
+    system, model = req.system, req.model
+    divs = divisors(req.devices)
+    tps = np.array([req.tp]) if req.tp else divs[(divs <= system.scale_up_domain_devices) & (model.heads % divs == 0)]
+    grid = np.meshgrid(tps, BATCHES, indexing="ij")
+    plans = ServingPlans(tp=grid[0].ravel(), pp=np.ones(grid[0].size), batch=grid[1].ravel())
+    up = coll.Tier(system.scale_up, catalog.efficiency().collective_for(system.scale_up.technology))
+    weight_bytes = BYTES[req.precision]
+    kv = BYTES[req.kv_precision or ("fp8" if req.precision in ("fp8", "fp4", "int4", "int8") else "bf16")]
+    hardware = (_rates(system, req.precision), up, system.accelerator.hbm_bytes)
+    result = evaluate_serving(model, hardware, req.devices, plans, lengths=(req.input_len, req.output_len),
+                              element_bytes=(weight_bytes, kv), slo=(req.ttft_slo_s, req.tpot_slo_s))
+    score = np.where(result.feasible, result.metrics["output_tokens_per_s"], -np.inf)
+    if not np.isfinite(score).any():
+        counts = {REASONS[r]: int((result.reason == r).sum()) for r in range(1, len(REASONS))}
+        floor = float(result.metrics["tpot_s"].min())
+        raise InputError("plan", f"a feasible serving plan; none is ({counts}); the fastest TPOT possible here is "
+                         f"{floor * 1e3:.1f} ms and the lowest TTFT {result.metrics['ttft_s'].min():.3g} s")
+    i = int(np.argmax(score))
+    m = {k: float(v[i]) for k, v in result.metrics.items()}
+    power = req.devices * (system.accelerator.board_power_w or np.nan)
+    m["joules_per_output_token"] = power / m["output_tokens_per_s"] if system.accelerator.board_power_w else None
+    return {"plan": {"tp": int(plans.tp[i]), "batch_per_replica": int(plans.batch[i]),
+                     "replicas": int(m["replicas"])}, "metrics": m,
+            "plans_evaluated": int(len(plans.tp)), "feasible": int(result.feasible.sum())}
