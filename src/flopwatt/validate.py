@@ -109,9 +109,10 @@ def _moe(row: dict[str, str], known: ModelSpec | None) -> MoESpec | None:
         if known is None or known.moe is None:
             raise Skip("MoE top-k or expert width not published and no catalog model matches")
         topk, width = topk or known.moe.topk, width or known.moe.ffn_hidden
-    dense = known.moe.first_dense_layers if known is not None and known.moe is not None else 0
+    same = known is not None and known.moe is not None and known.moe.experts == experts
     return MoESpec(experts=experts, topk=topk, ffn_hidden=width, shared_experts=_int(row, "moe_shared_experts") or 0,
-                   first_dense_layers=dense)
+                   first_dense_layers=known.moe.first_dense_layers if same else 0,
+                   max_nodes_per_token=known.moe.max_nodes_per_token if same else None)
 
 
 def _model(row: dict[str, str]) -> ModelSpec:
