@@ -150,6 +150,19 @@ def data_movement() -> dict[str, Any]:
 
 
 @functools.cache
+def runtime_memory() -> dict[str, float]:
+    """CUDA context, communicator buffers and allocator fragmentation (runtime.toml)."""
+    data = read_toml("runtime.toml", "catalog runtime.toml")
+    try:
+        return {"context_bytes": float(data["cuda_context"]["bytes"]),
+                "first_communicator_bytes": float(data["communicators"]["first_bytes"]),
+                "communicator_bytes": float(data["communicators"]["each_additional_bytes"]),
+                "fragmentation": float(data["fragmentation"]["fraction"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError("catalog runtime.toml", f"the documented keys ({exc})") from exc
+
+
+@functools.cache
 def sites() -> dict[str, Site]:
     data = read_toml("sites.toml", "catalog sites.toml")
     return {k: _build(Site, f"site {k}", k, dict(v)) for k, v in data.items()}
@@ -224,5 +237,5 @@ def model_by_name(name: str) -> ModelSpec | None:
 
 
 __all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "cooling", "data_movement", "economics",
-           "efficiency", "failure_model", "get", "model_by_name", "models", "network_parts", "read_toml", "sites",
-           "stacks", "system_for", "systems"]
+           "efficiency", "failure_model", "get", "model_by_name", "models", "network_parts", "read_toml",
+           "runtime_memory", "sites", "stacks", "system_for", "systems"]

@@ -231,8 +231,17 @@ def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray)
     largest = model.hidden * widest
     gathered = 2 * largest / plans.tp * memory.WEIGHT_BYTES
     parts["memory/workspace"] = np.where(plans.zero_stage >= 3, gathered, 0.0)
+    parts["memory/runtime"] = _runtime_bytes(plans, sum(parts.values()))
     parts["memory/total"] = sum(parts.values())
     return parts
+
+
+def _runtime_bytes(plans: Plans, tensors: np.ndarray) -> np.ndarray:
+    """CUDA context + one communicator per parallel group in use + allocator fragmentation (runtime.toml)."""
+    rt = catalog.runtime_memory()
+    groups = sum((getattr(plans, k) > 1).astype(float) for k in ("tp", "pp", "dp", "cp", "ep"))
+    comms = np.where(groups > 0, rt["first_communicator_bytes"] + (groups - 1) * rt["communicator_bytes"], 0.0)
+    return rt["context_bytes"] + comms + rt["fragmentation"] * tensors
 
 
 def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, stack: StackProfile,
