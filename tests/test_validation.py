@@ -39,7 +39,7 @@ def test_report_schema(report):
     assert row["ape"] == pytest.approx(abs(row["predicted"] - row["measured"]) / row["measured"])
 
 
-def test_other_kinds_are_listed_as_skipped_never_dropped(visible_csv):
+def test_every_row_of_every_kind_is_listed_never_dropped(visible_csv):
     rows = read_rows(visible_csv)
     report = validate(rows)
     listed = {r["id"] for r in report["rows"]} | {s["id"] for s in report["summary"]["skipped"]}
@@ -80,3 +80,33 @@ def test_reliability_rows_listed_and_llama3_reproduced(visible_csv):
     assert listed == {r["id"] for r in rows}
     llama = next(r for r in report["rows"] if r["id"] == "LLAMA3R-03")
     assert llama["predicted"] == pytest.approx(419)  # circular by construction: rates come from this run
+
+
+INFER_MEDIAN_APE_MAX = 0.10  # issue #5 acceptance
+
+
+@pytest.fixture(scope="module")
+def infer_report(visible_csv):
+    return validate(read_rows(visible_csv), kind="infer")
+
+
+def test_inference_rows_evaluated_with_the_dataset_mean_prompt(infer_report, visible_csv):
+    infer_ids = {r["id"] for r in read_rows(visible_csv) if r["kind"] == "infer"}
+    listed = {r["id"] for r in infer_report["rows"]} | {s["id"] for s in infer_report["summary"]["skipped"]}
+    assert listed == infer_ids
+    assert len(infer_report["rows"]) == len(infer_ids), infer_report["summary"]["skipped"]
+    assert all(0 < r["predicted"] < float("inf") for r in infer_report["rows"])
+
+
+@pytest.mark.xfail(strict=True, reason="issue #5 open: the roofline serving model overpredicts MLPerf llama2-70b "
+                                       "throughput (median error 31% on visible.csv); strict, so a fix shows up")
+def test_inference_median_error_within_issue5_threshold(infer_report):
+    assert infer_report["summary"]["median_ape"] <= INFER_MEDIAN_APE_MAX
+
+
+def test_serving_dataset_catalog_matches_mlperf_rows_only():
+    from flopwatt import catalog
+
+    orca = catalog.serving_dataset_for("Llama 2 70B Chat (MLPerf llama2-70b) ... Dataset: OpenOrca subset")
+    assert orca is not None and orca["mean_input_tokens"] < 1024 and "24,576" in orca["source"] and orca["retrieved"]
+    assert catalog.serving_dataset_for("Llama 2 70B on ShareGPT") is None

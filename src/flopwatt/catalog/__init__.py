@@ -163,6 +163,30 @@ def runtime_memory() -> dict[str, float]:
 
 
 @functools.cache
+def serving_datasets() -> dict[str, dict[str, Any]]:
+    """Benchmark request sets with measured mean prompt/generation lengths (datasets.toml)."""
+    data = read_toml("datasets.toml", "catalog datasets.toml")
+    out = {}
+    for key, entry in data.items():
+        try:
+            out[key] = {"keywords": tuple(entry["keywords"]), "mean_input_tokens": float(entry["mean_input_tokens"]),
+                        "mean_output_tokens": float(entry["mean_output_tokens"]), "source": str(entry["source"]),
+                        "retrieved": str(entry["retrieved"])}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"catalog datasets.toml {key}", f"the documented keys ({exc})") from exc
+    return out
+
+
+def serving_dataset_for(text: str) -> dict[str, Any] | None:
+    """The dataset all of whose keywords appear in ``text`` (a published run's description), or None."""
+    low = text.lower()
+    for entry in serving_datasets().values():
+        if all(k.lower() in low for k in entry["keywords"]):
+            return entry
+    return None
+
+
+@functools.cache
 def sites() -> dict[str, Site]:
     data = read_toml("sites.toml", "catalog sites.toml")
     return {k: _build(Site, f"site {k}", k, dict(v)) for k, v in data.items()}
@@ -238,4 +262,4 @@ def model_by_name(name: str) -> ModelSpec | None:
 
 __all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "cooling", "data_movement", "economics",
            "efficiency", "failure_model", "get", "model_by_name", "models", "network_parts", "read_toml",
-           "runtime_memory", "sites", "stacks", "system_for", "systems"]
+           "runtime_memory", "serving_dataset_for", "serving_datasets", "sites", "stacks", "system_for", "systems"]

@@ -6,8 +6,9 @@ continuous batching with chunked prefill (Orca, Yu et al. OSDI'22; Sarathi-Serve
 OSDI'24), prefills ``batch x input_len / output_len`` prompt tokens for the sequences that replace
 finished ones. Roofline per phase:
 
-    decode   FLOPs 2 x active params x batch (+ attention over the mean context), bytes: weights + KV
-    prefill  FLOPs 2 x active params per token (+ attention over the prompt), compute-bound
+    decode   linear: FLOPs 2 x active params x batch, bytes: weights; + attention kernel over the mean
+             context, bytes: the batch's KV cache (memory-bound; a separate kernel, so the times add)
+    prefill  linear: FLOPs 2 x active params per token; + attention over the prompt (compute-bound)
 
     iteration = decode(batch) + prefill(batch x in / out) + TP all-reduces (2 per layer per phase)
     output tokens/s = replicas x batch / iteration;  TPOT = iteration;  TTFT = prefill(in) + iteration
@@ -101,11 +102,12 @@ def evaluate_serving(model: ModelSpec, hardware: tuple[DeviceRates, coll.Tier, f
     linear = _linear_flops_per_token(model)
     context = inp + out / 2
     prefill_tokens = b * inp / out
-    dec_flops = (linear * b + _attention_flops(model, b, context)) / n
-    dec_bytes = weights + b * context * kv_dev
-    t_dec = rates.gemm_time(dec_flops, dec_bytes, linear=True)
-    pre_flops = (linear * prefill_tokens + _attention_flops(model, prefill_tokens, inp / 2)) / n
-    t_pre = rates.gemm_time(pre_flops, weights, linear=True)
+    # Linear layers and attention are separate kernels, so their times add: the linear GEMMs stream the
+    # weights, decode attention (FlashDecoding/paged attention) streams every sequence's KV cache.
+    t_dec = (rates.gemm_time(linear * b / n, weights, linear=True)
+             + rates.gemm_time(_attention_flops(model, b, context) / n, b * context * kv_dev))
+    t_pre = (rates.gemm_time(linear * prefill_tokens / n, weights, linear=True)
+             + rates.gemm_time(_attention_flops(model, prefill_tokens, inp / 2) / n, prefill_tokens * inp * kv_dev))
     msg = 2.0 * model.hidden * (b + prefill_tokens)
     t_tp = 2 * model.layers / pp * coll.all_reduce(tp, msg, up)
     iteration = t_dec + t_pre + t_tp  # plans here keep pp = 1: pipelined serving is not modelled yet
