@@ -132,3 +132,21 @@ def test_plan_endpoint_is_bounded_and_matches_the_library(client):
     response = client.post("/v1/plan", json=huge)
     assert response.status_code == 400 and "configurations per request" in response.json()["detail"]
     assert client.post("/v1/plan", json={"workload": {"model": 5, "tokens": "x"}}).status_code == 400
+
+
+def test_serve_endpoint_matches_the_cli_and_names_bad_fields(client):
+    from flopwatt.cli import run_command
+
+    body = {"model": "llama2-70b", "accelerator": "h200-sxm-141gb", "devices": 8, "input_len": 222, "output_len": 294}
+    response = client.post("/v1/serve", json=body)
+    assert response.status_code == 200, response.text
+    cli_payload, _ = run_command(["serve", "--model", "llama2-70b", "--accelerator", "h200-sxm-141gb", "--devices", "8",
+                                  "--input-len", "222", "--output-len", "294", "--json"])
+    assert response.json()["metrics"]["output_tokens_per_s"] == pytest.approx(
+        cli_payload["metrics"]["output_tokens_per_s"])
+    assert response.json()["plan"] == cli_payload["plan"]
+    unknown = client.post("/v1/serve", json={**body, "accelerator": "h2000"})
+    assert unknown.status_code == 400 and "accelerator" in unknown.text
+    floor = client.post("/v1/serve", json={**body, "tpot_slo": 1e-4})
+    assert floor.status_code == 400 and "fastest TPOT possible" in floor.text
+    assert client.post("/v1/serve", json={**body, "output_len": 0}).status_code == 422

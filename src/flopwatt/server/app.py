@@ -74,6 +74,22 @@ class FabricRequest(BaseModel):
     radix: int | None = Field(None, ge=4, le=4096)
 
 
+class ServeRequest(BaseModel):
+    """One serving estimate: the TP degree and batch with the most output tokens/s within memory and SLOs."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str = "llama2-70b"
+    accelerator: str = "h100-sxm5-80gb"
+    devices: int = Field(8, ge=1, le=MAX_DEVICES)
+    input_len: float = Field(..., ge=1, le=10_000_000, description="mean prompt tokens")
+    output_len: float = Field(..., ge=1, le=10_000_000, description="mean generated tokens")
+    precision: Literal["fp32", "bf16", "fp16", "fp8", "fp4", "int8", "int4"] = "fp8"
+    kv_precision: Literal["fp32", "bf16", "fp16", "fp8", "fp4", "int8", "int4"] | None = None
+    ttft_slo: float | None = Field(None, gt=0, le=3600, description="seconds")
+    tpot_slo: float | None = Field(None, gt=0, le=3600, description="seconds")
+    tp: int | None = Field(None, ge=1, le=MAX_DEVICES)
+
+
 class PlanRequest(BaseModel):
     """A design-space search: the tables of a plan config (see examples/*.toml) as JSON."""
 
@@ -162,6 +178,10 @@ def create_app() -> FastAPI:
     @app.post("/v1/fabric", summary="Design a scale-out fabric: counts, bill of materials, $ and W")
     async def fabric(request: FabricRequest) -> JSONResponse:
         return await _run(_argv(["fabric"], request))
+
+    @app.post("/v1/serve", summary="Estimate LLM serving: tokens/s, TTFT/TPOT, J/token (see README accuracy)")
+    async def serve_estimate(request: ServeRequest) -> JSONResponse:
+        return await _run(_argv(["serve"], request))
 
     @app.post("/v1/plan", summary="Search a bounded design space: Pareto front of time, $, MWh, tCO2e")
     async def plan(request: PlanRequest) -> JSONResponse:
