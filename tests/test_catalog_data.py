@@ -53,7 +53,8 @@ VISIBLE_CSV = Path("/work/shared/reference/visible.csv")
 
 def _all_entries():
     for kind, table in (("accelerators", catalog.accelerators()), ("systems", catalog.systems()),
-                        ("models", catalog.models()), ("stacks", catalog.stacks())):
+                        ("models", catalog.models()), ("stacks", catalog.stacks()),
+                        ("datasets", catalog.serving_datasets())):
         for entry_id, entry in table.items():
             yield f"{kind}:{entry_id}", entry
 

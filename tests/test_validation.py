@@ -108,5 +108,16 @@ def test_serving_dataset_catalog_matches_mlperf_rows_only():
     from flopwatt import catalog
 
     orca = catalog.serving_dataset_for("Llama 2 70B Chat (MLPerf llama2-70b) ... Dataset: OpenOrca subset")
-    assert orca is not None and orca["mean_input_tokens"] < 1024 and "24,576" in orca["source"] and orca["retrieved"]
+    assert orca is not None and orca.mean_input_tokens < 1024 and "24,576" in orca.source and orca.retrieved
     assert catalog.serving_dataset_for("Llama 2 70B on ShareGPT") is None
+
+
+def test_serving_dataset_needs_positive_lengths_and_keywords():
+    from flopwatt.specs.workload import ServingDataset
+
+    with pytest.raises(InputError, match="mean_input_tokens"):
+        ServingDataset(id="x", keywords=("a",), mean_input_tokens=0.0, mean_output_tokens=1.0, source="s",
+                       retrieved="2026-11-22")
+    with pytest.raises(InputError, match="keywords"):
+        ServingDataset(id="x", keywords=(), mean_input_tokens=1.0, mean_output_tokens=1.0, source="s",
+                       retrieved="2026-11-22")

@@ -240,7 +240,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         dataset = catalog.serving_dataset_for(f"{row['model']} {row['notes']}")
         if dataset is None:
             raise Skip("mean input length not published and no catalog dataset matches")
-        in_len = dataset["mean_input_tokens"]
+        in_len = dataset.mean_input_tokens
     server = row["scenario"].strip().lower() == "server"
     request = ServeRequest(model=_model(row), system=catalog.system_for(row["accelerator"].strip(), row["network"]),
                            devices=devices, input_len=in_len, output_len=out_len,

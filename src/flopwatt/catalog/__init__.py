@@ -22,6 +22,7 @@ from flopwatt.specs import Accelerator, Link, ModelSpec, StackProfile, System
 from flopwatt.specs.model import MLASpec, MoESpec
 from flopwatt.specs.network import Medium, Nic, Switch
 from flopwatt.specs.site import Cooling, Site
+from flopwatt.specs.workload import ServingDataset
 
 KINDS = ("accelerators", "systems", "models", "stacks", "sites", "cooling")
 
@@ -163,25 +164,18 @@ def runtime_memory() -> dict[str, float]:
 
 
 @functools.cache
-def serving_datasets() -> dict[str, dict[str, Any]]:
+def serving_datasets() -> dict[str, ServingDataset]:
     """Benchmark request sets with measured mean prompt/generation lengths (datasets.toml)."""
     data = read_toml("datasets.toml", "catalog datasets.toml")
-    out = {}
-    for key, entry in data.items():
-        try:
-            out[key] = {"keywords": tuple(entry["keywords"]), "mean_input_tokens": float(entry["mean_input_tokens"]),
-                        "mean_output_tokens": float(entry["mean_output_tokens"]), "source": str(entry["source"]),
-                        "retrieved": str(entry["retrieved"])}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"catalog datasets.toml {key}", f"the documented keys ({exc})") from exc
-    return out
+    return {k: _build(ServingDataset, f"dataset {k}", k, {**v, "keywords": tuple(v.get("keywords", ()))})
+            for k, v in data.items()}
 
 
-def serving_dataset_for(text: str) -> dict[str, Any] | None:
+def serving_dataset_for(text: str) -> ServingDataset | None:
     """The dataset all of whose keywords appear in ``text`` (a published run's description), or None."""
     low = text.lower()
     for entry in serving_datasets().values():
-        if all(k.lower() in low for k in entry["keywords"]):
+        if all(k.lower() in low for k in entry.keywords):
             return entry
     return None
 

@@ -24,3 +24,24 @@ class TrainingWorkload:
         positive("workload", "tokens", self.tokens, allow_none=True)
         if self.precision not in PRECISIONS:
             raise InputError("workload.precision", f"one of {', '.join(PRECISIONS)}", self.precision)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ServingDataset:
+    """A serving benchmark's request set: mean prompt and generated lengths measured over its samples.
+
+    ``keywords`` all appear in the description of a published run that used it.
+    """
+
+    id: str
+    keywords: tuple[str, ...]
+    mean_input_tokens: float
+    mean_output_tokens: float
+    source: str
+    retrieved: str
+
+    def __post_init__(self) -> None:
+        positive(f"dataset {self.id}", "mean_input_tokens", self.mean_input_tokens)
+        positive(f"dataset {self.id}", "mean_output_tokens", self.mean_output_tokens)
+        if not self.keywords or not all(isinstance(k, str) and k for k in self.keywords):
+            raise InputError(f"dataset {self.id}.keywords", "a non-empty list of words", self.keywords)
