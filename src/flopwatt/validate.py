@@ -250,6 +250,8 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     try:
         best = estimate_serving(request)
     except InputError as exc:
+        if exc.field != "plan":  # a malformed row stays an input error; only infeasibility is a skip
+            raise
         raise Skip(f"no feasible serving plan ({exc})") from exc
     predicted = best["metrics"][INFER_METRICS[row["metric"]]]
     return RowResult(row["id"], row["metric"], float(row["value"]), predicted, best["plan"])

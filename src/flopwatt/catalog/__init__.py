@@ -62,10 +62,15 @@ def _build(cls: type, owner: str, entry_id: str, entry: dict[str, Any], **extra:
         raise InputError(owner, f"fields of the right types ({exc})") from exc
 
 
+def _table(filename: str, cls: type, label: str, *, prepare: Any = dict) -> dict[str, Any]:
+    """Every entry of a catalog TOML file built into ``cls`` with exact keys (``prepare`` adapts raw entries)."""
+    data = read_toml(filename, f"catalog {filename}")
+    return {k: _build(cls, f"{label} {k}", k, prepare(v)) for k, v in data.items()}
+
+
 @functools.cache
 def accelerators() -> dict[str, Accelerator]:
-    data = read_toml("accelerators.toml", "catalog accelerators.toml")
-    return {k: _build(Accelerator, f"accelerator {k}", k, dict(v)) for k, v in data.items()}
+    return _table("accelerators.toml", Accelerator, "accelerator")
 
 
 @functools.cache
@@ -86,14 +91,12 @@ def models() -> dict[str, ModelSpec]:
 
 @functools.cache
 def stacks() -> dict[str, StackProfile]:
-    data = read_toml("stacks.toml", "catalog stacks.toml")
-    out = {}
-    for k, v in data.items():
-        v = dict(v)
-        if "zero_stages" in v:
-            v["zero_stages"] = tuple(v["zero_stages"])
-        out[k] = _build(StackProfile, f"stack {k}", k, v)
-    return out
+    return _table("stacks.toml", StackProfile, "stack", prepare=lambda v: _tuples(v, "zero_stages"))
+
+
+def _tuples(entry: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """A copy of ``entry`` with the TOML arrays under ``keys`` (where present) as tuples."""
+    return {**entry, **{k: tuple(entry[k]) for k in keys if k in entry}}
 
 
 def _link(owner: str, entry: dict[str, Any]) -> Link:
@@ -166,9 +169,8 @@ def runtime_memory() -> dict[str, float]:
 @functools.cache
 def serving_datasets() -> dict[str, ServingDataset]:
     """Benchmark request sets with measured mean prompt/generation lengths (datasets.toml)."""
-    data = read_toml("datasets.toml", "catalog datasets.toml")
-    return {k: _build(ServingDataset, f"dataset {k}", k, {**v, "keywords": tuple(v.get("keywords", ()))})
-            for k, v in data.items()}
+    return _table("datasets.toml", ServingDataset, "dataset",
+                  prepare=lambda v: _tuples(v, "keywords"))
 
 
 def serving_dataset_for(text: str) -> ServingDataset | None:
@@ -182,14 +184,12 @@ def serving_dataset_for(text: str) -> ServingDataset | None:
 
 @functools.cache
 def sites() -> dict[str, Site]:
-    data = read_toml("sites.toml", "catalog sites.toml")
-    return {k: _build(Site, f"site {k}", k, dict(v)) for k, v in data.items()}
+    return _table("sites.toml", Site, "site")
 
 
 @functools.cache
 def cooling() -> dict[str, Cooling]:
-    data = read_toml("cooling.toml", "catalog cooling.toml")
-    return {k: _build(Cooling, f"cooling {k}", k, dict(v)) for k, v in data.items()}
+    return _table("cooling.toml", Cooling, "cooling")
 
 
 def _number(data: dict[str, Any], table: str, key: str) -> float:
