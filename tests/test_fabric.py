@@ -185,3 +185,14 @@ def test_rail_only_all_to_all_overhead_is_nic_over_scale_up_bandwidth(nic, nvlin
     overhead = rail / fat - 1
     assert overhead == pytest.approx(nic / nvlink, rel=1e-9)
     assert 0.082 <= overhead <= 0.112
+
+
+def test_network_parts_reject_impossible_figures():
+    from flopwatt.specs.network import Medium, Nic
+
+    with pytest.raises(InputError, match="nic x.rate_bps"):
+        Nic(id="x", name="x", rate_bps=0.0, source="s", retrieved="2026-11-22")
+    with pytest.raises(InputError, match="medium x.power_w_per_end"):
+        Medium(id="x", name="x", kind="copper", reach_m=2.0, power_w_per_end=-1.0, source="s", retrieved="2026-11-22")
+    assert Medium(id="x", name="x", kind="copper", reach_m=2.0, power_w_per_end=0.0, source="s",
+                  retrieved="2026-11-22").power_w_per_end == 0.0

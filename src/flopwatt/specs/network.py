@@ -40,6 +40,11 @@ class Nic:
     retrieved: str
     notes: str = ""
 
+    def __post_init__(self) -> None:
+        positive(f"nic {self.id}", "rate_bps", self.rate_bps)
+        positive(f"nic {self.id}", "power_w", self.power_w, allow_none=True)
+        positive(f"nic {self.id}", "price_usd", self.price_usd, allow_none=True)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Medium:
@@ -58,4 +63,9 @@ class Medium:
     def __post_init__(self) -> None:
         if self.kind not in MEDIUM_KINDS:
             raise InputError(f"medium {self.id}.kind", f"one of {', '.join(MEDIUM_KINDS)}", self.kind)
+        positive(f"medium {self.id}", "reach_m", self.reach_m)
+        for name in ("power_w_per_end", "price_usd_per_end"):  # a passive cable may draw 0 W
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and 0 <= value < float("inf")):
+                raise InputError(f"medium {self.id}.{name}", "a finite number >= 0", value)
         positive(f"medium {self.id}", "reach_m", self.reach_m)
