@@ -65,13 +65,13 @@ def test_kv_memory_bounds_the_batch():
 def test_longer_context_never_shortens_a_decode_step():
     """Decode attention streams each sequence's KV cache: at a fixed plan, more context = slower TPOT."""
     from flopwatt.perf import collectives as coll
-    from flopwatt.perf.serving import ServingPlans, evaluate_serving
+    from flopwatt.perf.serving import ServingHardware, ServingPlans, evaluate_serving
     from flopwatt.serve import _rates
 
     system = catalog.get("systems", "dgx-h100")
     up = coll.Tier(system.scale_up, catalog.efficiency().collective_for(system.scale_up.technology))
     plans = ServingPlans(tp=np.array([1, 2, 8]), pp=np.ones(3), batch=np.array([64, 256, 512]))
-    hardware = (_rates(system, "fp8"), up, system.accelerator.hbm_bytes)
+    hardware = ServingHardware(_rates(system, "fp8"), up, system.accelerator.hbm_bytes)
     tpots = [evaluate_serving(catalog.get("models", "llama2-70b"), hardware, 8, plans, lengths=(inp, 300),
                               element_bytes=(1.0, 1.0)).metrics["tpot_s"]
              for inp in (100, 1000, 4000)]

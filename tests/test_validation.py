@@ -98,8 +98,8 @@ def test_inference_rows_evaluated_with_the_dataset_mean_prompt(infer_report, vis
     assert all(0 < r["predicted"] < float("inf") for r in infer_report["rows"])
 
 
-@pytest.mark.xfail(strict=True, reason="issue #5 open: the roofline serving model overpredicts MLPerf llama2-70b "
-                                       "throughput (median error 31% on visible.csv); strict, so a fix shows up")
+@pytest.mark.xfail(strict=True, reason="issue #5 open: the serving model overpredicts MLPerf llama2-70b "
+                                       "throughput (median error 26% on visible.csv); strict, so a fix shows up")
 def test_inference_median_error_within_issue5_threshold(infer_report):
     assert infer_report["summary"]["median_ape"] <= INFER_MEDIAN_APE_MAX
 

@@ -174,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--kv-precision", help="KV-cache precision (default: fp8 with quantised weights, else bf16)")
     srv.add_argument("--ttft-slo", type=_positive_float, help="seconds")
     srv.add_argument("--tpot-slo", type=_positive_float, help="seconds")
+    srv.add_argument("--slo-percentile", type=_bounded(1.0, strict=False, expected="a percentage from 1 to 99.9"),
+                     default=50.0, help="share of requests that must meet the SLOs, in %% (default 50; MLPerf: 99)")
+    srv.add_argument("--kv-admission", choices=("reserve", "on-demand"), default="reserve",
+                     help="reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM)")
     srv.add_argument("--tp", type=_positive_int)
     srv.add_argument("--json", action="store_true")
     rel = sub.add_parser("reliability", help="interruptions, checkpoint interval and goodput of a job")
@@ -425,7 +429,8 @@ def _serve(args: argparse.Namespace) -> tuple[Any, str]:
     system = catalog.system_for(args.accelerator)
     req = ServeRequest(model=model, system=system, devices=args.devices, input_len=args.input_len,
                        output_len=args.output_len, precision=args.precision, kv_precision=args.kv_precision,
-                       ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp)
+                       ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp,
+                       slo_percentile=args.slo_percentile, kv_reserve=args.kv_admission == "reserve")
     out = estimate_serving(req)
     m, p = out["metrics"], out["plan"]
     joules = m["joules_per_output_token"]

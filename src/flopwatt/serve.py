@@ -14,7 +14,7 @@ from flopwatt import catalog
 from flopwatt.errors import InputError
 from flopwatt.perf import collectives as coll
 from flopwatt.perf.compute import DeviceRates
-from flopwatt.perf.serving import BYTES, REASONS, ServingPlans, evaluate_serving
+from flopwatt.perf.serving import BYTES, REASONS, ServingHardware, ServingPlans, Slo, evaluate_serving
 from flopwatt.perf.space import divisors
 from flopwatt.specs import ModelSpec, System
 
@@ -32,6 +32,10 @@ class ServeRequest:
     kv_precision: str | None = None
     ttft_slo_s: float | None = None
     tpot_slo_s: float | None = None
+    slo_percentile: float = 50.0
+    """Share of requests (in %) that must meet the SLOs (50 = median, 99 = MLPerf server)."""
+    kv_reserve: bool = True
+    """KV blocks for prompt + output are reserved at admission (TensorRT-LLM GUARANTEED_NO_EVICT)."""
     tp: int | None = None
 
     def __post_init__(self) -> None:
@@ -39,6 +43,8 @@ class ServeRequest:
             raise InputError("--output-len", "at least 1 generated token", self.output_len)
         if not self.input_len >= 1:
             raise InputError("--input-len", "at least 1 prompt token", self.input_len)
+        if not 1 <= self.slo_percentile <= 99.9:
+            raise InputError("--slo-percentile", "a percentage from 1 to 99.9", self.slo_percentile)
         if self.precision not in BYTES:
             raise InputError("--precision", f"one of {', '.join(BYTES)}", self.precision)
 
@@ -64,9 +70,10 @@ def estimate_serving(req: ServeRequest) -> dict:
     up = coll.Tier(system.scale_up, catalog.efficiency().collective_for(system.scale_up.technology))
     weight_bytes = BYTES[req.precision]
     kv = BYTES[req.kv_precision or ("fp8" if req.precision in ("fp8", "fp4", "int4", "int8") else "bf16")]
-    hardware = (_rates(system, req.precision), up, system.accelerator.hbm_bytes)
+    hardware = ServingHardware(_rates(system, req.precision), up, system.accelerator.hbm_bytes)
+    slo = Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
     result = evaluate_serving(model, hardware, req.devices, plans, lengths=(req.input_len, req.output_len),
-                              element_bytes=(weight_bytes, kv), slo=(req.ttft_slo_s, req.tpot_slo_s))
+                              element_bytes=(weight_bytes, kv), slo=slo, kv_reserve=req.kv_reserve)
     score = np.where(result.feasible, result.metrics["output_tokens_per_s"], -np.inf)
     if not np.isfinite(score).any():
         counts = {REASONS[r]: int((result.reason == r).sum()) for r in range(1, len(REASONS))}

@@ -246,7 +246,8 @@ def _infer_row(row: dict[str, str]) -> RowResult:
                            devices=devices, input_len=in_len, output_len=out_len,
                            precision=row["precision"].strip() or "bf16", tp=_int(row, "tp"),
                            ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
-                           tpot_slo_s=_float(row, "tpot_p99_s") if server else None)
+                           tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
+                           slo_percentile=99.0 if server else 50.0)
     try:
         best = estimate_serving(request)
     except InputError as exc:

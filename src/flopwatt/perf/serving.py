@@ -4,34 +4,40 @@ One replica holds the weights once (tp x pp devices) and serves ``batch`` sequen
 Each iteration generates one token for every sequence (decode) and, in the steady state of
 continuous batching with chunked prefill (Orca, Yu et al. OSDI'22; Sarathi-Serve, Agrawal et al.
 OSDI'24), prefills ``batch x input_len / output_len`` prompt tokens for the sequences that replace
-finished ones. Roofline per phase:
+finished ones, in the same pass through the layers (kernels in :mod:`flopwatt.perf.serving_step`).
+With ``pp`` stages the batch runs as ``pp`` micro-batches so every stage stays busy; a sequence
+gains one token per full cycle of the pipeline:
 
-    decode   linear: FLOPs 2 x active params x batch, bytes: weights; + attention kernel over the mean
-             context, bytes: the batch's KV cache (memory-bound; a separate kernel, so the times add)
-    prefill  linear: FLOPs 2 x active params per token; + attention over the prompt (compute-bound)
-
-    iteration = decode(batch) + prefill(batch x in / out) + TP all-reduces (2 per layer per phase)
-    output tokens/s = replicas x batch / iteration;  TPOT = iteration;  TTFT = prefill(in) + iteration
+    TPOT = pp x stage(batch / pp);   output tokens/s = replicas x batch / TPOT
+    TTFT = TPOT / 2 + ceil(in / chunk) x cycle(with the new prompt's chunk added)
 
 KV cache per token: 2 x layers x kv_heads x head_dim x bytes (MHA/GQA); MLA caches the latent and the
 shared RoPE key, (kv_lora_rank + rope_dim) x layers x bytes (DeepSeek-V2 Sec. 2.1.2). Memory per
-device: weights / (tp pp) + batch x (in + out) x KV / (tp pp) within the usable HBM.
+device: weights / (tp pp) + batch x (in + out) x KV per device when the engine reserves a sequence's
+whole KV at admission (TensorRT-LLM's default), batch x (in + out / 2) when it grows with the tokens
+(vLLM), within the usable memory.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import flops as fl
+from flopwatt.perf import serving_step as step
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.specs import ModelSpec
 
 BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
-USABLE_HBM = 0.9
-"""Share of HBM a serving engine may fill (vLLM's default gpu_memory_utilization = 0.9)."""
+USABLE_MEMORY = 0.9
+"""Share of device memory a serving engine may fill (vLLM's default gpu_memory_utilization = 0.9;
+TensorRT-LLM's default kv_cache_free_gpu_mem_fraction is also 0.9)."""
+
+PREFILL_CHUNK_TOKENS = 8192
+"""Tokens one iteration may carry (TensorRT-LLM's default max_num_tokens = 8192, as its runtime logs
+print: 'TRTGptModel maxNumTokens: 8192'); a longer prompt is prefilled in chunks over several."""
 
 
 def kv_bytes_per_token(model: ModelSpec, kv_bytes: float) -> float:
@@ -57,71 +63,104 @@ class ServingResult:
     metrics: dict[str, np.ndarray]
 
 
-def _linear_flops_per_token(model: ModelSpec) -> float:
-    """2 x the weights one token multiplies (active experts only), attention core excluded."""
-    one = np.ones(1)
-    shard = fl.Shard(seq=one, batch=one, tp=one)
-    total = model.dense_layers * (fl.total_flops(fl.layer_gemms(model, shard, 2.0))
-                                  - fl.total_flops(fl.layer_gemms(model, shard, 2.0), fl.ATTENTION_CORE))
-    if model.moe is not None:
-        moe = fl.layer_gemms(model, shard, 2.0, moe=True, capacity=False)
-        total = total + model.moe_layers * (fl.total_flops(moe) - fl.total_flops(moe, fl.ATTENTION_CORE))
-    logits, _ = fl.logits_gemm(model, one, one, one, 2.0)
-    return float(total[0] + logits[0])
-
-
-def _attention_flops(model: ModelSpec, tokens: np.ndarray, context: np.ndarray) -> np.ndarray:
-    """Q K^T and attention x V FLOPs of ``tokens`` queries over ``context`` keys, all layers."""
-    if model.mla is None:
-        width = 2 * model.attention_width
-    else:
-        width = model.heads * (model.mla.qk_nope_head_dim + model.mla.qk_rope_head_dim + model.mla.v_head_dim)
-    return 2.0 * tokens * context * width * model.layers
-
-
 REASONS = ("ok", "devices", "oom", "slo")
 
 
-def evaluate_serving(model: ModelSpec, hardware: tuple[DeviceRates, coll.Tier, float], devices: int,
-                     plans: ServingPlans, *, lengths: tuple[float, float], element_bytes: tuple[float, float],
-                     slo: tuple[float | None, float | None] = (None, None)) -> ServingResult:
+@dataclass(frozen=True, slots=True)
+class Slo:
+    """Latency targets (None = none) met by ``percentile`` % of requests."""
+
+    ttft_s: float | None = None
+    tpot_s: float | None = None
+    percentile: float = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServingHardware:
+    rates: DeviceRates
+    scale_up: coll.Tier
+    memory_bytes: float
+    """Memory one device offers for weights and KV cache (HBM, or SRAM for chips without HBM)."""
+
+
+def kv_bytes_per_device(model: ModelSpec, kv_bytes: float, tp: np.ndarray) -> np.ndarray:
+    """KV bytes per token per layer on one TP rank: GQA/MHA split their KV heads over TP (replicated
+    beyond ``kv_heads`` ranks); the MLA latent is shared by all heads, so every rank keeps all of it."""
+    per_layer = kv_bytes_per_token(model, kv_bytes) / model.layers
+    if model.mla is not None:
+        return np.full_like(tp, per_layer, dtype=float)
+    return per_layer / np.minimum(tp, model.kv_heads)
+
+
+def _cycle_time(model: ModelSpec, hw: ServingHardware, tp, pp, batch, lengths, element_bytes,
+                extra_prompt: float = 0.0) -> dict:
+    """Time for every sequence of a replica to gain one token: ``pp`` stage passes of ``batch / pp``
+    sequences each (micro-batches keep every stage busy), components per stage pass. ``extra_prompt``
+    adds one prompt chunk to a micro-batch (the cycle a newly arrived request is prefilled in)."""
+    inp, out = lengths
+    weight_bytes, kv_bytes = element_bytes
+    micro = batch / pp
+    prefill = micro * inp / out + extra_prompt  # steady state: prompts of the sequences replacing finished ones
+    tokens = micro + prefill
+    kv = kv_bytes_per_device(model, kv_bytes, tp)
+    r = hw.rates
+    linear, streamed = step.linear_time(model, r, tokens, tp, weight_bytes)
+    parts = {
+        "linear_s": linear / pp,
+        "decode_attention_s": step.decode_attention_time(model, r, micro, inp + out / 2, kv, tp) / pp,
+        "prefill_attention_s": step.prefill_attention_time(model, r, prefill, inp, kv, tp) / pp,
+        "elementwise_s": step.elementwise_time(model, r, tokens, tp) / pp,
+        "logits_s": step.logits_time(model, r, micro, tp, weight_bytes),
+        "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up) / pp,
+        "pp_comm_s": np.where(pp > 1, coll.p2p(step.ACT_BYTES * model.hidden * tokens, hw.scale_up), 0.0),
+    }
+    stage = sum(parts.values())
+    return {"cycle_s": pp * stage, "prefill_tokens": prefill * pp, "weights_streamed_bytes": streamed / pp,
+            **{k: pp * v for k, v in parts.items()}}
+
+
+def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
+                     lengths: tuple[float, float], element_bytes: tuple[float, float],
+                     slo: Slo = Slo(), kv_reserve: bool = True) -> ServingResult:
     """Throughput, TTFT, TPOT and memory of every plan; infeasible where memory, devices or SLOs fail.
 
-    ``hardware`` = (device rates, scale-up tier, HBM bytes); ``element_bytes`` = (weight, KV) bytes.
+    ``element_bytes`` = (weight, KV) bytes per element. SLOs apply at ``slo.percentile`` of requests under
+    Poisson arrivals: the sequences in service are then Poisson distributed (M/G/inf, whatever the
+    service time), so the batch a request shares its decode with reaches ``b + z sqrt(b)`` (normal
+    approximation, z the standard normal quantile) and its TPOT and TTFT are read at that batch.
+
+    ``kv_reserve``: a sequence is admitted only with KV blocks for its prompt and all its output
+    (TensorRT-LLM's default capacity policy GUARANTEED_NO_EVICT); otherwise blocks are taken as tokens
+    arrive (vLLM), so a sequence holds its prompt and half its output on average.
     """
-    rates, up, hbm_bytes = hardware
-    weight_bytes, kv_bytes = element_bytes
     tp, pp, b = (np.asarray(x, dtype=float) for x in (plans.tp, plans.pp, plans.batch))
     inp, out = lengths
     n = tp * pp
     replicas = np.floor(devices / n)
-    weights = model.total_params() * weight_bytes / n
-    kv = kv_bytes_per_token(model, kv_bytes)
-    kv_dev = kv / (np.minimum(tp, model.kv_heads if model.mla is None else tp) * pp)
-    memory = weights + b * (inp + out) * kv_dev
-    linear = _linear_flops_per_token(model)
-    context = inp + out / 2
-    prefill_tokens = b * inp / out
-    # Linear layers and attention are separate kernels, so their times add: the linear GEMMs stream the
-    # weights, decode attention (FlashDecoding/paged attention) streams every sequence's KV cache.
-    t_dec = (rates.gemm_time(linear * b / n, weights, linear=True)
-             + rates.gemm_time(_attention_flops(model, b, context) / n, b * context * kv_dev))
-    t_pre = (rates.gemm_time(linear * prefill_tokens / n, weights, linear=True)
-             + rates.gemm_time(_attention_flops(model, prefill_tokens, inp / 2) / n, prefill_tokens * inp * kv_dev))
-    msg = 2.0 * model.hidden * (b + prefill_tokens)
-    t_tp = 2 * model.layers / pp * coll.all_reduce(tp, msg, up)
-    iteration = t_dec + t_pre + t_tp  # plans here keep pp = 1: pipelined serving is not modelled yet
-    one_prompt = rates.gemm_time((linear * inp + _attention_flops(model, inp, inp / 2)) / n, weights, linear=True)
-    ttft = one_prompt + iteration
-    throughput = replicas * b / iteration
-    ttft_slo, tpot_slo = slo
-    meets = np.ones_like(ttft, dtype=bool)
+    weights = model.total_params() * element_bytes[0] / n
+    kv_token = kv_bytes_per_device(model, element_bytes[1], tp) * model.layers / pp
+    held = inp + (out if kv_reserve else out / 2)
+    memory = weights + b * held * kv_token
+    mean = _cycle_time(model, hw, tp, pp, b, lengths, element_bytes)
+    z = NormalDist().inv_cdf(slo.percentile / 100.0)
+    tail = mean if z <= 0 else _cycle_time(model, hw, tp, pp, b + z * np.sqrt(b), lengths, element_bytes)
+    tpot, tpot_q = mean["cycle_s"], tail["cycle_s"]
+    # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles
+    chunks, chunk = np.ceil(inp / PREFILL_CHUNK_TOKENS), min(inp, PREFILL_CHUNK_TOKENS)
+    ttft = 0.5 * tpot + chunks * _cycle_time(model, hw, tp, pp, b, lengths, element_bytes, chunk)["cycle_s"]
+    ttft_q = ttft if z <= 0 else 0.5 * tpot_q + chunks * _cycle_time(
+        model, hw, tp, pp, b + z * np.sqrt(b), lengths, element_bytes, chunk)["cycle_s"]
+    ttft_slo, tpot_slo = slo.ttft_s, slo.tpot_s
+    meets = np.ones_like(tpot, dtype=bool)
     if ttft_slo is not None:
-        meets &= ttft <= ttft_slo
+        meets &= ttft_q <= ttft_slo
     if tpot_slo is not None:
-        meets &= iteration <= tpot_slo
-    reason = np.select([replicas < 1, memory > USABLE_HBM * hbm_bytes, ~meets], [1, 2, 3], 0).astype(np.int8)
+        meets &= tpot_q <= tpot_slo
+    reason = np.select([replicas < 1, memory > USABLE_MEMORY * hw.memory_bytes, ~meets], [1, 2, 3], 0)
+    throughput = replicas * b / tpot
     metrics = {"output_tokens_per_s": throughput, "tokens_per_s_per_device": throughput / (replicas * n),
-               "tpot_s": iteration, "ttft_s": ttft, "memory_bytes": memory, "replicas": replicas,
-               "concurrent_streams": replicas * b, "decode_s": t_dec, "prefill_s": t_pre, "tp_comm_s": t_tp}
-    return ServingResult(plans=plans, feasible=reason == 0, reason=reason, metrics=metrics)
+               "total_tokens_per_s": throughput * (1 + inp / out), "tpot_s": tpot, "ttft_s": ttft,
+               "tpot_slo_percentile_s": tpot_q, "ttft_slo_percentile_s": ttft_q, "memory_bytes": memory,
+               "replicas": replicas, "concurrent_streams": replicas * b,
+               **{k: v for k, v in mean.items() if k.endswith("_s") and k != "cycle_s"}}
+    return ServingResult(plans=plans, feasible=reason == 0, reason=reason.astype(np.int8), metrics=metrics)

@@ -87,6 +87,8 @@ class ServeRequest(BaseModel):
     kv_precision: Literal["fp32", "bf16", "fp16", "fp8", "fp4", "int8", "int4"] | None = None
     ttft_slo: float | None = Field(None, gt=0, le=3600, description="seconds")
     tpot_slo: float | None = Field(None, gt=0, le=3600, description="seconds")
+    slo_percentile: float = Field(50.0, ge=1, le=99.9, description="share of requests meeting the SLOs, %")
+    kv_admission: Literal["reserve", "on-demand"] = "reserve"
     tp: int | None = Field(None, ge=1, le=MAX_DEVICES)
 
 

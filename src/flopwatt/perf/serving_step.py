@@ -1,0 +1,127 @@
+"""Time of one serving iteration on one device, kernel by kernel, vectorised over plans.
+
+An iteration of a continuous batch (Orca, Yu et al. OSDI'22) runs the decode tokens of the running
+sequences and, with chunked prefill (Sarathi-Serve, Agrawal et al. OSDI'24), a chunk of prompt tokens
+through the same layers. Per layer, on one device of a tensor-parallel group:
+
+- linear GEMMs (QKV, output projection, MLP or experts) over all ``tokens`` of the iteration at once,
+  each a roofline ``max(FLOPs / (peak x eff(FLOPs)), bytes / (HBM x eff_mem))`` where bytes are the
+  weights (streamed once per iteration, whatever the batch) plus the activations;
+- attention: decode queries stream their sequences' KV cache (memory-bound: FlashDecoding / paged
+  attention); prefill queries attend causally over their prompt (compute-bound, FlashAttention);
+- fused element-wise kernels (memory-bound), counted per token below;
+- two all-reduces of the layer output across TP (Megatron row/column split, Shoeybi et al. 2019).
+
+Element-wise traffic per token per layer, in activation elements, for an inference engine that fuses
+the residual add into RMSNorm (vLLM ``fused_add_rms_norm``, TensorRT-LLM's fused AddRMSNorm) and the
+gate into the activation (SwiGLU ``silu_and_mul``): two norms read the residual and the branch output
+and write both back (2 x 4h); the gated activation reads 2f/t and writes f/t; rotary embedding reads
+and writes the local query and key heads. Kernel launches are hidden by CUDA graphs and are not
+counted.
+
+MoE layers place whole experts on the devices of the group (expert parallelism across the TP group,
+as TensorRT-LLM and DeepSeek-V3 serve). An iteration of ``m`` routed tokens touches on average
+``E (1 - (1 - k/E)^m)`` of the ``E`` experts (each token picks k of E), and only those are streamed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flopwatt.perf import collectives as coll
+from flopwatt.perf import flops as fl
+from flopwatt.perf.compute import DeviceRates
+from flopwatt.specs import ModelSpec
+
+ACT_BYTES = 2.0
+"""Activations stay 16-bit between kernels (FP8 serving quantises them inside the GEMM prologue)."""
+
+
+def _gemm_group(gemms: fl.Gemms, rates: DeviceRates, tokens: np.ndarray, weight_bytes: float,
+                touched: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(time, weight bytes streamed) of the named linear GEMMs, weights at ``weight_bytes`` per element.
+
+    A linear op's FLOPs are 2 x rows x its weights, so its weights are FLOPs / (2 rows); the
+    activation bytes are what is left of the roofline bytes once the weight operand is taken out.
+    """
+    time = np.zeros_like(tokens, dtype=float)
+    streamed = np.zeros_like(tokens, dtype=float)
+    for name, (flops, nbytes, calls) in gemms.items():
+        if name in fl.ATTENTION_CORE:
+            continue
+        rows = tokens if touched is None or name not in touched else touched[name][0]
+        weights = np.divide(flops, 2.0 * rows, out=np.zeros_like(flops, dtype=float), where=rows > 0)
+        share = 1.0 if touched is None or name not in touched else touched[name][1]
+        w_bytes = weights * weight_bytes * share
+        nbytes_op = nbytes - ACT_BYTES * weights + w_bytes
+        time = time + calls * rates.gemm_time(flops, nbytes_op, linear=True)
+        streamed = streamed + calls * w_bytes
+    return time, streamed
+
+
+def linear_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np.ndarray,
+                weight_bytes: float) -> tuple[np.ndarray, np.ndarray]:
+    """(time, weight bytes streamed) of every layer's linear GEMMs for ``tokens`` rows, one device."""
+    shard = fl.Shard(seq=np.ones_like(tokens, dtype=float), batch=tokens, tp=tp)
+    dense_t, dense_w = _gemm_group(fl.layer_gemms(model, shard, ACT_BYTES), rates, tokens, weight_bytes)
+    time, streamed = model.dense_layers * dense_t, model.dense_layers * dense_w
+    if model.moe is not None:
+        spec = model.moe
+        moe_shard = fl.Shard(seq=np.ones_like(tokens, dtype=float), batch=tokens, tp=tp, ep=tp)
+        gemms = fl.layer_gemms(model, moe_shard, ACT_BYTES, moe=True, capacity=False)
+        rows_per_expert = tokens * spec.topk / spec.experts
+        share = 1.0 - (1.0 - spec.topk / spec.experts) ** tokens
+        touched = {name: (rows_per_expert, share) for name in ("expert_up", "expert_down")}
+        # the router and shared experts run on each rank's share of the tokens with replicated weights
+        touched.update({name: (tokens / tp, 1.0) for name in ("router", "shared_up", "shared_down")})
+        moe_t, moe_w = _gemm_group(gemms, rates, tokens, weight_bytes, touched)
+        time, streamed = time + model.moe_layers * moe_t, streamed + model.moe_layers * moe_w
+    return time, streamed
+
+
+def _attention_width(model: ModelSpec) -> float:
+    """Q K^T plus attention x V multiply-adds per query per key, all heads of one layer."""
+    if model.mla is None:
+        return 2.0 * model.attention_width
+    m = model.mla
+    return model.heads * (m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim)
+
+
+def decode_attention_time(model: ModelSpec, rates: DeviceRates, sequences: np.ndarray, context: np.ndarray,
+                          kv_bytes_per_token_layer: np.ndarray, tp: np.ndarray) -> np.ndarray:
+    """One new token for each of ``sequences``, each reading its whole KV cache of ``context`` tokens
+    (FlashDecoding / paged attention: memory-bound), all layers, one device."""
+    flops = 2.0 * sequences * context * _attention_width(model) / tp
+    return model.layers * rates.gemm_time(flops, sequences * context * kv_bytes_per_token_layer)
+
+
+def prefill_attention_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, prompt: float,
+                           kv_bytes_per_token_layer: np.ndarray, tp: np.ndarray) -> np.ndarray:
+    """``tokens`` prompt tokens attending causally: on average over half their prompt. The KV read is
+    per chunk of prompt (FlashAttention tiles), not per query, so bytes are the chunk's keys once."""
+    flops = 2.0 * tokens * (prompt / 2.0) * _attention_width(model) / tp
+    nbytes = tokens * kv_bytes_per_token_layer * 2.0  # write the new KV and read it back
+    return model.layers * rates.gemm_time(flops, nbytes)
+
+
+def elementwise_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np.ndarray) -> np.ndarray:
+    """Fused norms, gated activation and rotary embedding of ``tokens`` over all layers (module docstring)."""
+    h = model.hidden
+    f = model.ffn_hidden if model.moe is None else (model.moe.topk + model.moe.shared_experts) * model.moe.ffn_hidden
+    gated = 3.0 if model.mlp_matrices == 3 else 2.0
+    rotary = 2.0 * (model.attention_width + model.kv_width) / tp if model.mla is None else 0.0
+    elements = tokens * (8.0 * h + gated * f / tp + rotary)
+    return model.layers * rates.memory_time(elements * ACT_BYTES)
+
+
+def logits_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np.ndarray,
+                weight_bytes: float) -> np.ndarray:
+    """Output layer for the tokens that sample (one per decoding sequence), vocabulary split over TP."""
+    flops, nbytes = fl.logits_gemm(model, np.ones_like(tokens, dtype=float), tokens, tp, ACT_BYTES)
+    weights = model.hidden * model.vocab / tp
+    return rates.gemm_time(flops, nbytes - ACT_BYTES * weights + weight_bytes * weights, linear=True)
+
+
+def tp_comm_time(model: ModelSpec, tokens: np.ndarray, tp: np.ndarray, up: coll.Tier) -> np.ndarray:
+    """Two ring all-reduces of the hidden state per layer (after attention and after the MLP)."""
+    return 2 * model.layers * coll.all_reduce(tp, ACT_BYTES * model.hidden * tokens, up)
