@@ -17,13 +17,13 @@ from flopwatt import catalog
 ACCELERATOR_IDS = (
     "v100-sxm2-32gb", "a100-sxm4-40gb", "a100-sxm4-80gb", "h100-sxm5-80gb", "h800-sxm5-80gb",
     "h200-sxm-141gb", "b200-sxm-180gb", "gb200", "mi300x", "mi325x", "gaudi2", "gaudi3",
-    "tpu-v3", "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e",
+    "tpu-v3", "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e", "groq-lpu-v1", "cerebras-wse-3",
 )
 
 SYSTEM_IDS = (
     "dgx-a100-80gb", "hgx-a100-40gb", "dgx-h100", "hgx-h800", "hgx-h200", "dgx-b200", "gb200-nvl72",
     "mi300x-platform", "gaudi3-node", "dgx-2-v100",
-    "tpu-v3-slice", "tpu-v4-slice", "tpu-v5e-slice", "tpu-v5p-slice", "tpu-v6e-slice",
+    "tpu-v3-slice", "tpu-v4-slice", "tpu-v5e-slice", "tpu-v5p-slice", "tpu-v6e-slice", "groqnode", "cs-3",
 )
 
 MODEL_IDS = (

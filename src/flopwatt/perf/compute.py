@@ -30,6 +30,8 @@ class DeviceRates:
 
     peak_flops_per_s: float
     hbm_bandwidth_bytes_per_s: float
+    """Bandwidth memory-bound kernels stream at: HBM, or on-chip SRAM on a device without off-chip memory
+    (``Accelerator.streaming_bandwidth_bytes_per_s``). 0 = nothing to stream from: memory time is infinite."""
     gemm_efficiency: GemmTable
     memory_efficiency: float
     act_bytes: float
@@ -57,7 +59,11 @@ class DeviceRates:
         return np.maximum(compute, self.memory_time(nbytes))
 
     def memory_time(self, nbytes: np.ndarray) -> np.ndarray:
-        return nbytes / (self.hbm_bandwidth_bytes_per_s * self.memory_efficiency)
+        """Time to stream ``nbytes``; infinite (never a division by zero) where the bandwidth is 0."""
+        bandwidth = self.hbm_bandwidth_bytes_per_s * self.memory_efficiency
+        if bandwidth <= 0:
+            return np.full(np.shape(nbytes), np.inf)
+        return nbytes / bandwidth
 
 
 @dataclass(frozen=True, slots=True)

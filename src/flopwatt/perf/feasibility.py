@@ -60,7 +60,11 @@ def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devi
 
 
 def with_memory(reason: np.ndarray, memory_bytes: np.ndarray, hbm_bytes: float) -> np.ndarray:
-    """Add the out-of-memory code where a plan is otherwise feasible but does not fit."""
+    """Add the out-of-memory code where a plan is otherwise feasible but does not fit.
+
+    Training state (weights, gradients, optimizer states, activations) lives in off-chip memory, so on an
+    SRAM-only inference chip (``hbm_bytes == 0``) every training plan is out of memory.
+    """
     return np.where((reason == OK) & (memory_bytes > hbm_bytes), np.int8(REASONS.index("oom")), reason)
 
 

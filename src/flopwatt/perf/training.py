@@ -86,7 +86,7 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
     rates = DeviceRates(
         peak_flops_per_s=acc.peak(acc.half_precision() if low else workload.precision),
         linear_peak_flops_per_s=acc.peak(workload.precision) if low else None,
-        hbm_bandwidth_bytes_per_s=acc.hbm_bandwidth_bytes_per_s,
+        hbm_bandwidth_bytes_per_s=acc.streaming_bandwidth_bytes_per_s,  # SRAM on SRAM-only devices
         gemm_efficiency=eff.gemm_for(acc.id),
         memory_efficiency=eff.memory_for(acc.id),
         act_bytes=ACT_BYTES[workload.precision],
@@ -298,8 +298,9 @@ def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.
     pp_out = np.where(plans.pp > 1, m * 2 * plans.vpp * activation / split, 0.0)  # activation + gradient
     cp_inside = plans.tp * plans.cp <= domain
     cp_bytes = m * mb["_cp_bytes"]
+    off_chip = 1.0 if ctx.system.accelerator.has_off_chip_memory else 0.0  # SRAM-only: the bytes stay on chip
     return {
-        "traffic/hbm_bytes": m * mb["_hbm_bytes"] + params / shard * OPTIMIZER_TRAFFIC_BYTES,
+        "traffic/hbm_bytes": off_chip * (m * mb["_hbm_bytes"] + params / shard * OPTIMIZER_TRAFFIC_BYTES),
         "traffic/scale_up_bytes": np.where(tp_inside, m * mb["_tp_bytes"], 0.0) + dp_up
         + np.where(cp_inside, cp_bytes, 0.0),
         "traffic/scale_out_bytes": np.where(tp_inside, 0.0, m * mb["_tp_bytes"]) + dp_out + pp_out
