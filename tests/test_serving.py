@@ -76,3 +76,39 @@ def test_longer_context_never_shortens_a_decode_step():
                               element_bytes=(1.0, 1.0)).metrics["tpot_s"]
              for inp in (100, 1000, 4000)]
     assert np.all(np.diff(np.stack(tpots), axis=0) > 0)
+
+
+def test_serve_compare_lists_each_accelerator_and_rejects_mismatched_devices(capsys):
+    from flopwatt.cli import main, run_command
+
+    payload, text = run_command(["serve", "compare", "--accelerator", "h100-sxm5-80gb,h200-sxm-141gb",
+                                 "--input-len", "1024", "--output-len", "256", "--tpot-slo", "0.05"])
+    assert [p["accelerator"] for p in payload] == ["h100-sxm5-80gb", "h200-sxm-141gb"]
+    assert all(p["metrics"]["tpot_s"] <= 0.05 for p in payload) and "h200-sxm-141gb" in text
+    assert main(["serve", "compare", "--accelerator", "h100-sxm5-80gb,mi300x", "--devices", "8,4,2",
+                 "--input-len", "8", "--output-len", "8"]) == 2
+    assert "--devices" in capsys.readouterr().err
+
+
+def test_cost_per_token_follows_the_electricity_price():
+    from flopwatt.footprint import default_setting
+
+    system = catalog.get("systems", "dgx-h100")
+    out = estimate_serving(_request(system), default_setting())
+    cheap = dataclasses.replace(default_setting(), site=dataclasses.replace(default_setting().site,
+                                                                            electricity_usd_per_kwh=0.01))
+    assert estimate_serving(_request(system), cheap)["metrics"]["usd_per_million_output_tokens"] < \
+        out["metrics"]["usd_per_million_output_tokens"]
+    m = out["metrics"]
+    assert m["joules_per_output_token"] == pytest.approx(m["facility_power_w"] / m["output_tokens_per_s"])
+
+
+def test_sram_only_chips_pipeline_the_weights_over_many_chips():
+    groq = catalog.system_for("groq-lpu-v1")
+    out = estimate_serving(_request(groq, devices=576))
+    plan = out["plan"]
+    chips = plan["tp"] * plan["pp"]
+    weights = catalog.get("models", "llama2-70b").total_params() * 1.0  # fp8
+    assert plan["pp"] > 1 and chips * groq.accelerator.sram_bytes > weights
+    with pytest.raises(InputError, match="oom"):
+        estimate_serving(_request(groq, devices=64))  # 64 x 230 MB cannot hold 70 GB of weights

@@ -16,6 +16,7 @@ import numpy as np
 
 from flopwatt import catalog
 from flopwatt.cli_plan import plan_command
+from flopwatt.cli_serve import add_serve_parser, serve_command
 from flopwatt.errors import ArgumentError, InputError
 from flopwatt.estimate import estimate_training
 from flopwatt.fabric.bom import POLICIES
@@ -163,23 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     web = sub.add_parser("web", help="HTTP API (/v1/..., /openapi.json) and an interactive page")
     web.add_argument("--host", default="127.0.0.1", help="bind address (default: localhost only)")
     web.add_argument("--port", type=_positive_int, default=8000)
-    srv = sub.add_parser("serve", help="serving estimate: tokens/s, TTFT/TPOT, J/token (unvalidated, see README)")
-    srv.add_argument("--model", default="llama2-70b")
-    srv.add_argument("--accelerator", default="h100-sxm5-80gb")
-    srv.add_argument("--devices", type=_positive_int, default=8)
-    srv.add_argument("--input-len", type=_positive_float, required=True, help="mean prompt tokens")
-    srv.add_argument("--output-len", type=_bounded(0.0, strict=True, expected="at least 1 generated token"),
-                     required=True, help="mean generated tokens")
-    srv.add_argument("--precision", default="fp8", help="weight/compute precision: bf16, fp8, fp4, int8, int4")
-    srv.add_argument("--kv-precision", help="KV-cache precision (default: fp8 with quantised weights, else bf16)")
-    srv.add_argument("--ttft-slo", type=_positive_float, help="seconds")
-    srv.add_argument("--tpot-slo", type=_positive_float, help="seconds")
-    srv.add_argument("--slo-percentile", type=_bounded(1.0, strict=False, expected="a percentage from 1 to 99.9"),
-                     default=50.0, help="share of requests that must meet the SLOs, in %% (default 50; MLPerf: 99)")
-    srv.add_argument("--kv-admission", choices=("reserve", "on-demand"), default="reserve",
-                     help="reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM)")
-    srv.add_argument("--tp", type=_positive_int)
-    srv.add_argument("--json", action="store_true")
+    add_serve_parser(sub, _positive_int, _positive_float, _bounded)
     rel = sub.add_parser("reliability", help="interruptions, checkpoint interval and goodput of a job")
     rel.add_argument("--devices", type=_positive_int, required=True)
     rel.add_argument("--days", type=_positive_float, required=True, help="failure-free duration of the job")
@@ -422,29 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> tuple[Any, str]:
-    from flopwatt.serve import ServeRequest, estimate_serving
-
-    model = catalog.get("models", args.model)
-    system = catalog.system_for(args.accelerator)
-    req = ServeRequest(model=model, system=system, devices=args.devices, input_len=args.input_len,
-                       output_len=args.output_len, precision=args.precision, kv_precision=args.kv_precision,
-                       ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp,
-                       slo_percentile=args.slo_percentile, kv_reserve=args.kv_admission == "reserve")
-    out = estimate_serving(req)
-    m, p = out["metrics"], out["plan"]
-    joules = m["joules_per_output_token"]
-    lines = [f"{model.id} on {args.devices} x {system.accelerator.id}, {args.precision}, in {args.input_len:g} / "
-             f"out {args.output_len:g} tokens",
-             f"plan: tp={p['tp']} x {p['replicas']} replicas, {p['batch_per_replica']} sequences each (chosen)",
-             f"output tokens/s {m['output_tokens_per_s']:,.0f} ({m['tokens_per_s_per_device']:,.0f} per device); "
-             f"TPOT {m['tpot_s'] * 1e3:.1f} ms; TTFT {m['ttft_s']:.3f} s",
-             f"energy at board power: {joules:.3f} J per output token" if joules else "board power unknown"]
-    return out, "\n".join(lines)
-
-
-HANDLERS = {"serve": _serve, "train": _train, "catalog": _catalog, "validate": _validate, "reliability": _reliability,
-            "fabric": _fabric, "plan": plan_command}
+HANDLERS = {"serve": serve_command, "train": _train, "catalog": _catalog, "validate": _validate,
+            "reliability": _reliability, "fabric": _fabric, "plan": plan_command}
 
 
 def _json_default(value: Any) -> Any:

@@ -1,7 +1,8 @@
-"""One serving estimate: choose TP and the batch that maximise throughput within memory and SLOs.
+"""One serving estimate: choose TP, PP and the batch that maximise throughput within memory and SLOs.
 
-Every (tp, batch) candidate is evaluated in one vectorised call of
-:func:`flopwatt.perf.serving.evaluate_serving`; the best feasible one is reported with J/token.
+Every (tp, pp, batch) candidate is evaluated in one vectorised call of
+:func:`flopwatt.perf.serving.evaluate_serving`; the best feasible one is reported with its energy,
+money and carbon per token (:mod:`flopwatt.serve_cost`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import numpy as np
 
 from flopwatt import catalog
 from flopwatt.errors import InputError
+from flopwatt.footprint import Setting, default_setting
 from flopwatt.perf import collectives as coll
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.serving import BYTES, REASONS, ServingHardware, ServingPlans, Slo, evaluate_serving
 from flopwatt.perf.space import divisors
+from flopwatt.serve_cost import serving_footprint
 from flopwatt.specs import ModelSpec, System
 
 BATCHES = np.unique(np.round(np.geomspace(1, 8192, 60))).astype(int)
@@ -37,6 +40,7 @@ class ServeRequest:
     kv_reserve: bool = True
     """KV blocks for prompt + output are reserved at admission (TensorRT-LLM GUARANTEED_NO_EVICT)."""
     tp: int | None = None
+    pp: int | None = None
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:
@@ -55,35 +59,55 @@ def _rates(system: System, precision: str) -> DeviceRates:
     if compute not in acc.peak_flops_per_s:
         compute = acc.half_precision()  # weight-only quantisation: matmuls run at the 16-bit peak
     return DeviceRates(peak_flops_per_s=acc.peak(acc.half_precision()), linear_peak_flops_per_s=acc.peak(compute),
-                       hbm_bandwidth_bytes_per_s=acc.hbm_bandwidth_bytes_per_s,
+                       hbm_bandwidth_bytes_per_s=acc.streaming_bandwidth_bytes_per_s,
                        gemm_efficiency=eff.gemm_for(acc.id), memory_efficiency=eff.memory_for(acc.id),
                        act_bytes=2.0, overlap_slowdown=eff.overlap_for(acc.id))
 
 
-def estimate_serving(req: ServeRequest) -> dict:
-    """The best plan (max output tokens/s) and its metrics; InputError when nothing is feasible."""
+def _plans(req: ServeRequest) -> ServingPlans:
+    """Every (tp, pp, batch) within the scale-up domain, the heads, the layers and the devices.
+
+    Pipeline depth is searched only on SRAM-only chips, which must spread the weights over many chips;
+    on HBM devices it is 1 unless asked for, since the pipeline here has no bubbles or stage imbalance
+    and so would flatter deep pipelines.
+    """
     system, model = req.system, req.model
     divs = divisors(req.devices)
     tps = np.array([req.tp]) if req.tp else divs[(divs <= system.scale_up_domain_devices) & (model.heads % divs == 0)]
-    grid = np.meshgrid(tps, BATCHES, indexing="ij")
-    plans = ServingPlans(tp=grid[0].ravel(), pp=np.ones(grid[0].size), batch=grid[1].ravel())
+    searched = divs[divs <= model.layers] if not system.accelerator.has_off_chip_memory else np.array([1])
+    pps = np.array([req.pp]) if req.pp else searched
+    tp, pp, batch = (g.ravel() for g in np.meshgrid(tps, pps, BATCHES, indexing="ij"))
+    keep = (tp * pp <= req.devices) & (batch >= pp)  # a pipeline needs a sequence per stage in flight
+    return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep])
+
+
+def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
+    """The best plan (max output tokens/s) with its latency, energy, money and carbon per token;
+    InputError when nothing is feasible."""
+    system, model, acc = req.system, req.model, req.system.accelerator
+    plans = _plans(req)
     up = coll.Tier(system.scale_up, catalog.efficiency().collective_for(system.scale_up.technology))
     weight_bytes = BYTES[req.precision]
     kv = BYTES[req.kv_precision or ("fp8" if req.precision in ("fp8", "fp4", "int4", "int8") else "bf16")]
-    hardware = ServingHardware(_rates(system, req.precision), up, system.accelerator.hbm_bytes)
+    memory = acc.hbm_bytes if acc.has_off_chip_memory else acc.sram_bytes
+    hardware = ServingHardware(_rates(system, req.precision), up, memory)
     slo = Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
     result = evaluate_serving(model, hardware, req.devices, plans, lengths=(req.input_len, req.output_len),
                               element_bytes=(weight_bytes, kv), slo=slo, kv_reserve=req.kv_reserve)
     score = np.where(result.feasible, result.metrics["output_tokens_per_s"], -np.inf)
-    if not np.isfinite(score).any():
-        counts = {REASONS[r]: int((result.reason == r).sum()) for r in range(1, len(REASONS))}
-        floor = float(result.metrics["tpot_s"].min())
-        raise InputError("plan", f"a feasible serving plan; none is ({counts}); the fastest TPOT possible here is "
-                         f"{floor * 1e3:.1f} ms and the lowest TTFT {result.metrics['ttft_s'].min():.3g} s")
+    if not len(score) or not np.isfinite(score).any():
+        raise InputError("plan", _nothing_feasible(result))
     i = int(np.argmax(score))
     m = {k: float(v[i]) for k, v in result.metrics.items()}
-    power = req.devices * (system.accelerator.board_power_w or np.nan)
-    m["joules_per_output_token"] = power / m["output_tokens_per_s"] if system.accelerator.board_power_w else None
-    return {"plan": {"tp": int(plans.tp[i]), "batch_per_replica": int(plans.batch[i]),
+    m.update(serving_footprint(system, req.devices, m["output_tokens_per_s"], setting or default_setting()))
+    return {"plan": {"tp": int(plans.tp[i]), "pp": int(plans.pp[i]), "batch_per_replica": int(plans.batch[i]),
                      "replicas": int(m["replicas"])}, "metrics": m,
             "plans_evaluated": int(len(plans.tp)), "feasible": int(result.feasible.sum())}
+
+
+def _nothing_feasible(result) -> str:
+    if not len(result.reason):
+        return "a feasible serving plan; none fits these devices (fewer sequences than pipeline stages)"
+    counts = {REASONS[r]: int((result.reason == r).sum()) for r in range(1, len(REASONS)) if (result.reason == r).any()}
+    return (f"a feasible serving plan; none is ({counts}); the fastest TPOT possible here is "
+            f"{result.metrics['tpot_s'].min() * 1e3:.1f} ms and the lowest TTFT {result.metrics['ttft_s'].min():.3g} s")

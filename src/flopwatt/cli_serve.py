@@ -1,0 +1,96 @@
+"""`flopwatt serve`: one serving estimate, or `serve compare` for accelerators side by side."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from flopwatt import catalog
+from flopwatt.errors import InputError
+
+
+def add_serve_parser(sub, _positive_int, _positive_float, _bounded) -> None:
+    """The ``serve`` sub-command's options (the argument types come from the main CLI)."""
+    srv = sub.add_parser("serve", help="serving estimate: tokens/s, TTFT/TPOT, J/token, $/Mtoken (`serve compare`: "
+                         "accelerators side by side at equal SLOs)")
+    srv.add_argument("mode", nargs="?", choices=("compare",), help="compare: --accelerator a,b,... side by side")
+    srv.add_argument("--model", default="llama2-70b")
+    srv.add_argument("--accelerator", default="h100-sxm5-80gb", help="catalog id (compare: a comma-separated list)")
+    srv.add_argument("--devices", default="8", help="devices (compare: one count, or one per accelerator)")
+    srv.add_argument("--site", default="us-virginia", help="catalog site id (electricity price, grid carbon)")
+    srv.add_argument("--cooling", default="air", help="catalog cooling type")
+    srv.add_argument("--input-len", type=_positive_float, required=True, help="mean prompt tokens")
+    srv.add_argument("--output-len", type=_bounded(0.0, strict=True, expected="at least 1 generated token"),
+                     required=True, help="mean generated tokens")
+    srv.add_argument("--precision", default="fp8", help="weight/compute precision: bf16, fp8, fp4, int8, int4")
+    srv.add_argument("--kv-precision", help="KV-cache precision (default: fp8 with quantised weights, else bf16)")
+    srv.add_argument("--ttft-slo", type=_positive_float, help="seconds")
+    srv.add_argument("--tpot-slo", type=_positive_float, help="seconds")
+    srv.add_argument("--slo-percentile", type=_bounded(1.0, strict=False, expected="a percentage from 1 to 99.9"),
+                     default=50.0, help="share of requests that must meet the SLOs, in %% (default 50; MLPerf: 99)")
+    srv.add_argument("--kv-admission", choices=("reserve", "on-demand"), default="reserve",
+                     help="reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM)")
+    srv.add_argument("--tp", type=_positive_int)
+    srv.add_argument("--pp", type=_positive_int, help="pipeline stages (searched on SRAM-only chips, else 1)")
+    srv.add_argument("--json", action="store_true")
+
+
+def _serve_requests(args: argparse.Namespace) -> list:
+    from flopwatt.serve import ServeRequest
+
+    model = catalog.get("models", args.model)
+    ids = [a.strip() for a in args.accelerator.split(",")] if args.mode == "compare" else [args.accelerator]
+    counts = [c.strip() for c in str(args.devices).split(",")]
+    if len(counts) not in (1, len(ids)) or not all(c.isdigit() and int(c) > 0 for c in counts):
+        raise InputError("--devices", f"a positive integer, or one per accelerator ({len(ids)})", args.devices)
+    devices = [int(c) for c in counts] * (len(ids) // len(counts))
+    return [ServeRequest(model=model, system=catalog.system_for(acc), devices=n, input_len=args.input_len,
+                         output_len=args.output_len, precision=args.precision, kv_precision=args.kv_precision,
+                         ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp, pp=args.pp,
+                         slo_percentile=args.slo_percentile, kv_reserve=args.kv_admission == "reserve")
+            for acc, n in zip(ids, devices, strict=True)]
+
+
+def _text(value: float | None, fmt: str) -> str:
+    return fmt.format(value) if value is not None else "unknown"
+
+
+def _compare_table(requests: list, outs: list[dict]) -> str:
+    rows = [f"{'accelerator':18} {'devices':>7} {'plan':>20} {'tok/s':>9} {'/device':>8} {'TPOT ms':>8} "
+            f"{'TTFT s':>7} {'J/token':>8} {'$/Mtok':>7}"]
+    for req, out in zip(requests, outs, strict=True):
+        m, p = out["metrics"], out["plan"]
+        plan = f"tp{p['tp']} pp{p['pp']} b{p['batch_per_replica']} x{p['replicas']}"
+        rows.append(f"{req.system.accelerator.id:18} {req.devices:7d} {plan:>20} {m['output_tokens_per_s']:9,.0f} "
+                    f"{m['tokens_per_s_per_device']:8,.0f} {m['tpot_s'] * 1e3:8.1f} {m['ttft_s']:7.3f} "
+                    f"{_text(m['joules_per_output_token'], '{:8.3f}'):>8} "
+                    f"{_text(m['usd_per_million_output_tokens'], '{:7.3f}'):>7}")
+    return "\n".join(rows)
+
+
+def _one_text(args: argparse.Namespace, req, out: dict) -> str:
+    m, p = out["metrics"], out["plan"]
+    return "\n".join([
+        f"{req.model.id} on {req.devices} x {req.system.accelerator.id}, {args.precision}, "
+        f"in {args.input_len:g} / out {args.output_len:g} tokens",
+        f"plan: tp={p['tp']} pp={p['pp']} x {p['replicas']} replicas, {p['batch_per_replica']} sequences each",
+        f"output tokens/s {m['output_tokens_per_s']:,.0f} ({m['tokens_per_s_per_device']:,.0f} per device); "
+        f"TPOT {m['tpot_s'] * 1e3:.1f} ms; TTFT {m['ttft_s']:.3f} s (p{args.slo_percentile:g}: "
+        f"{m['tpot_slo_percentile_s'] * 1e3:.1f} ms, {m['ttft_slo_percentile_s']:.3f} s)",
+        f"per output token: {_text(m['joules_per_output_token'], '{:.3f} J')} at the facility; "
+        f"{_text(m['usd_per_million_output_tokens'], '${:.3f}')} and "
+        f"{_text(m['gco2e_per_million_output_tokens'], '{:,.0f} gCO2e')} per million"])
+
+
+def serve_command(args: argparse.Namespace) -> tuple[Any, str]:
+    from flopwatt.footprint import default_setting
+    from flopwatt.serve import estimate_serving
+
+    setting = default_setting(args.site, args.cooling)
+    requests = _serve_requests(args)
+    outs = [estimate_serving(req, setting) for req in requests]
+    if args.mode == "compare":
+        payload = [{"accelerator": r.system.accelerator.id, "devices": r.devices, **o}
+                   for r, o in zip(requests, outs, strict=True)]
+        return payload, _compare_table(requests, outs)
+    return outs[0], _one_text(args, requests[0], outs[0])
