@@ -162,5 +162,7 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
                "total_tokens_per_s": throughput * (1 + inp / out), "tpot_s": tpot, "ttft_s": ttft,
                "tpot_slo_percentile_s": tpot_q, "ttft_slo_percentile_s": ttft_q, "memory_bytes": memory,
                "replicas": replicas, "concurrent_streams": replicas * b,
+               "prefill_tokens_per_cycle": mean["prefill_tokens"],
+               "weights_streamed_bytes_per_cycle": mean["weights_streamed_bytes"],
                **{k: v for k, v in mean.items() if k.endswith("_s") and k != "cycle_s"}}
     return ServingResult(plans=plans, feasible=reason == 0, reason=reason.astype(np.int8), metrics=metrics)
