@@ -83,7 +83,7 @@ class ServingHardware:
     """Memory one device offers for weights and KV cache (HBM, or SRAM for chips without HBM)."""
 
 
-def kv_bytes_per_device(model: ModelSpec, kv_bytes: float, tp: np.ndarray) -> np.ndarray:
+def kv_bytes_per_token_layer_on_rank(model: ModelSpec, kv_bytes: float, tp: np.ndarray) -> np.ndarray:
     """KV bytes per token per layer on one TP rank: GQA/MHA split their KV heads over TP (replicated
     beyond ``kv_heads`` ranks); the MLA latent is shared by all heads, so every rank keeps all of it."""
     per_layer = kv_bytes_per_token(model, kv_bytes) / model.layers
@@ -102,7 +102,7 @@ def _cycle_time(model: ModelSpec, hw: ServingHardware, tp, pp, batch, lengths, e
     micro = batch / pp
     prefill = micro * inp / out + extra_prompt  # steady state: prompts of the sequences replacing finished ones
     tokens = micro + prefill
-    kv = kv_bytes_per_device(model, kv_bytes, tp)
+    kv = kv_bytes_per_token_layer_on_rank(model, kv_bytes, tp)
     r = hw.rates
     linear, streamed = step.linear_time(model, r, tokens, tp, weight_bytes)
     parts = {
@@ -138,7 +138,7 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     n = tp * pp
     replicas = np.floor(devices / n)
     weights = model.total_params() * element_bytes[0] / n
-    kv_token = kv_bytes_per_device(model, element_bytes[1], tp) * model.layers / pp
+    kv_token = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp) * model.layers / pp
     held = inp + (out if kv_reserve else out / 2)
     memory = weights + b * held * kv_token
     mean = _cycle_time(model, hw, tp, pp, b, lengths, element_bytes)
