@@ -32,6 +32,11 @@ def add_serve_parser(sub, _positive_int, _positive_float, _bounded) -> None:
                      help="reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM)")
     srv.add_argument("--tp", type=_positive_int)
     srv.add_argument("--pp", type=_positive_int, help="pipeline stages (searched on SRAM-only chips, else 1)")
+    srv.add_argument("--disaggregate", action=argparse.BooleanOptionalAction, default=False,
+                     help="prefill and decode on separate pools (Splitwise/DistServe); reports the P:D split "
+                     "and the colocated optimum beside it")
+    srv.add_argument("--prefill-devices", type=_positive_int, help="devices of the prefill pool (implies "
+                     "--disaggregate; default: searched)")
     srv.add_argument("--json", action="store_true")
 
 
@@ -47,8 +52,22 @@ def _serve_requests(args: argparse.Namespace) -> list:
     return [ServeRequest(model=model, system=catalog.system_for(acc), devices=n, input_len=args.input_len,
                          output_len=args.output_len, precision=args.precision, kv_precision=args.kv_precision,
                          ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp, pp=args.pp,
-                         slo_percentile=args.slo_percentile, kv_reserve=args.kv_admission == "reserve")
+                         slo_percentile=args.slo_percentile, kv_reserve=args.kv_admission == "reserve",
+                         disaggregate=_disaggregated(args), prefill_devices=args.prefill_devices)
             for acc, n in zip(ids, devices, strict=True)]
+
+
+def _disaggregated(args: argparse.Namespace) -> bool:
+    return bool(args.disaggregate) or args.prefill_devices is not None
+
+
+def _plan_text(out: dict) -> str:
+    """Short plan: 'tp2 pp1 b64 x4' colocated, 'P2 tp2 / D6 tp2 b64' disaggregated."""
+    p = out["plan"]
+    if "prefill" in p:
+        pre, dec = p["prefill"], p["decode"]
+        return f"P{pre['devices']} tp{pre['tp']} / D{dec['devices']} tp{dec['tp']} b{dec['batch_per_replica']}"
+    return f"tp{p['tp']} pp{p['pp']} b{p['batch_per_replica']} x{p['replicas']}"
 
 
 def _text(value: float | None, fmt: str) -> str:
@@ -59,9 +78,9 @@ def _compare_table(requests: list, outs: list[dict]) -> str:
     rows = [f"{'accelerator':18} {'devices':>7} {'plan':>20} {'tok/s':>9} {'/device':>8} {'TPOT ms':>8} "
             f"{'TTFT s':>7} {'J/token':>8} {'$/Mtok':>7}"]
     for req, out in zip(requests, outs, strict=True):
-        m, p = out["metrics"], out["plan"]
-        plan = f"tp{p['tp']} pp{p['pp']} b{p['batch_per_replica']} x{p['replicas']}"
-        rows.append(f"{req.system.accelerator.id:18} {req.devices:7d} {plan:>20} {m['output_tokens_per_s']:9,.0f} "
+        m = out["metrics"]
+        rows.append(f"{req.system.accelerator.id:18} {req.devices:7d} {_plan_text(out):>20} "
+                    f"{m['output_tokens_per_s']:9,.0f} "
                     f"{m['tokens_per_s_per_device']:8,.0f} {m['tpot_s'] * 1e3:8.1f} {m['ttft_s']:7.3f} "
                     f"{_text(m['joules_per_output_token'], '{:8.3f}'):>8} "
                     f"{_text(m['usd_per_million_output_tokens'], '{:7.3f}'):>7}")
@@ -70,25 +89,52 @@ def _compare_table(requests: list, outs: list[dict]) -> str:
 
 def _one_text(args: argparse.Namespace, req, out: dict) -> str:
     m, p = out["metrics"], out["plan"]
+    plan = _split_lines(out) if "prefill" in p else [
+        f"plan: tp={p['tp']} pp={p['pp']} x {p['replicas']} replicas, {p['batch_per_replica']} sequences each"]
     return "\n".join([
         f"{req.model.id} on {req.devices} x {req.system.accelerator.id}, {args.precision}, "
-        f"in {args.input_len:g} / out {args.output_len:g} tokens",
-        f"plan: tp={p['tp']} pp={p['pp']} x {p['replicas']} replicas, {p['batch_per_replica']} sequences each",
+        f"in {args.input_len:g} / out {args.output_len:g} tokens" + (", disaggregated" if "prefill" in p else ""),
+        *plan,
         f"output tokens/s {m['output_tokens_per_s']:,.0f} ({m['tokens_per_s_per_device']:,.0f} per device); "
         f"TPOT {m['tpot_s'] * 1e3:.1f} ms; TTFT {m['ttft_s']:.3f} s (p{args.slo_percentile:g}: "
         f"{m['tpot_slo_percentile_s'] * 1e3:.1f} ms, {m['ttft_slo_percentile_s']:.3f} s)",
         f"per output token: {_text(m['joules_per_output_token'], '{:.3f} J')} at the facility; "
         f"{_text(m['usd_per_million_output_tokens'], '${:.3f}')} and "
-        f"{_text(m['gco2e_per_million_output_tokens'], '{:,.0f} gCO2e')} per million"])
+        f"{_text(m['gco2e_per_million_output_tokens'], '{:,.0f} gCO2e')} per million",
+        *(_colocated_line(out) if "prefill" in p else [])])
+
+
+def _split_lines(out: dict) -> list[str]:
+    m, p = out["metrics"], out["plan"]
+    pre, dec = p["prefill"], p["decode"]
+    return [f"prefill: {pre['devices']} devices, tp={pre['tp']} x {pre['replicas']} replicas, "
+            f"{pre['prompts_per_iteration']} prompt(s) per iteration, busy {m['prefill_busy']:.0%}",
+            f"decode:  {dec['devices']} devices, tp={dec['tp']} x {dec['replicas']} replicas, "
+            f"{dec['batch_per_replica']} sequences each, busy {m['decode_busy']:.0%}",
+            f"P:D = {p['ratio']}; TTFT = prefill {m['prefill_s']:.3f} s + KV transfer "
+            f"{m['kv_transfer_s'] * 1e3:.1f} ms over {p['kv_link']} "
+            f"({m['kv_transfer_bytes_per_request'] / 1e6:,.0f} MB per request) + wait"]
+
+
+def _colocated_line(out: dict) -> list[str]:
+    col = out["colocated"]
+    if "infeasible" in col:
+        return [f"colocated at the same SLOs: none feasible ({col['infeasible']})"]
+    m, p = col["metrics"], col["plan"]
+    return [f"colocated at the same SLOs: tp={p['tp']} pp={p['pp']} x {p['replicas']} replicas, "
+            f"{p['batch_per_replica']} sequences each: {m['output_tokens_per_s']:,.0f} output tokens/s, TPOT "
+            f"{m['tpot_s'] * 1e3:.1f} ms, TTFT {m['ttft_s']:.3f} s; disaggregated/colocated "
+            f"{out['disaggregated_over_colocated']:.2f}x"]
 
 
 def serve_command(args: argparse.Namespace) -> tuple[Any, str]:
     from flopwatt.footprint import default_setting
-    from flopwatt.serve import estimate_serving
+    from flopwatt.serve import estimate_disaggregated, estimate_serving
 
     setting = default_setting(args.site, args.cooling)
     requests = _serve_requests(args)
-    outs = [estimate_serving(req, setting) for req in requests]
+    estimate = estimate_disaggregated if _disaggregated(args) else estimate_serving
+    outs = [estimate(req, setting) for req in requests]
     if args.mode == "compare":
         payload = [{"accelerator": r.system.accelerator.id, "devices": r.devices, **o}
                    for r, o in zip(requests, outs, strict=True)]

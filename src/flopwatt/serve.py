@@ -2,11 +2,13 @@
 
 Every (tp, pp, batch) candidate is evaluated in one vectorised call of
 :func:`flopwatt.perf.serving.evaluate_serving`; the best feasible one is reported with its energy,
-money and carbon per token (:mod:`flopwatt.serve_cost`).
+money and carbon per token (:mod:`flopwatt.serve_cost`). With ``disaggregate`` the prefill and decode
+pools are searched instead (:func:`estimate_disaggregated`, :mod:`flopwatt.perf.disaggregated`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +18,16 @@ from flopwatt.errors import InputError
 from flopwatt.footprint import Setting, default_setting
 from flopwatt.perf import collectives as coll
 from flopwatt.perf.compute import DeviceRates
-from flopwatt.perf.serving import BYTES, REASONS, ServingHardware, ServingPlans, Slo, evaluate_serving
+from flopwatt.perf.disaggregated import DisaggHardware, DisaggPlans, evaluate_disaggregated
+from flopwatt.perf.serving import (
+    BYTES,
+    PREFILL_CHUNK_TOKENS,
+    REASONS,
+    ServingHardware,
+    ServingPlans,
+    Slo,
+    evaluate_serving,
+)
 from flopwatt.perf.space import divisors
 from flopwatt.serve_cost import serving_footprint
 from flopwatt.specs import ModelSpec, System
@@ -41,6 +52,10 @@ class ServeRequest:
     """KV blocks for prompt + output are reserved at admission (TensorRT-LLM GUARANTEED_NO_EVICT)."""
     tp: int | None = None
     pp: int | None = None
+    disaggregate: bool = False
+    """Prefill and decode on separate pools of devices (Splitwise, DistServe)."""
+    prefill_devices: int | None = None
+    """Devices of the prefill pool when disaggregated; None = searched."""
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:
@@ -51,6 +66,17 @@ class ServeRequest:
             raise InputError("--slo-percentile", "a percentage from 1 to 99.9", self.slo_percentile)
         if self.precision not in BYTES:
             raise InputError("--precision", f"one of {', '.join(BYTES)}", self.precision)
+        if self.disaggregate:
+            self._check_split()
+
+    def _check_split(self) -> None:
+        if self.devices < 2:
+            raise InputError("--devices", "at least 2 with --disaggregate (a prefill and a decode pool)", self.devices)
+        if self.prefill_devices is not None and not 1 <= self.prefill_devices < self.devices:
+            raise InputError("--prefill-devices", f"1 to {self.devices - 1} devices (the rest decode)",
+                             self.prefill_devices)
+        if self.pp not in (None, 1):
+            raise InputError("--pp", "1 with --disaggregate (pools run tensor parallel only)", self.pp)
 
 
 def _rates(system: System, precision: str) -> DeviceRates:
@@ -81,19 +107,25 @@ def _plans(req: ServeRequest) -> ServingPlans:
     return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep])
 
 
-def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
-    """The best plan (max output tokens/s) with its latency, energy, money and carbon per token;
-    InputError when nothing is feasible."""
-    system, model, acc = req.system, req.model, req.system.accelerator
-    plans = _plans(req)
+def _setup(req: ServeRequest) -> tuple[ServingHardware, tuple[float, float], Slo]:
+    """(hardware, (weight, KV) bytes per element, SLO) of a request."""
+    system, acc = req.system, req.system.accelerator
     up = coll.Tier(system.scale_up, catalog.efficiency().collective_for(system.scale_up.technology))
     weight_bytes = BYTES[req.precision]
     kv = BYTES[req.kv_precision or ("fp8" if req.precision in ("fp8", "fp4", "int4", "int8") else "bf16")]
     memory = acc.hbm_bytes if acc.has_off_chip_memory else acc.sram_bytes
     hardware = ServingHardware(_rates(system, req.precision), up, memory)
-    slo = Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
+    return hardware, (weight_bytes, kv), Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
+
+
+def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
+    """The best plan (max output tokens/s) with its latency, energy, money and carbon per token;
+    InputError when nothing is feasible."""
+    system, model = req.system, req.model
+    plans = _plans(req)
+    hardware, element_bytes, slo = _setup(req)
     result = evaluate_serving(model, hardware, req.devices, plans, lengths=(req.input_len, req.output_len),
-                              element_bytes=(weight_bytes, kv), slo=slo, kv_reserve=req.kv_reserve)
+                              element_bytes=element_bytes, slo=slo, kv_reserve=req.kv_reserve)
     score = np.where(result.feasible, result.metrics["output_tokens_per_s"], -np.inf)
     if not len(score) or not np.isfinite(score).any():
         raise InputError("plan", _nothing_feasible(result))
@@ -111,3 +143,89 @@ def _nothing_feasible(result) -> str:
     counts = {REASONS[r]: int((result.reason == r).sum()) for r in range(1, len(REASONS)) if (result.reason == r).any()}
     return (f"a feasible serving plan; none is ({counts}); the fastest TPOT possible here is "
             f"{result.metrics['tpot_s'].min() * 1e3:.1f} ms and the lowest TTFT {result.metrics['ttft_s'].min():.3g} s")
+
+
+MAX_SPLITS = 128
+"""Prefill-pool sizes tried: every count up to this many, else every 2^j-th (a search-grid choice)."""
+
+
+def _pool_tps(req: ServeRequest) -> np.ndarray:
+    """TP degrees a pool may take: within the scale-up domain, dividing the heads, leaving room for the other pool."""
+    if req.tp:
+        return np.array([req.tp])
+    t = np.arange(1, min(req.devices - 1, req.system.scale_up_domain_devices) + 1)
+    return t[req.model.heads % t == 0]
+
+
+def _splits(req: ServeRequest) -> np.ndarray:
+    if req.prefill_devices is not None:
+        return np.array([req.prefill_devices])
+    stride = 1
+    while (req.devices - 1) / stride > MAX_SPLITS:
+        stride *= 2
+    return np.arange(stride, req.devices, stride)
+
+
+def _disagg_plans(req: ServeRequest) -> DisaggPlans:
+    """Every (tp_p, tp_d, P, prompts per prefill iteration, decode batch) whose pools are whole replicas."""
+    tps, n = _pool_tps(req), req.devices
+    tp_p, tp_d, p = (g.ravel() for g in np.meshgrid(tps, tps, _splits(req), indexing="ij"))
+    whole = (p % tp_p == 0) & ((n - p) % tp_d == 0) & (n - p >= tp_d)
+    tp_p, tp_d, p = tp_p[whole], tp_d[whole], p[whole]
+    most = max(1, int(PREFILL_CHUNK_TOKENS // req.input_len))  # whole prompts within the chunk budget
+    prompts = np.unique(np.minimum(2 ** np.arange(int(np.log2(most)) + 2), most))
+    i, k, b = (g.ravel() for g in np.meshgrid(np.arange(len(p)), prompts, BATCHES, indexing="ij"))
+    return DisaggPlans(tp_prefill=tp_p[i], tp_decode=tp_d[i], prefill_devices=p[i], prompts=k, batch=b)
+
+
+def _kv_link(system: System, devices: int) -> coll.Tier:
+    """The scale-up domain when both pools fit in one, else the scale-out NIC (module docstring of
+    :mod:`flopwatt.perf.disaggregated`)."""
+    link = system.scale_up if devices <= system.scale_up_domain_devices else system.scale_out
+    return coll.Tier(link, catalog.efficiency().collective_for(link.technology))
+
+
+def _disagg_plan(plans: DisaggPlans, i: int, m: dict, devices: int, link: str) -> dict:
+    p = int(plans.prefill_devices[i])
+    return {"prefill": {"devices": p, "tp": int(plans.tp_prefill[i]), "replicas": int(m["replicas_prefill"]),
+                        "prompts_per_iteration": int(plans.prompts[i])},
+            "decode": {"devices": devices - p, "tp": int(plans.tp_decode[i]), "replicas": int(m["replicas_decode"]),
+                       "batch_per_replica": int(plans.batch[i])},
+            "ratio": f"{p}:{devices - p}", "kv_link": link}
+
+
+def _colocated(req: ServeRequest, setting: Setting) -> dict:
+    """The colocated optimum at the same devices and SLOs, or why there is none."""
+    try:
+        return estimate_serving(dataclasses.replace(req, disaggregate=False, prefill_devices=None), setting)
+    except InputError as exc:
+        return {"infeasible": str(exc)}
+
+
+def estimate_disaggregated(req: ServeRequest, setting: Setting | None = None) -> dict:
+    """The best prefill/decode split (max output tokens/s within memory and SLOs; ties: lower tail TTFT,
+    then TPOT) with its latency, pool busy shares, energy, money and carbon per token, and the colocated
+    optimum beside it; InputError when nothing is feasible."""
+    setting = setting or default_setting()
+    plans = _disagg_plans(req)
+    if not len(plans.batch):
+        field = "--prefill-devices" if req.prefill_devices else "--tp" if req.tp else "--devices"
+        raise InputError(field, f"a split into whole replicas; no TP degree in {_pool_tps(req).tolist()} divides "
+                         f"both pools of {req.devices} devices", req.prefill_devices or req.tp or req.devices)
+    serving_hw, element_bytes, slo = _setup(req)
+    link = _kv_link(req.system, req.devices)
+    result = evaluate_disaggregated(req.model, DisaggHardware(serving_hw, link), req.devices, plans,
+                                    lengths=(req.input_len, req.output_len), element_bytes=element_bytes,
+                                    slo=slo, kv_reserve=req.kv_reserve)
+    m_all = result.metrics
+    score = np.where(result.feasible, m_all["output_tokens_per_s"], -np.inf)
+    if not np.isfinite(score).any():
+        raise InputError("plan", _nothing_feasible(result).replace("serving plan", "disaggregated serving plan"))
+    i = int(np.lexsort((m_all["tpot_slo_percentile_s"], m_all["ttft_slo_percentile_s"], -score))[0])
+    m = {k: float(v[i]) for k, v in m_all.items()}
+    m.update(serving_footprint(req.system, req.devices, m["output_tokens_per_s"], setting))
+    colocated = _colocated(req, setting)
+    base = colocated.get("metrics", {}).get("output_tokens_per_s")
+    return {"plan": _disagg_plan(plans, i, m, req.devices, link.link.technology), "metrics": m,
+            "colocated": colocated, "disaggregated_over_colocated": m["output_tokens_per_s"] / base if base else None,
+            "plans_evaluated": int(len(plans.batch)), "feasible": int(result.feasible.sum())}
