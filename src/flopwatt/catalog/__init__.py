@@ -19,6 +19,7 @@ from flopwatt.economics import Economics
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.reliability import DAY_S, FailureModel
 from flopwatt.specs import Accelerator, Link, ModelSpec, StackProfile, System
+from flopwatt.specs.grid import GridProfile
 from flopwatt.specs.model import MLASpec, MoESpec
 from flopwatt.specs.network import Medium, Nic, Switch
 from flopwatt.specs.site import Cooling, Site
@@ -188,6 +189,18 @@ def sites() -> dict[str, Site]:
 
 
 @functools.cache
+def grid_profiles() -> dict[str, GridProfile]:
+    """Month x hour-of-day shapes of grid carbon (and price) for the sites that have sourced ones
+    (grid_profiles.toml); a site without one keeps its flat annual figures. Unknown site ids are errors."""
+    out = _table("grid_profiles.toml", GridProfile, "grid profile")
+    known = sites()
+    for site_id in out:
+        if site_id not in known:
+            raise unknown_id(f"catalog grid_profiles.toml [{site_id}]", site_id, known)
+    return out
+
+
+@functools.cache
 def cooling() -> dict[str, Cooling]:
     return _table("cooling.toml", Cooling, "cooling")
 
@@ -255,5 +268,6 @@ def model_by_name(name: str) -> ModelSpec | None:
 
 
 __all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "cooling", "data_movement", "economics",
-           "efficiency", "failure_model", "get", "model_by_name", "models", "network_parts", "read_toml",
-           "runtime_memory", "serving_dataset_for", "serving_datasets", "sites", "stacks", "system_for", "systems"]
+           "efficiency", "failure_model", "get", "grid_profiles", "model_by_name", "models", "network_parts",
+           "read_toml", "runtime_memory", "serving_dataset_for", "serving_datasets", "sites", "stacks", "system_for",
+           "systems"]
