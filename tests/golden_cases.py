@@ -32,6 +32,7 @@ CASES = {
     "catalog_accelerators": ["catalog", "accelerators"],
     "catalog_sites": ["catalog", "sites"],
     "validate_train": ["validate", "../shared/reference/visible.csv", "--kind", "train"],
+    "fleet_compare_2000": ["fleet", "examples/fleet-3site.toml", "--policy", "compare", "--max-jobs", "2000"],
 }
 
 

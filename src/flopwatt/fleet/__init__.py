@@ -1,0 +1,1 @@
+"""Fleet: heterogeneous accelerator pools across sites, scheduled by an event-driven simulation."""

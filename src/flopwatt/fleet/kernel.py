@@ -1,0 +1,75 @@
+"""The event kernel of the fleet simulation: a heap keyed ``(time, priority, seq)``.
+
+Events at the same instant run in a fixed order of named priorities, then in the order they
+were pushed (``seq``, a counter), so a run is reproducible whatever the payloads are (the same
+shape as SimPy's ``core.py``, whose heap key is ``(time, priority, eid)``):
+
+1. ``RELEASE``  a job ends: its devices return before anyone asks for them;
+2. ``SERVICE``  an inference service's demand changes: services take devices before training;
+3. ``ARRIVAL``  a job is submitted, or a deferred job becomes ready;
+4. ``SCHEDULE`` the policy places waiting jobs, once, after every other event of that instant.
+
+The kernel knows nothing of jobs or pools; :mod:`flopwatt.fleet.simulate` drives it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from enum import IntEnum
+from typing import Any, NamedTuple
+
+
+class Priority(IntEnum):
+    """Order of events that fall on the same instant (lower runs first)."""
+
+    RELEASE = 0
+    SERVICE = 1
+    ARRIVAL = 2
+    SCHEDULE = 3
+
+
+class Event(NamedTuple):
+    time_s: float
+    priority: Priority
+    seq: int
+    payload: Any
+
+
+class EventQueue:
+    """A min-heap of events; ``pop`` returns the earliest by ``(time_s, priority, seq)``."""
+
+    __slots__ = ("_heap", "_seq", "now_s", "_scheduled_at")
+
+    def __init__(self) -> None:
+        self._heap: list[Event] = []
+        self._seq = itertools.count()
+        self.now_s = 0.0
+        self._scheduled_at = -math.inf
+
+    def push(self, time_s: float, priority: Priority, payload: Any = None) -> None:
+        """Add an event; events in the past are an error of the caller (time never runs backwards)."""
+        if not time_s >= self.now_s:  # also catches NaN
+            raise ValueError(f"event at {time_s!r} s is before the current time {self.now_s} s")
+        heapq.heappush(self._heap, Event(float(time_s), priority, next(self._seq), payload))
+
+    def schedule_now(self, payload: Any = None) -> None:
+        """Ask for one SCHEDULE event at the current instant (repeated asks at one instant coalesce)."""
+        if self._scheduled_at != self.now_s:
+            self._scheduled_at = self.now_s
+            self.push(self.now_s, Priority.SCHEDULE, payload)
+
+    def pop(self) -> Event:
+        event = heapq.heappop(self._heap)
+        self.now_s = event.time_s
+        return event
+
+    def peek_time_s(self) -> float:
+        return self._heap[0].time_s if self._heap else math.inf
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)

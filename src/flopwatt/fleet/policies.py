@@ -1,0 +1,238 @@
+"""Scheduling policies behind one interface, and the view of the fleet they decide on.
+
+A policy answers three questions, each from a :class:`FleetView` (arrays, never per-job objects):
+
+- ``defer(view, job, bucket)``: when should a newly submitted job become ready? (now, or later to wait for
+  cleaner or cheaper hours within its deadline);
+- ``pick(view)``: which waiting job (a bucket head, :mod:`flopwatt.fleet.queue`) goes to which pool
+  now? ``None`` = no more placements at this instant. The simulator calls it until it says ``None``;
+- ``service_order(view, rates)``: in which order of pools should an inference service's replicas be
+  placed?
+
+Built in: ``fifo`` (first come, first pool in the config that fits: heterogeneity-blind),
+``max-throughput`` (Gavel-like: each pool goes to the job with the largest normalised throughput
+there), ``carbon-aware`` and ``price-aware`` (shift flexible jobs within their deadlines to the hours
+and sites with the lowest gCO2e or $ per token), ``latency-aware`` (serve near the users, train away
+from them). A user's own policy subclasses :class:`Policy` and is passed to
+:func:`flopwatt.fleet.simulate.simulate`, or named ``module:Class`` on the command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from flopwatt.errors import InputError
+from flopwatt.fleet.queue import BucketQueue
+
+HOUR_S = 3600.0
+
+
+@dataclass(slots=True)
+class FleetView:
+    """What a policy sees. Arrays over buckets (B) and pools (P); the simulator keeps them current."""
+
+    now_s: float
+    free: np.ndarray
+    """Free devices per pool."""
+    pool_devices: np.ndarray
+    pool_site: np.ndarray
+    """Site index of each pool."""
+    pue: np.ndarray
+    """PUE of each pool's site and cooling."""
+    near_users: np.ndarray
+    """True where a pool can serve some service's users within its TTFT target."""
+    queue: BucketQueue
+    rate: np.ndarray
+    """[B, P] tokens/s of a bucket's job on its fewest devices in each pool (0 = cannot run there)."""
+    power_w: np.ndarray
+    """[B, P] IT power of that job (W)."""
+    equal_share_rate: np.ndarray
+    """[B] the job's rate averaged over the fleet's devices (what a type-blind placement gives it)."""
+    jobs: Any
+    """The :class:`flopwatt.fleet.jobs.JobTable`."""
+    grid_mean: Any
+    """``grid_mean(which, site_index, start_s, end_s)``: mean 'carbon' (g/kWh) or 'price' ($/kWh)."""
+
+    def fits(self) -> np.ndarray:
+        """[B, P]: the bucket has a waiting job, and its fewest devices are free in that pool and can run."""
+        q = self.queue
+        return ((q.demand[:, None] <= self.free[None, :]) & (self.rate > 0)
+                & np.isfinite(q.head_ready_s)[:, None])
+
+
+class Policy:
+    """FIFO first-fit: the earliest ready job that fits anywhere, in the first pool (config order) it fits.
+
+    Blind to heterogeneity: every device is a device. Services fill pools in config order.
+    """
+
+    name = "fifo"
+
+    def defer(self, view: FleetView, job: int, b: int) -> float:
+        """When job ``job`` (of bucket ``b``), submitted now, becomes ready to run."""
+        return view.now_s
+
+    def pick(self, view: FleetView) -> tuple[int, int] | None:
+        if view.queue.waiting == 0:
+            return None
+        fits = view.fits()
+        rows = fits.any(axis=1)
+        if not rows.any():
+            return None
+        b = int(np.argmin(np.where(rows, view.queue.head_ready_s, np.inf)))
+        return b, self.pool_for(view, b, fits[b])
+
+    def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
+        return int(np.argmax(fitting))
+
+    def service_order(self, view: FleetView, rates: Any) -> np.ndarray:
+        return np.flatnonzero(rates.tokens_per_s_per_node > 0)
+
+
+class MaxThroughput(Policy):
+    """Heterogeneity-aware: maximise the sum of normalised throughputs (Gavel, Narayanan et al. OSDI'20,
+    Sec. 4.1, 'max-sum-throughput'), greedily at each instant.
+
+    A job's throughput in a pool is normalised by what an equal share of the fleet gives it, so jobs
+    of different sizes and models compare; each free pool goes to the job with the largest ratio
+    there (comparative advantage: the model that gains most on the fast devices gets them), and each
+    job to the pool where its ratio is largest. Waiting raises a job's score by 1 per
+    ``aging_s`` waited, so no job starves behind a stream of better-suited arrivals. The greedy
+    instant-by-instant choice replaces Gavel's LP over time shares (no preemption here).
+    """
+
+    name = "max-throughput"
+
+    def __init__(self, aging_s: float = HOUR_S) -> None:
+        self.aging_s = aging_s
+
+    def score(self, view: FleetView) -> np.ndarray:
+        share = np.where(view.equal_share_rate > 0, view.equal_share_rate, 1.0)
+        waited = np.maximum(view.now_s - view.queue.head_ready_s, 0.0)
+        age = 1.0 + np.where(np.isfinite(waited), waited, 0.0) / self.aging_s
+        return (view.rate / share[:, None]) * age[:, None]
+
+    def pick(self, view: FleetView) -> tuple[int, int] | None:
+        if view.queue.waiting == 0:
+            return None
+        fits = view.fits()
+        if not fits.any():
+            return None
+        score = np.where(self.usable(view, fits), self.score(view), -np.inf)
+        b, p = np.unravel_index(int(np.argmax(score)), score.shape)
+        return int(b), int(p)
+
+    def usable(self, view: FleetView, fits: np.ndarray) -> np.ndarray:
+        """[B, P] placements this policy considers among those that fit (all of them here)."""
+        return fits
+
+
+class GridAware(Policy):
+    """Shift flexible jobs to the hours and sites where a token costs the least gCO2e (or $).
+
+    On arrival, a job with a deadline tries every start on the hour within its slack (up to
+    ``max_defer_h``), and in each pool the emissions of its run there: energy = IT power x PUE x run
+    time, priced at the site's mean intensity over the run (hourly grid profiles where the catalog
+    has them). Starting now can only use the pools with room now; a later start may use any pool.
+    It waits for the best later start if that saves at least ``min_saving`` over the best start now,
+    and decides again when it wakes. Slack keeps ``runtime_margin`` run times in hand for queueing.
+    Placing, it takes the earliest ready job, in the fitting pool with the least emissions per token
+    over its run.
+    """
+
+    name = "carbon-aware"
+    which = "carbon"
+
+    def __init__(self, max_defer_h: int = 48, min_saving: float = 0.01, runtime_margin: float = 1.0) -> None:
+        self.max_defer_h = max_defer_h
+        self.min_saving = min_saving
+        self.runtime_margin = runtime_margin
+
+    def _per_token(self, view: FleetView, rate: np.ndarray, power_w: np.ndarray, pools: np.ndarray,
+                   start_s: np.ndarray, work: float) -> np.ndarray:
+        """gCO2e (or $) per token of a run of ``work`` tokens started at ``start_s`` in ``pools``."""
+        run_s = work / rate
+        kwh_per_token = power_w * view.pue[pools] / rate / 3.6e6
+        return kwh_per_token * view.grid_mean(self.which, view.pool_site[pools], start_s, start_s + run_s)
+
+    def defer(self, view: FleetView, job: int, b: int) -> float:
+        deadline, now = view.jobs.deadline_s[job], view.now_s
+        pools = np.flatnonzero(view.rate[b] > 0)
+        if not np.isfinite(deadline) or not len(pools):
+            return now
+        work = float(view.jobs.work_tokens[job])
+        slack = deadline - now - (1.0 + self.runtime_margin) * work / view.rate[b, pools].min()
+        hours = int(min(max(slack, 0.0) // HOUR_S, self.max_defer_h))
+        if hours < 1:
+            return now
+        starts = now + HOUR_S * np.arange(hours + 1)
+        grid_p, grid_s = np.meshgrid(pools, starts, indexing="ij")
+        cost = self._per_token(view, view.rate[b, grid_p], view.power_w[b, grid_p], grid_p, grid_s, work)
+        fit_now = view.free[pools] >= view.queue.demand[b]
+        now_cost = cost[fit_now, 0].min() if fit_now.any() else cost[:, 0].min()
+        later = cost[:, 1:].min(axis=0)
+        if later.min() < (1.0 - self.min_saving) * now_cost:
+            return float(starts[1 + np.argmin(later)])
+        return now
+
+    def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
+        pools = np.flatnonzero(fitting)
+        job = view.queue.head(b)
+        cost = self._per_token(view, view.rate[b, pools], view.power_w[b, pools], pools,
+                               np.full(len(pools), view.now_s), float(view.jobs.work_tokens[job]))
+        return int(pools[np.argmin(cost)])
+
+
+class PriceAware(GridAware):
+    """As :class:`GridAware`, minimising the electricity cost of each token instead of its emissions."""
+
+    name = "price-aware"
+    which = "price"
+
+
+class LatencyAware(MaxThroughput):
+    """Serve near the users, train away from them.
+
+    Services fill the pools that meet their TTFT target at the users (WAN round trip included), the
+    nearest first, and only then farther pools (served, but late). Training is placed as by
+    :class:`MaxThroughput`, but a job goes to a pool near users only when no other pool fits it, so
+    near-user capacity stays free for inference peaks.
+    """
+
+    name = "latency-aware"
+
+    def usable(self, view: FleetView, fits: np.ndarray) -> np.ndarray:
+        """A job's pools near users count only when none away from them fits it."""
+        far = fits & ~view.near_users[None, :]
+        return np.where(far.any(axis=1)[:, None], far, fits)
+
+    def service_order(self, view: FleetView, rates: Any) -> np.ndarray:
+        rtt = np.where(np.isnan(rates.rtt_s), np.inf, rates.rtt_s)
+        in_slo = np.flatnonzero(rates.tokens_per_s_per_node_in_slo > 0)
+        late = np.flatnonzero((rates.tokens_per_s_per_node > 0) & (rates.tokens_per_s_per_node_in_slo <= 0))
+        return np.concatenate([in_slo[np.argsort(rtt[in_slo], kind="stable")],
+                               late[np.argsort(rtt[late], kind="stable")]])
+
+
+POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls for cls in (Policy, MaxThroughput, GridAware, PriceAware, LatencyAware)}
+
+
+def make_policy(name: str) -> Policy:
+    """A built-in policy by name, or a user's ``module:Class`` (a subclass of :class:`Policy`)."""
+    if name in POLICIES:
+        return POLICIES[name]()
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise InputError("--policy", f"an importable module:Class ({exc})", name) from exc
+        if not (isinstance(cls, type) and issubclass(cls, Policy)):
+            raise InputError("--policy", "a subclass of flopwatt.fleet.policies.Policy", name)
+        return cls()
+    raise InputError("--policy", f"one of {', '.join(POLICIES)} or module:Class", name)

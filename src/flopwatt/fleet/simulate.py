@@ -1,0 +1,319 @@
+"""The fleet simulation: jobs and services on heterogeneous pools across sites, event by event.
+
+:func:`prepare` does the expensive, policy-independent part once: it loads the traces, evaluates
+the throughput matrix with the core models and turns the jobs into work. :func:`simulate` then
+replays them under one policy on the event kernel (:mod:`flopwatt.fleet.kernel`):
+
+- a job arrives; the policy may defer it (within its deadline); it waits in its bucket;
+- at every instant something changed, the policy places waiting jobs until it places none; a
+  placed job holds its devices for ``work / tokens/s`` of its class in that pool (no preemption);
+- every ``service_interval_s`` each service's request rate is read from its trace and the policy
+  orders the pools its replicas (one node each) go to; services take only free devices.
+
+Device-seconds are conserved: a placement never takes more than a pool's free devices (checked
+at every step), so busy time never exceeds capacity. Randomness (the class of each trace job)
+comes from one seeded generator, so a seed fixes every metric.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.energy import facility, grid
+from flopwatt.errors import InputError
+from flopwatt.fleet.config import FleetConfig
+from flopwatt.fleet.jobs import JobTable, build_jobs, elastic_counts, needed_counts
+from flopwatt.fleet.kernel import EventQueue, Priority
+from flopwatt.fleet.policies import FleetView, Policy
+from flopwatt.fleet.queue import BucketQueue
+from flopwatt.fleet.throughput import ServiceRates, TrainingRates, service_rates, training_rates
+from flopwatt.fleet.traces import TrainingTrace, load_azure_llm, load_training_trace, synthetic_training
+
+RELEASE, SERVICE, ARRIVE, WAKE, SCHEDULE = range(5)
+
+
+class GridClock:
+    """Mean carbon intensity or electricity price at fleet sites over simulated intervals."""
+
+    def __init__(self, sites: list, start_s_of_year: float) -> None:
+        profiles = catalog.grid_profiles()
+        self.sites = sites
+        self.profiles = [profiles.get(s.id) for s in sites]
+        self.offset_s = start_s_of_year
+
+    def __call__(self, which: str, site: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+        site = np.asarray(site)
+        start, end = np.broadcast_arrays(np.asarray(start_s, float) + self.offset_s,
+                                         np.asarray(end_s, float) + self.offset_s)
+        out = np.empty(start.shape)
+        for s in np.unique(site):
+            mask = site == s
+            out[mask] = grid.mean_over(self.sites[s], start[mask], end[mask], self.profiles[s], which)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedService:
+    id: str
+    rates: ServiceRates
+    demand_tokens_per_s: np.ndarray
+    """Output tokens/s asked for in consecutive service intervals (replayed cyclically)."""
+    mean_lengths: tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    config: FleetConfig
+    rates: TrainingRates
+    jobs: JobTable
+    pool_system: np.ndarray
+    pool_devices: np.ndarray
+    pool_site: np.ndarray
+    pue: np.ndarray
+    idle_power_w: np.ndarray
+    """Per device (board power where no idle figure is published: an upper bound)."""
+    idle_power_known: np.ndarray
+    services: tuple[PreparedService, ...]
+    service_end_s: float
+    near_users: np.ndarray
+    grid: GridClock
+    site_ids: tuple[str, ...]
+
+
+def _pue(config: FleetConfig, site_id: str) -> float:
+    s = config.sites[site_id]
+    return s.pue_override or facility.pue(s.cooling, s.site)
+
+
+def _service(service, config: FleetConfig, pools, sites, end_s: float) -> PreparedService:
+    interval = config.service_interval_s
+    if service.trace is not None:
+        trace = load_azure_llm(service.trace)
+        rate = trace.rate_per_s(interval)
+        lengths = (float(trace.input_tokens.mean()), float(trace.output_tokens.mean()))
+    else:
+        rate = np.array([service.rate_per_s])
+        lengths = (service.input_len, service.output_len)
+    lengths = (service.input_len or lengths[0], service.output_len or lengths[1])
+    rates = service_rates(service, pools, sites, lengths)
+    return PreparedService(id=service.id, rates=rates, mean_lengths=lengths,
+                           demand_tokens_per_s=rate * service.rate_scale * lengths[1])
+
+
+def _training_trace(config: FleetConfig, path: Path | None, seed: int | None) -> TrainingTrace:
+    spec = config.trace
+    if path is None and spec.path is None:
+        rng = np.random.default_rng([config.seed if seed is None else seed, 1])  # its own stream
+        return synthetic_training(spec.synthetic_jobs, rng, mean_interarrival_s=spec.mean_interarrival_s)
+    return load_training_trace(path or spec.path)
+
+
+def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | None = None,
+            max_jobs: int | None = None) -> Prepared:
+    """Load traces, evaluate the throughput matrix, build the jobs (same seed -> same jobs)."""
+    trace = None
+    if trace_path is not None or config.trace is not None:
+        if config.trace is None:
+            raise InputError("--trace", "a [trace] table in the config naming the reference_accelerator")
+        trace = _training_trace(config, trace_path, seed)
+        limit = max_jobs or config.trace.max_jobs
+        if limit:
+            trace = trace.head(limit)
+    systems = {p.system.id: p.system for p in config.pools}
+    ref = None
+    if config.trace is not None:
+        ref_system = catalog.system_for(config.trace.reference_accelerator)
+        systems.setdefault(ref_system.id, ref_system)
+        ref = list(systems).index(ref_system.id)
+    rates = training_rates(config.classes, systems, needed_counts(config, trace))
+    site_ids = tuple(config.sites)
+    pools = config.pools
+    pool_system = np.array([list(systems).index(p.system.id) for p in pools])
+    pool_devices = np.array([p.devices for p in pools], dtype=np.int64)
+    rng = np.random.default_rng(config.seed if seed is None else seed)
+    jobs = build_jobs(config, trace, rates, ref, pool_system, pool_devices, rng)
+    end = config.horizon_s or (float(jobs.arrival_s.max()) if len(jobs) else config.service_interval_s)
+    sites = {k: v.site for k, v in config.sites.items()}
+    services = tuple(_service(s, config, pools, sites, end) for s in config.services)
+    near = np.zeros(len(pools), dtype=bool)
+    for s in services:
+        near |= s.rates.tokens_per_s_per_node_in_slo > 0
+    accs = [p.system.accelerator for p in pools]
+    return Prepared(
+        config=config, rates=rates, jobs=jobs, pool_system=pool_system, pool_devices=pool_devices,
+        pool_site=np.array([site_ids.index(p.site) for p in pools]),
+        pue=np.array([_pue(config, p.site) for p in pools]),
+        idle_power_w=np.array([a.idle_power_w or a.board_power_w or 0.0 for a in accs]),
+        idle_power_known=np.array([a.idle_power_w is not None for a in accs]),
+        services=services, service_end_s=end, near_users=near,
+        grid=GridClock([sites[s] for s in site_ids], config.start_s_of_year), site_ids=site_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRun:
+    """What happened: per job (NaN / -1 where it never ran) and per service interval."""
+
+    prepared: Prepared
+    policy: str
+    ready_s: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    pool: np.ndarray
+    devices: np.ndarray
+    it_power_w: np.ndarray
+    service_nodes: np.ndarray
+    """[services, intervals, pools] nodes each service held in each interval."""
+    service_demand: np.ndarray
+    """[services, intervals] output tokens/s asked for."""
+    interval_s: float
+    min_free: np.ndarray
+    """Fewest free devices each pool ever had (>= 0: capacity was never exceeded)."""
+
+
+class _Run:
+    """Mutable state of one simulation (kept out of the policies' view)."""
+
+    def __init__(self, prep: Prepared, policy: Policy) -> None:
+        self.prep, self.policy, self.events = prep, policy, EventQueue()
+        n, pools = len(prep.jobs), len(prep.pool_devices)
+        self.queue = BucketQueue()
+        self.view = FleetView(now_s=0.0, free=prep.pool_devices.copy(), pool_devices=prep.pool_devices,
+                              pool_site=prep.pool_site, pue=prep.pue, near_users=prep.near_users, queue=self.queue,
+                              rate=np.zeros((0, pools)), power_w=np.zeros((0, pools)),
+                              equal_share_rate=np.zeros(0), jobs=prep.jobs, grid_mean=prep.grid)
+        self.ready, self.start, self.end = (np.full(n, np.nan) for _ in range(3))
+        self.pool, self.devices, self.watts = np.full(n, -1), np.zeros(n, dtype=np.int64), np.zeros(n)
+        self.bucket_of = np.full(n, -1)
+        self.min_free = prep.pool_devices.copy()
+        self.held = np.zeros((len(prep.services), pools), dtype=np.int64)
+        self.history: list[np.ndarray] = []
+        self.demand: list[np.ndarray] = []
+
+    def _extend_buckets(self) -> None:
+        q, prep, view = self.queue, self.prep, self.view
+        new = np.arange(len(view.rate), len(q))
+        cls, lo = q.job_class[new][:, None], q.demand[new][:, None]
+        system = prep.pool_system[None, :]
+        rate, watts = prep.rates.at(cls, system, lo)
+        rate = np.where(lo <= prep.pool_devices[None, :], rate, 0.0)
+        view.rate = np.vstack([view.rate, rate])
+        view.power_w = np.vstack([view.power_w, watts])
+        share = (rate * prep.pool_devices).sum(axis=1) / prep.pool_devices.sum()
+        view.equal_share_rate = np.append(view.equal_share_rate, share)
+        q.grown = False
+
+    def bucket(self, job: int) -> int:
+        jobs = self.prep.jobs
+        b = self.queue.bucket(int(jobs.job_class[job]), int(jobs.devices_min[job]), int(jobs.devices_max[job]))
+        if self.queue.grown:
+            self._extend_buckets()
+        self.bucket_of[job] = b
+        return b
+
+    def enqueue(self, job: int, now: float) -> None:
+        self.ready[job] = now
+        self.queue.push(int(self.bucket_of[job]), job, now)
+
+    def _size(self, job: int, b: int, p: int) -> tuple[int, float, float]:
+        """Devices, tokens/s and IT power for ``job`` in pool ``p`` (elastic jobs take their fastest fit)."""
+        jobs, prep = self.prep.jobs, self.prep
+        lo, hi = int(jobs.devices_min[job]), int(jobs.devices_max[job])
+        if lo == hi:
+            return lo, float(self.view.rate[b, p]), float(self.view.power_w[b, p])
+        counts = np.array([c for c in elastic_counts(lo, hi) if c <= self.view.free[p]])
+        rate, watts = prep.rates.at(np.full(len(counts), jobs.job_class[job]),
+                                    np.full(len(counts), prep.pool_system[p]), counts)
+        k = int(np.argmax(rate))
+        return int(counts[k]), float(rate[k]), float(watts[k])
+
+    def place(self, now: float) -> None:
+        while (choice := self.policy.pick(self.view)) is not None:
+            b, p = choice
+            job = self.queue.pop(b)
+            devices, rate, watts = self._size(job, b, p)
+            free = self.view.free[p] - devices
+            if free < 0 or not rate > 0:
+                raise RuntimeError(f"policy {self.policy.name} placed job {job} where it cannot run (pool {p})")
+            self.view.free[p] = free
+            self.min_free[p] = min(self.min_free[p], free)
+            end = now + float(self.prep.jobs.work_tokens[job]) / rate
+            self.start[job], self.end[job], self.pool[job] = now, end, p
+            self.devices[job], self.watts[job] = devices, watts
+            self.events.push(end, Priority.RELEASE, (RELEASE, job))
+
+    def serve(self, k: int) -> None:
+        """Re-place every service's replicas for service interval ``k``."""
+        view, demand = self.view, np.zeros(len(self.prep.services))
+        for s, svc in enumerate(self.prep.services):
+            demand[s] = need = svc.demand_tokens_per_s[k % len(svc.demand_tokens_per_s)]
+            r, held = svc.rates, self.held[s]
+            new = np.zeros_like(held)
+            for p in self.policy.service_order(view, r):
+                if need <= 0:
+                    break
+                size, per_node = int(r.node_devices[p]), float(r.tokens_per_s_per_node[p])
+                new[p] = min(held[p] + view.free[p] // size, math.ceil(need / per_node))
+                need -= new[p] * per_node
+            view.free -= (new - held) * r.node_devices
+            if (view.free < 0).any():
+                raise RuntimeError(f"policy {self.policy.name} placed service {svc.id} beyond free devices")
+            np.minimum(self.min_free, view.free, out=self.min_free)
+            self.held[s] = new
+        self.history.append(self.held.copy())
+        self.demand.append(demand)
+
+    def release_services(self) -> None:
+        for s, svc in enumerate(self.prep.services):
+            self.view.free += self.held[s] * svc.rates.node_devices
+            self.held[s] = 0
+
+
+def simulate(prep: Prepared, policy: Policy) -> FleetRun:
+    """Replay the prepared jobs and services under ``policy``."""
+    run, jobs = _Run(prep, policy), prep.jobs
+    events, interval = run.events, prep.config.service_interval_s
+    todo = np.flatnonzero(jobs.rejected == 0)
+    arrivals = iter(zip(jobs.arrival_s[todo].tolist(), todo.tolist(), strict=True))
+    first = next(arrivals, None)
+    if first is not None:
+        events.push(first[0], Priority.ARRIVAL, (ARRIVE, first[1]))
+    intervals = max(math.ceil(prep.service_end_s / interval), 1) if prep.services else 0
+    if intervals:
+        events.push(0.0, Priority.SERVICE, (SERVICE, 0))
+    while events:
+        now, _, _, (kind, i) = events.pop()
+        run.view.now_s = now
+        if kind == SCHEDULE:
+            run.place(now)
+            continue
+        if kind == ARRIVE:
+            nxt = next(arrivals, None)
+            if nxt is not None:
+                events.push(nxt[0], Priority.ARRIVAL, (ARRIVE, nxt[1]))
+            run.bucket(i)
+        if kind in (ARRIVE, WAKE):
+            ready = policy.defer(run.view, i, int(run.bucket_of[i]))  # a woken job may wait again
+            if ready > now:
+                events.push(ready, Priority.ARRIVAL, (WAKE, i))
+                continue
+            run.enqueue(i, now)
+        elif kind == RELEASE:
+            run.view.free[run.pool[i]] += run.devices[i]
+        elif kind == SERVICE:
+            if i < intervals:
+                run.serve(i)
+                events.push((i + 1) * interval, Priority.SERVICE, (SERVICE, i + 1))
+            else:
+                run.release_services()
+        events.schedule_now((SCHEDULE, -1))
+    shape = (len(run.history), len(prep.services), len(prep.pool_devices))
+    nodes = np.array(run.history, dtype=np.int64).reshape(shape).transpose(1, 0, 2)
+    demand = np.array(run.demand, dtype=float).reshape(shape[:2]).T
+    return FleetRun(prepared=prep, policy=policy.name, ready_s=run.ready, start_s=run.start, end_s=run.end,
+                    pool=run.pool, devices=run.devices, it_power_w=run.watts, service_nodes=nodes,
+                    service_demand=demand, interval_s=interval, min_free=run.min_free)
