@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +121,7 @@ def test_carbon_aware_defers_a_flexible_job_to_cleaner_hours():
     pools = {"fra": {"site": "de-frankfurt", "accelerator": "h100-sxm5-80gb", "devices": 8}}
     jobs = [{"class": "small", "arrival_s": 20 * 3600.0, "devices": 8, "tokens": 2e9, "deadline_s": 48 * 3600.0}]
     cfg = config(sites=sites, pools=pools, jobs=jobs,
-                 fleet={"name": "t", "start_utc": __import__("datetime").datetime(2023, 6, 1)})
+                 fleet={"name": "t", "start_utc": datetime.datetime(2023, 6, 1)})
     prep = prepare(cfg)
     aware, now = simulate(prep, GridAware()), simulate(prep, Policy())
     assert aware.start_s[0] > now.start_s[0]
@@ -182,3 +183,13 @@ def test_synthetic_trace_is_seeded():
     assert not np.array_equal(a.jobs.arrival_s, c.jobs.arrival_s)
     s = summarize(simulate(a, MaxThroughput()))
     assert s["training"]["completed"] + sum(s["training"]["rejected"].values()) == 300
+
+
+def test_a_precision_a_device_lacks_makes_the_class_infeasible_there():
+    classes = {"fp8": {"model": "gpt3-125m", "seq_len": 2048, "global_batch": 64, "precision": "fp8"}}
+    pools = {"old": {"site": "us-oregon", "system": "dgx-2-v100", "devices": 16},
+             "new": {"site": "us-virginia", "accelerator": "h100-sxm5-80gb", "devices": 8}}
+    jobs = [{"class": "fp8", "arrival_s": 0.0, "devices": 8, "tokens": 1e9}]
+    prep = prepare(config(classes=classes, pools=pools, jobs=jobs))
+    run = simulate(prep, Policy())
+    assert run.pool[0] == 1  # FIFO would take the first pool, but V100 has no fp8

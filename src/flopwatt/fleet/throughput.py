@@ -49,7 +49,10 @@ class TrainingRates:
 def _best_rate(job_class: JobClass, system: System, devices: int) -> tuple[float, float]:
     from flopwatt.energy import power  # a leaf import: keeps module load light for the CLI
     precision = job_class.precision or system.accelerator.half_precision()
-    system.accelerator.peak(precision)  # unknown precision for this device: one InputError
+    try:
+        system.accelerator.peak(precision)
+    except InputError:  # e.g. fp8 on a V100: this class cannot run here (data, not an error)
+        return 0.0, 0.0
     workload = TrainingWorkload(model=job_class.model, seq_len=job_class.seq_len, precision=precision)
     est = estimate_training(workload, system, job_class.stack,
                             PlanRequest(devices=devices, global_batch=job_class.global_batch))
