@@ -103,6 +103,7 @@ class MaxThroughput(Policy):
     job to the pool where its ratio is largest. Waiting raises a job's score by 1 per
     ``aging_s`` waited, so no job starves behind a stream of better-suited arrivals. The greedy
     instant-by-instant choice replaces Gavel's LP over time shares (no preemption here).
+    ``aging_s`` is a policy parameter (a choice, not a measurement).
     """
 
     name = "max-throughput"
@@ -141,7 +142,8 @@ class GridAware(Policy):
     It waits for the best later start if that saves at least ``min_saving`` over the best start now,
     and decides again when it wakes. Slack keeps ``runtime_margin`` run times in hand for queueing.
     Placing, it takes the earliest ready job, in the fitting pool with the least emissions per token
-    over its run.
+    over its run. ``max_defer_h``, ``min_saving`` and ``runtime_margin`` are policy parameters (choices,
+    not measurements).
     """
 
     name = "carbon-aware"

@@ -90,7 +90,7 @@ def _pue(config: FleetConfig, site_id: str) -> float:
     return s.pue_override or facility.pue(s.cooling, s.site)
 
 
-def _service(service, config: FleetConfig, pools, sites, end_s: float) -> PreparedService:
+def _service(service, config: FleetConfig, pools, sites) -> PreparedService:
     interval = config.service_interval_s
     if service.trace is not None:
         trace = load_azure_llm(service.trace)
@@ -139,7 +139,7 @@ def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | Non
     jobs = build_jobs(config, trace, rates, ref, pool_system, pool_devices, rng)
     end = config.horizon_s or (float(jobs.arrival_s.max()) if len(jobs) else config.service_interval_s)
     sites = {k: v.site for k, v in config.sites.items()}
-    services = tuple(_service(s, config, pools, sites, end) for s in config.services)
+    services = tuple(_service(s, config, pools, sites) for s in config.services)
     near = np.zeros(len(pools), dtype=bool)
     for s in services:
         near |= s.rates.tokens_per_s_per_node_in_slo > 0
