@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from flopwatt import catalog
@@ -19,9 +20,11 @@ def add_serve_parser(sub, _positive_int, _positive_float, _bounded) -> None:
     srv.add_argument("--devices", default="8", help="devices (compare: one count, or one per accelerator)")
     srv.add_argument("--site", default="us-virginia", help="catalog site id (electricity price, grid carbon)")
     srv.add_argument("--cooling", default="air", help="catalog cooling type")
-    srv.add_argument("--input-len", type=_positive_float, required=True, help="mean prompt tokens")
+    srv.add_argument("--input-len", type=_positive_float, help="mean prompt tokens (or --lengths-from)")
     srv.add_argument("--output-len", type=_bounded(0.0, strict=True, expected="at least 1 generated token"),
-                     required=True, help="mean generated tokens")
+                     help="mean generated tokens (or --lengths-from)")
+    srv.add_argument("--lengths-from", type=Path, help="a request trace (Azure LLM schema TIMESTAMP,ContextTokens,"
+                     "GeneratedTokens): means and spread of its lengths instead of --input-len/--output-len")
     srv.add_argument("--precision", default="fp8", help="weight/compute precision: bf16, fp8, fp4, int8, int4")
     srv.add_argument("--kv-precision", help="KV-cache precision (default: fp8 with quantised weights, else bf16)")
     srv.add_argument("--ttft-slo", type=_positive_float, help="seconds")
@@ -40,17 +43,36 @@ def add_serve_parser(sub, _positive_int, _positive_float, _bounded) -> None:
     srv.add_argument("--json", action="store_true")
 
 
+def _lengths(args: argparse.Namespace) -> tuple[float, float, Any]:
+    """(mean input, mean output, moments or None) from the flags or a request trace."""
+    if args.lengths_from is None:
+        for flag, value in (("--input-len", args.input_len), ("--output-len", args.output_len)):
+            if value is None:
+                raise InputError(flag, "a mean token count (or --lengths-from TRACE.csv)")
+        return args.input_len, args.output_len, None
+    if args.input_len is not None or args.output_len is not None:
+        raise InputError("--lengths-from", "either a trace or --input-len/--output-len, not both")
+    from flopwatt.fleet.traces import load_azure_llm
+    from flopwatt.perf.lengths import Lengths
+
+    trace = load_azure_llm(args.lengths_from)
+    moments = Lengths.from_samples(trace.input_tokens, trace.output_tokens)
+    return moments.input_tokens, moments.output_tokens, moments
+
+
 def _serve_requests(args: argparse.Namespace) -> list:
     from flopwatt.serve import ServeRequest
 
+    input_len, output_len, moments = _lengths(args)
     model = catalog.get("models", args.model)
     ids = [a.strip() for a in args.accelerator.split(",")] if args.mode == "compare" else [args.accelerator]
     counts = [c.strip() for c in str(args.devices).split(",")]
     if len(counts) not in (1, len(ids)) or not all(c.isdigit() and int(c) > 0 for c in counts):
         raise InputError("--devices", f"a positive integer, or one per accelerator ({len(ids)})", args.devices)
     devices = [int(c) for c in counts] * (len(ids) // len(counts))
-    return [ServeRequest(model=model, system=catalog.system_for(acc), devices=n, input_len=args.input_len,
-                         output_len=args.output_len, precision=args.precision, kv_precision=args.kv_precision,
+    return [ServeRequest(model=model, system=catalog.system_for(acc), devices=n, input_len=input_len,
+                         output_len=output_len, length_moments=moments, precision=args.precision,
+                         kv_precision=args.kv_precision,
                          ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp, pp=args.pp,
                          slo_percentile=args.slo_percentile, kv_reserve=args.kv_admission == "reserve",
                          disaggregate=_disaggregated(args), prefill_devices=args.prefill_devices)
@@ -93,7 +115,8 @@ def _one_text(args: argparse.Namespace, req, out: dict) -> str:
         f"plan: tp={p['tp']} pp={p['pp']} x {p['replicas']} replicas, {p['batch_per_replica']} sequences each"]
     return "\n".join([
         f"{req.model.id} on {req.devices} x {req.system.accelerator.id}, {args.precision}, "
-        f"in {args.input_len:g} / out {args.output_len:g} tokens" + (", disaggregated" if "prefill" in p else ""),
+        f"in {req.input_len:.6g} / out {req.output_len:.6g} tokens" + _spread(req)
+        + (", disaggregated" if "prefill" in p else ""),
         *plan,
         f"output tokens/s {m['output_tokens_per_s']:,.0f} ({m['tokens_per_s_per_device']:,.0f} per device); "
         f"TPOT {m['tpot_s'] * 1e3:.1f} ms; TTFT {m['ttft_s']:.3f} s (p{args.slo_percentile:g}: "
@@ -102,6 +125,11 @@ def _one_text(args: argparse.Namespace, req, out: dict) -> str:
         f"{_text(m['usd_per_million_output_tokens'], '${:.3f}')} and "
         f"{_text(m['gco2e_per_million_output_tokens'], '{:,.0f} gCO2e')} per million",
         *(_colocated_line(out) if "prefill" in p else [])])
+
+
+def _spread(req) -> str:
+    m = req.length_moments
+    return "" if m is None else f" (output CV {m.output_cv():.2f}; a busy slot holds {m.slot_context_tokens():,.0f})"
 
 
 def _split_lines(out: dict) -> list[str]:

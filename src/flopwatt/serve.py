@@ -19,6 +19,7 @@ from flopwatt.footprint import Setting, default_setting
 from flopwatt.perf import collectives as coll
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.disaggregated import DisaggHardware, DisaggPlans, evaluate_disaggregated
+from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.serving import (
     BYTES,
     PREFILL_CHUNK_TOKENS,
@@ -56,6 +57,13 @@ class ServeRequest:
     """Prefill and decode on separate pools of devices (Splitwise, DistServe)."""
     prefill_devices: int | None = None
     """Devices of the prefill pool when disaggregated; None = searched."""
+    length_moments: Lengths | None = None
+    """Second moments of the request set's lengths (means equal to input_len/output_len); None = every
+    request has the mean lengths."""
+
+    @property
+    def lengths(self) -> Lengths:
+        return self.length_moments or Lengths(float(self.input_len), float(self.output_len))
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:
@@ -66,6 +74,11 @@ class ServeRequest:
             raise InputError("--slo-percentile", "a percentage from 1 to 99.9", self.slo_percentile)
         if self.precision not in BYTES:
             raise InputError("--precision", f"one of {', '.join(BYTES)}", self.precision)
+        m = self.length_moments
+        if m is not None and not (np.isclose(m.input_tokens, self.input_len) and
+                                  np.isclose(m.output_tokens, self.output_len)):
+            raise InputError("length_moments", f"means equal to input_len/output_len ({self.input_len}, "
+                             f"{self.output_len})", (m.input_tokens, m.output_tokens))
         if self.disaggregate:
             self._check_split()
 
@@ -124,7 +137,7 @@ def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
     system, model = req.system, req.model
     plans = _plans(req)
     hardware, element_bytes, slo = _setup(req)
-    result = evaluate_serving(model, hardware, req.devices, plans, lengths=(req.input_len, req.output_len),
+    result = evaluate_serving(model, hardware, req.devices, plans, lengths=req.lengths,
                               element_bytes=element_bytes, slo=slo, kv_reserve=req.kv_reserve)
     score = np.where(result.feasible, result.metrics["output_tokens_per_s"], -np.inf)
     if not len(score) or not np.isfinite(score).any():
@@ -215,7 +228,7 @@ def estimate_disaggregated(req: ServeRequest, setting: Setting | None = None) ->
     serving_hw, element_bytes, slo = _setup(req)
     link = _kv_link(req.system, req.devices)
     result = evaluate_disaggregated(req.model, DisaggHardware(serving_hw, link), req.devices, plans,
-                                    lengths=(req.input_len, req.output_len), element_bytes=element_bytes,
+                                    lengths=req.lengths, element_bytes=element_bytes,
                                     slo=slo, kv_reserve=req.kv_reserve)
     m_all = result.metrics
     score = np.where(result.feasible, m_all["output_tokens_per_s"], -np.inf)

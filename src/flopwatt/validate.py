@@ -23,6 +23,7 @@ from flopwatt.errors import InputError
 from flopwatt.estimate import Estimate, estimate_training
 from flopwatt.footprint import default_setting, run_footprint
 from flopwatt.perf import flops as fl
+from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.space import PlanRequest
 from flopwatt.reliability import DAY_S
 from flopwatt.serve import ServeRequest, estimate_serving
@@ -236,18 +237,20 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     if devices is None or out_len is None:
         raise Skip("device count or mean output length not published")
     in_len = _float(row, "input_len")
+    moments = None
     if in_len is None:
         dataset = catalog.serving_dataset_for(f"{row['model']} {row['notes']}")
         if dataset is None:
             raise Skip("mean input length not published and no catalog dataset matches")
         in_len = dataset.mean_input_tokens
+        moments = _dataset_lengths(dataset, out_len)
     server = row["scenario"].strip().lower() == "server"
     request = ServeRequest(model=_model(row), system=catalog.system_for(row["accelerator"].strip(), row["network"]),
                            devices=devices, input_len=in_len, output_len=out_len,
                            precision=row["precision"].strip() or "bf16", tp=_int(row, "tp"),
                            ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
                            tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
-                           slo_percentile=99.0 if server else 50.0)
+                           slo_percentile=99.0 if server else 50.0, length_moments=moments)
     try:
         best = estimate_serving(request)
     except InputError as exc:
@@ -256,6 +259,16 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         raise Skip(f"no feasible serving plan ({exc})") from exc
     predicted = best["metrics"][INFER_METRICS[row["metric"]]]
     return RowResult(row["id"], row["metric"], float(row["value"]), predicted, best["plan"])
+
+
+def _dataset_lengths(dataset, output_len: float) -> Lengths | None:
+    """The request set's length spread, its outputs scaled to the row's generated mean (the dataset
+    records reference answers; generation keeps their coefficient of variation: an assumption)."""
+    if dataset.mean_output_sq_tokens2 is None:
+        return None
+    sampled = Lengths(dataset.mean_input_tokens, dataset.mean_output_tokens, dataset.mean_output_sq_tokens2,
+                      dataset.mean_input_output_tokens2, dataset.mean_input_sq_tokens2)
+    return sampled.with_output_mean(output_len)
 
 
 def _metric_value(row: dict[str, str], workload: TrainingWorkload, summary: dict, devices: int) -> float:

@@ -33,6 +33,7 @@ from flopwatt.fleet.policies import FleetView, Policy
 from flopwatt.fleet.queue import BucketQueue
 from flopwatt.fleet.throughput import ServiceRates, TrainingRates, service_rates, training_rates
 from flopwatt.fleet.traces import TrainingTrace, load_azure_llm, load_training_trace, synthetic_training
+from flopwatt.perf.lengths import Lengths
 
 RELEASE, SERVICE, ARRIVE, WAKE, SCHEDULE = range(5)
 
@@ -91,18 +92,20 @@ def _pue(config: FleetConfig, site_id: str) -> float:
 
 
 def _service(service, config: FleetConfig, pools, sites) -> PreparedService:
+    """A service's demand per interval and its node rates; a trace lends its lengths' spread too."""
     interval = config.service_interval_s
     if service.trace is not None:
         trace = load_azure_llm(service.trace)
         rate = trace.rate_per_s(interval)
-        lengths = (float(trace.input_tokens.mean()), float(trace.output_tokens.mean()))
+        lengths = Lengths.from_samples(trace.input_tokens, trace.output_tokens)
     else:
         rate = np.array([service.rate_per_s])
-        lengths = (service.input_len, service.output_len)
-    lengths = (service.input_len or lengths[0], service.output_len or lengths[1])
+        lengths = Lengths(service.input_len, service.output_len)
+    if service.input_len or service.output_len:  # the config's means win; the trace's spread no longer fits
+        lengths = Lengths(service.input_len or lengths.input_tokens, service.output_len or lengths.output_tokens)
     rates = service_rates(service, pools, sites, lengths)
-    return PreparedService(id=service.id, rates=rates, mean_lengths=lengths,
-                           demand_tokens_per_s=rate * service.rate_scale * lengths[1])
+    return PreparedService(id=service.id, rates=rates, mean_lengths=tuple(lengths),
+                           demand_tokens_per_s=rate * service.rate_scale * lengths.output_tokens)
 
 
 def _training_trace(config: FleetConfig, path: Path | None, seed: int | None) -> TrainingTrace:

@@ -23,6 +23,7 @@ import numpy as np
 from flopwatt.errors import InputError
 from flopwatt.estimate import estimate_training
 from flopwatt.fleet.config import JobClass, Pool, Service
+from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.space import PlanRequest
 from flopwatt.serve import ServeRequest, estimate_serving
 from flopwatt.specs import System, TrainingWorkload
@@ -92,10 +93,10 @@ class ServiceRates:
     """Round trip from the pool's site to the users (NaN = unknown)."""
 
 
-def _node_rate(service: Service, system: System, lengths: tuple[float, float], ttft_s: float | None) -> float:
-    req = ServeRequest(model=service.model, system=system, devices=system.devices_per_node, input_len=lengths[0],
-                       output_len=lengths[1], precision=service.precision, ttft_slo_s=ttft_s,
-                       tpot_slo_s=service.tpot_slo_s)
+def _node_rate(service: Service, system: System, lengths: Lengths, ttft_s: float | None) -> float:
+    req = ServeRequest(model=service.model, system=system, devices=system.devices_per_node,
+                       input_len=lengths.input_tokens, output_len=lengths.output_tokens, length_moments=lengths,
+                       precision=service.precision, ttft_slo_s=ttft_s, tpot_slo_s=service.tpot_slo_s)
     try:
         return float(estimate_serving(req)["metrics"]["output_tokens_per_s"])
     except InputError as exc:
@@ -105,8 +106,8 @@ def _node_rate(service: Service, system: System, lengths: tuple[float, float], t
 
 
 def service_rates(service: Service, pools: tuple[Pool, ...], sites: dict[str, Site],
-                  lengths: tuple[float, float]) -> ServiceRates:
-    """Node throughput of ``service`` on each pool, for mean prompt/output ``lengths``."""
+                  lengths: Lengths) -> ServiceRates:
+    """Node throughput of ``service`` on each pool for its request lengths (means and spread)."""
     from flopwatt.energy import power
     n = len(pools)
     devices, free_rate, slo_rate, watts, rtt = (np.zeros(n) for _ in range(5))

@@ -50,6 +50,7 @@ import numpy as np
 
 from flopwatt.perf import collectives as coll
 from flopwatt.perf import serving_step as step
+from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.serving import (
     PREFILL_CHUNK_TOKENS,
     USABLE_MEMORY,
@@ -108,15 +109,16 @@ def prefill_pass(model: ModelSpec, hw: ServingHardware, tp: np.ndarray, prompts:
 
 
 def decode_pass(model: ModelSpec, hw: ServingHardware, tp: np.ndarray, batch: np.ndarray,
-                lengths: tuple[float, float], weight_bytes: float, kv_bytes: float) -> dict[str, np.ndarray]:
+                lengths: Lengths | tuple[float, float], weight_bytes: float, kv_bytes: float) -> dict[str, np.ndarray]:
     """Components of one decode-only iteration: one token for each of ``batch`` sequences, each reading
-    its KV cache of ``in + out / 2`` tokens on average; no prefill tokens ride along (DistServe Sec. 2.2)."""
-    inp, out = lengths
+    its KV cache of ``in + out / 2`` tokens on average (the length-biased mean for a spread of lengths,
+    :mod:`flopwatt.perf.lengths`); no prefill tokens ride along (DistServe Sec. 2.2)."""
+    lengths = Lengths.of(lengths)
     kv = kv_bytes_per_token_layer_on_rank(model, kv_bytes, tp)
     r = hw.rates
     linear, _ = step.linear_time(model, r, batch, tp, weight_bytes)
     return {"linear_s": linear,
-            "decode_attention_s": step.decode_attention_time(model, r, batch, inp + out / 2, kv, tp),
+            "decode_attention_s": step.decode_attention_time(model, r, batch, lengths.slot_context_tokens(), kv, tp),
             "elementwise_s": step.elementwise_time(model, r, batch, tp),
             "logits_s": step.logits_time(model, r, batch, tp, weight_bytes),
             "tp_comm_s": step.tp_comm_time(model, batch, tp, hw.scale_up)}
@@ -162,21 +164,22 @@ def _pools(model, hw, plans, lengths, element_bytes, z) -> dict[str, np.ndarray]
 
 def _memory(model: ModelSpec, plans: DisaggPlans, lengths, element_bytes, kv_reserve: bool):
     """(prefill, decode) bytes per device: weights of the replica's shard plus the KV it holds."""
-    inp, out = lengths
+    inp, _ = lengths
     tp_p, tp_d = (np.asarray(x, dtype=float) for x in (plans.tp_prefill, plans.tp_decode))
     params = model.total_params() * element_bytes[0]
     kv_p = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp_p) * model.layers
     kv_d = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp_d) * model.layers
-    held = inp + (out if kv_reserve else out / 2)
+    held = lengths.slot_reserved_tokens() if kv_reserve else lengths.slot_context_tokens()
     return (params / tp_p + PREFILL_KV_BUFFERS * plans.prompts * inp * kv_p,
             params / tp_d + plans.batch * held * kv_d)
 
 
 def evaluate_disaggregated(model: ModelSpec, hw: DisaggHardware, devices: int, plans: DisaggPlans, *,
-                           lengths: tuple[float, float], element_bytes: tuple[float, float],
+                           lengths: Lengths | tuple[float, float], element_bytes: tuple[float, float],
                            slo: Slo | None = None, kv_reserve: bool = True) -> DisaggResult:
     """Throughput, TTFT, TPOT, pool capacities and busy shares of every plan (module docstring);
     infeasible where the pools do not divide their devices, a pool runs out of memory or an SLO fails."""
+    lengths = Lengths.of(lengths)
     inp, out = lengths
     slo = slo or Slo()
     z = NormalDist().inv_cdf(slo.percentile / 100.0)

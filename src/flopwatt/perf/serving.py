@@ -15,7 +15,8 @@ KV cache per token: 2 x layers x kv_heads x head_dim x bytes (MHA/GQA); MLA cach
 shared RoPE key, (kv_lora_rank + rope_dim) x layers x bytes (DeepSeek-V2 Sec. 2.1.2). Memory per
 device: weights / (tp pp) + batch x (in + out) x KV per device when the engine reserves a sequence's
 whole KV at admission (TensorRT-LLM's default), batch x (in + out / 2) when it grows with the tokens
-(vLLM), within the usable memory.
+(vLLM), within the usable memory. For request sets with a spread of lengths, ``in + out / 2`` and
+``in + out`` become the length-biased means of :mod:`flopwatt.perf.lengths`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from flopwatt.perf import collectives as coll
 from flopwatt.perf import serving_step as step
 from flopwatt.perf.compute import DeviceRates
+from flopwatt.perf.lengths import Lengths
 from flopwatt.specs import ModelSpec
 
 BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
@@ -97,6 +99,7 @@ def _cycle_time(model: ModelSpec, hw: ServingHardware, tp, pp, batch, lengths, e
     """Time for every sequence of a replica to gain one token: ``pp`` stage passes of ``batch / pp``
     sequences each (micro-batches keep every stage busy), components per stage pass. ``extra_prompt``
     adds one prompt chunk to a micro-batch (the cycle a newly arrived request is prefilled in)."""
+    lengths = Lengths.of(lengths)
     inp, out = lengths
     weight_bytes, kv_bytes = element_bytes
     micro = batch / pp
@@ -107,8 +110,9 @@ def _cycle_time(model: ModelSpec, hw: ServingHardware, tp, pp, batch, lengths, e
     linear, streamed = step.linear_time(model, r, tokens, tp, weight_bytes)
     parts = {
         "linear_s": linear / pp,
-        "decode_attention_s": step.decode_attention_time(model, r, micro, inp + out / 2, kv, tp) / pp,
-        "prefill_attention_s": step.prefill_attention_time(model, r, prefill, inp, kv, tp) / pp,
+        "decode_attention_s": step.decode_attention_time(model, r, micro, lengths.slot_context_tokens(), kv, tp) / pp,
+        "prefill_attention_s": step.prefill_attention_time(model, r, prefill, lengths.prompt_attention_tokens(), kv,
+                                                           tp) / pp,
         "elementwise_s": step.elementwise_time(model, r, tokens, tp) / pp,
         "logits_s": step.logits_time(model, r, micro, tp, weight_bytes),
         "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up) / pp,
@@ -120,7 +124,7 @@ def _cycle_time(model: ModelSpec, hw: ServingHardware, tp, pp, batch, lengths, e
 
 
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
-                     lengths: tuple[float, float], element_bytes: tuple[float, float],
+                     lengths: Lengths | tuple[float, float], element_bytes: tuple[float, float],
                      slo: Slo = Slo(), kv_reserve: bool = True) -> ServingResult:
     """Throughput, TTFT, TPOT and memory of every plan; infeasible where memory, devices or SLOs fail.
 
@@ -131,15 +135,18 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
 
     ``kv_reserve``: a sequence is admitted only with KV blocks for its prompt and all its output
     (TensorRT-LLM's default capacity policy GUARANTEED_NO_EVICT); otherwise blocks are taken as tokens
-    arrive (vLLM), so a sequence holds its prompt and half its output on average.
+    arrive (vLLM), so a sequence holds its prompt and half its output on average. With a spread of
+    lengths (:class:`flopwatt.perf.lengths.Lengths`) the slots are length-biased: long generations
+    hold their slots longer, so a slot's mean context and reservation exceed those of a mean request.
     """
+    lengths = Lengths.of(lengths)
     tp, pp, b = (np.asarray(x, dtype=float) for x in (plans.tp, plans.pp, plans.batch))
     inp, out = lengths
     n = tp * pp
     replicas = np.floor(devices / n)
     weights = model.total_params() * element_bytes[0] / n
     kv_token = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp) * model.layers / pp
-    held = inp + (out if kv_reserve else out / 2)
+    held = lengths.slot_reserved_tokens() if kv_reserve else lengths.slot_context_tokens()
     memory = weights + b * held * kv_token
     mean = _cycle_time(model, hw, tp, pp, b, lengths, element_bytes)
     z = NormalDist().inv_cdf(slo.percentile / 100.0)

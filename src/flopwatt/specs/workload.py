@@ -39,9 +39,17 @@ class ServingDataset:
     mean_output_tokens: float
     source: str
     retrieved: str
+    mean_output_sq_tokens2: float | None = None
+    """E[out^2] over the samples (None: unknown; the request set is then taken as all-mean)."""
+    mean_input_output_tokens2: float | None = None
+    """E[in x out] over the samples."""
+    mean_input_sq_tokens2: float | None = None
+    """E[in^2] over the samples."""
 
     def __post_init__(self) -> None:
         positive(f"dataset {self.id}", "mean_input_tokens", self.mean_input_tokens)
         positive(f"dataset {self.id}", "mean_output_tokens", self.mean_output_tokens)
+        for name in ("mean_output_sq_tokens2", "mean_input_output_tokens2", "mean_input_sq_tokens2"):
+            positive(f"dataset {self.id}", name, getattr(self, name), allow_none=True)
         if not self.keywords or not all(isinstance(k, str) and k for k in self.keywords):
             raise InputError(f"dataset {self.id}.keywords", "a non-empty list of words", self.keywords)
