@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,16 @@ def test_report_into_a_missing_directory_is_one_clear_error(tmp_path, capsys):
     assert main(["train", "--report", str(tmp_path / "no" / "such" / "dir.html")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--report" in err[0]
+
+
+def test_fleet_report(tmp_path, capsys):
+    path = tmp_path / "fleet.html"
+    config = Path(__file__).resolve().parents[1] / "examples" / "fleet-3site.toml"
+    assert main(["fleet", str(config), "--policy", "compare", "--max-jobs", "300",
+                 "--report", str(path), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    page = path.read_text()
+    assert page.count("<svg") == 2 and "utilisation by pool" in page
+    assert not re.search(r"(src|href)=[\"']https?://", page)
+    fifo = payload["runs"]["fifo"]["training"]
+    assert f"{fifo['jct_s']['mean'] / 3600:.3g}" in page

@@ -345,7 +345,8 @@ def _write_report(command: str, path: Path, payload: Any) -> None:
     """Render the HTML report and write it atomically (a temporary file renamed into place)."""
     from flopwatt.report import html
 
-    render = {"train": html.train_report, "plan": html.plan_report, "fabric": html.fabric_report}[command]
+    render = {"train": html.train_report, "plan": html.plan_report, "fabric": html.fabric_report,
+              "fleet": html.fleet_report}[command]
     page = render(json.loads(json.dumps(payload, default=_json_default)))
     if not path.parent.is_dir():
         raise InputError("--report", "a path in an existing directory", str(path))

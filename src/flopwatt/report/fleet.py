@@ -50,14 +50,21 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
+def metric_rows(runs: dict) -> tuple[list[str], list[list[str]]]:
+    """(metric labels, one column of formatted values per run) — the text and HTML reports share them."""
+    per_run = [dict(_rows(r) + _ratio_rows(r)) for r in runs.values()]
+    first = next(iter(runs.values()))
+    labels = [k for k, _ in _rows(first)] + [k for k, _ in _ratio_rows(first)]
+    return labels, [[p.get(k, "-") for k in labels] for p in per_run]
+
+
 def fleet_table(payload: dict) -> str:
     runs = payload["runs"]
     names = list(runs)
-    per_run = [dict(_rows(r) + _ratio_rows(r)) for r in runs.values()]
-    labels = [k for k, _ in _rows(next(iter(runs.values())))] + [k for k, _ in _ratio_rows(next(iter(runs.values())))]
+    labels, columns = metric_rows(runs)
     lines = [f"fleet {payload['fleet']}: {payload['jobs']:,} jobs, pools {', '.join(payload['pools'])} "
              f"(seed {payload['seed']})", ""]
-    lines += _table(["metric", *names], [[k, *(p.get(k, "-") for p in per_run)] for k in labels])
+    lines += _table(["metric", *names], [[k, *(col[i] for col in columns)] for i, k in enumerate(labels)])
     lines += ["", "utilisation by pool (%)"]
     pools = list(next(iter(runs.values()))["pools"])
     lines += _table(["pool", *names], [[p, *(_fmt(runs[n]["pools"][p]["utilisation"], 0.01, ".1f") for n in names)]

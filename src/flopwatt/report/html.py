@@ -166,3 +166,38 @@ def fabric_report(s: dict[str, Any] | list[dict[str, Any]]) -> str:
     sections = [*(_diagram(d) for d in designs), _svg(fig), _table(rows, header), "<h2>Bill of materials</h2>",
                 _table(bom, ("topology", "part", "count"))]
     return _page(f"flopwatt fabric: {designs[0]['endpoints']:,} endpoints", sections)
+
+
+def fleet_report(p: dict[str, Any]) -> str:
+    """Policies side by side: the metrics table, utilisation per pool, and each policy against FIFO."""
+    from flopwatt.report.fleet import metric_rows
+
+    plt = _plt()
+    runs = p["runs"]
+    names = list(runs)
+    labels, columns = metric_rows(runs)
+    table = _table([(label, *(col[i] for col in columns)) for i, label in enumerate(labels)], ("metric", *names))
+    pools = list(next(iter(runs.values()))["pools"])
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    width = 0.8 / len(names)
+    for k, name in enumerate(names):
+        ax.bar([i + k * width for i in range(len(pools))], [runs[name]["pools"][q]["utilisation"] * 100 for q in pools],
+               width, label=name)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(pools))], pools, fontsize=8)
+    ax.set_ylabel("utilisation (%)")
+    ax.set_title("utilisation by pool")
+    ax.legend(fontsize=8, frameon=False)
+    sections = [table, "<h2>Utilisation by pool</h2>", _svg(fig)]
+    if "versus_fifo" in next(iter(runs.values())):
+        keys = [k for k in runs[names[0]]["versus_fifo"] if all(runs[n]["versus_fifo"][k] is not None for n in names)]
+        fig, ax = plt.subplots(figsize=(9, 3.5))
+        for k, name in enumerate(names):
+            ax.bar([i + k * width for i in range(len(keys))], [runs[name]["versus_fifo"][m] for m in keys], width,
+                   label=name)
+        ax.axhline(1.0, color="#444", lw=0.8)
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(keys))], [k.replace("_", " ") for k in keys], fontsize=8)
+        ax.set_ylabel("x FIFO")
+        ax.set_title("each policy against FIFO on the same pools")
+        ax.legend(fontsize=8, frameon=False)
+        sections += ["<h2>Against FIFO</h2>", _svg(fig)]
+    return _page(f"flopwatt fleet: {p['fleet']} ({p['jobs']:,} jobs)", sections)
