@@ -193,3 +193,13 @@ def test_a_precision_a_device_lacks_makes_the_class_infeasible_there():
     prep = prepare(config(classes=classes, pools=pools, jobs=jobs))
     run = simulate(prep, Policy())
     assert run.pool[0] == 1  # FIFO would take the first pool, but V100 has no fp8
+
+
+def test_a_job_needing_a_whole_node_waits_for_one():
+    """Two 8-GPU nodes: a 1-GPU job in each leaves 14 devices free, but a 16-GPU job needs both nodes."""
+    pools = {"only": {"site": "us-oregon", "accelerator": "h100-sxm5-80gb", "devices": 16}}
+    jobs = [{"class": "small", "arrival_s": 0.0, "devices": 8, "tokens": 1e9},
+            {"class": "small", "arrival_s": 0.0, "devices": 1, "tokens": 1e8},
+            {"class": "small", "arrival_s": 1.0, "devices": 16, "tokens": 1e9}]
+    run = simulate(prepare(config(jobs=jobs, pools=pools)), Policy())
+    assert run.start_s[2] == pytest.approx(max(run.end_s[0], run.end_s[1]))

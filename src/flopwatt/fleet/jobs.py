@@ -19,6 +19,7 @@ import numpy as np
 
 from flopwatt.errors import InputError
 from flopwatt.fleet.config import FleetConfig
+from flopwatt.fleet.nodes import PoolNodes
 from flopwatt.fleet.throughput import TrainingRates
 from flopwatt.fleet.traces import TrainingTrace
 
@@ -74,7 +75,7 @@ def _assign_classes(trace: TrainingTrace, ref_rate: np.ndarray, shares: np.ndarr
 
 
 def build_jobs(config: FleetConfig, trace: TrainingTrace | None, rates: TrainingRates, ref_system: int | None,
-               pool_systems: np.ndarray, pool_devices: np.ndarray, rng: np.random.Generator) -> JobTable:
+               pool_systems: np.ndarray, idle_pools: PoolNodes, rng: np.random.Generator) -> JobTable:
     """Trace jobs and config jobs with their work, deadlines and rejection reasons."""
     classes = list(config.classes.values())
     parts = []
@@ -88,10 +89,11 @@ def build_jobs(config: FleetConfig, trace: TrainingTrace | None, rates: Training
     if ref_system is not None:
         ref_rate = rates.at(np.maximum(cls, 0), np.full_like(cls, ref_system), lo)[0]
         ref_device_s = np.where(ref_rate > 0, lo * work / np.where(ref_rate > 0, ref_rate, 1.0), np.nan)
+    fits = idle_pools.fits(lo)  # [jobs, pools] with every node free
     runnable = np.zeros(len(arrival), dtype=bool)
-    for s, count in zip(pool_systems, pool_devices, strict=True):
-        runnable |= (lo <= count) & (rates.at(np.maximum(cls, 0), np.full_like(cls, s), lo)[0] > 0)
-    rejected = np.select([(cls < 0) | ~(work > 0), lo > pool_devices.max(), ~runnable], [3, 1, 2], 0)
+    for p, s in enumerate(pool_systems):
+        runnable |= fits[:, p] & (rates.at(np.maximum(cls, 0), np.full_like(cls, s), lo)[0] > 0)
+    rejected = np.select([(cls < 0) | ~(work > 0), ~fits.any(axis=1), ~runnable], [3, 1, 2], 0)
     order = np.argsort(arrival, kind="stable")
     return JobTable(arrival_s=arrival[order], job_class=np.maximum(cls, 0)[order], devices_min=lo[order],
                     devices_max=hi[order], work_tokens=work[order], deadline_s=deadline[order],

@@ -37,7 +37,9 @@ class FleetView:
 
     now_s: float
     free: np.ndarray
-    """Free devices per pool."""
+    """Free devices per pool (not all of them may fit a job: see ``nodes``)."""
+    nodes: Any
+    """The :class:`flopwatt.fleet.nodes.PoolNodes` of the fleet: which sizes fit where."""
     pool_devices: np.ndarray
     pool_site: np.ndarray
     """Site index of each pool."""
@@ -58,10 +60,9 @@ class FleetView:
     """``grid_mean(which, site_index, start_s, end_s)``: mean 'carbon' (g/kWh) or 'price' ($/kWh)."""
 
     def fits(self) -> np.ndarray:
-        """[B, P]: the bucket has a waiting job, and its fewest devices are free in that pool and can run."""
+        """[B, P]: the bucket has a waiting job whose fewest devices fit the pool's free nodes, and can run there."""
         q = self.queue
-        return ((q.demand[:, None] <= self.free[None, :]) & (self.rate > 0)
-                & np.isfinite(q.head_ready_s)[:, None])
+        return self.nodes.fits(q.demand) & (self.rate > 0) & np.isfinite(q.head_ready_s)[:, None]
 
 
 class Policy:
@@ -174,7 +175,7 @@ class GridAware(Policy):
         starts = now + HOUR_S * np.arange(hours + 1)
         grid_p, grid_s = np.meshgrid(pools, starts, indexing="ij")
         cost = self._per_token(view, view.rate[b, grid_p], view.power_w[b, grid_p], grid_p, grid_s, work)
-        fit_now = view.free[pools] >= view.queue.demand[b]
+        fit_now = view.nodes.fits(view.queue.demand[b:b + 1])[0, pools]
         now_cost = cost[fit_now, 0].min() if fit_now.any() else cost[:, 0].min()
         later = cost[:, 1:].min(axis=0)
         if later.min() < (1.0 - self.min_saving) * now_cost:

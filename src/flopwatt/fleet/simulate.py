@@ -29,6 +29,7 @@ from flopwatt.errors import InputError
 from flopwatt.fleet.config import FleetConfig
 from flopwatt.fleet.jobs import JobTable, build_jobs, elastic_counts, needed_counts
 from flopwatt.fleet.kernel import EventQueue, Priority
+from flopwatt.fleet.nodes import PoolNodes
 from flopwatt.fleet.policies import FleetView, Policy
 from flopwatt.fleet.queue import BucketQueue
 from flopwatt.fleet.throughput import ServiceRates, TrainingRates, service_rates, training_rates
@@ -74,6 +75,8 @@ class Prepared:
     jobs: JobTable
     pool_system: np.ndarray
     pool_devices: np.ndarray
+    node_size: np.ndarray
+    """Devices per node of each pool's system."""
     pool_site: np.ndarray
     pue: np.ndarray
     idle_power_w: np.ndarray
@@ -139,7 +142,8 @@ def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | Non
     pool_system = np.array([list(systems).index(p.system.id) for p in pools])
     pool_devices = np.array([p.devices for p in pools], dtype=np.int64)
     rng = np.random.default_rng(config.seed if seed is None else seed)
-    jobs = build_jobs(config, trace, rates, ref, pool_system, pool_devices, rng)
+    node_size = np.array([p.system.devices_per_node for p in pools], dtype=np.int64)
+    jobs = build_jobs(config, trace, rates, ref, pool_system, PoolNodes(pool_devices, node_size), rng)
     end = config.horizon_s or (float(jobs.arrival_s.max()) if len(jobs) else config.service_interval_s)
     sites = {k: v.site for k, v in config.sites.items()}
     services = tuple(_service(s, config, pools, sites) for s in config.services)
@@ -149,6 +153,7 @@ def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | Non
     accs = [p.system.accelerator for p in pools]
     return Prepared(
         config=config, rates=rates, jobs=jobs, pool_system=pool_system, pool_devices=pool_devices,
+        node_size=node_size,
         pool_site=np.array([site_ids.index(p.site) for p in pools]),
         pue=np.array([_pue(config, p.site) for p in pools]),
         idle_power_w=np.array([a.idle_power_w or a.board_power_w or 0.0 for a in accs]),
@@ -185,7 +190,10 @@ class _Run:
         self.prep, self.policy, self.events = prep, policy, EventQueue()
         n, pools = len(prep.jobs), len(prep.pool_devices)
         self.queue = BucketQueue()
-        self.view = FleetView(now_s=0.0, free=prep.pool_devices.copy(), pool_devices=prep.pool_devices,
+        self.nodes = PoolNodes(prep.pool_devices, prep.node_size)
+        self.empty = PoolNodes(prep.pool_devices, prep.node_size)  # never changed: what fits an idle pool
+        self.alloc: dict[int, list[tuple[int, int]]] = {}
+        self.view = FleetView(now_s=0.0, free=self.nodes.free, nodes=self.nodes, pool_devices=prep.pool_devices,
                               pool_site=prep.pool_site, pue=prep.pue, near_users=prep.near_users, queue=self.queue,
                               rate=np.zeros((0, pools)), power_w=np.zeros((0, pools)),
                               equal_share_rate=np.zeros(0), jobs=prep.jobs, grid_mean=prep.grid)
@@ -194,6 +202,7 @@ class _Run:
         self.bucket_of = np.full(n, -1)
         self.min_free = prep.pool_devices.copy()
         self.held = np.zeros((len(prep.services), pools), dtype=np.int64)
+        self.held_nodes: list[list[list[int]]] = [[[] for _ in range(pools)] for _ in prep.services]
         self.history: list[np.ndarray] = []
         self.demand: list[np.ndarray] = []
 
@@ -203,7 +212,7 @@ class _Run:
         cls, lo = q.job_class[new][:, None], q.demand[new][:, None]
         system = prep.pool_system[None, :]
         rate, watts = prep.rates.at(cls, system, lo)
-        rate = np.where(lo <= prep.pool_devices[None, :], rate, 0.0)
+        rate = np.where(self.empty.fits(lo[:, 0]), rate, 0.0)  # a size no layout of the pool's nodes admits
         view.rate = np.vstack([view.rate, rate])
         view.power_w = np.vstack([view.power_w, watts])
         share = (rate * prep.pool_devices).sum(axis=1) / prep.pool_devices.sum()
@@ -228,7 +237,8 @@ class _Run:
         lo, hi = int(jobs.devices_min[job]), int(jobs.devices_max[job])
         if lo == hi:
             return lo, float(self.view.rate[b, p]), float(self.view.power_w[b, p])
-        counts = np.array([c for c in elastic_counts(lo, hi) if c <= self.view.free[p]])
+        counts = np.array(elastic_counts(lo, hi))
+        counts = counts[self.nodes.fits(counts)[:, p]]
         rate, watts = prep.rates.at(np.full(len(counts), jobs.job_class[job]),
                                     np.full(len(counts), prep.pool_system[p]), counts)
         k = int(np.argmax(rate))
@@ -239,11 +249,10 @@ class _Run:
             b, p = choice
             job = self.queue.pop(b)
             devices, rate, watts = self._size(job, b, p)
-            free = self.view.free[p] - devices
-            if free < 0 or not rate > 0:
+            if not (rate > 0 and self.nodes.fits(np.array([devices]))[0, p]):
                 raise RuntimeError(f"policy {self.policy.name} placed job {job} where it cannot run (pool {p})")
-            self.view.free[p] = free
-            self.min_free[p] = min(self.min_free[p], free)
+            self.alloc[job] = self.nodes.take(p, devices)
+            self.min_free[p] = min(self.min_free[p], self.nodes.free[p])
             end = now + float(self.prep.jobs.work_tokens[job]) / rate
             self.start[job], self.end[job], self.pool[job] = now, end, p
             self.devices[job], self.watts[job] = devices, watts
@@ -259,21 +268,28 @@ class _Run:
             for p in self.policy.service_order(view, r):
                 if need <= 0:
                     break
-                size, per_node = int(r.node_devices[p]), float(r.tokens_per_s_per_node[p])
-                new[p] = min(held[p] + view.free[p] // size, math.ceil(need / per_node))
+                per_node = float(r.tokens_per_s_per_node[p])
+                new[p] = min(held[p] + self.nodes.free_nodes[p], math.ceil(need / per_node))
                 need -= new[p] * per_node
-            view.free -= (new - held) * r.node_devices
-            if (view.free < 0).any():
-                raise RuntimeError(f"policy {self.policy.name} placed service {svc.id} beyond free devices")
+            self._resize(s, new)
             np.minimum(self.min_free, view.free, out=self.min_free)
-            self.held[s] = new
         self.history.append(self.held.copy())
         self.demand.append(demand)
 
+    def _resize(self, s: int, new: np.ndarray) -> None:
+        """Give back or take whole nodes so that service ``s`` holds ``new`` nodes per pool."""
+        for p in np.flatnonzero(new != self.held[s]):
+            nodes = self.held_nodes[s][p]
+            change = int(new[p] - self.held[s, p])
+            if change < 0:
+                self.nodes.give_nodes(p, [nodes.pop() for _ in range(-change)])
+            else:
+                nodes.extend(self.nodes.take_nodes(p, change))
+        self.held[s] = new
+
     def release_services(self) -> None:
-        for s, svc in enumerate(self.prep.services):
-            self.view.free += self.held[s] * svc.rates.node_devices
-            self.held[s] = 0
+        for s in range(len(self.prep.services)):
+            self._resize(s, np.zeros_like(self.held[s]))
 
 
 def simulate(prep: Prepared, policy: Policy) -> FleetRun:
@@ -306,7 +322,7 @@ def simulate(prep: Prepared, policy: Policy) -> FleetRun:
                 continue
             run.enqueue(i, now)
         elif kind == RELEASE:
-            run.view.free[run.pool[i]] += run.devices[i]
+            run.nodes.give(int(run.pool[i]), run.alloc.pop(i))
         elif kind == SERVICE:
             if i < intervals:
                 run.serve(i)
