@@ -183,3 +183,20 @@ def test_ercot_2023_evening_peak_and_clean_windy_spring():
     by_month = shape.mean(axis=1)
     assert np.all(by_month[0:4] < 0.9) and np.all(by_month[5:9] > 1.05)
     assert 1.5 < shape.max() / shape.min() < 2.0
+
+
+def test_tokyo_2023_single_solar_dip_deepest_in_spring_on_a_flat_thermal_plateau():
+    """Electricity Maps JP-TK 2023 (direct), hours in JST: every month's cleanest hour is 11-12 h (solar noon),
+    the dip is deepest in spring and shallowest in the cloudy rainy season / summer, and the night hours sit on
+    a near-constant plateau (no evening peak above it)."""
+    shape = np.asarray(PROFILES["jp-tokyo"].carbon_shape_by_month_hour)
+    assert PROFILES["jp-tokyo"].timezone_utc_offset_h == 9
+    assert np.all((shape.argmin(axis=1) >= 11) & (shape.argmin(axis=1) <= 12))
+    spring, summer = shape[2:5, 11:13].mean(), shape[5:8, 11:13].mean()  # March-May vs June-August
+    assert spring < 0.7 and summer > 0.75 and summer - spring > 0.1
+    month, hour = np.unravel_index(shape.argmin(), shape.shape)
+    assert (month, hour) == (3, 11)  # April 11:00 JST
+    night = shape[:, 0:5]  # 00-04 h JST
+    assert np.all((night > 1.09) & (night < 1.125))
+    assert shape[:, 18:24].max() - night.mean() < 0.02
+    assert 1.7 < shape.max() / shape.min() < 2.0

@@ -15,7 +15,11 @@ Timezone: UTC hour index u (0..8759 from 1 January 00:00 UTC) becomes local stan
 (u + offset) mod 8760, i.e. a fixed offset with no daylight saving, and the few hours that cross the year
 boundary wrap round within the same year. Every month-hour cell then holds exactly days_m values.
 
+Checks: every one of the 8760 UTC hours must be given exactly once (a gap, a repeated hour, an overlapping
+transcription line or a value outside the year stops the run with a message).
+
 Run: python tools/grid_profiles.py /tmp/grid/de-2023.txt --site de-frankfurt --utc-offset 1
+     python tools/grid_profiles.py /tmp/grid2/tyo-2023.txt --site jp-tokyo --utc-offset 9
      (prints the TOML array; paste it into the site's table).
 """
 
@@ -41,7 +45,10 @@ def read_series(path: Path, year: int, column: str = "ci") -> np.ndarray:
     if text.startswith("date,hour"):
         for row in csv.DictReader(text.splitlines()):
             when = dt.datetime.fromisoformat(f"{row['date']} {row['hour']}")
-            values[int((when - start).total_seconds() // 3600)] = float(row[column])
+            i = int((when - start).total_seconds() // 3600)
+            if not 0 <= i < HOURS or not np.isnan(values[i]):
+                sys.exit(f"{path}: row {row['date']} {row['hour']} is outside {year} or repeated")
+            values[i] = float(row[column])
     else:
         for line in text.splitlines():
             if not line.strip() or line.startswith("#"):
@@ -49,6 +56,10 @@ def read_series(path: Path, year: int, column: str = "ci") -> np.ndarray:
             day, hour, *vals = line.split()
             first = dt.datetime.fromisoformat(f"{year}-{day} {int(hour):02d}:00")
             i = int((first - start).total_seconds() // 3600)
+            if i < 0 or i + len(vals) > HOURS:
+                sys.exit(f"{path}: line '{day} {hour}' runs outside {year}")
+            if not np.all(np.isnan(values[i:i + len(vals)])):
+                sys.exit(f"{path}: line '{day} {hour}' overlaps hours already read")
             values[i:i + len(vals)] = [float(v) for v in vals]
     missing = np.flatnonzero(np.isnan(values))
     if missing.size:
