@@ -35,6 +35,8 @@ def add_serve_parser(sub, _positive_int, _positive_float, _bounded) -> None:
                      help="reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM)")
     srv.add_argument("--tp", type=_positive_int)
     srv.add_argument("--pp", type=_positive_int, help="pipeline stages (searched on SRAM-only chips, else 1)")
+    srv.add_argument("--ep", type=_positive_int, help="MoE only: attention groups sharing the experts (expert "
+                     "parallelism, may cross the NIC; default: searched over the divisors of the expert count)")
     srv.add_argument("--disaggregate", action=argparse.BooleanOptionalAction, default=False,
                      help="prefill and decode on separate pools (Splitwise/DistServe); reports the P:D split "
                      "and the colocated optimum beside it")
@@ -73,7 +75,7 @@ def _serve_requests(args: argparse.Namespace) -> list:
     return [ServeRequest(model=model, system=catalog.system_for(acc), devices=n, input_len=input_len,
                          output_len=output_len, length_moments=moments, precision=args.precision,
                          kv_precision=args.kv_precision,
-                         ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp, pp=args.pp,
+                         ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp, pp=args.pp, ep=args.ep,
                          slo_percentile=args.slo_percentile, kv_reserve=args.kv_admission == "reserve",
                          disaggregate=_disaggregated(args), prefill_devices=args.prefill_devices)
             for acc, n in zip(ids, devices, strict=True)]
@@ -89,7 +91,8 @@ def _plan_text(out: dict) -> str:
     if "prefill" in p:
         pre, dec = p["prefill"], p["decode"]
         return f"P{pre['devices']} tp{pre['tp']} / D{dec['devices']} tp{dec['tp']} b{dec['batch_per_replica']}"
-    return f"tp{p['tp']} pp{p['pp']} b{p['batch_per_replica']} x{p['replicas']}"
+    ep = f" ep{p['ep']}" if p.get("ep", 1) > 1 else ""
+    return f"tp{p['tp']}{ep} pp{p['pp']} b{p['batch_per_replica']} x{p['replicas']}"
 
 
 def _text(value: float | None, fmt: str) -> str:
@@ -111,8 +114,7 @@ def _compare_table(requests: list, outs: list[dict]) -> str:
 
 def _one_text(args: argparse.Namespace, req, out: dict) -> str:
     m, p = out["metrics"], out["plan"]
-    plan = _split_lines(out) if "prefill" in p else [
-        f"plan: tp={p['tp']} pp={p['pp']} x {p['replicas']} replicas, {p['batch_per_replica']} sequences each"]
+    plan = _split_lines(out) if "prefill" in p else _plan_lines(req, out)
     return "\n".join([
         f"{req.model.id} on {req.devices} x {req.system.accelerator.id}, {args.precision}, "
         f"in {req.input_len:.6g} / out {req.output_len:.6g} tokens" + _spread(req)
@@ -125,6 +127,18 @@ def _one_text(args: argparse.Namespace, req, out: dict) -> str:
         f"{_text(m['usd_per_million_output_tokens'], '${:.3f}')} and "
         f"{_text(m['gco2e_per_million_output_tokens'], '{:,.0f} gCO2e')} per million",
         *(_colocated_line(out) if "prefill" in p else [])])
+
+
+def _plan_lines(req, out: dict) -> list[str]:
+    """The colocated plan; with expert parallelism, its groups and the All-to-All time per iteration."""
+    p, m = out["plan"], out["metrics"]
+    if p["ep"] == 1:
+        return [f"plan: tp={p['tp']} pp={p['pp']} x {p['replicas']} replicas, {p['batch_per_replica']} sequences each"]
+    return [f"plan: tp={p['tp']} ep={p['ep']} pp={p['pp']} x {p['replicas']} replicas, {p['batch_per_replica']} "
+            f"sequences each ({p['ep']} attention groups of {p['tp']} device{'s' * (p['tp'] > 1)}; experts over "
+            f"{p['tp'] * p['ep']}{' per stage' * (p['pp'] > 1)})",
+            f"expert All-to-All (dispatch + combine, {req.model.moe_layers} MoE layers): "
+            f"{m['ep_all_to_all_s'] * 1e3:.1f} ms per iteration over {p['expert_link']}"]
 
 
 def _spread(req) -> str:

@@ -1,6 +1,6 @@
-"""One serving estimate: choose TP, PP and the batch that maximise throughput within memory and SLOs.
+"""One serving estimate: choose TP, EP, PP and the batch that maximise throughput within memory and SLOs.
 
-Every (tp, pp, batch) candidate is evaluated in one vectorised call of
+Every (tp, ep, pp, batch) candidate is evaluated in one vectorised call of
 :func:`flopwatt.perf.serving.evaluate_serving`; the best feasible one is reported with its energy,
 money and carbon per token (:mod:`flopwatt.serve_cost`). With ``disaggregate`` the prefill and decode
 pools are searched instead (:func:`estimate_disaggregated`, :mod:`flopwatt.perf.disaggregated`).
@@ -53,6 +53,9 @@ class ServeRequest:
     """KV blocks for prompt + output are reserved at admission (TensorRT-LLM GUARANTEED_NO_EVICT)."""
     tp: int | None = None
     pp: int | None = None
+    ep: int | None = None
+    """Attention groups sharing the experts of an MoE model (expert parallelism,
+    :mod:`flopwatt.perf.serving_ep`); None = searched over the divisors of the expert count."""
     disaggregate: bool = False
     """Prefill and decode on separate pools of devices (Splitwise, DistServe)."""
     prefill_devices: int | None = None
@@ -79,8 +82,24 @@ class ServeRequest:
                                   np.isclose(m.output_tokens, self.output_len)):
             raise InputError("length_moments", f"means equal to input_len/output_len ({self.input_len}, "
                              f"{self.output_len})", (m.input_tokens, m.output_tokens))
+        self._check_ep()
         if self.disaggregate:
             self._check_split()
+
+    def _check_ep(self) -> None:
+        ep, moe = self.ep, self.model.moe
+        if ep is None:
+            return
+        if moe is None and ep != 1:
+            raise InputError("--ep", f"1 for a dense model (expert parallelism spreads MoE experts; "
+                             f"{self.model.id} has none)", ep)
+        if moe is not None and moe.experts % ep:
+            raise InputError("--ep", f"a divisor of the {moe.experts} experts of {self.model.id}", ep)
+        others = (self.tp or 1) * (self.pp or 1)
+        if ep * others > self.devices:
+            raise InputError("--ep", f"at most devices / (tp x pp) = {self.devices // others}", ep)
+        if self.disaggregate and ep != 1:
+            raise InputError("--ep", "1 with --disaggregate (pools run tensor parallel only)", ep)
 
     def _check_split(self) -> None:
         if self.devices < 2:
@@ -104,30 +123,45 @@ def _rates(system: System, precision: str) -> DeviceRates:
 
 
 def _plans(req: ServeRequest) -> ServingPlans:
-    """Every (tp, pp, batch) within the scale-up domain, the heads, the layers and the devices.
+    """Every (tp, ep, pp, batch) with tp within the scale-up domain and dividing the heads, ep among the
+    divisors of the expert count (MoE only, else 1), tp x ep x pp within the devices, and at least one
+    sequence per attention group per pipeline stage.
 
     Pipeline depth is searched only on SRAM-only chips, which must spread the weights over many chips;
     on HBM devices it is 1 unless asked for, since the pipeline here has no bubbles or stage imbalance
-    and so would flatter deep pipelines.
+    and so would flatter deep pipelines. Expert parallelism may leave the scale-up domain (its
+    All-to-Alls then cross the NIC).
     """
     system, model = req.system, req.model
     divs = divisors(req.devices)
     tps = np.array([req.tp]) if req.tp else divs[(divs <= system.scale_up_domain_devices) & (model.heads % divs == 0)]
     searched = divs[divs <= model.layers] if not system.accelerator.has_off_chip_memory else np.array([1])
     pps = np.array([req.pp]) if req.pp else searched
-    tp, pp, batch = (g.ravel() for g in np.meshgrid(tps, pps, BATCHES, indexing="ij"))
-    keep = (tp * pp <= req.devices) & (batch >= pp)  # a pipeline needs a sequence per stage in flight
-    return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep])
+    tp, pp, ep, batch = (g.ravel() for g in np.meshgrid(tps, pps, _eps(req), BATCHES, indexing="ij"))
+    keep = (tp * ep * pp <= req.devices) & (batch >= pp * ep)  # a sequence per stage and attention group
+    return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep])
+
+
+def _eps(req: ServeRequest) -> np.ndarray:
+    """Expert-parallel degrees: the one asked for, else 1 for dense models and every divisor of the
+    expert count for MoE models (each attention group's share of the experts is whole)."""
+    if req.ep:
+        return np.array([req.ep])
+    if req.model.moe is None:
+        return np.array([1])
+    return divisors(req.model.moe.experts)
 
 
 def _setup(req: ServeRequest) -> tuple[ServingHardware, tuple[float, float], Slo]:
     """(hardware, (weight, KV) bytes per element, SLO) of a request."""
     system, acc = req.system, req.system.accelerator
-    up = coll.Tier(system.scale_up, catalog.efficiency().collective_for(system.scale_up.technology))
+    eff = catalog.efficiency()
+    up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
+    out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
     weight_bytes = BYTES[req.precision]
     kv = BYTES[req.kv_precision or ("fp8" if req.precision in ("fp8", "fp4", "int4", "int8") else "bf16")]
     memory = acc.hbm_bytes if acc.has_off_chip_memory else acc.sram_bytes
-    hardware = ServingHardware(_rates(system, req.precision), up, memory)
+    hardware = ServingHardware(_rates(system, req.precision), up, memory, out, system.scale_up_domain_devices)
     return hardware, (weight_bytes, kv), Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
 
 
@@ -145,9 +179,18 @@ def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
     i = int(np.argmax(score))
     m = {k: float(v[i]) for k, v in result.metrics.items()}
     m.update(serving_footprint(system, req.devices, m["output_tokens_per_s"], setting or default_setting()))
-    return {"plan": {"tp": int(plans.tp[i]), "pp": int(plans.pp[i]), "batch_per_replica": int(plans.batch[i]),
-                     "replicas": int(m["replicas"])}, "metrics": m,
+    return {"plan": {"tp": int(plans.tp[i]), "ep": int(plans.ep[i]), "pp": int(plans.pp[i]),
+                     "batch_per_replica": int(plans.batch[i]), "replicas": int(m["replicas"]),
+                     "expert_link": _expert_link(req, int(plans.tp[i]), int(plans.ep[i]))}, "metrics": m,
             "plans_evaluated": int(len(plans.tp)), "feasible": int(result.feasible.sum())}
+
+
+def _expert_link(req: ServeRequest, tp: int, ep: int) -> str | None:
+    """The tier the expert All-to-Alls of a tp x ep expert group cross (None at ep = 1: none run)."""
+    if ep == 1:
+        return None
+    system = req.system
+    return (system.scale_up if tp * ep <= system.scale_up_domain_devices else system.scale_out).technology
 
 
 def _nothing_feasible(result) -> str:

@@ -1,6 +1,8 @@
-"""LLM serving under continuous batching, vectorised over plans (tp x pp replicas x batch).
+"""LLM serving under continuous batching, vectorised over plans (tp x ep x pp replicas x batch).
 
-One replica holds the weights once (tp x pp devices) and serves ``batch`` sequences at a time.
+One replica holds the weights once (tp x ep x pp devices) and serves ``batch`` sequences at a time;
+``ep`` > 1 (MoE models only) splits it into ``ep`` attention groups of ``tp`` devices that share the
+experts (expert parallelism, :mod:`flopwatt.perf.serving_ep`, which also gives the weights per device).
 Each iteration generates one token for every sequence (decode) and, in the steady state of
 continuous batching with chunked prefill (Orca, Yu et al. OSDI'22; Sarathi-Serve, Agrawal et al.
 OSDI'24), prefills ``batch x input_len / output_len`` prompt tokens for the sequences that replace
@@ -13,10 +15,10 @@ gains one token per full cycle of the pipeline:
 
 KV cache per token: 2 x layers x kv_heads x head_dim x bytes (MHA/GQA); MLA caches the latent and the
 shared RoPE key, (kv_lora_rank + rope_dim) x layers x bytes (DeepSeek-V2 Sec. 2.1.2). Memory per
-device: weights / (tp pp) + batch x (in + out) x KV per device when the engine reserves a sequence's
-whole KV at admission (TensorRT-LLM's default), batch x (in + out / 2) when it grows with the tokens
-(vLLM), within the usable memory. For request sets with a spread of lengths, ``in + out / 2`` and
-``in + out`` become the length-biased means of :mod:`flopwatt.perf.lengths`.
+device: weights / (tp pp) (at ep = 1) + batch / ep x (in + out) x KV per device when the engine
+reserves a sequence's whole KV at admission (TensorRT-LLM's default), batch / ep x (in + out / 2)
+when it grows with the tokens (vLLM), within the usable memory. For request sets with a spread of
+lengths, ``in + out / 2`` and ``in + out`` become the length-biased means of :mod:`flopwatt.perf.lengths`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from statistics import NormalDist
 import numpy as np
 
 from flopwatt.perf import collectives as coll
+from flopwatt.perf import serving_ep as ep_par
 from flopwatt.perf import serving_step as step
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.lengths import Lengths
@@ -55,6 +58,9 @@ class ServingPlans:
     pp: np.ndarray
     batch: np.ndarray
     """Concurrent sequences per replica."""
+    ep: np.ndarray | None = None
+    """Attention groups per replica, over which the MoE experts are spread (expert parallelism,
+    :mod:`flopwatt.perf.serving_ep`); None = 1 everywhere."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,10 @@ class ServingHardware:
     scale_up: coll.Tier
     memory_bytes: float
     """Memory one device offers for weights and KV cache (HBM, or SRAM for chips without HBM)."""
+    scale_out: coll.Tier | None = None
+    """Each device's NIC, which expert All-to-Alls use beyond the scale-up domain (None: scale-up only)."""
+    domain_devices: int | None = None
+    """Devices per scale-up domain (None: a replica never leaves it)."""
 
 
 def kv_bytes_per_token_layer_on_rank(model: ModelSpec, kv_bytes: float, tp: np.ndarray) -> np.ndarray:
@@ -96,31 +106,46 @@ def kv_bytes_per_token_layer_on_rank(model: ModelSpec, kv_bytes: float, tp: np.n
 
 def _cycle_time(model: ModelSpec, hw: ServingHardware, tp, pp, batch, lengths, element_bytes,
                 extra_prompt: float = 0.0) -> dict:
+    """:func:`_iteration` of plans without expert parallelism (ep = 1)."""
+    tp = np.asarray(tp, dtype=float)
+    return _iteration(model, hw, (tp, pp, np.ones_like(tp)), batch, lengths, element_bytes, extra_prompt)
+
+
+def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengths, element_bytes,
+               extra_prompt: float = 0.0) -> dict:
     """Time for every sequence of a replica to gain one token: ``pp`` stage passes of ``batch / pp``
-    sequences each (micro-batches keep every stage busy), components per stage pass. ``extra_prompt``
-    adds one prompt chunk to a micro-batch (the cycle a newly arrived request is prefilled in)."""
+    sequences each (micro-batches keep every stage busy), components per stage pass. ``shape`` =
+    (tp, pp, ep): each of the ``ep`` attention groups runs ``1 / ep`` of a micro-batch and all their tokens
+    meet at the experts. ``extra_prompt`` adds one prompt chunk to one group's micro-batch (the cycle a
+    newly arrived request is prefilled in); that group then sets the pace of the iteration."""
+    tp, pp, ep = shape
     lengths = Lengths.of(lengths)
     inp, out = lengths
     weight_bytes, kv_bytes = element_bytes
     micro = batch / pp
-    prefill = micro * inp / out + extra_prompt  # steady state: prompts of the sequences replacing finished ones
-    tokens = micro + prefill
+    steady = micro * inp / out  # steady state: prompts of the sequences replacing finished ones
+    seqs = micro / ep
+    prefill = steady / ep + extra_prompt
+    tokens = seqs + prefill
+    routed = micro + (steady + extra_prompt)  # every group's tokens reach the experts
     kv = kv_bytes_per_token_layer_on_rank(model, kv_bytes, tp)
     r = hw.rates
-    linear, streamed = step.linear_time(model, r, tokens, tp, weight_bytes)
+    linear, streamed = step.linear_time(model, r, tokens, tp, weight_bytes, ep, routed)
+    tiers = (hw.scale_up, hw.scale_out or hw.scale_up)
     parts = {
         "linear_s": linear / pp,
-        "decode_attention_s": step.decode_attention_time(model, r, micro, lengths.slot_context_tokens(), kv, tp) / pp,
+        "decode_attention_s": step.decode_attention_time(model, r, seqs, lengths.slot_context_tokens(), kv, tp) / pp,
         "prefill_attention_s": step.prefill_attention_time(model, r, prefill, lengths.prompt_attention_tokens(), kv,
                                                            tp) / pp,
         "elementwise_s": step.elementwise_time(model, r, tokens, tp) / pp,
-        "logits_s": step.logits_time(model, r, micro, tp, weight_bytes),
+        "logits_s": step.logits_time(model, r, seqs, tp, weight_bytes),
         "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up) / pp,
         "pp_comm_s": np.where(pp > 1, coll.p2p(step.ACT_BYTES * model.hidden * tokens, hw.scale_up), 0.0),
+        "ep_all_to_all_s": ep_par.all_to_all_time(model, tokens, tp, ep, tiers, hw.domain_devices) / pp,
     }
     stage = sum(parts.values())
-    return {"cycle_s": pp * stage, "prefill_tokens": prefill * pp, "weights_streamed_bytes": streamed / pp,
-            **{k: pp * v for k, v in parts.items()}}
+    return {"cycle_s": pp * stage, "prefill_tokens": (steady + extra_prompt) * pp,
+            "weights_streamed_bytes": streamed / pp, **{k: pp * v for k, v in parts.items()}}
 
 
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
@@ -141,22 +166,24 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     """
     lengths = Lengths.of(lengths)
     tp, pp, b = (np.asarray(x, dtype=float) for x in (plans.tp, plans.pp, plans.batch))
+    ep = np.ones_like(tp) if plans.ep is None else np.asarray(plans.ep, dtype=float)
+    shape = (tp, pp, ep)
     inp, out = lengths
-    n = tp * pp
+    n = tp * ep * pp
     replicas = np.floor(devices / n)
-    weights = model.total_params() * element_bytes[0] / n
+    weights = ep_par.weights_per_device(model, element_bytes[0], tp, ep, pp)
     kv_token = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp) * model.layers / pp
     held = lengths.slot_reserved_tokens() if kv_reserve else lengths.slot_context_tokens()
-    memory = weights + b * held * kv_token
-    mean = _cycle_time(model, hw, tp, pp, b, lengths, element_bytes)
+    memory = weights + b / ep * held * kv_token  # an attention group keeps the KV of its own sequences
+    mean = _iteration(model, hw, shape, b, lengths, element_bytes)
     z = NormalDist().inv_cdf(slo.percentile / 100.0)
-    tail = mean if z <= 0 else _cycle_time(model, hw, tp, pp, b + z * np.sqrt(b), lengths, element_bytes)
+    tail = mean if z <= 0 else _iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes)
     tpot, tpot_q = mean["cycle_s"], tail["cycle_s"]
     # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles
     chunks, chunk = np.ceil(inp / PREFILL_CHUNK_TOKENS), min(inp, PREFILL_CHUNK_TOKENS)
-    ttft = 0.5 * tpot + chunks * _cycle_time(model, hw, tp, pp, b, lengths, element_bytes, chunk)["cycle_s"]
-    ttft_q = ttft if z <= 0 else 0.5 * tpot_q + chunks * _cycle_time(
-        model, hw, tp, pp, b + z * np.sqrt(b), lengths, element_bytes, chunk)["cycle_s"]
+    ttft = 0.5 * tpot + chunks * _iteration(model, hw, shape, b, lengths, element_bytes, chunk)["cycle_s"]
+    ttft_q = ttft if z <= 0 else 0.5 * tpot_q + chunks * _iteration(
+        model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, chunk)["cycle_s"]
     ttft_slo, tpot_slo = slo.ttft_s, slo.tpot_s
     meets = np.ones_like(tpot, dtype=bool)
     if ttft_slo is not None:

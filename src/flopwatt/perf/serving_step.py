@@ -20,7 +20,8 @@ and writes the local query and key heads. Kernel launches are hidden by CUDA gra
 counted.
 
 MoE layers place whole experts on the devices of the group (expert parallelism across the TP group,
-as TensorRT-LLM and DeepSeek-V3 serve). An iteration of ``m`` routed tokens touches on average
+as TensorRT-LLM and DeepSeek-V3 serve), or across ``tp x ep`` devices of ``ep`` attention groups
+(:mod:`flopwatt.perf.serving_ep`). An iteration of ``m`` routed tokens touches on average
 ``E (1 - (1 - k/E)^m)`` of the ``E`` experts (each token picks k of E), and only those are streamed.
 """
 
@@ -59,24 +60,46 @@ def _gemm_group(gemms: fl.Gemms, rates: DeviceRates, tokens: np.ndarray, weight_
     return time, streamed
 
 
-def linear_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np.ndarray,
-                weight_bytes: float) -> tuple[np.ndarray, np.ndarray]:
-    """(time, weight bytes streamed) of every layer's linear GEMMs for ``tokens`` rows, one device."""
+MOE_GEMMS = ("router", "expert_up", "expert_down", "shared_up", "shared_down")
+"""GEMMs of an MoE layer that run on the routed tokens over the expert-parallel group (the rest is attention)."""
+
+
+def linear_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np.ndarray, weight_bytes: float,
+                ep: np.ndarray | float = 1.0, routed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(time, weight bytes streamed) of every layer's linear GEMMs for ``tokens`` rows, one device.
+
+    ``tokens`` are one attention group's (tensor parallel over ``tp``); with ``ep`` groups the MoE GEMMs run
+    on the ``routed`` tokens of all groups (default ``tokens``) with the experts spread over ``tp x ep``
+    devices (:mod:`flopwatt.perf.serving_ep`).
+    """
     shard = fl.Shard(seq=np.ones_like(tokens, dtype=float), batch=tokens, tp=tp)
     dense_t, dense_w = _gemm_group(fl.layer_gemms(model, shard, ACT_BYTES), rates, tokens, weight_bytes)
     time, streamed = model.dense_layers * dense_t, model.dense_layers * dense_w
     if model.moe is not None:
-        spec = model.moe
-        moe_shard = fl.Shard(seq=np.ones_like(tokens, dtype=float), batch=tokens, tp=tp, ep=tp)
-        gemms = fl.layer_gemms(model, moe_shard, ACT_BYTES, moe=True, capacity=False)
-        rows_per_expert = tokens * spec.topk / spec.experts
-        share = 1.0 - (1.0 - spec.topk / spec.experts) ** tokens
-        touched = {name: (rows_per_expert, share) for name in ("expert_up", "expert_down")}
-        # the router and shared experts run on each rank's share of the tokens with replicated weights
-        touched.update({name: (tokens / tp, 1.0) for name in ("router", "shared_up", "shared_down")})
-        moe_t, moe_w = _gemm_group(gemms, rates, tokens, weight_bytes, touched)
+        moe_t, moe_w = _moe_layer(model, rates, tokens, (tp, tp * ep), weight_bytes,
+                                  tokens if routed is None else routed)
         time, streamed = time + model.moe_layers * moe_t, streamed + model.moe_layers * moe_w
     return time, streamed
+
+
+def _moe_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, groups: tuple, weight_bytes: float,
+               routed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One MoE layer: attention GEMMs on the group's ``tokens`` over ``tp``; router, shared and routed
+    experts on the ``routed`` tokens over the ``tp x ep`` devices that hold the experts (each holds
+    E / (tp ep) of them, or a slice of one expert when tp ep > E)."""
+    spec, (tp, group) = model.moe, groups
+    one = np.ones_like(tokens, dtype=float)
+    attention = fl.layer_gemms(model, fl.Shard(seq=one, batch=tokens, tp=tp, ep=group), ACT_BYTES, moe=True,
+                               capacity=False)
+    experts = fl.layer_gemms(model, fl.Shard(seq=one, batch=routed, tp=group, ep=group), ACT_BYTES, moe=True,
+                             capacity=False)
+    gemms = {name: (experts if name in MOE_GEMMS else attention)[name] for name in attention}
+    rows_per_expert = routed * spec.topk / spec.experts
+    share = 1.0 - (1.0 - spec.topk / spec.experts) ** routed
+    touched = {name: (rows_per_expert, share) for name in ("expert_up", "expert_down")}
+    # the router and shared experts run on each rank's share of the tokens with replicated weights
+    touched.update({name: (routed / group, 1.0) for name in ("router", "shared_up", "shared_down")})
+    return _gemm_group(gemms, rates, tokens, weight_bytes, touched)
 
 
 def _attention_width(model: ModelSpec) -> float:

@@ -90,6 +90,7 @@ class ServeRequest(BaseModel):
     slo_percentile: float = Field(50.0, ge=1, le=99.9, description="share of requests meeting the SLOs, %")
     kv_admission: Literal["reserve", "on-demand"] = "reserve"
     tp: int | None = Field(None, ge=1, le=MAX_DEVICES)
+    ep: int | None = Field(None, ge=1, le=MAX_DEVICES, description="MoE expert parallelism (attention groups)")
     disaggregate: bool = Field(False, description="prefill and decode on separate pools (P:D split searched)")
     prefill_devices: int | None = Field(None, ge=1, le=MAX_DEVICES, description="prefill pool size (disaggregates)")
 
