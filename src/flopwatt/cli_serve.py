@@ -33,6 +33,8 @@ def add_serve_parser(sub, _positive_int, _positive_float, _bounded) -> None:
                      default=50.0, help="share of requests that must meet the SLOs, in %% (default 50; MLPerf: 99)")
     srv.add_argument("--kv-admission", choices=("reserve", "on-demand"), default="reserve",
                      help="reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM)")
+    srv.add_argument("--power-cap-w", type=_positive_float, help="board power limit per device (W): compute slows "
+                     "by the DVFS cube rule, the device draws at most the limit")
     srv.add_argument("--tp", type=_positive_int)
     srv.add_argument("--pp", type=_positive_int, help="pipeline stages (searched on SRAM-only chips, else 1)")
     srv.add_argument("--ep", type=_positive_int, help="MoE only: attention groups sharing the experts (expert "
@@ -77,7 +79,8 @@ def _serve_requests(args: argparse.Namespace) -> list:
                          kv_precision=args.kv_precision,
                          ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp, pp=args.pp, ep=args.ep,
                          slo_percentile=args.slo_percentile, kv_reserve=args.kv_admission == "reserve",
-                         disaggregate=_disaggregated(args), prefill_devices=args.prefill_devices)
+                         disaggregate=_disaggregated(args), prefill_devices=args.prefill_devices,
+                         power_cap_w=args.power_cap_w)
             for acc, n in zip(ids, devices, strict=True)]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flopwatt import catalog
+from flopwatt.energy.power_cap import clock_ratio
 from flopwatt.errors import InputError
 from flopwatt.footprint import Setting, default_setting
 from flopwatt.perf import collectives as coll
@@ -60,6 +61,9 @@ class ServeRequest:
     """Prefill and decode on separate pools of devices (Splitwise, DistServe)."""
     prefill_devices: int | None = None
     """Devices of the prefill pool when disaggregated; None = searched."""
+    power_cap_w: float | None = None
+    """Board power limit per device (None = none): compute slows by the DVFS rule of
+    :mod:`flopwatt.energy.power_cap`, and the device draws at most the limit."""
     length_moments: Lengths | None = None
     """Second moments of the request set's lengths (means equal to input_len/output_len); None = every
     request has the mean lengths."""
@@ -77,6 +81,9 @@ class ServeRequest:
             raise InputError("--slo-percentile", "a percentage from 1 to 99.9", self.slo_percentile)
         if self.precision not in BYTES:
             raise InputError("--precision", f"one of {', '.join(BYTES)}", self.precision)
+        if self.power_cap_w is not None and not self.power_cap_w > 0:
+            raise InputError("--power-cap-w", "a positive number of watts", self.power_cap_w)
+        clock_ratio(self.system.accelerator, self.power_cap_w)  # a limit this device cannot take: one line
         m = self.length_moments
         if m is not None and not (np.isclose(m.input_tokens, self.input_len) and
                                   np.isclose(m.output_tokens, self.output_len)):
@@ -111,12 +118,15 @@ class ServeRequest:
             raise InputError("--pp", "1 with --disaggregate (pools run tensor parallel only)", self.pp)
 
 
-def _rates(system: System, precision: str) -> DeviceRates:
+def _rates(system: System, precision: str, power_cap_w: float | None = None) -> DeviceRates:
+    """Peaks, bandwidth and efficiency tables of the device; a power limit slows the arithmetic only."""
     acc, eff = system.accelerator, catalog.efficiency()
+    clock = clock_ratio(acc, power_cap_w)
     compute = precision if precision in acc.peak_flops_per_s else {"int8": "fp8", "int4": "fp8"}.get(precision)
     if compute not in acc.peak_flops_per_s:
         compute = acc.half_precision()  # weight-only quantisation: matmuls run at the 16-bit peak
-    return DeviceRates(peak_flops_per_s=acc.peak(acc.half_precision()), linear_peak_flops_per_s=acc.peak(compute),
+    return DeviceRates(peak_flops_per_s=acc.peak(acc.half_precision()) * clock,
+                       linear_peak_flops_per_s=acc.peak(compute) * clock,
                        hbm_bandwidth_bytes_per_s=acc.streaming_bandwidth_bytes_per_s,
                        gemm_efficiency=eff.gemm_for(acc.id), memory_efficiency=eff.memory_for(acc.id),
                        act_bytes=2.0, overlap_slowdown=eff.overlap_for(acc.id))
@@ -161,7 +171,8 @@ def _setup(req: ServeRequest) -> tuple[ServingHardware, tuple[float, float], Slo
     weight_bytes = BYTES[req.precision]
     kv = BYTES[req.kv_precision or ("fp8" if req.precision in ("fp8", "fp4", "int4", "int8") else "bf16")]
     memory = acc.hbm_bytes if acc.has_off_chip_memory else acc.sram_bytes
-    hardware = ServingHardware(_rates(system, req.precision), up, memory, out, system.scale_up_domain_devices)
+    rates = _rates(system, req.precision, req.power_cap_w)
+    hardware = ServingHardware(rates, up, memory, out, system.scale_up_domain_devices)
     return hardware, (weight_bytes, kv), Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
 
 
@@ -178,7 +189,8 @@ def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
         raise InputError("plan", _nothing_feasible(result))
     i = int(np.argmax(score))
     m = {k: float(v[i]) for k, v in result.metrics.items()}
-    m.update(serving_footprint(system, req.devices, m["output_tokens_per_s"], setting or default_setting()))
+    m.update(serving_footprint(system, req.devices, m["output_tokens_per_s"], setting or default_setting(),
+                               req.power_cap_w))
     return {"plan": {"tp": int(plans.tp[i]), "ep": int(plans.ep[i]), "pp": int(plans.pp[i]),
                      "batch_per_replica": int(plans.batch[i]), "replicas": int(m["replicas"]),
                      "expert_link": _expert_link(req, int(plans.tp[i]), int(plans.ep[i]))}, "metrics": m,
@@ -279,7 +291,7 @@ def estimate_disaggregated(req: ServeRequest, setting: Setting | None = None) ->
         raise InputError("plan", _nothing_feasible(result).replace("serving plan", "disaggregated serving plan"))
     i = int(np.lexsort((m_all["tpot_slo_percentile_s"], m_all["ttft_slo_percentile_s"], -score))[0])
     m = {k: float(v[i]) for k, v in m_all.items()}
-    m.update(serving_footprint(req.system, req.devices, m["output_tokens_per_s"], setting))
+    m.update(serving_footprint(req.system, req.devices, m["output_tokens_per_s"], setting, req.power_cap_w))
     colocated = _colocated(req, setting)
     base = colocated.get("metrics", {}).get("output_tokens_per_s")
     return {"plan": _disagg_plan(plans, i, m, req.devices, link.link.technology), "metrics": m,

@@ -15,20 +15,24 @@ import numpy as np
 
 from flopwatt import economics as econ
 from flopwatt.energy import carbon, facility, power
+from flopwatt.energy.power_cap import capped_board_power_w
 from flopwatt.footprint import Setting
 from flopwatt.specs import System
 
 HOUR_S = 3600.0
 
 
-def serving_footprint(system: System, devices: int, output_tokens_per_s: float, setting: Setting) -> dict:
-    """J, $ and gCO2e per output token (None where a needed figure is unpublished)."""
+def serving_footprint(system: System, devices: int, output_tokens_per_s: float, setting: Setting,
+                      power_cap_w: float | None = None) -> dict:
+    """J, $ and gCO2e per output token (None where a needed figure is unpublished); under a board power
+    limit each device draws at most the limit."""
     acc = system.accelerator
-    if acc.board_power_w is None:
+    board_w = capped_board_power_w(acc, power_cap_w)
+    if board_w is None:
         return {"joules_per_output_token": None, "usd_per_million_output_tokens": None,
                 "gco2e_per_million_output_tokens": None, "unknown": f"{acc.id} board power unpublished"}
     nodes = math.ceil(devices / system.devices_per_node)
-    it_w = devices * acc.board_power_w + nodes * power.host_power_w(system)
+    it_w = devices * board_w + nodes * power.host_power_w(system)
     pue = setting.pue_override or facility.pue(setting.cooling, setting.site)
     facility_w = it_w * pue
     j_per_token = facility_w / output_tokens_per_s

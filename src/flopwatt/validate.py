@@ -250,7 +250,8 @@ def _infer_row(row: dict[str, str]) -> RowResult:
                            precision=row["precision"].strip() or "bf16", tp=_int(row, "tp"),
                            ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
                            tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
-                           slo_percentile=99.0 if server else 50.0, length_moments=moments)
+                           slo_percentile=99.0 if server else 50.0, length_moments=moments,
+                           power_cap_w=_power_limit(row))
     try:
         best = estimate_serving(request)
     except InputError as exc:
@@ -259,6 +260,12 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         raise Skip(f"no feasible serving plan ({exc})") from exc
     predicted = best["metrics"][INFER_METRICS[row["metric"]]]
     return RowResult(row["id"], row["metric"], float(row["value"]), predicted, best["plan"])
+
+
+def _power_limit(row: dict[str, str]) -> float | None:
+    """The board power limit the run used, from the submitter's configuration (power_limits.toml)."""
+    limit = catalog.power_limit_for(f"{row['model']} {row['accelerator']} {row['source']} {row['notes']}")
+    return None if limit is None else limit.power_limit_w
 
 
 def _dataset_lengths(dataset, output_len: float) -> Lengths | None:

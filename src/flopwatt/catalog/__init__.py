@@ -23,7 +23,7 @@ from flopwatt.specs.grid import GridProfile
 from flopwatt.specs.model import MLASpec, MoESpec
 from flopwatt.specs.network import Medium, Nic, Switch
 from flopwatt.specs.site import Cooling, Site
-from flopwatt.specs.workload import ServingDataset
+from flopwatt.specs.workload import PowerLimit, ServingDataset
 
 KINDS = ("accelerators", "systems", "models", "stacks", "sites", "cooling")
 
@@ -174,13 +174,26 @@ def serving_datasets() -> dict[str, ServingDataset]:
                   prepare=lambda v: _tuples(v, "keywords"))
 
 
+def _keyword_match(entries: Any, text: str) -> Any:
+    """The first entry all of whose keywords appear in ``text`` (case-insensitive), or None."""
+    low = text.lower()
+    return next((e for e in entries if all(k.lower() in low for k in e.keywords)), None)
+
+
 def serving_dataset_for(text: str) -> ServingDataset | None:
     """The dataset all of whose keywords appear in ``text`` (a published run's description), or None."""
-    low = text.lower()
-    for entry in serving_datasets().values():
-        if all(k.lower() in low for k in entry.keywords):
-            return entry
-    return None
+    return _keyword_match(serving_datasets().values(), text)
+
+
+@functools.cache
+def power_limits() -> dict[str, PowerLimit]:
+    """Board power limits published runs were measured under (power_limits.toml)."""
+    return _table("power_limits.toml", PowerLimit, "power limit", prepare=lambda v: _tuples(v, "keywords"))
+
+
+def power_limit_for(text: str) -> PowerLimit | None:
+    """The power limit all of whose keywords appear in ``text`` (a published run's description), or None."""
+    return _keyword_match(power_limits().values(), text)
 
 
 @functools.cache
@@ -269,5 +282,5 @@ def model_by_name(name: str) -> ModelSpec | None:
 
 __all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "cooling", "data_movement", "economics",
            "efficiency", "failure_model", "get", "grid_profiles", "model_by_name", "models", "network_parts",
-           "read_toml", "runtime_memory", "serving_dataset_for", "serving_datasets", "sites", "stacks", "system_for",
-           "systems"]
+           "power_limit_for", "power_limits", "read_toml", "runtime_memory", "serving_dataset_for", "serving_datasets",
+           "sites", "stacks", "system_for", "systems"]

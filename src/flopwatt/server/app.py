@@ -93,6 +93,7 @@ class ServeRequest(BaseModel):
     ep: int | None = Field(None, ge=1, le=MAX_DEVICES, description="MoE expert parallelism (attention groups)")
     disaggregate: bool = Field(False, description="prefill and decode on separate pools (P:D split searched)")
     prefill_devices: int | None = Field(None, ge=1, le=MAX_DEVICES, description="prefill pool size (disaggregates)")
+    power_cap_w: float | None = Field(None, gt=0, le=100_000, description="board power limit per device, W")
 
 
 class PlanRequest(BaseModel):

@@ -53,3 +53,22 @@ class ServingDataset:
             positive(f"dataset {self.id}", name, getattr(self, name), allow_none=True)
         if not self.keywords or not all(isinstance(k, str) and k for k in self.keywords):
             raise InputError(f"dataset {self.id}.keywords", "a non-empty list of words", self.keywords)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PowerLimit:
+    """A board power limit a published run was measured under (the submission's own configuration).
+
+    ``keywords`` all appear in the description of the runs it applies to.
+    """
+
+    id: str
+    keywords: tuple[str, ...]
+    power_limit_w: float
+    source: str
+    retrieved: str
+
+    def __post_init__(self) -> None:
+        positive(f"power limit {self.id}", "power_limit_w", self.power_limit_w)
+        if not self.keywords or not all(isinstance(k, str) and k for k in self.keywords):
+            raise InputError(f"power limit {self.id}.keywords", "a non-empty list of words", self.keywords)
