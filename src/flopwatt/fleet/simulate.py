@@ -65,7 +65,6 @@ class PreparedService:
     rates: ServiceRates
     demand_tokens_per_s: np.ndarray
     """Output tokens/s asked for in consecutive service intervals (replayed cyclically)."""
-    mean_lengths: tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +106,8 @@ def _service(service, config: FleetConfig, pools, sites) -> PreparedService:
     if service.input_len or service.output_len:  # the config's means win; the trace's spread no longer fits
         lengths = Lengths(service.input_len or lengths.input_tokens, service.output_len or lengths.output_tokens)
     rates = service_rates(service, pools, sites, lengths)
-    return PreparedService(id=service.id, rates=rates, mean_lengths=tuple(lengths),
-                           demand_tokens_per_s=rate * service.rate_scale * lengths.output_tokens)
+    demand = rate * service.rate_scale * lengths.output_tokens
+    return PreparedService(id=service.id, rates=rates, demand_tokens_per_s=demand)
 
 
 def _training_trace(config: FleetConfig, path: Path | None, seed: int | None) -> TrainingTrace:
