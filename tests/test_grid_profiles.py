@@ -78,7 +78,12 @@ def test_flat_without_profile_or_price_shape():
     site = catalog.sites()["de-frankfurt"]
     t = np.linspace(0, 3 * YEAR_S, 1001)
     assert np.all(carbon_g_per_kwh_at(site, t) == site.carbon_g_per_kwh)
-    assert np.all(electricity_usd_per_kwh_at(site, t, PROFILES["de-frankfurt"]) == site.electricity_usd_per_kwh)
+    assert np.all(electricity_usd_per_kwh_at(site, t) == site.electricity_usd_per_kwh)
+    assert np.all(electricity_usd_per_kwh_at(site, t, profile()) == site.electricity_usd_per_kwh)  # no price shape
+    for site_id, entry in PROFILES.items():
+        if entry.price_shape_by_month_hour is None:
+            other = catalog.sites()[site_id]
+            assert np.all(electricity_usd_per_kwh_at(other, t, entry) == other.electricity_usd_per_kwh)
     assert np.all(carbon_g_per_kwh_at(site, t, profile()) == site.carbon_g_per_kwh)
     assert mean_over(site, 10.0, 5 * YEAR_S + 7.0, None) == pytest.approx(site.carbon_g_per_kwh, rel=1e-12)
 
@@ -157,7 +162,10 @@ def test_bad_offset_and_unsourced_price_shape():
     with pytest.raises(InputError) as err:
         profile(price_shape_by_month_hour=flat_shape())
     assert err.value.field.endswith(".price_source")
-    good = profile(price_shape_by_month_hour=flat_shape(), price_source="test")
+    with pytest.raises(InputError) as err:
+        profile(price_shape_by_month_hour=flat_shape(), price_source="test")
+    assert err.value.field.endswith(".price_wholesale_mean_usd_per_kwh")
+    good = profile(price_shape_by_month_hour=flat_shape(), price_source="test", price_wholesale_mean_usd_per_kwh=0.1)
     assert dataclasses.replace(good, notes="x").notes == "x"
 
 
@@ -200,3 +208,41 @@ def test_tokyo_2023_single_solar_dip_deepest_in_spring_on_a_flat_thermal_plateau
     assert np.all((night > 1.09) & (night < 1.125))
     assert shape[:, 18:24].max() - night.mean() < 0.02
     assert 1.7 < shape.max() / shape.min() < 2.0
+
+
+def test_germany_2023_day_ahead_price_evening_peak_and_solar_dip():
+    """DE-LU day-ahead 2023 (rbx/powersched data/prices_2023.csv), hours in CET: every month's dearest hour is the
+    evening 17-19 h; from March to September the cheapest is the solar midday 12-13 h (July 13 h, about a fifth of the
+    annual mean, the year's minimum), while October-February bottom out at night; December is the cheapest month."""
+    entry, site = PROFILES["de-frankfurt"], catalog.sites()["de-frankfurt"]
+    shape = np.asarray(entry.price_shape_by_month_hour)
+    assert "rbx/powersched" in entry.price_source and "b2b57028d87525fe2392545edad85cc280b25760" in entry.price_source
+    assert np.all((shape.argmax(axis=1) >= 17) & (shape.argmax(axis=1) <= 19))
+    assert np.all((shape[2:9].argmin(axis=1) >= 12) & (shape[2:9].argmin(axis=1) <= 13))  # March..September
+    winter = shape[[0, 1, 9, 10, 11]]
+    assert np.all((winter.argmin(axis=1) >= 2) & (winter.argmin(axis=1) <= 4))
+    assert np.unravel_index(shape.argmin(), shape.shape) == (6, 13)  # July 13:00 CET
+    assert 0.2 < shape.min() < 0.25 and 2.0 < shape.max() < 2.2  # September 18 h is the maximum
+    summer = shape[4:8]  # May..August
+    assert np.all(summer[:, 12:14].mean(axis=1) < 0.6 * summer[:, 18:21].mean(axis=1))
+    by_hour = shape.mean(axis=0)
+    assert by_hour.argmax() == 18 and by_hour.max() > 1.4
+    by_month = shape.mean(axis=1)
+    assert by_month.argmin() == 11 and by_month.argmax() == 1  # cheap windy December, dear February
+    # only the wholesale part moves: tariff + wholesale mean x (shape - 1) at the local standard hour
+    july_13h_cet = (sum(MONTH_DAYS[:6]) + 14) * DAY_S + (13 - entry.timezone_utc_offset_h) * HOUR_S + 60.0
+    assert electricity_usd_per_kwh_at(site, np.array([july_13h_cet]), entry) == pytest.approx(
+        site.electricity_usd_per_kwh + entry.price_wholesale_mean_usd_per_kwh * (shape[6, 13] - 1.0))
+
+
+def test_a_price_shape_moves_only_the_wholesale_part_and_keeps_the_tariff_mean():
+    site, entry = catalog.get("sites", "de-frankfurt"), PROFILES["de-frankfurt"]
+    year = np.array([365 * DAY_S])
+    assert mean_over(site, np.zeros(1), year, entry, "price")[0] == pytest.approx(site.electricity_usd_per_kwh,
+                                                                                   rel=2e-3)
+    hours = np.arange(8760) * HOUR_S + 1.0
+    prices = electricity_usd_per_kwh_at(site, hours, entry)
+    swing = entry.price_wholesale_mean_usd_per_kwh * (np.max(entry.price_shape_by_month_hour) -
+                                                      np.min(entry.price_shape_by_month_hour))
+    assert prices.max() - prices.min() == pytest.approx(swing, rel=1e-9)
+    assert prices.min() > 0

@@ -1,15 +1,19 @@
 """Time-varying grid carbon intensity and electricity price at a site (pure, vectorised, no I/O).
 
-A value at time t is the site's annual figure (``Site.carbon_g_per_kwh``, ``Site.electricity_usd_per_kwh``)
-times the profile's shape at [month, local hour] of t (:mod:`flopwatt.specs.grid` fixes the terms); without
-a profile, or without a price shape, the annual figure is returned flat. Time ``t_s`` is seconds since
-1 January 00:00 UTC and wraps every 365 days; local time is UTC + ``timezone_utc_offset_h`` (no DST).
+A carbon intensity at time t is the site's annual figure (``Site.carbon_g_per_kwh``) times the profile's
+shape at [month, local hour] of t. A price is the site's annual tariff (``Site.electricity_usd_per_kwh``)
+plus the wholesale deviation ``wholesale_mean x (shape - 1)``: only the energy part of a tariff moves with
+the hour, network charges and levies do not, so the yearly mean stays the tariff (:mod:`flopwatt.specs.grid`
+fixes the terms); without a profile, or without a price shape, the annual figure is returned flat. Time
+``t_s`` is seconds since 1 January 00:00 UTC and wraps every 365 days; local time is
+UTC + ``timezone_utc_offset_h`` (no DST).
 The values are constant within each UTC hour, so interval means are exact sums over hourly steps.
 
 Data behind the shipped shapes (catalog grid_profiles.toml, reduced by tools/grid_profiles.py): Electricity
 Maps' hourly 2023 direct carbon intensity (ODbL) of zone DE for de-frankfurt and zone US-TEX-ERCO for
 us-texas, as copied in GlasgowC3lab/evaluate-carbon-aware-workflows @ 465564e data/intensity/avg-de-2023.csv
-and avg-tx-2023.csv. No price shape is shipped yet, so prices stay flat.
+and avg-tx-2023.csv (jp-tokyo: avg-tyo-2023.csv); the de-frankfurt price shape is the DE-LU day-ahead
+auction of 2023 (ENTSO-E / EPEX SPOT, as copied in rbx/powersched @ b2b5702 data/prices_2023.csv).
 """
 
 from __future__ import annotations
@@ -56,11 +60,18 @@ def _annual(site: Site, which: str) -> float:
     return float(site.carbon_g_per_kwh if which == "carbon" else site.electricity_usd_per_kwh)
 
 
+def _scale(site: Site, profile: GridProfile | None, which: str, factor: np.ndarray) -> np.ndarray:
+    """The figure for a shape factor: annual x factor (carbon), tariff + wholesale x (factor - 1) (price)."""
+    if which == "price" and profile is not None and profile.price_shape_by_month_hour is not None:
+        return _annual(site, which) + profile.price_wholesale_mean_usd_per_kwh * (factor - 1.0)
+    return _annual(site, which) * factor
+
+
 def value_at(site: Site, t_s: np.ndarray, profile: GridProfile | None, which: str) -> np.ndarray:
     """The site's ``which`` figure at times ``t_s`` (s since 1 Jan 00:00 UTC; any shape, wraps yearly)."""
     factors = _tables(profile, which)[0]
     hour = np.floor(np.asarray(t_s, dtype=float) / HOUR_S).astype(np.int64) % YEAR_HOURS
-    return _annual(site, which) * factors[hour]
+    return _scale(site, profile, which, factors[hour])
 
 
 def carbon_g_per_kwh_at(site: Site, t_s: np.ndarray, profile: GridProfile | None = None) -> np.ndarray:
@@ -97,4 +108,4 @@ def mean_over(site: Site, start_s: np.ndarray, end_s: np.ndarray, profile: GridP
     safe = np.where(span > 0, span, 1.0)
     mean = (_integral_s(cumulative, factors, end) - _integral_s(cumulative, factors, start)) / safe
     point = factors[np.floor(start / HOUR_S).astype(np.int64) % YEAR_HOURS]
-    return _annual(site, which) * np.where(span > 0, mean, point)
+    return _scale(site, profile, which, np.where(span > 0, mean, point))

@@ -37,6 +37,10 @@ class GridProfile:
     price_shape_by_month_hour: Shape | None = None
     """As the carbon shape, for the wholesale price; None = no time pattern sourced (flat price)."""
     price_source: str = ""
+    price_wholesale_mean_usd_per_kwh: float | None = None
+    """Annual mean of the wholesale series the price shape comes from. A site's tariff is wholesale energy
+    plus fixed parts (network, levies), so only the wholesale part moves with the hour:
+    price(t) = tariff + wholesale_mean x (shape(t) - 1). Required with a price shape."""
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -52,6 +56,11 @@ class GridProfile:
         if self.price_shape_by_month_hour is not None:
             if not self.price_source.strip():
                 raise InputError(f"{owner}.price_source", "a source for the price shape")
+            mean = self.price_wholesale_mean_usd_per_kwh
+            if isinstance(mean, bool) or not isinstance(mean, (int, float)) or not mean > 0:
+                raise InputError(f"{owner}.price_wholesale_mean_usd_per_kwh",
+                                 "the wholesale series' annual mean in US$/kWh (> 0; required with a price shape)",
+                                 mean)
 
 
 def check_shape(field: str, shape: object) -> None:
