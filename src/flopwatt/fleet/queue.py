@@ -24,7 +24,6 @@ class BucketQueue:
         """Ready time of each bucket's head job (inf = empty bucket)."""
         self.demand = np.zeros(0, dtype=np.int64)
         """Fewest devices a job of the bucket runs on."""
-        self.most = np.zeros(0, dtype=np.int64)
         self.job_class = np.zeros(0, dtype=np.int64)
         self.waiting = 0
         self.grown = False
@@ -39,7 +38,6 @@ class BucketQueue:
             self._ready.append(deque())
             self.head_ready_s = np.append(self.head_ready_s, np.inf)
             self.demand = np.append(self.demand, lo)
-            self.most = np.append(self.most, hi)
             self.job_class = np.append(self.job_class, job_class)
             self.grown = True
         return b

@@ -74,7 +74,7 @@ class Prepared:
     jobs: JobTable
     pool_system: np.ndarray
     pool_devices: np.ndarray
-    node_size: np.ndarray
+    node_devices: np.ndarray
     """Devices per node of each pool's system."""
     pool_site: np.ndarray
     pue: np.ndarray
@@ -85,7 +85,6 @@ class Prepared:
     service_end_s: float
     near_users: np.ndarray
     grid: GridClock
-    site_ids: tuple[str, ...]
 
 
 def _pue(config: FleetConfig, site_id: str) -> float:
@@ -141,8 +140,8 @@ def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | Non
     pool_system = np.array([list(systems).index(p.system.id) for p in pools])
     pool_devices = np.array([p.devices for p in pools], dtype=np.int64)
     rng = np.random.default_rng(config.seed if seed is None else seed)
-    node_size = np.array([p.system.devices_per_node for p in pools], dtype=np.int64)
-    jobs = build_jobs(config, trace, rates, ref, pool_system, PoolNodes(pool_devices, node_size), rng)
+    node_devices = np.array([p.system.devices_per_node for p in pools], dtype=np.int64)
+    jobs = build_jobs(config, trace, rates, ref, pool_system, PoolNodes(pool_devices, node_devices), rng)
     end = config.horizon_s or (float(jobs.arrival_s.max()) if len(jobs) else config.service_interval_s)
     sites = {k: v.site for k, v in config.sites.items()}
     services = tuple(_service(s, config, pools, sites) for s in config.services)
@@ -152,13 +151,13 @@ def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | Non
     accs = [p.system.accelerator for p in pools]
     return Prepared(
         config=config, rates=rates, jobs=jobs, pool_system=pool_system, pool_devices=pool_devices,
-        node_size=node_size,
+        node_devices=node_devices,
         pool_site=np.array([site_ids.index(p.site) for p in pools]),
         pue=np.array([_pue(config, p.site) for p in pools]),
         idle_power_w=np.array([a.idle_power_w or a.board_power_w or 0.0 for a in accs]),
         idle_power_known=np.array([a.idle_power_w is not None for a in accs]),
         services=services, service_end_s=end, near_users=near,
-        grid=GridClock([sites[s] for s in site_ids], config.start_s_of_year), site_ids=site_ids)
+        grid=GridClock([sites[s] for s in site_ids], config.start_s_of_year))
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +176,6 @@ class FleetRun:
     """[services, intervals, pools] nodes each service held in each interval."""
     service_demand: np.ndarray
     """[services, intervals] output tokens/s asked for."""
-    interval_s: float
-    min_free: np.ndarray
-    """Fewest free devices each pool ever had (>= 0: capacity was never exceeded)."""
 
 
 class _Run:
@@ -189,8 +185,8 @@ class _Run:
         self.prep, self.policy, self.events = prep, policy, EventQueue()
         n, pools = len(prep.jobs), len(prep.pool_devices)
         self.queue = BucketQueue()
-        self.nodes = PoolNodes(prep.pool_devices, prep.node_size)
-        self.empty = PoolNodes(prep.pool_devices, prep.node_size)  # never changed: what fits an idle pool
+        self.nodes = PoolNodes(prep.pool_devices, prep.node_devices)
+        self.empty = PoolNodes(prep.pool_devices, prep.node_devices)  # never changed: what fits an idle pool
         self.alloc: dict[int, list[tuple[int, int]]] = {}
         self.view = FleetView(now_s=0.0, free=self.nodes.free, nodes=self.nodes, pool_devices=prep.pool_devices,
                               pool_site=prep.pool_site, pue=prep.pue, near_users=prep.near_users, queue=self.queue,
@@ -199,7 +195,6 @@ class _Run:
         self.ready, self.start, self.end = (np.full(n, np.nan) for _ in range(3))
         self.pool, self.devices, self.watts = np.full(n, -1), np.zeros(n, dtype=np.int64), np.zeros(n)
         self.bucket_of = np.full(n, -1)
-        self.min_free = prep.pool_devices.copy()
         self.held = np.zeros((len(prep.services), pools), dtype=np.int64)
         self.held_nodes: list[list[list[int]]] = [[[] for _ in range(pools)] for _ in prep.services]
         self.history: list[np.ndarray] = []
@@ -251,7 +246,6 @@ class _Run:
             if not (rate > 0 and self.nodes.fits(np.array([devices]))[0, p]):
                 raise RuntimeError(f"policy {self.policy.name} placed job {job} where it cannot run (pool {p})")
             self.alloc[job] = self.nodes.take(p, devices)
-            self.min_free[p] = min(self.min_free[p], self.nodes.free[p])
             end = now + float(self.prep.jobs.work_tokens[job]) / rate
             self.start[job], self.end[job], self.pool[job] = now, end, p
             self.devices[job], self.watts[job] = devices, watts
@@ -271,7 +265,6 @@ class _Run:
                 new[p] = min(held[p] + self.nodes.free_nodes[p], math.ceil(need / per_node))
                 need -= new[p] * per_node
             self._resize(s, new)
-            np.minimum(self.min_free, view.free, out=self.min_free)
         self.history.append(self.held.copy())
         self.demand.append(demand)
 
@@ -334,4 +327,4 @@ def simulate(prep: Prepared, policy: Policy) -> FleetRun:
     demand = np.array(run.demand, dtype=float).reshape(shape[:2]).T
     return FleetRun(prepared=prep, policy=policy.name, ready_s=run.ready, start_s=run.start, end_s=run.end,
                     pool=run.pool, devices=run.devices, it_power_w=run.watts, service_nodes=nodes,
-                    service_demand=demand, interval_s=interval, min_free=run.min_free)
+                    service_demand=demand)
