@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from flopwatt import catalog
+from flopwatt.catalog.efficiency import EfficiencyCatalog
+from flopwatt.errors import InputError
 
 ACCELERATOR_IDS = (
     "v100-sxm2-32gb", "a100-sxm4-40gb", "a100-sxm4-80gb", "h100-sxm5-80gb", "h800-sxm5-80gb",
@@ -163,3 +165,24 @@ def test_visible_models_resolve_to_matching_shapes():
         for column in columns:
             if row[column]:
                 assert int(float(row[column])) == getattr(model, column), (row["id"], model.id, column)
+
+
+def test_low_precision_fractions_are_measured_and_bounded():
+    """Every low-precision entry names a precision the device has; Hopper FP8 measures below the BF16
+    fraction (Azure's sustained cuBLASLt FP8 ~0.70 of 1979 TFLOP/s vs MAMF BF16 0.80 of 989); absent = 1."""
+    eff, accs = catalog.efficiency(), catalog.accelerators()
+    assert eff.low_precision, "no low_precision table loaded"
+    for acc_id, ratios in eff.low_precision.items():
+        assert acc_id in accs, acc_id
+        for precision, ratio in ratios.items():
+            assert precision in accs[acc_id].peak_flops_per_s, (acc_id, precision)
+            assert 0.5 < ratio < 1.5, (acc_id, precision, ratio)
+    assert 0.85 < eff.low_precision_for("h100-sxm5-80gb", "fp8") < 0.95
+    assert eff.low_precision_for("a100-sxm4-80gb", "bf16") == 1.0
+
+
+def test_low_precision_table_rejects_unsourced_or_out_of_range():
+    for entry in ({"fp8": 0.9}, {"fp8": 3.0, "source": "s", "retrieved": "2026-12-02"},
+                  {"source": "s", "retrieved": "2026-12-02"}):
+        with pytest.raises(InputError, match="low_precision.x"):
+            EfficiencyCatalog.from_dict({"low_precision": {"x": entry}})

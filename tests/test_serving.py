@@ -9,6 +9,7 @@ import pytest
 
 from flopwatt import catalog
 from flopwatt.errors import InputError
+from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.serving import kv_bytes_per_token
 from flopwatt.serve import ServeRequest, estimate_serving
 
@@ -112,3 +113,20 @@ def test_sram_only_chips_pipeline_the_weights_over_many_chips():
     assert plan["pp"] > 1 and chips * groq.accelerator.sram_bytes > weights
     with pytest.raises(InputError, match="oom"):
         estimate_serving(_request(groq, devices=64))  # 64 x 230 MB cannot hold 70 GB of weights
+
+
+def test_low_precision_fraction_scales_compute_bound_gemms_only():
+    """A compute-bound linear GEMM at a sustained fraction r of the FP8 peak takes 1/r as long (the
+    efficiency table is flat at that size); a memory-bound one is unchanged; 16-bit GEMMs ignore it."""
+    acc, eff = catalog.get("accelerators", "h100-sxm5-80gb"), catalog.efficiency()
+    full = DeviceRates(peak_flops_per_s=acc.peak("bf16"), linear_peak_flops_per_s=acc.peak("fp8"),
+                       hbm_bandwidth_bytes_per_s=acc.hbm_bandwidth_bytes_per_s,
+                       gemm_efficiency=eff.gemm_for(acc.id), memory_efficiency=eff.memory_for(acc.id),
+                       act_bytes=2.0, overlap_slowdown=0.0)
+    slow = dataclasses.replace(full, linear_peak_fraction=0.8)
+    big, small_bytes = np.array([1e14]), np.array([1.0])
+    assert slow.gemm_time(big, small_bytes, linear=True)[0] == pytest.approx(
+        full.gemm_time(big, small_bytes, linear=True)[0] / 0.8, rel=1e-3)
+    weight_stream = np.array([1e6]), np.array([1e9])  # 1 MFLOP over 1 GB: memory-bound
+    assert slow.gemm_time(*weight_stream, linear=True)[0] == full.gemm_time(*weight_stream, linear=True)[0]
+    assert slow.gemm_time(big, small_bytes)[0] == full.gemm_time(big, small_bytes)[0]

@@ -127,6 +127,7 @@ def _rates(system: System, precision: str, power_cap_w: float | None = None) -> 
         compute = acc.half_precision()  # weight-only quantisation: matmuls run at the 16-bit peak
     return DeviceRates(peak_flops_per_s=acc.peak(acc.half_precision()) * clock,
                        linear_peak_flops_per_s=acc.peak(compute) * clock,
+                       linear_peak_fraction=eff.low_precision_for(acc.id, compute),
                        hbm_bandwidth_bytes_per_s=acc.streaming_bandwidth_bytes_per_s,
                        gemm_efficiency=eff.gemm_for(acc.id), memory_efficiency=eff.memory_for(acc.id),
                        act_bytes=2.0, overlap_slowdown=eff.overlap_for(acc.id))

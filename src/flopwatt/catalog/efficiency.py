@@ -4,6 +4,8 @@
 - Memory: fraction of HBM bandwidth streaming (element-wise) kernels reach, per accelerator.
 - Collectives: achieved NCCL bus bandwidth as a fraction of the link rate, by message size,
   per link technology (nccl-tests ``busbw`` definition).
+- Low precision: the fraction of its own peak a sustained FP8/FP4 matmul reaches, over the fraction
+  BF16 reaches of its peak, per accelerator and precision (1 where nothing is measured).
 
 Each table carries its ``source`` or ``derivation``. Evaluation is vectorised (``np.interp`` in
 log-size space), so any array of sizes is one call.
@@ -47,6 +49,18 @@ def _fractions(data: dict[str, Any], table: str, key: str) -> dict[str, float]:
     return out
 
 
+def _low_precision(data: dict[str, Any]) -> dict[str, dict[str, float]]:
+    out = {}
+    for acc, entry in data.get("low_precision", {}).items():
+        ratios = {k: v for k, v in entry.items() if k not in ("source", "retrieved")}
+        if "source" not in entry or "retrieved" not in entry or not ratios or not all(
+                isinstance(v, float) and 0 < v <= 2 for v in ratios.values()):
+            raise InputError(f"efficiency low_precision.{acc}",
+                             "precision = ratio in (0, 2], a source and a retrieved date")
+        out[acc] = ratios
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class GemmTable:
     """Achievable fraction of dense peak vs GEMM size (FLOPs of one call)."""
@@ -80,6 +94,8 @@ class EfficiencyCatalog:
     collective: dict[str, CollectiveTable]
     overlap: dict[str, float]
     """Fraction of compute throughput lost while a collective runs concurrently, per accelerator."""
+    low_precision: dict[str, dict[str, float]]
+    """accelerator -> precision -> sustained low-precision matmul fraction over the BF16 one."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
@@ -93,7 +109,7 @@ class EfficiencyCatalog:
         for tech, entry in data.get("collective", {}).items():
             x, y = _curve(f"efficiency collective.{tech}", entry, "message_bytes", "busbw_fraction")
             collective[tech] = CollectiveTable(x, y, entry["source"])
-        return cls(gemm, memory, collective, overlap)
+        return cls(gemm, memory, collective, overlap, _low_precision(data))
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:
@@ -109,6 +125,11 @@ class EfficiencyCatalog:
         if accelerator_id not in self.overlap:
             raise unknown_id("efficiency table overlap", accelerator_id, self.overlap)
         return self.overlap[accelerator_id]
+
+    def low_precision_for(self, accelerator_id: str, precision: str) -> float:
+        """Scale on the ``precision`` peak of the device's linear GEMMs; 1 where none is measured
+        (ASSUMED: low-precision matmuls then reach the BF16 fraction of their peak)."""
+        return self.low_precision.get(accelerator_id, {}).get(precision, 1.0)
 
     def collective_for(self, technology: str) -> CollectiveTable:
         if technology not in self.collective:

@@ -86,6 +86,7 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
     rates = DeviceRates(
         peak_flops_per_s=acc.peak(acc.half_precision() if low else workload.precision),
         linear_peak_flops_per_s=acc.peak(workload.precision) if low else None,
+        linear_peak_fraction=eff.low_precision_for(acc.id, workload.precision) if low else 1.0,
         hbm_bandwidth_bytes_per_s=acc.streaming_bandwidth_bytes_per_s,  # SRAM on SRAM-only devices
         gemm_efficiency=eff.gemm_for(acc.id),
         memory_efficiency=eff.memory_for(acc.id),
