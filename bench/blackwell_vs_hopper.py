@@ -70,7 +70,8 @@ def _line(name: str, out: dict, previous: float | None, first: float | None) -> 
     plan = f"tp{p['tp']} ep{p['ep']} pp{p['pp']} b{p['batch_per_replica']} x{p['replicas']}"
     return (f"  {name:26} {rate:7.1f} tok/s/GPU  step {step}  total {total}  {plan:22} "
             f"TPOT {m['tpot_s'] * 1e3:5.1f} ms  TTFT {m['ttft_s']:4.2f} s  "
-            f"all-to-all {m['ep_all_to_all_s'] * 1e3:4.1f} ms over {p['expert_link'] or '-'}")
+            f"all-to-all {m['ep_all_to_all_s'] * 1e3:4.1f} ms over {p['expert_link'] or '-'}"
+            + (" (exposed; two micro-batches overlap it)" if p["all_to_all_overlap"] else ""))
 
 
 def chain(steps, slo) -> float | None:

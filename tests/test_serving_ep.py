@@ -159,10 +159,12 @@ def test_ep_is_reported_in_json_and_text():
 
     args = ["serve", "--model", "mixtral-8x7b", "--devices", "16", "--ep", "8", "--tp", "2", "--input-len", "1024",
             "--output-len", "256"]
-    payload, text = run_command(args)
+    payload, text = run_command([*args, "--no-overlap-all-to-all"])
     assert payload["plan"]["ep"] == 8 and payload["plan"]["expert_link"] == "ib-ndr"
-    assert payload["metrics"]["ep_all_to_all_s"] > 0
-    assert "ep=8" in text and "All-to-All" in text and "ib-ndr" in text
+    assert payload["metrics"]["ep_all_to_all_s"] > 0 and payload["plan"]["all_to_all_overlap"] is False
+    assert "ep=8" in text and "All-to-All" in text and "ib-ndr" in text and "overlapping" not in text
+    payload, text = run_command([*args, "--overlap-all-to-all"])
+    assert payload["plan"]["all_to_all_overlap"] is True and "two micro-batches overlapping it" in text
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -178,3 +180,42 @@ def test_bad_ep_is_one_line_exit_2(capsys, args, needle):
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert captured.out == "" and len(lines) == 1 and "--ep" in lines[0] and needle in lines[0]
+
+
+def test_fp8_dispatch_moves_fewer_bytes_and_combine_stays_16_bit():
+    """Quantised expert inputs are dispatched as FP8 + one FP32 scale per 128 (DeepSeek-V3 Sec. 3.3.2);
+    the combine carries 16-bit results either way."""
+    model = catalog.get("models", "deepseek-v3")
+    k, h = model.moe.topk, model.hidden
+    assert serving_ep.all_to_all_bytes_per_token(model, quantized=True) == pytest.approx(k * h * (1 + 4 / 128 + 2))
+    assert serving_ep.all_to_all_bytes_per_token(model) == k * h * 4
+    up, out = _tiers("dgx-h100")
+    args = (model, np.array([256.0]), np.array([1.0]), np.array([32.0]), (up, out), 8)
+    assert serving_ep.all_to_all_time(*args, quantized=True)[0] < serving_ep.all_to_all_time(*args)[0]
+
+
+def test_overlap_hides_the_all_to_all_under_two_halves_of_compute():
+    """An overlapped pass takes max(compute of both halves, All-to-Alls of both halves); its parts still sum
+    to the cycle, the exposed All-to-All is the excess, and it never exceeds the unoverlapped one."""
+    n = 4
+    plans = ServingPlans(tp=np.ones(n), pp=np.ones(n), batch=np.array([32, 128, 512, 2048]), ep=np.full(n, 32))
+    on = dataclasses.replace(plans, overlap=np.ones(n, dtype=bool))
+    a, b = (_evaluate("deepseek-v3", "dgx-h100", x, devices=32) for x in (plans, on))
+    parts = ["linear_s", "decode_attention_s", "prefill_attention_s", "elementwise_s", "logits_s", "tp_comm_s",
+             "pp_comm_s", "ep_all_to_all_s"]
+    assert np.allclose(sum(b.metrics[k] for k in parts), b.metrics["tpot_s"])
+    assert np.all(b.metrics["ep_all_to_all_s"] <= a.metrics["ep_all_to_all_s"])
+    half = dataclasses.replace(plans, batch=plans.batch / 2)
+    h = _evaluate("deepseek-v3", "dgx-h100", half, devices=32).metrics
+    compute = 2 * sum(h[k] for k in parts if k != "ep_all_to_all_s")
+    assert np.allclose(b.metrics["tpot_s"], np.maximum(compute, 2 * h["ep_all_to_all_s"]))
+
+
+def test_overlap_is_searched_for_moe_and_refused_for_dense():
+    req = _request("deepseek-v3", devices=32, input_len=2000, output_len=500, tpot_slo_s=0.05)
+    searched = estimate_serving(req)["metrics"]["output_tokens_per_s"]
+    off = estimate_serving(dataclasses.replace(req, overlap=False))
+    assert searched >= off["metrics"]["output_tokens_per_s"] and off["plan"]["all_to_all_overlap"] is False
+    assert not _plans(_request("llama2-70b", devices=8)).overlap.any()
+    with pytest.raises(InputError, match="--overlap-all-to-all"):
+        _request("llama2-70b", devices=8, overlap=True)

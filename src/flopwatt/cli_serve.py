@@ -39,6 +39,9 @@ def add_serve_parser(sub, _positive_int, _positive_float, _bounded) -> None:
     srv.add_argument("--pp", type=_positive_int, help="pipeline stages (searched on SRAM-only chips, else 1)")
     srv.add_argument("--ep", type=_positive_int, help="MoE only: attention groups sharing the experts (expert "
                      "parallelism, may cross the NIC; default: searched over the divisors of the expert count)")
+    srv.add_argument("--overlap-all-to-all", dest="overlap", action=argparse.BooleanOptionalAction, default=None,
+                     help="MoE with ep > 1: two micro-batches hide each other's expert All-to-Alls under compute "
+                     "(DeepSeek-V3 two-batch overlap; default: searched)")
     srv.add_argument("--disaggregate", action=argparse.BooleanOptionalAction, default=False,
                      help="prefill and decode on separate pools (Splitwise/DistServe); reports the P:D split "
                      "and the colocated optimum beside it")
@@ -78,7 +81,8 @@ def _serve_requests(args: argparse.Namespace) -> list:
                          output_len=output_len, length_moments=moments, precision=args.precision,
                          kv_precision=args.kv_precision,
                          ttft_slo_s=args.ttft_slo, tpot_slo_s=args.tpot_slo, tp=args.tp, pp=args.pp, ep=args.ep,
-                         slo_percentile=args.slo_percentile, kv_reserve=args.kv_admission == "reserve",
+                         overlap=args.overlap, slo_percentile=args.slo_percentile,
+                         kv_reserve=args.kv_admission == "reserve",
                          disaggregate=_disaggregated(args), prefill_devices=args.prefill_devices,
                          power_cap_w=args.power_cap_w)
             for acc, n in zip(ids, devices, strict=True)]
@@ -141,7 +145,8 @@ def _plan_lines(req, out: dict) -> list[str]:
             f"sequences each ({p['ep']} attention groups of {p['tp']} device{'s' * (p['tp'] > 1)}; experts over "
             f"{p['tp'] * p['ep']}{' per stage' * (p['pp'] > 1)})",
             f"expert All-to-All (dispatch + combine, {req.model.moe_layers} MoE layers): "
-            f"{m['ep_all_to_all_s'] * 1e3:.1f} ms per iteration over {p['expert_link']}"]
+            f"{m['ep_all_to_all_s'] * 1e3:.1f} ms per iteration over {p['expert_link']}"
+            + (" exposed, two micro-batches overlapping it" if p.get("all_to_all_overlap") else "")]
 
 
 def _spread(req) -> str:

@@ -57,6 +57,9 @@ class ServeRequest:
     ep: int | None = None
     """Attention groups sharing the experts of an MoE model (expert parallelism,
     :mod:`flopwatt.perf.serving_ep`); None = searched over the divisors of the expert count."""
+    overlap: bool | None = None
+    """Two micro-batches whose expert All-to-Alls overlap each other's compute (MoE with ep > 1 only;
+    :func:`flopwatt.perf.serving._iteration`); None = searched."""
     disaggregate: bool = False
     """Prefill and decode on separate pools of devices (Splitwise, DistServe)."""
     prefill_devices: int | None = None
@@ -90,6 +93,7 @@ class ServeRequest:
             raise InputError("length_moments", f"means equal to input_len/output_len ({self.input_len}, "
                              f"{self.output_len})", (m.input_tokens, m.output_tokens))
         self._check_ep()
+        self._check_overlap()
         if self.disaggregate:
             self._check_split()
 
@@ -107,6 +111,13 @@ class ServeRequest:
             raise InputError("--ep", f"at most devices / (tp x pp) = {self.devices // others}", ep)
         if self.disaggregate and ep != 1:
             raise InputError("--ep", "1 with --disaggregate (pools run tensor parallel only)", ep)
+
+    def _check_overlap(self) -> None:
+        if not self.overlap:
+            return
+        if self.model.moe is None or self.ep == 1 or self.disaggregate:
+            raise InputError("--overlap-all-to-all", "an MoE model served with expert parallelism (ep > 1, not "
+                             "disaggregated): only expert All-to-Alls are overlapped", self.model.id)
 
     def _check_split(self) -> None:
         if self.devices < 2:
@@ -148,9 +159,18 @@ def _plans(req: ServeRequest) -> ServingPlans:
     tps = np.array([req.tp]) if req.tp else divs[(divs <= system.scale_up_domain_devices) & (model.heads % divs == 0)]
     searched = divs[divs <= model.layers] if not system.accelerator.has_off_chip_memory else np.array([1])
     pps = np.array([req.pp]) if req.pp else searched
-    tp, pp, ep, batch = (g.ravel() for g in np.meshgrid(tps, pps, _eps(req), BATCHES, indexing="ij"))
-    keep = (tp * ep * pp <= req.devices) & (batch >= pp * ep)  # a sequence per stage and attention group
-    return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep])
+    grid = np.meshgrid(tps, pps, _eps(req), BATCHES, _overlaps(req), indexing="ij")
+    tp, pp, ep, batch, overlap = (g.ravel() for g in grid)
+    halves = np.where(overlap, 2, 1)  # an overlapped pass runs two halves
+    keep = (tp * ep * pp <= req.devices) & (batch >= halves * pp * ep) & ((ep > 1) | ~overlap)
+    return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep], overlap=overlap[keep])
+
+
+def _overlaps(req: ServeRequest) -> np.ndarray:
+    """All-to-All overlap on or off: as asked, else both for MoE models (only plans with ep > 1 keep it on)."""
+    if req.overlap is not None:
+        return np.array([req.overlap])
+    return np.array([False, True]) if req.model.moe is not None else np.array([False])
 
 
 def _eps(req: ServeRequest) -> np.ndarray:
@@ -194,7 +214,8 @@ def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
                                req.power_cap_w))
     return {"plan": {"tp": int(plans.tp[i]), "ep": int(plans.ep[i]), "pp": int(plans.pp[i]),
                      "batch_per_replica": int(plans.batch[i]), "replicas": int(m["replicas"]),
-                     "expert_link": _expert_link(req, int(plans.tp[i]), int(plans.ep[i]))}, "metrics": m,
+                     "expert_link": _expert_link(req, int(plans.tp[i]), int(plans.ep[i])),
+                     "all_to_all_overlap": bool(plans.overlap[i])}, "metrics": m,
             "plans_evaluated": int(len(plans.tp)), "feasible": int(result.feasible.sum())}
 
 

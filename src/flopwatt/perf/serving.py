@@ -61,6 +61,9 @@ class ServingPlans:
     ep: np.ndarray | None = None
     """Attention groups per replica, over which the MoE experts are spread (expert parallelism,
     :mod:`flopwatt.perf.serving_ep`); None = 1 everywhere."""
+    overlap: np.ndarray | None = None
+    """Two micro-batches per stage pass whose expert All-to-Alls overlap each other's compute
+    (:func:`_iteration`); None = off everywhere."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,17 +115,40 @@ def _cycle_time(model: ModelSpec, hw: ServingHardware, tp, pp, batch, lengths, e
 
 
 def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengths, element_bytes,
-               extra_prompt: float = 0.0) -> dict:
+               extra_prompt: float = 0.0, overlap: np.ndarray | None = None) -> dict:
     """Time for every sequence of a replica to gain one token: ``pp`` stage passes of ``batch / pp``
     sequences each (micro-batches keep every stage busy), components per stage pass. ``shape`` =
     (tp, pp, ep): each of the ``ep`` attention groups runs ``1 / ep`` of a micro-batch and all their tokens
     meet at the experts. ``extra_prompt`` adds one prompt chunk to one group's micro-batch (the cycle a
-    newly arrived request is prefilled in); that group then sets the pace of the iteration."""
+    newly arrived request is prefilled in); that group then sets the pace of the iteration.
+
+    Where ``overlap``, a stage pass runs as two halves whose expert All-to-Alls hide under each other's
+    compute (DeepSeek-V3 Sec. 3.4.2 decoding; SGLang's two-batch overlap): the pass takes
+    ``max(compute of both halves, All-to-Alls of both halves)``, each half streaming the weights again,
+    and ``ep_all_to_all_s`` is the exposed part. The new prompt's chunk is split over the halves."""
+    tp, pp, ep = shape
+    micro = batch / pp
+    parts, streamed, prefill = _stage(model, hw, shape, micro, lengths, element_bytes, extra_prompt)
+    if overlap is not None and np.any(overlap):
+        halves, half_streamed, _ = _stage(model, hw, shape, micro / 2.0, lengths, element_bytes, extra_prompt / 2.0)
+        compute = 2.0 * sum(v for k, v in halves.items() if k != "ep_all_to_all_s")
+        hidden = {**{k: 2.0 * v for k, v in halves.items()},
+                  "ep_all_to_all_s": np.maximum(2.0 * halves["ep_all_to_all_s"] - compute, 0.0)}
+        parts = {k: np.where(overlap, hidden[k], v) for k, v in parts.items()}
+        streamed = np.where(overlap, 2.0 * half_streamed, streamed)
+    stage = sum(parts.values())
+    return {"cycle_s": pp * stage, "prefill_tokens": prefill * pp,
+            "weights_streamed_bytes": streamed, **{k: pp * v for k, v in parts.items()}}
+
+
+def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, element_bytes,
+           extra_prompt: float) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(components of one stage pass of ``micro`` sequences, weight bytes it streams per device, prompt
+    tokens it prefills) (:func:`_iteration`)."""
     tp, pp, ep = shape
     lengths = Lengths.of(lengths)
     inp, out = lengths
     weight_bytes, kv_bytes = element_bytes
-    micro = batch / pp
     steady = micro * inp / out  # steady state: prompts of the sequences replacing finished ones
     seqs = micro / ep
     prefill = steady / ep + extra_prompt
@@ -132,6 +158,7 @@ def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengt
     r = hw.rates
     linear, streamed = step.linear_time(model, r, tokens, tp, weight_bytes, ep, routed)
     tiers = (hw.scale_up, hw.scale_out or hw.scale_up)
+    quantized = r.linear_peak_flops_per_s is not None and r.linear_peak_flops_per_s > r.peak_flops_per_s
     parts = {
         "linear_s": linear / pp,
         "decode_attention_s": step.decode_attention_time(model, r, seqs, lengths.slot_context_tokens(), kv, tp) / pp,
@@ -141,11 +168,9 @@ def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengt
         "logits_s": step.logits_time(model, r, seqs, tp, weight_bytes),
         "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up) / pp,
         "pp_comm_s": np.where(pp > 1, coll.p2p(step.ACT_BYTES * model.hidden * tokens, hw.scale_up), 0.0),
-        "ep_all_to_all_s": ep_par.all_to_all_time(model, tokens, tp, ep, tiers, hw.domain_devices) / pp,
+        "ep_all_to_all_s": ep_par.all_to_all_time(model, tokens, tp, ep, tiers, hw.domain_devices, quantized) / pp,
     }
-    stage = sum(parts.values())
-    return {"cycle_s": pp * stage, "prefill_tokens": (steady + extra_prompt) * pp,
-            "weights_streamed_bytes": streamed / pp, **{k: pp * v for k, v in parts.items()}}
+    return parts, streamed / pp, steady + extra_prompt
 
 
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
@@ -175,15 +200,16 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     kv_token = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp) * model.layers / pp
     held = lengths.slot_reserved_tokens() if kv_reserve else lengths.slot_context_tokens()
     memory = weights + b / ep * held * kv_token  # an attention group keeps the KV of its own sequences
-    mean = _iteration(model, hw, shape, b, lengths, element_bytes)
+    ov = None if plans.overlap is None else np.asarray(plans.overlap, dtype=bool)
+    mean = _iteration(model, hw, shape, b, lengths, element_bytes, overlap=ov)
     z = NormalDist().inv_cdf(slo.percentile / 100.0)
-    tail = mean if z <= 0 else _iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes)
+    tail = mean if z <= 0 else _iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, overlap=ov)
     tpot, tpot_q = mean["cycle_s"], tail["cycle_s"]
     # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles
     chunks, chunk = np.ceil(inp / PREFILL_CHUNK_TOKENS), min(inp, PREFILL_CHUNK_TOKENS)
-    ttft = 0.5 * tpot + chunks * _iteration(model, hw, shape, b, lengths, element_bytes, chunk)["cycle_s"]
+    ttft = 0.5 * tpot + chunks * _iteration(model, hw, shape, b, lengths, element_bytes, chunk, ov)["cycle_s"]
     ttft_q = ttft if z <= 0 else 0.5 * tpot_q + chunks * _iteration(
-        model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, chunk)["cycle_s"]
+        model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, chunk, ov)["cycle_s"]
     ttft_slo, tpot_slo = slo.ttft_s, slo.tpot_s
     meets = np.ones_like(tpot, dtype=bool)
     if ttft_slo is not None:

@@ -20,18 +20,21 @@ number of experts (each attention group's share of experts is whole, as TensorRT
 num_experts % moe_ep_size == 0).
 
 Per MoE layer a token's hidden state goes to its k experts (dispatch) and the k results come back
-(combine): two All-to-Alls of ``tokens / tp x k x hidden x 2 B`` per device (each rank of an attention
-group sends its 1/tp of the group's tokens; activations 16-bit both ways, so a token moves
-``2 x k x hidden x 2`` bytes; DeepSeek's FP8 dispatch is not modelled). The share for experts on the
+(combine): two All-to-Alls of ``tokens / tp x k x hidden`` elements per device (each rank of an attention
+group sends its 1/tp of the group's tokens). Combine carries 16-bit results; dispatch carries the expert
+GEMMs' input, so when those run at a low-precision peak (FP8/FP4) it moves FP8 with one FP32 scale per
+128 elements, 1 + 4/128 bytes an element (DeepSeek-V3 Sec. 3.3.2: activations quantised to FP8 in 1 x 128
+tiles before dispatch, combine in BF16; DeepEP's low-latency kernels: FP8 dispatch, BF16 combine; FP4 is
+still dispatched as FP8, no NVFP4 dispatch being modelled). The share for experts on the
 same device stays there, the share for the rest of the scale-up domain moves over NVLink and the
 rest leaves on each device's own NIC, concurrently (the bandwidth terms of
 :func:`flopwatt.perf.collectives.all_to_all_hierarchical`, replica devices placed consecutively). All
 peers' messages are issued at once (DeepEP's low-latency kernels, NCCL grouped send/recv), so the
 latency is one step, not the p - 1 steps of a pairwise exchange: DeepEP's README measures EP64 to
 EP256 dispatch of 128 tokens on H800 + CX7 400 Gb/s at 173-194 us, flat in p and bandwidth-bound
-(43-39 GB/s), where p - 1 steps of 10 us alone would be 0.63-2.6 ms. The All-to-Alls are exposed
-(ASSUMED: no two-micro-batch overlap of dispatch/combine with attention, which DeepSeek-V3 uses in
-decoding; node-limited routing is not modelled for serving).
+(43-39 GB/s), where p - 1 steps of 10 us alone would be 0.63-2.6 ms. Unless a plan overlaps them
+(two micro-batches, :mod:`flopwatt.perf.serving`), the All-to-Alls are exposed; node-limited routing
+is not modelled for serving.
 """
 
 from __future__ import annotations
@@ -59,9 +62,21 @@ def weights_per_device(model: ModelSpec, weight_bytes: float, tp: np.ndarray, ep
     return model.total_params() * weight_bytes / (tp * pp) * (1.0 - expert_share(model) * (1.0 - 1.0 / ep))
 
 
-def all_to_all_bytes_per_token(model: ModelSpec) -> float:
-    """Bytes one token sends per MoE layer: dispatch + combine of k copies of its hidden state."""
-    return 0.0 if model.moe is None else 2.0 * model.moe.topk * model.hidden * ACT_BYTES
+FP8_DISPATCH_BYTES = 1.0 + 4.0 / 128
+"""Bytes per dispatched element when the experts' GEMM input is quantised: FP8 plus one FP32 scale per
+128 elements (DeepSeek-V3 Sec. 3.3.2, 1 x 128 activation tiles)."""
+
+
+def dispatch_bytes_per_element(quantized: bool) -> float:
+    return FP8_DISPATCH_BYTES if quantized else ACT_BYTES
+
+
+def all_to_all_bytes_per_token(model: ModelSpec, quantized: bool = False) -> float:
+    """Bytes one token sends per MoE layer: dispatch + combine of k copies of its hidden state (dispatch
+    in FP8 with scales when ``quantized``, combine 16-bit)."""
+    if model.moe is None:
+        return 0.0
+    return model.moe.topk * model.hidden * (dispatch_bytes_per_element(quantized) + ACT_BYTES)
 
 
 def concurrent_all_to_all(p: np.ndarray, per_domain: np.ndarray, nbytes: np.ndarray, up: coll.Tier,
@@ -76,15 +91,17 @@ def concurrent_all_to_all(p: np.ndarray, per_domain: np.ndarray, nbytes: np.ndar
 
 
 def all_to_all_time(model: ModelSpec, group_tokens: np.ndarray, tp: np.ndarray, ep: np.ndarray, tiers: tuple,
-                    domain: int | None) -> np.ndarray:
+                    domain: int | None, quantized: bool = False) -> np.ndarray:
     """Seconds of dispatch + combine over all MoE layers for one pass of an attention group's
     ``group_tokens``; zero at ep = 1 (the experts then sit in the TP group, whose all-reduces
     :func:`flopwatt.perf.serving_step.tp_comm_time` counts). ``tiers`` = (scale-up, scale-out);
-    ``domain`` devices per scale-up domain (None: the whole replica shares one)."""
+    ``domain`` devices per scale-up domain (None: the whole replica shares one); ``quantized``: the expert
+    GEMMs take FP8/FP4 inputs, so dispatch moves FP8 (module docstring)."""
     if model.moe is None:
         return np.zeros_like(np.asarray(group_tokens, dtype=float))
     p = tp * ep
     per_domain = p if domain is None else np.minimum(p, domain)
-    nbytes = group_tokens / tp * all_to_all_bytes_per_token(model) / 2.0  # one of the two All-to-Alls
-    one = concurrent_all_to_all(p, per_domain, nbytes, tiers[0], tiers[1])
-    return np.where(ep > 1, 2.0 * model.moe_layers * one, 0.0)
+    elements = group_tokens / tp * model.moe.topk * model.hidden
+    dispatch, combine = (concurrent_all_to_all(p, per_domain, elements * b, tiers[0], tiers[1])
+                         for b in (dispatch_bytes_per_element(quantized), ACT_BYTES))
+    return np.where(ep > 1, model.moe_layers * (dispatch + combine), 0.0)
