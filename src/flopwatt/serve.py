@@ -141,7 +141,8 @@ def _rates(system: System, precision: str, power_cap_w: float | None = None) -> 
                        linear_peak_fraction=eff.low_precision_for(acc.id, compute),
                        hbm_bandwidth_bytes_per_s=acc.streaming_bandwidth_bytes_per_s,
                        gemm_efficiency=eff.gemm_for(acc.id), memory_efficiency=eff.memory_for(acc.id),
-                       act_bytes=2.0, overlap_slowdown=eff.overlap_for(acc.id))
+                       act_bytes=2.0, overlap_slowdown=eff.overlap_for(acc.id),
+                       gemm_call_fixed_s=eff.gemm_call_fixed_s)
 
 
 def _plans(req: ServeRequest) -> ServingPlans:

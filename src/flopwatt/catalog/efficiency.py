@@ -49,6 +49,14 @@ def _fractions(data: dict[str, Any], table: str, key: str) -> dict[str, float]:
     return out
 
 
+def _gemm_call_fixed_s(data: dict[str, Any]) -> float:
+    entry = data.get("gemm_call", {})
+    fixed = entry.get("fixed_s", 0.0)
+    if entry and (not isinstance(fixed, float) or not 0 <= fixed < 1e-3 or "source" not in entry):
+        raise InputError("efficiency gemm_call.fixed_s", "seconds in [0, 1e-3) and a source")
+    return fixed
+
+
 def _low_precision(data: dict[str, Any]) -> dict[str, dict[str, float]]:
     out = {}
     for acc, entry in data.get("low_precision", {}).items():
@@ -96,6 +104,8 @@ class EfficiencyCatalog:
     """Fraction of compute throughput lost while a collective runs concurrently, per accelerator."""
     low_precision: dict[str, dict[str, float]]
     """accelerator -> precision -> sustained low-precision matmul fraction over the BF16 one."""
+    gemm_call_fixed_s: float = 0.0
+    """Fixed cost of one GEMM call, the t0 of the GEMM tables (``[gemm_call]``)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
@@ -109,7 +119,7 @@ class EfficiencyCatalog:
         for tech, entry in data.get("collective", {}).items():
             x, y = _curve(f"efficiency collective.{tech}", entry, "message_bytes", "busbw_fraction")
             collective[tech] = CollectiveTable(x, y, entry["source"])
-        return cls(gemm, memory, collective, overlap, _low_precision(data))
+        return cls(gemm, memory, collective, overlap, _low_precision(data), _gemm_call_fixed_s(data))
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:
