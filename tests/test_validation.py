@@ -122,3 +122,15 @@ def test_serving_dataset_needs_positive_lengths_and_keywords():
     with pytest.raises(InputError, match="keywords"):
         ServingDataset(id="x", keywords=(), mean_input_tokens=1.0, mean_output_tokens=1.0, source="s",
                        retrieved="2026-11-22")
+
+
+def test_mlperf_request_sets_and_parenthesised_model_names_resolve():
+    from flopwatt import catalog
+
+    mixtral = catalog.serving_dataset_for("Mixtral 8x7B (MLPerf mixtral-8x7b), OpenOrca/GSM8K/MBXP")
+    big = catalog.serving_dataset_for("Llama 3.1 405B Instruct (MLPerf llama3.1-405b)")
+    assert mixtral is not None and "15,000" in mixtral.source and mixtral.mean_input_tokens > mixtral.mean_output_tokens
+    assert big is not None and "8,313" in big.source and big.mean_input_tokens > 9000
+    assert catalog.model_by_name("Mixtral 8x7B (MLPerf mixtral-8x7b)").id == "mixtral-8x7b"
+    assert catalog.model_by_name("Llama 3.1 405B Instruct (MLPerf llama3.1-405b)").id == "llama3.1-405b"
+    assert catalog.model_by_name("Some 7B (internal)") is None

@@ -8,6 +8,7 @@ never a silent default. Figures nobody has published are left out (``None`` = un
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from dataclasses import MISSING, fields
 from importlib import resources
@@ -272,11 +273,18 @@ def system_for(accelerator_id: str, network: str = "") -> System:
 
 
 def model_by_name(name: str) -> ModelSpec | None:
-    """Find a catalog model by id, name or alias (case-insensitive); None if none matches."""
+    """Find a catalog model by id, name or alias (case-insensitive); None if none matches. A name with a
+    parenthesis ('Mixtral 8x7B (MLPerf mixtral-8x7b)') is also tried as the part before it and as each
+    word inside it, in that order."""
     key = name.strip().lower()
-    for model in models().values():
-        if key in (model.id.lower(), model.name.lower(), *(a.lower() for a in model.aliases)):
-            return model
+    keys = [key]
+    if "(" in key:
+        head, _, rest = key.partition("(")
+        keys += [head.strip(), *re.findall(r"[a-z0-9][a-z0-9.\-]*", rest)]
+    for candidate in keys:
+        for model in models().values():
+            if candidate in (model.id.lower(), model.name.lower(), *(a.lower() for a in model.aliases)):
+                return model
     return None
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from flopwatt.perf import collectives as coll
 from flopwatt.perf import serving_ep as ep_par
+from flopwatt.perf import serving_queue as queue
 from flopwatt.perf import serving_step as step
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.lengths import Lengths
@@ -173,6 +174,23 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
     return parts, streamed / pp, steady + extra_prompt
 
 
+def _prompt_queue(lengths: Lengths, tpot, chunk_cycle, chunk: float, prefill_tokens, own_ttft,
+                  slo: Slo) -> tuple[np.ndarray, np.ndarray]:
+    """(share of full load the server may take, TTFT-quantile wait in the prompt queue there): the M/G/1
+    prompt queue of :mod:`flopwatt.perf.serving_queue`, service = a prompt's prefill at the marginal time
+    per prefill token the extra chunk adds to a cycle. Without a TTFT target, full load and no wait."""
+    if slo.ttft_s is None:
+        return np.ones_like(tpot), np.zeros_like(tpot)
+    per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
+    share = np.clip(per_token * prefill_tokens / tpot, 0.0, 1.0)  # prefill share of a full-load cycle
+    inp = lengths.input_tokens
+    sq = lengths.input_sq_tokens2 if lengths.input_sq_tokens2 is not None else inp * inp
+    mean_s, sq_s2 = inp * per_token, sq * per_token ** 2
+    p = slo.percentile / 100.0
+    load = queue.max_load_share(share, mean_s, sq_s2, own_ttft, slo.ttft_s, p)
+    return load, np.where(load > 0, queue.wait_quantile_s(load * share, mean_s, sq_s2, p), 0.0)
+
+
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
                      lengths: Lengths | tuple[float, float], element_bytes: tuple[float, float],
                      slo: Slo = Slo(), kv_reserve: bool = True) -> ServingResult:
@@ -205,24 +223,28 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     z = NormalDist().inv_cdf(slo.percentile / 100.0)
     tail = mean if z <= 0 else _iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, overlap=ov)
     tpot, tpot_q = mean["cycle_s"], tail["cycle_s"]
-    # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles
+    # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles, each
+    # longer than a plain one by its chunk's share of the marginal prefill time
     chunks, chunk = np.ceil(inp / PREFILL_CHUNK_TOKENS), min(inp, PREFILL_CHUNK_TOKENS)
-    ttft = 0.5 * tpot + chunks * _iteration(model, hw, shape, b, lengths, element_bytes, chunk, ov)["cycle_s"]
-    ttft_q = ttft if z <= 0 else 0.5 * tpot_q + chunks * _iteration(
-        model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, chunk, ov)["cycle_s"]
-    ttft_slo, tpot_slo = slo.ttft_s, slo.tpot_s
-    meets = np.ones_like(tpot, dtype=bool)
-    if ttft_slo is not None:
-        meets &= ttft_q <= ttft_slo
+    chunk_cycle = _iteration(model, hw, shape, b, lengths, element_bytes, chunk, ov)["cycle_s"]
+    ttft = 0.5 * tpot + chunks * tpot + (chunk_cycle - tpot) * inp / chunk
+    if z <= 0:
+        ttft_q = ttft
+    else:
+        tail_chunk = _iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, chunk, ov)["cycle_s"]
+        ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
+    load, wait = _prompt_queue(lengths, tpot, chunk_cycle, chunk, mean["prefill_tokens"], ttft_q, slo)
+    tpot_slo = slo.tpot_s
+    meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if tpot_slo is not None:
         meets &= tpot_q <= tpot_slo
     reason = np.select([replicas < 1, memory > USABLE_MEMORY * hw.memory_bytes, ~meets], [1, 2, 3], 0)
-    throughput = replicas * b / tpot
+    throughput = replicas * b / tpot * load
     metrics = {"output_tokens_per_s": throughput, "tokens_per_s_per_device": throughput / (replicas * n),
                "total_tokens_per_s": throughput * (1 + inp / out), "tpot_s": tpot, "ttft_s": ttft,
-               "tpot_slo_percentile_s": tpot_q, "ttft_slo_percentile_s": ttft_q, "memory_bytes": memory,
-               "replicas": replicas, "concurrent_streams": replicas * b,
-               "prefill_tokens_per_cycle": mean["prefill_tokens"],
+               "tpot_slo_percentile_s": tpot_q, "ttft_slo_percentile_s": ttft_q + wait, "memory_bytes": memory,
+               "replicas": replicas, "concurrent_streams": replicas * b * load, "load_share": load,
+               "ttft_queue_wait_s": wait, "prefill_tokens_per_cycle": mean["prefill_tokens"],
                "weights_streamed_bytes_per_cycle": mean["weights_streamed_bytes"],
                **{k: v for k, v in mean.items() if k.endswith("_s") and k != "cycle_s"}}
     return ServingResult(plans=plans, feasible=reason == 0, reason=reason.astype(np.int8), metrics=metrics)

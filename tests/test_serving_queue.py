@@ -1,0 +1,47 @@
+"""The prompt queue under a TTFT target (flopwatt.perf.serving_queue)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flopwatt import catalog
+from flopwatt.perf import serving_queue as queue
+from flopwatt.serve import ServeRequest, estimate_serving
+
+
+def test_exponential_service_gives_the_exact_mm1_waiting_time_quantile():
+    """M/M/1: P(W > t) = rho exp(-(1 - rho) t / E[S]) exactly, so the p quantile is
+    E[S] / (1 - rho) ln(rho / (1 - p)); Kingman's form with E[S^2] = 2 E[S]^2 is that."""
+    mean_s, rho, p = 0.8, np.array([0.3, 0.6, 0.9]), 0.99
+    got = queue.wait_quantile_s(rho, mean_s, 2 * mean_s ** 2, p)
+    assert got == pytest.approx(mean_s / (1 - rho) * np.log(rho / (1 - p)))
+    assert queue.wait_quantile_s(np.array([0.005]), mean_s, 2 * mean_s ** 2, p)[0] == 0.0  # P(wait) < 1 - p
+    assert np.isinf(queue.wait_quantile_s(np.array([1.0]), mean_s, 2 * mean_s ** 2, p)[0])
+
+
+def test_load_share_shrinks_as_the_target_tightens_and_is_zero_past_the_own_ttft():
+    args = (np.full(4, 0.9), np.full(4, 1.0), np.full(4, 1.2), np.full(4, 0.5))
+    loads = [queue.max_load_share(*args, target, 0.99)[0] for target in (60.0, 10.0, 4.0, 1.0)]
+    assert loads[0] == 1.0 and loads == sorted(loads, reverse=True) and 0 < loads[-1] < loads[-2]
+    assert queue.max_load_share(*args, 0.4, 0.99)[0] == 0.0
+    u = queue.max_load_share(*args, 4.0, 0.99)[0]
+    assert queue.wait_quantile_s(np.array([u * 0.9]), 1.0, 1.2, 0.99)[0] == pytest.approx(3.5, rel=1e-6)
+
+
+def _request(model: str, inp: float, out: float, **kw) -> ServeRequest:
+    return ServeRequest(model=catalog.get("models", model), system=catalog.system_for("h200-sxm-141gb"), devices=8,
+                        input_len=inp, output_len=out, precision="fp8", **kw)
+
+
+def test_short_prompts_never_queue_and_long_ones_cost_throughput_under_a_ttft_target():
+    """llama2-70b's 222-token prompts prefill in ~30 ms: a 2 s target leaves the full load. 405B's
+    9,429-token prompts take ~1 s each: at a 6 s p99 target the replica must keep headroom."""
+    short = estimate_serving(_request("llama2-70b", 222.3, 294.5, ttft_slo_s=2.0, tpot_slo_s=0.2, slo_percentile=99))
+    assert short["metrics"]["load_share"] == 1.0
+    slo = {"ttft_slo_s": 6.0, "tpot_slo_s": 0.175, "slo_percentile": 99.0}
+    long_free = estimate_serving(_request("llama3.1-405b", 9428.6, 684.7))["metrics"]
+    long_slo = estimate_serving(_request("llama3.1-405b", 9428.6, 684.7, **slo))["metrics"]
+    assert long_slo["load_share"] < 1.0 and long_slo["ttft_queue_wait_s"] > 0
+    assert long_slo["ttft_slo_percentile_s"] <= 6.0 + 1e-9
+    assert long_slo["output_tokens_per_s"] < long_free["output_tokens_per_s"]
