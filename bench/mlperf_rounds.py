@@ -1,7 +1,7 @@
 """MLPerf llama2-70b across submission rounds: the same hardware, newer engines, one serving model.
 
 The validation rows (``shared/reference/visible.csv``, kind ``infer``) are NVIDIA's v4.0 and v4.1
-results; ``bench/data/mlperf_llama2_70b_v5.csv`` holds the v5.0 results of the same 8-GPU H100 and
+results; ``bench/data/mlperf_inference_v5.csv`` holds the v5.0 results of the same 8-GPU H100 and
 H200 systems, which the validation never reads. Each row goes through the same path as
 ``flopwatt validate --kind infer``; the table prints the signed error per row and per round, so the
 spread that software alone adds between rounds sits next to the model's error.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from flopwatt.validate import read_rows, validate
 
-HELD_OUT = Path(__file__).with_name("data") / "mlperf_llama2_70b_v5.csv"
+HELD_OUT = Path(__file__).with_name("data") / "mlperf_inference_v5.csv"
 VISIBLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "visible.csv"
 
 

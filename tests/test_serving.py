@@ -130,3 +130,18 @@ def test_low_precision_fraction_scales_compute_bound_gemms_only():
     weight_stream = np.array([1e6]), np.array([1e9])  # 1 MFLOP over 1 GB: memory-bound
     assert slow.gemm_time(*weight_stream, linear=True)[0] == full.gemm_time(*weight_stream, linear=True)[0]
     assert slow.gemm_time(big, small_bytes)[0] == full.gemm_time(big, small_bytes)[0]
+
+
+def test_smooth_roofline_lies_between_the_max_and_the_sum_and_meets_the_max_far_from_the_ridge():
+    acc, eff = catalog.get("accelerators", "h100-sxm5-80gb"), catalog.efficiency()
+    smooth = DeviceRates(peak_flops_per_s=acc.peak("bf16"), hbm_bandwidth_bytes_per_s=acc.hbm_bandwidth_bytes_per_s,
+                         gemm_efficiency=eff.gemm_for(acc.id), memory_efficiency=eff.memory_for(acc.id),
+                         act_bytes=2.0, overlap_slowdown=0.0, roofline_norm=eff.roofline_norm)
+    sharp = dataclasses.replace(smooth, roofline_norm=None)
+    flops = np.array([1e12, 1e12, 1e12])
+    nbytes = np.array([1e7, 5e9, 1e11])  # compute-bound, at the ridge, memory-bound
+    s, m = smooth.gemm_time(flops, nbytes), sharp.gemm_time(flops, nbytes)
+    c, mem = sharp.gemm_time(flops, np.zeros(3)), sharp.memory_time(nbytes)
+    assert np.all(s >= m) and np.all(s <= c + mem)
+    assert s[0] == pytest.approx(m[0], rel=1e-3) and s[2] == pytest.approx(m[2], rel=1e-3)
+    assert s[1] > 1.25 * m[1]

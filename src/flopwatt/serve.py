@@ -142,7 +142,7 @@ def _rates(system: System, precision: str, power_cap_w: float | None = None) -> 
                        hbm_bandwidth_bytes_per_s=acc.streaming_bandwidth_bytes_per_s,
                        gemm_efficiency=eff.gemm_for(acc.id), memory_efficiency=eff.memory_for(acc.id),
                        act_bytes=2.0, overlap_slowdown=eff.overlap_for(acc.id),
-                       gemm_call_fixed_s=eff.gemm_call_fixed_s)
+                       roofline_norm=eff.roofline_norm)
 
 
 def _plans(req: ServeRequest) -> ServingPlans:

@@ -49,12 +49,12 @@ def _fractions(data: dict[str, Any], table: str, key: str) -> dict[str, float]:
     return out
 
 
-def _gemm_call_fixed_s(data: dict[str, Any]) -> float:
+def _roofline_norm(data: dict[str, Any]) -> float | None:
     entry = data.get("gemm_call", {})
-    fixed = entry.get("fixed_s", 0.0)
-    if entry and (not isinstance(fixed, float) or not 0 <= fixed < 1e-3 or "source" not in entry):
-        raise InputError("efficiency gemm_call.fixed_s", "seconds in [0, 1e-3) and a source")
-    return fixed
+    norm = entry.get("roofline_norm")
+    if norm is not None and (not isinstance(norm, float) or not norm >= 1.0 or "source" not in entry):
+        raise InputError("efficiency gemm_call.roofline_norm", "an exponent >= 1 with a source (or absent: sharp max)")
+    return norm
 
 
 def _low_precision(data: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -104,8 +104,8 @@ class EfficiencyCatalog:
     """Fraction of compute throughput lost while a collective runs concurrently, per accelerator."""
     low_precision: dict[str, dict[str, float]]
     """accelerator -> precision -> sustained low-precision matmul fraction over the BF16 one."""
-    gemm_call_fixed_s: float = 0.0
-    """Fixed cost of one GEMM call, the t0 of the GEMM tables (``[gemm_call]``)."""
+    roofline_norm: float | None = None
+    """Exponent of the smooth roofline of one GEMM call (``[gemm_call] roofline_norm``); None = max."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
@@ -119,7 +119,7 @@ class EfficiencyCatalog:
         for tech, entry in data.get("collective", {}).items():
             x, y = _curve(f"efficiency collective.{tech}", entry, "message_bytes", "busbw_fraction")
             collective[tech] = CollectiveTable(x, y, entry["source"])
-        return cls(gemm, memory, collective, overlap, _low_precision(data), _gemm_call_fixed_s(data))
+        return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data))
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:

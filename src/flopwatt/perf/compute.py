@@ -41,10 +41,9 @@ class DeviceRates:
     linear_peak_flops_per_s: float | None = None
     """Peak for the linear-layer GEMMs when they run at lower precision (FP8/FP4 training keeps the
     attention core and the output layer in BF16); None = ``peak_flops_per_s``."""
-    gemm_call_fixed_s: float = 0.0
-    """Fixed cost of one GEMM call (launch, pipeline fill and drain). The efficiency tables already carry
-    it on the compute side (their t0); :meth:`gemm_time` adds it to the memory side, so a memory-bound
-    call pays it too."""
+    roofline_norm: float | None = None
+    """Exponent n of the smooth roofline ``(compute^n + memory^n)^(1/n)``: a kernel near the ridge point
+    overlaps its arithmetic and its memory traffic imperfectly; None = the sharp ``max``."""
     linear_peak_fraction: float = 1.0
     """Sustained low-precision matmul fraction of ``linear_peak_flops_per_s`` over the fraction the
     16-bit table assumes (catalog ``low_precision``): measured FP8 GEMMs on Hopper reach ~0.92 of it."""
@@ -58,8 +57,8 @@ class DeviceRates:
         return np.maximum(comm, compute + self.overlap_slowdown * comm) - compute
 
     def gemm_time(self, flops: np.ndarray, nbytes: np.ndarray, linear: bool = False) -> np.ndarray:
-        """Roofline time of one GEMM call, ``max(compute, memory + t0)`` with the call's fixed cost t0
-        on both sides (the compute side's is inside the efficiency table). At a faster (low-precision)
+        """Roofline time of one GEMM call, ``max(compute, memory)``, smoothed to the p-norm
+        ``(compute^n + memory^n)^(1/n)`` when ``roofline_norm`` is set. At a faster (low-precision)
         peak the same call finishes sooner, so its efficiency is read at its time-equivalent size
         (FLOPs x peak_bf16 / peak), the low-precision peak taken at its measured sustained fraction
         (``linear_peak_fraction``)."""
@@ -67,8 +66,11 @@ class DeviceRates:
         peak = self.linear_peak_flops_per_s * self.linear_peak_fraction if low else self.peak_flops_per_s
         equivalent = flops * self.peak_flops_per_s / peak
         compute = flops / (peak * self.gemm_efficiency(equivalent))
-        memory = self.memory_time(nbytes) + np.where(np.asarray(nbytes) > 0, self.gemm_call_fixed_s, 0.0)
-        return np.maximum(compute, memory)
+        memory = self.memory_time(nbytes)
+        if self.roofline_norm is None:
+            return np.maximum(compute, memory)
+        n = self.roofline_norm
+        return (compute ** n + memory ** n) ** (1.0 / n)
 
     def memory_time(self, nbytes: np.ndarray) -> np.ndarray:
         """Time to stream ``nbytes``; infinite (never a division by zero) where the bandwidth is 0."""

@@ -92,7 +92,7 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
         memory_efficiency=eff.memory_for(acc.id),
         act_bytes=ACT_BYTES[workload.precision],
         overlap_slowdown=eff.overlap_for(acc.id),
-        gemm_call_fixed_s=eff.gemm_call_fixed_s,
+        roofline_norm=eff.roofline_norm,
     )
     up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
