@@ -1,8 +1,9 @@
 """MLPerf llama2-70b across submission rounds: the same hardware, newer engines, one serving model.
 
 The validation rows (``shared/reference/visible.csv``, kind ``infer``) are NVIDIA's v4.0 and v4.1
-results; ``bench/data/mlperf_inference_v5.csv`` holds the v5.0 results of the same 8-GPU H100 and
-H200 systems, which the validation never reads. Each row goes through the same path as
+llama2-70b results; ``bench/data/mlperf_inference_v5.csv`` holds 27 v5.0 results the validation never
+reads: llama2-70b (Offline, Server, Interactive), Mixtral 8x7B and Llama 3.1 405B on H100, H200, B200,
+GB200 NVL72, MI300X and MI325X systems of several submitters. Each row goes through the same path as
 ``flopwatt validate --kind infer``; the table prints the signed error per row and per round, so the
 spread that software alone adds between rounds sits next to the model's error.
 Run: ``python bench/mlperf_rounds.py [--visible PATH]``.
@@ -27,6 +28,15 @@ def _round(source: str) -> str:
     return found[1] if found else "?"
 
 
+def _benchmark(row: dict[str, str]) -> str:
+    text = f"{row['source']} {row['notes']}".lower()
+    interactive = "interactive" in text and row["id"].startswith("MLPI5")
+    for name in ("mixtral-8x7b", "llama3.1-405b", "llama2-70b"):
+        if name in text:
+            return f"{name}-interactive" if interactive and name == "llama2-70b" else name
+    return "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visible", type=Path, default=VISIBLE)
@@ -35,15 +45,19 @@ def main() -> None:
     by_id = {r["id"]: r for r in rows}
     report = validate(rows, kind="infer")
     errors: dict[str, list[float]] = defaultdict(list)
-    print(f"{'id':10} {'round':5} {'accelerator':16} {'scenario':8} {'measured':>9} {'predicted':>9} error")
+    print(f"{'id':10} {'round':5} {'benchmark':24} {'accelerator':16} {'scenario':8} {'measured':>9} "
+          f"{'predicted':>9} error")
     for res in report["rows"]:
         row = by_id[res["id"]]
-        rnd, err = _round(row["source"]), res["predicted"] / res["measured"] - 1.0
-        errors[rnd].append(err)
-        print(f"{res['id']:10} {rnd:5} {row['accelerator']:16} {row['scenario']:8} {res['measured']:9.0f} "
-              f"{res['predicted']:9.0f} {100 * err:+6.1f}%")
-    for rnd, errs in sorted(errors.items()):
-        print(f"{rnd}: median signed error {100 * statistics.median(errs):+.1f}% over {len(errs)} rows")
+        group, err = (_round(row["source"]), _benchmark(row)), res["predicted"] / res["measured"] - 1.0
+        errors[group].append(err)
+        print(f"{res['id']:10} {group[0]:5} {group[1]:24} {row['accelerator']:16} {row['scenario']:8} "
+              f"{res['measured']:9.0f} {res['predicted']:9.0f} {100 * err:+6.1f}%")
+    for (rnd, bench), errs in sorted(errors.items()):
+        print(f"{rnd} {bench}: median signed error {100 * statistics.median(errs):+.1f}%, median |error| "
+              f"{100 * statistics.median(map(abs, errs)):.1f}% over {len(errs)} rows")
+    held = [abs(e) for (rnd, _), errs in errors.items() if rnd == "v5.0" for e in errs]
+    print(f"v5.0 (held out): median |error| {100 * statistics.median(held):.1f}% over {len(held)} rows")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,11 @@ from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.lengths import Lengths
 from flopwatt.specs import ModelSpec
 
-BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
+BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5 + 1.0 / 16, "int4": 0.5 + 2.0 / 128}
+"""Bytes per weight (and KV) element, block scales included: NVFP4 stores one FP8 (E4M3) scale per 16
+4-bit values (NVIDIA, "Introducing NVFP4 for Efficient and Accurate Low-Precision Inference", 2025);
+INT4 weight-only quantisation one FP16 scale per group of 128 (AWQ, Lin et al. MLSys 2024, group size
+128). FP8 uses per-tensor scales, a negligible overhead."""
 USABLE_MEMORY = 0.9
 """Share of device memory a serving engine may fill (vLLM's default gpu_memory_utilization = 0.9;
 TensorRT-LLM's default kv_cache_free_gpu_mem_fraction is also 0.9)."""
