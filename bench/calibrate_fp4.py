@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
 from flopwatt import catalog
-from flopwatt.errors import InputError
-from flopwatt.serve import ServeRequest, estimate_serving
+from serving_vs_trtllm import DATA, predict
 
-DATA = Path(__file__).with_name("data") / "trtllm_perf_overview.csv"
 BLACKWELL = ("b200-sxm-180gb", "gb200")
 RATIOS = (1.106, 1.0, 0.9, 0.8, 0.7, 0.65, 0.6, 0.55, 0.5)
 
@@ -34,19 +31,8 @@ def _log_errors(ratio: float) -> np.ndarray:
     trial = dataclasses.replace(shipped(), low_precision=low)
     catalog.efficiency = lambda: trial  # the serving model reads its efficiencies through this function
     try:
-        logs = []
-        for row in csv.DictReader(DATA.open()):
-            if row["accelerator"] not in BLACKWELL or row["precision"] != "fp4":
-                continue
-            tp = int(row["tp"])
-            req = ServeRequest(model=catalog.get("models", row["model"]), system=catalog.system_for(row["accelerator"]),
-                               devices=tp, tp=tp, input_len=float(row["input_len"]),
-                               output_len=float(row["output_len"]), precision="fp4")
-            try:
-                out = estimate_serving(req)
-            except InputError:
-                continue
-            logs.append(np.log(out["metrics"]["output_tokens_per_s"] / float(row["output_tokens_per_s"])))
+        logs = [np.log(predicted / float(row["output_tokens_per_s"])) for row in csv.DictReader(DATA.open())
+                if row["accelerator"] in BLACKWELL and row["precision"] == "fp4" and (predicted := predict(row))]
         return np.array(logs)
     finally:
         catalog.efficiency = shipped

@@ -12,20 +12,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
 from flopwatt import catalog
-from flopwatt.errors import InputError
-from flopwatt.serve import ServeRequest, estimate_serving
+from serving_vs_trtllm import DATA, predict
 
-DATA = Path(__file__).with_name("data") / "trtllm_perf_overview.csv"
 NORMS = (None, 5.0, 4.0, 3.5, 3.0, 2.75, 2.5, 2.25, 2.0, 1.5)
-
-
-def _rows() -> list[dict[str, str]]:
-    return [r for r in csv.DictReader(DATA.open()) if r["accelerator"].startswith(("h100", "h200"))]
 
 
 def _log_errors(norm: float | None) -> np.ndarray:
@@ -34,17 +27,8 @@ def _log_errors(norm: float | None) -> np.ndarray:
     trial = dataclasses.replace(shipped(), roofline_norm=norm)
     catalog.efficiency = lambda: trial  # the serving model reads its efficiencies through this function
     try:
-        logs = []
-        for row in _rows():
-            tp = int(row["tp"])
-            req = ServeRequest(model=catalog.get("models", row["model"]), system=catalog.system_for(row["accelerator"]),
-                               devices=tp, tp=tp, input_len=float(row["input_len"]),
-                               output_len=float(row["output_len"]), precision=row["precision"])
-            try:
-                out = estimate_serving(req)
-            except InputError:
-                continue
-            logs.append(np.log(out["metrics"]["output_tokens_per_s"] / float(row["output_tokens_per_s"])))
+        logs = [np.log(predicted / float(row["output_tokens_per_s"])) for row in csv.DictReader(DATA.open())
+                if row["accelerator"].startswith(("h100", "h200")) and (predicted := predict(row))]
         return np.array(logs)
     finally:
         catalog.efficiency = shipped
