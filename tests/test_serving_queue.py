@@ -45,3 +45,12 @@ def test_short_prompts_never_queue_and_long_ones_cost_throughput_under_a_ttft_ta
     assert long_slo["load_share"] < 1.0 and long_slo["ttft_queue_wait_s"] > 0
     assert long_slo["ttft_slo_percentile_s"] <= 6.0 + 1e-9
     assert long_slo["output_tokens_per_s"] < long_free["output_tokens_per_s"]
+
+
+def test_near_deterministic_service_decays_at_the_lundberg_rate_faster_than_kingman():
+    """M/D/1 at rho = 0.5: the tail rate x / E[S] solves 0.5 (e^x - 1) = x, x = 1.2564 (Kingman's heavy-traffic
+    rate would be 2 (1 - rho) / E[S] = 1.0 / E[S])."""
+    mean_s, rho, p = 2.0, np.array([0.5]), 0.99
+    got = queue.wait_quantile_s(rho, mean_s, mean_s ** 2 * (1 + 1e-9), p)[0]
+    x = 1.2564312086261697  # root of 0.5 (e^x - 1) = x
+    assert got == pytest.approx(np.log(0.5 / 0.01) * mean_s / x, rel=1e-4)

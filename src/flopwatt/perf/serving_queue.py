@@ -9,8 +9,11 @@ utilisation ``rho = u s`` and, by Pollaczek-Khinchine, waits on average
 
     W = rho E[S^2] / (2 E[S] (1 - rho))
 
-with the waiting time past zero close to exponential (Kingman's heavy-traffic approximation; exact
-for exponential service), so its ``p`` quantile is ``(W / rho) ln(rho / (1 - p))`` when ``rho > 1 - p``
+with the waiting time past zero decaying as ``rho exp(-gamma t)`` (Cramer-Lundberg): gamma is the
+positive root of ``lambda (M_S(gamma) - 1) = gamma``, ``M_S`` the moment generating function of S and
+``lambda = rho / E[S]``; prompt lengths are taken as gamma distributed with the set's mean and second
+moment (an assumption: the catalog keeps two moments), and for exponential service this is the exact
+M/M/1 tail. The ``p`` quantile of the wait is ``ln(rho / (1 - p)) / gamma`` when ``rho > 1 - p``
 and 0 otherwise. The largest ``u`` whose ``p`` quantile of wait plus the prompt's own TTFT meets the
 target is the load the server may take; its throughput is ``u`` times the full-load one. Arrivals are
 split over replicas (each its own queue, as a load balancer without global state does).
@@ -27,13 +30,35 @@ import numpy as np
 BISECTION_STEPS = 40
 
 
+def _decay_rate(rho: np.ndarray, mean_s: np.ndarray, sq_s2: np.ndarray) -> np.ndarray:
+    """Positive root gamma of lambda (M_S(gamma) - 1) = gamma for gamma-distributed service (shape k,
+    scale theta, M_S = (1 - gamma theta)^-k; deterministic service, k = inf: exp(gamma E[S])), by bisection
+    on (0, 1/theta) in log space (module docstring)."""
+    var = np.maximum(sq_s2 - mean_s ** 2, 1e-12 * mean_s ** 2)
+    k = mean_s ** 2 / var
+    theta = mean_s / k
+    lam = rho / mean_s
+    hi = np.minimum(1.0 / theta, 1e3 / mean_s) * (1.0 - 1e-12)
+    lo = np.full_like(hi, 1e-12) / mean_s
+
+    def excess(g: np.ndarray) -> np.ndarray:
+        return lam * (np.exp(-k * np.log1p(-g * theta)) - 1.0) - g
+
+    for _ in range(BISECTION_STEPS + 20):
+        mid = np.sqrt(lo * hi)
+        low_side = excess(mid) < 0  # below the root the queue's drift dominates
+        lo, hi = np.where(low_side, mid, lo), np.where(low_side, hi, mid)
+    return np.sqrt(lo * hi)
+
+
 def wait_quantile_s(rho: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: np.ndarray,
                     quantile: float) -> np.ndarray:
     """``quantile`` of the M/G/1 waiting time at utilisation ``rho`` (module docstring); inf at rho >= 1."""
     rho = np.asarray(rho, dtype=float)
-    safe = np.clip(rho, 1e-12, 1.0 - 1e-12)
-    mean_wait = safe * service_sq_s2 / (2.0 * np.maximum(mean_service_s, 1e-30) * (1.0 - safe))
-    tail = np.where(safe > 1.0 - quantile, mean_wait / safe * np.log(safe / (1.0 - quantile)), 0.0)
+    safe = np.clip(rho, 1e-9, 1.0 - 1e-9)
+    mean_s = np.broadcast_to(np.asarray(mean_service_s, dtype=float), safe.shape)
+    sq = np.broadcast_to(np.asarray(service_sq_s2, dtype=float), safe.shape)
+    tail = np.where(safe > 1.0 - quantile, np.log(safe / (1.0 - quantile)) / _decay_rate(safe, mean_s, sq), 0.0)
     return np.where(rho >= 1.0, np.inf, np.where(rho <= 0.0, 0.0, tail))
 
 
