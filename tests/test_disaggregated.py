@@ -234,3 +234,15 @@ def test_web_serve_endpoint_takes_the_split():
     assert response.status_code == 200, response.text
     assert response.json()["plan"]["ratio"] == "2:6"
     assert client.post("/v1/serve", json={**body, "prefill_devices": 8}).status_code == 400
+
+
+def test_prefill_pool_queues_prompts_under_a_ttft_target():
+    """Long prompts against a tight TTFT: the prefill replicas are M/G/1 prompt queues, so the matched rate
+    is cut to the admitted share and the p99 TTFT (queue wait included) meets the target."""
+    free = estimate_disaggregated(_request(input_len=8192, output_len=256, tpot_slo_s=0.05))["metrics"]
+    tight = estimate_disaggregated(_request(input_len=8192, output_len=256, tpot_slo_s=0.05, ttft_slo_s=1.5,
+                                            slo_percentile=99.0))["metrics"]
+    assert free["load_share"] == 1.0 and free["ttft_queue_wait_s"] == 0.0
+    assert tight["ttft_slo_percentile_s"] <= 1.5 + 1e-9 and tight["load_share"] < 1.0
+    assert tight["ttft_queue_wait_s"] > 0
+    assert tight["output_tokens_per_s"] <= free["output_tokens_per_s"]

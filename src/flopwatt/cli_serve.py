@@ -130,6 +130,7 @@ def _one_text(args: argparse.Namespace, req, out: dict) -> str:
         f"output tokens/s {m['output_tokens_per_s']:,.0f} ({m['tokens_per_s_per_device']:,.0f} per device); "
         f"TPOT {m['tpot_s'] * 1e3:.1f} ms; TTFT {m['ttft_s']:.3f} s (p{args.slo_percentile:g}: "
         f"{m['tpot_slo_percentile_s'] * 1e3:.1f} ms, {m['ttft_slo_percentile_s']:.3f} s)",
+        *_queue_line(m, args.slo_percentile),
         f"per output token: {_text(m['joules_per_output_token'], '{:.3f} J')} at the facility; "
         f"{_text(m['usd_per_million_output_tokens'], '${:.3f}')} and "
         f"{_text(m['gco2e_per_million_output_tokens'], '{:,.0f} gCO2e')} per million",
@@ -175,6 +176,14 @@ def _colocated_line(out: dict) -> list[str]:
             f"{p['batch_per_replica']} sequences each: {m['output_tokens_per_s']:,.0f} output tokens/s, TPOT "
             f"{m['tpot_s'] * 1e3:.1f} ms, TTFT {m['ttft_s']:.3f} s; disaggregated/colocated "
             f"{out['disaggregated_over_colocated']:.2f}x"]
+
+
+def _queue_line(m: dict, percentile: float) -> list[str]:
+    """Where prompts queue for prefill under the TTFT target: the load a replica may take and the wait."""
+    if m.get("load_share", 1.0) >= 1.0:
+        return []
+    return [f"prompt queue: the TTFT target admits {m['load_share']:.0%} of full load (p{percentile:g} wait "
+            f"{m['ttft_queue_wait_s']:.2f} s for prefill of earlier prompts)"]
 
 
 def serve_command(args: argparse.Namespace) -> tuple[Any, str]:

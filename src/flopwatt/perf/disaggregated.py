@@ -49,6 +49,7 @@ from statistics import NormalDist
 import numpy as np
 
 from flopwatt.perf import collectives as coll
+from flopwatt.perf import serving_queue as queue
 from flopwatt.perf import serving_step as step
 from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.serving import (
@@ -174,6 +175,21 @@ def _memory(model: ModelSpec, plans: DisaggPlans, lengths, element_bytes, kv_res
             params / tp_d + plans.batch * held * kv_d)
 
 
+def _prefill_queue(lengths: Lengths, rate, cap_p, reps_p, own_ttft, slo: Slo) -> tuple[np.ndarray, np.ndarray]:
+    """(share of the matched rate the TTFT target admits, the wait there): each prefill replica is the
+    M/G/1 prompt queue of :mod:`flopwatt.perf.serving_queue`, a prompt's service its share of a prefill
+    pass (1 / the replica's prompt rate), busy ``rate / cap_p`` at full load."""
+    if slo.ttft_s is None:
+        return np.ones_like(rate), np.zeros_like(rate)
+    mean_s = np.divide(reps_p, cap_p, out=np.full_like(cap_p, np.inf), where=cap_p > 0)
+    inp = lengths.input_tokens
+    spread = (lengths.input_sq_tokens2 if lengths.input_sq_tokens2 is not None else inp * inp) / (inp * inp)
+    share = np.clip(np.divide(rate, cap_p, out=np.zeros_like(rate), where=cap_p > 0), 0.0, 1.0)
+    p = slo.percentile / 100.0
+    load = queue.max_load_share(share, mean_s, mean_s ** 2 * spread, own_ttft, slo.ttft_s, p)
+    return load, np.where(load > 0, queue.wait_quantile_s(load * share, mean_s, mean_s ** 2 * spread, p), 0.0)
+
+
 def evaluate_disaggregated(model: ModelSpec, hw: DisaggHardware, devices: int, plans: DisaggPlans, *,
                            lengths: Lengths | tuple[float, float], element_bytes: tuple[float, float],
                            slo: Slo | None = None, kv_reserve: bool = True) -> DisaggResult:
@@ -197,10 +213,10 @@ def evaluate_disaggregated(model: ModelSpec, hw: DisaggHardware, devices: int, p
     rate = np.minimum(cap_p, cap_d)
     ttft = 0.5 * iteration + prefill + transfer
     ttft_q = ttft + (max(0.5, slo.percentile / 100.0) - 0.5) * iteration
+    load, wait = _prefill_queue(lengths, rate, cap_p, reps_p, ttft_q, slo)
+    rate = rate * load
     mem_p, mem_d = _memory(model, plans, lengths, element_bytes, kv_reserve)
-    meets = np.ones_like(rate, dtype=bool)
-    if slo.ttft_s is not None:
-        meets &= ttft_q <= slo.ttft_s
+    meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if slo.tpot_s is not None:
         meets &= m["tpot_slo_percentile_s"] <= slo.tpot_s
     bad_split = (reps_p < 1) | (reps_d < 1) | (reps_p * tp_p != p_dev) | (reps_d * tp_d != d_dev)
@@ -212,7 +228,8 @@ def evaluate_disaggregated(model: ModelSpec, hw: DisaggHardware, devices: int, p
     metrics = {"output_tokens_per_s": tokens, "tokens_per_s_per_device": tokens / devices,
                "total_tokens_per_s": tokens * (1 + inp / out), "requests_per_s": rate,
                "prefill_capacity_requests_per_s": cap_p, "decode_capacity_requests_per_s": cap_d,
-               "prefill_busy": busy_p, "decode_busy": busy_d, "ttft_s": ttft, "ttft_slo_percentile_s": ttft_q,
+               "prefill_busy": busy_p, "decode_busy": busy_d, "ttft_s": ttft, "ttft_slo_percentile_s": ttft_q + wait,
+               "load_share": load, "ttft_queue_wait_s": wait,
                "prefill_s": prefill, "kv_transfer_s": transfer, "prefill_devices": p_dev, "decode_devices": d_dev,
                "kv_transfer_bytes_per_request": np.full_like(rate, inp * kv_bytes_per_token(model, element_bytes[1])),
                "replicas_prefill": reps_p, "replicas_decode": reps_d, "concurrent_streams": reps_d * plans.batch,
