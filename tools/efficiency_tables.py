@@ -57,7 +57,7 @@ LOW_PRECISION_SAME_SILICON = {"h800-sxm5-80gb": "h100-sxm5-80gb", "b200-sxm-180g
 FITTED = {  # (accelerator, precision): ratio fitted end to end where the microbenchmark ratio misreads serving
     ("gb200", "fp4"): 0.60, ("b200-sxm-180gb", "fp4"): 0.60,
 }
-FITTED_NOTE = ("FITTED end to end (python bench/calibrate_fp4.py) on the 40 Blackwell FP4 rows of "
+FITTED_NOTE = ("FITTED end to end (python bench/calibrate_serving.py fp4) on the 40 Blackwell FP4 rows of "
                "bench/data/trtllm_perf_overview.csv: mean |log error| 0.326 at the cuBLASLt-derived ratio, 0.112 "
                "at 0.60; it lumps what an FP4 serving iteration spends beyond its GEMMs into the matmul rate")
 

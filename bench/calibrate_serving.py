@@ -1,0 +1,84 @@
+"""The two serving constants fitted on TensorRT-LLM's published throughput table, and nowhere else.
+
+Both fits read bench/data/trtllm_perf_overview.csv through ``bench/serving_vs_trtllm.py``'s ``predict``
+(the MLPerf validation rows are never read) and score a candidate by the mean |log(predicted / measured)|:
+
+- ``roofline``: the exponent n of one GEMM call's smooth roofline, ``(compute^n + memory^n)^(1/n)``
+  (a kernel near the ridge point cannot hide all of its memory traffic under its arithmetic; n = inf is
+  the sharp max), on the 60 H100/H200 FP8 rows -> ``[gemm_call] roofline_norm`` of efficiency.toml.
+- ``fp4``: Blackwell's end-to-end FP4 matmul share (the ``[low_precision]`` fp4 ratio of B200 and GB200)
+  on the 40 Blackwell FP4 rows. A bare cuBLASLt FP4 GEMM measures 1.106 (tools/efficiency_tables.py); the
+  fitted value lumps what an FP4 serving iteration spends beyond its GEMMs (NVFP4 activation quantisation,
+  8/16-bit attention) into the matmul rate -> tools/efficiency_tables.py FITTED.
+
+Each candidate is swapped into the efficiency catalog the serving model reads. Run:
+``python bench/calibrate_serving.py [roofline|fp4]`` (both by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.catalog.efficiency import EfficiencyCatalog
+from serving_vs_trtllm import DATA, predict
+
+BLACKWELL = ("b200-sxm-180gb", "gb200")
+
+
+def _with_fp4(eff: EfficiencyCatalog, ratio: float) -> EfficiencyCatalog:
+    low = {acc: dict(r) for acc, r in eff.low_precision.items()}
+    for acc in BLACKWELL:
+        low[acc]["fp4"] = ratio
+    return dataclasses.replace(eff, low_precision=low)
+
+
+FITS: dict[str, tuple[tuple, Callable[[EfficiencyCatalog, object], EfficiencyCatalog], Callable[[dict], bool]]] = {
+    "roofline": ((None, 5.0, 4.0, 3.5, 3.0, 2.75, 2.5, 2.25, 2.0, 1.5),
+                 lambda eff, n: dataclasses.replace(eff, roofline_norm=n),
+                 lambda row: row["accelerator"].startswith(("h100", "h200"))),
+    "fp4": ((1.106, 1.0, 0.9, 0.8, 0.7, 0.65, 0.6, 0.55, 0.5), _with_fp4,
+            lambda row: row["accelerator"] in BLACKWELL and row["precision"] == "fp4"),
+}
+
+
+def log_errors(trial: EfficiencyCatalog, keep: Callable[[dict], bool]) -> np.ndarray:
+    """log(predicted / measured) of the kept rows with ``trial`` as the efficiency catalog."""
+    shipped = catalog.efficiency
+    catalog.efficiency = lambda: trial  # the serving model reads its efficiencies through this function
+    try:
+        return np.array([np.log(predicted / float(row["output_tokens_per_s"])) for row in csv.DictReader(DATA.open())
+                         if keep(row) and (predicted := predict(row))])
+    finally:
+        catalog.efficiency = shipped
+
+
+def fit(name: str) -> None:
+    candidates, apply, keep = FITS[name]
+    best = None
+    for value in candidates:
+        logs = log_errors(apply(catalog.efficiency(), value), keep)
+        score = float(np.mean(np.abs(logs)))
+        best = (score, value) if best is None or score < best[0] else best
+        print(f"{name} {'max' if value is None else value!s:>5}: mean |log error| {score:.4f}, median |log error| "
+              f"{np.median(np.abs(logs)):.4f}, median log error {np.median(logs):+.4f} over {len(logs)} rows")
+    print(f"{name}: best {best[1]} (mean |log error| {best[0]:.4f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("fits", nargs="*", help=f"any of {', '.join(sorted(FITS))} (default: all)")
+    names = parser.parse_args().fits or sorted(FITS)
+    if unknown := [n for n in names if n not in FITS]:
+        parser.error(f"unknown fit {unknown[0]!r}: expected one of {', '.join(sorted(FITS))}")
+    for name in names:
+        fit(name)
+
+
+if __name__ == "__main__":
+    main()
