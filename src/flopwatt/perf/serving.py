@@ -11,7 +11,8 @@ With ``pp`` stages the batch runs as ``pp`` micro-batches so every stage stays b
 gains one token per full cycle of the pipeline:
 
     TPOT = pp x stage(batch / pp);   output tokens/s = replicas x batch / TPOT
-    TTFT = TPOT / 2 + ceil(in / chunk) x cycle(with the new prompt's chunk added)
+    TTFT = TPOT / 2 + ceil(in / chunk) x TPOT + in x (marginal time of a prefill token)
+         (+ the wait for earlier prompts' prefill under a TTFT target, :mod:`flopwatt.perf.serving_queue`)
 
 KV cache per token: 2 x layers x kv_heads x head_dim x bytes (MHA/GQA); MLA caches the latent and the
 shared RoPE key, (kv_lora_rank + rope_dim) x layers x bytes (DeepSeek-V2 Sec. 2.1.2). Memory per
@@ -203,7 +204,9 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     ``element_bytes`` = (weight, KV) bytes per element. SLOs apply at ``slo.percentile`` of requests under
     Poisson arrivals: the sequences in service are then Poisson distributed (M/G/inf, whatever the
     service time), so the batch a request shares its decode with reaches ``b + z sqrt(b)`` (normal
-    approximation, z the standard normal quantile) and its TPOT and TTFT are read at that batch.
+    approximation, z the standard normal quantile) and its TPOT and TTFT are read at that batch. Under a
+    TTFT target the prompts also queue for prefill (:mod:`flopwatt.perf.serving_queue`): throughput is
+    the share of full load (``load_share``) whose quantile wait plus own TTFT meets the target.
 
     ``kv_reserve``: a sequence is admitted only with KV blocks for its prompt and all its output
     (TensorRT-LLM's default capacity policy GUARANTEED_NO_EVICT); otherwise blocks are taken as tokens
