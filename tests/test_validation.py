@@ -134,3 +134,13 @@ def test_mlperf_request_sets_and_parenthesised_model_names_resolve():
     assert catalog.model_by_name("Mixtral 8x7B (MLPerf mixtral-8x7b)").id == "mixtral-8x7b"
     assert catalog.model_by_name("Llama 3.1 405B Instruct (MLPerf llama3.1-405b)").id == "llama3.1-405b"
     assert catalog.model_by_name("Some 7B (internal)") is None
+
+
+def test_inference_rows_pass_their_published_plan_and_engine(visible_csv):
+    """A row's pp and (MoE) ep reach the serving search, and a vLLM row grows its KV on demand."""
+    from flopwatt.validate import _grows_kv_on_demand, _infer_row
+
+    row = next(r for r in read_rows(visible_csv) if r["kind"] == "infer")
+    fixed = _infer_row({**row, "tp": "2", "pp": "1"})
+    assert fixed.plan["tp"] == 2 and fixed.plan["pp"] == 1
+    assert not _grows_kv_on_demand(row) and _grows_kv_on_demand({**row, "notes": row["notes"] + " Engine: vLLM."})

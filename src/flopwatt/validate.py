@@ -247,7 +247,9 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     server = row["scenario"].strip().lower() == "server"
     request = ServeRequest(model=_model(row), system=catalog.system_for(row["accelerator"].strip(), row["network"]),
                            devices=devices, input_len=in_len, output_len=out_len,
-                           precision=row["precision"].strip() or "bf16", tp=_int(row, "tp"),
+                           precision=row["precision"].strip() or "bf16", tp=_int(row, "tp"), pp=_int(row, "pp"),
+                           ep=_int(row, "ep") if row["moe_experts"].strip() else None,
+                           kv_reserve=not _grows_kv_on_demand(row),
                            ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
                            tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
                            slo_percentile=99.0 if server else 50.0, length_moments=moments,
@@ -260,6 +262,13 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         raise Skip(f"no feasible serving plan ({exc})") from exc
     predicted = best["metrics"][INFER_METRICS[row["metric"]]]
     return RowResult(row["id"], row["metric"], float(row["value"]), predicted, best["plan"])
+
+
+def _grows_kv_on_demand(row: dict[str, str]) -> bool:
+    """vLLM and SGLang take KV blocks as tokens arrive (PagedAttention; RadixAttention); TensorRT-LLM, the
+    other engine of the schema, reserves a sequence's whole KV at admission (GUARANTEED_NO_EVICT)."""
+    text = f"{row['framework']} {row['notes']}".lower()
+    return "vllm" in text or "sglang" in text
 
 
 def _power_limit(row: dict[str, str]) -> float | None:
