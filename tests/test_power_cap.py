@@ -41,10 +41,11 @@ def test_a_lower_cap_never_serves_faster_and_draws_less():
 
 
 def test_memory_bound_decode_hardly_feels_the_cap():
-    """One sequence on TP8 streams weights: a 450 W cap slows it far less than the clock (0.84x)."""
+    """One sequence on TP8 decoding (short prompt, long answer) streams weights: a 450 W cap slows it far
+    less than the clock (0.84x)."""
     free, capped = (_serve(cap, tp=8, tpot_slo_s=None)["metrics"] for cap in (None, 450))
     single = [ServeRequest(model=catalog.get("models", "llama2-70b"), system=catalog.system_for(H100.id),
-                           devices=8, input_len=1000, output_len=300, tp=8, power_cap_w=c) for c in (None, 450)]
+                           devices=8, input_len=100, output_len=1000, tp=8, power_cap_w=c) for c in (None, 450)]
     from flopwatt.perf.serving import ServingPlans, evaluate_serving
     from flopwatt.serve import _setup
 

@@ -145,3 +145,18 @@ def test_smooth_roofline_lies_between_the_max_and_the_sum_and_meets_the_max_far_
     assert np.all(s >= m) and np.all(s <= c + mem)
     assert s[0] == pytest.approx(m[0], rel=1e-3) and s[2] == pytest.approx(m[2], rel=1e-3)
     assert s[1] > 1.25 * m[1]
+
+
+def test_serving_all_reduce_is_one_shot_for_small_messages_on_a_switch_and_the_ring_elsewhere():
+    from flopwatt.perf import collectives as coll
+
+    eff = catalog.efficiency()
+    nvl = catalog.system_for("h100-sxm5-80gb").scale_up
+    ici = catalog.system_for("tpu-v5p").scale_up
+    up, torus = (coll.Tier(link, eff.collective_for(link.technology)) for link in (nvl, ici))
+    p, small, large = np.array([8.0, 8.0]), np.array([16e3, 16e3]), np.array([256e6, 256e6])
+    one_shot = nvl.latency_s + 7 * 16e3 / up.bus_bandwidth(small)[0]
+    assert coll.all_reduce_serving(p, small, up)[0] == pytest.approx(one_shot)
+    assert coll.all_reduce_serving(p, small, up)[0] < coll.all_reduce(p, small, up)[0] / 5
+    assert coll.all_reduce_serving(p, large, up)[0] == coll.all_reduce(p, large, up)[0]
+    assert coll.all_reduce_serving(p, small, torus)[0] == coll.all_reduce(p, small, torus)[0]

@@ -58,7 +58,7 @@ FITTED = {  # (accelerator, precision): ratio fitted end to end where the microb
     ("gb200", "fp4"): 0.60, ("b200-sxm-180gb", "fp4"): 0.60,
 }
 FITTED_NOTE = ("FITTED end to end (python bench/calibrate_serving.py fp4) on the 40 Blackwell FP4 rows of "
-               "bench/data/trtllm_perf_overview.csv: mean |log error| 0.326 at the cuBLASLt-derived ratio, 0.112 "
+               "bench/data/trtllm_perf_overview.csv: mean |log error| 0.327 at the cuBLASLt-derived ratio, 0.113 "
                "at 0.60; it lumps what an FP4 serving iteration spends beyond its GEMMs into the matmul rate")
 
 

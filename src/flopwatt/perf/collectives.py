@@ -70,6 +70,25 @@ def reduce_scatter(p: np.ndarray, nbytes: np.ndarray, tier: Tier) -> np.ndarray:
     return _ring(p, nbytes, tier, 1.0)
 
 
+SWITCHED = ("nvlink", "xgmi")
+"""Scale-up technologies where every rank reaches every peer at once (NVSwitch; xGMI's full mesh)."""
+
+
+def all_reduce_serving(p: np.ndarray, nbytes: np.ndarray, tier: Tier) -> np.ndarray:
+    """AllReduce as inference engines run it on a switched scale-up domain: the faster of one-shot
+    (every rank reads all p - 1 peers' buffers and reduces locally: alpha + (p-1) n / B; TensorRT-LLM's
+    AllReduceStrategy ONESHOT, vLLM's custom all-reduce) and the ring, so small messages pay one latency
+    step instead of 2 (p - 1). Elsewhere (tori, NICs) the ring."""
+    ring = all_reduce(p, nbytes, tier)
+    if not tier.link.technology.startswith(SWITCHED):
+        return ring
+    p = np.asarray(p, dtype=float)
+    n = np.asarray(nbytes, dtype=float)
+    bw = tier.bus_bandwidth(n)
+    one_shot = tier.latency_s + (p - 1) * n / bw
+    return np.where((p > 1) & (n > 0), np.minimum(ring, one_shot), 0.0)
+
+
 def all_reduce_tree(p: np.ndarray, nbytes: np.ndarray, tier: Tier) -> np.ndarray:
     """Pipelined (double binary) tree AllReduce: 2 ceil(log2 p) alpha + 2 n / B (reduce up, broadcast down)."""
     p = np.asarray(p, dtype=float)

@@ -10,7 +10,8 @@ through the same layers. Per layer, on one device of a tensor-parallel group:
 - attention: decode queries stream their sequences' KV cache (memory-bound: FlashDecoding / paged
   attention); prefill queries attend causally over their prompt (compute-bound, FlashAttention);
 - fused element-wise kernels (memory-bound), counted per token below;
-- two all-reduces of the layer output across TP (Megatron row/column split, Shoeybi et al. 2019).
+- two all-reduces of the layer output across TP (Megatron row/column split, Shoeybi et al. 2019), one-shot or
+  two-shot on a switched domain (:func:`flopwatt.perf.collectives.all_reduce_serving`).
 
 Element-wise traffic per token per layer, in activation elements, for an inference engine that fuses
 the residual add into RMSNorm (vLLM ``fused_add_rms_norm``, TensorRT-LLM's fused AddRMSNorm) and the
@@ -146,5 +147,6 @@ def logits_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np
 
 
 def tp_comm_time(model: ModelSpec, tokens: np.ndarray, tp: np.ndarray, up: coll.Tier) -> np.ndarray:
-    """Two ring all-reduces of the hidden state per layer (after attention and after the MLP)."""
-    return 2 * model.layers * coll.all_reduce(tp, ACT_BYTES * model.hidden * tokens, up)
+    """Two all-reduces of the hidden state per layer (after attention and after the MLP), in the serving
+    engines' latency-optimised form (:func:`flopwatt.perf.collectives.all_reduce_serving`)."""
+    return 2 * model.layers * coll.all_reduce_serving(tp, ACT_BYTES * model.hidden * tokens, up)
