@@ -33,6 +33,16 @@ CASES = {
     "catalog_sites": ["catalog", "sites"],
     "validate_train": ["validate", "../shared/reference/visible.csv", "--kind", "train"],
     "fleet_compare_2000": ["fleet", "examples/fleet-3site.toml", "--policy", "compare", "--max-jobs", "2000"],
+    "validate_infer": ["validate", "../shared/reference/visible.csv", "--kind", "infer"],
+    "serve_llama2_70b_h100_mlperf_server": ["serve", "--model", "llama2-70b", "--accelerator", "h100-sxm5-80gb",
+                                            "--devices", "8", "--input-len", "800", "--output-len", "294",
+                                            "--ttft-slo", "2", "--tpot-slo", "0.2", "--slo-percentile", "99"],
+    "serve_405b_h200_prompt_queue": ["serve", "--model", "llama3.1-405b", "--accelerator", "h200-sxm-141gb",
+                                     "--devices", "8", "--input-len", "9429", "--output-len", "685", "--ttft-slo", "6",
+                                     "--tpot-slo", "0.175", "--slo-percentile", "99"],
+    "serve_compare": ["serve", "compare", "--model", "llama2-70b", "--accelerator",
+                      "h100-sxm5-80gb,h200-sxm-141gb,b200-sxm-180gb,mi300x", "--devices", "8", "--input-len", "1024",
+                      "--output-len", "256", "--ttft-slo", "2", "--tpot-slo", "0.1"],
 }
 
 
