@@ -160,3 +160,21 @@ def test_serving_all_reduce_is_one_shot_for_small_messages_on_a_switch_and_the_r
     assert coll.all_reduce_serving(p, small, up)[0] < coll.all_reduce(p, small, up)[0] / 5
     assert coll.all_reduce_serving(p, large, up)[0] == coll.all_reduce(p, large, up)[0]
     assert coll.all_reduce_serving(p, small, torus)[0] == coll.all_reduce(p, small, torus)[0]
+
+
+def test_serving_all_reduce_takes_the_measured_nccl_curve_where_it_is_faster():
+    """H100's NVLink4 tier carries Azure's measured NVLS all-reduce busbw: at 8 MB (172 GB/s busbw) it beats
+    the ring's 2 (p - 1) latency steps; the result never exceeds any candidate."""
+    from flopwatt.perf import collectives as coll
+    from flopwatt.serve import _setup
+
+    req = ServeRequest(model=catalog.get("models", "llama2-70b"), system=catalog.system_for("h100-sxm5-80gb"),
+                       devices=8, input_len=100, output_len=100)
+    hw, _, _ = _setup(req)
+    up = hw.scale_up
+    assert up.measured_all_reduce is not None
+    p, n = np.array([8.0]), np.array([8 * 2 ** 20])
+    nccl = 2 * 7 / 8 * n[0] / up.measured_all_reduce(n)[0]
+    got = coll.all_reduce_serving(p, n, up)[0]
+    assert got == pytest.approx(nccl) and got < coll.all_reduce(p, n, up)[0]
+    assert catalog.efficiency().all_reduce_measured_for("ici-v5p") is None

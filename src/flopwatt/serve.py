@@ -188,7 +188,8 @@ def _setup(req: ServeRequest) -> tuple[ServingHardware, tuple[float, float], Slo
     """(hardware, (weight, KV) bytes per element, SLO) of a request."""
     system, acc = req.system, req.system.accelerator
     eff = catalog.efficiency()
-    up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
+    tech = system.scale_up.technology
+    up = coll.Tier(system.scale_up, eff.collective_for(tech), measured_all_reduce=eff.all_reduce_measured_for(tech))
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
     weight_bytes = BYTES[req.precision]
     kv = BYTES[req.kv_precision or ("fp8" if req.precision in ("fp8", "fp4", "int4", "int8") else "bf16")]

@@ -21,7 +21,8 @@ import numpy as np
 from flopwatt.errors import InputError, unknown_id
 
 
-def _curve(owner: str, entry: dict[str, Any], x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
+def _curve(owner: str, entry: dict[str, Any], x_key: str, y_key: str,
+           fraction: bool = True) -> tuple[np.ndarray, np.ndarray]:
     try:
         x = np.asarray(entry[x_key], dtype=float)
         y = np.asarray(entry[y_key], dtype=float)
@@ -31,8 +32,8 @@ def _curve(owner: str, entry: dict[str, Any], x_key: str, y_key: str) -> tuple[n
         raise InputError(owner, f"{x_key} and {y_key} as lists of equal length")
     if np.any(np.diff(x) <= 0) or np.any(x <= 0):
         raise InputError(f"{owner}.{x_key}", "positive, strictly increasing sizes")
-    if np.any(y <= 0) or np.any(y > 1):
-        raise InputError(f"{owner}.{y_key}", "fractions in (0, 1]")
+    if np.any(y <= 0) or (fraction and np.any(y > 1)):
+        raise InputError(f"{owner}.{y_key}", "fractions in (0, 1]" if fraction else "positive values")
     for key in ("source", "retrieved"):
         if key not in entry:
             raise InputError(f"{owner}.{key}", "a value (every table states its source)")
@@ -106,6 +107,9 @@ class EfficiencyCatalog:
     """accelerator -> precision -> sustained low-precision matmul fraction over the BF16 one."""
     roofline_norm: float | None = None
     """Exponent of the smooth roofline of one GEMM call (``[gemm_call] roofline_norm``); None = max."""
+    all_reduce_measured: dict[str, CollectiveTable] | None = None
+    """Scale-up technology -> measured end-to-end all-reduce bus bandwidth (B/s, latency included) by
+    message size (``[all_reduce_measured]``), where one exists."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
@@ -119,7 +123,12 @@ class EfficiencyCatalog:
         for tech, entry in data.get("collective", {}).items():
             x, y = _curve(f"efficiency collective.{tech}", entry, "message_bytes", "busbw_fraction")
             collective[tech] = CollectiveTable(x, y, entry["source"])
-        return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data))
+        measured = {}
+        for tech, entry in data.get("all_reduce_measured", {}).items():
+            x, y = _curve(f"efficiency all_reduce_measured.{tech}", entry, "message_bytes", "busbw_bytes_per_s",
+                          fraction=False)
+            measured[tech] = CollectiveTable(x, y, entry["source"])
+        return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data), measured)
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:
@@ -140,6 +149,10 @@ class EfficiencyCatalog:
         """Scale on the ``precision`` peak of the device's linear GEMMs; 1 where none is measured
         (ASSUMED: low-precision matmuls then reach the BF16 fraction of their peak)."""
         return self.low_precision.get(accelerator_id, {}).get(precision, 1.0)
+
+    def all_reduce_measured_for(self, technology: str) -> CollectiveTable | None:
+        """Measured all-reduce bus bandwidth of a scale-up technology, None where none is published."""
+        return (self.all_reduce_measured or {}).get(technology)
 
     def collective_for(self, technology: str) -> CollectiveTable:
         if technology not in self.collective:

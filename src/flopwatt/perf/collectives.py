@@ -38,6 +38,9 @@ class Tier:
     table: CollectiveTable
     share: np.ndarray | float = 1.0
     extra_latency_s: np.ndarray | float = 0.0
+    measured_all_reduce: CollectiveTable | None = None
+    """A measured end-to-end all-reduce bus bandwidth (B/s by message size, latency included), where
+    published (serving's :func:`all_reduce_serving` takes it as a candidate)."""
 
     def bus_bandwidth(self, nbytes: np.ndarray) -> np.ndarray:
         return self.link.bandwidth_bytes_per_s * self.table(nbytes) * self.share
@@ -75,18 +78,20 @@ SWITCHED = ("nvlink", "xgmi")
 
 
 def all_reduce_serving(p: np.ndarray, nbytes: np.ndarray, tier: Tier) -> np.ndarray:
-    """AllReduce as inference engines run it on a switched scale-up domain: the faster of one-shot
+    """AllReduce as inference engines run it on a switched scale-up domain: the fastest of one-shot
     (every rank reads all p - 1 peers' buffers and reduces locally: alpha + (p-1) n / B; TensorRT-LLM's
-    AllReduceStrategy ONESHOT, vLLM's custom all-reduce) and the ring, so small messages pay one latency
-    step instead of 2 (p - 1). Elsewhere (tori, NICs) the ring."""
+    AllReduceStrategy ONESHOT, vLLM's custom all-reduce), the ring and, where the tier carries one, the
+    measured NCCL all-reduce (2 (p-1)/p n / busbw(n), e.g. NVLS on NVSwitch). Elsewhere (tori, NICs)
+    the ring."""
     ring = all_reduce(p, nbytes, tier)
     if not tier.link.technology.startswith(SWITCHED):
         return ring
     p = np.asarray(p, dtype=float)
     n = np.asarray(nbytes, dtype=float)
-    bw = tier.bus_bandwidth(n)
-    one_shot = tier.latency_s + (p - 1) * n / bw
-    return np.where((p > 1) & (n > 0), np.minimum(ring, one_shot), 0.0)
+    best = np.minimum(ring, tier.latency_s + (p - 1) * n / tier.bus_bandwidth(n))
+    if tier.measured_all_reduce is not None:
+        best = np.minimum(best, 2 * (p - 1) / np.maximum(p, 1) * n / (tier.measured_all_reduce(n) * tier.share))
+    return np.where((p > 1) & (n > 0), best, 0.0)
 
 
 def all_reduce_tree(p: np.ndarray, nbytes: np.ndarray, tier: Tier) -> np.ndarray:
