@@ -5,14 +5,12 @@ finished sequences (:func:`flopwatt.perf.serving._iteration`). Prompts arrive at
 are prefilled first come, first served, so a new prompt waits for the prefill work queued ahead of it:
 an M/G/1 queue whose service time is a prompt's prefill, ``S = in x c`` with ``c`` the marginal replica
 time per prefill token. Offered at a share ``u`` of the replica's capacity, that queue runs at
-utilisation ``rho = u s`` and, by Pollaczek-Khinchine, waits on average
-
-    W = rho E[S^2] / (2 E[S] (1 - rho))
-
-with the waiting time past zero decaying as ``rho exp(-gamma t)`` (Cramer-Lundberg): gamma is the
-positive root of ``lambda (M_S(gamma) - 1) = gamma``, ``M_S`` the moment generating function of S and
-``lambda = rho / E[S]``; prompt lengths are taken as gamma distributed with the set's mean and second
-moment (an assumption: the catalog keeps two moments), and for exponential service this is the exact
+utilisation ``rho = u s``. It waits on average ``rho E[S^2] / (2 E[S] (1 - rho))``
+(Pollaczek-Khinchine); the quantiles used here come from the tail, where the waiting time past zero
+decays as ``rho exp(-gamma t)`` (Cramer-Lundberg), gamma the positive root of
+``lambda (M_S(gamma) - 1) = gamma`` with ``M_S`` the moment generating function of S and
+``lambda = rho / E[S]``. Prompt lengths are taken as gamma distributed with the set's mean and second
+moment (an assumption: the catalog keeps two moments); for exponential service this is the exact
 M/M/1 tail. The ``p`` quantile of the wait is ``ln(rho / (1 - p)) / gamma`` when ``rho > 1 - p``
 and 0 otherwise. The largest ``u`` whose ``p`` quantile of wait plus the prompt's own TTFT meets the
 target is the load the server may take; its throughput is ``u`` times the full-load one. Arrivals are
