@@ -30,10 +30,9 @@ def _round(source: str) -> str:
 
 def _benchmark(row: dict[str, str]) -> str:
     text = f"{row['source']} {row['notes']}".lower()
-    interactive = "interactive" in text and row["id"].startswith("MLPI5")
-    for name in ("mixtral-8x7b", "llama3.1-405b", "llama2-70b"):
+    for name in ("llama2-70b-interactive", "mixtral-8x7b", "llama3.1-405b", "llama2-70b"):
         if name in text:
-            return f"{name}-interactive" if interactive and name == "llama2-70b" else name
+            return name
     return "?"
 
 

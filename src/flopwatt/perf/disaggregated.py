@@ -182,12 +182,9 @@ def _prefill_queue(lengths: Lengths, rate, cap_p, reps_p, own_ttft, slo: Slo) ->
     if slo.ttft_s is None:
         return np.ones_like(rate), np.zeros_like(rate)
     mean_s = np.divide(reps_p, cap_p, out=np.full_like(cap_p, np.inf), where=cap_p > 0)
-    inp = lengths.input_tokens
-    spread = (lengths.input_sq_tokens2 if lengths.input_sq_tokens2 is not None else inp * inp) / (inp * inp)
-    share = np.clip(np.divide(rate, cap_p, out=np.zeros_like(rate), where=cap_p > 0), 0.0, 1.0)
-    p = slo.percentile / 100.0
-    load = queue.max_load_share(share, mean_s, mean_s ** 2 * spread, own_ttft, slo.ttft_s, p)
-    return load, np.where(load > 0, queue.wait_quantile_s(load * share, mean_s, mean_s ** 2 * spread, p), 0.0)
+    spread = lengths.input_second_moment() / lengths.input_tokens ** 2
+    share = np.divide(rate, cap_p, out=np.zeros_like(rate), where=cap_p > 0)
+    return queue.admitted_load(share, mean_s, mean_s ** 2 * spread, own_ttft, slo.ttft_s, slo.percentile / 100.0)
 
 
 def evaluate_disaggregated(model: ModelSpec, hw: DisaggHardware, devices: int, plans: DisaggPlans, *,

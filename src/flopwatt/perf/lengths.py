@@ -85,10 +85,13 @@ class Lengths:
         """Mean KV a slot reserves when prompt + whole output is reserved at admission."""
         return (self._io() + self._oo()) / self.output_tokens
 
+    def input_second_moment(self) -> float:
+        """E[in^2] in tokens^2 (in^2 when every prompt has the mean length)."""
+        return self.input_sq_tokens2 if self.input_sq_tokens2 is not None else self.input_tokens ** 2
+
     def prompt_attention_tokens(self) -> float:
         """Token-weighted mean prompt length (the causal span a prefill token attends over is half of it)."""
-        sq = self.input_sq_tokens2 if self.input_sq_tokens2 is not None else self.input_tokens ** 2
-        return sq / self.input_tokens
+        return self.input_second_moment() / self.input_tokens
 
     def output_cv(self) -> float:
         return float(np.sqrt(max(self._oo() / self.output_tokens ** 2 - 1.0, 0.0)))

@@ -187,13 +187,9 @@ def _prompt_queue(lengths: Lengths, tpot, chunk_cycle, chunk: float, prefill_tok
     if slo.ttft_s is None:
         return np.ones_like(tpot), np.zeros_like(tpot)
     per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
-    share = np.clip(per_token * prefill_tokens / tpot, 0.0, 1.0)  # prefill share of a full-load cycle
-    inp = lengths.input_tokens
-    sq = lengths.input_sq_tokens2 if lengths.input_sq_tokens2 is not None else inp * inp
-    mean_s, sq_s2 = inp * per_token, sq * per_token ** 2
-    p = slo.percentile / 100.0
-    load = queue.max_load_share(share, mean_s, sq_s2, own_ttft, slo.ttft_s, p)
-    return load, np.where(load > 0, queue.wait_quantile_s(load * share, mean_s, sq_s2, p), 0.0)
+    share = per_token * prefill_tokens / tpot  # prefill share of a full-load cycle
+    return queue.admitted_load(share, lengths.input_tokens * per_token, lengths.input_second_moment() * per_token ** 2,
+                               own_ttft, slo.ttft_s, slo.percentile / 100.0)
 
 
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,

@@ -78,3 +78,12 @@ def max_load_share(prefill_share: np.ndarray, mean_service_s: np.ndarray, servic
         ok = meets(mid)
         lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
     return np.where(budget < 0, 0.0, np.where(full, 1.0, lo))
+
+
+def admitted_load(share: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: np.ndarray,
+                  own_ttft_s: np.ndarray, ttft_target_s: float, quantile: float) -> tuple[np.ndarray, np.ndarray]:
+    """(share of full load the target admits, the ``quantile`` wait there; 0 where nothing is admitted)."""
+    share = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
+    load = max_load_share(share, mean_service_s, service_sq_s2, own_ttft_s, ttft_target_s, quantile)
+    wait = wait_quantile_s(load * share, mean_service_s, service_sq_s2, quantile)
+    return load, np.where(load > 0, wait, 0.0)
