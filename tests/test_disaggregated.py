@@ -202,7 +202,7 @@ def test_cli_disaggregate_json_and_text():
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["plan"]["prefill"]["devices"] + out["plan"]["decode"]["devices"] == 16
-    assert out["metrics"]["tpot_slo_percentile_s"] <= 0.02 and out["disaggregated_over_colocated"] > 1
+    assert out["metrics"]["tpot_slo_percentile_s"] <= 0.02 and out["details"]["disaggregated_over_colocated"] > 1
     text = run("serve", "--devices", "8", "--input-len", "1024", "--output-len", "256", "--prefill-devices", "2")
     assert text.returncode == 0 and "P:D = 2:6" in text.stdout and "colocated at the same SLOs" in text.stdout
     compare = run("serve", "compare", "--accelerator", "h100-sxm5-80gb,h200-sxm-141gb", "--input-len", "4096",
@@ -212,7 +212,7 @@ def test_cli_disaggregate_json_and_text():
 
 @pytest.mark.parametrize(("args", "needles"), [
     (["--prefill-devices", "8"], ("--prefill-devices", "1 to 7")),
-    (["--prefill-devices", "0"], ("--prefill-devices", "positive integer")),
+    (["--prefill-devices", "0"], ("--prefill-devices", "integer >= 1")),
     (["--prefill-devices", "3", "--tp", "2"], ("--prefill-devices", "whole replicas")),
     (["--devices", "1", "--disaggregate"], ("--devices", "at least 2")),
     (["--disaggregate", "--pp", "2"], ("--pp", "1 with --disaggregate")),

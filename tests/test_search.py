@@ -98,7 +98,7 @@ def test_parquet_rows_equal_feasible_count(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "needle"), [
-    ("[workload]\nmodel = 'gpt3-175b'\ntokens = 1e9\n[menu]\nsites = []\n", "menu is empty"),
+    ("[workload]\nmodel = 'gpt3-175b'\ntokens = 1e9\n[menu]\nsites = []\n", "the list is empty"),
     ("[workload]\nmodel = 'gpt3-175b'\ntokens = 1e9\n[menu]\nsitez = ['x']\n", "[menu].sitez"),
     ("[workload]\nmodel = 'gpt3-175b'\ntokens = -1\n", "[workload].tokens"),
     ("[workload]\nmodel = 'gpt3-175b'\ntokens = 1e9\n[menu]\nfabrics = ['mesh']\n", "[menu].fabrics"),

@@ -84,7 +84,7 @@ def test_serve_compare_lists_each_accelerator_and_rejects_mismatched_devices(cap
 
     payload, text = run_command(["serve", "compare", "--accelerator", "h100-sxm5-80gb,h200-sxm-141gb",
                                  "--input-len", "1024", "--output-len", "256", "--tpot-slo", "0.05"])
-    assert [p["accelerator"] for p in payload] == ["h100-sxm5-80gb", "h200-sxm-141gb"]
+    assert [p["inputs"]["accelerator"] for p in payload] == ["h100-sxm5-80gb", "h200-sxm-141gb"]
     assert all(p["metrics"]["tpot_s"] <= 0.05 for p in payload) and "h200-sxm-141gb" in text
     assert main(["serve", "compare", "--accelerator", "h100-sxm5-80gb,mi300x", "--devices", "8,4,2",
                  "--input-len", "8", "--output-len", "8"]) == 2

@@ -138,9 +138,11 @@ def test_mlperf_request_sets_and_parenthesised_model_names_resolve():
 
 def test_inference_rows_pass_their_published_plan_and_engine(visible_csv):
     """A row's pp and (MoE) ep reach the serving search, and a vLLM row grows its KV on demand."""
-    from flopwatt.validate import _grows_kv_on_demand, _infer_row
+    from flopwatt.validate import ENGINES, _infer_row
 
     row = next(r for r in read_rows(visible_csv) if r["kind"] == "infer")
     fixed = _infer_row({**row, "tp": "2", "pp": "1"})
     assert fixed.plan["tp"] == 2 and fixed.plan["pp"] == 1
-    assert not _grows_kv_on_demand(row) and _grows_kv_on_demand({**row, "notes": row["notes"] + " Engine: vLLM."})
+    assert ENGINES[row["framework"]] and not ENGINES["vllm"]
+    vllm = _infer_row({**row, "framework": "vllm"})
+    assert vllm.predicted != fixed.predicted or vllm.plan != fixed.plan

@@ -131,7 +131,7 @@ def test_plan_endpoint_is_bounded_and_matches_the_library(client):
                      "stacks": ["megatron-core", "megatron-2022", "fsdp"]}}
     response = client.post("/v1/plan", json=huge)
     assert response.status_code == 400 and "configurations per request" in response.json()["detail"]
-    assert client.post("/v1/plan", json={"workload": {"model": 5, "tokens": "x"}}).status_code == 400
+    assert client.post("/v1/plan", json={"workload": {"model": 5, "tokens": "x"}}).status_code == 422
 
 
 def test_serve_endpoint_matches_the_cli_and_names_bad_fields(client):
@@ -147,6 +147,6 @@ def test_serve_endpoint_matches_the_cli_and_names_bad_fields(client):
     assert response.json()["plan"] == cli_payload["plan"]
     unknown = client.post("/v1/serve", json={**body, "accelerator": "h2000"})
     assert unknown.status_code == 400 and "accelerator" in unknown.text
-    floor = client.post("/v1/serve", json={**body, "tpot_slo": 1e-4})
-    assert floor.status_code == 400 and "fastest TPOT possible" in floor.text
+    floor = client.post("/v1/serve", json={**body, "tpot_slo_s": 1e-4})
+    assert floor.status_code == 200 and not floor.json()["feasible"] and "fastest TPOT possible" in floor.text
     assert client.post("/v1/serve", json={**body, "output_len": 0}).status_code == 422

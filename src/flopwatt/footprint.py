@@ -54,6 +54,8 @@ def run_footprint(result: TrainingResult, workload: TrainingWorkload, system: Sy
 
     ``fabric`` (from :func:`flopwatt.fabric.design.design`) adds the network's power; without one
     the network draws nothing here and data-movement energy uses a rail-optimised default fabric.
+    Where the device's board power is unpublished, power, energy, carbon and money are left out
+    (unknown) and ``unknown`` says why.
     """
     if workload.tokens is None:
         raise ValueError("a footprint needs the training token budget")
@@ -61,21 +63,57 @@ def run_footprint(result: TrainingResult, workload: TrainingWorkload, system: Sy
     out = run_reliability(work, np.full_like(work, devices), workload.model.total_params(workload.seq_len),
                           setting.failures)
     wall = out["reliability/expected_wall_s"]
-    out.update(power.it_power_w(result.time, system, np.full_like(work, devices)))
-    if fabric is not None:
-        out["power/network_w"] = np.full_like(work, fabric[1].watts)
-        out["power/it_w"] = out["power/it_w"] + fabric[1].watts
-        out["power/it_peak_w"] = out["power/it_peak_w"] + fabric[1].watts
+    if system.accelerator.board_power_w is None:
+        out["facility/pue"] = np.full_like(work, _pue(setting))
+        return out
+    average_w, peak_w = power.device_power_w(result.time, system)
+    network_w = 0.0 if fabric is None else fabric[1].watts
+    out.update(facility_footprint(system, devices, setting, device_w=(average_w, peak_w), wall_s=wall,
+                                  network_w=network_w, tokens=workload.tokens))
     out.update(_movement(result, system, devices, fabric))
-    pue = setting.pue_override or facility.pue(setting.cooling, setting.site)
-    out["facility/pue"] = np.full_like(work, pue)
+    return out
+
+
+def unknown_parts(system: System) -> list[str]:
+    """What a footprint of ``system`` cannot say, and why (unpublished figures)."""
+    acc = system.accelerator
+    out = []
+    if acc.board_power_w is None:
+        out.append(f"power, energy, carbon and money: {acc.id} board power unpublished")
+    elif system.node_price_usd is None and acc.price_usd is None:
+        out.append(f"money: {system.id} has no published price")
+    return out
+
+
+def _pue(setting: Setting) -> float:
+    return setting.pue_override or facility.pue(setting.cooling, setting.site)
+
+
+def facility_footprint(system: System, devices: int, setting: Setting, *, device_w: tuple, wall_s: np.ndarray,
+                       network_w: float = 0.0, tokens: float | None = None) -> dict[str, np.ndarray]:
+    """Power, energy, carbon and money of ``devices`` drawing ``device_w`` = (average, peak) W each over
+    ``wall_s`` (vectorised), with their hosts and ``network_w`` of network; training and serving alike.
+
+    IT power = devices x device power + nodes x host overhead + network; facility = IT x PUE
+    (:mod:`flopwatt.energy.facility`); carbon at the site's grid; money by :mod:`flopwatt.economics`
+    (no published price: money keys are left out).
+    """
+    wall = np.asarray(wall_s, dtype=float)
+    n = np.full_like(wall, devices)
+    nodes = np.ceil(n / system.devices_per_node)
+    host = nodes * power.host_power_w(system)
+    average, peak = (np.broadcast_to(np.asarray(w, dtype=float), wall.shape) for w in device_w)
+    out = {"power/devices_w": n * average, "power/hosts_w": host, "power/network_w": np.full_like(wall, network_w),
+           "power/it_w": n * average + host + network_w, "power/it_peak_w": n * peak + host + network_w}
+    pue = _pue(setting)
+    out["facility/pue"] = np.full_like(wall, pue)
     out["facility/racks"] = facility.racks(out["power/it_peak_w"], setting.cooling)
     out["power/facility_peak_w"] = out["power/it_peak_w"] * pue
     out["energy/it_j"] = out["power/it_w"] * wall
     out["energy/facility_j"] = out["energy/it_j"] * pue
     out["energy/cooling_and_overhead_j"] = out["energy/facility_j"] - out["energy/it_j"]
     out["carbon/tco2e"] = carbon.tonnes_co2e(out["energy/facility_j"], setting.site.carbon_g_per_kwh)
-    out.update(_money(out, system, devices, wall, workload.tokens, setting))
+    out.update(_money(out, system, devices, wall, tokens, setting))
     return out
 
 
@@ -93,7 +131,7 @@ def _movement(result: TrainingResult, system: System, devices: int,
     return movement.step_energy(result.traffic, device_j, constants, per_bit)
 
 
-def _money(out: dict[str, np.ndarray], system: System, devices: int, wall: np.ndarray, tokens: float,
+def _money(out: dict[str, np.ndarray], system: System, devices: int, wall: np.ndarray, tokens: float | None,
            setting: Setting) -> dict[str, np.ndarray]:
     it_capex = econ.it_capex_usd(system, np.full_like(wall, devices), setting.accelerator_price_factor)
     if it_capex is None:  # no published price: money stays unknown rather than guessed

@@ -18,6 +18,7 @@ from flopwatt.energy.power_cap import clock_ratio
 from flopwatt.errors import InputError
 from flopwatt.footprint import Setting, default_setting
 from flopwatt.perf import collectives as coll
+from flopwatt.perf import reasons
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.disaggregated import DisaggHardware, DisaggPlans, evaluate_disaggregated
 from flopwatt.perf.lengths import Lengths
@@ -35,6 +36,14 @@ from flopwatt.serve_cost import serving_footprint
 from flopwatt.specs import ModelSpec, System
 
 BATCHES = np.unique(np.round(np.geomspace(1, 8192, 60))).astype(int)
+
+
+class NoFeasiblePlan(InputError):
+    """No serving plan is feasible: the message says why, ``counts`` tallies the reasons by name."""
+
+    def __init__(self, message: str, counts: dict[str, int]) -> None:
+        super().__init__("plan", message)
+        self.counts = counts
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -209,7 +218,7 @@ def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
                               element_bytes=element_bytes, slo=slo, kv_reserve=req.kv_reserve)
     score = np.where(result.feasible, result.metrics["output_tokens_per_s"], -np.inf)
     if not len(score) or not np.isfinite(score).any():
-        raise InputError("plan", _nothing_feasible(result))
+        raise NoFeasiblePlan(_nothing_feasible(result), reasons.counts(REASONS, result.reason))
     i = int(np.argmax(score))
     m = {k: float(v[i]) for k, v in result.metrics.items()}
     m.update(serving_footprint(system, req.devices, m["output_tokens_per_s"], setting or default_setting(),
@@ -311,7 +320,8 @@ def estimate_disaggregated(req: ServeRequest, setting: Setting | None = None) ->
     m_all = result.metrics
     score = np.where(result.feasible, m_all["output_tokens_per_s"], -np.inf)
     if not np.isfinite(score).any():
-        raise InputError("plan", _nothing_feasible(result).replace("serving plan", "disaggregated serving plan"))
+        raise NoFeasiblePlan(_nothing_feasible(result).replace("serving plan", "disaggregated serving plan"),
+                             reasons.counts(REASONS, result.reason))
     i = int(np.lexsort((m_all["tpot_slo_percentile_s"], m_all["ttft_slo_percentile_s"], -score))[0])
     m = {k: float(v[i]) for k, v in m_all.items()}
     m.update(serving_footprint(req.system, req.devices, m["output_tokens_per_s"], setting, req.power_cap_w))

@@ -8,6 +8,7 @@ never a silent default. Figures nobody has published are left out (``None`` = un
 from __future__ import annotations
 
 import functools
+import os
 import re
 import tomllib
 from dataclasses import MISSING, fields
@@ -43,6 +44,83 @@ def read_toml(path: Path | str, what: str) -> dict[str, Any]:
         raise InputError(what, f"valid TOML ({exc})", str(path)) from exc
 
 
+OVERLAY_ENV = "FLOPWATT_CATALOG"
+"""Environment variable: user catalog directories (``os.pathsep``-separated) overlaying the built-in one."""
+FILES = {"accelerators": "accelerators.toml", "systems": "systems.toml", "models": "models.toml",
+         "stacks": "stacks.toml", "sites": "sites.toml", "cooling": "cooling.toml", "efficiency": "efficiency.toml"}
+"""Catalog kinds a user catalog directory (same file names) or a catalog fragment (top-level tables) may hold."""
+_overlays: list[tuple[str, dict[str, Any]]] = []
+"""(where, {kind: entries}) of user catalog directories and fragments, in the order they were added."""
+
+
+def use_overlay(path: Path) -> list[str]:
+    """Overlay a user catalog directory (files named as the built-in ones) or one TOML fragment whose
+    top-level tables are catalog kinds (``[accelerators.ID]``, ``[systems.ID]``, ``[efficiency.gemm.ID]``...).
+    Entries are validated exactly like built-in ones; an entry with a built-in id replaces it.
+    Returns the ``kind/id`` entries it defines."""
+    path = Path(path)
+    if path.is_dir():
+        data = {kind: read_toml(path / name, f"catalog {path / name}") for kind, name in FILES.items()
+                if (path / name).is_file()}
+        if not data:
+            raise InputError("catalog", f"a directory with one of {', '.join(FILES.values())}", str(path))
+    else:
+        data = read_toml(path, "catalog fragment")
+        unknown = sorted(set(data) - set(FILES))
+        if unknown or not data:
+            raise InputError(f"{path} [{unknown[0] if unknown else ''}]",
+                             f"top-level tables among {', '.join(FILES)}")
+    for kind, table in data.items():
+        if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+            raise InputError(f"{path} [{kind}]", "tables of entries keyed by id")
+    _overlays.append((str(path), data))
+    clear_caches()
+    _check_overlay(str(path))
+    return [f"{kind}/{entry}" for kind, table in data.items() for entry in table]
+
+
+def _check_overlay(where: str) -> None:
+    """Load every kind once so a bad overlay fails now, naming its file, and is then removed."""
+    try:
+        for loader in (accelerators, systems, models, stacks, sites, cooling, efficiency):
+            loader()
+    except InputError as exc:
+        _overlays.pop()
+        clear_caches()
+        raise InputError(f"{where}: {exc.field}", exc.expected, exc.got, message=str(exc)) from exc
+
+
+def reset_overlays() -> None:
+    """Back to the built-in catalog (and whatever ``FLOPWATT_CATALOG`` names)."""
+    _overlays.clear()
+    clear_caches()
+
+
+def _env_overlays() -> None:
+    for part in filter(None, os.environ.get(OVERLAY_ENV, "").split(os.pathsep)):
+        if not any(where == str(Path(part)) for where, _ in _overlays):
+            use_overlay(Path(part))
+
+
+def _merged(kind: str) -> dict[str, Any]:
+    """The built-in catalog file of ``kind`` with every overlay's entries on top (efficiency: per table)."""
+    _env_overlays()
+    data = dict(read_toml(FILES[kind], f"catalog {FILES[kind]}"))
+    for _, overlay in _overlays:
+        extra = overlay.get(kind, {})
+        if kind == "efficiency":
+            for table, entries in extra.items():
+                data[table] = {**data.get(table, {}), **entries} if isinstance(entries, dict) else entries
+        else:
+            data.update(extra)
+    return data
+
+
+def overlay_entries(kind: str) -> set[str]:
+    """Ids of ``kind`` that come from a user overlay (for the assumptions of a result)."""
+    return {entry for _, overlay in _overlays for entry in overlay.get(kind, {})}
+
+
 def check_keys(owner: str, entry: dict[str, Any], cls: type, *, skip: tuple[str, ...] = ()) -> None:
     """Exact key check against the dataclass ``cls``: unknown keys and missing required keys fail."""
     names = {f.name for f in fields(cls)} - set(skip)
@@ -65,8 +143,10 @@ def _build(cls: type, owner: str, entry_id: str, entry: dict[str, Any], **extra:
 
 
 def _table(filename: str, cls: type, label: str, *, prepare: Any = dict) -> dict[str, Any]:
-    """Every entry of a catalog TOML file built into ``cls`` with exact keys (``prepare`` adapts raw entries)."""
-    data = read_toml(filename, f"catalog {filename}")
+    """Every entry of a catalog TOML file built into ``cls`` with exact keys (``prepare`` adapts raw entries);
+    the kinds a user catalog may hold include the overlays' entries."""
+    kind = filename.removesuffix(".toml")
+    data = _merged(kind) if kind in FILES else read_toml(filename, f"catalog {filename}")
     return {k: _build(cls, f"{label} {k}", k, prepare(v)) for k, v in data.items()}
 
 
@@ -77,18 +157,26 @@ def accelerators() -> dict[str, Accelerator]:
 
 @functools.cache
 def models() -> dict[str, ModelSpec]:
-    data = read_toml("models.toml", "catalog models.toml")
-    out = {}
-    for k, v in data.items():
-        v = dict(v)
-        if "aliases" in v:
-            v["aliases"] = tuple(v["aliases"])
-        for key, cls in (("moe", MoESpec), ("mla", MLASpec)):
-            if key in v:
-                check_keys(f"model {k}.{key}", v[key], cls)
+    return {k: build_model(k, v, f"model {k}") for k, v in _merged("models").items()}
+
+
+def build_model(model_id: str, entry: dict[str, Any], owner: str) -> ModelSpec:
+    """One model table of the catalog's schema (models.toml) as a ModelSpec, keys checked exactly."""
+    if not isinstance(entry, dict):
+        raise InputError(owner, "a table of model fields")
+    v = dict(entry)
+    if "aliases" in v:
+        v["aliases"] = tuple(v["aliases"])
+    for key, cls in (("moe", MoESpec), ("mla", MLASpec)):
+        if key in v:
+            if not isinstance(v[key], dict):
+                raise InputError(f"{owner}.{key}", "a table")
+            check_keys(f"{owner}.{key}", v[key], cls)
+            try:
                 v[key] = cls(**v[key])
-        out[k] = _build(ModelSpec, f"model {k}", k, v)
-    return out
+            except TypeError as exc:
+                raise InputError(f"{owner}.{key}", f"fields of the right types ({exc})") from exc
+    return _build(ModelSpec, owner, model_id, v)
 
 
 @functools.cache
@@ -110,7 +198,7 @@ def _link(owner: str, entry: dict[str, Any]) -> Link:
 
 @functools.cache
 def systems() -> dict[str, System]:
-    data = read_toml("systems.toml", "catalog systems.toml")
+    data = _merged("systems")
     accs = accelerators()
     out = {}
     for k, v in data.items():
@@ -129,8 +217,18 @@ def systems() -> dict[str, System]:
 
 @functools.cache
 def efficiency() -> EfficiencyCatalog:
-    data = read_toml("efficiency.toml", "catalog efficiency.toml")
+    data = _merged("efficiency")
+    for acc, like in data.pop("like", {}).items():  # a user device borrowing a catalog device's tables
+        for table in ("gemm", "memory", "overlap", "low_precision"):
+            if like in data.get(table, {}) and acc not in data[table]:
+                data[table][acc] = data[table][like]
     return EfficiencyCatalog.from_dict(data)
+
+
+def efficiency_borrowed() -> dict[str, str]:
+    """{user accelerator: catalog accelerator} whose efficiency tables it borrows (``[efficiency.like]``)."""
+    return {acc: like for _, overlay in _overlays
+            for acc, like in overlay.get("efficiency", {}).get("like", {}).items()}
 
 
 @functools.cache
@@ -246,6 +344,14 @@ def failure_model() -> FailureModel:
                         bytes_per_param=ckpt["bytes_per_param"], restart_s=ckpt["restart_s"])
 
 
+CACHED = (accelerators, models, stacks, systems, efficiency, sites, cooling, grid_profiles)
+
+
+def clear_caches() -> None:
+    for loader in CACHED:
+        loader.cache_clear()
+
+
 def get(kind: str, entry_id: str) -> Any:
     """Look up one entry; unknown ids raise InputError with the closest known ids."""
     table = {"accelerators": accelerators, "systems": systems, "models": models, "stacks": stacks,
@@ -272,6 +378,11 @@ def system_for(accelerator_id: str, network: str = "") -> System:
     raise InputError("accelerator", f"an accelerator with a system in the catalog (none ships {accelerator_id})")
 
 
+def normalise_name(name: str) -> str:
+    """The documented normal form names are compared in (:func:`flopwatt.catalog.names.normalise`)."""
+    return name.strip().lower()
+
+
 def model_by_name(name: str) -> ModelSpec | None:
     """Find a catalog model by id, name or alias (case-insensitive); None if none matches. A name with a
     parenthesis ('Mixtral 8x7B (MLPerf mixtral-8x7b)') is also tried as the part before it and as each
@@ -288,7 +399,9 @@ def model_by_name(name: str) -> ModelSpec | None:
     return None
 
 
-__all__ = ["CollectiveTable", "EfficiencyCatalog", "GemmTable", "accelerators", "cooling", "data_movement", "economics",
-           "efficiency", "failure_model", "get", "grid_profiles", "model_by_name", "models", "network_parts",
-           "power_limit_for", "power_limits", "read_toml", "runtime_memory", "serving_dataset_for", "serving_datasets",
-           "sites", "stacks", "system_for", "systems"]
+__all__ = ["CollectiveTable", "EfficiencyCatalog", "FILES", "GemmTable", "OVERLAY_ENV", "accelerators",
+           "build_model", "clear_caches", "cooling", "data_movement", "economics", "efficiency",
+           "efficiency_borrowed", "failure_model", "get", "grid_profiles", "model_by_name", "models",
+           "network_parts", "normalise_name", "overlay_entries", "power_limit_for", "power_limits", "read_toml",
+           "reset_overlays", "runtime_memory", "serving_dataset_for", "serving_datasets", "sites", "stacks",
+           "system_for", "systems", "use_overlay"]

@@ -66,19 +66,23 @@ def train_report(p: dict[str, Any]) -> str:
     fp = p["footprint"]
     plan = ", ".join(f"{k}={v}" for k, v in p["plan"].items())
     m = p["metrics"]
-    summary = [("model", p["workload"]["model"]), ("system", p["system"]), ("devices", p["devices"]),
+    i = p["inputs"]
+    known = "energy/facility_j" in fp
+    summary = [("model", i["model"]), ("system", i["system"]), ("devices", i["devices"]),
                ("plan", plan), ("step time (s)", f"{m['step_time_s']:.4g}"), ("MFU", f"{m['mfu']:.1%}"),
                ("expected wall time (days)", f"{fp['reliability/expected_wall_s'] / 86400:.4g}"),
-               ("facility energy (MWh)", f"{fp['energy/facility_j'] / 3.6e9:,.1f}"),
-               ("tCO2e", f"{fp['carbon/tco2e']:,.1f}"),
+               ("facility energy (MWh)", f"{fp['energy/facility_j'] / 3.6e9:,.1f}" if known else "unknown"),
+               ("tCO2e", f"{fp['carbon/tco2e']:,.1f}" if known else "unknown"),
                ("run cost ($)", f"{fp['money/run_usd']:,.0f}" if "money/run_usd" in fp else "unknown")]
     movement = {k[9:-2]: v for k, v in fp.items() if k.startswith("movement/") and k.endswith("_j")}
     sections = [_table(summary, ("quantity", "value")),
                 "<h2>Where a step's time goes</h2>", _bar(time, "step time", "s"),
                 "<h2>Memory per device</h2>", _bar(memory, "memory per device", "GiB"),
                 "<h2>Energy per device per step</h2>", _bar(movement, "on-chip work vs moving bytes", "J"),
-                "<h2>Sensitivity: electricity price and PUE</h2>", _sensitivity(fp, p["site"])]
-    return _page(f"flopwatt train: {p['workload']['model']} on {p['devices']:,} x {p['system']}", sections)
+                "<h2>Sensitivity: electricity price and PUE</h2>",
+                _sensitivity(fp, i["site"]) if known else f"<p>unknown: {html.escape('; '.join(p['unknown']))}</p>",
+                "<h2>Assumptions</h2>", _table([(a,) for a in p["assumptions"]], ("rule or default",))]
+    return _page(f"flopwatt train: {i['model']} on {i['devices']:,} x {i['system']}", sections)
 
 
 def _sensitivity(fp: dict[str, float], site: str) -> str:

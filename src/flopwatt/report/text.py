@@ -5,28 +5,13 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+from flopwatt.perf import reasons
 from flopwatt.units import duration, human
-
-REASON_TEXT = {
-    "devices": "tp x pp x dp x cp does not equal the device count",
-    "stack_parallelism": "this stack has no tensor or no pipeline parallelism",
-    "heads_tp": "attention (or KV) heads not divisible by tp",
-    "layers_pp": "layers not divisible by pp x vpp for this stack",
-    "batch": "global batch not divisible by dp x micro-batch",
-    "vpp": "interleaving needs pp > 1 and a stack that has it",
-    "sequence_parallel": "this stack has no sequence parallelism",
-    "recompute": "this stack has no selective recompute",
-    "zero_pp": "ZeRO-2/3 cannot be combined with pipeline parallelism",
-    "ep": "expert parallelism needs experts, and ep dividing both experts and dp",
-    "cp": "sequence length not divisible by 2 x cp",
-    "oom": "does not fit in device memory",
-}
 
 
 def describe_reasons(counts: dict[str, int]) -> str:
     """'oom (12), batch (3)' with explanations, for error lines."""
-    parts = [f"{REASON_TEXT.get(k, k)} ({v})" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]) if k != "ok"]
-    return "; ".join(parts)
+    return reasons.describe(counts)
 
 
 def training_estimate(summary: dict[str, Any], header: dict[str, str]) -> str:
@@ -59,8 +44,37 @@ def training_estimate(summary: dict[str, Any], header: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def training_result(result: Any, header_extra: dict[str, str] | None = None) -> str:
+    """A training :class:`flopwatt.api.Result` as text: inputs, plan, times, memory, footprint, then the
+    assumptions and advice."""
+    i = result.inputs
+    header = {"model": i["model"], "system": i["system"], "devices": str(i["devices"]), "stack": i["stack"],
+              "precision": i["precision"], "seq_len": str(i["seq_len"]), "site": i["site"], "cooling": i["cooling"],
+              "plans evaluated": str(result.plans_evaluated), "feasible": str(result.plans_feasible)}
+    fabric_design = result.details.get("fabric")
+    if fabric_design:
+        header["fabric"] = f"{fabric_design['topology']}, {fabric_design['switches']:,} switches, media " \
+                           f"{fabric_design['media_policy']}"
+    summary = {"plan": result.plan, "chosen": result.chosen, "time": result.time, "memory": result.memory,
+               "metrics": result.metrics, "footprint": result.footprint}
+    return "\n".join([training_estimate(summary, header), *notes(result)])
+
+
+def notes(result: Any) -> list[str]:
+    """Unknown outputs, assumptions and advice lines of a result."""
+    lines = [f"unknown: {u}" for u in result.unknown]
+    if result.assumptions:
+        lines += ["assumptions:", *(f"  - {a}" for a in result.assumptions)]
+    lines += [f"advice: {a}" for a in result.advice]
+    return lines
+
+
 def footprint(fp: dict[str, float]) -> list[str]:
     """Reliability, energy, carbon and money lines of a run."""
+    if "energy/it_j" not in fp:
+        return ["run with interruptions:",
+                f"  expected wall time {duration(fp['reliability/expected_wall_s'])}, goodput "
+                f"{fp['reliability/goodput']:.1%}", "energy, carbon and money: unknown (see below)"]
     lines = [
         "run with interruptions:",
         f"  expected wall time {duration(fp['reliability/expected_wall_s'])}, goodput {fp['reliability/goodput']:.1%}, "

@@ -45,6 +45,10 @@ class ServingDataset:
     """E[in x out] over the samples."""
     mean_input_sq_tokens2: float | None = None
     """E[in^2] over the samples."""
+    suite: str | None = None
+    """The benchmark suite the request set belongs to (e.g. ``mlperf-inference``)."""
+    model: str | None = None
+    """The catalog model id the suite's benchmark serves with this request set."""
 
     def __post_init__(self) -> None:
         positive(f"dataset {self.id}", "mean_input_tokens", self.mean_input_tokens)

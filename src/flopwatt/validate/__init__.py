@@ -4,16 +4,17 @@ Each row gives a model shape, hardware, the published plan and one measured metr
 fields are chosen as ``flopwatt train`` chooses them (fastest feasible plan). A row the model cannot
 evaluate yet is listed under ``skipped`` with the reason, never dropped and never guessed.
 
-Counting conventions for ``tflops_per_device`` (DATASET.md): rows whose notes cite Narayanan et
-al.'s eq. 3 count a full recompute forward pass whatever the plan does; rows that report model FLOPs
-exclude recompute; otherwise the plan's hardware FLOPs (with its own recompute) are used.
+Free text (model names aside, which resolve by documented normalisation; notes, source, network)
+is never parsed. What a row's typed columns cannot say (how a source counts TFLOP/s, the system,
+the request set, a power limit) comes from the per-source table :mod:`flopwatt.validate.conventions`;
+every default rule a row relied on is listed in its ``assumptions``. An unknown framework, engine,
+metric or accelerator skips the row with the reason; it never aborts the run.
 """
 
 from __future__ import annotations
 
 import csv
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from flopwatt.reliability import DAY_S
 from flopwatt.serve import ServeRequest, estimate_serving
 from flopwatt.specs import ModelSpec, System, TrainingWorkload
 from flopwatt.specs.model import MoESpec
+from flopwatt.validate import conventions as conv
 
 SCHEMA = ("id,kind,source,model,params_b,layers,hidden,ffn_hidden,heads,kv_heads,vocab,seq_len,moe_experts,"
           "moe_topk,moe_ffn_hidden,moe_shared_experts,accelerator,n_devices,tp,pp,dp,cp,ep,vpp,micro_batch,"
@@ -42,13 +44,14 @@ class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
     """The row lacks what the model needs; the message says what."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RowResult:
     id: str
     metric: str
     measured: float
     predicted: float
     plan: dict[str, object]
+    assumptions: list[str] = field(default_factory=list)
 
     @property
     def ape(self) -> float:
@@ -117,26 +120,38 @@ def _moe(row: dict[str, str], known: ModelSpec | None) -> MoESpec | None:
                    max_nodes_per_token=known.moe.max_nodes_per_token if same else None)
 
 
-def _model(row: dict[str, str]) -> ModelSpec:
-    """The row's shape; blanks filled from the catalog model the row names (its own source)."""
+SHAPE = ("layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab")
+
+
+def _model(row: dict[str, str], notes: list[str]) -> ModelSpec:
+    """The row's shape; blanks filled from the catalog model its name resolves to. A name that resolves to
+    no catalog model needs the whole shape and params_b: the MLP (2 or 3 matrices) and tied or untied
+    embeddings are then those whose total is nearest the published params_b (a stated rule)."""
     known = catalog.model_by_name(row["model"])
-    shape = {k: _int(row, k) for k in ("layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab")}
+    shape = {k: _int(row, k) for k in SHAPE}
+    if known is None:
+        return _unknown_model(row, shape, notes)
     for key, value in shape.items():
         if value is None:
-            if known is None:
-                raise Skip(f"{key} not published and no catalog model matches '{row['model']}'")
             shape[key] = getattr(known, key)
-    notes = row["notes"].lower()
-    mlp = "swiglu" if "swiglu" in notes else "geglu" if ("geglu" in notes or "gated-gelu" in notes) else "gelu"
-    if known is not None:
-        mlp = known.mlp
-    mla = known.mla if known is not None else None
-    if mla is None and not row["kv_heads"].strip() and "mla" in notes:
-        raise Skip("multi-head latent attention dimensions not published and no catalog model matches")
-    return ModelSpec(id=row["id"], name=row["model"], mlp=mlp, source=row["source"], retrieved="n/a",
-                     position=known.position if known else "learned",
-                     tied_embeddings=known.tied_embeddings if known else True,
-                     head_dim=known.head_dim if known else None, moe=_moe(row, known), mla=mla, **shape)
+    return ModelSpec(id=row["id"], name=row["model"], mlp=known.mlp, source=row["source"], retrieved="n/a",
+                     position=known.position, tied_embeddings=known.tied_embeddings, head_dim=known.head_dim,
+                     moe=_moe(row, known), mla=known.mla, **shape)
+
+
+def _unknown_model(row: dict[str, str], shape: dict, notes: list[str]) -> ModelSpec:
+    missing = [k for k, v in shape.items() if v is None]
+    params_b = _float(row, "params_b")
+    if missing or params_b is None:
+        what = missing[0] if missing else "params_b"
+        raise Skip(f"model {row['model']!r} is not in the catalog and the row lacks {what}")
+    candidates = [ModelSpec(id=row["id"], name=row["model"], mlp=mlp, source=row["source"], retrieved="n/a",
+                            position="learned", tied_embeddings=tied, moe=_moe(row, None), **shape)
+                  for mlp in ("gelu", "swiglu") for tied in (True, False)]
+    best = min(candidates, key=lambda m: abs(m.total_params() - params_b * 1e9))
+    notes.append(f"model not in the catalog: {best.mlp_matrices}-matrix MLP, "
+                 f"{'tied' if best.tied_embeddings else 'untied'} embeddings (nearest published params_b)")
+    return best
 
 
 def _request(row: dict[str, str], devices: int) -> PlanRequest:
@@ -150,31 +165,43 @@ def _request(row: dict[str, str], devices: int) -> PlanRequest:
                        micro_batch=_int(row, "micro_batch"), zero_stage=zero, recompute=recompute)
 
 
-def _flops_convention(notes: str) -> str:
-    text = notes.lower()
-    if re.search(r"eq\.?\s*3", text) or "counts the extra recompute" in text:
-        return "eq3"
-    if "model flops" in text and "counts the" not in text:
-        return "model"
-    return "hardware"
+def _system(row: dict[str, str]) -> System:
+    """The convention's system for the row's source, else the accelerator's first catalog system."""
+    acc = row["accelerator"].strip()
+    if acc not in catalog.accelerators():
+        raise Skip(f"accelerator {acc!r} is not in the catalog")
+    chosen = conv.for_row(row["id"]).system
+    return catalog.get("systems", chosen) if chosen else catalog.system_for(acc)
 
 
-def _estimate_row(row: dict[str, str]) -> tuple[TrainingWorkload, System, int, Estimate]:
+def _stack(row: dict[str, str], notes: list[str]):
+    framework = row["framework"].strip()
+    if not framework:
+        notes.append("framework not published: stack megatron-core (rule)")
+        return catalog.get("stacks", "megatron-core")
+    if framework not in catalog.stacks():
+        raise Skip(f"framework {framework!r} has no training stack profile")
+    return catalog.get("stacks", framework)
+
+
+def _estimate_row(row: dict[str, str], notes: list[str]) -> tuple[TrainingWorkload, System, int, Estimate]:
     """The row's workload, system and device count, and the fastest feasible plan for it."""
-    model = _model(row)
+    model = _model(row, notes)
     devices = _int(row, "n_devices")
     if devices is None:
         raise Skip("device count not published (throughput per device depends on the scale)")
     seq = _int(row, "seq_len")
     if seq is None:
         raise Skip("sequence length not published")
-    system = catalog.system_for(row["accelerator"].strip(), row["network"])
+    system = _system(row)
     # blank = "mixed precision, 16-bit type not stated": fp16 and bf16 share the peak where both exist
     precision = row["precision"].strip() or system.accelerator.half_precision()
+    if precision not in system.accelerator.peak_flops_per_s:
+        raise Skip(f"precision {precision!r} has no published peak on {system.accelerator.id}")
     tokens = _float(row, "tokens_total_b")
     workload = TrainingWorkload(model=model, seq_len=seq, precision=precision,
                                 tokens=tokens * 1e9 if tokens else None)
-    stack = catalog.get("stacks", row["framework"].strip() or "megatron-core")
+    stack = _stack(row, notes)
     estimate = estimate_training(workload, system, stack, _request(row, devices))
     if estimate.best is None:
         raise Skip(f"no feasible plan ({estimate.infeasible_counts()})")
@@ -190,66 +217,83 @@ def _footprint(workload: TrainingWorkload, system: System, devices: int, estimat
 
 
 def _train_row(row: dict[str, str]) -> RowResult:
-    workload, system, devices, estimate = _estimate_row(row)
+    if row["metric"] not in TRAIN_METRICS:
+        raise Skip(f"metric {row['metric']} is not predicted for training rows")
+    notes: list[str] = []
+    workload, system, devices, estimate = _estimate_row(row, notes)
     summary = estimate.best_summary()
     if row["metric"] == "time_to_train_s":  # published wall-clock times include interruptions
         predicted = _footprint(workload, system, devices, estimate)["reliability/expected_wall_s"]
     else:
-        predicted = _metric_value(row, workload, summary, devices)
-    return RowResult(row["id"], row["metric"], float(row["value"]), predicted, summary["plan"])
+        predicted = _metric_value(row, workload, summary, devices, notes)
+    return RowResult(row["id"], row["metric"], _measured(row), predicted, summary["plan"], notes)
+
+
+def _measured(row: dict[str, str]) -> float:
+    value = _float(row, "value")
+    if value is None or value <= 0:
+        raise InputError(f"row {row['id']} value", "a positive measured value", row["value"])
+    return value
 
 
 def _energy_row(row: dict[str, str]) -> RowResult:
     """GPU-hours = expected wall time with interruptions x devices. Energy follows the row's own
     definition: a 'TDP' estimate is GPU-hours x board power (x the PUE it states); otherwise the
     modelled facility energy."""
-    workload, system, devices, estimate = _estimate_row(row)
+    metric = row["metric"]
+    if metric not in ("gpu_hours", "energy_kwh"):
+        raise Skip(f"metric {metric} is not predicted for energy rows")
+    notes: list[str] = []
+    workload, system, devices, estimate = _estimate_row(row, notes)
     fp = _footprint(workload, system, devices, estimate)
     gpu_hours = fp["reliability/expected_wall_s"] * devices / 3600.0
-    metric = row["metric"]
+    convention = conv.for_row(row["id"])
+    board_w = system.accelerator.board_power_w
     if metric == "gpu_hours":
         predicted = gpu_hours
-    elif metric == "energy_kwh":
-        notes = row["notes"].lower()
-        if "tdp" in notes and system.accelerator.board_power_w is not None:
-            stated = re.search(r"pue\s*(1\.\d+)", notes)
-            predicted = gpu_hours * system.accelerator.board_power_w / 1e3 * (float(stated[1]) if stated else 1.0)
-        else:
-            predicted = fp["energy/facility_j"] / 3.6e6
+    elif convention.energy == "tdp" and board_w is not None:
+        predicted = gpu_hours * board_w / 1e3 * (convention.stated_pue or 1.0)
+    elif "energy/facility_j" in fp:
+        predicted = fp["energy/facility_j"] / 3.6e6
     else:
-        raise Skip(f"metric {metric} is not predicted for energy rows")
-    return RowResult(row["id"], metric, float(row["value"]), predicted, estimate.best_summary()["plan"])
+        raise Skip(f"{system.accelerator.id} board power unpublished: energy unknown")
+    return RowResult(row["id"], metric, _measured(row), predicted, estimate.best_summary()["plan"], notes)
 
 
 INFER_METRICS = {"output_tokens_per_s": "output_tokens_per_s", "ttft_s": "ttft_s", "tpot_s": "tpot_s"}
 
 
+ENGINES = {"tensorrt-llm": True, "mlperf-nvidia": True, "vllm": False, "sglang": False}
+"""Serving engines of the schema and whether they reserve a sequence's whole KV at admission: TensorRT-LLM
+(and NVIDIA's MLPerf harness on it) GUARANTEED_NO_EVICT; vLLM (PagedAttention) and SGLang (RadixAttention)
+take KV blocks as tokens arrive."""
+
+
 def _infer_row(row: dict[str, str]) -> RowResult:
     """Serving throughput/latency of the best plan (max tokens/s within the row's p99 limits).
 
-    A blank mean prompt length is taken from the catalog's benchmark dataset named in the row
-    (datasets.toml, measured from the request set itself); none is ever guessed.
+    A blank mean prompt length is taken from the request set of the row's benchmark suite
+    (conventions.toml) for its model (datasets.toml, measured from the request set itself).
     """
     if row["metric"] not in INFER_METRICS:
         raise Skip(f"metric {row['metric']} is not predicted for inference rows")
+    engine = row["framework"].strip()
+    if engine not in ENGINES:
+        raise Skip(f"engine {engine or '(blank)'!r} has no serving profile")
     devices = _int(row, "n_devices")
     out_len = _float(row, "output_len")
     if devices is None or out_len is None:
         raise Skip("device count or mean output length not published")
-    in_len = _float(row, "input_len")
-    moments = None
-    if in_len is None:
-        dataset = catalog.serving_dataset_for(f"{row['model']} {row['notes']}")
-        if dataset is None:
-            raise Skip("mean input length not published and no catalog dataset matches")
-        in_len = dataset.mean_input_tokens
-        moments = _dataset_lengths(dataset, out_len)
+    notes: list[str] = []
+    model = _model(row, notes)
+    in_len, moments = _input_lengths(row, model, out_len)
     server = row["scenario"].strip().lower() == "server"
-    request = ServeRequest(model=_model(row), system=catalog.system_for(row["accelerator"].strip(), row["network"]),
-                           devices=devices, input_len=in_len, output_len=out_len,
-                           precision=row["precision"].strip() or "bf16", tp=_int(row, "tp"), pp=_int(row, "pp"),
-                           ep=_int(row, "ep") if row["moe_experts"].strip() else None,
-                           kv_reserve=not _grows_kv_on_demand(row),
+    precision = row["precision"].strip() or "bf16"
+    if not row["precision"].strip():
+        notes.append("precision not published: bf16 (rule)")
+    request = ServeRequest(model=model, system=_system(row), devices=devices, input_len=in_len, output_len=out_len,
+                           precision=precision, tp=_int(row, "tp"), pp=_int(row, "pp"),
+                           ep=_int(row, "ep") if row["moe_experts"].strip() else None, kv_reserve=ENGINES[engine],
                            ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
                            tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
                            slo_percentile=99.0 if server else 50.0, length_moments=moments,
@@ -261,20 +305,26 @@ def _infer_row(row: dict[str, str]) -> RowResult:
             raise
         raise Skip(f"no feasible serving plan ({exc})") from exc
     predicted = best["metrics"][INFER_METRICS[row["metric"]]]
-    return RowResult(row["id"], row["metric"], float(row["value"]), predicted, best["plan"])
+    return RowResult(row["id"], row["metric"], _measured(row), predicted, best["plan"], notes)
 
 
-def _grows_kv_on_demand(row: dict[str, str]) -> bool:
-    """vLLM and SGLang take KV blocks as tokens arrive (PagedAttention; RadixAttention); TensorRT-LLM, the
-    other engine of the schema, reserves a sequence's whole KV at admission (GUARANTEED_NO_EVICT)."""
-    text = f"{row['framework']} {row['notes']}".lower()
-    return "vllm" in text or "sglang" in text
+def _input_lengths(row: dict[str, str], model: ModelSpec, out_len: float) -> tuple[float, Lengths | None]:
+    in_len = _float(row, "input_len")
+    if in_len is not None:
+        return in_len, None
+    suite = conv.for_row(row["id"]).suite
+    known = catalog.model_by_name(row["model"])
+    dataset = next((d for d in catalog.serving_datasets().values()
+                    if suite and d.suite == suite and known is not None and d.model == known.id), None)
+    if dataset is None:
+        raise Skip("mean input length not published and no request set of the row's benchmark for its model")
+    return dataset.mean_input_tokens, _dataset_lengths(dataset, out_len)
 
 
 def _power_limit(row: dict[str, str]) -> float | None:
-    """The board power limit the run used, from the submitter's configuration (power_limits.toml)."""
-    limit = catalog.power_limit_for(f"{row['model']} {row['accelerator']} {row['source']} {row['notes']}")
-    return None if limit is None else limit.power_limit_w
+    """The board power limit the run used, from the submitter's configuration (conventions -> power_limits)."""
+    limit = conv.for_row(row["id"]).power_limit
+    return None if limit is None else catalog.power_limits()[limit].power_limit_w
 
 
 def _dataset_lengths(dataset, output_len: float) -> Lengths | None:
@@ -287,13 +337,18 @@ def _dataset_lengths(dataset, output_len: float) -> Lengths | None:
     return sampled.with_output_mean(output_len)
 
 
-def _metric_value(row: dict[str, str], workload: TrainingWorkload, summary: dict, devices: int) -> float:
+def _metric_value(row: dict[str, str], workload: TrainingWorkload, summary: dict, devices: int,
+                  notes: list[str]) -> float:
     metric = row["metric"]
     metrics = summary["metrics"]
     step = metrics["step_time_s"]
     if metric == "tflops_per_device":
-        convention = _flops_convention(row["notes"])
-        if convention == "eq3":  # Narayanan eq. 3 counts one recomputed forward of every layer, always
+        convention = conv.for_row(row["id"]).flops_convention
+        if convention is None:
+            notes.append("TFLOP/s counting convention of the source not in conventions.toml: the plan's hardware "
+                         "FLOPs (rule)")
+            convention = "hardware"
+        if convention == "narayanan-eq3":  # Narayanan eq. 3 counts one recomputed forward of every layer, always
             gb = np.array([summary["plan"]["global_batch"]])
             flops = (fl.model_flops_per_step(workload.model, workload.seq_len, gb)
                      + fl.recompute_flops_per_step(workload.model, workload.seq_len, gb, np.array([2])))
@@ -320,12 +375,10 @@ def validate(rows: list[dict[str, str]], kind: str | None = None) -> dict[str, o
         if kind is not None and row["kind"] != kind:
             continue
         try:
-            if row["kind"] == "train":
-                results.append(_train_row(row))
-            elif row["kind"] == "energy":
-                results.append(_energy_row(row))
-            else:
-                results.append(_infer_row(row))
+            runner = RUNNERS.get(row["kind"])
+            if runner is None:
+                raise Skip(f"kind {row['kind']!r} is not one of {', '.join(KINDS)}")
+            results.append(runner(row))
         except Skip as why:
             skipped.append({"id": row["id"], "reason": str(why)})
     return _report(results, skipped)
@@ -334,8 +387,10 @@ def validate(rows: list[dict[str, str]], kind: str | None = None) -> dict[str, o
 def _report(results: list[RowResult], skipped: list[dict[str, str]]) -> dict[str, object]:
     apes = np.array([r.ape for r in results])
     rows = [{"id": r.id, "metric": r.metric, "measured": r.measured, "predicted": r.predicted,
-             "ape": r.ape, "status": "ok", "plan": r.plan} for r in results]
-    summary: dict[str, object] = {"n": len(results), "skipped": skipped}
+             "ape": r.ape, "status": "ok", "plan": r.plan, "assumptions": r.assumptions} for r in results]
+    total = len(results) + len(skipped)
+    summary: dict[str, object] = {"n": len(results), "skipped": skipped,
+                                  "coverage": len(results) / total if total else None}
     if len(results):
         summary.update(median_ape=float(np.median(apes)), p90_ape=float(np.percentile(apes, 90)),
                        max_ape=float(apes.max()))
@@ -343,6 +398,8 @@ def _report(results: list[RowResult], skipped: list[dict[str, str]]) -> dict[str
         summary.update(median_ape=None, p90_ape=None, max_ape=None)
     return {"rows": rows, "summary": summary}
 
+
+RUNNERS = {"train": _train_row, "energy": _energy_row, "infer": _infer_row}
 
 RELIABILITY_SCHEMA = ["id", "source", "n_devices", "days", "cause", "count", "notes"]
 

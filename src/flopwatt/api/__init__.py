@@ -1,0 +1,64 @@
+"""The typed Python API of flopwatt: every entry point (CLI, TOML configs, web) is an adapter over it.
+
+    from flopwatt import api
+    result = api.train(api.TrainRequest(model="Llama 3.1 70B", accelerator="h100-sxm5-80gb", devices=1024,
+                                        global_batch=1024, tokens="15T"))
+    result.metrics["mfu"], result.footprint["energy/facility_j"], result.assumptions
+
+Requests (:mod:`flopwatt.api.requests`) define each setting once (type, unit, bounds, default);
+results (:class:`flopwatt.api.results.Result`) are one type for training and serving, infeasible
+plans included. Bad input raises :class:`flopwatt.errors.InputError` naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.api.requests import (
+    FabricRequest,
+    ReliabilityRequest,
+    Request,
+    ServeCompareRequest,
+    ServeRequest,
+    TrainRequest,
+    parse,
+)
+from flopwatt.api.results import Result
+from flopwatt.api.serving import serve, serve_compare
+from flopwatt.api.training import train
+from flopwatt.fabric.design import design
+from flopwatt.fabric.design import summary as fabric_summary
+from flopwatt.fabric.network import FabricSpec
+from flopwatt.reliability import DAY_S, run_reliability
+
+
+def fabric(req: FabricRequest) -> list[dict[str, Any]]:
+    """One design (counts, bill of materials, $ and W) per topology of the request."""
+    out = []
+    for topology in req.topology:
+        spec = FabricSpec(topology=topology, switch=req.switch, media=req.media, oversubscription=req.oversubscription,
+                          rails=req.rails, radix=req.radix, dragonfly=req.dragonfly, torus=req.torus)
+        out.append(fabric_summary(*design(spec, req.endpoints, req.rails or 8)))
+    return out
+
+
+def reliability(req: ReliabilityRequest) -> dict[str, Any]:
+    """Interruptions, job MTBF, checkpoint interval and goodput; without ``params`` the checkpoint size,
+    and so the checkpoint-dependent figures, are unknown (left out)."""
+    model = catalog.failure_model()
+    work = np.array([req.days * DAY_S])
+    out = {k: float(v[0]) for k, v in run_reliability(work, np.array([req.devices]), req.params or 0.0,
+                                                       model).items()}
+    if req.params is None:
+        for key in [k for k in out if k not in ("reliability/interruptions", "reliability/mtbf_s")]:
+            del out[key]
+        out["unknown"] = ["checkpoint interval, wall time and goodput: give params (the checkpoint size)"]
+    out["reliability/by_component"] = {k: r * req.devices * work[0] for k, r in model.rates_per_device_s.items()}
+    return out
+
+
+__all__ = ["FabricRequest", "ReliabilityRequest", "Request", "Result", "ServeCompareRequest", "ServeRequest",
+           "TrainRequest", "fabric", "parse", "reliability", "serve", "serve_compare", "train"]

@@ -1,0 +1,101 @@
+"""``flopwatt.api.serve`` and ``serve_compare``: serving estimates from typed requests.
+
+The best plan (TP, EP, PP, batch; or the prefill/decode split) comes from :mod:`flopwatt.serve`; its
+energy, money and carbon per token from the footprint shared with training (:mod:`flopwatt.serve_cost`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flopwatt.api import results
+from flopwatt.api.fields import DEFAULTS
+from flopwatt.api.requests import ServeCompareRequest, ServeRequest
+from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_system
+from flopwatt.errors import InputError
+from flopwatt.footprint import unknown_parts
+from flopwatt.serve import NoFeasiblePlan, estimate_disaggregated, estimate_serving
+from flopwatt.serve import ServeRequest as CoreServeRequest
+
+
+def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object]:
+    """(mean input, mean output, moments or None) from the request or a request trace."""
+    if req.lengths_from is None:
+        for name, value in (("input_len", req.input_len), ("output_len", req.output_len)):
+            if value is None:
+                raise InputError(name, "a mean token count (or lengths_from TRACE.csv)")
+        return req.input_len, req.output_len, None
+    if not allow_files:
+        raise InputError("lengths_from", "no file path here (give input_len and output_len)", req.lengths_from)
+    if req.input_len is not None or req.output_len is not None:
+        raise InputError("lengths_from", "either a trace or input_len/output_len, not both")
+    from flopwatt.fleet.traces import load_azure_llm
+    from flopwatt.perf.lengths import Lengths
+
+    trace = load_azure_llm(Path(req.lengths_from))
+    moments = Lengths.from_samples(trace.input_tokens, trace.output_tokens)
+    return moments.input_tokens, moments.output_tokens, moments
+
+
+def _core(req: ServeRequest, accelerator: str, devices: int, notes: Assumptions, allow_files: bool):
+    input_len, output_len, moments = _lengths(req, allow_files)
+    model = resolve_model(req.model, notes, allow_files=allow_files)
+    system = resolve_system(accelerator, None, DEFAULTS["serve.accelerator"], notes)
+    notes.defaults(req, {"model": "what is served", "precision": "weights and matmuls"})
+    if req.kv_precision is None:
+        notes.add("kv_precision: fp8 with quantised weights, else bf16 (rule)")
+    engine = "TensorRT-LLM GUARANTEED_NO_EVICT" if req.kv_admission == "reserve" else "paged on demand, vLLM"
+    notes.add(f"KV admission: {req.kv_admission} ({engine})")
+    return CoreServeRequest(
+        model=model, system=system, devices=devices, input_len=input_len, output_len=output_len,
+        length_moments=moments, precision=req.precision, kv_precision=req.kv_precision, ttft_slo_s=req.ttft_slo_s,
+        tpot_slo_s=req.tpot_slo_s, tp=req.tp, pp=req.pp, ep=req.ep, overlap=req.overlap_all_to_all,
+        slo_percentile=req.slo_percentile, kv_reserve=req.kv_admission == "reserve",
+        disaggregate=req.disaggregate or req.prefill_devices is not None, prefill_devices=req.prefill_devices,
+        power_cap_w=req.power_cap_w)
+
+
+def _estimate(req: ServeRequest, core: CoreServeRequest, notes: Assumptions) -> results.Result:
+    setting = resolve_setting(req, notes)
+    inputs = {"model": core.model.id, "system": core.system.id, "accelerator": core.system.accelerator.id,
+              "devices": core.devices, "precision": core.precision, "input_len": core.input_len,
+              "output_len": core.output_len, "site": req.site, "cooling": req.cooling}
+    estimate = estimate_disaggregated if core.disaggregate else estimate_serving
+    try:
+        out = estimate(core, setting)
+    except NoFeasiblePlan as exc:
+        return results.infeasible("serve", inputs, exc.counts, sum(exc.counts.values()), notes.items,
+                                  message=exc.expected)
+    metrics = out["metrics"]
+    unknown = unknown_parts(core.system)
+    if metrics.get("unknown"):
+        unknown = unknown or [metrics["unknown"]]
+    details = {k: out[k] for k in ("colocated", "disaggregated_over_colocated") if k in out}
+    details["moe_layers"] = core.model.moe_layers
+    if core.length_moments is not None:
+        details["lengths"] = {"output_cv": core.length_moments.output_cv(),
+                              "slot_context_tokens": core.length_moments.slot_context_tokens()}
+    return results.Result(kind="serve", inputs=inputs, feasible=True, plans_evaluated=out["plans_evaluated"],
+                          plans_feasible=out["feasible"], plan=out["plan"],
+                          metrics={k: v for k, v in metrics.items() if k != "unknown"},
+                          unknown=unknown, assumptions=notes.items, details=details)
+
+
+def serve(req: ServeRequest, *, allow_files: bool = True) -> results.Result:
+    """One serving estimate (``allow_files=False``: the web, which takes no file paths)."""
+    notes = Assumptions()
+    core = _core(req, req.accelerator, req.devices, notes, allow_files)
+    return _estimate(req, core, notes)
+
+
+def serve_compare(req: ServeCompareRequest, *, allow_files: bool = True) -> list[results.Result]:
+    """The same workload on each accelerator, at equal SLOs."""
+    accs, counts = req.accelerator, req.devices
+    if len(counts) not in (1, len(accs)):
+        raise InputError("devices", f"one count, or one per accelerator ({len(accs)})", ",".join(map(str, counts)))
+    counts = counts * len(accs) if len(counts) == 1 else counts
+    out = []
+    for acc, n in zip(accs, counts, strict=True):
+        notes = Assumptions()
+        out.append(_estimate(req, _core(req, acc, n, notes, allow_files), notes))
+    return out

@@ -1,0 +1,136 @@
+"""``flopwatt.api.train``: one training estimate from a typed request.
+
+Resolve the request (:mod:`flopwatt.api.resolve`), evaluate every plan consistent with what it fixes in
+one vectorised call (:func:`flopwatt.estimate.estimate_training`), cost the fastest feasible plan
+(:func:`flopwatt.footprint.run_footprint`), and say what limited it (:func:`_advice`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.api import results
+from flopwatt.api.fields import DEFAULTS
+from flopwatt.api.requests import TrainRequest
+from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_stack, resolve_system
+from flopwatt.errors import InputError
+from flopwatt.estimate import Estimate, estimate_training
+from flopwatt.fabric.design import design
+from flopwatt.fabric.design import summary as fabric_summary
+from flopwatt.fabric.network import FabricSpec
+from flopwatt.footprint import run_footprint, unknown_parts
+from flopwatt.perf.space import PlanRequest
+from flopwatt.specs import TrainingWorkload
+
+ADVICE_SPEEDUP = 1.2
+"""Another stack is named in the advice when its fastest plan is at least this much faster (a reporting rule)."""
+
+
+def _check_moe_knobs(model, ep: int | None) -> None:
+    if ep is None or ep == 1:
+        return
+    if model.moe is None:
+        raise InputError("ep", f"1 ({model.id} is dense: expert parallelism needs experts)", ep)
+    if model.moe.experts % ep:
+        raise InputError("ep", f"a divisor of the {model.moe.experts} experts of {model.id}", ep)
+
+
+def _plan_request(req: TrainRequest) -> PlanRequest:
+    return PlanRequest(devices=req.devices, global_batch=req.global_batch, tp=req.tp, pp=req.pp, dp=req.dp,
+                       cp=req.cp or 1, ep=req.ep, vpp=req.vpp, micro_batch=req.micro_batch, zero_stage=req.zero,
+                       recompute=req.recompute, sequence_parallel=req.sequence_parallel)
+
+
+def _fabric(req: TrainRequest, system):
+    if req.fabric is None:
+        return None
+    spec = FabricSpec(topology=req.fabric, switch=req.switch, media=req.media, oversubscription=req.oversubscription,
+                      rails=req.rails, radix=req.radix, dragonfly=req.dragonfly, torus=req.torus)
+    return design(spec, req.devices, system.devices_per_node)
+
+
+def train(req: TrainRequest) -> results.Result:
+    """Estimate one training run; plans none of which is feasible come back as an infeasible result."""
+    notes = Assumptions()
+    model = resolve_model(req.model, notes)
+    system = resolve_system(req.accelerator, req.system, DEFAULTS["train.accelerator"], notes)
+    stack = resolve_stack(req.stack)
+    seq = req.seq_len or model.seq_len
+    if seq is None:
+        raise InputError("seq_len", f"a value ({model.id} has no published context length)")
+    if req.seq_len is None:
+        notes.add(f"seq_len = {seq}: the published context of {model.id}")
+    precision = req.precision or system.accelerator.half_precision()
+    if req.precision is None:
+        notes.add(f"precision = {precision}: the 16-bit matmul type of {system.accelerator.id}")
+    system.accelerator.peak(precision)  # unknown precision for this device: one clear line
+    notes.defaults(req, {"model": "what is trained", "devices": "cluster size", "global_batch": "sequences per step",
+                         "tokens": "training tokens", "stack": "software stack"})
+    workload = TrainingWorkload(model=model, seq_len=seq, tokens=req.tokens, precision=precision)
+    _check_moe_knobs(model, req.ep)
+    fabric = _fabric(req, system)
+    estimate = estimate_training(workload, system, stack, _plan_request(req), fabric=fabric[0] if fabric else None)
+    inputs = {"model": model.id, "system": system.id, "accelerator": system.accelerator.id, "devices": req.devices,
+              "stack": stack.id, "precision": precision, "seq_len": seq, "tokens": req.tokens,
+              "global_batch": req.global_batch, "site": req.site, "cooling": req.cooling}
+    if estimate.best is None:
+        out = results.infeasible("train", inputs, estimate.infeasible_counts(), len(estimate.result), notes.items)
+        out.advice.extend(_advice(req, workload, system, stack, estimate))
+        return out
+    return _feasible(req, (workload, system, stack), estimate, fabric, inputs, notes)
+
+
+def _feasible(req, context, estimate: Estimate, fabric, inputs: dict, notes: Assumptions) -> results.Result:
+    workload, system, stack = context
+    summary = estimate.best_summary()
+    setting = resolve_setting(req, notes)
+    fp = run_footprint(estimate.result.take(np.array([estimate.best])), workload, system, req.devices, setting, fabric)
+    footprint = {k: float(v[0]) for k, v in fp.items()}
+    pue = footprint["facility/pue"]
+    if req.pue_cap is not None and pue > req.pue_cap:
+        raise InputError("pue_cap", f"a site/cooling meeting it: {req.cooling} at {req.site} gives PUE {pue:.2f}",
+                         req.pue_cap)
+    notes.add("failures: catalog failure model (Llama 3 interruption rates per device-day), Daly checkpoint interval")
+    details = {"fabric": fabric_summary(*fabric) if fabric else None}
+    return results.Result(
+        kind="train", inputs=inputs, feasible=True, plans_evaluated=len(estimate.result),
+        plans_feasible=int(estimate.result.feasible.sum()), infeasible=estimate.infeasible_counts(),
+        plan=summary["plan"], chosen=summary["chosen"], time=summary["time"], memory=summary["memory"],
+        metrics=summary["metrics"], footprint=footprint, unknown=unknown_parts(system), assumptions=notes.items,
+        advice=_advice(req, workload, system, stack, estimate), details=details)
+
+
+def _best_step(estimate: Estimate) -> float:
+    return float(estimate.result.metrics["step_time_s"][estimate.best]) if estimate.best is not None else np.inf
+
+
+def _advice(req: TrainRequest, workload, system, stack, estimate: Estimate) -> list[str]:
+    """What limited the plan (the reasons that refused the most plans) and which other stack would be
+    at least ADVICE_SPEEDUP faster with the same fixed knobs."""
+    out = []
+    counts = {k: v for k, v in estimate.infeasible_counts().items() if k not in ("ok", "devices")}
+    for reason in ("layers_pp", "batch", "heads_tp", "oom"):
+        if counts.get(reason):
+            from flopwatt.perf.reasons import EXPLANATIONS
+
+            out.append(f"{counts[reason]:,} of {len(estimate.result):,} plans refused: {EXPLANATIONS[reason]} "
+                       f"({stack.id})")
+    mine = _best_step(estimate)
+    best_alt = None
+    for other in catalog.stacks().values():
+        if other.id == stack.id:
+            continue
+        alt = estimate_training(workload, system, other, _plan_request(req))
+        step = _best_step(alt)
+        if np.isfinite(step) and (best_alt is None or step < best_alt[1]):
+            best_alt = (other, step, alt)
+    if best_alt and best_alt[1] * ADVICE_SPEEDUP <= mine:
+        other, step, alt = best_alt
+        plan = alt.best_summary()["plan"]
+        mfu = float(alt.result.metrics["mfu"][alt.best])
+        shape = f"tp={plan['tp']} pp={plan['pp']} dp={plan['dp']}"
+        now = "no feasible plan" if not np.isfinite(mine) else f"{mine / step:.2f}x faster"
+        out.append(f"stack {other.id} would run {shape} at {mfu:.1%} MFU ({now} than {stack.id}); "
+                   f"try stack = {other.id!r}")
+    return out

@@ -1,0 +1,71 @@
+"""Per-source conventions of published runs (conventions.toml): what a typed row cannot say.
+
+Looked up by the row id (exact) over its source prefix (the id without its trailing number), never
+read from free text. A row whose source has no entry gets the stated defaults of :class:`Convention`,
+which the report lists among its assumptions.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from flopwatt.catalog import check_keys
+from flopwatt.errors import InputError
+
+FLOPS = ("model", "hardware", "narayanan-eq3")
+ENERGY = ("modelled", "tdp")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Convention:
+    flops_convention: str | None = None
+    """How tflops_per_device is counted; None = not stated (rule: the plan's hardware FLOPs)."""
+    system: str | None = None
+    energy: str = "modelled"
+    stated_pue: float | None = None
+    suite: str | None = None
+    power_limit: str | None = None
+    source: str = ""
+    retrieved: str = ""
+
+    def __post_init__(self) -> None:
+        if self.flops_convention is not None and self.flops_convention not in FLOPS:
+            raise InputError("conventions.flops_convention", f"one of {', '.join(FLOPS)}", self.flops_convention)
+        if self.energy not in ENERGY:
+            raise InputError("conventions.energy", f"one of {', '.join(ENERGY)}", self.energy)
+
+
+@functools.cache
+def conventions() -> dict[str, dict[str, Any]]:
+    text = resources.files("flopwatt.validate").joinpath("conventions.toml").read_text(encoding="utf-8")
+    import tomllib
+
+    data = tomllib.loads(text)
+    for key, entry in data.items():
+        check_keys(f"conventions {key}", entry, Convention)
+        if "source" not in entry:
+            raise InputError(f"conventions {key}.source", "a source for every convention")
+        Convention(**entry)
+    return data
+
+
+def prefix(row_id: str) -> str:
+    """'MEG21-04' -> 'MEG21' (DATASET.md: an id is a source prefix and a number)."""
+    return row_id.rsplit("-", 1)[0] if "-" in row_id else row_id
+
+
+def for_row(row_id: str) -> Convention:
+    """The prefix's entry with the row's own entry on top; the defaults where neither exists."""
+    table = conventions()
+    merged: dict[str, Any] = {}
+    for key in (prefix(row_id), row_id):
+        merged.update(table.get(key, {}))
+    return Convention(**merged)
+
+
+def known(row_id: str) -> bool:
+    return prefix(row_id) in conventions() or row_id in conventions()
+
