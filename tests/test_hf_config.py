@@ -158,6 +158,21 @@ def test_gemma_families():
     assert spec("gemma", hidden_activation="gelu_pytorch_tanh", hidden_act="silu").mlp == "geglu"
 
 
+@pytest.mark.parametrize(("layers", "hidden", "ffn_dims", "heads", "kv_heads", "embedding", "non_embedding"), [
+    (18, 2048, 32768, 8, 1, 524_550_144, 1_981_884_416),
+    (28, 3072, 49152, 16, 16, 786_825_216, 7_751_248_896),
+])
+def test_gemma_mapping_reproduces_the_gemma_report_counts(layers, hidden, ffn_dims, heads, kv_heads, embedding,
+                                                          non_embedding):
+    """Keys filled from the Gemma report (arXiv:2403.08295) Table 1 (not a config.json): d_model, layers,
+    'feedforward hidden dims' (both GeGLU branches, so intermediate_size is half), heads, KV heads, head size
+    256, vocabulary 256,128. Table 2 prints the embedding and non-embedding counts exactly."""
+    model = spec("gemma", num_hidden_layers=layers, hidden_size=hidden, intermediate_size=ffn_dims // 2,
+                 num_attention_heads=heads, num_key_value_heads=kv_heads, vocab_size=256_128, hidden_act="gelu")
+    assert model.vocab * model.hidden == embedding
+    assert model.total_params() - embedding == non_embedding
+
+
 def test_deepseek_mla_moe_and_mtp():
     mla = {"kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 4, "v_head_dim": 8, "q_lora_rank": None}
     dense = spec("deepseek_v2", **mla)
