@@ -173,6 +173,24 @@ def test_gemma_mapping_reproduces_the_gemma_report_counts(layers, hidden, ffn_di
     assert model.total_params() - embedding == non_embedding
 
 
+PYTHIA = [  # (layers, d_model, heads, published non-embedding params)
+    (6, 128, 4, 1_189_888), (6, 256, 8, 4_739_072), (6, 512, 8, 18_915_328), (12, 768, 12, 85_056_000),
+    (24, 1024, 16, 302_311_424), (16, 2048, 8, 805_736_448), (24, 2048, 16, 1_208_602_624),
+    (32, 2560, 32, 2_517_652_480), (32, 4096, 32, 6_444_163_072), (36, 5120, 40, 11_327_027_200),
+]
+
+
+@pytest.mark.parametrize(("layers", "hidden", "heads", "non_embedding"), PYTHIA)
+def test_gpt_neox_mapping_reproduces_the_pythia_counts(layers, hidden, heads, non_embedding):
+    """Keys filled from the Pythia README table (EleutherAI/pythia@a19eecb807ec2c79a39ebf18108816e6ffffc1d5:
+    README.md, n_layers / d_model / n_heads; not a config.json), FFN 4 x d_model (the GPT-NeoX default: the
+    Pythia training configs set no FFN width). The Pythia model cards' 'Naming convention and parameter
+    count' table prints the non-embedding counts (total minus the untied input and output embeddings)."""
+    model = spec("gpt_neox", num_hidden_layers=layers, hidden_size=hidden, intermediate_size=4 * hidden,
+                 num_attention_heads=heads, hidden_act="gelu")
+    assert model.total_params() - 2 * model.vocab * model.hidden == non_embedding
+
+
 def test_deepseek_mla_moe_and_mtp():
     mla = {"kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 4, "v_head_dim": 8, "q_lora_rank": None}
     dense = spec("deepseek_v2", **mla)
