@@ -219,6 +219,10 @@ def test_gpt2_and_gpt_neox_and_falcon():
     new = model_from_hf_config({**falcon, "new_decoder_architecture": True, "num_kv_heads": 2}, id="f", name="f",
                                source="test")
     assert (new.kv_heads, new.norms_per_layer) == (2, 2)
+    one_norm = model_from_hf_config({**falcon, "new_decoder_architecture": True, "num_ln_in_parallel_attn": 1},
+                                    id="f", name="f", source="test")
+    serial = model_from_hf_config({**falcon, "parallel_attn": False}, id="f", name="f", source="test")
+    assert (one_norm.norms_per_layer, serial.norms_per_layer) == (1, 2)
 
 
 @pytest.mark.parametrize(("config", "field"), [
@@ -229,6 +233,10 @@ def test_gpt2_and_gpt_neox_and_falcon():
     ({**LLAMA_LIKE, "model_type": "llama", "hidden_act": "relu"}, "hidden_act"),
     ({**LLAMA_LIKE, "model_type": "llama", "tie_word_embeddings": "no"}, "tie_word_embeddings"),
     ({**LLAMA_LIKE, "model_type": "mixtral"}, "num_local_experts"),
+    ({**LLAMA_LIKE, "model_type": "deepseek_v2", "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 4,
+      "v_head_dim": 8}, "q_lora_rank"),
+    ({**LLAMA_LIKE, "model_type": "qwen2_moe", "num_experts": 4, "num_experts_per_tok": 8,
+      "moe_intermediate_size": 32}, "num_experts_per_tok"),
 ])
 def test_bad_config_names_the_field(config, field):
     with pytest.raises(InputError) as info:

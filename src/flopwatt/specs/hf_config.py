@@ -106,11 +106,18 @@ def _mistral(c: _Keys) -> dict[str, Any]:
             "tied_embeddings": c.flag("tie_word_embeddings", False)}
 
 
+def _moe(c: _Keys, experts_key: str, width_key: str, **fields: Any) -> MoESpec:
+    """Routed experts under the family's key names; top-k (``num_experts_per_tok``) checked against them."""
+    experts, topk = c.count(experts_key), c.count("num_experts_per_tok")
+    if topk > experts:
+        raise InputError("num_experts_per_tok", f"at most {experts_key} ({experts})", topk)
+    return MoESpec(experts=experts, topk=topk, ffn_hidden=c.count(width_key), **fields)
+
+
 def _mixtral(c: _Keys) -> dict[str, Any]:
     """MixtralConfig: num_key_value_heads 8, tie_word_embeddings False; every layer routes over
     ``num_local_experts`` experts of width ``intermediate_size`` (router without bias)."""
-    moe = MoESpec(experts=c.count("num_local_experts"), topk=c.count("num_experts_per_tok"),
-                  ffn_hidden=c.count("intermediate_size"))
+    moe = _moe(c, "num_local_experts", "intermediate_size")
     return {**_attention(c, kv_default=8), **_rms_gated(c), "qkv_bias": False, "out_bias": False,
             "tied_embeddings": c.flag("tie_word_embeddings", False), "moe": moe}
 
@@ -151,9 +158,8 @@ def _qwen_moe(c: _Keys, base: dict[str, Any]) -> dict[str, Any]:
     if shared_width % width:
         raise InputError("shared_expert_intermediate_size", f"a multiple of moe_intermediate_size ({width})",
                          shared_width)
-    moe = MoESpec(experts=c.count("num_experts"), topk=c.count("num_experts_per_tok"), ffn_hidden=width,
-                  shared_experts=shared_width // width, shared_expert_gate=shared_width > 0,
-                  first_dense_layers=_qwen_moe_layers(c, base["layers"]))
+    moe = _moe(c, "num_experts", "moe_intermediate_size", shared_experts=shared_width // width,
+               shared_expert_gate=shared_width > 0, first_dense_layers=_qwen_moe_layers(c, base["layers"]))
     return {**base, "moe": moe}
 
 
@@ -176,6 +182,8 @@ def _deepseek(c: _Keys) -> dict[str, Any]:
     base = {**_attention(c), **_rms_gated(c), "tied_embeddings": c.flag("tie_word_embeddings", False),
             "qkv_bias": False, "out_bias": False, "mtp_modules": c.whole_number("num_nextn_predict_layers", 0)}
     base["kv_heads"] = c.count("num_key_value_heads", base["heads"])
+    if "q_lora_rank" not in c.config:  # null means full-rank queries; absence is not read as either
+        raise InputError("q_lora_rank", "an integer or null in the config (required key missing)")
     base["mla"] = MLASpec(q_lora_rank=c.optional_count("q_lora_rank"), kv_lora_rank=c.count("kv_lora_rank"),
                           qk_nope_head_dim=c.count("qk_nope_head_dim"),
                           qk_rope_head_dim=c.count("qk_rope_head_dim"), v_head_dim=c.count("v_head_dim"))
@@ -184,10 +192,9 @@ def _deepseek(c: _Keys) -> dict[str, Any]:
     if c.count("moe_layer_freq", 1) != 1:
         raise InputError("moe_layer_freq", "1 (interleaved dense and MoE layers are not modelled)",
                          c.config["moe_layer_freq"])
-    base["moe"] = MoESpec(experts=c.count("n_routed_experts"), topk=c.count("num_experts_per_tok"),
-                          ffn_hidden=c.count("moe_intermediate_size"),
-                          shared_experts=c.whole_number("n_shared_experts", 0),
-                          first_dense_layers=c.whole_number("first_k_dense_replace", 0))
+    base["moe"] = _moe(c, "n_routed_experts", "moe_intermediate_size",
+                       shared_experts=c.whole_number("n_shared_experts", 0),
+                       first_dense_layers=c.whole_number("first_k_dense_replace", 0))
     return base
 
 
@@ -223,15 +230,14 @@ def _gpt_neox(c: _Keys) -> dict[str, Any]:
 def _falcon(c: _Keys) -> dict[str, Any]:
     """FalconConfig: ``ffn_hidden_size`` null -> 4 x hidden, multi_query True, new_decoder_architecture
     False, parallel_attn True, bias False, alibi False, tie_word_embeddings True. KV heads: ``num_kv_heads``
-    under the new architecture or without multi-query, else 1 (MQA). Norms: two (ln_attn, ln_mlp) under
-    the new architecture, else one, plus a post-attention norm when attention is not parallel."""
+    under the new architecture or without multi-query, else 1 (MQA). Norms (FalconDecoderLayer): two when
+    attention is not parallel or ``num_ln_in_parallel_attn`` is 2 (its default under the new architecture:
+    ln_attn, ln_mlp), else one shared input norm."""
     hidden, heads = c.count("hidden_size"), c.count("num_attention_heads")
     new_arch = c.flag("new_decoder_architecture", False)
     grouped = new_arch or not c.flag("multi_query", True)
-    if new_arch:
-        norms = c.count("num_ln_in_parallel_attn", 2)
-    else:
-        norms = 1 if c.flag("parallel_attn", True) else 2
+    parallel_norms = c.count("num_ln_in_parallel_attn", 2) if new_arch else c.optional_count("num_ln_in_parallel_attn")
+    norms = 2 if not c.flag("parallel_attn", True) or parallel_norms == 2 else 1
     bias = c.flag("bias", False)
     return {"layers": c.count("num_hidden_layers"), "hidden": hidden,
             "ffn_hidden": c.count("ffn_hidden_size", 4 * hidden), "heads": heads,
