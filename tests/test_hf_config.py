@@ -227,6 +227,7 @@ def test_gpt2_and_gpt_neox_and_falcon():
 
 @pytest.mark.parametrize(("config", "field"), [
     ({**LLAMA_LIKE, "model_type": "bert"}, "model_type"),
+    ({**LLAMA_LIKE, "model_type": ["llama"]}, "model_type"),
     (LLAMA_LIKE, "model_type"),
     ({k: v for k, v in {**LLAMA_LIKE, "model_type": "llama"}.items() if k != "hidden_size"}, "hidden_size"),
     ({**LLAMA_LIKE, "model_type": "llama", "num_attention_heads": "8"}, "num_attention_heads"),

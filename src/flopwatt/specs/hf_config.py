@@ -262,9 +262,10 @@ def model_from_hf_config(config: dict[str, Any], *, id: str, name: str, source: 
     """The :class:`ModelSpec` of a Hugging Face ``config.json`` (already parsed), chosen by ``model_type``."""
     if not isinstance(config, dict):
         raise InputError("config", "a JSON object (the contents of config.json)", type(config).__name__)
-    family = FAMILIES.get(config.get("model_type"))
+    model_type = config.get("model_type")
+    family = FAMILIES.get(model_type) if isinstance(model_type, str) else None
     if family is None:
-        raise InputError("model_type", f"one of {', '.join(FAMILIES)}", config.get("model_type"))
+        raise InputError("model_type", f"one of {', '.join(FAMILIES)}", model_type)
     return ModelSpec(id=id, name=name, source=source, retrieved=retrieved, **family(_Keys(config)))
 
 
