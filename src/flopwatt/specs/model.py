@@ -1,4 +1,9 @@
-"""Transformer model shapes (dense; GQA/MQA; gated or plain MLP)."""
+"""Transformer model shapes (dense; GQA/MQA; gated or plain MLP).
+
+The bias and norm fields default to the GPT-2/Megatron layout (biases everywhere, two LayerNorms per
+layer), the convention every catalog entry was counted with; Hugging Face configs set them per family
+(:mod:`flopwatt.specs.hf_config`).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,9 @@ class MoESpec:
     max_nodes_per_token: int | None = None
     """Node-limited routing (DeepSeek-V3 Sec. 2.1.2): a token's experts span at most this many nodes, and
     its hidden state crosses the network once per node, then fans out over the scale-up domain."""
+    shared_expert_gate: bool = False
+    """A sigmoid gate on the shared experts' output, a ``hidden x 1`` weight per MoE layer (Qwen2-MoE,
+    transformers ``Qwen2MoeSparseMoeBlock.shared_expert_gate``)."""
 
     def check(self, owner: str) -> None:
         for name in ("experts", "topk", "ffn_hidden"):
@@ -81,6 +89,19 @@ class ModelSpec:
     mtp_modules: int = 0
     """Multi-token-prediction modules (DeepSeek-V3: 1), each a layer plus a projection; not counted
     in the headline parameter count."""
+    qkv_bias: bool = True
+    """Biases on the query, key and value projections (GPT-2, GPT-NeoX, Qwen2: yes; Llama, Mistral: no)."""
+    out_bias: bool = True
+    """Bias on the attention output projection (GPT-2, GPT-NeoX: yes; Llama, Qwen2: no)."""
+    mlp_bias: bool = True
+    """Biases in the MLP and expert projections (GPT-2, GPT-NeoX: yes; Llama, Qwen, Gemma: no)."""
+    norm_bias: bool = True
+    """LayerNorm with a weight and a bias (True) or RMSNorm with a weight only (False)."""
+    norms_per_layer: int = 2
+    """Hidden-width norms in each layer: 2 (pre-attention, pre-MLP); 1 for Falcon-7B's parallel block;
+    4 for Gemma 2/3 (pre and post norms around attention and MLP)."""
+    qk_norm: bool = False
+    """Per-head RMSNorm on queries and keys (Qwen3, Gemma 3): 2 x head size weights per layer."""
     aliases: tuple[str, ...] = field(default=())
     source: str
     retrieved: str
@@ -92,6 +113,7 @@ class ModelSpec:
             positive_int(owner, name, getattr(self, name))
         positive_int(owner, "head_dim", self.head_dim, allow_none=True)
         positive_int(owner, "seq_len", self.seq_len, allow_none=True)
+        positive_int(owner, "norms_per_layer", self.norms_per_layer)
         positive(owner, "params_published", self.params_published, allow_none=True)
         one_of(owner, "mlp", self.mlp, MLP_KINDS)
         one_of(owner, "position", self.position, POSITION_KINDS)
@@ -124,8 +146,12 @@ class ModelSpec:
         """Weight matrices of the MLP: 3 when gated (SwiGLU/GeGLU), else 2."""
         return 3 if self.mlp in ("swiglu", "geglu") else 2
 
+    def norm_params(self) -> int:
+        """One hidden-width norm: weight and bias (LayerNorm) or weight only (RMSNorm)."""
+        return self.hidden * (2 if self.norm_bias else 1)
+
     def attention_params(self) -> int:
-        """Attention weights, biases and the layer's two norms (MLA: DeepSeek-V2 eq. 9-14 projections)."""
+        """Attention weights, biases and the layer's first norm (MLA: DeepSeek-V2 eq. 9-14 projections)."""
         h = self.hidden
         if self.mla is not None:
             m, n = self.mla, self.heads
@@ -133,13 +159,20 @@ class ModelSpec:
             q = h * q_dim if m.q_lora_rank is None else h * m.q_lora_rank + m.q_lora_rank + m.q_lora_rank * q_dim
             kv = h * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank
             kv += m.kv_lora_rank * n * (m.qk_nope_head_dim + m.v_head_dim)
-            return q + kv + n * m.v_head_dim * h + 2 * h
+            return q + kv + n * m.v_head_dim * h + self.norm_params()
         a, kv = self.attention_width, self.kv_width
-        return h * (a + 2 * kv) + a * h + (a + 2 * kv) + h + 2 * h
+        biases = (a + 2 * kv if self.qkv_bias else 0) + (h if self.out_bias else 0)
+        qk_norms = 2 * self.head_size if self.qk_norm else 0
+        return h * (a + 2 * kv) + a * h + biases + qk_norms + self.norm_params()
 
     def mlp_params(self, width: int) -> int:
         """One MLP (or expert) of inner ``width``: weights and biases."""
-        return self.mlp_matrices * self.hidden * width + (self.mlp_matrices - 1) * width + self.hidden
+        biases = (self.mlp_matrices - 1) * width + self.hidden if self.mlp_bias else 0
+        return self.mlp_matrices * self.hidden * width + biases
+
+    def _layer_norms_after_attention(self) -> int:
+        """The layer's norms other than the pre-attention one (counted in :meth:`attention_params`)."""
+        return (self.norms_per_layer - 1) * self.norm_params()
 
     @property
     def moe_layers(self) -> int:
@@ -157,11 +190,12 @@ class ModelSpec:
         """One MoE layer: attention, router, shared and routed (or only the top-k active) experts."""
         m = self.moe
         routed = m.topk if active else m.experts
-        return (self.attention_params() + 2 * self.hidden + self.hidden * m.experts
+        gate = self.hidden if m.shared_expert_gate else 0
+        return (self.attention_params() + self._layer_norms_after_attention() + self.hidden * m.experts + gate
                 + (m.shared_experts + routed) * self.mlp_params(m.ffn_hidden))
 
     def dense_layer_params(self) -> int:
-        return self.attention_params() + 2 * self.hidden + self.mlp_params(self.ffn_hidden)
+        return self.attention_params() + self._layer_norms_after_attention() + self.mlp_params(self.ffn_hidden)
 
     def layer_params(self) -> int:
         """Parameters of an average transformer layer (weights, biases and norms)."""
@@ -172,7 +206,7 @@ class ModelSpec:
         """Token embedding (+ output head when untied) + learned positions + final norm."""
         positions = (seq_len or self.seq_len or 0) * self.hidden if self.position == "learned" else 0
         head = 0 if self.tied_embeddings else self.vocab * self.hidden
-        return self.vocab * self.hidden + head + positions + 2 * self.hidden
+        return self.vocab * self.hidden + head + positions + self.norm_params()
 
     def total_params(self, seq_len: int | None = None) -> int:
         """All parameters (Narayanan et al. 2021 eq. 2 for GPT shapes, exact count here), MTP excluded."""

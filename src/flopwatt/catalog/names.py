@@ -1,0 +1,66 @@
+"""Resolve a model name as people write it ('meta-llama/Llama-3.1-8B', 'Llama 3.3 70B Instruct') to a
+catalog entry, by exact comparison of normal forms; no fuzzy matching.
+
+:func:`normalise` applies these rules, in order:
+
+1. strip surrounding whitespace and case-fold (``str.casefold``);
+2. drop an organisation prefix: everything up to and including the last ``/``
+   (``meta-llama/Llama-3.1-8B`` -> ``llama-3.1-8b``);
+3. spaces, underscores and dots become ``-`` (``Llama 3.1 8B`` -> ``llama-3-1-8b``);
+4. runs of ``-`` collapse to one, and leading or trailing ``-`` go;
+5. trailing variant words are dropped, repeatedly: ``hf``, ``instruct``, ``chat``, ``base``, ``it``, and a
+   Mistral AI release tag ``v0.<n>`` (``Mixtral-8x7B-Instruct-v0.1`` -> ``mixtral-8x7b``). Other version
+   words stay: ``DeepSeek-V3`` and ``Qwen2.5`` name different models from their predecessors.
+
+The rules drop only what names a *variant* of one published checkpoint (its Hugging Face export, its chat
+or instruction tuning); tuned and base variants share one shape, which is all the catalog records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from flopwatt.errors import InputError
+from flopwatt.specs.model import ModelSpec
+
+VARIANT_WORDS = ("hf", "instruct", "chat", "base", "it")
+"""Trailing words that name a variant of a published checkpoint, not another model."""
+_TRAILING_VARIANT = re.compile(rf"-(?:{'|'.join(VARIANT_WORDS)}|v0-\d+)$")
+"""One trailing variant word, or Mistral AI's release tag 'v0.<n>' as rule 3 leaves it ('v0-1')."""
+
+
+class AmbiguousNameError(InputError):
+    """A name whose normal form matches more than one catalog model; ``ids`` lists them."""
+
+    def __init__(self, name: str, ids: list[str]) -> None:
+        self.ids = ids
+        super().__init__("model", "a name that matches one catalog model", name,
+                         message=f"{name!r} matches several catalog models ({', '.join(ids)}); give an id")
+
+
+def normalise(name: str) -> str:
+    """The normal form of a model name (rules in the module docstring)."""
+    text = name.strip().casefold().rpartition("/")[2]
+    text = "-" + re.sub(r"[\s_.\-]+", "-", text).strip("-")
+    while (shorter := _TRAILING_VARIANT.sub("", text)) != text:
+        text = shorter
+    return text.lstrip("-")
+
+
+def _forms(model: ModelSpec) -> set[str]:
+    return {normalise(text) for text in (model.id, model.name, *model.aliases)} - {""}
+
+
+def resolve_name(name: str, models: Mapping[str, ModelSpec]) -> ModelSpec | None:
+    """The catalog model whose id, name or an alias has the same normal form as ``name``; an exact id
+    wins outright. None when nothing matches; :class:`AmbiguousNameError` when several models do."""
+    if name in models:
+        return models[name]
+    wanted = normalise(name)
+    if not wanted:
+        return None
+    hits = [model for model in models.values() if wanted in _forms(model)]
+    if len(hits) > 1:
+        raise AmbiguousNameError(name, sorted(model.id for model in hits))
+    return hits[0] if hits else None

@@ -1,0 +1,67 @@
+"""Catalog name resolution: normal forms, exact matches, ambiguity as an error, unknown as None."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flopwatt import catalog
+from flopwatt.catalog.names import AmbiguousNameError, normalise, resolve_name
+from flopwatt.specs.model import ModelSpec
+
+
+@pytest.mark.parametrize(("name", "model_id"), [
+    ("Llama 3.3 70B Instruct", "llama3.3-70b"),
+    ("Meta-Llama-3-70B", "llama3-70b"),
+    ("meta-llama/Llama-3.1-8B", "llama3.1-8b"),
+    ("Llama-2-70b-hf", "llama2-70b"),
+    ("Llama-2-70b-chat-hf", "llama2-70b"),
+    ("Mixtral-8x7B-Instruct-v0.1", "mixtral-8x7b"),
+    ("mistralai/Mixtral-8x22B-v0.1", "mixtral-8x22b"),
+    ("DeepSeek-V3", "deepseek-v3"),
+    ("deepseek-ai/DeepSeek-R1", "deepseek-r1"),
+    ("meta-llama/Meta-Llama-3.1-405B-Instruct", "llama3.1-405b"),
+    ("llama3.1-70b", "llama3.1-70b"),
+])
+def test_published_names_resolve(name, model_id):
+    assert resolve_name(name, catalog.models()).id == model_id
+
+
+@pytest.mark.parametrize("name", ["GPT-9 1T", "Llama 3.2 1B", "", "instruct", "DeepSeek-V2.5", "Mixtral"])
+def test_unknown_names_give_none(name):
+    assert resolve_name(name, catalog.models()) is None
+
+
+def test_normal_form_rules():
+    assert normalise("  meta-llama/Llama_3.1  8B ") == "llama-3-1-8b"
+    assert normalise("Mixtral-8x7B-Instruct-v0.1") == "mixtral-8x7b"
+    assert normalise("gemma-2-9b-it") == "gemma-2-9b"
+    assert normalise("DeepSeek-V3") == "deepseek-v3"  # only Mistral's v0.<n> release tags are dropped
+    assert normalise("Qwen2.5-7B-Instruct") == "qwen2-5-7b"
+
+
+@given(st.text(max_size=40))
+def test_normalise_is_idempotent_and_canonical(text):
+    once = normalise(text)
+    assert normalise(once) == once
+    assert "--" not in once and not once.startswith("-") and not once.endswith("-")
+    assert once == once.casefold() and not any(c in once for c in " _./")
+
+
+def test_every_catalog_form_resolves_to_its_own_model():
+    models = catalog.models()
+    for model in models.values():
+        for text in (model.id, model.name, *model.aliases):
+            assert resolve_name(text, models) is model, text
+
+
+def test_two_models_with_one_normal_form_are_ambiguous():
+    base = catalog.models()["llama3.1-8b"]
+    fields = {f: getattr(base, f) for f in ModelSpec.__dataclass_fields__ if f not in ("id", "name", "aliases")}
+    models = {"a": ModelSpec(id="a", name="Llama 3.1 8B", **fields),
+              "b": ModelSpec(id="b", name="Llama-3.1-8B-Instruct", **fields)}
+    with pytest.raises(AmbiguousNameError) as info:
+        resolve_name("meta-llama/Llama-3.1-8B", models)
+    assert info.value.ids == ["a", "b"] and info.value.field == "model"
+    assert resolve_name("a", models).id == "a"
