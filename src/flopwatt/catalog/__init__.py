@@ -380,23 +380,21 @@ def system_for(accelerator_id: str, network: str = "") -> System:
 
 def normalise_name(name: str) -> str:
     """The documented normal form names are compared in (:func:`flopwatt.catalog.names.normalise`)."""
-    return name.strip().lower()
+    from flopwatt.catalog.names import normalise
+
+    return normalise(name)
 
 
 def model_by_name(name: str) -> ModelSpec | None:
-    """Find a catalog model by id, name or alias (case-insensitive); None if none matches. A name with a
-    parenthesis ('Mixtral 8x7B (MLPerf mixtral-8x7b)') is also tried as the part before it and as each
-    word inside it, in that order."""
-    key = name.strip().lower()
-    keys = [key]
-    if "(" in key:
-        head, _, rest = key.partition("(")
-        keys += [head.strip(), *re.findall(r"[a-z0-9][a-z0-9.\-]*", rest)]
-    for candidate in keys:
-        for model in models().values():
-            if candidate in (model.id.lower(), model.name.lower(), *(a.lower() for a in model.aliases)):
-                return model
-    return None
+    """A catalog model by id, name or alias, compared in their normal forms (:mod:`flopwatt.catalog.names`:
+    case, org prefix, separators, variant suffixes); None if none matches; an ambiguous name is an error.
+    A name with a parenthesis ('Mixtral 8x7B (MLPerf mixtral-8x7b)') is also tried as the part before it."""
+    from flopwatt.catalog.names import resolve_name
+
+    found = resolve_name(name, models())
+    if found is None and "(" in name:
+        found = resolve_name(name.partition("(")[0], models())
+    return found
 
 
 __all__ = ["CollectiveTable", "EfficiencyCatalog", "FILES", "GemmTable", "OVERLAY_ENV", "accelerators",
