@@ -1,0 +1,111 @@
+"""Serving-engine profiles: the documented defaults of one release of an inference engine.
+
+Facts about the code or the documentation of that release (how KV cache is taken, the token budget
+of one iteration, whether CPU scheduling overlaps GPU work), each with a source; never a per-run
+factor fitted to a measurement. A field the source does not give stays None (unknown).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from flopwatt.errors import InputError
+from flopwatt.specs._check import one_of, positive_int
+
+ENGINES = ("tensorrt-llm", "vllm", "sglang")
+"""Engines with profiles; a vendor MLPerf harness is profiled under the engine it drives."""
+
+KV_ALLOCATIONS = ("reserve", "on-demand")
+"""``reserve``: a request's whole KV (prompt + maximum output) is reserved at admission, so a started
+request is never paused (TensorRT-LLM's GUARANTEED_NO_EVICT capacity policy); ``on-demand``: KV pages
+are taken as tokens arrive and a request may be paused or preempted when they run out (vLLM's
+PagedAttention blocks, SGLang's token slots, TensorRT-LLM's MAX_UTILIZATION)."""
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MAX_OVERHEAD_S = 1.0
+"""Upper bound for a per-iteration CPU cost; a second per iteration would be a unit error (ms for s)."""
+
+
+def _date(owner: str, name: str, value: str | None, *, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise InputError(f"{owner}.{name}", "a date YYYY-MM-DD", value)
+
+
+def _flag(owner: str, name: str, value: bool | None) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise InputError(f"{owner}.{name}", "true or false", value)
+
+
+def _overhead(owner: str, name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{owner}.{name}", "a finite number of seconds", value)
+    if not 0.0 < value < _MAX_OVERHEAD_S:
+        raise InputError(f"{owner}.{name}", f"seconds in (0, {_MAX_OVERHEAD_S})", value)
+
+
+def _text(owner: str, name: str, value: str | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{owner}.{name}", "a non-empty text", value)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EngineProfile:
+    """One release of a serving engine (or of a vendor's MLPerf harness around it), as documented."""
+
+    id: str
+    name: str
+    engine: str
+    """One of ``ENGINES``."""
+    release: str
+    """Version string or commit as the source names it."""
+    source: str
+    retrieved: str
+    released: str | None = None
+    """Release (or commit) date, YYYY-MM-DD."""
+    kv_allocation: str | None = None
+    """One of ``KV_ALLOCATIONS``."""
+    max_num_tokens: int | None = None
+    """Default token budget of one iteration (prompt chunks plus decode tokens)."""
+    max_batch_size: int | None = None
+    """Default cap on sequences in flight in one engine instance."""
+    chunked_prefill: bool | None = None
+    """Long prompts are split across iterations by default."""
+    cuda_graphs: bool | None = None
+    """Decode iterations are replayed from captured CUDA/HIP graphs by default."""
+    schedule_overlap: bool | None = None
+    """CPU scheduling of iteration i+1 overlaps GPU execution of iteration i by default."""
+    per_iteration_overhead_s: float | None = None
+    """Exposed CPU time per iteration, only where a published profile gives it."""
+    sampling_overhead_s: float | None = None
+    """Sampling time per iteration, only where a published profile gives it."""
+    attention_kernel: str | None = None
+    """Default attention kernel family (e.g. flashinfer, flash-attention-3)."""
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"engine {self.id}"
+        _text(owner, "name", self.name)
+        one_of(owner, "engine", self.engine, ENGINES)
+        _text(owner, "release", self.release)
+        _text(owner, "source", self.source)
+        _date(owner, "retrieved", self.retrieved, allow_none=False)
+        _date(owner, "released", self.released, allow_none=True)
+        if self.kv_allocation is not None:
+            one_of(owner, "kv_allocation", self.kv_allocation, KV_ALLOCATIONS)
+        positive_int(owner, "max_num_tokens", self.max_num_tokens, allow_none=True)
+        positive_int(owner, "max_batch_size", self.max_batch_size, allow_none=True)
+        for name in ("chunked_prefill", "cuda_graphs", "schedule_overlap"):
+            _flag(owner, name, getattr(self, name))
+        _overhead(owner, "per_iteration_overhead_s", self.per_iteration_overhead_s)
+        _overhead(owner, "sampling_overhead_s", self.sampling_overhead_s)
+        _text(owner, "attention_kernel", self.attention_kernel, allow_none=True)
+        if not isinstance(self.notes, str):
+            raise InputError(f"{owner}.notes", "a text", self.notes)

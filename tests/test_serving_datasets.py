@@ -1,0 +1,44 @@
+"""Request sets added to catalog/datasets.toml for the held-out serving rows: they load, their moments
+are those of a real sample (variances and correlations possible), and their keywords route runs to them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from flopwatt import catalog
+
+NEW_SETS = ("mlperf-deepseek-r1", "mlperf-llama3.1-8b-cnndm", "sharegpt-v3-whole-conversations",
+            "arxiv-summarization-4k")
+
+
+@pytest.mark.parametrize("set_id", NEW_SETS)
+def test_new_request_set_loads_sourced(set_id):
+    entry = catalog.serving_datasets()[set_id]
+    assert entry.keywords and entry.mean_input_tokens > 0 and entry.mean_output_tokens > 0
+    assert len(entry.source) > 200 and entry.retrieved == "2026-12-06"
+
+
+@pytest.mark.parametrize("set_id", NEW_SETS)
+def test_moments_are_those_of_a_sample(set_id):
+    """E[x^2] >= E[x]^2 (a variance is not negative) and |corr(in, out)| <= 1 where the moments exist."""
+    e = catalog.serving_datasets()[set_id]
+    if e.mean_input_sq_tokens2 is not None:
+        assert e.mean_input_sq_tokens2 >= e.mean_input_tokens ** 2
+    if e.mean_output_sq_tokens2 is not None:
+        assert e.mean_output_sq_tokens2 >= e.mean_output_tokens ** 2
+    if None not in (e.mean_input_sq_tokens2, e.mean_output_sq_tokens2, e.mean_input_output_tokens2):
+        cov = e.mean_input_output_tokens2 - e.mean_input_tokens * e.mean_output_tokens
+        var_in = e.mean_input_sq_tokens2 - e.mean_input_tokens ** 2
+        var_out = e.mean_output_sq_tokens2 - e.mean_output_tokens ** 2
+        assert abs(cov) <= math.sqrt(var_in * var_out)
+
+
+def test_keywords_route_runs_to_their_sets():
+    assert catalog.serving_dataset_for("DeepSeek-R1 (MLPerf deepseek-r1)").id == "mlperf-deepseek-r1"
+    assert catalog.serving_dataset_for("Llama 3.1 8B Instruct (MLPerf llama3.1-8b)").id == "mlperf-llama3.1-8b-cnndm"
+    assert catalog.serving_dataset_for("Llama 2 7B on arXiv summarization").id == "arxiv-summarization-4k"
+    # a plain ShareGPT run is vLLM's first-turn sampling, which this whole-conversation summary is not
+    assert catalog.serving_dataset_for("Llama 3 8B, vLLM benchmark_serving on ShareGPT") is None
+    assert catalog.serving_dataset_for("ShareGPT whole-conversation lengths").id == "sharegpt-v3-whole-conversations"
