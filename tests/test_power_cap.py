@@ -60,9 +60,11 @@ def test_memory_bound_decode_hardly_feels_the_cap():
 
 
 def test_mlperf_maxq_rows_take_the_submitters_limit():
-    limit = catalog.power_limit_for("llama2-70b h100-sxm5-80gb closed/NVIDIA/results/DGX-H100_H100-SXM-80GBx8_TRT_MaxQ")
-    assert limit is not None and limit.power_limit_w == 450
-    assert catalog.power_limit_for("llama2-70b h100-sxm5-80gb DGX-H100_H100-SXM-80GBx8_TRT") is None
+    from flopwatt.validate import conventions
+
+    limit = catalog.power_limits()[conventions.for_row("MLPI-03").power_limit]
+    assert limit.power_limit_w == 450
+    assert conventions.for_row("MLPI-04").power_limit is None  # the same source's non-MaxQ rows
 
 
 def test_cli_power_cap_errors():

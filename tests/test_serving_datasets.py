@@ -35,10 +35,8 @@ def test_moments_are_those_of_a_sample(set_id):
         assert abs(cov) <= math.sqrt(var_in * var_out)
 
 
-def test_keywords_route_runs_to_their_sets():
-    assert catalog.serving_dataset_for("DeepSeek-R1 (MLPerf deepseek-r1)").id == "mlperf-deepseek-r1"
-    assert catalog.serving_dataset_for("Llama 3.1 8B Instruct (MLPerf llama3.1-8b)").id == "mlperf-llama3.1-8b-cnndm"
-    assert catalog.serving_dataset_for("Llama 2 7B on arXiv summarization").id == "arxiv-summarization-4k"
-    # a plain ShareGPT run is vLLM's first-turn sampling, which this whole-conversation summary is not
-    assert catalog.serving_dataset_for("Llama 3 8B, vLLM benchmark_serving on ShareGPT") is None
-    assert catalog.serving_dataset_for("ShareGPT whole-conversation lengths").id == "sharegpt-v3-whole-conversations"
+def test_mlperf_sets_are_found_by_suite_and_model():
+    assert catalog.serving_dataset("mlperf-inference", "deepseek-r1").id == "mlperf-deepseek-r1"
+    assert catalog.serving_dataset("mlperf-inference", "llama3.1-8b").id == "mlperf-llama3.1-8b-cnndm"
+    # sets outside a benchmark suite are never picked for a row: a run must name its lengths
+    assert catalog.serving_dataset("mlperf-inference", "llama2-7b") is None

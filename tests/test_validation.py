@@ -108,9 +108,10 @@ def test_inference_median_error_within_issue5_threshold(infer_report):
 def test_serving_dataset_catalog_matches_mlperf_rows_only():
     from flopwatt import catalog
 
-    orca = catalog.serving_dataset_for("Llama 2 70B Chat (MLPerf llama2-70b) ... Dataset: OpenOrca subset")
+    orca = catalog.serving_dataset("mlperf-inference", "llama2-70b")
     assert orca is not None and orca.mean_input_tokens < 1024 and "24,576" in orca.source and orca.retrieved
-    assert catalog.serving_dataset_for("Llama 2 70B on ShareGPT") is None
+    assert catalog.serving_dataset("mlperf-inference", "llama2-7b") is None
+    assert catalog.serving_dataset("sharegpt", "llama2-70b") is None
 
 
 def test_serving_dataset_needs_positive_lengths_and_keywords():
@@ -127,8 +128,8 @@ def test_serving_dataset_needs_positive_lengths_and_keywords():
 def test_mlperf_request_sets_and_parenthesised_model_names_resolve():
     from flopwatt import catalog
 
-    mixtral = catalog.serving_dataset_for("Mixtral 8x7B (MLPerf mixtral-8x7b), OpenOrca/GSM8K/MBXP")
-    big = catalog.serving_dataset_for("Llama 3.1 405B Instruct (MLPerf llama3.1-405b)")
+    mixtral = catalog.serving_dataset("mlperf-inference", "mixtral-8x7b")
+    big = catalog.serving_dataset("mlperf-inference", "llama3.1-405b")
     assert mixtral is not None and "15,000" in mixtral.source and mixtral.mean_input_tokens > mixtral.mean_output_tokens
     assert big is not None and "8,313" in big.source and big.mean_input_tokens > 9000
     assert catalog.model_by_name("Mixtral 8x7B (MLPerf mixtral-8x7b)").id == "mixtral-8x7b"

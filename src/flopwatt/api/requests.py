@@ -103,6 +103,8 @@ class TrainRequest(SiteSettings, FabricSettings):
     sequence_parallel: bool | None = Field(None, description="Megatron sequence parallelism; chosen when left out")
     pue_cap: f.Pue | None = Field(None, description="policy cap: fail if the facility's PUE exceeds it")
     fabric: f.Topology | None = Field(None, description="scale-out topology (default: ideal non-blocking network)")
+    advise: bool = Field(True, description="also estimate every other catalog stack and name one that is at "
+                         "least 1.2x faster (one more estimate per stack; no number of the result changes)")
 
 
 class ServeRequest(SiteSettings):

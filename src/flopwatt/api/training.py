@@ -20,6 +20,7 @@ from flopwatt.fabric.design import design
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
 from flopwatt.footprint import run_footprint, unknown_parts
+from flopwatt.perf.reasons import EXPLANATIONS
 from flopwatt.perf.space import PlanRequest
 from flopwatt.specs import TrainingWorkload
 
@@ -111,11 +112,11 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: Estimate) -> l
     out = []
     counts = {k: v for k, v in estimate.infeasible_counts().items() if k not in ("ok", "devices")}
     for reason in ("layers_pp", "batch", "heads_tp", "oom"):
-        if counts.get(reason):
-            from flopwatt.perf.reasons import EXPLANATIONS
-
+        if counts.get(reason) and (reason != "oom" or estimate.best is None):
             out.append(f"{counts[reason]:,} of {len(estimate.result):,} plans refused: {EXPLANATIONS[reason]} "
                        f"({stack.id})")
+    if not req.advise:
+        return out
     mine = _best_step(estimate)
     best_alt = None
     for other in catalog.stacks().values():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import tomllib
 from dataclasses import MISSING, fields
 from importlib import resources
@@ -273,26 +272,15 @@ def serving_datasets() -> dict[str, ServingDataset]:
                   prepare=lambda v: _tuples(v, "keywords"))
 
 
-def _keyword_match(entries: Any, text: str) -> Any:
-    """The first entry all of whose keywords appear in ``text`` (case-insensitive), or None."""
-    low = text.lower()
-    return next((e for e in entries if all(k.lower() in low for k in e.keywords)), None)
-
-
-def serving_dataset_for(text: str) -> ServingDataset | None:
-    """The dataset all of whose keywords appear in ``text`` (a published run's description), or None."""
-    return _keyword_match(serving_datasets().values(), text)
+def serving_dataset(suite: str, model_id: str) -> ServingDataset | None:
+    """The request set a benchmark suite serves a catalog model with (datasets.toml ``suite`` and ``model``)."""
+    return next((d for d in serving_datasets().values() if d.suite == suite and d.model == model_id), None)
 
 
 @functools.cache
 def power_limits() -> dict[str, PowerLimit]:
     """Board power limits published runs were measured under (power_limits.toml)."""
     return _table("power_limits.toml", PowerLimit, "power limit", prepare=lambda v: _tuples(v, "keywords"))
-
-
-def power_limit_for(text: str) -> PowerLimit | None:
-    """The power limit all of whose keywords appear in ``text`` (a published run's description), or None."""
-    return _keyword_match(power_limits().values(), text)
 
 
 @functools.cache
@@ -400,6 +388,6 @@ def model_by_name(name: str) -> ModelSpec | None:
 __all__ = ["CollectiveTable", "EfficiencyCatalog", "FILES", "GemmTable", "OVERLAY_ENV", "accelerators",
            "build_model", "clear_caches", "cooling", "data_movement", "economics", "efficiency",
            "efficiency_borrowed", "failure_model", "get", "grid_profiles", "model_by_name", "models",
-           "network_parts", "normalise_name", "overlay_entries", "power_limit_for", "power_limits", "read_toml",
-           "reset_overlays", "runtime_memory", "serving_dataset_for", "serving_datasets", "sites", "stacks",
+           "network_parts", "normalise_name", "overlay_entries", "power_limits", "read_toml",
+           "reset_overlays", "runtime_memory", "serving_dataset", "serving_datasets", "sites", "stacks",
            "system_for", "systems", "use_overlay"]

@@ -314,8 +314,7 @@ def _input_lengths(row: dict[str, str], model: ModelSpec, out_len: float) -> tup
         return in_len, None
     suite = conv.for_row(row["id"]).suite
     known = catalog.model_by_name(row["model"])
-    dataset = next((d for d in catalog.serving_datasets().values()
-                    if suite and d.suite == suite and known is not None and d.model == known.id), None)
+    dataset = catalog.serving_dataset(suite, known.id) if suite and known else None
     if dataset is None:
         raise Skip("mean input length not published and no request set of the row's benchmark for its model")
     return dataset.mean_input_tokens, _dataset_lengths(dataset, out_len)

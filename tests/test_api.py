@@ -1,0 +1,201 @@
+"""The typed API as the one definition of every setting, and every entry point as an adapter over it."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from flopwatt import api, catalog
+from flopwatt.api.requests import FabricRequest, ReliabilityRequest, ServeRequest, TrainRequest
+from flopwatt.cli import build_parser, run_command
+from flopwatt.cli_options import flags
+from flopwatt.errors import InputError
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "flopwatt"
+FIXTURES = Path(__file__).parent / "fixtures"
+TRAIN = {"model": "llama3-8b", "accelerator": "h100-sxm5-80gb", "devices": 64, "global_batch": 256,
+         "tokens": 2e11, "site": "fi-hamina", "cooling": "direct-liquid"}
+SERVE = {"model": "llama3.1-70b", "accelerator": "h200-sxm-141gb", "devices": 8, "input_len": 1024,
+         "output_len": 256, "tpot_slo_s": 0.05}
+
+
+def _options(command: str) -> set[str]:
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices[command]
+    return {s for a in sub._actions for s in a.option_strings}
+
+
+@pytest.mark.parametrize(("command", "cls"), [("train", TrainRequest), ("serve", ServeRequest),
+                                              ("fabric", FabricRequest), ("reliability", ReliabilityRequest)])
+def test_cli_options_are_derived_from_the_request_model(command, cls):
+    expected = {s for name, info in cls.model_fields.items() for s in flags(name, info)}
+    expected |= {f"--no-{s[2:]}" for name, info in cls.model_fields.items() for s in flags(name, info)
+                 if "bool" in str(info.annotation)}
+    own = {"-h", "--help", "--json", "--catalog", "--report", "--config"}
+    assert _options(command) - own == expected
+
+
+@pytest.mark.parametrize(("path", "cls"), [("/v1/train", TrainRequest), ("/v1/serve", ServeRequest),
+                                           ("/v1/fabric", FabricRequest), ("/v1/reliability", ReliabilityRequest)])
+def test_web_schema_is_the_request_model(path, cls):
+    pytest.importorskip("fastapi")
+    from flopwatt.server.app import openapi
+
+    schema = openapi()
+    ref = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    properties = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+    assert set(properties) == set(cls.model_fields)
+
+
+def test_toml_config_keys_are_the_request_fields(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text("[train]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in TRAIN.items()) + "\n")
+    payload, _ = run_command(["train", "--config", str(cfg), "--json"])
+    assert payload["inputs"]["model"] == "llama3-8b"
+    cfg.write_text("[train]\nglobal-batch = 128\ntokens = \"15T\"\n")  # hyphens and quantity strings as the CLI
+    payload, _ = run_command(["train", "--config", str(cfg), "--json"])
+    assert payload["inputs"]["global_batch"] == 128 and payload["inputs"]["tokens"] == 15e12
+    cfg.write_text("[train]\nglobal_bach = 128\n")
+    with pytest.raises(InputError, match=r"\[train\]\.global_bach"):
+        run_command(["train", "--config", str(cfg)])
+
+
+def _cli_args(body: dict) -> list[str]:
+    return [x for k, v in body.items() for x in (f"--{k.replace('_', '-')}", str(v))]
+
+
+def test_train_numbers_are_identical_from_every_entry_point(tmp_path):
+    python = api.train(TrainRequest(**TRAIN)).payload()
+    cli, _ = run_command(["train", *_cli_args(TRAIN), "--json"])
+    cfg = tmp_path / "run.toml"
+    cfg.write_text("[train]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in TRAIN.items()) + "\n")
+    toml, _ = run_command(["train", "--config", str(cfg), "--json"])
+    answers = [python, cli, toml]
+    if _has_web():
+        answers.append(_web().post("/v1/train", json=TRAIN).json())
+    for other in answers[1:]:
+        assert other["plan"] == python["plan"]
+        assert other["metrics"] == python["metrics"] and other["footprint"] == python["footprint"]
+
+
+def test_serve_numbers_are_identical_from_every_entry_point():
+    python = api.serve(ServeRequest(**SERVE)).payload()
+    cli, _ = run_command(["serve", *_cli_args(SERVE), "--json"])
+    answers = [cli]
+    if _has_web():
+        answers.append(_web().post("/v1/serve", json=SERVE).json())
+    for other in answers:
+        assert other["plan"] == python["plan"] and other["metrics"] == python["metrics"]
+
+
+def _has_web() -> bool:
+    try:
+        import fastapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _web():
+    from fastapi.testclient import TestClient
+
+    from flopwatt.server.app import create_app
+
+    return TestClient(create_app())
+
+
+def _imports(path: Path, modules: set[str], *, top_level_only: bool) -> set[str]:
+    """Modules of flopwatt that ``path`` imports: ``from a import b`` depends on ``a.b`` when that is a module,
+    else on ``a`` (a package's __init__ loaded only on the way to a submodule is not counted)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    out = set()
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("flopwatt"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                out.add(sub if sub in modules else node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("flopwatt"))
+    return out
+
+
+def _module(path: Path) -> str:
+    rel = path.relative_to(SRC.parent).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def test_no_import_cycles_and_server_and_cli_apart():
+    modules = {_module(p): p for p in SRC.rglob("*.py")}
+    names = set(modules)
+    graph = {m: {i for i in _imports(p, names, top_level_only=True) if i in modules and i != m}
+             for m, p in modules.items()}
+    for module, path in modules.items():
+        every = _imports(path, names, top_level_only=False)
+        if module.startswith("flopwatt.server"):
+            assert not any(i.startswith("flopwatt.cli") for i in every), module
+        if module.startswith("flopwatt.cli"):
+            assert not any(i.startswith("flopwatt.server") for i in every), module
+    state: dict[str, int] = {}
+
+    def visit(m: str, trail: list[str]) -> None:
+        state[m] = 1
+        for n in graph[m]:
+            if state.get(n) == 1:
+                raise AssertionError(f"import cycle: {' -> '.join([*trail, m, n])}")
+            if n not in state:
+                visit(n, [*trail, m])
+        state[m] = 2
+
+    for m in graph:
+        if m not in state:
+            visit(m, [])
+
+
+def test_names_people_type_resolve_and_are_stated():
+    result = api.train(TrainRequest(**{**TRAIN, "model": "Llama 3.3 70B Instruct", "devices": 512}))
+    assert result.inputs["model"] == "llama3.3-70b"
+    assert any("name normalisation" in a for a in result.assumptions)
+    for name, model_id in [("Meta-Llama-3-70B", "llama3-70b"), ("meta-llama/Llama-3.1-8B", "llama3.1-8b")]:
+        assert catalog.model_by_name(name).id == model_id
+
+
+def test_models_and_hardware_from_files():
+    hf = api.train(TrainRequest(**{**TRAIN, "model": str(FIXTURES / "hf" / "llama-3.1-8b.json")}))
+    catalog_model = api.train(TrainRequest(**{**TRAIN, "model": "llama3.1-8b"}))
+    assert hf.metrics["mfu"] == pytest.approx(catalog_model.metrics["mfu"], rel=0.02)
+    own = api.train(TrainRequest(**{**TRAIN, "model": str(FIXTURES / "catalog" / "my-model.toml"),
+                                    "accelerator": str(FIXTURES / "catalog" / "my-accelerator.toml")}))
+    assert own.inputs["accelerator"] == "h100-oc" and own.feasible
+    assert any("borrowed from h100-sxm5-80gb" in a for a in own.assumptions)
+    catalog.reset_overlays()
+    with pytest.raises(InputError, match="accelerator"):
+        api.train(TrainRequest(**{**TRAIN, "accelerator": "h100-oc"}))
+
+
+def test_a_broken_overlay_names_its_file_and_leaves_the_catalog_as_it_was(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[accelerators.x]\nname = 'x'\n")
+    with pytest.raises(InputError, match="bad.toml"):
+        catalog.use_overlay(bad)
+    assert "x" not in catalog.accelerators()
+
+
+def test_an_infeasible_plan_is_a_result_with_a_reason():
+    result = api.train(TrainRequest(**{**TRAIN, "model": "gpt3-175b", "devices": 8, "global_batch": 8}))
+    assert not result.feasible and result.reason == "oom" and result.infeasible["oom"] > 0
+    served = api.serve(ServeRequest(**{**SERVE, "tpot_slo_s": 1e-4}))
+    assert not served.feasible and served.reason == "slo" and "fastest TPOT" in served.message
+
+
+def test_advice_names_the_stack_that_splits_uneven_layers():
+    """Llama 3.1 405B has 126 layers: a stack with uniform stages cannot pipeline it 16 ways."""
+    result = api.train(TrainRequest(model="llama3.1-405b", accelerator="h100-sxm5-80gb", devices=16384,
+                                    global_batch=2048, seq_len=8192, tokens="15T", stack="megatron-core"))
+    other = api.train(TrainRequest(model="llama3.1-405b", accelerator="h100-sxm5-80gb", devices=16384,
+                                   global_batch=2048, seq_len=8192, tokens="15T", stack="meta-llama3"))
+    if other.metrics["step_time_s"] * 1.2 <= result.metrics["step_time_s"]:
+        assert any("meta-llama3" in a or "stack" in a for a in result.advice)
