@@ -193,7 +193,9 @@ def plan_eliminations(report: Any) -> str:
 
 def _plan_row(r: dict[str, Any]) -> str:
     usd = f"${r['usd'] / 1e6:,.2f}M" if r["usd"] != float("inf") else "unknown"
-    return (f"{r['wall_s'] / 86400:>8.1f} {usd:>10} {r['facility_mwh']:>9,.0f} {r['tco2e']:>8,.0f} "
+    mwh = f"{r['facility_mwh']:,.0f}" if r["facility_mwh"] != float("inf") else "unknown"
+    tco2e = f"{r['tco2e']:,.0f}" if r["tco2e"] != float("inf") else "unknown"
+    return (f"{r['wall_s'] / 86400:>8.1f} {usd:>10} {mwh:>9} {tco2e:>8} "
             f"{r['mfu']:>5.1%}  {r['system']} x{r['devices']} {r['stack']} {r['fabric']}/{r['media']}"
             f"/{r['oversubscription']:g} tp{r['tp']} pp{r['pp']} dp{r['dp']} v{r['vpp']} mb{r['micro_batch']} "
             f"z{r['zero_stage']} {r['recompute']}{' sp' if r['sequence_parallel'] else ''} gb{r['global_batch']} "

@@ -122,14 +122,15 @@ def _costed(cfg: PlanConfig, g: Group, good, context: tuple, place: tuple[str, s
     setting = Setting(site=catalog.get("sites", site_id), cooling=catalog.get("cooling", cooling_id),
                       economics=catalog.economics(), failures=catalog.failure_model())
     fp = run_footprint(good, workload, system, g.devices, setting, fabric)
-    usd = fp.get("money/run_usd", np.full(len(good), np.inf))
+    unknown = np.full(len(good), np.inf)  # an unpublished price or board power: never better than a known figure
+    usd = fp.get("money/run_usd", unknown)
     table = {
         "plan_index": np.arange(len(good)),
         "site": np.full(len(good), cfg.sites.index(site_id)),
         "cooling": np.full(len(good), cfg.cooling.index(cooling_id)),
         "wall_s": fp["reliability/expected_wall_s"], "usd": usd,
-        "facility_mwh": fp["energy/facility_j"] / 3.6e9, "tco2e": fp["carbon/tco2e"],
-        "peak_mw": fp["power/facility_peak_w"] / 1e6, "pue": fp["facility/pue"],
+        "facility_mwh": fp.get("energy/facility_j", unknown) / 3.6e9, "tco2e": fp.get("carbon/tco2e", unknown),
+        "peak_mw": fp.get("power/facility_peak_w", unknown) / 1e6, "pue": fp["facility/pue"],
         "step_time_s": good.metrics["step_time_s"], "mfu": good.metrics["mfu"],
         "memory_gib": good.memory["memory/total"] / 2**30,
     }

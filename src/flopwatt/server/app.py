@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 from importlib import resources
 from typing import Any, Literal
 
@@ -40,6 +41,17 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no infinity: a search row's unknown (infinite) $, MWh or tCO2e is sent as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _no_files(req: Any) -> None:
     """The web takes catalog ids and names only: a file reference is a 400 naming the field."""
     for name in ("model", "accelerator", "system"):
@@ -60,9 +72,9 @@ def _plan_payload(body: str) -> str:
         raise InputError("menu", f"at most {MAX_SEARCH_CONFIGURATIONS:,} configurations per request "
                          "(run `flopwatt plan` for larger spaces)", f"{configurations:,}")
     report = engine.search(cfg, workers=1)
-    return json.dumps({"configurations": report.configurations, "feasible_after_constraints": report.feasible,
-                       "infeasible": report.infeasible, "eliminated": report.eliminated,
-                       "pareto_front": report.front, "top": report.top}, default=_json_default)
+    return json.dumps(_finite({"configurations": report.configurations, "feasible_after_constraints": report.feasible,
+                               "infeasible": report.infeasible, "eliminated": report.eliminated,
+                               "pareto_front": report.front, "top": report.top}), default=_json_default)
 
 
 def _answer(endpoint: str, body: str) -> str:
