@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
     plan.add_argument("--out", type=Path, help="directory for every feasible configuration (one part per chunk)")
     plan.add_argument("--format", choices=FORMATS, default="parquet")
+    plan.add_argument("--overwrite", action="store_true", help="replace the plan files in --out, an existing --report")
     plan.add_argument("--no-progress", action="store_true")
     plan.add_argument("--report", type=Path, help="also write a self-contained HTML report with figures")
     plan.add_argument("--json", action="store_true")
@@ -397,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"flopwatt {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"flopwatt {args.command}: interrupted", file=sys.stderr)
+        return 130
     if getattr(args, "report", None):
         try:
             _write_report(args.command, args.report, payload)
