@@ -1,7 +1,7 @@
 """Derive the shared GEMM-efficiency constant K of tools/efficiency_tables.py.
 
 Fits eff(F) = e_max * F / (F + t0 * e_max * peak) for the A100 by grid search over e_max on the
-Megatron-LM rows of ../shared/reference/visible.csv (Narayanan et al. 2021 Tables 1-2 PTD-P rows,
+Megatron-LM rows of validation/visible.csv (Narayanan et al. 2021 Tables 1-2 PTD-P rows,
 Korthikanti et al. 2022 Table 5 rows), minimising median + 0.5 x max absolute error; the other rows
 (ZeRO-3, MT-NLG, BLOOM) are held out and printed as a check. K = e_max / (MAMF_A100 / peak).
 
@@ -26,7 +26,7 @@ from flopwatt import catalog
 from flopwatt.catalog.efficiency import GemmTable
 from flopwatt.validate import Skip, _train_row, read_rows
 
-CSV = Path(__file__).resolve().parents[2] / "shared" / "reference" / "visible.csv"
+CSV = Path(__file__).resolve().parents[1] / "validation" / "visible.csv"
 FIT_PREFIXES = ("MEG21-", "MEG21Z-07", "MEG21Z-08", "MEG21Z-09", "MEG21Z-10", "MEG21Z-11", "MEG21Z-12", "KOR22-")
 A100_MAMF, A100_PEAK = 271.0, 312.0
 SIZES = np.logspace(6, 14, 17)

@@ -17,7 +17,7 @@ from flopwatt.perf.space import PlanRequest
 from flopwatt.specs import ModelSpec, TrainingWorkload
 from flopwatt.validate import read_rows
 
-CSV = Path(__file__).resolve().parents[2] / "shared" / "reference" / "visible.csv"
+CSV = Path(__file__).resolve().parents[1] / "validation" / "visible.csv"
 
 
 def cases() -> list[dict]:

@@ -1,6 +1,6 @@
 """MLPerf llama2-70b across submission rounds: the same hardware, newer engines, one serving model.
 
-The validation rows (``shared/reference/visible.csv``, kind ``infer``) are NVIDIA's v4.0 and v4.1
+The validation rows (``validation/visible.csv``, kind ``infer``) are NVIDIA's v4.0 and v4.1
 llama2-70b results; ``bench/data/mlperf_inference_v5.csv`` holds 27 v5.0 results the validation never
 reads: llama2-70b (Offline, Server, Interactive), Mixtral 8x7B and Llama 3.1 405B on H100, H200, B200,
 GB200 NVL72, MI300X and MI325X systems of several submitters. Each row goes through the same path as
@@ -20,7 +20,7 @@ from pathlib import Path
 from flopwatt.validate import read_rows, validate
 
 HELD_OUT = Path(__file__).with_name("data") / "mlperf_inference_v5.csv"
-VISIBLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "visible.csv"
+VISIBLE = Path(__file__).resolve().parents[1] / "validation" / "visible.csv"
 
 
 def _round(source: str) -> str:

@@ -1,4 +1,4 @@
-"""Shared fixtures: catalog entries and the path of the shared reference data."""
+"""Shared fixtures: catalog entries and the repository's validation data (validation/, data/traces/)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import pytest
 
 from flopwatt import catalog
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "validation"
+TRACES = ROOT / "data" / "traces"
 
 
 @pytest.fixture(scope="session")
 def visible_csv() -> Path:
     path = REFERENCE / "visible.csv"
     if not path.exists():
-        pytest.fail(f"validation data missing: {path} (the repository expects ../shared beside it)")
+        pytest.fail(f"validation data missing: {path} (it ships in the repository's validation/)")
     return path
 
 

@@ -15,7 +15,7 @@ from flopwatt.fleet.metrics import summarize
 from flopwatt.fleet.policies import GridAware, MaxThroughput, Policy, make_policy
 from flopwatt.fleet.simulate import prepare, simulate
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+TRACES = Path(__file__).resolve().parents[1] / "data" / "traces"
 
 BASE = {
     "fleet": {"name": "t", "seed": 3, "service_interval_s": 600.0},
@@ -83,11 +83,9 @@ def test_device_seconds_never_exceed_capacity(prepared):
 
 
 def test_same_seed_same_metrics_other_seed_other_classes():
-    if not (TRACES / "philly_jobs.csv").exists():
-        pytest.skip("../shared/traces missing")
     data = copy.deepcopy(BASE)
     data.pop("jobs")
-    data["trace"] = {"path": str(TRACES / "philly_jobs.csv"), "reference_accelerator": "v100-sxm2-32gb",
+    data["trace"] = {"path": str(TRACES / "philly_jobs.csv.gz"), "reference_accelerator": "v100-sxm2-32gb",
                      "max_jobs": 400}
     data["pools"]["big"] = {"site": "us-oregon", "system": "dgx-2-v100", "devices": 128}
     cfg = parse_config(data, Path("."))

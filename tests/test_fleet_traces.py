@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +23,20 @@ from flopwatt.fleet.traces import (
     synthetic_training,
 )
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+TRACES = Path(__file__).resolve().parents[1] / "data" / "traces"
 HEADER = "timestamp,duration,num_gpus,gpu_time,cluster"
 GOOD = "2017-10-09 07:01:55,66.0,1,66.0,11cb48"
 
 
+#: SHA-256 of the uncompressed upstream files (data/traces/README.md).
+SHA256 = {"philly_jobs.csv": "ebffb3dd1589bdf4e7bcd74496201c5ded1d557d498ee14f560463f37ec353da",
+          "AzureLLMInferenceTrace_code.csv": "54e9a6d2a4bd06ba1e060304b900abbc74cbea53de96506e60fe5bb4f2277fb6",
+          "AzureLLMInferenceTrace_conv.csv": "2f1e5b666d4e3055fdbba98598ce2ec307767b9064e03e2fa46676dbcc7d0bf8"}
+
+
 def _trace(name: str) -> Path:
-    path = TRACES / name
-    if not path.exists():
-        pytest.skip(f"trace missing: {path} (the repository expects ../shared/traces beside it)")
-    return path
+    """A trace shipped gzipped in data/traces (no skip: the repository carries it)."""
+    return TRACES / f"{name}.gz"
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +144,31 @@ def test_malformed_philly_rows_name_file_and_line(tmp_path, text, line, fragment
 def test_trailing_blank_lines_and_crlf_are_fine(tmp_path):
     trace = load_philly(_write(tmp_path, f"{HEADER}\r\n{GOOD}\r\n{GOOD}\r\n\r\n\n"))
     assert len(trace) == 2 and trace.line.tolist() == [2, 3]
+
+
+@pytest.mark.parametrize("name", sorted(SHA256))
+def test_shipped_traces_decompress_to_the_upstream_bytes(name):
+    assert hashlib.sha256(gzip.decompress(_trace(name).read_bytes())).hexdigest() == SHA256[name]
+
+
+def test_gzip_and_plain_read_the_same(tmp_path):
+    text = f"{HEADER}\r\n{GOOD}\r\n2017-10-09 07:01:50,5,2,10,aa\r\n\r\n"
+    plain = _write(tmp_path, text)
+    packed = tmp_path / "t.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    a, b = load_philly(plain), load_philly(packed)
+    assert b.source == str(packed) and b.line.tolist() == a.line.tolist() == [3, 2]
+    assert all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("arrival_s", "duration_s", "devices", "group"))
+
+
+@pytest.mark.parametrize("damage", ["not gzip at all", "truncated"])
+def test_damaged_gzip_is_an_input_error(tmp_path, damage):
+    path = tmp_path / "bad.csv.gz"
+    blob = gzip.compress(f"{HEADER}\n{GOOD}\n".encode())
+    path.write_bytes(b"not gzip at all" if damage.startswith("not") else blob[: len(blob) // 2])
+    with pytest.raises(InputError, match=r"bad\.csv\.gz: cannot read trace") as err:
+        load_philly(path)
+    assert "\n" not in str(err.value)
 
 
 def test_missing_file_is_an_input_error(tmp_path):

@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
     plan.add_argument("--out", type=Path, help="directory for every feasible configuration (one part per chunk)")
     plan.add_argument("--format", choices=FORMATS, default="parquet")
+    plan.add_argument("--overwrite", action="store_true", help="replace the plan files in --out, an existing --report")
     plan.add_argument("--no-progress", action="store_true")
     _common(plan, report=True)
     web = sub.add_parser("web", help="HTTP API (/v1/..., /openapi.json) and an interactive page")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
 
+from flopwatt import progress
 from flopwatt.errors import InputError
 
 
@@ -41,15 +43,21 @@ def fleet_command(args: argparse.Namespace) -> tuple[Any, str]:
     cfg = fleet_config.load_config(args.config)
     names = list(POLICIES) if args.policy == "compare" else [args.policy]
     policies = [make_policy(n) for n in names]  # a bad name fails before any work
-    t0 = time.perf_counter()
-    prep = prepare(cfg, args.trace, args.seed, args.max_jobs)
-    prepare_s = time.perf_counter() - t0
-    runs = {}
-    for policy in policies:
-        t1 = time.perf_counter()
-        summary = summarize(simulate(prep, policy))
-        summary["simulate_s"] = time.perf_counter() - t1
-        runs[policy.name] = summary
+    beat = progress.Heartbeat("fleet") if progress.wanted() else None
+    with beat or contextlib.nullcontext():
+        if beat:
+            beat.status = "preparing jobs, services and throughput tables"
+        t0 = time.perf_counter()
+        prep = prepare(cfg, args.trace, args.seed, args.max_jobs)
+        prepare_s = time.perf_counter() - t0
+        runs = {}
+        for k, policy in enumerate(policies):
+            if beat:
+                beat.status = f"simulating policy {k + 1}/{len(policies)} ({policy.name}), {len(prep.jobs):,} jobs"
+            t1 = time.perf_counter()
+            summary = summarize(simulate(prep, policy))
+            summary["simulate_s"] = time.perf_counter() - t1
+            runs[policy.name] = summary
     if "fifo" in runs:
         for s in runs.values():
             s["versus_fifo"] = versus(s, runs["fifo"])

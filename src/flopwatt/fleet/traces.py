@@ -1,7 +1,7 @@
 """Workload traces for the fleet simulator: a *job* is one training run (arrival, run time, GPUs asked for,
 group), a *request* one inference call (arrival, input = prompt tokens, output = generated tokens).
 
-Sources, copied byte-for-byte into ``../shared/traces`` (blob ids and SHA-256 in its README):
+Sources, copied byte-for-byte and gzipped into ``data/traces`` (blob ids and SHA-256 in its README):
 
 * Philly jobs: ``petuum/adaptdl`` branch ``osdi21-artifact`` @ ``c793c7089bd307462686339d29707925c461f9a9``,
   ``simulator/traces/philly.csv`` (Pollux, Qiao et al., OSDI'21), derived from Microsoft's Philly trace
@@ -12,14 +12,16 @@ Sources, copied byte-for-byte into ``../shared/traces`` (blob ids and SHA-256 in
 * flopwatt's training schema (:func:`load_training_trace`): ``arrival_s,duration_s,devices[,group]``:
   arrival_s finite seconds (shifted so the earliest is 0), duration_s > 0, devices an integer >= 1, group text.
 
-All loaders: UTF-8 CSV, header on line 1, columns matched by name exactly (missing, unknown or repeated is an
-error); trailing blank lines are ignored (Philly ends with one), an earlier blank line is a malformed row (a
-cut or joined file). A bad value is an :class:`~flopwatt.errors.InputError` naming ``file:line``. Output
-tokens of 0 are kept, as a prefill-only request (neither Azure file has one: minimum 6 in code, 7 in conv).
+All loaders: UTF-8 CSV (gzip-compressed if the name ends in ``.gz``), header on line 1, columns matched by
+name exactly (missing, unknown or repeated is an error); trailing blank lines are ignored (Philly ends with
+one), an earlier blank line is a malformed row (a cut or joined file). A bad value is an
+:class:`~flopwatt.errors.InputError` naming ``file:line``. Output tokens of 0 are kept, as a prefill-only
+request (neither Azure file has one: minimum 6 in code, 7 in conv).
 """
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -31,7 +33,7 @@ import numpy as np
 from flopwatt.errors import InputError
 
 #: Jobs per GPU count in philly_jobs.csv (82,247 jobs), counted with
-#: ``awk -F, 'NR>1 && NF {print $3}' ../shared/traces/philly_jobs.csv | sort -n | uniq -c``.
+#: ``gzip -dc data/traces/philly_jobs.csv.gz | awk -F, 'NR>1 && NF {print $3}' | sort -n | uniq -c``.
 PHILLY_GPU_JOBS = {1: 76627, 2: 1818, 4: 1870, 8: 1643, 12: 7, 16: 199, 24: 7, 32: 67, 64: 6, 128: 3}
 #: Median job run time in philly_jobs.csv (README; ``np.median(load_philly(p).duration_s)`` gives 1144.0).
 PHILLY_DURATION_MEDIAN_S = 1144.0
@@ -103,12 +105,17 @@ class RequestTrace(_Columns):
 
 
 def _read_table(path: str | Path) -> tuple[str, list[str], list[list[str]]]:
-    """(source, header, rows as lists of raw fields); row ``i`` is on line ``i + 2``."""
+    """(source, header, rows as lists of raw fields); row ``i`` is on line ``i + 2``. A name ending in ``.gz``
+    is read through gzip (the line numbers are those of the uncompressed file)."""
     src = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        why = err.strerror if isinstance(err, OSError) else err
+        if Path(path).suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8-sig") as handle:
+                text = handle.read()
+        else:
+            text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        why = err.strerror or err if isinstance(err, OSError) else err
         raise InputError(src, "a readable UTF-8 CSV file", message=f"cannot read trace: {why}") from None
     lines = text.replace("\r\n", "\n").split("\n")
     while lines and not lines[-1].strip():

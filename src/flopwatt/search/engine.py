@@ -1,26 +1,31 @@
 """Run a plan search on a backend and merge the chunks: totals, reason counts, Pareto front, top-k.
 
-Backends: ``local`` (a process pool over this machine's cores) and ``ray`` (tasks on a Ray
-cluster: ``ray.init(address=...)``; ``None`` starts a local instance). Chunks are merged in work-item
-order, so both backends give the same rows and numbers.
+Backends: ``local`` (a process pool over this machine's cores, workers that die with this process:
+:mod:`flopwatt.search.workers`) and ``ray`` (tasks on a Ray cluster: ``ray.init(address=...)``; ``None``
+starts a local instance). Chunks are merged in work-item order, so both backends give the same rows and
+numbers. With ``out_dir`` the parts are written atomically and a manifest last (:mod:`flopwatt.search.sink`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from flopwatt import __version__
 from flopwatt.errors import InputError
-from flopwatt.search import run
+from flopwatt.search import run, sink
 from flopwatt.search.config import PlanConfig
 from flopwatt.search.pareto import front_indices
 from flopwatt.search.sink import PartWriter
+from flopwatt.search.workers import process_pool
 
 MAX_CONFIGS_PER_ITEM = 500_000
 """Bounds a worker's memory: ~30 columns x 8 B x 500k configurations ~ 120 MB per chunk."""
@@ -67,7 +72,7 @@ def _tasks(cfg: PlanConfig, groups, items, out_dir: Path | None, fmt: str) -> li
 def run_local(tasks: list[tuple], workers: int, progress) -> list[run.ChunkResult]:
     if workers <= 1 or len(tasks) <= 1:
         return [progress(_task(t)) for t in tasks]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with process_pool(workers) as pool:
         return [progress(r) for r in pool.map(_task, tasks)]
 
 
@@ -108,23 +113,56 @@ def merge(results: list[run.ChunkResult], top_k: int) -> PlanReport:
     return report
 
 
+def config_sha256(cfg: PlanConfig) -> str:
+    """SHA-256 of the normalised config: its parsed fields as JSON with sorted keys (so key order, comments
+    and spelling such as ``300e9`` vs ``3e11`` in the TOML do not change it)."""
+    text = json.dumps(dataclasses.asdict(cfg), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def manifest(cfg: PlanConfig, tasks: list[tuple], results: list[run.ChunkResult], fmt: str) -> dict[str, Any]:
+    """What a finished ``out_dir`` holds: one entry per part written (items without a feasible row write none)."""
+    parts = []
+    for task, r in zip(tasks, results, strict=True):
+        writer = task[-1]
+        if writer.path.is_file():
+            parts.append({"name": writer.path.name, "configurations": r.configurations, "rows": r.feasible})
+        elif r.feasible:
+            raise InputError("--out", "a directory this process sees the workers' parts in",
+                             message=f"part {writer.path.name} ({r.feasible} rows) is missing")
+    return {"flopwatt_version": __version__, "config_sha256": config_sha256(cfg), "format": fmt,
+            "work_items": len(tasks), "configurations": sum(r.configurations for r in results),
+            "rows": sum(r.feasible for r in results), "parts": parts, "completed": True}
+
+
 def search(cfg: PlanConfig, *, backend: str = "local", workers: int | None = None, address: str | None = None,
-           out_dir: Path | None = None, fmt: str = "parquet", progress=None) -> PlanReport:
-    """Enumerate, evaluate, constrain and merge the whole space of ``cfg``."""
+           out_dir: Path | None = None, fmt: str = "parquet", progress=None, overwrite: bool = False) -> PlanReport:
+    """Enumerate, evaluate, constrain and merge the whole space of ``cfg``; with ``out_dir`` (new or empty,
+    or ``overwrite``) also write every feasible configuration, then the manifest."""
     start = time.perf_counter()
+    if backend not in ("local", "ray"):
+        raise InputError("--backend", "local or ray", backend)
+    if out_dir is not None:
+        sink.require_format(fmt)
+        sink.check_out_dir(out_dir, overwrite)
     groups, items = work_items(cfg)
     if not items:
         raise InputError("[menu]", "choices that admit at least one valid plan (no plan fits the menu)")
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        sink.open_out_dir(out_dir, overwrite)
     tasks = _tasks(cfg, groups, items, out_dir, fmt)
     tick = progress or (lambda r: r)
-    if backend == "local":
-        results = run_local(tasks, workers or os.cpu_count() or 1, tick)
-    elif backend == "ray":
-        results = run_ray(tasks, address, tick)
-    else:
-        raise InputError("--backend", "local or ray", backend)
+    try:
+        if backend == "local":
+            results = run_local(tasks, workers or os.cpu_count() or 1, tick)
+        else:
+            results = run_ray(tasks, address, tick)
+    except BaseException:
+        if out_dir is not None:
+            sink.remove_temporary(out_dir)
+        raise
+    if out_dir is not None:
+        sink.write_manifest(out_dir, manifest(cfg, tasks, results, fmt))
     report = merge(results, cfg.top_k)
     report.seconds = time.perf_counter() - start
     return report
