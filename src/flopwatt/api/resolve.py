@@ -31,7 +31,9 @@ class Assumptions:
         """One line per setting left at its default, for those that change numbers."""
         for name, what in names.items():
             if name not in request.model_fields_set:
-                self.add(f"default: {name} = {getattr(request, name)!r} ({what})")
+                value = getattr(request, name)
+                shown = f"{value:g}" if isinstance(value, float) else repr(value)
+                self.add(f"default: {name} = {shown} ({what})")
 
 
 def _is_file_ref(ref: str) -> bool:
