@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from flopwatt import catalog
+from flopwatt.cli_capacity import add_capacity_parser, capacity_command
 from flopwatt.cli_fleet import add_fleet_parser, fleet_command
 from flopwatt.cli_plan import plan_command
 from flopwatt.cli_serve import add_serve_parser, serve_command
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=_positive_int, default=8000)
     add_serve_parser(sub, _positive_int, _positive_float, _bounded)
     add_fleet_parser(sub)
+    add_capacity_parser(sub)
     rel = sub.add_parser("reliability", help="interruptions, checkpoint interval and goodput of a job")
     rel.add_argument("--devices", type=_positive_int, required=True)
     rel.add_argument("--days", type=_positive_float, required=True, help="failure-free duration of the job")
@@ -412,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
 
 HANDLERS = {"serve": serve_command, "train": _train, "catalog": _catalog, "validate": _validate,
             "reliability": _reliability, "fabric": _fabric, "plan": plan_command,
-            "fleet": fleet_command}
+            "fleet": fleet_command, "capacity": capacity_command}
 
 
 def _json_default(value: Any) -> Any:
