@@ -3,7 +3,8 @@
     [capacity]       name, first_year, last_year, step ("year" or "quarter")
     [policy]         refresh_years, utilisation_target, redundancy, budget_usd_per_year (optional),
                      training_estimate_devices, serving_estimate_devices, wan_bandwidth_bytes_per_s (optional:
-                     needed when training data must move between sites)
+                     needed when training data must move between sites), fabric_topology (optional: the
+                     scale-out topology whose switches and links join the training estimate and its power)
     [hardware.ID]    accelerator (catalog id), available_from, available_until (optional), supply_per_year
                      (optional; devices per year, absent = unlimited), price_factor (optional, default 1),
                      tiers (list of "cloud", "edge", "device")
@@ -42,7 +43,8 @@ STEPS = ("year", "quarter")
 TABLES = {
     "capacity": {"name", "first_year", "last_year", "step"},
     "policy": {"refresh_years", "utilisation_target", "redundancy", "budget_usd_per_year",
-               "training_estimate_devices", "serving_estimate_devices", "wan_bandwidth_bytes_per_s"},
+               "training_estimate_devices", "serving_estimate_devices", "wan_bandwidth_bytes_per_s",
+               "fabric_topology"},
     "hardware": {"accelerator", "available_from", "available_until", "supply_per_year", "price_factor", "tiers"},
     "sites": {"site", "tier", "cooling", "pue", "mw_available", "carbon_g_per_kwh", "electricity_usd_per_kwh",
               "rtt_s", "hardware"},
@@ -69,6 +71,9 @@ class Policy:
     serving_estimate_devices: int
     """Device count of the serving estimate (one replica group) of each (model, accelerator)."""
     wan_bandwidth_bytes_per_s: float | None
+    fabric_topology: str | None = None
+    """Scale-out topology of training clusters (fabric.network.TOPOLOGIES); None = an ideal network that
+    draws no power (flagged in the output)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -217,7 +222,16 @@ def _policy(raw: Any) -> Policy:
                                          _need(where, table, "training_estimate_devices"), integer=True),
         serving_estimate_devices=number(f"{where}.serving_estimate_devices",
                                         _need(where, table, "serving_estimate_devices"), integer=True),
-        wan_bandwidth_bytes_per_s=_opt(where, table, "wan_bandwidth_bytes_per_s"))
+        wan_bandwidth_bytes_per_s=_opt(where, table, "wan_bandwidth_bytes_per_s"),
+        fabric_topology=_topology(f"{where}.fabric_topology", table.get("fabric_topology")))
+
+
+def _topology(where: str, value: Any) -> str | None:
+    from flopwatt.fabric.network import TOPOLOGIES
+
+    if value is not None and value not in TOPOLOGIES:
+        raise InputError(where, f"one of {', '.join(TOPOLOGIES)}", value)
+    return value
 
 
 def _tiers(where: str, value: Any) -> tuple[str, ...]:

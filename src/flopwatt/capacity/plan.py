@@ -7,8 +7,9 @@ Each period (a year or a quarter):
    (rate x (1 + growth)^(t - first_year));
 3. demands with fewer candidates go first (services bound by latency before training that may go
    anywhere); each takes its ranked candidates (:mod:`flopwatt.capacity.candidates`) in turn: first
-   installed devices left idle, then new ones, as far as the site's facility megawatts (grid connection
-   by year), the hardware's supply that year and the year's capex budget allow;
+   the installed devices left idle (in cost order), then new ones (in cost order), as far as the
+   site's facility megawatts (grid connection by year), the hardware's supply that year and the
+   year's capex budget allow;
 4. what no candidate can take is unmet, with the limits that stopped it (power, supply, budget) or why
    there was no candidate (latency, no-estimate, no-hardware).
 
@@ -141,25 +142,29 @@ def _buy_limit(cfg: CapacityConfig, state: State, c: Candidate, p: Period) -> tu
 
 
 def _place(cfg: CapacityConfig, state: State, need: Need, p: Period) -> float:
-    """Allocate ``need`` over its candidates; returns the rate (tokens/s) left unmet."""
+    """Allocate ``need`` over its candidates: installed devices left idle first (they are paid for), then
+    new ones, each pass in the candidates' cost order; returns the rate (tokens/s) left unmet."""
     left = need.rate
-    for c in need.candidates:
-        if left <= EPS * need.rate:
-            break
-        key = (c.site.id, c.hw.id)
-        wanted = left / c.work_per_device
-        reuse = min(wanted, max(state.installed(*key) - state.busy.get(key, 0.0), 0.0))
-        most, limit = _buy_limit(cfg, state, c, p)
-        new = min(wanted - reuse, most)
-        if new < wanted - reuse - EPS * wanted and limit:
-            need.limits.add(limit)
-        if reuse > 0:
-            need.taken.append((c, reuse, False))
-        if new > 0:
-            need.taken.append((c, new, True))
-            _install(state, c, new, p)
-        state.busy[key] = state.busy.get(key, 0.0) + reuse + new
-        left -= (reuse + new) * c.work_per_device
+    for new in (False, True):
+        for c in need.candidates:
+            if left <= EPS * need.rate:
+                return 0.0
+            key = (c.site.id, c.hw.id)
+            wanted = left / c.work_per_device
+            if new:
+                most, limit = _buy_limit(cfg, state, c, p)
+                take = min(wanted, most)
+                if take < wanted * (1 - EPS) and limit:
+                    need.limits.add(limit)
+            else:
+                take = min(wanted, max(state.installed(*key) - state.busy.get(key, 0.0), 0.0))
+            if take <= 0:
+                continue
+            need.taken.append((c, take, new))
+            if new:
+                _install(state, c, take, p)
+            state.busy[key] = state.busy.get(key, 0.0) + take
+            left -= take * c.work_per_device
     return max(left, 0.0)
 
 
@@ -179,9 +184,10 @@ def required_devices(needs: list[Need]) -> float:
     return sum(n.rate / n.candidates[0].work_per_device for n in needs if n.candidates)
 
 
-def run_plan(cfg: CapacityConfig) -> dict:
-    """The whole plan as plain values (periods x sites), see :mod:`flopwatt.capacity.output`."""
-    rates = RateCache(cfg)
+def run_plan(cfg: CapacityConfig, rates: RateCache | None = None) -> dict:
+    """The whole plan as plain values (periods x sites), see :mod:`flopwatt.capacity.output`. ``rates`` may
+    be shared between what-if runs of configs with the same policy (the estimates do not change)."""
+    rates = rates or RateCache(cfg)
     state = State()
     out = []
     for p in periods(cfg):

@@ -3,7 +3,8 @@
 Training (per model, accelerator, sequence, batch, precision, stack): the fastest feasible plan of
 :func:`flopwatt.estimate.estimate_training` at ``policy.training_estimate_devices`` devices, its footprint
 (:func:`flopwatt.footprint.run_footprint`): tokens/s per device = tokens / (expected wall time with
-interruptions x devices), and the average and peak IT power per device (devices + host share).
+interruptions x devices), and the average and peak IT power per device (devices + host share, + the
+scale-out fabric's switches and links when ``policy.fabric_topology`` names one).
 
 Serving (per model, accelerator, lengths, SLOs, precision and TTFT budget): the best plan of
 :func:`flopwatt.serve.estimate_serving` on ``policy.serving_estimate_devices`` devices; output tokens/s
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flopwatt.capacity.cluster import cluster_fabric
 from flopwatt.capacity.config import CapacityConfig, Hardware, ServingDemand, TrainingDemand
 from flopwatt.errors import InputError
 from flopwatt.footprint import default_setting, run_footprint
@@ -75,13 +77,16 @@ class RateCache:
             system.accelerator.peak(precision)
         except (InputError, ValueError) as exc:
             return Rate(None, None, None, "no-estimate", str(exc))
+        fabric = cluster_fabric(system, devices, self.cfg.policy.fabric_topology)
         est = estimate_training(workload, system, catalog.get("stacks", stack_id),
-                                PlanRequest(devices=devices, global_batch=global_batch))
+                                PlanRequest(devices=devices, global_batch=global_batch),
+                                fabric=fabric[0] if fabric else None)
         if est.best is None:
             return Rate(None, None, None, "no-estimate", f"no feasible training plan on {devices} devices")
         if system.accelerator.board_power_w is None:
             return Rate(None, None, None, "no-estimate", f"{system.accelerator.id} board power unpublished")
-        fp = run_footprint(est.result.take(np.array([est.best])), workload, system, devices, default_setting())
+        fp = run_footprint(est.result.take(np.array([est.best])), workload, system, devices, default_setting(),
+                           fabric)
         wall = float(fp["reliability/expected_wall_s"][0])
         return Rate(tokens / (wall * devices), float(fp["power/it_w"][0]) / devices,
                     float(fp["power/it_peak_w"][0]) / devices)
