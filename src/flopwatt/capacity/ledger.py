@@ -149,47 +149,56 @@ def _served(n: Need) -> tuple[dict[str, float], float, float, float]:
     return dict(by_site), work, usd, joules
 
 
-def _at(c: Candidate, work: float) -> tuple[float, float]:
-    """(yearly $, facility J a year) of serving ``work`` on candidate ``c``."""
-    devices = work / c.work_per_device
-    return devices * (c.usd_per_device_year or math.nan), devices * c.rate.it_w_per_device * c.pue * YEAR_S
+def _elsewhere(n: Need, pool: list[Candidate]) -> tuple[float, float, str | None]:
+    """(yearly $, facility J a year, site) of the work ``n`` took, moved onto the cheapest candidate in
+    ``pool`` with the same hardware as each allocation; NaN where ``pool`` lacks that hardware."""
+    usd = joules = 0.0
+    sites = set()
+    for c, devices, _ in n.taken:
+        alt = next((a for a in pool if a.hw.id == c.hw.id), None)
+        if alt is None:
+            return math.nan, math.nan, None
+        moved = devices * c.work_per_device / alt.work_per_device
+        usd += moved * (alt.usd_per_device_year or math.nan)
+        joules += moved * alt.rate.it_w_per_device * alt.pue * YEAR_S
+        sites.add(alt.site.id)
+    return usd, joules, ", ".join(sorted(sites))
 
 
 def _placements(cfg: CapacityConfig, rates: RateCache, p: Period, needs: list[Need]) -> list[dict]:
-    """Services placed away from the cheapest place for their work (kept near users by latency/tier),
-    with what that costs a year in money and facility energy."""
+    """Services placed away from the cheapest place for their work (kept near users by latency or tier):
+    what that costs a year in money and facility energy, the same hardware at the cheapest site."""
     out = []
     for n in needs:
         if n.kind != "serving" or not n.taken:
             continue
-        by_site, work, usd, joules = _served(n)
+        by_site, _, usd, joules = _served(n)
         free, _ = serving_candidates(cfg, rates, n.demand, p.start, ignore_latency=True)
-        if not free or set(by_site) == {free[0].site.id}:
+        cheap_usd, cheap_j, cheap_site = _elsewhere(n, free)
+        if cheap_site is None or set(by_site) == set(cheap_site.split(", ")):
             continue
-        cheap_usd, cheap_j = _at(free[0], work)
         out.append({"demand": n.id, "region": n.demand.region, "placed": {k: round(v, 1) for k, v in by_site.items()},
-                    "cheapest_site": free[0].site.id, "cheapest_hardware": free[0].hw.id,
-                    "extra_usd_per_year": usd - cheap_usd, "extra_facility_mwh_per_year": (joules - cheap_j) / 3.6e9})
+                    "cheapest_site": cheap_site, "extra_usd_per_year": usd - cheap_usd,
+                    "extra_facility_mwh_per_year": (joules - cheap_j) / 3.6e9})
     return out
 
 
 def _gravity(cfg: CapacityConfig, needs: list[Need]) -> list[dict]:
     """Training run away from its data: bytes moved (data there, final checkpoint back), time, energy,
-    and the cost of the job's devices compared with running it where its data lives."""
+    and the cost of the job's devices compared with the same hardware where its data lives."""
     out = []
     j_per_byte, _ = wan_j_per_byte() if any(n.kind == "training" and n.demand.data_site for n in needs) else (0, "")
     for n in needs:
         t = n.demand
         if n.kind != "training" or not t.data_site or not n.taken:
             continue
-        by_site, work, usd, joules = _served(n)
+        by_site, _, usd, joules = _served(n)
         if set(by_site) == {t.data_site}:
             continue
         ckpt = t.model.total_params(t.seq_len) * catalog.failure_model().bytes_per_param
         moved = t.data_bytes + ckpt
-        home = [c for c in n.candidates if c.site.id == t.data_site]
         share = n.busy_s / YEAR_S
-        home_usd, home_j = _at(home[0], work) if home else (math.nan, math.nan)
+        home_usd, home_j, home = _elsewhere(n, [c for c in n.candidates if c.site.id == t.data_site])
         out.append({"demand": n.id, "data_site": t.data_site, "placed": {k: round(v, 1) for k, v in by_site.items()},
                     "bytes_moved": moved, "transfer_hours": moved / cfg.policy.wan_bandwidth_bytes_per_s / 3600,
                     "transfer_mwh": moved * j_per_byte / 3.6e9,

@@ -100,8 +100,9 @@ def _notes(p: dict[str, Any]) -> list[str]:
                        f"{', '.join(u['why'])}")
         for m in period["placements"]:
             out.append(f"{period['period']} {m['demand']} served at {', '.join(m['placed'])} for {m['region']} "
-                       f"(cheapest for the work alone: {m['cheapest_site']}): +${m['extra_usd_per_year'] / 1e6:,.1f}M "
-                       f"and {m['extra_facility_mwh_per_year']:+,.0f} MWh a year")
+                       f"(same work and hardware cheapest at {m['cheapest_site']}): "
+                       f"{m['extra_usd_per_year'] / 1e6:+,.1f} M$ and "
+                       f"{m['extra_facility_mwh_per_year']:+,.0f} MWh a year")
         for g in period["data_gravity"]:
             vs = "" if g["usd_vs_data_site"] is None else (
                 f"; vs training at {g['data_site']}: {g['usd_vs_data_site'] / 1e6:+,.1f} M$, "

@@ -70,7 +70,7 @@ def _events(p: dict[str, Any]) -> list[str]:
     out = ["<h2>Demand not met, and why</h2>",
            _table(unmet, ("period", "demand", "kind", "unmet", "why")) if unmet else "<p>none</p>",
            "<h2>Services kept away from the cheapest place (latency, tier)</h2>",
-           _table(moved, ("period", "service", "users", "served at", "cheapest for the work", "extra M$/year",
+           _table(moved, ("period", "service", "users", "served at", "same hardware cheapest at", "extra M$/year",
                           "extra MWh/year")) if moved else "<p>none</p>",
            "<h2>Training away from its data (data gravity)</h2>",
            _table(gravity, ("period", "job", "data at", "trained at", "PB moved", "transfer h", "transfer MWh",
