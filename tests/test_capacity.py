@@ -46,6 +46,9 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
     ({"serving": {"chat": {**BASE["serving"]["chat"], "output_tokens_per_day": 1e9}}}, "exactly one of"),
     ({"serving": {"chat": {**BASE["serving"]["chat"], "growth_per_year": -2}}}, "[serving.chat].growth_per_year"),
     ({"serving": {"chat": {**BASE["serving"]["chat"], "tiers": ["orbit"]}}}, "[serving.chat].tiers"),
+    ({"serving": {"chat": {**BASE["serving"]["chat"], "region": "moon"}}}, "[serving.chat].region"),
+    ({"serving": {"chat": {**BASE["serving"]["chat"], "precision": "fp7"}}}, "[serving.chat].precision"),
+    ({"training": {"small": {**BASE["training"]["small"], "precision": "bf17"}}}, "[training.small].precision"),
 ])
 def test_bad_config_is_one_input_error_naming_the_field(change, needle):
     data = tables(**change)
@@ -120,8 +123,9 @@ def test_unmet_demand_says_which_limit_stopped_it(change, why):
     assert all(u["why"] == [why] and 0 < u["unmet_share"] <= 1 for u in unmet)
 
 
-def test_users_without_a_known_round_trip_are_unmet_for_latency():
-    serving = {"chat": {**BASE["serving"]["chat"], "region": "moon"}}
+def test_users_out_of_reach_are_unmet_for_latency():
+    """Every plan site's RTT to Singapore (catalog, > 0.15 s) uses up a 0.1 s TTFT target: no candidate."""
+    serving = {"chat": {**BASE["serving"]["chat"], "region": "asia-southeast", "ttft_slo_s": 0.1}}
     unmet = run_plan(config(serving=serving))["periods"][0]["unmet"]
     assert [u["demand"] for u in unmet] == ["chat"]
     assert "latency" in unmet[0]["why"][0] and unmet[0]["unmet_share"] == 1
@@ -224,3 +228,25 @@ def test_scenarios_run_and_tell_their_story():
     hyper = run_plan(load(catalog.read_toml(EXAMPLES / "capacity-hyperscaler.toml", "x")))["periods"]
     mw = [p["totals"]["mw_facility_peak"] for p in hyper]
     assert mw == sorted(mw) and len({s for p in hyper for s, v in p["sites"].items() if v["devices"]}) >= 3
+
+
+def test_a_budget_cannot_buy_hardware_without_a_price():
+    hardware = {"h800": {"accelerator": "h800-sxm5-80gb", "available_from": 2024, "tiers": ["cloud"]}}
+    cfg = config(hardware=hardware, policy={**BASE["policy"], "budget_usd_per_year": 1e12}, training=None,
+                 capacity={"name": "t", "first_year": 2026, "last_year": 2026})
+    [unmet] = run_plan(cfg)["periods"][0]["unmet"]
+    assert unmet["why"] == ["no-price"] and unmet["unmet_share"] == 1
+
+
+def test_device_tier_serves_its_own_users():
+    """On-device inference as a tier: a 'device' site with its own hardware and a zero round trip."""
+    hardware = {**BASE["hardware"], "handset": {"accelerator": "a100-sxm4-40gb", "available_from": 2020,
+                                                "tiers": ["device"]}}
+    sites = {**BASE["sites"], "phones": {"site": "us-virginia", "tier": "device", "cooling": "air",
+                                         "pue": 1.0, "mw_available": {"2026": 1}, "rtt_s": {"us-east": 0.0}}}
+    serving = {"chat": {**BASE["serving"]["chat"], "tiers": ["device"]}}
+    cfg = config(hardware=hardware, sites=sites, serving=serving, training=None)
+    assert cfg.sites["phones"].hardware == ("handset",)
+    period = run_plan(cfg)["periods"][0]
+    assert set(period["demand"][0]["placed"]) == {"phones/handset"}
+    assert period["sites"]["phones"]["pue"] == 1.0

@@ -307,7 +307,8 @@ def _training(tid: str, table: Any, sites: dict[str, PlanSite]) -> TrainingDeman
         deadline_s=float(number(f"{where}.deadline_days", _need(where, table, "deadline_days"), maximum=366)) * 86400,
         global_batch=number(f"{where}.global_batch", _need(where, table, "global_batch"), integer=True),
         seq_len=number(f"{where}.seq_len", seq, integer=True),
-        stack=catalog.get("stacks", table.get("stack", "megatron-core")), precision=table.get("precision"),
+        stack=catalog.get("stacks", table.get("stack", "megatron-core")),
+        precision=_precision(f"{where}.precision", table.get("precision"), _training_precisions()),
         data_site=data_site, data_bytes=_opt(where, table, "data_bytes"),
         sites=_ids(f"{where}.sites", table["sites"], sites) if "sites" in table else tuple(
             k for k, v in sites.items() if v.tier == "cloud"))
@@ -334,8 +335,35 @@ def _serving(sid: str, table: Any) -> ServingDemand:
         tpot_slo_s=float(number(f"{where}.tpot_slo_s", _need(where, table, "tpot_slo_s"))),
         growth_per_year=float(number(f"{where}.growth_per_year", _need(where, table, "growth_per_year"),
                                      minimum=-1.0)),
-        precision=str(table.get("precision", "fp8")),
+        precision=_precision(f"{where}.precision", table.get("precision", "fp8"), _serving_precisions()),
         tiers=_tiers(f"{where}.tiers", table["tiers"]) if "tiers" in table else TIERS)
+
+
+def _training_precisions() -> tuple[str, ...]:
+    from flopwatt.specs.hardware import PRECISIONS
+
+    return tuple(PRECISIONS)
+
+
+def _serving_precisions() -> tuple[str, ...]:
+    from flopwatt.perf.serving import BYTES
+
+    return tuple(BYTES)
+
+
+def _precision(where: str, value: Any, allowed: tuple[str, ...]) -> Any:
+    if value is not None and value not in allowed:
+        raise InputError(where, f"one of {', '.join(allowed)}", value)
+    return value
+
+
+def _check_regions(serving: tuple[ServingDemand, ...], sites: dict[str, PlanSite]) -> None:
+    """Every service's users are a region some plan site has a round trip to (else a typo, as in fleet)."""
+    regions = {r for s in sites.values() for r in s.rtt_s}
+    for s in serving:
+        if s.region not in regions:
+            raise InputError(f"[serving.{s.id}].region", f"a region with a known round-trip time from a plan "
+                             f"site ({', '.join(sorted(regions)) or 'none'}; add [sites.ID].rtt_s)", s.region)
 
 
 def _tables(data: dict[str, Any], key: str, required: bool) -> dict[str, Any]:
@@ -360,6 +388,7 @@ def parse_config(data: dict[str, Any]) -> CapacityConfig:
     sites = {k: _site(k, v, hardware) for k, v in _tables(data, "sites", True).items()}
     training = tuple(_training(k, v, sites) for k, v in _tables(data, "training", False).items())
     serving = tuple(_serving(k, v) for k, v in _tables(data, "serving", False).items())
+    _check_regions(serving, sites)
     if not training and not serving:
         raise InputError("[training]", "at least one [training.ID] or [serving.ID] demand")
     policy = _policy(data.get("policy"))

@@ -134,9 +134,11 @@ def _buy_limit(cfg: CapacityConfig, state: State, c: Candidate, p: Period) -> tu
         limits["supply"] = hw.supply_per_year - state.supply_used.get((hw.id, p.year), 0.0)
     budget = cfg.policy.budget_usd_per_year
     price = device_price_usd(hw)
-    if budget is not None:
-        unit = (price or 0.0) + c.rate.it_peak_w_per_device * ledger.facility_usd_per_w()
-        limits["budget"] = (budget - state.budget_used.get(p.year, 0.0)) / unit if price is not None else 0.0
+    if budget is not None and price is None:
+        limits["no-price"] = 0.0  # a budget cannot buy what has no published price
+    elif budget is not None:
+        unit = price + c.rate.it_peak_w_per_device * ledger.facility_usd_per_w()
+        limits["budget"] = (budget - state.budget_used.get(p.year, 0.0)) / unit
     name = min(limits, key=limits.get)
     return max(limits[name], 0.0), name
 
