@@ -199,6 +199,7 @@ def test_cli_writes_json_csv_and_html(tmp_path, capsys):
     assert main(["capacity", str(path), "--json", "--csv", str(out_csv), "--report", str(out_html)]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["inputs"]["policy"]["utilisation_target"] == 0.6  # policy numbers are stated
+    assert any("no scale-out fabric" in a for a in payload["assumptions"])  # and the rules behind the figures
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
     assert len(rows) == 2 * 2 and rows[0]["period"] == "2026"
     page = out_html.read_text(encoding="utf-8")

@@ -36,9 +36,23 @@ def inputs(cfg: CapacityConfig) -> dict[str, Any]:
     }
 
 
+def assumptions(cfg: CapacityConfig) -> list[str]:
+    """The modelling rules behind the figures, stated with them."""
+    out = ["a period's service demand is its rate at the period's start (rate x (1 + growth)^t)",
+           "training jobs start on 1 January of their year and run concurrently with each other",
+           "serving devices draw board power + host share while installed for service (an upper bound at the "
+           "utilisation target); idle installed devices draw idle power, or board power where none is published",
+           "device counts are planned as continuous quantities and reported rounded up",
+           "facility MW limits the facility peak power (IT peak x PUE) of all installed devices at a site"]
+    if cfg.policy.fabric_topology is None:
+        out.append("no scale-out fabric: training clusters' switches and links draw no power here")
+    return out
+
+
 def payload(cfg: CapacityConfig, plan: dict[str, Any]) -> dict[str, Any]:
     return {"capacity": cfg.name, "first_year": cfg.first_year, "last_year": cfg.last_year, "step": cfg.step,
-            "inputs": inputs(cfg), "estimates_made": plan["estimates"], "periods": plan["periods"]}
+            "inputs": inputs(cfg), "assumptions": assumptions(cfg), "estimates_made": plan["estimates"],
+            "periods": plan["periods"]}
 
 
 def csv_rows(p: dict[str, Any]) -> list[dict[str, Any]]:

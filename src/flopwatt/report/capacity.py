@@ -86,6 +86,7 @@ def capacity_report(p: dict[str, Any]) -> str:
     sections += _events(p)
     policy = [(k, "-" if v is None else v) for k, v in p["inputs"]["policy"].items()]
     sections += ["<h2>Policy inputs (the user's)</h2>", _table(policy, ("policy", "value")),
+                 "<h2>Assumptions</h2>", _table([(a,) for a in p["assumptions"]], ("rule",)),
                  "<h2>Inputs as JSON</h2>", f"<pre>{_escape(json.dumps(p['inputs'], indent=1))}</pre>"]
     return _page(f"flopwatt capacity: {p['capacity']} ({p['first_year']}-{p['last_year']})", sections)
 
