@@ -6,13 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from flopwatt.errors import InputError
+
 
 def add_capacity_parser(sub: Any) -> None:
     p = sub.add_parser("capacity", help="capacity over years: demand -> devices -> MW -> $ and tCO2e by site")
     p.add_argument("config", type=Path, help="TOML: [capacity], [policy], [hardware.ID], [sites.ID], "
                    "[training.ID], [serving.ID]")
-    p.add_argument("--csv", type=Path, help="also write one CSV row per period and site")
-    p.add_argument("--report", dest="capacity_report", type=Path,
+    p.add_argument("--csv", type=Path, metavar="PATH", help="also write one CSV row per period and site")
+    p.add_argument("--report", dest="capacity_report", type=Path, metavar="F.html",
                    help="also write a self-contained HTML report with the yearly stacks")
     p.add_argument("--json", action="store_true")
 
@@ -23,6 +25,9 @@ def capacity_command(args: argparse.Namespace) -> tuple[Any, str]:
     from flopwatt.capacity.output import payload, text, write_csv
     from flopwatt.capacity.plan import run_plan
 
+    for flag, path in (("--csv", args.csv), ("--report", args.capacity_report)):
+        if path is not None and not path.parent.is_dir():  # before the plan runs, not after
+            raise InputError(flag, "a path in an existing directory", str(path))
     cfg = load_config(args.config)
     result = payload(cfg, run_plan(cfg))
     if args.csv is not None:
