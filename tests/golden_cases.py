@@ -31,6 +31,7 @@ CASES = {
                                "--json"],
     "catalog_accelerators": ["catalog", "accelerators"],
     "catalog_sites": ["catalog", "sites"],
+    "capacity_russia": ["capacity", "examples/capacity-russia.toml"],
     "validate_train": ["validate", "validation/visible.csv", "--kind", "train"],
     "fleet_compare_2000": ["fleet", "examples/fleet-3site.toml", "--policy", "compare", "--max-jobs", "2000"],
     "validate_infer": ["validate", "validation/visible.csv", "--kind", "infer"],

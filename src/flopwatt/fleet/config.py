@@ -2,7 +2,9 @@
 
     [fleet]          name, start_utc (TOML datetime: where trace time 0 falls in the calendar, for
                      hourly grid profiles), seed, service_interval_s, horizon_s
-    [sites.ID]       cooling (catalog id), pue (optional measured PUE instead of the estimate)
+    [sites.ID]       cooling (catalog id), pue (optional measured PUE instead of the estimate),
+                     rtt_s = { region = seconds } (optional: the user's round trips to user regions, on top
+                     of the catalog's; the latency-aware policy and SLO budgets use them)
     [pools.ID]       site, accelerator or system, devices
     [classes.ID]     model, seq_len, global_batch, stack, precision, share (weight when trace jobs are
                      given a class), deadline_factor (optional: trace jobs of this class may finish by
@@ -21,6 +23,7 @@ Catalog ids are resolved here, so every unknown id or bad value is one InputErro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +36,7 @@ from flopwatt.specs.site import Cooling, Site
 
 TABLES = {
     "fleet": {"name", "start_utc", "seed", "service_interval_s", "horizon_s"},
-    "site": {"cooling", "pue"},
+    "site": {"cooling", "pue", "rtt_s"},
     "pool": {"site", "accelerator", "system", "devices"},
     "class": {"model", "seq_len", "global_batch", "stack", "precision", "share", "deadline_factor"},
     "trace": {"path", "synthetic_jobs", "mean_interarrival_s", "reference_accelerator", "max_jobs"},
@@ -187,9 +190,18 @@ def _sites(raw: Any) -> dict[str, FleetSite]:
         if site is None:
             raise unknown_id(where, sid, catalog.sites())
         cooling = catalog.get("cooling", table.get("cooling", "air"))
+        if "rtt_s" in table:
+            site = dataclasses.replace(site, wan_rtt_s={**site.wan_rtt_s, **_rtt(f"{where}.rtt_s", table["rtt_s"])})
         out[sid] = FleetSite(site=site, cooling=cooling, pue_override=_opt(where, table, "pue", minimum=1.0,
                                                                             strict=False))
     return out
+
+
+def _rtt(where: str, value: Any) -> dict[str, float]:
+    """{ region = seconds } with every round trip a number > 0 (as the catalog's own figures)."""
+    if not isinstance(value, dict) or not value:
+        raise InputError(where, "a table { region = seconds } with at least one region", value)
+    return {str(k): float(_number(f"{where}.{k}", v)) for k, v in value.items()}
 
 
 def _system(where: str, table: dict[str, Any]) -> System:
