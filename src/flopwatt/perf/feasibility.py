@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopwatt.perf.partition import first_last_split
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile
 
@@ -15,7 +16,7 @@ REASONS = (
     "devices",            # tp * pp * dp * cp != devices
     "stack_parallelism",  # tp > 1 or pp > 1 on a stack without tensor / pipeline parallelism
     "heads_tp",           # attention heads (or KV heads) not divisible by tp
-    "layers_pp",          # layers not divisible by pp * vpp (stacks without uneven partitions)
+    "layers_pp",          # no split of the layers over pp x vpp stages that the stack accepts (perf/partition.py)
     "batch",              # global batch not divisible by dp * micro-batch
     "vpp",                # interleaving asked where the stack has none, or pp == 1
     "sequence_parallel",  # stack has no sequence parallelism
@@ -39,6 +40,8 @@ def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devi
     layers_ok = (model.layers % (plans.pp * plans.vpp) == 0) | stack.uneven_pipeline_partition
     if stack.uneven_pipeline_partition:
         layers_ok &= plans.pp * plans.vpp <= model.layers
+    if stack.pipeline_partition == "first-last":
+        layers_ok &= first_last_split(model.layers, plans.pp, plans.vpp)["ok"]
     checks = [
         ("devices", plans.devices == devices),
         ("stack_parallelism", ((plans.tp == 1) | stack.tensor_parallel) & ((plans.pp == 1) | stack.pipeline_parallel)),

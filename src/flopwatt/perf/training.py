@@ -20,7 +20,7 @@ from flopwatt import catalog
 from flopwatt.catalog.efficiency import EfficiencyCatalog
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import experts, feasibility, memory
+from flopwatt.perf import experts, feasibility, memory, partition
 from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times
 from flopwatt.perf.plans import Plans
@@ -108,10 +108,24 @@ def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
         return layers / plans.pp, with_logits
     if ctx.stack.pipeline_partition == "parameters":
         return np.ceil(layers / plans.pp), with_logits
+    if ctx.stack.pipeline_partition == "first-last":  # Megatron-Core uneven split (perf/partition.py)
+        split = partition.first_last_split(layers, plans.pp, plans.vpp)
+        front = np.maximum(split["first"], np.where(plans.pp > 2, split["middle"], 0))
+        logits_bound = split["last"] * t_layer + t_logits > front * t_layer
+        return np.where(logits_bound, split["last"], front), (plans.pp == 1) | logits_bound
     units = np.ceil((layers + 2) / plans.pp)  # transformer-embedding: L + 2 units balanced
     logits_bound = (units - 1) * t_layer + t_logits > units * t_layer
     busiest = np.where(plans.pp == 1, layers, np.where(logits_bound, units - 1, units))
     return busiest, (plans.pp == 1) | logits_bound
+
+
+def _held_layers(ctx: _Context, plans: Plans, busiest: np.ndarray) -> np.ndarray:
+    """Layers whose weights and in-flight activations set the peak memory: the first stage's (it keeps
+    pp micro-batches) or a middle stage's for the ``first-last`` split; else the slowest stage's."""
+    if ctx.stack.pipeline_partition != "first-last":
+        return busiest
+    split = partition.first_last_split(ctx.model.layers, plans.pp, plans.vpp)
+    return np.maximum(split["first"], np.where(plans.pp > 2, split["middle"], 0)).astype(float)
 
 
 def _tp_tier_time(ctx: _Context, plans: Plans, nbytes: np.ndarray) -> np.ndarray:
@@ -171,6 +185,7 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
         "comm/cp": layers * extra["comm/cp"],
         "comm/pp": _p2p_time(ctx, plans, msg),
         "_layers": layers,
+        "_held_layers": _held_layers(ctx, plans, layers),
         "_backward_stage": layers * (lt.backward + rec),
     }
 
@@ -260,7 +275,7 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
     mb = _micro_batch_parts(ctx, safe)
     m = safe.micro_batches.astype(float)
     t_mb = mb["compute"] + mb["recompute"] + mb["comm/tp"] + mb["comm/ep"] + mb["comm/cp"] + mb["comm/pp"]
-    params = _params_per_device(ctx, safe, mb["_layers"])
+    params = _params_per_device(ctx, safe, mb["_held_layers"])
     shard = np.where(safe.zero_stage >= 1, safe.dp, 1)
     time = {
         "time/compute": m * mb["compute"],
@@ -274,7 +289,7 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
         "time/optimizer": ctx.rates.memory_time(params / shard * OPTIMIZER_TRAFFIC_BYTES),
     }
     time["time/step"] = sum(time.values())
-    mem = _memory(ctx, safe, params, mb["_layers"])
+    mem = _memory(ctx, safe, params, mb["_held_layers"])
     reason = feasibility.structural_reasons(ctx.model, plans, stack, devices, workload.seq_len)
     reason = feasibility.with_memory(reason, mem["memory/total"], system.accelerator.hbm_bytes)
     metrics = _metrics(ctx, workload, safe, time["time/step"], devices)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flopwatt.errors import InputError
 
-PARTITIONS = ("uniform", "parameters", "transformer-embedding")
+PARTITIONS = ("uniform", "parameters", "transformer-embedding", "first-last")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -29,7 +29,9 @@ class StackProfile:
     """How layers are split over pipeline stages (``PARTITIONS``): ``uniform`` (Megatron: layers % (pp x vpp)
     == 0, output layer added to the last stage), ``parameters`` (DeepSpeed's default: balanced by
     parameter count, ceil(layers / pp) on the busiest stage), ``transformer-embedding`` (DeepSpeed
-    ``type:transformer|embedding``: the embedding and the output layer count as one layer each)."""
+    ``type:transformer|embedding``: the embedding and the output layer count as one layer each),
+    ``first-last`` (Megatron-Core ``--decoder-first/last-pipeline-num-layers``: any count on the first and
+    last stages, the middle stages equal; see :mod:`flopwatt.perf.partition`)."""
     sequence_parallel: bool
     """Megatron sequence parallelism (Korthikanti et al. 2022 Sec. 4.2.2) is available."""
     selective_recompute: bool
