@@ -235,22 +235,31 @@ def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray)
     seq = np.full(len(plans), ctx.seq / plans.cp)
     states = memory.state_bytes(params, plans, fp8_copy=ctx.rates.linear_peak_flops_per_s is not None,
                                 copies=2 if ctx.stack.pipeline_schedule == "dualpipe" else 1)
-    acts = memory.stage_activation_bytes(ctx.model, seq, plans, ctx.stack.flash_attention, layers,
-                                         fp8_cache=ctx.stack.fp8_activation_cache,
-                                         selective=ctx.stack.selective_recompute)
-    logits = 4.0 * plans.micro_batch * seq * ctx.model.vocab / plans.tp
+    if ctx.stack.fp32_sharded_params:
+        states = memory.fsdp2_state_bytes(params, plans)
+    loss = memory.loss_bytes(ctx.model, seq, plans, ctx.stack.fused_cross_entropy)
+    acts = memory.stage_activation_bytes(ctx.model, seq, plans, ctx.stack, layers, loss_bytes=loss)
     parts = {f"memory/{k}": v for k, v in states.items()}
-    parts["memory/activations"] = acts + logits
-    # ZeRO-3 working set: the weight being used and the one being prefetched, gathered in full
-    # (DeepSpeed and FSDP gather per module; the largest module is the MLP up-projection or QKV)
-    model = ctx.model
-    widest = max((model.mlp_matrices - 1) * model.ffn_hidden, model.attention_width + 2 * model.kv_width)
-    largest = model.hidden * widest
-    gathered = 2 * largest / plans.tp * memory.WEIGHT_BYTES
-    parts["memory/workspace"] = np.where(plans.zero_stage >= 3, gathered, 0.0)
+    parts["memory/activations"] = acts
+    parts["memory/workspace"] = np.where(plans.zero_stage >= 3, _gathered_bytes(ctx, plans), 0.0)
     parts["memory/runtime"] = _runtime_bytes(plans, sum(parts.values()))
     parts["memory/total"] = sum(parts.values())
     return parts
+
+
+def _gathered_bytes(ctx: _Context, plans: Plans) -> np.ndarray:
+    """ZeRO-3 working set: unsharded copies while a unit computes and the next one is prefetched.
+
+    ``module`` (DeepSpeed, FSDP1 per linear): the widest weight (MLP up-projection or QKV), twice, 16-bit.
+    ``layer`` (FSDP2 per transformer block, torchtitan docs/fsdp.md): two layers' 16-bit weights and one
+    layer's fp32 gradients before the reduce-scatter (MixedPrecisionPolicy reduce_dtype fp32).
+    """
+    model = ctx.model
+    if ctx.stack.zero3_gather_unit == "layer":
+        per_layer = model.layer_params() / plans.tp
+        return per_layer * (2 * memory.WEIGHT_BYTES + 4.0)
+    widest = max((model.mlp_matrices - 1) * model.ffn_hidden, model.attention_width + 2 * model.kv_width)
+    return 2 * model.hidden * widest / plans.tp * memory.WEIGHT_BYTES
 
 
 def _runtime_bytes(plans: Plans, tensors: np.ndarray) -> np.ndarray:
