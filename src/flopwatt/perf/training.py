@@ -22,7 +22,7 @@ from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
 from flopwatt.perf import experts, feasibility, memory, partition
 from flopwatt.perf import flops as fl
-from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times
+from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times, recomputed_matmul_share
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile, System, TrainingWorkload
 
@@ -359,6 +359,9 @@ def _metrics(ctx: _Context, workload: TrainingWorkload, plans: Plans, step: np.n
     w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
     full = fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, np.full(len(plans), 2))
     selective = fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, np.full(len(plans), 1))
+    if ctx.stack.selective_saves == "every-other-matmul":  # a share of the linear layers, not the attention core
+        core = fl.attention_core_flops_per_sequence(ctx.model, ctx.seq) * plans.global_batch
+        selective = recomputed_matmul_share(ctx.model) * (full - core)
     hw_flops = model_flops + w_full * full + w_sel * selective
     peak = ctx.rates.linear_peak_flops_per_s or ctx.rates.peak_flops_per_s  # MFU against the run's precision
     tokens_per_step = plans.global_batch * ctx.seq

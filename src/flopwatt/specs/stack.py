@@ -81,6 +81,10 @@ class StackProfile:
     MixedPrecisionPolicy(param_dtype=bf16, reduce_dtype=fp32)): 4 B weights + 4 B gradients + 8 B Adam
     moments per parameter over the shard group, and without reshard after forward (ZeRO-1 here) a 16-bit
     unsharded copy of the weights and fp32 unsharded gradients besides."""
+    zero3_with_pipeline: bool = False
+    """ZeRO-3 (re-gathering the weights for every micro-batch) may run with pipeline stages. DeepSpeed's
+    PipelineEngine refuses ZeRO-2/3; torchtitan allows it (parallelism.fsdp_reshard_after_forward "always"
+    under pipelining, torchtitan/distributed/fsdp.py get_fsdp_reshard_after_forward_policy)."""
     zero3_gather_unit: str = "module"
     """What ZeRO-3 / FSDP gathers at once (``GATHER_UNITS``): ``module`` (DeepSpeed, FSDP1 auto-wrap of a
     linear: the widest weight, one in use and one prefetched) or ``layer`` (FSDP2 ``fully_shard`` per
@@ -103,7 +107,7 @@ class StackProfile:
                      "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
                      "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives",
                      "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache", "partial_recompute",
-                     "fused_cross_entropy", "fp32_sharded_params"):
+                     "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
         for name, allowed in (("selective_saves", SELECTIVE), ("zero3_gather_unit", GATHER_UNITS)):
