@@ -8,9 +8,10 @@
   the embedding and the output layer one unit each.
 * ``first-last``: Megatron-Core ``--decoder-first-pipeline-num-layers`` /
   ``--decoder-last-pipeline-num-layers`` (``TransformerConfig.num_layers_in_first_pipeline_stage`` /
-  ``num_layers_in_last_pipeline_stage``): the first and last stages take any count, the pp - 2 middle
-  stages share the rest equally (``middle_pipeline_stages`` in ``get_transformer_layer_offset``), and
-  with interleaving every stage's count is a multiple of vpp (Megatron-LM MR 2795 design note).
+  ``num_layers_in_last_pipeline_stage``): the first and last stages take any count > 0, the pp - 2 middle
+  stages share the rest equally, and with interleaving every stage's count is a multiple of vpp
+  (NVIDIA/Megatron-LM@d98e8a64dd megatron/core/transformer/transformer_config.py ``__post_init__``,
+  "Uneven PP"; in Megatron-Core since core_r0.9.0, with virtual stages since core_v0.11.0).
 
 This module returns the planner's best ``first-last`` split (the lightest busiest stage the rule
 allows, checked by brute force in tests/test_partition.py): middle stages of c = ceil(L / pp) layers
