@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from flopwatt import catalog
+from flopwatt.perf import memory
 from flopwatt.perf.feasibility import REASONS, structural_reasons
 from flopwatt.perf.partition import first_last_split
 from flopwatt.perf.plans import Plans
+from flopwatt.perf.training import evaluate_training
+from flopwatt.specs import TrainingWorkload
 
 
 @given(layers=st.integers(1, 200), pp=st.integers(2, 64), vpp=st.integers(1, 8))
@@ -57,3 +61,19 @@ def test_megatron_core_accepts_126_layers_on_16_stages_and_older_megatron_does_n
     # with interleaving, every stage's count must be a multiple of vpp: 126 = 2 * 63 splits, 126 / 4 does not
     four = Plans.build(tp=8, pp=16, dp=128, vpp=4, micro_batch=1, global_batch=2048)
     assert structural_reasons(model, four, catalog.stacks()["megatron-core"], 16384, 8192)[0] == layers_pp
+
+
+def test_the_heaviest_stage_of_the_uneven_split_sets_weights_and_step_time():
+    model = catalog.models()["llama3.1-405b"]
+    system = catalog.get("systems", "dgx-h100")
+    workload = TrainingWorkload(model=model, seq_len=8192)
+    plans = Plans.build(tp=8, pp=16, dp=128, micro_batch=1, global_batch=2048, zero_stage=1,
+                        sequence_parallel=True)
+    result = evaluate_training(workload, system, plans, catalog.stacks()["megatron-core"], 16384)
+    embedding = model.embedding_params(8192) - 2 * model.hidden
+    eight_layers = (8 * model.layer_params() + embedding) / 8 * memory.WEIGHT_BYTES
+    assert result.memory["memory/weights"][0] == pytest.approx(eight_layers)
+    # the slowest of the 16 stages runs 8 layers: less compute per micro-batch than 14 stages of 9
+    nine = Plans.build(tp=8, pp=14, dp=128, micro_batch=1, global_batch=2048, zero_stage=1, sequence_parallel=True)
+    slower = evaluate_training(workload, system, nine, catalog.stacks()["megatron-core"], 14336)
+    assert result.time["time/compute"][0] < slower.time["time/compute"][0]
