@@ -86,7 +86,8 @@ def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans, 
 def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stack: StackProfile,
                            layers_per_stage: np.ndarray, loss_bytes: np.ndarray | float = 0.0) -> np.ndarray:
     """Activations at the peak of the heavier of the first pipeline stage (it holds min(pp, m) micro-batches)
-    and the last (one micro-batch, plus the loss's ``loss_bytes``) in bytes; the stack's
+    and the last (one micro-batch, plus the loss's ``loss_bytes``) in bytes (DualPipe puts both on one rank,
+    DeepSeek-V3 Sec. 3.2.1); the stack's
     ``fp8_activation_cache`` stores the 16-bit tensors in FP8 (half the bytes; the 1-byte dropout masks are a
     small remainder, ignored)."""
     saves = stack.selective_saves
@@ -100,6 +101,8 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
     first = stored * layers_per_stage * in_flight * interleave
     last = stored * layers_per_stage * interleave + loss_bytes
     held = np.where(plans.pp > 1, np.maximum(first, last), first + loss_bytes)
+    if stack.pipeline_schedule == "dualpipe":  # each rank holds stage i and stage pp - 1 - i: the first and the last
+        held = first + loss_bytes
     # one layer rebuilt during the backward: in full, or what the op-level policy did not keep
     rebuilt = np.where(plans.recompute == 2, working, 0.0)
     if saves != "attention-core":
