@@ -120,8 +120,10 @@ def facility_footprint(system: System, devices: int, setting: Setting, *, device
 def _movement(result: TrainingResult, system: System, devices: int,
               fabric: tuple[Fabric, Bom] | None) -> dict[str, np.ndarray]:
     """Per-step energy split between on-chip work and moving bytes, for one device."""
-    if fabric is None:
-        fabric = design(FabricSpec(topology="rail-optimized"), max(devices, 1), system.devices_per_node)
+    if fabric is None:  # cabled for the whole nodes the job occupies (12 GPUs on 8-GPU nodes: 2 nodes, 16 NICs)
+        per_node = system.devices_per_node
+        endpoints = -(-max(devices, 1) // per_node) * per_node
+        fabric = design(FabricSpec(topology="rail-optimized"), endpoints, per_node)
     built, bom = fabric
     constants = catalog.data_movement()
     per_bit = movement.scale_out_pj_per_bit(bom.pj_per_bit, built.topology.diameter_switch_hops,

@@ -142,10 +142,23 @@ def layer_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndarray
     backward = 2 * (dense + core) + 2 * (t_other + t_attn)
     core_bytes = sum(gemms[k][1] * gemms[k][2] for k in fl.ATTENTION_CORE) + attn * rates.act_bytes
     hbm_forward = sum(b * c for _, b, c in gemms.values()) + (other + attn) * rates.act_bytes
+    selective = core + t_attn
+    if stack.selective_saves == "every-other-matmul":
+        selective = recomputed_matmul_share(model) * dense + t_other
     return LayerTimes(forward=forward, backward=backward, recompute_full=forward,
-                      recompute_selective=core + t_attn, elementwise_forward=t_other + t_attn,
+                      recompute_selective=selective, elementwise_forward=t_other + t_attn,
                       weight_gradient=dense, hbm_bytes_forward=hbm_forward, hbm_bytes_selective=core_bytes,
                       attention_core=core + t_attn)
+
+
+def recomputed_matmul_share(model: ModelSpec) -> float:
+    """Share of a layer's linear FLOPs that torchtitan's op-level policy recomputes: the 2nd, 4th, ...
+    matmuls in the order q, k, v, o, w1, w3, w2 (gated MLP) or fc1, fc2 (see memory.every_other_matmul_bytes);
+    FLOPs of each in proportion to its input x output width. The element-wise kernels are all recomputed."""
+    h, a, kv, f = model.hidden, model.attention_width, model.kv_width, model.ffn_hidden
+    mlp = [h * f, h * f, f * h] if model.mlp_matrices == 3 else [h * f, f * h]
+    flops = [h * a, h * kv, h * kv, a * h, *mlp]
+    return sum(flops[1::2]) / sum(flops)
 
 
 def logits_times(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,

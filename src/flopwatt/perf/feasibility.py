@@ -1,12 +1,22 @@
 """Feasibility of plans as data: a reason code per plan (0 = feasible), never an exception.
 
-Codes are checked in the order of ``REASONS``; a plan carries the first one it fails.
+Codes are checked in the order of ``REASONS``; a plan carries the first one it fails. Each code is a
+physical limit or a rule the stack's code enforces, never a preference:
+
+* ``batch``: every stack here splits the global batch into whole micro-batches per data-parallel rank,
+  global % (micro-batch x dp) == 0 (Megatron-LM megatron/core/num_microbatches_calculator.py; torchtitan's
+  trainer asserts global_batch_size % (local_batch_size * dp_degree) == 0 and derives gradient
+  accumulation from it; DeepSpeed train_batch_size = micro x accumulation x dp).
+* ``layers_pp``: the stack's pipeline split (perf/partition.py), e.g. Megatron-Core's equal middle stages.
+* device counts need not be a multiple of the node size: a plan is valid wherever its degrees multiply
+  to the device count and its groups fit (4 or 12 GPUs on 8-GPU nodes are plans like any other).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from flopwatt.perf.partition import first_last_split
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile
 
@@ -15,12 +25,12 @@ REASONS = (
     "devices",            # tp * pp * dp * cp != devices
     "stack_parallelism",  # tp > 1 or pp > 1 on a stack without tensor / pipeline parallelism
     "heads_tp",           # attention heads (or KV heads) not divisible by tp
-    "layers_pp",          # layers not divisible by pp * vpp (stacks without uneven partitions)
+    "layers_pp",          # no split of the layers over pp x vpp stages that the stack accepts (perf/partition.py)
     "batch",              # global batch not divisible by dp * micro-batch
     "vpp",                # interleaving asked where the stack has none, or pp == 1
     "sequence_parallel",  # stack has no sequence parallelism
     "recompute",          # selective recompute not in this stack
-    "zero_pp",            # ZeRO-2/3 shard gradients per micro-batch: not combined with pipelining
+    "zero_pp",            # ZeRO-2/3 with pipelining where the stack refuses it (StackProfile.zero3_with_pipeline)
     "ep",                 # expert parallelism without experts, or ep not dividing experts and dp
     "cp",                 # sequence not divisible by 2 x cp (load-balanced causal context parallelism)
     "oom",                # memory per device exceeds HBM
@@ -39,6 +49,8 @@ def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devi
     layers_ok = (model.layers % (plans.pp * plans.vpp) == 0) | stack.uneven_pipeline_partition
     if stack.uneven_pipeline_partition:
         layers_ok &= plans.pp * plans.vpp <= model.layers
+    if stack.pipeline_partition == "first-last":
+        layers_ok &= first_last_split(model.layers, plans.pp, plans.vpp)["ok"]
     checks = [
         ("devices", plans.devices == devices),
         ("stack_parallelism", ((plans.tp == 1) | stack.tensor_parallel) & ((plans.pp == 1) | stack.pipeline_parallel)),
@@ -48,7 +60,7 @@ def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devi
         ("vpp", (plans.vpp == 1) | ((plans.pp > 1) & stack.interleaved_pipeline)),
         ("sequence_parallel", ~plans.sequence_parallel | stack.sequence_parallel),
         ("recompute", (plans.recompute != 1) | stack.selective_recompute),
-        ("zero_pp", (plans.zero_stage < 2) | (plans.pp == 1)),
+        ("zero_pp", (plans.zero_stage < 2) | (plans.pp == 1) | stack.zero3_with_pipeline),
         ("ep", (plans.ep == 1) | ((model.moe is not None) & (plans.dp % plans.ep == 0)
                                   & ((model.moe.experts if model.moe else 1) % plans.ep == 0))),
         ("cp", (plans.cp == 1) | (seq_len % (2 * plans.cp) == 0)),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from flopwatt.perf.plans import Plans
-from flopwatt.specs import ModelSpec
+from flopwatt.specs import ModelSpec, StackProfile
 
 WEIGHT_BYTES = 2.0
 GRAD_BYTES = 2.0
@@ -39,11 +39,31 @@ def mlp_width(model: ModelSpec) -> float:
     return (model.dense_layers * model.ffn_hidden + model.moe_layers * moe_width) / model.layers
 
 
+def every_other_matmul_bytes(model: ModelSpec, tokens: np.ndarray, plans: Plans) -> np.ndarray:
+    """What torchtitan's op-level selective checkpointing keeps of one layer (bytes, 16-bit).
+
+    Its policy saves the output of every aten.mm except every second one, and of the attention kernel
+    (torchtitan parallelize_llama.py ``_save_list``); the checkpoint also keeps the layer input. The
+    matmuls of a Llama layer run q, k, v, o, then w1, w3, w2 (gated MLP) or fc1, fc2: the 1st, 3rd, ...
+    are kept. Column-parallel outputs are 1/tp wide; the row-parallel o and w2 outputs are the full-width
+    partial sums before their reduction.
+    """
+    t, h = plans.tp, model.hidden
+    f = mlp_width(model)
+    mlp = [f / t, f / t, h] if model.mlp_matrices == 3 else [f / t, h]
+    widths = [model.attention_width / t, model.kv_width / t, model.kv_width / t, h, *mlp]
+    kept = sum(widths[::2]) + model.attention_width / t  # + the attention kernel's output
+    layer_input = np.where(plans.sequence_parallel, h / t, h)
+    return 2.0 * tokens * (layer_input + kept)
+
+
 def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans, flash: bool,
-                               selective: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                               selective: bool = True,
+                               saves: str = "attention-core") -> tuple[np.ndarray, np.ndarray]:
     """Activations of one layer for one micro-batch on one device (Korthikanti Sec. 4, generalised).
 
     Returns (stored for the backward under the plan's recompute, the full set without recompute).
+    ``saves`` is what selective recomputation keeps (StackProfile.selective_saves).
     """
     s, b, t = seq, plans.micro_batch, plans.tp
     h, a, kv, f = model.hidden, model.attention_width, model.kv_width, mlp_width(model)
@@ -57,35 +77,72 @@ def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans, 
     full_layer = replicated + sharded / t
     input_only = np.where(plans.sequence_parallel, 2.0 * sb * h / t, 2.0 * sb * h)
     w_full, w_sel = plans.recompute_weights(selective)
-    others = full_layer + np.where(w_sel > 0, 0.0, attention)  # layers not recomputed in full
+    kept_selective = full_layer if saves == "attention-core" else every_other_matmul_bytes(model, sb, plans)
+    others = np.where(w_sel > 0, kept_selective, full_layer + attention)  # layers not recomputed in full
     stored = w_full * input_only + (1.0 - w_full) * others
     return stored, full_layer + attention
 
 
-def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, flash: bool,
-                           layers_per_stage: np.ndarray, fp8_cache: bool = False,
-                           selective: bool = True) -> np.ndarray:
-    """Activations held by the first pipeline stage at its peak (bytes); ``fp8_cache`` stores the
-    16-bit tensors in FP8 (half the bytes; the 1-byte dropout masks are a small remainder, ignored)."""
-    stored, working = activation_bytes_per_layer(model, seq, plans, flash, selective)
-    if fp8_cache:
+def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stack: StackProfile,
+                           layers_per_stage: np.ndarray, loss_bytes: np.ndarray | float = 0.0) -> np.ndarray:
+    """Activations at the peak of the heavier of the first pipeline stage (it holds min(pp, m) micro-batches)
+    and the last (one micro-batch, plus the loss's ``loss_bytes``) in bytes (DualPipe puts both on one rank,
+    DeepSeek-V3 Sec. 3.2.1); the stack's
+    ``fp8_activation_cache`` stores the 16-bit tensors in FP8 (half the bytes; the 1-byte dropout masks are a
+    small remainder, ignored)."""
+    saves = stack.selective_saves
+    stored, working = activation_bytes_per_layer(model, seq, plans, stack.flash_attention,
+                                                 stack.selective_recompute, saves)
+    if stack.fp8_activation_cache:
         stored = stored / 2
     m = np.maximum(plans.micro_batches, 1)
     in_flight = np.minimum(plans.pp, m)
     interleave = np.where(plans.vpp > 1, 1 + (plans.pp - 1) / (plans.pp * plans.vpp), 1.0)
-    held = stored * layers_per_stage * in_flight * interleave
-    recompute_working = np.where(plans.recompute == 2, working, 0.0)  # one layer rebuilt during backward
-    return held + recompute_working
+    first = stored * layers_per_stage * in_flight * interleave
+    last = stored * layers_per_stage * interleave + loss_bytes
+    held = np.where(plans.pp > 1, np.maximum(first, last), first + loss_bytes)
+    if stack.pipeline_schedule == "dualpipe":  # each rank holds stage i and stage pp - 1 - i: the first and the last
+        held = first + loss_bytes
+    # one layer rebuilt during the backward: in full, or what the op-level policy did not keep
+    rebuilt = np.where(plans.recompute == 2, working, 0.0)
+    if saves != "attention-core":
+        rebuilt = np.where(plans.recompute == 1, working - stored, rebuilt)
+    return held + rebuilt
+
+
+def loss_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, fused: bool) -> np.ndarray:
+    """The loss's peak on the last stage: fp32 logits (4 B) where the cross entropy works in place
+    (Megatron vocab-parallel), else the log-softmax backward of ``F.cross_entropy(logits.float())``: the
+    fp32 log-softmax it saved, the fp32 gradient arriving from nll_loss and the fp32 gradient it returns
+    (3 x 4 B; the forward's 16-bit logits + fp32 copy + fp32 log-softmax, 10 B, peak lower; torchtitan
+    deletes the logits before the backward). Vocabulary sharded over tp (loss parallel)."""
+    per_logit = 4.0 if fused else 12.0
+    return per_logit * plans.micro_batch * seq * model.vocab / plans.tp
+
+
+def fsdp2_state_bytes(params_per_device: np.ndarray, plans: Plans) -> dict[str, np.ndarray]:
+    """FSDP2 mixed precision (StackProfile.fp32_sharded_params): fp32 sharded weights, fp32 gradients and
+    8 B of Adam moments over the dp x cp shard group; under ZeRO-1 (no reshard after forward) also the
+    16-bit unsharded weights and the fp32 unsharded gradients accumulated over micro-batches."""
+    shard = plans.dp * plans.cp
+    full = plans.zero_stage < 3
+    return {
+        "weights": params_per_device * (4.0 / shard + np.where(full, WEIGHT_BYTES, 0.0)),
+        "gradients": params_per_device * 4.0 / np.where(full, 1, shard),
+        "optimizer": params_per_device * (OPTIMIZER_BYTES - 4.0) / shard,
+    }
 
 
 def state_bytes(params_per_device: np.ndarray, plans: Plans, *, fp8_copy: bool = False,
                 copies: int = 1) -> dict[str, np.ndarray]:
-    """Weights, gradients and optimizer states per device (bytes) for the plan's ZeRO stage.
+    """Weights, gradients and optimizer states per device (bytes) for the plan's ZeRO stage, sharded over
+    the dp x cp ranks that hold the same weights (Megatron-Core's distributed optimizer uses the
+    data-parallel group with context parallelism; torchtitan's FSDP mesh is dp_shard_cp).
 
     ``fp8_copy`` adds the 1-byte FP8 weight cache of FP8 training (master weights stay 16/32-bit,
     DeepSeek-V3 Sec. 3.3); ``copies`` = 2 for DualPipe, which keeps two copies of the parameters.
     """
-    z, dp = plans.zero_stage, plans.dp
+    z, dp = plans.zero_stage, plans.dp * plans.cp  # sharded over the data x context-parallel ranks
     weight_bytes = copies * (WEIGHT_BYTES + (1.0 if fp8_copy else 0.0))
     return {
         "weights": params_per_device * weight_bytes / np.where(z >= 3, dp, 1),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flopwatt.errors import InputError
+from flopwatt.perf.partition import first_last_split
 from flopwatt.perf.plans import RECOMPUTE, Plans
 from flopwatt.specs import ModelSpec, StackProfile, System
 
@@ -98,6 +99,8 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
         keep &= dp_ == request.dp
     if not stack.uneven_pipeline_partition:
         keep &= model.layers % (pp_ * vpp_) == 0
+    if stack.pipeline_partition == "first-last":
+        keep &= first_last_split(model.layers, pp_, vpp_)["ok"]
     idx = np.flatnonzero(keep)
     return Plans.build(tp=tp_[idx], pp=pp_[idx], dp=dp_[idx], cp=cp_[idx], ep=ep_[idx], vpp=vpp_[idx],
                        micro_batch=mb_[idx],

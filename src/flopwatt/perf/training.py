@@ -20,9 +20,9 @@ from flopwatt import catalog
 from flopwatt.catalog.efficiency import EfficiencyCatalog
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import experts, feasibility, memory
+from flopwatt.perf import experts, feasibility, memory, partition
 from flopwatt.perf import flops as fl
-from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times
+from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times, recomputed_matmul_share
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile, System, TrainingWorkload
 
@@ -108,10 +108,24 @@ def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
         return layers / plans.pp, with_logits
     if ctx.stack.pipeline_partition == "parameters":
         return np.ceil(layers / plans.pp), with_logits
+    if ctx.stack.pipeline_partition == "first-last":  # Megatron-Core uneven split (perf/partition.py)
+        split = partition.first_last_split(layers, plans.pp, plans.vpp)
+        front = np.maximum(split["first"], np.where(plans.pp > 2, split["middle"], 0))
+        logits_bound = split["last"] * t_layer + t_logits > front * t_layer
+        return np.where(logits_bound, split["last"], front), (plans.pp == 1) | logits_bound
     units = np.ceil((layers + 2) / plans.pp)  # transformer-embedding: L + 2 units balanced
     logits_bound = (units - 1) * t_layer + t_logits > units * t_layer
     busiest = np.where(plans.pp == 1, layers, np.where(logits_bound, units - 1, units))
     return busiest, (plans.pp == 1) | logits_bound
+
+
+def _held_layers(ctx: _Context, plans: Plans, busiest: np.ndarray) -> np.ndarray:
+    """Layers whose weights and in-flight activations set the peak memory: the first stage's (it keeps
+    pp micro-batches) or a middle stage's for the ``first-last`` split; else the slowest stage's."""
+    if ctx.stack.pipeline_partition != "first-last":
+        return busiest
+    split = partition.first_last_split(ctx.model.layers, plans.pp, plans.vpp)
+    return np.maximum(split["first"], np.where(plans.pp > 2, split["middle"], 0)).astype(float)
 
 
 def _tp_tier_time(ctx: _Context, plans: Plans, nbytes: np.ndarray) -> np.ndarray:
@@ -171,6 +185,7 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
         "comm/cp": layers * extra["comm/cp"],
         "comm/pp": _p2p_time(ctx, plans, msg),
         "_layers": layers,
+        "_held_layers": _held_layers(ctx, plans, layers),
         "_backward_stage": layers * (lt.backward + rec),
     }
 
@@ -220,22 +235,31 @@ def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray)
     seq = np.full(len(plans), ctx.seq / plans.cp)
     states = memory.state_bytes(params, plans, fp8_copy=ctx.rates.linear_peak_flops_per_s is not None,
                                 copies=2 if ctx.stack.pipeline_schedule == "dualpipe" else 1)
-    acts = memory.stage_activation_bytes(ctx.model, seq, plans, ctx.stack.flash_attention, layers,
-                                         fp8_cache=ctx.stack.fp8_activation_cache,
-                                         selective=ctx.stack.selective_recompute)
-    logits = 4.0 * plans.micro_batch * seq * ctx.model.vocab / plans.tp
+    if ctx.stack.fp32_sharded_params:
+        states = memory.fsdp2_state_bytes(params, plans)
+    loss = memory.loss_bytes(ctx.model, seq, plans, ctx.stack.fused_cross_entropy)
+    acts = memory.stage_activation_bytes(ctx.model, seq, plans, ctx.stack, layers, loss_bytes=loss)
     parts = {f"memory/{k}": v for k, v in states.items()}
-    parts["memory/activations"] = acts + logits
-    # ZeRO-3 working set: the weight being used and the one being prefetched, gathered in full
-    # (DeepSpeed and FSDP gather per module; the largest module is the MLP up-projection or QKV)
-    model = ctx.model
-    widest = max((model.mlp_matrices - 1) * model.ffn_hidden, model.attention_width + 2 * model.kv_width)
-    largest = model.hidden * widest
-    gathered = 2 * largest / plans.tp * memory.WEIGHT_BYTES
-    parts["memory/workspace"] = np.where(plans.zero_stage >= 3, gathered, 0.0)
+    parts["memory/activations"] = acts
+    parts["memory/workspace"] = np.where(plans.zero_stage >= 3, _gathered_bytes(ctx, plans), 0.0)
     parts["memory/runtime"] = _runtime_bytes(plans, sum(parts.values()))
     parts["memory/total"] = sum(parts.values())
     return parts
+
+
+def _gathered_bytes(ctx: _Context, plans: Plans) -> np.ndarray:
+    """ZeRO-3 working set: unsharded copies while a unit computes and the next one is prefetched.
+
+    ``module`` (DeepSpeed, FSDP1 per linear): the widest weight (MLP up-projection or QKV), twice, 16-bit.
+    ``layer`` (FSDP2 per transformer block, torchtitan docs/fsdp.md): two layers' 16-bit weights and one
+    layer's fp32 gradients before the reduce-scatter (MixedPrecisionPolicy reduce_dtype fp32).
+    """
+    model = ctx.model
+    if ctx.stack.zero3_gather_unit == "layer":
+        per_layer = model.layer_params() / plans.tp
+        return per_layer * (2 * memory.WEIGHT_BYTES + 4.0)
+    widest = max((model.mlp_matrices - 1) * model.ffn_hidden, model.attention_width + 2 * model.kv_width)
+    return 2 * model.hidden * widest / plans.tp * memory.WEIGHT_BYTES
 
 
 def _runtime_bytes(plans: Plans, tensors: np.ndarray) -> np.ndarray:
@@ -260,7 +284,7 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
     mb = _micro_batch_parts(ctx, safe)
     m = safe.micro_batches.astype(float)
     t_mb = mb["compute"] + mb["recompute"] + mb["comm/tp"] + mb["comm/ep"] + mb["comm/cp"] + mb["comm/pp"]
-    params = _params_per_device(ctx, safe, mb["_layers"])
+    params = _params_per_device(ctx, safe, mb["_held_layers"])
     shard = np.where(safe.zero_stage >= 1, safe.dp, 1)
     time = {
         "time/compute": m * mb["compute"],
@@ -274,7 +298,7 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
         "time/optimizer": ctx.rates.memory_time(params / shard * OPTIMIZER_TRAFFIC_BYTES),
     }
     time["time/step"] = sum(time.values())
-    mem = _memory(ctx, safe, params, mb["_layers"])
+    mem = _memory(ctx, safe, params, mb["_held_layers"])
     reason = feasibility.structural_reasons(ctx.model, plans, stack, devices, workload.seq_len)
     reason = feasibility.with_memory(reason, mem["memory/total"], system.accelerator.hbm_bytes)
     metrics = _metrics(ctx, workload, safe, time["time/step"], devices)
@@ -335,6 +359,9 @@ def _metrics(ctx: _Context, workload: TrainingWorkload, plans: Plans, step: np.n
     w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
     full = fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, np.full(len(plans), 2))
     selective = fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, np.full(len(plans), 1))
+    if ctx.stack.selective_saves == "every-other-matmul":  # a share of the linear layers, not the attention core
+        core = fl.attention_core_flops_per_sequence(ctx.model, ctx.seq) * plans.global_batch
+        selective = recomputed_matmul_share(ctx.model) * (full - core)
     hw_flops = model_flops + w_full * full + w_sel * selective
     peak = ctx.rates.linear_peak_flops_per_s or ctx.rates.peak_flops_per_s  # MFU against the run's precision
     tokens_per_step = plans.global_batch * ctx.seq

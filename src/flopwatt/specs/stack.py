@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from flopwatt.errors import InputError
 
-PARTITIONS = ("uniform", "parameters", "transformer-embedding")
+PARTITIONS = ("uniform", "parameters", "transformer-embedding", "first-last")
+SELECTIVE = ("attention-core", "every-other-matmul")
+GATHER_UNITS = ("module", "layer")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -29,7 +31,9 @@ class StackProfile:
     """How layers are split over pipeline stages (``PARTITIONS``): ``uniform`` (Megatron: layers % (pp x vpp)
     == 0, output layer added to the last stage), ``parameters`` (DeepSpeed's default: balanced by
     parameter count, ceil(layers / pp) on the busiest stage), ``transformer-embedding`` (DeepSpeed
-    ``type:transformer|embedding``: the embedding and the output layer count as one layer each)."""
+    ``type:transformer|embedding``: the embedding and the output layer count as one layer each),
+    ``first-last`` (Megatron-Core ``--decoder-first/last-pipeline-num-layers``: any count on the first and
+    last stages, the middle stages equal; see :mod:`flopwatt.perf.partition`)."""
     sequence_parallel: bool
     """Megatron sequence parallelism (Korthikanti et al. 2022 Sec. 4.2.2) is available."""
     selective_recompute: bool
@@ -63,6 +67,29 @@ class StackProfile:
     """MoE dispatch sends FP8 activations (combine stays BF16) (DeepSeek-V3 Sec. 3.3.4)."""
     fp8_activation_cache: bool = False
     """Activations saved for the backward of linear layers are cached in FP8 (DeepSeek-V3 Sec. 3.3.4)."""
+    selective_saves: str = "attention-core"
+    """What selective recomputation keeps (``SELECTIVE``): ``attention-core`` (Korthikanti et al. 2022
+    Sec. 5: everything but the attention scores/softmax/dropout), ``every-other-matmul`` (torchtitan's
+    op-level policy: the outputs of the 1st, 3rd, 5th... matmul of a layer and of the attention kernel;
+    the rest is recomputed)."""
+    fused_cross_entropy: bool = True
+    """The loss reads the logits in place (Megatron vocab-parallel cross entropy: 4 B per fp32 logit);
+    otherwise ``F.cross_entropy(logits.float())`` holds the 16-bit logits, their fp32 copy and the fp32
+    log-softmax it saves (10 B per logit at the loss peak)."""
+    fp32_sharded_params: bool = False
+    """The sharded parameters are the fp32 master weights and gradients accumulate in fp32 (FSDP2 with
+    MixedPrecisionPolicy(param_dtype=bf16, reduce_dtype=fp32)): 4 B weights + 4 B gradients + 8 B Adam
+    moments per parameter over the shard group, and without reshard after forward (ZeRO-1 here) a 16-bit
+    unsharded copy of the weights and fp32 unsharded gradients besides."""
+    zero3_with_pipeline: bool = False
+    """ZeRO-3 (re-gathering the weights for every micro-batch) may run with pipeline stages. DeepSpeed's
+    PipelineEngine refuses ZeRO-2/3; torchtitan allows it (parallelism.fsdp_reshard_after_forward "always"
+    under pipelining, torchtitan/distributed/fsdp.py get_fsdp_reshard_after_forward_policy)."""
+    zero3_gather_unit: str = "module"
+    """What ZeRO-3 / FSDP gathers at once (``GATHER_UNITS``): ``module`` (DeepSpeed, FSDP1 auto-wrap of a
+    linear: the widest weight, one in use and one prefetched) or ``layer`` (FSDP2 ``fully_shard`` per
+    transformer block: two layers' 16-bit weights, the one in use and the prefetched next, plus one layer's
+    unsharded fp32 gradients before their reduce-scatter)."""
     pipeline_schedule: str = "1f1b"
     """``1f1b`` (interleaved when vpp > 1) or ``dualpipe`` (DeepSeek-V3 Table 2: bubble (PP/2 - 1) chunks
     instead of PP - 1, with two copies of the parameters)."""
@@ -79,9 +106,13 @@ class StackProfile:
         for name in ("tensor_parallel", "pipeline_parallel", "interleaved_pipeline", "sequence_parallel",
                      "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
                      "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives",
-                     "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache", "partial_recompute"):
+                     "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache", "partial_recompute",
+                     "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
+        for name, allowed in (("selective_saves", SELECTIVE), ("zero3_gather_unit", GATHER_UNITS)):
+            if getattr(self, name) not in allowed:
+                raise InputError(f"stack {self.id}.{name}", f"one of {', '.join(allowed)}", getattr(self, name))
         if self.pipeline_schedule not in ("1f1b", "dualpipe"):
             raise InputError(f"stack {self.id}.pipeline_schedule", "1f1b or dualpipe", self.pipeline_schedule)
         if not self.zero_stages or any(z not in (0, 1, 2, 3) for z in self.zero_stages):

@@ -1,0 +1,53 @@
+"""How a stack splits L transformer layers over pp pipeline stages (x vpp virtual stages each).
+
+``pipeline_partition`` of :class:`~flopwatt.specs.StackProfile` names the rule:
+
+* ``uniform``: every stage L / pp layers; L % (pp x vpp) == 0 (Megatron-LM before the uneven flags).
+* ``parameters``: DeepSpeed ``partition_method='parameters'``: ceil(L / pp) on the busiest stage.
+* ``transformer-embedding``: DeepSpeed ``type:transformer|embedding`` / Llama 3: L + 2 units balanced,
+  the embedding and the output layer one unit each.
+* ``first-last``: Megatron-Core ``--decoder-first-pipeline-num-layers`` /
+  ``--decoder-last-pipeline-num-layers`` (``TransformerConfig.num_layers_in_first_pipeline_stage`` /
+  ``num_layers_in_last_pipeline_stage``): the first and last stages take any count > 0, the pp - 2 middle
+  stages share the rest equally, and with interleaving every stage's count is a multiple of vpp
+  (NVIDIA/Megatron-LM@d98e8a64dd megatron/core/transformer/transformer_config.py ``__post_init__``,
+  "Uneven PP"; in Megatron-Core since core_r0.9.0, with virtual stages since core_v0.11.0).
+
+This module returns the planner's best ``first-last`` split (the lightest busiest stage the rule
+allows, checked by brute force in tests/test_partition.py): middle stages of c = ceil(L / pp) layers
+rounded up to a multiple of vpp, the first stage c (or less, so that the last stage keeps a layer),
+the last stage the remainder, which leaves room for the output layer (126 layers on 16 stages: first
+8, 14 middle stages of 8, last 6). Where that leaves the last stage nothing, the middle stages take
+floor(L / pp) and the first and last stages share the rest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def first_last_split(layers: int, pp: np.ndarray, vpp: np.ndarray) -> dict[str, np.ndarray]:
+    """First, middle and last stage layer counts of Megatron-Core's uneven split, and validity.
+
+    ``ok`` is False where no split exists under the rules above: vpp not dividing L (each stage's
+    count must be a multiple of vpp), or more virtual stages than layers. Every stage keeps at least
+    one layer per virtual stage (whether Megatron accepts an empty first or last stage was not confirmed).
+    """
+    pp = np.asarray(pp, dtype=np.int64)
+    v = np.maximum(np.asarray(vpp, dtype=np.int64), 1)
+    stages = np.maximum(pp, 1)
+    inner = np.maximum(stages - 2, 0)
+    up = -(-layers // (stages * v)) * v  # ceil(L / pp), rounded up to a multiple of v
+    down = np.maximum(layers // (stages * v), 1) * v
+    middle = np.where(layers - inner * up >= 2 * v, up, down)
+    rest = layers - inner * middle  # first + last
+    first = np.where(middle == up, np.minimum(rest - v, middle), -(-rest // (2 * v)) * v)
+    last = rest - first
+    ok = (layers % v == 0) & (stages * v <= layers) & (first >= v) & (last >= v)
+    one = stages == 1
+    return {
+        "first": np.where(one, layers, first),
+        "middle": np.where(one, layers, middle),
+        "last": np.where(one, 0, last),
+        "ok": np.where(one, v == 1, ok),
+    }

@@ -1,0 +1,43 @@
+"""Feasibility as the stacks' code allows it: device counts off the node size, ZeRO-3 with pipelining."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flopwatt import catalog
+from flopwatt.estimate import estimate_training
+from flopwatt.footprint import default_setting, run_footprint
+from flopwatt.perf.feasibility import REASONS, structural_reasons
+from flopwatt.perf.plans import Plans
+from flopwatt.perf.space import PlanRequest
+from flopwatt.specs import TrainingWorkload
+
+
+@pytest.mark.parametrize("devices", [4, 12])
+def test_device_counts_off_the_node_size_plan_and_price(devices):
+    model = catalog.get("models", "llama3-8b")
+    system = catalog.get("systems", "dgx-h100")
+    workload = TrainingWorkload(model=model, seq_len=8192, tokens=1e9)
+    estimate = estimate_training(workload, system, catalog.get("stacks", "megatron-core"),
+                                 PlanRequest(devices=devices, global_batch=48))
+    assert estimate.best is not None
+    best = estimate.result.take(np.array([estimate.best]))
+    assert int(best.plans.devices[0]) == devices
+    footprint = run_footprint(best, workload, system, devices, default_setting())
+    assert footprint["energy/it_j"][0] > 0
+
+
+def test_zero3_with_pipelining_only_where_the_stack_allows_it():
+    model = catalog.get("models", "llama3.1-70b")
+    plans = Plans.build(tp=8, pp=4, dp=4, micro_batch=1, global_batch=64, zero_stage=3)
+    zero_pp = REASONS.index("zero_pp")
+    assert structural_reasons(model, plans, catalog.get("stacks", "torchtitan"), 128, 8192)[0] != zero_pp
+    assert structural_reasons(model, plans, catalog.get("stacks", "deepspeed-megatron"), 128, 8192)[0] == zero_pp
+
+
+def test_the_global_batch_must_split_into_whole_micro_batches_on_every_stack():
+    model = catalog.get("models", "llama3.1-8b")
+    plans = Plans.build(tp=1, pp=1, dp=12, micro_batch=2, global_batch=36)  # 36 / 24 is not whole
+    for stack in catalog.stacks().values():
+        assert structural_reasons(model, plans, stack, 12, 8192)[0] == REASONS.index("batch")
