@@ -35,11 +35,17 @@ MAMF = {  # best measured BF16 matmul TFLOP/s, dense peak TFLOP/s ([ML-acc])
     "h100-sxm5-80gb": (794.5, 989.4), "h800-sxm5-80gb": (794.5, 989.4), "h200-sxm-141gb": (794.5, 989.4),
     "b200-sxm-180gb": (1745, 2250), "gb200": (1822, 2500),
     "mi300x": (668, 1307.4), "mi325x": (785, 1307.4), "gaudi3": (1243, 1835),
+    "b300-sxm-288gb": (1769, 2250), "mi355x": (1565, 2500),
 }
 SAME_SILICON = {"a100-sxm4-40gb": "A100 80GB", "h800-sxm5-80gb": "H100", "h200-sxm-141gb": "H100"}
 ASSUMED = {  # no MAMF published: take the A100 fraction
     "v100-sxm2-32gb": 125, "gaudi2": 432, "tpu-v3": 123, "tpu-v4": 275, "tpu-v5e": 197, "tpu-v5p": 459,
-    "tpu-v6e": 918,
+    "tpu-v6e": 918, "ascend-910c": 752, "cambricon-mlu370-x8": 96, "mtt-s4000": 100,
+}
+MAMF_OF = {  # no MAMF published: take the measured fraction of the named device (same silicon or generation)
+    "h20": ("h100-sxm5-80gb", 148, "same GH100 die as H100, compute capped"),
+    "gb300": ("b300-sxm-288gb", 2500, "same Blackwell Ultra GPU as B300"),
+    "rubin": ("b300-sxm-288gb", 4000, "announced part; the previous NVIDIA generation's measured fraction"),
 }
 SIZES = np.logspace(6, 14, 17)
 
@@ -102,6 +108,10 @@ def main() -> None:
     a100 = MAMF["a100-sxm4-80gb"][0] / MAMF["a100-sxm4-80gb"][1]
     for acc, peak in ASSUMED.items():
         print(table(acc, a100 * peak, peak, "; ASSUMED: no MAMF published for this device, A100's fraction used"))
+    for acc, (like, peak, why) in MAMF_OF.items():
+        fraction = MAMF[like][0] / MAMF[like][1]
+        print(table(acc, fraction * peak, peak, f"; ASSUMED: no MAMF published for this device, {like}'s measured "
+                    f"fraction used ({why})"))
     for acc in LOW_PRECISION:
         print(low_precision_table(acc, acc))
     for acc, measured_as in LOW_PRECISION_SAME_SILICON.items():
