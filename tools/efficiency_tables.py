@@ -59,7 +59,15 @@ LOW_PRECISION = {  # accelerator: {precision: (best Azure cuBLASLt TFLOP/s, dens
     "gb200": ({"fp8": (2906.9, 5000), "fp4": (7627.6, 10000)},
               f"{AZURE}@2a370be Azure_Results/ND_GB200_v6_results.md GEMM CuBLASLt FP8 and FP4, 16384^3"),
 }
-LOW_PRECISION_SAME_SILICON = {"h800-sxm5-80gb": "h100-sxm5-80gb", "b200-sxm-180gb": "gb200"}
+LOW_PRECISION_SAME_SILICON = {"h800-sxm5-80gb": "h100-sxm5-80gb", "b200-sxm-180gb": "gb200",
+                              "h20": "h100-sxm5-80gb"}
+MAMF_LOW_PRECISION = {  # accelerator: {precision: (MAMF-finder TFLOP/s, dense peak)}, stas00/ml-engineering@744d01e
+    "b300-sxm-288gb": {"fp8": (3353.3, 4500)},  # FP8 (float8_e4m3fn) MAMF table
+}
+MAMF_LOW_PRECISION_AS = {  # no low-precision MAMF: the named device's ratio, plus the Blackwell FP4 fit
+    "gb300": ("b300-sxm-288gb", "same Blackwell Ultra GPU as B300"),
+    "rubin": ("b300-sxm-288gb", "announced part; the previous NVIDIA generation's measured ratio"),
+}
 FITTED = {  # (accelerator, precision): ratio fitted end to end where the microbenchmark ratio misreads serving
     ("gb200", "fp4"): 0.60, ("b200-sxm-180gb", "fp4"): 0.60,
 }
@@ -85,6 +93,24 @@ def low_precision_table(acc: str, measured_as: str) -> str:
                  f'(random init, 10,000 warm-up iterations), x 271/256.5 = MAMF-finder over Azure on A100 '
                  f'(ND_A100_v4_results.md @3bb66ca FP16 256.5); BF16 MAMF stas00/ml-engineering@744d01e{same}"')
     lines.append('retrieved = "2026-12-02"')
+    return "\n".join(lines) + "\n"
+
+
+def mamf_low_precision_table(acc: str, measured_as: str, note: str, with_fp4: bool) -> str:
+    """ratio_p from the MAMF finder's own low-precision and BF16 rows (no Azure scaling needed)."""
+    mamf, peak = MAMF[measured_as]
+    lines, notes = [f"[low_precision.{acc}]"], []
+    for precision, (mamf_p, peak_p) in MAMF_LOW_PRECISION[measured_as].items():
+        ratio = (mamf_p / peak_p) / (mamf / peak)
+        lines.append(f"{precision} = {ratio:.4f}")
+        notes.append(f"{precision}: ({mamf_p}/{peak_p}) / ({mamf}/{peak}) = {ratio:.4f}")
+    if with_fp4:
+        lines.append(f"fp4 = {FITTED[('gb200', 'fp4')]:.4f}")
+        notes.append(f"fp4: ASSUMED the Blackwell value {FITTED[('gb200', 'fp4')]:.2f} ({FITTED_NOTE})")
+    same = "" if acc == measured_as else f"; ASSUMED: {note}, {measured_as}'s measurement used"
+    lines.append(f'source = "DERIVED (tools/efficiency_tables.py): {"; ".join(notes)}; MAMF-finder FP8 and BF16 '
+                 f'tables of stas00/ml-engineering@744d01e compute/accelerator/README.md{same}"')
+    lines.append('retrieved = "2026-12-06"')
     return "\n".join(lines) + "\n"
 
 
@@ -116,6 +142,10 @@ def main() -> None:
         print(low_precision_table(acc, acc))
     for acc, measured_as in LOW_PRECISION_SAME_SILICON.items():
         print(low_precision_table(acc, measured_as))
+    for acc in MAMF_LOW_PRECISION:
+        print(mamf_low_precision_table(acc, acc, "", with_fp4=False))
+    for acc, (measured_as, why) in MAMF_LOW_PRECISION_AS.items():
+        print(mamf_low_precision_table(acc, measured_as, why, with_fp4=True))
 
 
 if __name__ == "__main__":
