@@ -35,11 +35,17 @@ MAMF = {  # best measured BF16 matmul TFLOP/s, dense peak TFLOP/s ([ML-acc])
     "h100-sxm5-80gb": (794.5, 989.4), "h800-sxm5-80gb": (794.5, 989.4), "h200-sxm-141gb": (794.5, 989.4),
     "b200-sxm-180gb": (1745, 2250), "gb200": (1822, 2500),
     "mi300x": (668, 1307.4), "mi325x": (785, 1307.4), "gaudi3": (1243, 1835),
+    "b300-sxm-288gb": (1769, 2250), "mi355x": (1565, 2500),
 }
 SAME_SILICON = {"a100-sxm4-40gb": "A100 80GB", "h800-sxm5-80gb": "H100", "h200-sxm-141gb": "H100"}
 ASSUMED = {  # no MAMF published: take the A100 fraction
     "v100-sxm2-32gb": 125, "gaudi2": 432, "tpu-v3": 123, "tpu-v4": 275, "tpu-v5e": 197, "tpu-v5p": 459,
-    "tpu-v6e": 918,
+    "tpu-v6e": 918, "ascend-910c": 752, "cambricon-mlu370-x8": 96, "mtt-s4000": 100,
+}
+MAMF_OF = {  # no MAMF published: take the measured fraction of the named device (same silicon or generation)
+    "h20": ("h100-sxm5-80gb", 148, "same GH100 die as H100, compute capped"),
+    "gb300": ("b300-sxm-288gb", 2500, "same Blackwell Ultra GPU as B300"),
+    "rubin": ("b300-sxm-288gb", 4000, "announced part; the previous NVIDIA generation's measured fraction"),
 }
 SIZES = np.logspace(6, 14, 17)
 
@@ -53,7 +59,15 @@ LOW_PRECISION = {  # accelerator: {precision: (best Azure cuBLASLt TFLOP/s, dens
     "gb200": ({"fp8": (2906.9, 5000), "fp4": (7627.6, 10000)},
               f"{AZURE}@2a370be Azure_Results/ND_GB200_v6_results.md GEMM CuBLASLt FP8 and FP4, 16384^3"),
 }
-LOW_PRECISION_SAME_SILICON = {"h800-sxm5-80gb": "h100-sxm5-80gb", "b200-sxm-180gb": "gb200"}
+LOW_PRECISION_SAME_SILICON = {"h800-sxm5-80gb": "h100-sxm5-80gb", "b200-sxm-180gb": "gb200",
+                              "h20": "h100-sxm5-80gb"}
+MAMF_LOW_PRECISION = {  # accelerator: {precision: (MAMF-finder TFLOP/s, dense peak)}, stas00/ml-engineering@744d01e
+    "b300-sxm-288gb": {"fp8": (3353.3, 4500)},  # FP8 (float8_e4m3fn) MAMF table
+}
+MAMF_LOW_PRECISION_AS = {  # no low-precision MAMF: the named device's ratio, plus the Blackwell FP4 fit
+    "gb300": ("b300-sxm-288gb", "same Blackwell Ultra GPU as B300"),
+    "rubin": ("b300-sxm-288gb", "announced part; the previous NVIDIA generation's measured ratio"),
+}
 FITTED = {  # (accelerator, precision): ratio fitted end to end where the microbenchmark ratio misreads serving
     ("gb200", "fp4"): 0.60, ("b200-sxm-180gb", "fp4"): 0.60,
 }
@@ -82,6 +96,24 @@ def low_precision_table(acc: str, measured_as: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def mamf_low_precision_table(acc: str, measured_as: str, note: str, with_fp4: bool) -> str:
+    """ratio_p from the MAMF finder's own low-precision and BF16 rows (no Azure scaling needed)."""
+    mamf, peak = MAMF[measured_as]
+    lines, notes = [f"[low_precision.{acc}]"], []
+    for precision, (mamf_p, peak_p) in MAMF_LOW_PRECISION[measured_as].items():
+        ratio = (mamf_p / peak_p) / (mamf / peak)
+        lines.append(f"{precision} = {ratio:.4f}")
+        notes.append(f"{precision}: ({mamf_p}/{peak_p}) / ({mamf}/{peak}) = {ratio:.4f}")
+    if with_fp4:
+        lines.append(f"fp4 = {FITTED[('gb200', 'fp4')]:.4f}")
+        notes.append(f"fp4: ASSUMED the Blackwell value {FITTED[('gb200', 'fp4')]:.2f} ({FITTED_NOTE})")
+    same = "" if acc == measured_as else f"; ASSUMED: {note}, {measured_as}'s measurement used"
+    lines.append(f'source = "DERIVED (tools/efficiency_tables.py): {"; ".join(notes)}; MAMF-finder FP8 and BF16 '
+                 f'tables of stas00/ml-engineering@744d01e compute/accelerator/README.md{same}"')
+    lines.append('retrieved = "2026-12-06"')
+    return "\n".join(lines) + "\n"
+
+
 def table(acc: str, mamf: float, peak: float, note: str) -> str:
     e = K * mamf / peak
     f_half = T0_S * e * peak * 1e12
@@ -102,10 +134,18 @@ def main() -> None:
     a100 = MAMF["a100-sxm4-80gb"][0] / MAMF["a100-sxm4-80gb"][1]
     for acc, peak in ASSUMED.items():
         print(table(acc, a100 * peak, peak, "; ASSUMED: no MAMF published for this device, A100's fraction used"))
+    for acc, (like, peak, why) in MAMF_OF.items():
+        fraction = MAMF[like][0] / MAMF[like][1]
+        print(table(acc, fraction * peak, peak, f"; ASSUMED: no MAMF published for this device, {like}'s measured "
+                    f"fraction used ({why})"))
     for acc in LOW_PRECISION:
         print(low_precision_table(acc, acc))
     for acc, measured_as in LOW_PRECISION_SAME_SILICON.items():
         print(low_precision_table(acc, measured_as))
+    for acc in MAMF_LOW_PRECISION:
+        print(mamf_low_precision_table(acc, acc, "", with_fp4=False))
+    for acc, (measured_as, why) in MAMF_LOW_PRECISION_AS.items():
+        print(mamf_low_precision_table(acc, measured_as, why, with_fp4=True))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ class Medium:
     reach_m: float
     power_w_per_end: float | None = None
     price_usd_per_end: float | None = None
+    mtbf_h: float | None = None
+    """Mean time between failures of one cable/module as its source states it (hours); None = unknown."""
     source: str
     retrieved: str
     notes: str = ""
@@ -64,6 +66,7 @@ class Medium:
         if self.kind not in MEDIUM_KINDS:
             raise InputError(f"medium {self.id}.kind", f"one of {', '.join(MEDIUM_KINDS)}", self.kind)
         positive(f"medium {self.id}", "reach_m", self.reach_m)
+        positive(f"medium {self.id}", "mtbf_h", self.mtbf_h, allow_none=True)
         for name in ("power_w_per_end", "price_usd_per_end"):  # a passive cable may draw 0 W
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and 0 <= value < float("inf")):
