@@ -19,8 +19,6 @@ NEW_ACCELERATORS = ("h20", "b300-sxm-288gb", "gb300", "mi355x", "rubin", "ascend
 NEW_SYSTEMS = ("hgx-h20", "dgx-b300", "gb300-nvl72", "mi355x-platform", "vera-rubin-nvl144", "cloudmatrix-384",
                "atlas-800t-a2", "cambricon-mlu370-x8-server", "mccx-d800")
 RETRIEVED = "2026-12-06"
-NO_POWER_CRASH = ("board without a power figure: train raises ValueError in the energy code today "
-                  "(the lead's fix; see the issue-18 report)")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -38,11 +36,6 @@ def _ends_cleanly(proc: subprocess.CompletedProcess) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
-def _train_case(acc_id: str):
-    acc = catalog.accelerators()[acc_id]
-    if acc.board_power_w is None and acc.peak_flops_per_s:
-        return pytest.param(acc_id, marks=pytest.mark.xfail(strict=False, reason=NO_POWER_CRASH))
-    return acc_id
 
 
 @pytest.mark.parametrize("acc_id", NEW_ACCELERATORS)
@@ -72,7 +65,7 @@ def test_announced_and_unpublished_parts_say_so():
         accs["ascend-910b"].peak("bf16")
 
 
-@pytest.mark.parametrize("acc_id", [_train_case(a) for a in NEW_ACCELERATORS])
+@pytest.mark.parametrize("acc_id", NEW_ACCELERATORS)
 def test_train_on_new_accelerator_ends_cleanly(acc_id):
     _ends_cleanly(_run("train", "--accelerator", acc_id, "--model", "llama3-8b", "--devices", "64"))
 
