@@ -52,10 +52,11 @@ def reliability(req: ReliabilityRequest) -> dict[str, Any]:
     work = np.array([req.days * DAY_S])
     out = {k: float(v[0]) for k, v in run_reliability(work, np.array([req.devices]), req.params or 0.0,
                                                        model).items()}
-    if req.params is None:
-        for key in [k for k in out if k not in ("reliability/interruptions", "reliability/mtbf_s")]:
-            del out[key]
-        out["unknown"] = ["checkpoint interval, wall time and goodput: give params (the checkpoint size)"]
+    if req.params is None:  # no checkpoint size: only what the failure rates alone say
+        out = {"reliability/mtbf_s": out["reliability/mtbf_s"],
+               "reliability/interruptions_failure_free": float(work[0] / out["reliability/mtbf_s"]),
+               "unknown": ["checkpoint interval, wall time, goodput and the interruptions of the restarts: give "
+                           "params (the checkpoint size)"]}
     out["reliability/by_component"] = {k: r * req.devices * work[0] for k, r in model.rates_per_device_s.items()}
     return out
 

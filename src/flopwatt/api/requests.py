@@ -176,7 +176,7 @@ class ReliabilityRequest(Request):
 
     devices: f.Devices
     days: float = Field(gt=0, le=36_500, description="failure-free duration of the job, days")
-    params: float | None = Field(None, gt=0, le=1e16, description="model parameters (sets the checkpoint size; "
+    params: float | None = Field(None, ge=1, le=1e16, description="model parameters (sets the checkpoint size; "
                                  "without it the checkpoint write time is unknown)")
 
 

@@ -142,9 +142,13 @@ def validation(report: dict[str, Any]) -> str:
 
 
 def reliability(out: dict, devices: int, days: float, with_checkpoint: bool) -> str:
+    if with_checkpoint:
+        over = f"{out['reliability/interruptions']:.1f} over {duration(out['reliability/expected_wall_s'])}"
+    else:
+        over = (f"{out['reliability/interruptions_failure_free']:.1f} over the failure-free {days:g} days "
+                f"(unknown: {out['unknown'][0]})")
     lines = [f"job of {devices:,} devices, {days:g} days of failure-free work:",
-             f"  job MTBF {duration(out['reliability/mtbf_s'])}; expected unexpected interruptions "
-             f"{out['reliability/interruptions']:.1f} over {duration(out['reliability/expected_wall_s'])}",
+             f"  job MTBF {duration(out['reliability/mtbf_s'])}; expected unexpected interruptions {over}",
              "  by component: " + ", ".join(f"{k} {v:.1f}" for k, v in out["reliability/by_component"].items())]
     if with_checkpoint:
         lines.append(f"  checkpoint write {duration(out['reliability/checkpoint_write_s'])}, every "
