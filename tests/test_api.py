@@ -199,3 +199,22 @@ def test_advice_names_the_stack_that_splits_uneven_layers():
                                    global_batch=2048, seq_len=8192, tokens="15T", stack="meta-llama3"))
     if other.metrics["step_time_s"] * 1.2 <= result.metrics["step_time_s"]:
         assert any("meta-llama3" in a or "stack" in a for a in result.advice)
+
+
+def test_validate_skips_unknown_frameworks_models_and_metrics_and_never_reads_notes():
+    from flopwatt.validate import read_rows, validate
+
+    rows = read_rows(Path(__file__).resolve().parents[1] / "validation" / "visible.csv")
+    train = next(r for r in rows if r["id"] == "MEG21-04")
+    odd = [{**train, "id": "X-01", "framework": "mlperf-nvidia"},
+           {**train, "id": "X-02", "metric": "watts_per_token"},
+           {**train, "id": "X-03", "model": "Some Model 7B", "params_b": ""},
+           {**train, "id": "X-04", "accelerator": "tpu-v99"},
+           {**train, "id": "X-05", "kind": "finetune"}]
+    report = validate([train, *odd])
+    assert report["summary"]["n"] == 1 and len(report["summary"]["skipped"]) == 5
+    assert report["summary"]["coverage"] == pytest.approx(1 / 6)
+    reasons = " ".join(s["reason"] for s in report["summary"]["skipped"])
+    assert "mlperf-nvidia" in reasons and "watts_per_token" in reasons and "tpu-v99" in reasons
+    same = validate([{**train, "notes": "counts the extra recompute; model flops; swiglu; TDP; PUE 1.5"}])
+    assert same["rows"][0]["predicted"] == report["rows"][0]["predicted"]
