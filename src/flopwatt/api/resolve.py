@@ -56,6 +56,11 @@ def resolve_model(ref: str, notes: Assumptions, *, allow_files: bool = True, fie
     return found
 
 
+def catalog_model(ref: str, field_name: str) -> ModelSpec:
+    """A catalog model by id or normalised name (configs whose models are looked up again by id later)."""
+    return resolve_model(ref, Assumptions(), allow_files=False, field_name=field_name)
+
+
 def _model_file(path: Path, notes: Assumptions, field_name: str) -> ModelSpec:
     if not path.is_file():
         raise InputError(field_name, "an existing model file (config.json or TOML)", str(path))

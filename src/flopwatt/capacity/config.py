@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from flopwatt import catalog
+from flopwatt.api.resolve import catalog_model
 from flopwatt.capacity.fields import (
     ids,
     keys,
@@ -239,7 +240,7 @@ def _site(sid: str, table: Any, hardware: dict[str, Hardware]) -> PlanSite:
 def _training(tid: str, table: Any, sites: dict[str, PlanSite]) -> TrainingDemand:
     where = f"[training.{tid}]"
     keys(where, table, TABLES["training"])
-    model = catalog.get("models", need(where, table, "model"))
+    model = catalog_model(need(where, table, "model"), f"{where}.model")
     seq = table.get("seq_len", model.seq_len)
     if seq is None:
         raise InputError(f"{where}.seq_len", f"a value ({model.id} has no published context length)")
@@ -275,7 +276,8 @@ def _serving(sid: str, table: Any) -> ServingDemand:
     if last is not None and last < first:
         raise InputError(f"{where}.last_year", f"a year >= first_year ({first})", last)
     return ServingDemand(
-        id=sid, model=catalog.get("models", need(where, table, "model")), region=str(need(where, table, "region")),
+        id=sid, model=catalog_model(need(where, table, "model"), f"{where}.model"),
+        region=str(need(where, table, "region")),
         first_year=first, last_year=last, output_tokens_per_s=rate,
         input_len=float(number(f"{where}.input_len", need(where, table, "input_len"), minimum=1, strict=False)),
         output_len=output_len, ttft_slo_s=float(number(f"{where}.ttft_slo_s", need(where, table, "ttft_slo_s"))),

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from flopwatt import catalog
+from flopwatt.api.resolve import catalog_model
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.specs import ModelSpec, StackProfile, System
 from flopwatt.specs.site import Cooling, Site
@@ -235,7 +236,7 @@ def _classes(raw: Any) -> dict[str, JobClass]:
     for cid, table in raw.items():
         where = f"[classes.{cid}]"
         _keys(where, table, TABLES["class"])
-        model = catalog.get("models", _need(where, table, "model"))
+        model = catalog_model(_need(where, table, "model"), f"{where}.model")
         seq = table.get("seq_len", model.seq_len)
         out[cid] = JobClass(
             id=cid, model=model, seq_len=_number(f"{where}.seq_len", seq, integer=True),
@@ -283,7 +284,7 @@ def _service(sid: str, table: Any, base: Path, sites: dict[str, FleetSite]) -> S
     if "trace" not in table and not {"input_len", "output_len"} <= set(table):
         raise InputError(f"{where}.input_len", "input_len and output_len (mean tokens) when no trace is given")
     return Service(
-        id=sid, model=catalog.get("models", _need(where, table, "model")), user_region=region,
+        id=sid, model=catalog_model(_need(where, table, "model"), f"{where}.model"), user_region=region,
         precision=table.get("precision", "fp8"),
         ttft_slo_s=_number(f"{where}.ttft_slo_s", _need(where, table, "ttft_slo_s")),
         tpot_slo_s=_number(f"{where}.tpot_slo_s", _need(where, table, "tpot_slo_s")),
