@@ -13,10 +13,6 @@ metric or accelerator skips the row with the reason; it never aborts the run.
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
 from flopwatt import catalog
@@ -26,83 +22,22 @@ from flopwatt.footprint import default_setting, run_footprint
 from flopwatt.perf import flops as fl
 from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.space import PlanRequest
-from flopwatt.reliability import DAY_S
 from flopwatt.serve import ServeRequest, estimate_serving
 from flopwatt.specs import ModelSpec, System, TrainingWorkload
 from flopwatt.specs.model import MoESpec
 from flopwatt.validate import conventions as conv
-
-SCHEMA = ("id,kind,source,model,params_b,layers,hidden,ffn_hidden,heads,kv_heads,vocab,seq_len,moe_experts,"
-          "moe_topk,moe_ffn_hidden,moe_shared_experts,accelerator,n_devices,tp,pp,dp,cp,ep,vpp,micro_batch,"
-          "global_batch_seqs,zero_stage,recompute,precision,framework,network,input_len,output_len,scenario,"
-          "ttft_p99_s,tpot_p99_s,tokens_total_b,metric,value,unit,notes").split(",")
-KINDS = ("train", "infer", "energy")
-TRAIN_METRICS = ("tflops_per_device", "mfu", "hfu", "tokens_per_s", "step_time_s", "time_to_train_s")
-
-
-class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """The row lacks what the model needs; the message says what."""
-
-
-@dataclass(slots=True)
-class RowResult:
-    id: str
-    metric: str
-    measured: float
-    predicted: float
-    plan: dict[str, object]
-    assumptions: list[str] = field(default_factory=list)
-
-    @property
-    def ape(self) -> float:
-        return abs(self.predicted - self.measured) / abs(self.measured)
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a published-runs CSV; the header must be the DATASET.md schema exactly."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            if list(header) != SCHEMA:
-                missing = [c for c in SCHEMA if c not in header]
-                detail = f"missing column {missing[0]}" if missing else "columns in the DATASET.md order"
-                raise InputError(f"{path} header", f"the DATASET.md schema ({detail})")
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("validation file", f"a readable CSV file ({exc.__class__.__name__})", str(path)) from exc
-    except csv.Error as exc:
-        raise InputError(f"{path}", f"well-formed CSV ({exc})") from exc
-    for line, row in enumerate(rows, start=2):
-        if None in row or any(v is None for v in row.values()):
-            raise InputError(f"{path} line {line}", f"{len(SCHEMA)} fields")
-    return rows
-
-
-def _int(row: dict[str, str], key: str) -> int | None:
-    text = row[key].strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise InputError(f"row {row['id']} {key}", "a number", text) from exc
-    if value != int(value) or value < 0:
-        raise InputError(f"row {row['id']} {key}", "a non-negative integer", text)
-    return int(value)
-
-
-def _float(row: dict[str, str], key: str) -> float | None:
-    text = row[key].strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise InputError(f"row {row['id']} {key}", "a number", text) from exc
-    if not np.isfinite(value):
-        raise InputError(f"row {row['id']} {key}", "a finite number", text)
-    return value
+from flopwatt.validate.reliability import RELIABILITY_SCHEMA, read_reliability_rows, validate_reliability
+from flopwatt.validate.rows import (
+    KINDS,
+    SCHEMA,
+    TRAIN_METRICS,
+    RowResult,
+    Skip,
+    _float,
+    _int,
+    _report,
+    read_rows,
+)
 
 
 def _moe(row: dict[str, str], known: ModelSpec | None) -> MoESpec | None:
@@ -383,60 +318,8 @@ def validate(rows: list[dict[str, str]], kind: str | None = None) -> dict[str, o
     return _report(results, skipped)
 
 
-def _report(results: list[RowResult], skipped: list[dict[str, str]]) -> dict[str, object]:
-    apes = np.array([r.ape for r in results])
-    rows = [{"id": r.id, "metric": r.metric, "measured": r.measured, "predicted": r.predicted,
-             "ape": r.ape, "status": "ok", "plan": r.plan, "assumptions": r.assumptions} for r in results]
-    total = len(results) + len(skipped)
-    summary: dict[str, object] = {"n": len(results), "skipped": skipped,
-                                  "coverage": len(results) / total if total else None}
-    if len(results):
-        summary.update(median_ape=float(np.median(apes)), p90_ape=float(np.percentile(apes, 90)),
-                       max_ape=float(apes.max()))
-    else:
-        summary.update(median_ape=None, p90_ape=None, max_ape=None)
-    return {"rows": rows, "summary": summary}
-
-
 RUNNERS = {"train": _train_row, "energy": _energy_row, "infer": _infer_row}
 
-RELIABILITY_SCHEMA = ["id", "source", "n_devices", "days", "cause", "count", "notes"]
 
-
-def read_reliability_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of reliability.csv (its own schema: DATASET.md section reliability.csv)."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if list(reader.fieldnames or []) != RELIABILITY_SCHEMA:
-                raise InputError(f"{path} header", f"the reliability.csv schema ({','.join(RELIABILITY_SCHEMA)})")
-            return list(reader)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("reliability file", f"a readable CSV file ({exc.__class__.__name__})", str(path)) from exc
-
-
-def validate_reliability(rows: list[dict[str, str]]) -> dict[str, object]:
-    """Predicted unexpected interruptions (catalog failure rates) against published counts.
-
-    Only rows counting unexpected interruptions of a whole run are predictions; causes, planned
-    maintenance and rows without an exact observation window are listed as skipped with the reason.
-    """
-    model = catalog.failure_model()
-    results, skipped = [], []
-    for row in rows:
-        cause = row["cause"].lower()
-        days = _float(row, "days")
-        if "planned" in cause and "unplanned" not in cause:
-            skipped.append({"id": row["id"], "reason": "planned maintenance is not a failure: not modelled"})
-        elif days is None:
-            skipped.append({"id": row["id"], "reason": "observation window not published exactly"})
-        elif "total" in cause:
-            skipped.append({"id": row["id"], "reason": "total includes planned events, which are not modelled"})
-        elif not ("unexpected" in cause and "all causes" in cause):
-            skipped.append({"id": row["id"], "reason": "single cause: the catalog's component rates are derived "
-                                                       "from these counts (circular), see reliability.toml"})
-        else:
-            devices = _int(row, "n_devices")
-            predicted = float(devices * days * DAY_S * model.rate_per_device_s)
-            results.append(RowResult(row["id"], "interruptions", float(row["count"]), predicted, {}))
-    return _report(results, skipped)
+__all__ = ["KINDS", "RELIABILITY_SCHEMA", "SCHEMA", "TRAIN_METRICS", "RowResult", "Skip", "read_reliability_rows",
+           "read_rows", "validate", "validate_reliability"]
