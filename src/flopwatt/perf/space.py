@@ -67,6 +67,27 @@ def _options(value: object, default: np.ndarray) -> np.ndarray:
     return np.atleast_1d(np.asarray(value)) if value is not None else default
 
 
+def _layouts(request: PlanRequest, model: ModelSpec, stack: StackProfile,
+             axes: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Per-axis indices of the (tp, pp, cp, vpp, ep) layouts that fit the devices and the stack's layer split:
+    the rules that involve no micro-batch, ZeRO or recompute knob, checked once per layout."""
+    tp, pp, cp, vpp, ep = axes
+    grid = np.meshgrid(*(np.arange(len(a)) for a in axes), indexing="ij")
+    i_tp, i_pp, i_cp, i_vpp, i_ep = (g.ravel() for g in grid)
+    tp_, pp_, cp_, vpp_, ep_ = tp[i_tp], pp[i_pp], cp[i_cp], vpp[i_vpp], ep[i_ep]
+    n = request.devices
+    dp_ = n // (tp_ * pp_ * cp_)
+    keep = (tp_ * pp_ * cp_ * dp_ == n) & ((vpp_ == 1) | (pp_ > 1)) & (dp_ > 0)
+    keep &= np.maximum(dp_, 1) % ep_ == 0
+    if request.dp is not None:
+        keep &= dp_ == request.dp
+    if not stack.uneven_pipeline_partition:
+        keep &= model.layers % (pp_ * vpp_) == 0
+    if stack.pipeline_partition == "first-last":
+        keep &= first_last_split(model.layers, pp_, vpp_)["ok"]
+    return tuple(i[keep] for i in (i_tp, i_pp, i_cp, i_vpp, i_ep))
+
+
 def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
     """All plans consistent with ``request`` (structurally valid degrees; memory is checked later)."""
     n = request.devices
@@ -88,20 +109,19 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     experts = model.moe.experts if model.moe is not None else 1
     ep = _options(request.ep, divisors(experts) if model.moe is not None else np.array([1]))
     fractions = np.array(PARTIAL_RECOMPUTE if stack.partial_recompute and request.recompute is None else [1.0])
-    grid = np.meshgrid(tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions, indexing="ij")
-    tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_, ep_, fr_ = (g.ravel() for g in grid)
+    axes = (tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions)
+    layout = _layouts(request, model, stack, (tp, pp, cp, vpp, ep))
+    knobs = np.meshgrid(*(np.arange(len(a)) for a in (mb, zero, recompute, sp, fractions)), indexing="ij")
+    i_mb, i_z, i_rc, i_sp, i_fr = (k.ravel() for k in knobs)
+    li, ki = (g.ravel() for g in np.meshgrid(np.arange(len(layout[0])), np.arange(len(i_mb)), indexing="ij"))
+    index = [layout[0][li], layout[1][li], layout[2][li], i_mb[ki], layout[3][li], i_z[ki], i_rc[ki], i_sp[ki],
+             layout[4][li], i_fr[ki]]  # per-axis indices, in the order of the axes
+    tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_, ep_, fr_ = (a[i] for a, i in zip(axes, index, strict=True))
     dp_ = n // (tp_ * pp_ * cp_)
-    keep = (tp_ * pp_ * cp_ * dp_ == n) & ((vpp_ == 1) | (pp_ > 1))
-    keep &= (dp_ > 0) & (request.global_batch % np.maximum(dp_ * mb_, 1) == 0) & (~sp_ | (tp_ > 1))
-    keep &= (dp_ > 0) & (np.maximum(dp_, 1) % ep_ == 0)
+    keep = (request.global_batch % np.maximum(dp_ * mb_, 1) == 0) & (~sp_ | (tp_ > 1))
     keep &= (rc_ == RECOMPUTE.index("full")) | (fr_ == 1.0)  # a fraction only qualifies full recompute
-    if request.dp is not None:
-        keep &= dp_ == request.dp
-    if not stack.uneven_pipeline_partition:
-        keep &= model.layers % (pp_ * vpp_) == 0
-    if stack.pipeline_partition == "first-last":
-        keep &= first_last_split(model.layers, pp_, vpp_)["ok"]
-    idx = np.flatnonzero(keep)
+    order = np.lexsort([i[keep] for i in reversed(index)])  # the order of the full Cartesian product
+    idx = np.flatnonzero(keep)[order]
     return Plans.build(tp=tp_[idx], pp=pp_[idx], dp=dp_[idx], cp=cp_[idx], ep=ep_[idx], vpp=vpp_[idx],
                        micro_batch=mb_[idx],
                        global_batch=request.global_batch, zero_stage=z_[idx], recompute=rc_[idx],
