@@ -6,21 +6,10 @@ import math
 from typing import Any
 
 from flopwatt.errors import InputError, unknown_id
+from flopwatt.specs._check import required as need
+from flopwatt.specs._check import table_keys as keys
 
-
-def keys(where: str, table: Any, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise InputError(where, "a table")
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise InputError(f"{where}.{unknown[0]}", f"one of the known keys ({', '.join(sorted(allowed))})")
-    return table
-
-
-def need(where: str, table: dict[str, Any], key: str) -> Any:
-    if key not in table:
-        raise InputError(f"{where}.{key}", "a value (required key is missing)")
-    return table[key]
+__all__ = ["ids", "keys", "need", "number", "optional", "precision_of", "round_trips", "trajectory", "year"]
 
 
 def number(where: str, value: Any, *, minimum: float = 0.0, strict: bool = True, integer: bool = False,

@@ -33,6 +33,8 @@ from flopwatt import catalog
 from flopwatt.api.resolve import catalog_model
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.specs import ModelSpec, StackProfile, System
+from flopwatt.specs._check import required as _need
+from flopwatt.specs._check import table_keys as _keys
 from flopwatt.specs.site import Cooling, Site
 
 TABLES = {
@@ -134,21 +136,6 @@ class FleetConfig:
     jobs: tuple[JobSpec, ...]
     services: tuple[Service, ...]
     trace: TraceSpec | None
-
-
-def _keys(where: str, table: Any, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise InputError(where, "a table")
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise InputError(f"{where}.{unknown[0]}", f"one of the known keys ({', '.join(sorted(allowed))})")
-    return table
-
-
-def _need(where: str, table: dict[str, Any], key: str) -> Any:
-    if key not in table:
-        raise InputError(f"{where}.{key}", "a value (required key is missing)")
-    return table[key]
 
 
 def _number(where: str, value: Any, *, minimum: float = 0.0, strict: bool = True, integer: bool = False) -> Any:
