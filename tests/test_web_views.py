@@ -331,3 +331,27 @@ def test_banner_prints_the_url_and_warns_off_loopback():
     assert "#token=t" in serve_banner("::1", 80, "t")[0] and len(serve_banner("::1", 80, "t")) == 1
     lines = serve_banner("0.0.0.0", 8000, None)
     assert len(lines) == 2 and "not a loopback address" in lines[1] and "--token" in lines[1]
+
+
+FORMAT_CASES = [0.0, 1.0, 0.125, 2.675, -0.0125, 0.5719165211775797, 12.354743576161587, 999.6, 1234.5,
+                84872.34020973304, 3534720.49,
+                2.5e-4, 7.3e-7, 0.1535074716500172, 936202.2747500462, 24067200.0, 4.5e9, 52511.24, 0.118, -4200.0,
+                181.81197235446018, 3599.0, 172800.0, 1e9]
+
+
+def test_page_formatter_and_python_units_agree(page):
+    """One set of rules: fmt.num/pct/usd/duration in the page and flopwatt.units give the same text."""
+    from flopwatt import units
+
+    shown = page.evaluate("(xs) => xs.map(x => [fmt.num(x), fmt.pct(x), fmt.usd(x), fmt.duration(x)])", FORMAT_CASES)
+    expected = [[units.number(x), units.percent(x), units.usd(x), units.duration(x)] for x in FORMAT_CASES]
+    assert shown == expected
+    assert units.number(84872.34) == "84,872" and units.usd(24067200.0) == "$24.1M" and units.percent(0.5719) == "57.2%"
+    assert units.duration(3534720.49) == "40.9 days" and units.duration(1.0e8) == "1,157 days"
+
+
+def test_cli_takes_a_token_for_web():
+    from flopwatt.cli import build_parser
+
+    assert build_parser().parse_args(["web", "--token", "t"]).token == "t"
+    assert build_parser().parse_args(["web"]).token is None

@@ -1,4 +1,5 @@
 // Numbers as people read them: one formatter for the whole page (the API sends SI base units).
+// num, pct, usd and duration follow the same rules as flopwatt.units (tests/test_web_views.py checks both).
 "use strict";
 const fmt = (() => {
   const unknown = "unknown";
@@ -23,14 +24,13 @@ const fmt = (() => {
     }
     return `${v < 0 ? "-" : ""}$${num(a)}`;
   }
-  // seconds -> ms / s / min / h / days
+  // seconds -> us / ms / s / h / days (as flopwatt.units.duration)
   function duration(s) {
     if (missing(s)) return unknown;
     const v = Number(s), a = Math.abs(v);
-    if (a < 1e-3) return `${num(v * 1e6)} µs`;
+    if (a < 1e-3) return `${num(v * 1e6)} us`;
     if (a < 1) return `${num(v * 1e3)} ms`;
-    if (a < 120) return `${num(v)} s`;
-    if (a < 7200) return `${num(v / 60)} min`;
+    if (a < 3600) return `${num(v)} s`;
     if (a < 2 * 86400) return `${num(v / 3600)} h`;
     return `${num(v / 86400)} days`;
   }
