@@ -313,6 +313,11 @@ def test_token_is_required_when_set(browser):
         assert httpx.post(f"{url}/v1/train", json={}).status_code == 401
         assert httpx.get(f"{url}/").status_code == 200
         page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        assert "requires a token" in page.text_content("#notice")
+        page.close()
+        page = browser.new_page()
         page.goto(f"{url}/#token=s3cret")
         page.wait_for_selector("body[data-ready=true]")
         assert "token" not in page.url

@@ -456,6 +456,10 @@ async function fillCatalogs() {
   await Promise.all(kinds.map(async (kind) => {
     const response = await fetch(`/v1/catalog/${kind}`, {headers: {"X-Flopwatt-Token": token()}});
     catalogs[kind] = response.ok ? await response.json() : {};
+    if (response.status === 401) {
+      $("#notice").textContent = "This server requires a token: open the URL that `flopwatt web` printed " +
+        "(it ends in #token=...).";
+    }
   }));
   for (const [view, spec] of Object.entries(VIEWS)) {
     for (const f of spec.fields) {
