@@ -335,7 +335,10 @@ def test_banner_prints_the_url_and_warns_off_loopback():
         "flopwatt web: serving http://127.0.0.1:8000/ (API docs: http://127.0.0.1:8000/docs)"]
     assert "#token=t" in serve_banner("::1", 80, "t")[0] and len(serve_banner("::1", 80, "t")) == 1
     lines = serve_banner("0.0.0.0", 8000, None)
+    assert lines[0].startswith("flopwatt web: serving http://127.0.0.1:8000/ ")
     assert len(lines) == 2 and "not a loopback address" in lines[1] and "--token" in lines[1]
+    assert "http://10.1.2.3:8000/#token=t " in serve_banner("10.1.2.3", 8000, "t")[0]
+    assert "--token" not in serve_banner("10.1.2.3", 8000, "t")[1]
 
 
 FORMAT_CASES = [0.0, 1.0, 0.125, 2.675, -0.0125, 0.5719165211775797, 12.354743576161587, 999.6, 1234.5,

@@ -236,7 +236,9 @@ def _is_loopback(host: str) -> bool:
 def serve_banner(host: str, port: int, token: str | None) -> list[str]:
     """What ``flopwatt web`` prints: the URL (with the token in the fragment, never sent in a URL query)
     and a warning when the address is reachable from other machines."""
-    shown = f"[{host}]" if ":" in host else host
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # every interface: open it via loopback
+    local = wildcard.get(host, host)
+    shown = f"[{local}]" if ":" in local else local
     url = f"http://{shown}:{port}/" + (f"#token={token}" if token else "")
     lines = [f"flopwatt web: serving {url} (API docs: http://{shown}:{port}/docs)"]
     if not _is_loopback(host):
