@@ -291,9 +291,13 @@ LABELS = """() => [...document.querySelectorAll('input, select, textarea')].filt
 def test_accessibility_basics(page, view):
     page.click(f"#tab-{view}")
     _submit(page, view)
-    page.fill(f"#{view}-{'endpoints' if view == 'fabric' else 'devices' if view != 'plan' else 'tokens'}", "-1")
+    field = {"fabric": "endpoints", "plan": "tokens"}.get(view, "devices")
+    page.fill(f"#{view}-{field}", "-1")
     page.click(f"#{view}-run")
     page.wait_for_selector(f"#{view}-error:not(:empty)")
+    assert page.get_attribute(f"#{view}-{field}", "aria-invalid") == "true"
+    assert page.text_content(f"#{view}-{field}-error").startswith(field if view != "plan" else "workload.tokens")
+    assert page.is_hidden(f"#{view}-result")
     assert page.evaluate(LABELS) == []
     assert page.evaluate(CONTRAST) == []
 

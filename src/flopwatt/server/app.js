@@ -162,7 +162,7 @@ function clearView(view) {
   for (const node of document.querySelectorAll(`#${view}-form [aria-invalid]`)) node.removeAttribute("aria-invalid");
 }
 function fieldFor(view, name) {
-  const parts = name.replace(/^body\./, "").replace(/[[\]]/g, "").split(".");
+  const parts = name.replace(/^body\./, "").replace(/[[\]]/g, "").split(".").filter((p) => !/^\d+$/.test(p));
   const last = parts[parts.length - 1].replace(/^--/, "").replace(/-/g, "_");
   const path = parts.join(".");
   return VIEWS[view].fields.find((f) => f.path === path || f.name === path) ||
