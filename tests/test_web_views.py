@@ -252,6 +252,13 @@ def test_url_state_reruns_and_downloads(page, server, browser):
     other.wait_for_selector("#serve-result:not([hidden])", timeout=60000)
     assert other.is_visible("#view-serve") and other.input_value("#serve-devices") == "4"
     assert _raw(other, "td[data-key=output_tokens_per_s]") == pytest.approx(tokens)
+    other.evaluate("(h) => { location.hash = h; }", "view=serve&model=llama2-70b&accelerator=h200-sxm-141gb&devices=8"
+                   "&precision=fp8&input_len=2048&output_len=256&site=us-virginia&cooling=air")
+    other.wait_for_function("document.querySelector('#serve-devices').value === '8'")
+    other.wait_for_selector("#serve-result:not([hidden])", timeout=60000)
+    eight = _api(server, "/v1/serve", {"model": "llama2-70b", "accelerator": "h200-sxm-141gb", "devices": 8,
+                                       "input_len": 2048, "output_len": 256})
+    assert _raw(other, "td[data-key=output_tokens_per_s]") == pytest.approx(eight["metrics"]["output_tokens_per_s"])
     other.close()
 
 

@@ -322,7 +322,7 @@ function renderServe(root, r) {
     metric("carbon per million output tokens", "gco2e", m.gco2e_per_million_output_tokens, (g) => `${fmt.num(g)} gCO2e`),
   ], null, {id: "serve-metrics"}));
   const parts = SERVE_TIME.filter((k) => k in m).map((k) => [k.replace(/_s$/, ""), m[k]]);
-  root.append(figure("Where a decode cycle's time goes", "serve-time", parts, fmt.duration,
+  root.append(figure("A decode cycle's time by component (share of their sum)", "serve-time", parts, fmt.duration,
     parts.reduce((a, [, v]) => a + v, 0)));
   root.append(listBlock("Unknown", r.unknown), listBlock("Assumptions", r.assumptions, "assumptions"),
     listBlock("Advice", r.advice, "advice"), sources(r.inputs));
@@ -478,5 +478,10 @@ async function start() {
   show(view);
   document.body.dataset.ready = "true";
   if (rerun) run(view);
+  window.addEventListener("hashchange", () => {  // a link pasted into this tab: show and re-run it
+    const next = loadState();
+    show(next.view);
+    if (next.rerun) run(next.view);
+  });
 }
 start();
