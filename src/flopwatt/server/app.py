@@ -34,7 +34,7 @@ MAX_SEARCH_CONFIGURATIONS = 2_000_000
 TIMEOUT_S = 20.0
 Kind = Literal["accelerators", "systems", "models", "stacks", "sites", "cooling"]
 STATIC = {"app.js": "text/javascript", "format.js": "text/javascript", "charts.js": "text/javascript",
-          "docs.js": "text/javascript", "style.css": "text/css"}
+          "docs.js": "text/javascript", "views.js": "text/javascript", "style.css": "text/css"}
 """The page's own assets, served from the package (no CDN: the page and /docs work offline)."""
 TOKEN_HEADER = "X-Flopwatt-Token"
 
