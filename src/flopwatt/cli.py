@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     web = sub.add_parser("web", help="HTTP API (/v1/..., /openapi.json) and an interactive page")
     web.add_argument("--host", default="127.0.0.1", help="bind address (default: localhost only)")
     web.add_argument("--port", type=_positive_int, default=8000)
+    web.add_argument("--token", help="require this token (X-Flopwatt-Token header) on /v1 requests "
+                     "(default: $FLOPWATT_WEB_TOKEN, else none)")
     web.add_argument("--catalog", type=Path, action="append", help="user catalog directory or TOML fragment")
     add_serve_parser(sub)
     add_fleet_parser(sub)
@@ -193,7 +195,7 @@ def _web(args: argparse.Namespace) -> int:
         serve = next(iter(found)).load()
     except (StopIteration, ImportError):
         raise InputError("web", "the web extra installed (pip install 'flopwatt[web]')") from None
-    serve(args.host, args.port)
+    serve(args.host, args.port, token=args.token)
     return 0
 
 

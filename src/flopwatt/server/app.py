@@ -1,4 +1,4 @@
-"""``flopwatt web``: versioned JSON endpoints over :mod:`flopwatt.api`, an OpenAPI schema and a page.
+"""``flopwatt web``: versioned JSON endpoints over :mod:`flopwatt.api`, an OpenAPI schema, a page and local docs.
 
 The request bodies are the API's own request models, so settings, bounds, defaults and numbers are
 those of the CLI and the Python API (the server never goes through the CLI). Work is bounded (sizes
@@ -16,8 +16,8 @@ import math
 from importlib import resources
 from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from flopwatt import api, catalog
 from flopwatt.api.requests import (
@@ -33,6 +33,10 @@ from flopwatt.errors import InputError
 MAX_SEARCH_CONFIGURATIONS = 2_000_000
 TIMEOUT_S = 20.0
 Kind = Literal["accelerators", "systems", "models", "stacks", "sites", "cooling"]
+STATIC = {"app.js": "text/javascript", "format.js": "text/javascript", "charts.js": "text/javascript",
+          "docs.js": "text/javascript", "views.js": "text/javascript", "style.css": "text/css"}
+"""The page's own assets, served from the package (no CDN: the page and /docs work offline)."""
+TOKEN_HEADER = "X-Flopwatt-Token"
 
 
 def _json_default(value: Any) -> Any:
@@ -136,12 +140,48 @@ def _catalog_payload(kind: str, entry: str | None) -> Any:
     return {i: plain(e) for i, e in getattr(catalog, kind)().items()}
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="flopwatt", version="1", description="Planner and simulator for AI infrastructure.")
+def _asset(name: str) -> str:
+    return resources.files("flopwatt.server").joinpath(name).read_text(encoding="utf-8")
+
+
+def _add_pages(app: FastAPI) -> None:
+    """The page, its static assets and the offline API docs (FastAPI's /docs loads Swagger UI from a CDN)."""
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> str:
-        return resources.files("flopwatt.server").joinpath("page.html").read_text(encoding="utf-8")
+        return _asset("page.html")
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    async def docs() -> str:
+        return _asset("docs.html")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        if name not in STATIC:
+            raise HTTPException(status_code=404, detail=f"name: one of {', '.join(STATIC)}")
+        return Response(_asset(name), media_type=STATIC[name])
+
+
+def _require_token(app: FastAPI, token: str) -> None:
+    """With a token set, every /v1 request must carry it in the X-Flopwatt-Token header (else 401)."""
+    import hmac
+
+    @app.middleware("http")
+    async def check_token(request: Request, call_next: Any) -> Response:
+        if request.url.path.startswith("/v1") and not hmac.compare_digest(
+                request.headers.get(TOKEN_HEADER, "").encode(), token.encode()):
+            return JSONResponse({"detail": f"token: the {TOKEN_HEADER} header of `flopwatt web --token`"},
+                                status_code=401)
+        return await call_next(request)
+
+
+def create_app(token: str | None = None) -> FastAPI:
+    """The app; with ``token``, /v1 requests need it in the X-Flopwatt-Token header."""
+    app = FastAPI(title="flopwatt", version="1", description="Planner and simulator for AI infrastructure.",
+                  docs_url=None, redoc_url=None)
+    _add_pages(app)
+    if token:
+        _require_token(app, token)
 
     @app.post("/v1/train", summary="Estimate a training run (time, memory, energy, money, carbon)")
     async def train(request: TrainRequest) -> JSONResponse:
@@ -182,11 +222,42 @@ def create_app() -> FastAPI:
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the server (the ``flopwatt web`` command)."""
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_banner(host: str, port: int, token: str | None) -> list[str]:
+    """What ``flopwatt web`` prints: the URL (with the token in the fragment, never sent in a URL query)
+    and a warning when the address is reachable from other machines."""
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # every interface: open it via loopback
+    local = wildcard.get(host, host)
+    shown = f"[{local}]" if ":" in local else local
+    url = f"http://{shown}:{port}/" + (f"#token={token}" if token else "")
+    lines = [f"flopwatt web: serving {url} (API docs: http://{shown}:{port}/docs)"]
+    if not _is_loopback(host):
+        lines.append(f"flopwatt web: warning: bound to {host}, not a loopback address: other machines can reach "
+                     "this server" + ("" if token else "; set --token or FLOPWATT_WEB_TOKEN to require a token"))
+    return lines
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -> None:
+    """Run the server (the ``flopwatt web`` command); ``token`` defaults to $FLOPWATT_WEB_TOKEN."""
+    import os
+    import sys
+
     import uvicorn
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    token = token or os.environ.get("FLOPWATT_WEB_TOKEN") or None
+    for line in serve_banner(host, port, token):
+        print(line, file=sys.stderr if "warning" in line else sys.stdout, flush=True)
+    uvicorn.run(create_app(token), host=host, port=port, log_level="warning")
 
 
 def openapi() -> dict[str, Any]:
