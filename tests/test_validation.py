@@ -192,3 +192,15 @@ def test_interactive_rows_are_server_rows_with_their_tighter_limits(visible_csv)
     server = _infer_row(row)
     interactive = _infer_row({**row, "ttft_p99_s": "0.45", "tpot_p99_s": "0.04"})
     assert interactive.predicted < server.predicted
+
+
+def test_a_published_ep_inside_the_tp_group_is_skipped_not_an_abort(visible_csv):
+    """tp 8 x ep 8 on 8 devices (TensorRT-LLM's moe_ep within the TP group) is a convention, not bad input."""
+    from flopwatt.validate import Skip, _infer_row
+
+    row = next(r for r in read_rows(visible_csv) if r["kind"] == "infer")
+    moe = {**row, "model": "Mixtral 8x7B", "moe_experts": "8", "moe_topk": "2", "moe_ffn_hidden": "14336",
+           "tp": "8", "ep": "8", "layers": "32", "hidden": "4096", "ffn_hidden": "14336", "heads": "32",
+           "kv_heads": "8", "vocab": "32000", "input_len": "400"}
+    with pytest.raises(Skip, match="expert ranks within the TP group"):
+        _infer_row(moe)

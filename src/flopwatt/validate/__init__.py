@@ -312,6 +312,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         raise Skip("device count or mean output length not published")
     model = _model(row, notes)
     in_len, moments = _input_lengths(row, model, out_len)
+    _check_serving_plan(row, devices)
     server = row["scenario"].strip().lower() == "server"
     precision = row["precision"].strip() or "bf16"
     if not row["precision"].strip():
@@ -331,6 +332,16 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         raise Skip(f"no feasible serving plan ({exc})") from exc
     predicted = best["metrics"][INFER_METRICS[row["metric"]]]
     return RowResult(row["id"], row["metric"], _measured(row), predicted, best["plan"], notes)
+
+
+def _check_serving_plan(row: dict[str, str], devices: int) -> None:
+    """A published tp x ep x pp beyond the devices counts expert-parallel ranks inside the TP group
+    (TensorRT-LLM's moe_ep), not the attention groups of :mod:`flopwatt.perf.serving_ep`: skipped, not mapped."""
+    ep = _int(row, "ep") if row["moe_experts"].strip() else None
+    used = (_int(row, "tp") or 1) * (ep or 1) * (_int(row, "pp") or 1)
+    if used > devices:
+        raise Skip(f"published tp x ep x pp = {used} exceeds the {devices} devices: the source's ep counts "
+                   "expert ranks within the TP group, a plan convention not mapped to attention groups")
 
 
 def _input_lengths(row: dict[str, str], model: ModelSpec, out_len: float) -> tuple[float, Lengths | None]:
