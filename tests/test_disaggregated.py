@@ -38,7 +38,7 @@ def _evaluate(req: ServeRequest, plans: DisaggPlans | None = None):
     plans = plans or _disagg_plans(req)
     return evaluate_disaggregated(req.model, DisaggHardware(hw, _kv_link(hw, req)), req.devices,
                                   plans, lengths=(req.input_len, req.output_len), element_bytes=element_bytes,
-                                  slo=slo, kv_reserve=req.kv_reserve)
+                                  slo=slo, engine=req.engine)
 
 
 def _gain(req: ServeRequest) -> float:

@@ -8,11 +8,12 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flopwatt.catalog import engines as engine_catalog
+from flopwatt.catalog import engine_profiles as engine_catalog
 from flopwatt.errors import InputError
 from flopwatt.specs.engine import ENGINES, KV_ALLOCATIONS, EngineProfile
 
@@ -113,3 +114,108 @@ def test_non_positive_budgets_are_rejected(n):
 @given(st.floats(min_value=1e-9, max_value=0.999, allow_nan=False))
 def test_sub_second_overheads_are_accepted(seconds):
     assert EngineProfile(id="e", per_iteration_overhead_s=seconds, **GOOD).per_iteration_overhead_s == seconds
+
+
+# --- what a profile sets in the serving model -------------------------------------------------------------
+
+
+def test_settings_take_kv_budget_and_batch_from_the_profile():
+    p = engine_catalog.get("vllm-0.9.2")
+    s = engine_catalog.settings(p)
+    assert not s.kv_reserve and s.prefill_chunk_tokens == s.max_tokens_per_iteration == p.max_num_tokens
+    assert s.max_batch == p.max_batch_size and s.iteration_overhead_s == 0.0
+    assert any(n.startswith("engine: vllm-0.9.2") for n in s.notes)
+    asked = engine_catalog.settings(p, "reserve")
+    assert asked.kv_reserve and "asked (kv_admission)" in " ".join(asked.notes)
+    own = engine_catalog.settings(p, limits=False)
+    assert own.max_batch is None and own.max_tokens_per_iteration is None
+
+
+def test_chunked_prefill_off_means_whole_prompts_and_missing_kv_falls_to_the_stated_rule():
+    trt = engine_catalog.settings(engine_catalog.get("tensorrt-llm-0.11"))
+    assert trt.kv_reserve and trt.prefill_chunk_tokens is None and trt.max_tokens_per_iteration == 8192
+    harness = engine_catalog.settings(engine_catalog.get("mlperf-nvidia-v4.0"))
+    assert harness.kv_reserve and "rule" in " ".join(harness.notes)
+
+
+def test_family_keeps_only_the_fields_every_release_agrees_on():
+    vllm = engine_catalog.family("vllm")
+    assert vllm.kv_allocation == "on-demand" and vllm.max_num_tokens is None and vllm.chunked_prefill is None
+    sglang = engine_catalog.family("sglang")
+    assert sglang.schedule_overlap is True and sglang.max_num_tokens == 8192
+    assert engine_catalog.family("tensorrt-llm").kv_allocation is None
+    with pytest.raises(InputError, match="engine"):
+        engine_catalog.family("deepseek-infer")
+
+
+def test_unknown_engine_id_is_one_clear_input_error():
+    with pytest.raises(InputError, match="unknown id 'vllm-9'"):
+        engine_catalog.get("vllm-9")
+
+
+def test_catalog_lists_engines_as_a_kind():
+    from flopwatt import catalog
+
+    assert "engines" in catalog.KINDS
+    assert catalog.get("engines", "sglang-0.4.9").engine == "sglang"
+
+
+def _core(**knobs):
+    from flopwatt import catalog
+    from flopwatt.serve import ServeRequest
+
+    return ServeRequest(model=catalog.get("models", "llama3.1-8b"), system=catalog.system_for("h100-sxm5-80gb"),
+                        devices=1, input_len=2000.0, output_len=200.0, **knobs)
+
+
+def test_max_batch_and_token_budget_bound_the_batch_search():
+    from flopwatt.serve import estimate_serving
+
+    free = estimate_serving(_core())
+    bound = estimate_serving(_core(max_batch=16))
+    assert bound["plan"]["batch_per_replica"] <= 16 < free["plan"]["batch_per_replica"]
+    budget = estimate_serving(_core(max_tokens_per_iteration=1100))
+    assert budget["plan"]["batch_per_replica"] * (1 + 2000 / 200) <= 1100
+
+
+@given(st.floats(1e-4, 0.05))
+def test_exposed_cpu_time_slows_every_iteration_and_the_overlap_scheduler_hides_it(overhead):
+    from flopwatt.serve import estimate_serving
+
+    base = estimate_serving(_core(tp=1, max_batch=8))["metrics"]
+    exposed = estimate_serving(_core(tp=1, max_batch=8, iteration_overhead_s=overhead))["metrics"]
+    hidden = estimate_serving(_core(tp=1, max_batch=8, iteration_overhead_s=overhead, overhead_hidden=True))["metrics"]
+    assert exposed["output_tokens_per_s"] < base["output_tokens_per_s"]
+    assert hidden["output_tokens_per_s"] >= exposed["output_tokens_per_s"]
+    from flopwatt.perf.serving import EngineIteration
+
+    gpu = np.array([overhead / 2, overhead * 2])
+    assert EngineIteration(overhead_s=overhead).cycle(gpu) == pytest.approx(gpu + overhead)
+    assert EngineIteration(overhead_s=overhead, overhead_hidden=True).cycle(gpu) == pytest.approx([overhead, gpu[1]])
+
+
+def test_a_prompt_beyond_the_budget_without_chunking_is_infeasible():
+    from flopwatt.serve import NoFeasiblePlan, estimate_serving
+
+    with pytest.raises(NoFeasiblePlan, match="token iteration budget"):
+        estimate_serving(_core(prefill_chunk_tokens=None, max_tokens_per_iteration=1024))
+
+
+def test_api_serve_names_the_engine_and_what_it_set():
+    from flopwatt import api
+    from flopwatt.api.requests import ServeCompareRequest, ServeRequest
+
+    result = api.serve(ServeRequest(model="llama3.1-8b", devices=1, input_len=1000, output_len=200))
+    assert result.inputs["engine"] == engine_catalog.DEFAULT_ENGINE
+    assert any(a.startswith("default: engine") for a in result.assumptions)
+    assert any(a.startswith("engine KV allocation") for a in result.assumptions)
+    trt = api.serve(ServeRequest(model="llama3.1-8b", devices=1, input_len=1000, output_len=200,
+                                 engine="tensorrt-llm-0.11"))
+    assert "engine KV allocation: reserve (the profile's)" in trt.assumptions
+    both = api.serve_compare(ServeCompareRequest(model="llama3.1-8b", accelerator="h100-sxm5-80gb,mi300x",
+                                                 devices=[1], input_len=1000, output_len=200,
+                                                 engine="sglang-0.4.9,vllm-0.9.2"))
+    assert [r.inputs["engine"] for r in both] == ["sglang-0.4.9", "vllm-0.9.2"]
+    with pytest.raises(InputError, match="engine"):
+        api.serve_compare(ServeCompareRequest(model="llama3.1-8b", accelerator="h100-sxm5-80gb,mi300x",
+                                              input_len=1000, output_len=200, engine="a,b,c"))

@@ -38,15 +38,15 @@ def _text(value: float | None, fmt: str) -> str:
 
 
 def _compare_table(results: list) -> str:
-    rows = [f"{'accelerator':18} {'devices':>7} {'plan':>20} {'tok/s':>9} {'/device':>8} {'TPOT ms':>8} "
-            f"{'TTFT s':>7} {'J/token':>8} {'$/Mtok':>7}"]
+    rows = [f"{'accelerator':18} {'engine':18} {'devices':>7} {'plan':>20} {'tok/s':>9} {'/device':>8} "
+            f"{'TPOT ms':>8} {'TTFT s':>7} {'J/token':>8} {'$/Mtok':>7}"]
     for result in results:
         i, out = result.inputs, {"plan": result.plan}
         if not result.feasible:
-            rows.append(f"{i['accelerator']:18} {i['devices']:7d}  infeasible: {result.message}")
+            rows.append(f"{i['accelerator']:18} {i['engine']:18} {i['devices']:7d}  infeasible: {result.message}")
             continue
         m = result.metrics
-        rows.append(f"{i['accelerator']:18} {i['devices']:7d} {_plan_text(out):>20} "
+        rows.append(f"{i['accelerator']:18} {i['engine']:18} {i['devices']:7d} {_plan_text(out):>20} "
                     f"{m['output_tokens_per_s']:9,.0f} "
                     f"{m['tokens_per_s_per_device']:8,.0f} {m['tpot_s'] * 1e3:8.1f} {m['ttft_s']:7.3f} "
                     f"{_text(m['joules_per_output_token'], '{:8.3f}'):>8} "

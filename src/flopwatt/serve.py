@@ -26,6 +26,7 @@ from flopwatt.perf.serving import (
     BYTES,
     PREFILL_CHUNK_TOKENS,
     REASONS,
+    EngineIteration,
     ServingHardware,
     ServingPlans,
     Slo,
@@ -79,10 +80,28 @@ class ServeRequest:
     length_moments: Lengths | None = None
     """Second moments of the request set's lengths (means equal to input_len/output_len); None = every
     request has the mean lengths."""
+    prefill_chunk_tokens: int | None = PREFILL_CHUNK_TOKENS
+    """Engine: prompt tokens one iteration prefills for a request (its token budget with chunked
+    prefill); None = chunked prefill off, the whole prompt in one iteration."""
+    max_tokens_per_iteration: int | None = None
+    """Engine: token budget of one scheduled batch (decode plus prompt tokens), a bound on the batch
+    search (None = unbounded)."""
+    max_batch: int | None = None
+    """Engine: most sequences one scheduler runs at once, a bound on the batch search (None = unbounded)."""
+    iteration_overhead_s: float = 0.0
+    """Engine: published CPU time per iteration (scheduling, sampling); 0 = none published."""
+    overhead_hidden: bool = False
+    """Engine: CPU scheduling overlaps the GPU's previous iteration (the iteration takes the longer of the two)."""
 
     @property
     def lengths(self) -> Lengths:
         return self.length_moments or Lengths(float(self.input_len), float(self.output_len))
+
+    @property
+    def engine(self) -> EngineIteration:
+        """The engine's per-iteration knobs as the serving kernels take them."""
+        return EngineIteration(chunk_tokens=self.prefill_chunk_tokens, overhead_s=self.iteration_overhead_s,
+                               overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve)
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:
@@ -96,6 +115,7 @@ class ServeRequest:
         if self.power_cap_w is not None and not self.power_cap_w > 0:
             raise InputError("--power-cap-w", "a positive number of watts", self.power_cap_w)
         clock_ratio(self.system.accelerator, self.power_cap_w)  # a limit this device cannot take: one line
+        self._check_engine()
         m = self.length_moments
         if m is not None and not (np.isclose(m.input_tokens, self.input_len) and
                                   np.isclose(m.output_tokens, self.output_len)):
@@ -105,6 +125,19 @@ class ServeRequest:
         self._check_overlap()
         if self.disaggregate:
             self._check_split()
+
+    def _check_engine(self) -> None:
+        for name in ("prefill_chunk_tokens", "max_tokens_per_iteration", "max_batch"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and value >= 1):
+                raise InputError(f"engine {name}", "a positive integer (or none)", value)
+        if not 0.0 <= self.iteration_overhead_s < 1.0:
+            raise InputError("engine iteration_overhead_s", "seconds in [0, 1)", self.iteration_overhead_s)
+
+    def prompt_fits(self) -> bool:
+        """Without chunked prefill a prompt must fit the iteration's token budget in one piece."""
+        budget = self.max_tokens_per_iteration
+        return self.prefill_chunk_tokens is not None or budget is None or self.input_len <= budget
 
     def _check_ep(self) -> None:
         ep, moe = self.ep, self.model.moe
@@ -173,7 +206,20 @@ def _plans(req: ServeRequest) -> ServingPlans:
     tp, pp, ep, batch, overlap = (g.ravel() for g in grid)
     halves = np.where(overlap, 2, 1)  # an overlapped pass runs two halves
     keep = (tp * ep * pp <= req.devices) & (batch >= halves * pp * ep) & ((ep > 1) | ~overlap)
+    keep &= _engine_admits(req, batch / ep)
     return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep], overlap=overlap[keep])
+
+
+def _engine_admits(req: ServeRequest, per_scheduler: np.ndarray) -> np.ndarray:
+    """Batches one engine scheduler (an attention group) can run: at most ``max_batch`` sequences, and
+    their mean tokens per iteration (one decode token each plus the steady-state prompt tokens of
+    :mod:`flopwatt.perf.serving`, ``in / out`` per sequence) within ``max_tokens_per_iteration``."""
+    ok = np.ones_like(per_scheduler, dtype=bool)
+    if req.max_batch is not None:
+        ok &= per_scheduler <= req.max_batch
+    if req.max_tokens_per_iteration is not None:
+        ok &= per_scheduler * (1.0 + req.input_len / req.output_len) <= req.max_tokens_per_iteration
+    return ok
 
 
 def _overlaps(req: ServeRequest) -> np.ndarray:
@@ -212,10 +258,13 @@ def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
     """The best plan (max output tokens/s) with its latency, energy, money and carbon per token;
     InputError when nothing is feasible."""
     system, model = req.system, req.model
+    if not req.prompt_fits():
+        raise NoFeasiblePlan(f"a prompt within the engine's {req.max_tokens_per_iteration}-token iteration budget "
+                             f"(chunked prefill off; input_len {req.input_len:g})", {})
     plans = _plans(req)
     hardware, element_bytes, slo = _setup(req)
     result = evaluate_serving(model, hardware, req.devices, plans, lengths=req.lengths,
-                              element_bytes=element_bytes, slo=slo, kv_reserve=req.kv_reserve)
+                              element_bytes=element_bytes, slo=slo, engine=req.engine)
     score = np.where(result.feasible, result.metrics["output_tokens_per_s"], -np.inf)
     if not len(score) or not np.isfinite(score).any():
         raise NoFeasiblePlan(_nothing_feasible(result), reasons.counts(REASONS, result.reason))
@@ -273,9 +322,12 @@ def _disagg_plans(req: ServeRequest) -> DisaggPlans:
     tp_p, tp_d, p = (g.ravel() for g in np.meshgrid(tps, tps, _splits(req), indexing="ij"))
     whole = (p % tp_p == 0) & ((n - p) % tp_d == 0) & (n - p >= tp_d)
     tp_p, tp_d, p = tp_p[whole], tp_d[whole], p[whole]
-    most = max(1, int(PREFILL_CHUNK_TOKENS // req.input_len))  # whole prompts within the chunk budget
+    budget = req.max_tokens_per_iteration or req.prefill_chunk_tokens or req.input_len
+    most = max(1, int(budget // req.input_len))  # whole prompts within the iteration's token budget
     prompts = np.unique(np.minimum(2 ** np.arange(int(np.log2(most)) + 2), most))
-    i, k, b = (g.ravel() for g in np.meshgrid(np.arange(len(p)), prompts, BATCHES, indexing="ij"))
+    batches = BATCHES[(BATCHES <= (req.max_batch or BATCHES[-1])) & (BATCHES <= (req.max_tokens_per_iteration
+                                                                                or BATCHES[-1]))]
+    i, k, b = (g.ravel() for g in np.meshgrid(np.arange(len(p)), prompts, batches, indexing="ij"))
     return DisaggPlans(tp_prefill=tp_p[i], tp_decode=tp_d[i], prefill_devices=p[i], prompts=k, batch=b)
 
 
@@ -312,11 +364,14 @@ def estimate_disaggregated(req: ServeRequest, setting: Setting | None = None) ->
         field = "--prefill-devices" if req.prefill_devices else "--tp" if req.tp else "--devices"
         raise InputError(field, f"a split into whole replicas; no TP degree in {_pool_tps(req).tolist()} divides "
                          f"both pools of {req.devices} devices", req.prefill_devices or req.tp or req.devices)
+    if not req.prompt_fits():
+        raise NoFeasiblePlan(f"a prompt within the engine's {req.max_tokens_per_iteration}-token iteration budget "
+                             f"(chunked prefill off; input_len {req.input_len:g})", {})
     serving_hw, element_bytes, slo = _setup(req)
     link = _kv_link(serving_hw, req)
     result = evaluate_disaggregated(req.model, DisaggHardware(serving_hw, link), req.devices, plans,
                                     lengths=req.lengths, element_bytes=element_bytes,
-                                    slo=slo, kv_reserve=req.kv_reserve)
+                                    slo=slo, engine=req.engine)
     m_all = result.metrics
     score = np.where(result.feasible, m_all["output_tokens_per_s"], -np.inf)
     if not np.isfinite(score).any():

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flopwatt.api import fields as f
+from flopwatt.catalog.engine_profiles import DEFAULT_ENGINE
 from flopwatt.errors import InputError
 
 CLI_ONLY = "cli_only"
@@ -126,8 +127,12 @@ class ServeRequest(SiteSettings):
     tpot_slo_s: f.Seconds | None = Field(None, description="time-per-output-token target, s",
                                          json_schema_extra={"aliases": ["tpot-slo"]})
     slo_percentile: f.Percentile = 50.0
-    kv_admission: Literal["reserve", "on-demand"] = Field("reserve", description=(
-        "reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM)"))
+    engine: f.CatalogId = Field(DEFAULT_ENGINE, description=(
+        "serving engine profile (flopwatt catalog engines): sets the KV allocation, prefill chunk, token budget "
+        "and max batch"))
+    kv_admission: Literal["reserve", "on-demand"] | None = Field(None, description=(
+        "reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM); default: "
+        "the engine's"))
     power_cap_w: f.Watts | None = Field(None, description="board power limit per device: compute slows by the "
                                         "DVFS cube rule, the device draws at most the limit")
     tp: f.Degree | None = None
@@ -147,8 +152,10 @@ class ServeCompareRequest(ServeRequest):
         "accelerators to compare (CLI: comma-separated)"))
     devices: list[f.Devices] = Field([f.DEFAULTS["serve.devices"]], min_length=1, max_length=32, description=(
         "one device count for all, or one per accelerator (CLI: comma-separated)"))
+    engine: list[f.CatalogId] = Field([DEFAULT_ENGINE], min_length=1, max_length=32, description=(
+        "one serving engine profile for all, or one per accelerator (CLI: comma-separated)"))
 
-    @field_validator("accelerator", "devices", mode="before")
+    @field_validator("accelerator", "devices", "engine", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):

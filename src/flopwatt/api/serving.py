@@ -12,6 +12,7 @@ from flopwatt.api import results
 from flopwatt.api.fields import DEFAULTS
 from flopwatt.api.requests import ServeCompareRequest, ServeRequest
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_system
+from flopwatt.catalog import engine_profiles
 from flopwatt.errors import InputError
 from flopwatt.footprint import unknown_parts
 from flopwatt.serve import NoFeasiblePlan, estimate_disaggregated, estimate_serving
@@ -37,28 +38,29 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
     return moments.input_tokens, moments.output_tokens, moments
 
 
-def _core(req: ServeRequest, accelerator: str, devices: int, notes: Assumptions, allow_files: bool):
+def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, notes: Assumptions, allow_files: bool):
     input_len, output_len, moments = _lengths(req, allow_files)
     model = resolve_model(req.model, notes, allow_files=allow_files)
     system = resolve_system(accelerator, None, DEFAULTS["serve.accelerator"], notes)
-    notes.defaults(req, {"model": "what is served", "precision": "weights and matmuls"})
+    notes.defaults(req, {"model": "what is served", "precision": "weights and matmuls",
+                         "engine": "the newest profiled open engine whose source gives every field the model reads"})
     if req.kv_precision is None:
         notes.add("kv_precision: fp8 with quantised weights, else bf16 (rule)")
-    engine = "TensorRT-LLM GUARANTEED_NO_EVICT" if req.kv_admission == "reserve" else "paged on demand, vLLM"
-    notes.add(f"KV admission: {req.kv_admission} ({engine})")
+    engine = engine_profiles.settings(engine_profiles.get(engine_id), req.kv_admission)
+    for line in engine.notes:
+        notes.add(line)
     return CoreServeRequest(
         model=model, system=system, devices=devices, input_len=input_len, output_len=output_len,
         length_moments=moments, precision=req.precision, kv_precision=req.kv_precision, ttft_slo_s=req.ttft_slo_s,
         tpot_slo_s=req.tpot_slo_s, tp=req.tp, pp=req.pp, ep=req.ep, overlap=req.overlap_all_to_all,
-        slo_percentile=req.slo_percentile, kv_reserve=req.kv_admission == "reserve",
-        disaggregate=req.disaggregate or req.prefill_devices is not None, prefill_devices=req.prefill_devices,
-        power_cap_w=req.power_cap_w)
+        slo_percentile=req.slo_percentile, disaggregate=req.disaggregate or req.prefill_devices is not None,
+        prefill_devices=req.prefill_devices, power_cap_w=req.power_cap_w, **engine.knobs())
 
 
-def _estimate(req: ServeRequest, core: CoreServeRequest, notes: Assumptions) -> results.Result:
+def _estimate(req: ServeRequest, core: CoreServeRequest, engine_id: str, notes: Assumptions) -> results.Result:
     setting = resolve_setting(req, notes)
     inputs = {"model": core.model.id, "system": core.system.id, "accelerator": core.system.accelerator.id,
-              "devices": core.devices, "precision": core.precision, "input_len": core.input_len,
+              "engine": engine_id, "devices": core.devices, "precision": core.precision, "input_len": core.input_len,
               "output_len": core.output_len, "site": req.site, "cooling": req.cooling}
     estimate = estimate_disaggregated if core.disaggregate else estimate_serving
     try:
@@ -84,8 +86,8 @@ def _estimate(req: ServeRequest, core: CoreServeRequest, notes: Assumptions) -> 
 def serve(req: ServeRequest, *, allow_files: bool = True) -> results.Result:
     """One serving estimate (``allow_files=False``: the web, which takes no file paths)."""
     notes = Assumptions()
-    core = _core(req, req.accelerator, req.devices, notes, allow_files)
-    return _estimate(req, core, notes)
+    core = _core(req, req.accelerator, req.devices, req.engine, notes, allow_files)
+    return _estimate(req, core, req.engine, notes)
 
 
 def serve_compare(req: ServeCompareRequest, *, allow_files: bool = True) -> list[results.Result]:
@@ -94,8 +96,12 @@ def serve_compare(req: ServeCompareRequest, *, allow_files: bool = True) -> list
     if len(counts) not in (1, len(accs)):
         raise InputError("devices", f"one count, or one per accelerator ({len(accs)})", ",".join(map(str, counts)))
     counts = counts * len(accs) if len(counts) == 1 else counts
+    engines = req.engine
+    if len(engines) not in (1, len(accs)):
+        raise InputError("engine", f"one engine, or one per accelerator ({len(accs)})", ",".join(engines))
+    engines = engines * len(accs) if len(engines) == 1 else engines
     out = []
-    for acc, n in zip(accs, counts, strict=True):
+    for acc, n, engine in zip(accs, counts, engines, strict=True):
         notes = Assumptions()
-        out.append(_estimate(req, _core(req, acc, n, notes, allow_files), notes))
+        out.append(_estimate(req, _core(req, acc, n, engine, notes, allow_files), engine, notes))
     return out

@@ -26,7 +26,7 @@ from flopwatt.specs.network import Medium, Nic, Switch
 from flopwatt.specs.site import Cooling, Site
 from flopwatt.specs.workload import PowerLimit, ServingDataset
 
-KINDS = ("accelerators", "systems", "models", "stacks", "sites", "cooling")
+KINDS = ("accelerators", "systems", "models", "stacks", "sites", "cooling", "engines")
 
 
 def read_toml(path: Path | str, what: str) -> dict[str, Any]:
@@ -343,13 +343,20 @@ def clear_caches() -> None:
 def get(kind: str, entry_id: str) -> Any:
     """Look up one entry; unknown ids raise InputError with the closest known ids."""
     table = {"accelerators": accelerators, "systems": systems, "models": models, "stacks": stacks,
-             "sites": sites, "cooling": cooling}
+             "sites": sites, "cooling": cooling, "engines": engines}
     if kind not in table:
         raise InputError("catalog kind", f"one of {', '.join(KINDS)}", kind)
     entries = table[kind]()
     if entry_id not in entries:
         raise unknown_id(kind.removesuffix("s"), entry_id, entries)
     return entries[entry_id]
+
+
+def engines() -> dict:
+    """Serving-engine profiles by id (engines.toml, :mod:`flopwatt.catalog.engine_profiles`)."""
+    from flopwatt.catalog.engine_profiles import engines as shipped
+
+    return shipped()
 
 
 def system_for(accelerator_id: str, network: str = "") -> System:
@@ -387,7 +394,7 @@ def model_by_name(name: str) -> ModelSpec | None:
 
 __all__ = ["CollectiveTable", "EfficiencyCatalog", "FILES", "GemmTable", "OVERLAY_ENV", "accelerators",
            "build_model", "clear_caches", "cooling", "data_movement", "economics", "efficiency",
-           "efficiency_borrowed", "failure_model", "get", "grid_profiles", "model_by_name", "models",
+           "efficiency_borrowed", "engines", "failure_model", "get", "grid_profiles", "model_by_name", "models",
            "network_parts", "normalise_name", "overlay_entries", "power_limits", "read_toml",
            "reset_overlays", "runtime_memory", "serving_dataset", "serving_datasets", "sites", "stacks",
            "system_for", "systems", "use_overlay"]

@@ -53,8 +53,8 @@ from flopwatt.perf import serving_queue as queue
 from flopwatt.perf import serving_step as step
 from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.serving import (
-    PREFILL_CHUNK_TOKENS,
     USABLE_MEMORY,
+    EngineIteration,
     ServingHardware,
     Slo,
     kv_bytes_per_token,
@@ -95,10 +95,12 @@ class DisaggResult:
 
 
 def prefill_pass(model: ModelSpec, hw: ServingHardware, tp: np.ndarray, prompts: np.ndarray, input_len: float,
-                 weight_bytes: float, kv_bytes: float) -> dict[str, np.ndarray]:
-    """Components of one prompt-only iteration: ``prompts`` prompts of ``min(in, chunk)`` tokens each,
-    attending causally over their prompt (compute-bound; Splitwise Sec. III-B), sampling one token each."""
-    tokens = prompts * min(input_len, PREFILL_CHUNK_TOKENS)
+                 weight_bytes: float, kv_bytes: float, engine: EngineIteration | None = None
+                 ) -> dict[str, np.ndarray]:
+    """Components of one prompt-only iteration: ``prompts`` prompts of ``min(in, chunk)`` tokens each
+    (the engine's chunk, :class:`flopwatt.perf.serving.EngineIteration`), attending causally over their
+    prompt (compute-bound; Splitwise Sec. III-B), sampling one token each."""
+    tokens = prompts * (engine or EngineIteration()).chunk(input_len)
     kv = kv_bytes_per_token_layer_on_rank(model, kv_bytes, tp)
     r = hw.rates
     linear, _ = step.linear_time(model, r, tokens, tp, weight_bytes)
@@ -141,20 +143,23 @@ def _on_unique(fn, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     return {k: np.asarray(v)[inverse.ravel()] for k, v in out.items()}
 
 
-def _pools(model, hw, plans, lengths, element_bytes, z) -> dict[str, np.ndarray]:
-    """Per-replica times of both pools: prefill iteration, decode TPOT at the mean and the tail batch."""
+def _pools(model, hw, plans, lengths, element_bytes, z, engine: EngineIteration) -> dict[str, np.ndarray]:
+    """Per-replica times of both pools: prefill iteration, decode TPOT at the mean and the tail batch
+    (each with the engine's per-iteration CPU time, :class:`flopwatt.perf.serving.EngineIteration`)."""
     inp, _ = lengths
     wb, kvb = element_bytes
 
     def prefill(tp, k):
-        parts = prefill_pass(model, hw.serving, tp, k, inp, wb, kvb)
-        return {"prefill_iteration_s": sum(parts.values()), **{f"prefill/{n}": v for n, v in parts.items()}}
+        parts = prefill_pass(model, hw.serving, tp, k, inp, wb, kvb, engine)
+        return {"prefill_iteration_s": engine.cycle(sum(parts.values())),
+                **{f"prefill/{n}": v for n, v in parts.items()}}
 
     def decode(tp, b):
         parts = decode_pass(model, hw.serving, tp, b, lengths, wb, kvb)
-        tpot = sum(parts.values())
+        tpot = engine.cycle(sum(parts.values()))
         tail = b + z * np.sqrt(b)
-        tpot_q = sum(decode_pass(model, hw.serving, tp, tail, lengths, wb, kvb).values()) if z > 0 else tpot
+        tpot_q = engine.cycle(sum(decode_pass(model, hw.serving, tp, tail, lengths, wb, kvb).values())) \
+            if z > 0 else tpot
         return {"tpot_s": tpot, "tpot_slo_percentile_s": tpot_q,
                 **{f"decode/{n}": v for n, v in parts.items()}}
 
@@ -189,20 +194,20 @@ def _prefill_queue(lengths: Lengths, rate, cap_p, reps_p, own_ttft, slo: Slo) ->
 
 def evaluate_disaggregated(model: ModelSpec, hw: DisaggHardware, devices: int, plans: DisaggPlans, *,
                            lengths: Lengths | tuple[float, float], element_bytes: tuple[float, float],
-                           slo: Slo | None = None, kv_reserve: bool = True) -> DisaggResult:
+                           slo: Slo | None = None, engine: EngineIteration | None = None) -> DisaggResult:
     """Throughput, TTFT, TPOT, pool capacities and busy shares of every plan (module docstring);
     infeasible where the pools do not divide their devices, a pool runs out of memory or an SLO fails."""
     lengths = Lengths.of(lengths)
     inp, out = lengths
-    slo = slo or Slo()
+    slo, engine = slo or Slo(), engine or EngineIteration()
     z = NormalDist().inv_cdf(slo.percentile / 100.0)
     tp_p, tp_d = (np.asarray(x, dtype=float) for x in (plans.tp_prefill, plans.tp_decode))
     p_dev = np.asarray(plans.prefill_devices, dtype=float)
     d_dev = devices - p_dev
     reps_p, reps_d = np.floor(p_dev / tp_p), np.floor(d_dev / tp_d)
-    m = _pools(model, hw, plans, lengths, element_bytes, z)
+    m = _pools(model, hw, plans, lengths, element_bytes, z, engine)
     iteration = m["prefill_iteration_s"]
-    prefill = np.ceil(inp / PREFILL_CHUNK_TOKENS) * iteration
+    prefill = np.ceil(inp / engine.chunk(inp)) * iteration
     transfer = kv_transfer_time(model, element_bytes[1], inp, tp_p, tp_d, hw.kv_link)
     ship = np.divide(1.0, transfer, out=np.full_like(transfer, np.inf), where=transfer > 0)
     cap_p = reps_p * np.minimum(plans.prompts / prefill, ship)
@@ -212,7 +217,7 @@ def evaluate_disaggregated(model: ModelSpec, hw: DisaggHardware, devices: int, p
     ttft_q = ttft + (max(0.5, slo.percentile / 100.0) - 0.5) * iteration
     load, wait = _prefill_queue(lengths, rate, cap_p, reps_p, ttft_q, slo)
     rate = rate * load
-    mem_p, mem_d = _memory(model, plans, lengths, element_bytes, kv_reserve)
+    mem_p, mem_d = _memory(model, plans, lengths, element_bytes, engine.kv_reserve)
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if slo.tpot_s is not None:
         meets &= m["tpot_slo_percentile_s"] <= slo.tpot_s
@@ -223,6 +228,7 @@ def evaluate_disaggregated(model: ModelSpec, hw: DisaggHardware, devices: int, p
     busy_p = np.divide(rate, cap_p, out=np.zeros_like(rate), where=cap_p > 0)
     busy_d = np.divide(rate, cap_d, out=np.zeros_like(rate), where=cap_d > 0)
     metrics = {"output_tokens_per_s": tokens, "tokens_per_s_per_device": tokens / devices,
+               "input_tokens_per_s": rate * inp,
                "total_tokens_per_s": tokens * (1 + inp / out), "requests_per_s": rate,
                "prefill_capacity_requests_per_s": cap_p, "decode_capacity_requests_per_s": cap_d,
                "prefill_busy": busy_p, "decode_busy": busy_d, "ttft_s": ttft, "ttft_slo_percentile_s": ttft_q + wait,

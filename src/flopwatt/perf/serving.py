@@ -47,8 +47,37 @@ USABLE_MEMORY = 0.9
 TensorRT-LLM's default kv_cache_free_gpu_mem_fraction is also 0.9)."""
 
 PREFILL_CHUNK_TOKENS = 8192
-"""Tokens one iteration may carry (TensorRT-LLM's default max_num_tokens = 8192, as its runtime logs
-print: 'TRTGptModel maxNumTokens: 8192'); a longer prompt is prefilled in chunks over several."""
+"""Tokens one iteration may carry when no engine profile says otherwise (TensorRT-LLM's default
+max_num_tokens = 8192, as its runtime logs print: 'TRTGptModel maxNumTokens: 8192'); a longer prompt
+is prefilled in chunks over several."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineIteration:
+    """What a serving engine adds to or changes in one iteration (catalog/engines.toml, each sourced there).
+
+    ``chunk_tokens``: prompt tokens one iteration prefills for one request (the engine's token budget
+    with chunked prefill); None = the whole prompt in one iteration (chunked prefill off).
+    ``kv_reserve``: KV allocation (:func:`evaluate_serving`).
+    ``overhead_s``: CPU time per iteration (scheduling, sampling) where a published profile gives it;
+    with ``overhead_hidden`` (the scheduler prepares iteration i+1 while the GPU runs iteration i) an
+    iteration takes max(GPU, CPU), else GPU + CPU."""
+
+    chunk_tokens: float | None = PREFILL_CHUNK_TOKENS
+    overhead_s: float = 0.0
+    overhead_hidden: bool = False
+    kv_reserve: bool = True
+    """A sequence's whole KV (prompt + output) is reserved at admission (:func:`evaluate_serving`)."""
+
+    def chunk(self, input_len: float) -> float:
+        """Prompt tokens prefilled per iteration for a prompt of ``input_len`` tokens."""
+        return float(input_len) if self.chunk_tokens is None else min(float(input_len), float(self.chunk_tokens))
+
+    def cycle(self, gpu_s):
+        """Wall time of an iteration whose GPU work takes ``gpu_s`` (class docstring)."""
+        if self.overhead_s <= 0.0:
+            return gpu_s
+        return np.maximum(gpu_s, self.overhead_s) if self.overhead_hidden else gpu_s + self.overhead_s
 
 
 def kv_bytes_per_token(model: ModelSpec, kv_bytes: float) -> float:
@@ -194,7 +223,7 @@ def _prompt_queue(lengths: Lengths, tpot, chunk_cycle, chunk: float, prefill_tok
 
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
                      lengths: Lengths | tuple[float, float], element_bytes: tuple[float, float],
-                     slo: Slo = Slo(), kv_reserve: bool = True) -> ServingResult:
+                     slo: Slo = Slo(), engine: EngineIteration | None = None) -> ServingResult:
     """Throughput, TTFT, TPOT and memory of every plan; infeasible where memory, devices or SLOs fail.
 
     ``element_bytes`` = (weight, KV) bytes per element. SLOs apply at ``slo.percentile`` of requests under
@@ -204,12 +233,16 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     TTFT target the prompts also queue for prefill (:mod:`flopwatt.perf.serving_queue`): throughput is
     the share of full load (``load_share``) whose quantile wait plus own TTFT meets the target.
 
-    ``kv_reserve``: a sequence is admitted only with KV blocks for its prompt and all its output
+    ``engine.kv_reserve``: a sequence is admitted only with KV blocks for its prompt and all its output
     (TensorRT-LLM's default capacity policy GUARANTEED_NO_EVICT); otherwise blocks are taken as tokens
     arrive (vLLM), so a sequence holds its prompt and half its output on average. With a spread of
     lengths (:class:`flopwatt.perf.lengths.Lengths`) the slots are length-biased: long generations
     hold their slots longer, so a slot's mean context and reservation exceed those of a mean request.
+
+    ``engine``: KV allocation, prompt chunk and any per-iteration CPU time of the serving engine
+    (:class:`EngineIteration`; None = its defaults).
     """
+    engine = engine or EngineIteration()
     lengths = Lengths.of(lengths)
     tp, pp, b = (np.asarray(x, dtype=float) for x in (plans.tp, plans.pp, plans.batch))
     ep = np.ones_like(tp) if plans.ep is None else np.asarray(plans.ep, dtype=float)
@@ -219,22 +252,24 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     replicas = np.floor(devices / n)
     weights = ep_par.weights_per_device(model, element_bytes[0], tp, ep, pp)
     kv_token = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp) * model.layers / pp
-    held = lengths.slot_reserved_tokens() if kv_reserve else lengths.slot_context_tokens()
+    held = lengths.slot_reserved_tokens() if engine.kv_reserve else lengths.slot_context_tokens()
     memory = weights + b / ep * held * kv_token  # an attention group keeps the KV of its own sequences
     ov = None if plans.overlap is None else np.asarray(plans.overlap, dtype=bool)
     mean = _iteration(model, hw, shape, b, lengths, element_bytes, overlap=ov)
     z = NormalDist().inv_cdf(slo.percentile / 100.0)
     tail = mean if z <= 0 else _iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, overlap=ov)
-    tpot, tpot_q = mean["cycle_s"], tail["cycle_s"]
+    tpot, tpot_q = engine.cycle(mean["cycle_s"]), engine.cycle(tail["cycle_s"])
     # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles, each
     # longer than a plain one by its chunk's share of the marginal prefill time
-    chunks, chunk = np.ceil(inp / PREFILL_CHUNK_TOKENS), min(inp, PREFILL_CHUNK_TOKENS)
-    chunk_cycle = _iteration(model, hw, shape, b, lengths, element_bytes, chunk, ov)["cycle_s"]
+    chunk = engine.chunk(inp)
+    chunks = np.ceil(inp / chunk)
+    chunk_cycle = engine.cycle(_iteration(model, hw, shape, b, lengths, element_bytes, chunk, ov)["cycle_s"])
     ttft = 0.5 * tpot + chunks * tpot + (chunk_cycle - tpot) * inp / chunk
     if z <= 0:
         ttft_q = ttft
     else:
-        tail_chunk = _iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, chunk, ov)["cycle_s"]
+        tail_chunk = engine.cycle(_iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, chunk,
+                                             ov)["cycle_s"])
         ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
     load, wait = _prompt_queue(lengths, tpot, chunk_cycle, chunk, mean["prefill_tokens"], ttft_q, slo)
     tpot_slo = slo.tpot_s
@@ -244,10 +279,12 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     reason = np.select([replicas < 1, memory > USABLE_MEMORY * hw.memory_bytes, ~meets], [1, 2, 3], 0)
     throughput = replicas * b / tpot * load
     metrics = {"output_tokens_per_s": throughput, "tokens_per_s_per_device": throughput / (replicas * n),
+               "input_tokens_per_s": throughput * inp / out,
                "total_tokens_per_s": throughput * (1 + inp / out), "tpot_s": tpot, "ttft_s": ttft,
                "tpot_slo_percentile_s": tpot_q, "ttft_slo_percentile_s": ttft_q + wait, "memory_bytes": memory,
                "replicas": replicas, "concurrent_streams": replicas * b * load, "load_share": load,
                "ttft_queue_wait_s": wait, "prefill_tokens_per_cycle": mean["prefill_tokens"],
                "weights_streamed_bytes_per_cycle": mean["weights_streamed_bytes"],
+               "engine_overhead_s": tpot - mean["cycle_s"],
                **{k: v for k, v in mean.items() if k.endswith("_s") and k != "cycle_s"}}
     return ServingResult(plans=plans, feasible=reason == 0, reason=reason.astype(np.int8), metrics=metrics)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from flopwatt import catalog
+from flopwatt.catalog import engine_profiles
 from flopwatt.errors import InputError
 from flopwatt.estimate import Estimate, estimate_training
 from flopwatt.footprint import default_setting, run_footprint
@@ -195,44 +196,69 @@ def _energy_row(row: dict[str, str]) -> RowResult:
     return RowResult(row["id"], metric, _measured(row), predicted, estimate.best_summary()["plan"], notes)
 
 
-INFER_METRICS = {"output_tokens_per_s": "output_tokens_per_s", "ttft_s": "ttft_s", "tpot_s": "tpot_s"}
+INFER_METRICS = {"output_tokens_per_s": "output_tokens_per_s", "input_tokens_per_s": "input_tokens_per_s",
+                 "ttft_s": "ttft_s", "tpot_s": "tpot_s"}
 
 
-ENGINES = {"tensorrt-llm": True, "mlperf-nvidia": True, "vllm": False, "sglang": False}
-"""Serving engines of the schema and whether they reserve a sequence's whole KV at admission: TensorRT-LLM
-(and NVIDIA's MLPerf harness on it) GUARANTEED_NO_EVICT; vLLM (PagedAttention) and SGLang (RadixAttention)
-take KV blocks as tokens arrive."""
+FRAMEWORKS = {"tensorrt-llm": "tensorrt-llm", "mlperf-nvidia": "tensorrt-llm", "mlperf-amd": "vllm", "vllm": "vllm",
+              "sglang": "sglang"}
+"""Serving engine each schema framework runs (DATASET_infer.md: NVIDIA's MLPerf harness drives TensorRT-LLM,
+AMD's harness_llm a ROCm build of vLLM). The release's profile comes from conventions.toml (``engine``); a row
+whose release has none gets the fields all profiled releases of its engine share
+(:func:`flopwatt.catalog.engine_profiles.family`)."""
+
+
+def _engine(row: dict[str, str], notes: list[str]):
+    """The row's engine settings (:func:`flopwatt.catalog.engine_profiles.settings`), from its framework and
+    the release its source names (conventions.toml)."""
+    framework = row["framework"].strip()
+    if framework not in FRAMEWORKS:
+        raise Skip(f"engine {framework or '(blank)'!r} has no serving profile")
+    convention = conv.for_row(row["id"])
+    if convention.engine is None:
+        profile = engine_profiles.family(FRAMEWORKS[framework])
+        notes.append(f"engine release of the row has no profile: fields all {profile.engine} profiles share (rule)")
+    else:
+        profile = engine_profiles.get(convention.engine)
+        if profile.engine != FRAMEWORKS[framework]:
+            raise InputError(f"conventions {row['id']}.engine", f"a {FRAMEWORKS[framework]} profile (framework "
+                             f"{framework})", convention.engine)
+    settings = engine_profiles.settings(profile, limits=not convention.run_sets_batch_limits)
+    notes.extend(settings.notes)
+    return settings
 
 
 def _infer_row(row: dict[str, str]) -> RowResult:
     """Serving throughput/latency of the best plan (max tokens/s within the row's p99 limits).
 
     A blank mean prompt length is taken from the request set of the row's benchmark suite
-    (conventions.toml) for its model (datasets.toml, measured from the request set itself).
+    (conventions.toml) for its model (datasets.toml, measured from the request set itself). The engine
+    (KV allocation, prefill chunk, token budget, max batch) is the profile of the row's framework and
+    release (:func:`_engine`). MLPerf's Interactive scenario is stored as ``server`` with its tighter limits,
+    so it takes the same path.
     """
     if row["metric"] not in INFER_METRICS:
         raise Skip(f"metric {row['metric']} is not predicted for inference rows")
-    engine = row["framework"].strip()
-    if engine not in ENGINES:
-        raise Skip(f"engine {engine or '(blank)'!r} has no serving profile")
+    notes: list[str] = []
+    engine = _engine(row, notes)
     devices = _int(row, "n_devices")
     out_len = _float(row, "output_len")
     if devices is None or out_len is None:
         raise Skip("device count or mean output length not published")
-    notes: list[str] = []
     model = _model(row, notes)
     in_len, moments = _input_lengths(row, model, out_len)
+    _check_serving_plan(row, devices)
     server = row["scenario"].strip().lower() == "server"
     precision = row["precision"].strip() or "bf16"
     if not row["precision"].strip():
         notes.append("precision not published: bf16 (rule)")
     request = ServeRequest(model=model, system=_system(row), devices=devices, input_len=in_len, output_len=out_len,
                            precision=precision, tp=_int(row, "tp"), pp=_int(row, "pp"),
-                           ep=_int(row, "ep") if row["moe_experts"].strip() else None, kv_reserve=ENGINES[engine],
+                           ep=_int(row, "ep") if row["moe_experts"].strip() else None,
                            ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
                            tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
                            slo_percentile=99.0 if server else 50.0, length_moments=moments,
-                           power_cap_w=_power_limit(row))
+                           power_cap_w=_power_limit(row), **engine.knobs())
     try:
         best = estimate_serving(request)
     except InputError as exc:
@@ -241,6 +267,16 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         raise Skip(f"no feasible serving plan ({exc})") from exc
     predicted = best["metrics"][INFER_METRICS[row["metric"]]]
     return RowResult(row["id"], row["metric"], _measured(row), predicted, best["plan"], notes)
+
+
+def _check_serving_plan(row: dict[str, str], devices: int) -> None:
+    """A published tp x ep x pp beyond the devices counts expert-parallel ranks inside the TP group
+    (TensorRT-LLM's moe_ep), not the attention groups of :mod:`flopwatt.perf.serving_ep`: skipped, not mapped."""
+    ep = _int(row, "ep") if row["moe_experts"].strip() else None
+    used = (_int(row, "tp") or 1) * (ep or 1) * (_int(row, "pp") or 1)
+    if used > devices:
+        raise Skip(f"published tp x ep x pp = {used} exceeds the {devices} devices: the source's ep counts "
+                   "expert ranks within the TP group, a plan convention not mapped to attention groups")
 
 
 def _input_lengths(row: dict[str, str], model: ModelSpec, out_len: float) -> tuple[float, Lengths | None]:

@@ -28,6 +28,11 @@ class Convention:
     stated_pue: float | None = None
     suite: str | None = None
     power_limit: str | None = None
+    engine: str | None = None
+    """The engines.toml profile of the engine release the runs used (None: release without a profile)."""
+    run_sets_batch_limits: bool = False
+    """The runs set their own max batch and token budget (published with them), so the engine profile's
+    defaults for those are not applied."""
     source: str = ""
     retrieved: str = ""
 

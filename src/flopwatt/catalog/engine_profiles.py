@@ -1,0 +1,142 @@
+"""Serving-engine profiles (engines.toml): documented defaults per engine release, and what they set
+in the serving model (:func:`settings`: physical knobs only, each a profile field with its source).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any
+
+from flopwatt.catalog import check_keys, read_toml
+from flopwatt.errors import InputError
+from flopwatt.specs.engine import EngineProfile
+
+FILENAME = "engines.toml"
+
+
+def _profile(entry_id: str, entry: Any) -> EngineProfile:
+    owner = f"engine {entry_id}"
+    if not isinstance(entry, dict):
+        raise InputError(owner, "a table of profile fields", entry)
+    check_keys(owner, entry, EngineProfile)
+    if "id" in entry:
+        raise InputError(f"{owner}.id", "no id key (the table name is the id)", entry["id"])
+    try:
+        return EngineProfile(id=entry_id, **entry)
+    except TypeError as exc:  # a key of the wrong kind reaches the constructor
+        raise InputError(owner, f"fields of the right types ({exc})") from exc
+
+
+def load(path: Path | str = FILENAME) -> dict[str, EngineProfile]:
+    """Every profile of an engines TOML file (the shipped one by default), with exact keys."""
+    data = read_toml(path, f"catalog {path}")
+    return {entry_id: _profile(entry_id, entry) for entry_id, entry in data.items()}
+
+
+@functools.cache
+def engines() -> dict[str, EngineProfile]:
+    """The shipped engine profiles, by id."""
+    return load(FILENAME)
+
+
+DEFAULT_ENGINE = "vllm-0.9.2"
+"""The engine a serving estimate assumes when none is named: the newest profiled release of an open engine
+with every field the serving model reads given by its source (KV allocation, token budget, max batch,
+chunked prefill, schedule overlap)."""
+
+KV_RULE = "reserve"
+"""KV allocation where neither the request nor the profile gives one: a sequence's whole KV reserved at
+admission (TensorRT-LLM's documented default capacity policy GUARANTEED_NO_EVICT, tensorrt-llm-0.11): a
+stated rule."""
+
+
+def get(engine_id: str) -> EngineProfile:
+    """One shipped profile; an unknown id is an InputError naming the closest ids."""
+    from flopwatt.errors import unknown_id
+
+    table = engines()
+    if engine_id not in table:
+        raise unknown_id("engine", engine_id, table)
+    return table[engine_id]
+
+
+AGREED = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill", "cuda_graphs", "schedule_overlap",
+          "per_iteration_overhead_s", "sampling_overhead_s", "attention_kernel")
+
+
+def family(engine: str) -> EngineProfile:
+    """A profile of ``engine`` (tensorrt-llm, vllm, sglang) for a run whose release has no profile: only the
+    fields every profiled release of it agrees on (a field any release leaves unknown stays unknown)."""
+    members = [p for p in engines().values() if p.engine == engine]
+    if not members:
+        raise InputError("engine", "an engine with profiles (tensorrt-llm, vllm, sglang)", engine)
+    agreed = {}
+    for name in AGREED:
+        values = {getattr(p, name) for p in members}
+        agreed[name] = values.pop() if len(values) == 1 else None
+    return EngineProfile(id=f"{engine} (release not profiled)", name=f"{engine}, fields all profiled releases share",
+                         engine=engine, release="any profiled", retrieved=members[0].retrieved,
+                         source="; ".join(p.id for p in members), **agreed)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """The knobs of :class:`flopwatt.serve.ServeRequest` an engine profile sets, and why (``notes``)."""
+
+    kv_reserve: bool
+    prefill_chunk_tokens: int | None
+    max_tokens_per_iteration: int | None
+    max_batch: int | None
+    iteration_overhead_s: float
+    overhead_hidden: bool
+    notes: tuple[str, ...]
+
+    def knobs(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`flopwatt.serve.ServeRequest`."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "notes"}
+
+
+def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits: bool = True) -> EngineSettings:
+    """What ``profile`` sets in the serving model: KV allocation (``kv_allocation`` when given, else the
+    profile's, else :data:`KV_RULE`), the prompt chunk and iteration token budget (max_num_tokens; the whole
+    prompt per iteration when chunked prefill is off), the max batch, and the per-iteration CPU time hidden or
+    not by an overlapped scheduler. ``limits=False``: the run set its own max batch and token budget, so the
+    profile's defaults for those are not applied."""
+    from flopwatt.perf.serving import PREFILL_CHUNK_TOKENS
+
+    notes = [f"engine: {profile.id} ({profile.name})"]
+    if kv_allocation is not None:
+        kv, why = kv_allocation, "asked (kv_admission)"
+    elif profile.kv_allocation is not None:
+        kv, why = profile.kv_allocation, "the profile's"
+    else:
+        kv, why = KV_RULE, "not in the profile: rule, TensorRT-LLM's documented default GUARANTEED_NO_EVICT"
+    notes.append(f"engine KV allocation: {kv} ({why})")
+    budget = profile.max_num_tokens if limits else None
+    if profile.chunked_prefill is False:
+        chunk = None
+        notes.append("engine prefill: whole prompt in one iteration (profile: chunked prefill off)")
+    elif budget is not None:
+        chunk = budget
+        notes.append(f"engine prefill: chunks of {budget} tokens (profile max_num_tokens, chunked prefill "
+                     f"{'on' if profile.chunked_prefill else 'not stated'})")
+    else:
+        chunk = PREFILL_CHUNK_TOKENS
+        notes.append(f"engine prefill: chunks of {chunk} tokens (rule: the profile gives no token budget"
+                     f"{' that applies to this run' if not limits else ''}; TensorRT-LLM's default max_num_tokens)")
+    if budget is not None:
+        notes.append(f"engine iteration budget: at most {budget} tokens per scheduled batch (profile max_num_tokens)")
+    batch = profile.max_batch_size if limits else None
+    notes.append(f"engine max batch: {batch} sequences per scheduler (profile max_batch_size)" if batch is not None
+                 else "engine max batch: none applied (" + ("the run set its own" if not limits and
+                                                             profile.max_batch_size else "not in the profile") + ")")
+    overhead = sum(v for v in (profile.per_iteration_overhead_s, profile.sampling_overhead_s) if v is not None)
+    hidden = profile.schedule_overlap is True
+    notes.append(f"engine CPU time per iteration: {overhead * 1e3:.3g} ms, "
+                 f"{'hidden under the GPU (overlap scheduler)' if hidden else 'exposed'}" if overhead
+                 else "engine CPU time per iteration: none published, none counted")
+    return EngineSettings(kv_reserve=kv == "reserve", prefill_chunk_tokens=chunk, max_tokens_per_iteration=budget,
+                          max_batch=batch, iteration_overhead_s=float(overhead), overhead_hidden=hidden,
+                          notes=tuple(notes))
