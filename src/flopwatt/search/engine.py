@@ -7,6 +7,7 @@ order, so both backends give the same rows and numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -54,14 +55,21 @@ def work_items(cfg: PlanConfig) -> tuple[list[run.Group], list[tuple[int, int, i
     return groups, items
 
 
-def _task(args: tuple) -> run.ChunkResult:
-    cfg, group, start, stop, sink = args
-    return run.evaluate_item(cfg, group, start, stop, sink)
+def _task(args: tuple) -> list[tuple[int, run.ChunkResult]]:
+    cfg, numbers, bundle = args
+    return list(zip(numbers, run.evaluate_items(cfg, bundle), strict=True))
 
 
 def _tasks(cfg: PlanConfig, groups, items, out_dir: Path | None, fmt: str) -> list[tuple]:
-    return [(cfg, groups[gi], start, stop, PartWriter(out_dir, fmt, n, cfg.sites, cfg.cooling) if out_dir else None)
-            for n, (gi, start, stop) in enumerate(items)]
+    """One task per bundle of work items that differ only in media: they share a training evaluation
+    (see run.evaluate_items). Each item keeps its number, its part file and its place in the merge."""
+    bundles: dict[tuple, tuple[list[int], list[tuple]]] = {}
+    for n, (gi, start, stop) in enumerate(items):
+        numbers, bundle = bundles.setdefault((dataclasses.replace(groups[gi], media=""), start, stop), ([], []))
+        numbers.append(n)
+        bundle.append((groups[gi], start, stop,
+                       PartWriter(out_dir, fmt, n, cfg.sites, cfg.cooling) if out_dir else None))
+    return [(cfg, numbers, bundle) for numbers, bundle in bundles.values()]
 
 
 def run_local(tasks: list[tuple], workers: int, progress) -> list[run.ChunkResult]:
@@ -119,12 +127,16 @@ def search(cfg: PlanConfig, *, backend: str = "local", workers: int | None = Non
         out_dir.mkdir(parents=True, exist_ok=True)
     tasks = _tasks(cfg, groups, items, out_dir, fmt)
     tick = progress or (lambda r: r)
+
+    def ticks(numbered: list[tuple[int, run.ChunkResult]]) -> list[tuple[int, run.ChunkResult]]:
+        return [(n, tick(r)) for n, r in numbered]
+
     if backend == "local":
-        results = run_local(tasks, workers or os.cpu_count() or 1, tick)
+        bundles = run_local(tasks, workers or os.cpu_count() or 1, ticks)
     elif backend == "ray":
-        results = run_ray(tasks, address, tick)
+        bundles = run_ray(tasks, address, ticks)
     else:
         raise InputError("--backend", "local or ray", backend)
-    report = merge(results, cfg.top_k)
+    report = merge([r for _, r in sorted((pair for b in bundles for pair in b), key=lambda p: p[0])], cfg.top_k)
     report.seconds = time.perf_counter() - start
     return report
