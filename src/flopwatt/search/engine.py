@@ -61,11 +61,12 @@ def _task(args: tuple) -> list[tuple[int, run.ChunkResult]]:
 
 
 def _tasks(cfg: PlanConfig, groups, items, out_dir: Path | None, fmt: str) -> list[tuple]:
-    """One task per bundle of work items that differ only in media: they share a training evaluation
-    (see run.evaluate_items). Each item keeps its number, its part file and its place in the merge."""
+    """One task per bundle of work items that differ only in media and oversubscription: they may share
+    a training evaluation (see run.evaluate_items). Each item keeps its number, part file and place."""
     bundles: dict[tuple, tuple[list[int], list[tuple]]] = {}
     for n, (gi, start, stop) in enumerate(items):
-        numbers, bundle = bundles.setdefault((dataclasses.replace(groups[gi], media=""), start, stop), ([], []))
+        shared = dataclasses.replace(groups[gi], media="", oversubscription=0.0)
+        numbers, bundle = bundles.setdefault((shared, start, stop), ([], []))
         numbers.append(n)
         bundle.append((groups[gi], start, stop,
                        PartWriter(out_dir, fmt, n, cfg.sites, cfg.cooling) if out_dir else None))

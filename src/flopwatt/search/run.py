@@ -112,30 +112,36 @@ def _timing_key(g: Group, start: int, stop: int, fabric) -> tuple:
     """What ``evaluate_training`` reads for an item: its plans, workload, system, stack and the fabric as
     the training model sees it. The media policy (optics, LPO, copper) prices and powers the links but
     sets neither their rate nor the switch hops, so fabrics that differ only in it time every plan alike
-    (tests/test_search_speed.py checks this on ``evaluate_training`` itself)."""
+    (tests/test_search_speed.py checks this on ``evaluate_training`` itself). The built topology carries
+    the oversubscription it applies, so ratios a topology ignores compare equal as well."""
     seen = None if fabric is None else dataclasses.replace(fabric[0], media_policy="")
     return (g.system, g.devices, g.stack, g.precision, g.global_batch, g.fabric, start, stop, seen)
 
 
 def evaluate_items(cfg: PlanConfig, items: list[tuple[Group, int, int, Any]]) -> list[ChunkResult]:
-    """Evaluate work items, one ``ChunkResult`` each, in order.
+    """Evaluate work items, one ``ChunkResult`` each, in the order given.
 
-    Consecutive items that ``evaluate_training`` sees alike (see ``_timing_key``: the same plans on
-    fabrics that differ only in media) share one call; each is still costed, constrained and written
-    on its own, so every item's result is what ``evaluate_item`` gives it. Only one training result
-    is held at a time.
+    Items that ``evaluate_training`` sees alike (``_timing_key``: the same plans on fabrics that
+    differ only in media, or in an oversubscription the topology ignores) share one call; each is
+    still costed, constrained and written on its own, so every item's result is what ``evaluate_item``
+    gives it. Items are visited key by key, so only one training result is held at a time.
     """
-    out: list[ChunkResult] = []
-    result, key = None, None
-    for g, start, stop, sink in items:
+    keys = []
+    for g, start, stop, _ in items:
+        fabric = _fabric(cfg, g, catalog.get("systems", g.system))
+        keys.append((repr(_timing_key(g, start, stop, fabric)), fabric))
+    first_seen = {key: n for n, (key, _) in reversed(list(enumerate(keys)))}
+    out: list[ChunkResult | None] = [None] * len(items)
+    result, current = None, None
+    for n in sorted(range(len(items)), key=lambda n: first_seen[keys[n][0]]):
+        (key, fabric), (g, start, stop, sink) = keys[n], items[n]
         workload, system, stack, space = plan_space(cfg, g)
-        fabric = _fabric(cfg, g, system)
-        if result is None or _timing_key(g, start, stop, fabric) != key:
-            key = _timing_key(g, start, stop, fabric)
+        if key != current:
             plans = space.take(np.arange(start, min(stop, len(space))))
             result = evaluate_training(workload, system, plans, stack, g.devices,
                                        fabric=None if fabric is None else fabric[0])
-        out.append(_summarise(cfg, g, result, (workload, system, fabric), sink))
+            current = key
+        out[n] = _summarise(cfg, g, result, (workload, system, fabric), sink)
     return out
 
 
