@@ -16,7 +16,7 @@ import numpy as np
 
 PAIRS = 1 << 21
 """At most this many (candidate, front row) pairs are compared at once (bounds memory per step)."""
-FIRST_BLOCK = 256
+FIRST_BLOCK = 64
 MAX_BLOCK = 2048
 """Bounds the quadratic within-block test (a block's survivors against each other)."""
 PIVOT_THINNING_ABOVE = 4096

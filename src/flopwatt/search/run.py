@@ -140,8 +140,10 @@ def evaluate_items(cfg: PlanConfig, items: list[tuple[Group, int, int, Any]]) ->
             plans = space.take(np.arange(start, min(stop, len(space))))
             result = evaluate_training(workload, system, plans, stack, g.devices,
                                        fabric=None if fabric is None else fabric[0])
+            reasons = feasibility.reason_counts(result.reason)
+            good = result.take(np.flatnonzero(result.feasible))
             current = key
-        out[n] = _summarise(cfg, g, result, (workload, system, fabric), sink)
+        out[n] = _summarise(cfg, g, (len(result), reasons, good), (workload, system, fabric), sink)
     return out
 
 
@@ -150,19 +152,18 @@ def evaluate_item(cfg: PlanConfig, g: Group, start: int, stop: int, sink=None) -
     return evaluate_items(cfg, [(g, start, stop, sink)])[0]
 
 
-def _summarise(cfg: PlanConfig, g: Group, result, context: tuple, sink) -> ChunkResult:
-    """Counts, costed feasible rows, the item's front and top-k from its training result."""
-    plans = result.plans
+def _summarise(cfg: PlanConfig, g: Group, evaluated: tuple, context: tuple, sink) -> ChunkResult:
+    """Counts, costed feasible rows, the item's front and top-k from its training result
+    (``evaluated``: its number of plans, reason counts and the feasible plans' result)."""
+    plans, reasons, good = evaluated
     out = ChunkResult()
     settings = list(itertools.product(cfg.sites, cfg.cooling))
-    out.configurations = len(plans) * len(settings)
-    for name, count in feasibility.reason_counts(result.reason).items():
+    out.configurations = plans * len(settings)
+    for name, count in reasons.items():
         if name != "ok":
             out.infeasible[name] = count * len(settings)
-    ok = np.flatnonzero(result.feasible)
-    if len(ok) == 0:
+    if len(good) == 0:
         return out
-    good = result.take(ok)
     tables = [_costed(cfg, g, good, context, (site, cooling), out) for site, cooling in settings]
     table = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
     out.feasible = len(table["wall_s"])
