@@ -50,9 +50,12 @@ class GridClock:
         factors, cumulative, annual, wholesale = self._tables(which)
         span = end - start
         safe = np.where(span > 0, span, 1.0)
-        mean = (_integral_s(cumulative, factors, site, end) - _integral_s(cumulative, factors, site, start)) / safe
+        both = _integral_s(cumulative, factors, np.stack([site, site]), np.stack([end, start]))
+        mean = (both[0] - both[1]) / safe
         point = factors[site, np.floor(start / grid.HOUR_S).astype(np.int64) % grid.YEAR_HOURS]
         factor = np.where(span > 0, mean, point)
+        if np.isnan(wholesale).all():
+            return annual[site] * factor
         moves = ~np.isnan(wholesale[site])
         return np.where(moves, annual[site] + np.where(moves, wholesale[site], 0.0) * (factor - 1.0),
                         annual[site] * factor)
@@ -62,5 +65,5 @@ def _integral_s(cumulative: np.ndarray, factors: np.ndarray, site: np.ndarray, t
     """grid._integral_s for each element's own site (the same operations, element by element)."""
     years = np.floor(t_s / grid.YEAR_S)
     rest = t_s - years * grid.YEAR_S
-    hour = np.clip(np.floor(rest / grid.HOUR_S).astype(np.int64), 0, grid.YEAR_HOURS - 1)
+    hour = np.minimum(np.maximum(np.floor(rest / grid.HOUR_S).astype(np.int64), 0), grid.YEAR_HOURS - 1)
     return years * cumulative[site, -1] + cumulative[site, hour] + factors[site, hour] * (rest - hour * grid.HOUR_S)
