@@ -8,7 +8,9 @@ and menu group: system x devices x stack x fabric x media x oversubscription x p
 the (site, cooling) re-costings per second (configurations: evaluations x settings), how many
 evaluate_training rows were computed (items differing only in media share one), the cores this
 process may use (os.cpu_count, os.sched_getaffinity) and the load average, since other processes
-share the machine; peak RSS of this process and its workers (ru_maxrss) shows the memory bound.
+share the machine; and the CPU seconds of this process and its workers, which the others' load
+inflates much less than the wall time. Peak RSS (ru_maxrss) of this process and its workers shows the
+memory bound.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ def model_rows(cfg: config.PlanConfig) -> int:
     return rows
 
 
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process and its reaped workers."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("config", nargs="?", default=DEFAULT, type=Path)
@@ -44,11 +52,13 @@ def main() -> None:
     args = parser.parse_args()
     cfg = config.load(args.config)
     settings = len(cfg.sites) * len(cfg.cooling)
-    seconds, report = [], None
+    seconds, cpu, report = [], [], None
     for _ in range(args.repeat):
+        before = _cpu_s()
         report = engine.search(cfg, workers=args.workers, out_dir=args.out)
         seconds.append(report.seconds)
-    wall = statistics.median(seconds)
+        cpu.append(_cpu_s() - before)
+    wall, cpu_s = statistics.median(seconds), statistics.median(cpu)
     evaluations = report.configurations // settings
     peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     print(f"{args.config}: {evaluations:,} distinct training evaluations x {settings} (site, cooling) = "
@@ -57,6 +67,9 @@ def main() -> None:
     print(f"median of {args.repeat} runs {wall:.2f} s (runs: {', '.join(f'{s:.2f}' for s in seconds)}) on "
           f"{args.workers} workers: {evaluations / wall:,.0f} distinct training evaluations/s, "
           f"{report.configurations / wall:,.0f} site x cooling re-costings/s")
+    print(f"CPU (this process and its workers, median) {cpu_s:.2f} s = {evaluations / cpu_s:,.0f} distinct training "
+          f"evaluations per CPU-second (x {args.workers} workers = {args.workers * evaluations / cpu_s:,.0f}/s "
+          "if they had their cores to themselves; derived, not measured)")
     print(f"machine: os.cpu_count() = {os.cpu_count()}, usable cores (sched_getaffinity) = "
           f"{len(os.sched_getaffinity(0))}, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
           f"(other processes share the machine); peak RSS per process {peak / 1024:.0f} MiB")
