@@ -49,6 +49,10 @@ def test_grid_clock_equals_mean_over_value_by_value(which):
         np.testing.assert_array_equal(got[mask], want)
     grid_2d = clock(which, site.reshape(40, 100), start.reshape(40, 100), (start + span).reshape(40, 100))
     np.testing.assert_array_equal(grid_2d.ravel(), got)
+    for size in (1, 2, 5, 16, 17):  # a few intervals go through the Python-float path
+        for first in range(0, n - size, 97):
+            part = slice(first, first + size)
+            np.testing.assert_array_equal(clock(which, site[part], start[part], start[part] + span[part]), got[part])
 
 
 def test_every_policy_gives_the_numbers_recorded_before_issue_22():

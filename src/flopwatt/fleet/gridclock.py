@@ -10,11 +10,16 @@ returns (tests/test_fleet_speed.py compares them).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from flopwatt import catalog
 from flopwatt.energy import grid
 from flopwatt.errors import InputError
+
+FEW = 16
+"""Up to this many intervals are computed on Python floats (see ``GridClock._few``)."""
 
 
 class GridClock:
@@ -26,6 +31,7 @@ class GridClock:
         self.profiles = [profiles.get(s.id) for s in sites]
         self.offset_s = start_s_of_year
         self._stacked: dict[str, tuple[np.ndarray, ...]] = {}
+        self._lists: dict[str, tuple[list, ...]] = {}
 
     def _tables(self, which: str) -> tuple[np.ndarray, ...]:
         """Per site: hourly factors [S, 8760], their cumulative integral [S, 8761], annual figure, and the
@@ -42,16 +48,23 @@ class GridClock:
     def __call__(self, which: str, site: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
         if which not in grid.WHICH:
             raise InputError("which", "carbon or price", which)
-        start, end = np.broadcast_arrays(np.asarray(start_s, float) + self.offset_s,
-                                         np.asarray(end_s, float) + self.offset_s)
+        start = np.asarray(start_s, float) + self.offset_s
+        end = np.asarray(end_s, float) + self.offset_s
+        if start.shape != end.shape:
+            start, end = np.broadcast_arrays(start, end)
         if np.any(end < start):
             raise InputError("end_s", "an interval end at or after its start", float(np.min(end - start)))
-        site = np.broadcast_to(np.asarray(site), start.shape)
+        site = np.asarray(site)
+        if site.shape != start.shape:
+            site = np.broadcast_to(site, start.shape)
+        if start.size <= FEW:
+            return self._few(which, site, start, end)
         factors, cumulative, annual, wholesale = self._tables(which)
         span = end - start
         safe = np.where(span > 0, span, 1.0)
-        both = _integral_s(cumulative, factors, np.stack([site, site]), np.stack([end, start]))
-        mean = (both[0] - both[1]) / safe
+        both = _integral_s(cumulative, factors, np.concatenate((site.ravel(), site.ravel())),
+                           np.concatenate((end.ravel(), start.ravel())))
+        mean = (both[:span.size].reshape(span.shape) - both[span.size:].reshape(span.shape)) / safe
         point = factors[site, np.floor(start / grid.HOUR_S).astype(np.int64) % grid.YEAR_HOURS]
         factor = np.where(span > 0, mean, point)
         if np.isnan(wholesale).all():
@@ -59,6 +72,31 @@ class GridClock:
         moves = ~np.isnan(wholesale[site])
         return np.where(moves, annual[site] + np.where(moves, wholesale[site], 0.0) * (factor - 1.0),
                         annual[site] * factor)
+
+    def _few(self, which: str, site: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """The same operations on Python floats, for the few intervals of one placement, where numpy's
+        per-call overhead would dominate (IEEE double arithmetic either way: the same values)."""
+        if which not in self._lists:
+            self._lists[which] = tuple(t.tolist() for t in self._tables(which))
+        factors, cumulative, annual, wholesale = self._lists[which]
+        out = []
+        for s, a, b in zip(site.ravel().tolist(), start.ravel().tolist(), end.ravel().tolist(), strict=True):
+            cum, fac = cumulative[s], factors[s]
+            if b - a > 0:
+                f = (_integral_one(cum, fac, b) - _integral_one(cum, fac, a)) / (b - a)
+            else:
+                f = factors[s][math.floor(a / grid.HOUR_S) % grid.YEAR_HOURS]
+            w = wholesale[s]
+            out.append(annual[s] + w * (f - 1.0) if w == w else annual[s] * f)  # w != w: NaN, no price shape
+        return np.array(out, dtype=float).reshape(start.shape)
+
+
+def _integral_one(cumulative: list[float], factors: list[float], t_s: float) -> float:
+    """``_integral_s`` of one time on Python floats."""
+    years = math.floor(t_s / grid.YEAR_S)
+    rest = t_s - years * grid.YEAR_S
+    hour = min(max(math.floor(rest / grid.HOUR_S), 0), grid.YEAR_HOURS - 1)
+    return years * cumulative[-1] + cumulative[hour] + factors[hour] * (rest - hour * grid.HOUR_S)
 
 
 def _integral_s(cumulative: np.ndarray, factors: np.ndarray, site: np.ndarray, t_s: np.ndarray) -> np.ndarray:
