@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from flopwatt import catalog
-from flopwatt.energy import facility, grid
+from flopwatt.energy import facility
 from flopwatt.errors import InputError
 from flopwatt.fleet.config import FleetConfig
+from flopwatt.fleet.gridclock import GridClock
 from flopwatt.fleet.jobs import JobTable, build_jobs, elastic_counts, needed_counts
 from flopwatt.fleet.kernel import EventQueue, Priority
 from flopwatt.fleet.nodes import PoolNodes
@@ -37,26 +38,6 @@ from flopwatt.fleet.traces import TrainingTrace, load_azure_llm, load_training_t
 from flopwatt.perf.lengths import Lengths
 
 RELEASE, SERVICE, ARRIVE, WAKE, SCHEDULE = range(5)
-
-
-class GridClock:
-    """Mean carbon intensity or electricity price at fleet sites over simulated intervals."""
-
-    def __init__(self, sites: list, start_s_of_year: float) -> None:
-        profiles = catalog.grid_profiles()
-        self.sites = sites
-        self.profiles = [profiles.get(s.id) for s in sites]
-        self.offset_s = start_s_of_year
-
-    def __call__(self, which: str, site: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
-        site = np.asarray(site)
-        start, end = np.broadcast_arrays(np.asarray(start_s, float) + self.offset_s,
-                                         np.asarray(end_s, float) + self.offset_s)
-        out = np.empty(start.shape)
-        for s in np.unique(site):
-            mask = site == s
-            out[mask] = grid.mean_over(self.sites[s], start[mask], end[mask], self.profiles[s], which)
-        return out
 
 
 @dataclass(frozen=True, slots=True)

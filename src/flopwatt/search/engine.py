@@ -59,14 +59,22 @@ def work_items(cfg: PlanConfig) -> tuple[list[run.Group], list[tuple[int, int, i
     return groups, items
 
 
-def _task(args: tuple) -> run.ChunkResult:
-    cfg, group, start, stop, sink = args
-    return run.evaluate_item(cfg, group, start, stop, sink)
+def _task(args: tuple) -> list[tuple[int, run.ChunkResult]]:
+    cfg, numbers, bundle = args
+    return list(zip(numbers, run.evaluate_items(cfg, bundle), strict=True))
 
 
 def _tasks(cfg: PlanConfig, groups, items, out_dir: Path | None, fmt: str) -> list[tuple]:
-    return [(cfg, groups[gi], start, stop, PartWriter(out_dir, fmt, n, cfg.sites, cfg.cooling) if out_dir else None)
-            for n, (gi, start, stop) in enumerate(items)]
+    """One task per bundle of work items that differ only in media and oversubscription: they may share
+    a training evaluation (see run.evaluate_items). Each item keeps its number, part file and place."""
+    bundles: dict[tuple, tuple[list[int], list[tuple]]] = {}
+    for n, (gi, start, stop) in enumerate(items):
+        shared = dataclasses.replace(groups[gi], media="", oversubscription=0.0)
+        numbers, bundle = bundles.setdefault((shared, start, stop), ([], []))
+        numbers.append(n)
+        bundle.append((groups[gi], start, stop,
+                       PartWriter(out_dir, fmt, n, cfg.sites, cfg.cooling) if out_dir else None))
+    return [(cfg, numbers, bundle) for numbers, bundle in bundles.values()]
 
 
 def run_local(tasks: list[tuple], workers: int, progress) -> list[run.ChunkResult]:
@@ -120,18 +128,18 @@ def config_sha256(cfg: PlanConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def manifest(cfg: PlanConfig, tasks: list[tuple], results: list[run.ChunkResult], fmt: str) -> dict[str, Any]:
-    """What a finished ``out_dir`` holds: one entry per part written (items without a feasible row write none)."""
+def manifest(cfg: PlanConfig, writers: list[PartWriter], results: list[run.ChunkResult], fmt: str) -> dict[str, Any]:
+    """What a finished ``out_dir`` holds: one entry per part written (items without a feasible row write none);
+    ``writers`` and ``results`` are in work-item order."""
     parts = []
-    for task, r in zip(tasks, results, strict=True):
-        writer = task[-1]
+    for writer, r in zip(writers, results, strict=True):
         if writer.path.is_file():
             parts.append({"name": writer.path.name, "configurations": r.configurations, "rows": r.feasible})
         elif r.feasible:
             raise InputError("--out", "a directory this process sees the workers' parts in",
                              message=f"part {writer.path.name} ({r.feasible} rows) is missing")
     return {"flopwatt_version": __version__, "config_sha256": config_sha256(cfg), "format": fmt,
-            "work_items": len(tasks), "configurations": sum(r.configurations for r in results),
+            "work_items": len(writers), "configurations": sum(r.configurations for r in results),
             "rows": sum(r.feasible for r in results), "parts": parts, "completed": True}
 
 
@@ -152,17 +160,25 @@ def search(cfg: PlanConfig, *, backend: str = "local", workers: int | None = Non
         sink.open_out_dir(out_dir, overwrite)
     tasks = _tasks(cfg, groups, items, out_dir, fmt)
     tick = progress or (lambda r: r)
+
+    def ticks(numbered: list[tuple[int, run.ChunkResult]]) -> list[tuple[int, run.ChunkResult]]:
+        return [(n, tick(r)) for n, r in numbered]
+
     try:
         if backend == "local":
-            results = run_local(tasks, workers or os.cpu_count() or 1, tick)
+            bundles = run_local(tasks, workers or os.cpu_count() or 1, ticks)
+        elif backend == "ray":
+            bundles = run_ray(tasks, address, ticks)
         else:
-            results = run_ray(tasks, address, tick)
+            raise InputError("--backend", "local or ray", backend)
     except BaseException:
         if out_dir is not None:
             sink.remove_temporary(out_dir)
         raise
+    results = [r for _, r in sorted((pair for b in bundles for pair in b), key=lambda p: p[0])]
     if out_dir is not None:
-        sink.write_manifest(out_dir, manifest(cfg, tasks, results, fmt))
+        writers = sorted((n, item[3]) for _, numbers, bundle in tasks for n, item in zip(numbers, bundle, strict=True))
+        sink.write_manifest(out_dir, manifest(cfg, [w for _, w in writers], results, fmt))
     report = merge(results, cfg.top_k)
     report.seconds = time.perf_counter() - start
     return report

@@ -8,6 +8,8 @@ pair of the menu: one configuration per (plan, site, cooling).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +21,7 @@ from flopwatt.fabric.design import design
 from flopwatt.fabric.network import FabricSpec
 from flopwatt.footprint import Setting, run_footprint
 from flopwatt.perf import feasibility
-from flopwatt.perf.plans import RECOMPUTE
+from flopwatt.perf.plans import RECOMPUTE, Plans
 from flopwatt.perf.space import PlanRequest, enumerate_plans
 from flopwatt.perf.training import evaluate_training
 from flopwatt.search.config import PlanConfig
@@ -59,6 +61,23 @@ def _request(cfg: PlanConfig, g: Group) -> PlanRequest:
     return PlanRequest(devices=g.devices, global_batch=g.global_batch, **fixed)
 
 
+@functools.lru_cache(maxsize=4)
+def _enumerated(request: PlanRequest, model_id: str, stack_id: str, system_id: str) -> Plans:
+    """``enumerate_plans`` of these arguments, kept for the next work items of the same space.
+
+    Groups that differ only in fabric, media, oversubscription or precision share one plan space,
+    and a large group is split into several work items: enumerating once per process, not once per
+    item, saves a Cartesian product per item. The arrays are read-only so that no caller can change
+    the copy the next item reads. A few spaces are kept (memory: one space is at most a few columns
+    of the configurations a work item covers).
+    """
+    plans = enumerate_plans(request, catalog.get("models", model_id), catalog.get("stacks", stack_id),
+                            catalog.get("systems", system_id))
+    for f in dataclasses.fields(plans):
+        getattr(plans, f.name).flags.writeable = False
+    return plans
+
+
 def plan_space(cfg: PlanConfig, g: Group):
     """(workload, system, stack, plans) of a group, rebuilt identically anywhere."""
     model = catalog.get("models", cfg.model)
@@ -66,7 +85,7 @@ def plan_space(cfg: PlanConfig, g: Group):
     stack = catalog.get("stacks", g.stack)
     precision = g.precision or system.accelerator.half_precision()
     workload = TrainingWorkload(model=model, seq_len=cfg.seq_len, tokens=cfg.tokens, precision=precision)
-    return workload, system, stack, enumerate_plans(_request(cfg, g), model, stack, system)
+    return workload, system, stack, _enumerated(_request(cfg, g), cfg.model, g.stack, g.system)
 
 
 @dataclass
@@ -81,26 +100,71 @@ class ChunkResult:
     top: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _fabric(cfg: PlanConfig, g: Group, system):
+    """(Fabric, bill of materials) of the group's network, or None for the ideal one."""
+    if g.fabric == "ideal":
+        return None
+    spec = FabricSpec(topology=g.fabric, switch=cfg.switch, media=g.media, oversubscription=g.oversubscription)
+    return design(spec, g.devices, system.devices_per_node)
+
+
+def _timing_key(g: Group, start: int, stop: int, fabric) -> tuple:
+    """What ``evaluate_training`` reads for an item: its plans, workload, system, stack and the fabric as
+    the training model sees it. The media policy (optics, LPO, copper) prices and powers the links but
+    sets neither their rate nor the switch hops, so fabrics that differ only in it time every plan alike
+    (tests/test_search_speed.py checks this on ``evaluate_training`` itself). The built topology carries
+    the oversubscription it applies, so ratios a topology ignores compare equal as well."""
+    seen = None if fabric is None else dataclasses.replace(fabric[0], media_policy="")
+    return (g.system, g.devices, g.stack, g.precision, g.global_batch, g.fabric, start, stop, seen)
+
+
+def evaluate_items(cfg: PlanConfig, items: list[tuple[Group, int, int, Any]]) -> list[ChunkResult]:
+    """Evaluate work items, one ``ChunkResult`` each, in the order given.
+
+    Items that ``evaluate_training`` sees alike (``_timing_key``: the same plans on fabrics that
+    differ only in media, or in an oversubscription the topology ignores) share one call; each is
+    still costed, constrained and written on its own, so every item's result is what ``evaluate_item``
+    gives it. Items are visited key by key, so only one training result is held at a time.
+    """
+    keys = []
+    for g, start, stop, _ in items:
+        fabric = _fabric(cfg, g, catalog.get("systems", g.system))
+        keys.append((repr(_timing_key(g, start, stop, fabric)), fabric))
+    first_seen = {key: n for n, (key, _) in reversed(list(enumerate(keys)))}
+    out: list[ChunkResult | None] = [None] * len(items)
+    result, current = None, None
+    for n in sorted(range(len(items)), key=lambda n: first_seen[keys[n][0]]):
+        (key, fabric), (g, start, stop, sink) = keys[n], items[n]
+        workload, system, stack, space = plan_space(cfg, g)
+        if key != current:
+            plans = space.take(np.arange(start, min(stop, len(space))))
+            result = evaluate_training(workload, system, plans, stack, g.devices,
+                                       fabric=None if fabric is None else fabric[0])
+            reasons = feasibility.reason_counts(result.reason)
+            good = result.take(np.flatnonzero(result.feasible))
+            current = key
+        out[n] = _summarise(cfg, g, (len(result), reasons, good), (workload, system, fabric), sink)
+    return out
+
+
 def evaluate_item(cfg: PlanConfig, g: Group, start: int, stop: int, sink=None) -> ChunkResult:
     """Evaluate plans [start, stop) of group ``g`` at every (site, cooling); rows go to ``sink``."""
-    workload, system, stack, space = plan_space(cfg, g)
-    plans = space.take(np.arange(start, min(stop, len(space))))
-    fabric = None
-    if g.fabric != "ideal":
-        spec = FabricSpec(topology=g.fabric, switch=cfg.switch, media=g.media, oversubscription=g.oversubscription)
-        fabric = design(spec, g.devices, system.devices_per_node)
-    result = evaluate_training(workload, system, plans, stack, g.devices, fabric=fabric[0] if fabric else None)
+    return evaluate_items(cfg, [(g, start, stop, sink)])[0]
+
+
+def _summarise(cfg: PlanConfig, g: Group, evaluated: tuple, context: tuple, sink) -> ChunkResult:
+    """Counts, costed feasible rows, the item's front and top-k from its training result
+    (``evaluated``: its number of plans, reason counts and the feasible plans' result)."""
+    plans, reasons, good = evaluated
     out = ChunkResult()
     settings = list(itertools.product(cfg.sites, cfg.cooling))
-    out.configurations = len(plans) * len(settings)
-    for name, count in feasibility.reason_counts(result.reason).items():
+    out.configurations = plans * len(settings)
+    for name, count in reasons.items():
         if name != "ok":
             out.infeasible[name] = count * len(settings)
-    ok = np.flatnonzero(result.feasible)
-    if len(ok) == 0:
+    if len(good) == 0:
         return out
-    good = result.take(ok)
-    tables = [_costed(cfg, g, good, (workload, system, fabric), (site, cooling), out) for site, cooling in settings]
+    tables = [_costed(cfg, g, good, context, (site, cooling), out) for site, cooling in settings]
     table = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
     out.feasible = len(table["wall_s"])
     if out.feasible == 0:

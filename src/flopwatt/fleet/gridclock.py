@@ -1,0 +1,107 @@
+"""Mean grid carbon intensity or electricity price at the fleet's sites over many intervals at once.
+
+:func:`flopwatt.energy.grid.mean_over` defines the figure (exact means of the hourly step function,
+through a cumulative table over the year). A fleet policy asks for it thousands of times a simulated
+day, each time for a few intervals at a few sites; calling ``mean_over`` once per site costs more in
+numpy call overhead than in arithmetic. The clock stacks every site's tables once and evaluates the
+same element-wise formulas for all sites in one pass, so each value is bit-for-bit what ``mean_over``
+returns (tests/test_fleet_speed.py compares them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.energy import grid
+from flopwatt.errors import InputError
+
+FEW = 16
+"""Up to this many intervals are computed on Python floats (see ``GridClock._few``)."""
+
+
+class GridClock:
+    """``clock(which, site_index, start_s, end_s)``: mean 'carbon' (g/kWh) or 'price' ($/kWh) per interval."""
+
+    def __init__(self, sites: list, start_s_of_year: float) -> None:
+        profiles = catalog.grid_profiles()
+        self.sites = sites
+        self.profiles = [profiles.get(s.id) for s in sites]
+        self.offset_s = start_s_of_year
+        self._stacked: dict[str, tuple[np.ndarray, ...]] = {}
+        self._lists: dict[str, tuple[list, ...]] = {}
+
+    def _tables(self, which: str) -> tuple[np.ndarray, ...]:
+        """Per site: hourly factors [S, 8760], their cumulative integral [S, 8761], annual figure, and the
+        wholesale mean where the price moves about the tariff (grid._scale), else NaN."""
+        if which not in self._stacked:
+            tables = [grid._tables(p, which) for p in self.profiles]
+            annual = np.array([grid._annual(s, which) for s in self.sites])
+            wholesale = np.array([p.price_wholesale_mean_usd_per_kwh if which == "price" and p is not None
+                                  and p.price_shape_by_month_hour is not None else np.nan for p in self.profiles])
+            self._stacked[which] = (np.stack([t[0] for t in tables]), np.stack([t[1] for t in tables]),
+                                    annual, wholesale)
+        return self._stacked[which]
+
+    def __call__(self, which: str, site: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+        if which not in grid.WHICH:
+            raise InputError("which", "carbon or price", which)
+        start = np.asarray(start_s, float) + self.offset_s
+        end = np.asarray(end_s, float) + self.offset_s
+        if start.shape != end.shape:
+            start, end = np.broadcast_arrays(start, end)
+        if np.any(end < start):
+            raise InputError("end_s", "an interval end at or after its start", float(np.min(end - start)))
+        site = np.asarray(site)
+        if site.shape != start.shape:
+            site = np.broadcast_to(site, start.shape)
+        if start.size <= FEW:
+            return self._few(which, site, start, end)
+        factors, cumulative, annual, wholesale = self._tables(which)
+        span = end - start
+        safe = np.where(span > 0, span, 1.0)
+        both = _integral_s(cumulative, factors, np.concatenate((site.ravel(), site.ravel())),
+                           np.concatenate((end.ravel(), start.ravel())))
+        mean = (both[:span.size].reshape(span.shape) - both[span.size:].reshape(span.shape)) / safe
+        point = factors[site, np.floor(start / grid.HOUR_S).astype(np.int64) % grid.YEAR_HOURS]
+        factor = np.where(span > 0, mean, point)
+        if np.isnan(wholesale).all():
+            return annual[site] * factor
+        moves = ~np.isnan(wholesale[site])
+        return np.where(moves, annual[site] + np.where(moves, wholesale[site], 0.0) * (factor - 1.0),
+                        annual[site] * factor)
+
+    def _few(self, which: str, site: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """The same operations on Python floats, for the few intervals of one placement, where numpy's
+        per-call overhead would dominate (IEEE double arithmetic either way: the same values)."""
+        if which not in self._lists:
+            self._lists[which] = tuple(t.tolist() for t in self._tables(which))
+        factors, cumulative, annual, wholesale = self._lists[which]
+        out = []
+        for s, a, b in zip(site.ravel().tolist(), start.ravel().tolist(), end.ravel().tolist(), strict=True):
+            cum, fac = cumulative[s], factors[s]
+            if b - a > 0:
+                f = (_integral_one(cum, fac, b) - _integral_one(cum, fac, a)) / (b - a)
+            else:
+                f = factors[s][math.floor(a / grid.HOUR_S) % grid.YEAR_HOURS]
+            w = wholesale[s]
+            out.append(annual[s] + w * (f - 1.0) if w == w else annual[s] * f)  # w != w: NaN, no price shape
+        return np.array(out, dtype=float).reshape(start.shape)
+
+
+def _integral_one(cumulative: list[float], factors: list[float], t_s: float) -> float:
+    """``_integral_s`` of one time on Python floats."""
+    years = math.floor(t_s / grid.YEAR_S)
+    rest = t_s - years * grid.YEAR_S
+    hour = min(max(math.floor(rest / grid.HOUR_S), 0), grid.YEAR_HOURS - 1)
+    return years * cumulative[-1] + cumulative[hour] + factors[hour] * (rest - hour * grid.HOUR_S)
+
+
+def _integral_s(cumulative: np.ndarray, factors: np.ndarray, site: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """grid._integral_s for each element's own site (the same operations, element by element)."""
+    years = np.floor(t_s / grid.YEAR_S)
+    rest = t_s - years * grid.YEAR_S
+    hour = np.minimum(np.maximum(np.floor(rest / grid.HOUR_S).astype(np.int64), 0), grid.YEAR_HOURS - 1)
+    return years * cumulative[site, -1] + cumulative[site, hour] + factors[site, hour] * (rest - hour * grid.HOUR_S)
