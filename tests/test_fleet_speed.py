@@ -24,7 +24,7 @@ from flopwatt.fleet.simulate import prepare, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = Path(__file__).resolve().parent / "data" / "fleet_philly_1000_before_issue22.json"
-TRACE = ROOT.parent / "shared" / "traces" / "philly_jobs.csv"
+TRACE = ROOT / "data" / "traces" / "philly_jobs.csv.gz"
 
 
 @pytest.mark.parametrize("which", ["carbon", "price"])
@@ -57,7 +57,7 @@ def test_grid_clock_equals_mean_over_value_by_value(which):
 
 def test_every_policy_gives_the_numbers_recorded_before_issue_22():
     if not TRACE.exists():
-        pytest.skip("../shared/traces missing")
+        pytest.fail(f"trace missing: {TRACE}")
     recorded = json.loads(RECORDED.read_text())
     prep = prepare(load_config(ROOT / "examples" / "fleet-3site.toml"), None, None, recorded["jobs"])
     assert set(recorded["runs"]) == set(POLICIES)
