@@ -56,7 +56,7 @@ def _core(req: ServeRequest, accelerator: str, devices: int, notes: Assumptions,
 
 
 def _estimate(req: ServeRequest, core: CoreServeRequest, notes: Assumptions) -> results.Result:
-    setting = resolve_setting(req, notes)
+    setting = resolve_setting(req, notes, core.system)
     inputs = {"model": core.model.id, "system": core.system.id, "accelerator": core.system.accelerator.id,
               "devices": core.devices, "precision": core.precision, "input_len": core.input_len,
               "output_len": core.output_len, "site": req.site, "cooling": req.cooling}

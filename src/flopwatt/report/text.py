@@ -202,9 +202,20 @@ def _plan_row(r: dict[str, Any]) -> str:
             f"@{r['site']}/{r['cooling']}")
 
 
-def plan(report: Any, out_dir: Any) -> str:
+def plan_market(market: dict[str, Any] | None) -> list[str]:
+    """Lines naming the market filter and, for each system it removed, the rule and its source."""
+    if market is None:
+        return []
+    lines = [f"market {market['market']}: searched {', '.join(market['systems'])}; removed "
+             f"{len(market['removed'])} before the search" + (":" if market["removed"] else "")]
+    for r in market["removed"]:
+        lines += [f"  {r['system']}: {r['rule']}", f"    source: {r['source']}"]
+    return lines
+
+
+def plan(report: Any, out_dir: Any, market: dict[str, Any] | None = None) -> str:
     head = f"{'days':>8} {'$ run':>10} {'MWh':>9} {'tCO2e':>8} {'MFU':>5}  configuration"
-    lines = [f"{report.configurations:,} configurations in {report.seconds:.1f} s "
+    lines = [*plan_market(market), f"{report.configurations:,} configurations in {report.seconds:.1f} s "
              f"({report.configurations_per_s:,.0f}/s, {report.items} chunks); "
              f"{report.feasible:,} feasible and within constraints",
              "infeasible: " + (", ".join(f"{k} {v:,}" for k, v in report.infeasible.items()) or "none"),
