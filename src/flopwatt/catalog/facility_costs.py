@@ -107,7 +107,8 @@ def site_capex_usd_per_w(site: Site, cooling_id: str, fallback_usd_per_w: float 
 
     The site's sourced region figure (sites.toml ``facility_region``) x the cooling type's capex factor;
     without a region figure, ``fallback_usd_per_w`` (default: the catalog's US 19-market average,
-    economics.toml [facility_capex]) x the factor. A cooling type whose factor is unknown keeps the air-cooled figure, and the rule says so.
+    economics.toml [facility_capex]) x the factor. A cooling type whose factor is unknown keeps the
+    air-cooled figure, and the rule says so.
     """
     costs = facility_costs()
     if site.facility_region:
