@@ -123,8 +123,8 @@ def site_capex_usd_per_w(site: Site, cooling_id: str, fallback_usd_per_w: float 
     factor = costs.cooling[cooling_id].capex_factor if cooling_id in costs.cooling else None
     if factor is None:
         return base, f"facility capex {what}; {cooling_id} capex factor unknown: air-cooled figure kept"
-    if factor == 1.0:
-        return base, f"facility capex {what}; {cooling_id} costs the same as air ({cooling_id} capex factor 1)"
+    if cooling_id == "air":
+        return base, f"facility capex {what}, air-cooled (the baseline of the cost figures)"
     return base * factor, f"facility capex {what} x {factor:g} ({cooling_id} over air) = {base * factor:.2f} US$/W"
 
 
