@@ -185,3 +185,20 @@ def test_air_cooling_above_the_rack_limit_is_an_input_error_naming_cooling():
     with pytest.raises(InputError, match=r"\[menu\]\.cooling.*gb200-nvl72"):
         _plan({"accelerators": ["gb200"], "cooling": ["direct-liquid", "air"]})
     assert _plan({"accelerators": ["gb200"], "cooling": ["direct-liquid"]}).systems == ("gb200-nvl72",)
+
+
+def test_web_plan_and_compare_report_the_market():
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from flopwatt.server.app import create_app
+
+    client = TestClient(create_app())
+    plan = client.post("/v1/plan", json={"workload": {"model": "gpt3-1.3b", "tokens": 1e9, "global_batch": 64},
+                                         "menu": {"accelerators": ["h100-sxm5-80gb", "v100-sxm2-32gb"], "devices": [8],
+                                                  "market": "cn"}}).json()
+    assert plan["market"]["removed"][0]["rule_id"] == "cn-3a090-blackwell-and-earlier"
+    assert {r["system"] for r in plan["top"]} == {"dgx-2-v100"}
+    compare = client.post("/v1/serve/compare", json={**SERVE, "accelerator": ["h100-sxm5-80gb", "v100-sxm2-32gb"],
+                                                     "market": "cn"}).json()
+    assert [(r["feasible"], r["reason"]) for r in compare] == [(False, "market"), (True, None)]
