@@ -82,6 +82,10 @@ def test_plan_cli_prints_the_market_rule_and_json_lists_it(tmp_path):
     assert "rule cn-3a090-blackwell-and-earlier" in text and "source: BIS rules" in text
     assert payload["market"]["removed"][0]["accelerator"] == "h100-sxm5-80gb"
     assert {r["system"] for r in payload["top"]} == {"dgx-2-v100"}
+    assert payload["assumptions"] == ["us-virginia / air: facility capex 11.7 US$/W (United States, average of 19 "
+                                      "markets (Cushman & Wakefield 2025), 2024), air-cooled (the baseline of the "
+                                      "cost figures)"]
+    assert "assumptions:\n  - us-virginia / air: facility capex 11.7 US$/W" in text
 
 
 def test_serve_compare_excludes_by_market_with_the_rule():

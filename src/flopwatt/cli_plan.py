@@ -66,5 +66,5 @@ def plan_command(args: argparse.Namespace) -> tuple[Any, str]:
                "seconds": report.seconds, "configurations_per_s": report.configurations_per_s,
                "infeasible": report.infeasible, "eliminated": report.eliminated, "pareto_front": report.front,
                "top": report.top, "output_dir": str(args.out) if args.out else None,
-               "market": plan_config.market_summary(cfg)}
-    return payload, text.plan(report, args.out, plan_config.market_summary(cfg))
+               "market": plan_config.market_summary(cfg), "assumptions": plan_config.assumptions(cfg)}
+    return payload, text.plan(report, args.out, payload["market"], payload["assumptions"])

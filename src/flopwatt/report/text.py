@@ -234,7 +234,7 @@ def plan_market(market: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def plan(report: Any, out_dir: Any, market: dict[str, Any] | None = None) -> str:
+def plan(report: Any, out_dir: Any, market: dict[str, Any] | None = None, assumptions: list[str] | None = None) -> str:
     head = f"{'days':>8} {'$ run':>10} {'MWh':>9} {'tCO2e':>8} {'MFU':>5}  configuration"
     lines = [*plan_market(market), f"{report.configurations:,} configurations in {report.seconds:.1f} s "
              f"({report.configurations_per_s:,.0f}/s, {report.items} chunks); "
@@ -249,4 +249,6 @@ def plan(report: Any, out_dir: Any, market: dict[str, Any] | None = None) -> str
     lines += [f"fastest {len(report.top)}:", head] + [_plan_row(r) for r in report.top]
     if out_dir:
         lines.append(f"every feasible configuration: {out_dir}/part-*.*")
+    if assumptions:
+        lines += ["assumptions:", *(f"  - {a}" for a in assumptions)]
     return "\n".join(lines)

@@ -149,3 +149,9 @@ def market_summary(cfg: PlanConfig) -> dict[str, Any] | None:
     if cfg.market is None:
         return None
     return {"market": cfg.market, "systems": list(cfg.systems), "removed": [dict(r) for r in cfg.market_excluded]}
+
+
+def assumptions(cfg: PlanConfig) -> list[str]:
+    """The stated rules the search's money rests on: the facility capex of each (site, cooling) of the menu."""
+    return [f"{site} / {cooling}: {facility_costs.rule_text(catalog.get('sites', site), cooling)}"
+            for site in cfg.sites for cooling in cfg.cooling]

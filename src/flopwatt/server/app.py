@@ -75,7 +75,8 @@ def _plan_payload(body: str) -> str:
     return json.dumps(_finite({"configurations": report.configurations, "feasible_after_constraints": report.feasible,
                                "infeasible": report.infeasible, "eliminated": report.eliminated,
                                "pareto_front": report.front, "top": report.top,
-                               "market": config.market_summary(cfg)}), default=_json_default)
+                               "market": config.market_summary(cfg), "assumptions": config.assumptions(cfg)}),
+                      default=_json_default)
 
 
 def _answer(endpoint: str, body: str) -> str:
