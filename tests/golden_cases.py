@@ -44,6 +44,13 @@ CASES = {
     "serve_compare": ["serve", "compare", "--model", "llama2-70b", "--accelerator",
                       "h100-sxm5-80gb,h200-sxm-141gb,b200-sxm-180gb,mi300x", "--devices", "8", "--input-len", "1024",
                       "--output-len", "256", "--ttft-slo", "2", "--tpot-slo", "0.1"],
+    "serve_compare_perf_per_watt_and_dollar": ["serve", "compare", "--model", "llama3.1-70b", "--accelerator",
+                                               "h100-sxm5-80gb,b200-sxm-180gb,mi355x,ascend-910c,groq-lpu-v1,tpu-v6e",
+                                               "--devices", "8,8,8,8,576,8", "--input-len", "1024", "--output-len",
+                                               "256"],
+    "serve_compare_market_cn": ["serve", "compare", "--model", "llama3.1-70b", "--accelerator",
+                                "h100-sxm5-80gb,h20,ascend-910c,v100-sxm2-32gb", "--devices", "8", "--input-len",
+                                "1024", "--output-len", "256", "--market", "cn"],
 }
 
 

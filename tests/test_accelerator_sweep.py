@@ -7,6 +7,7 @@ import pytest
 
 from flopwatt import api, catalog
 from flopwatt.api.requests import ServeRequest, TrainRequest
+from flopwatt.catalog.facility_costs import systems_above_air_limit
 from flopwatt.errors import InputError
 
 ACCELERATORS = sorted(catalog.accelerators())
@@ -14,6 +15,12 @@ ACCELERATORS = sorted(catalog.accelerators())
 
 def _devices(acc_id: str) -> int:
     return catalog.system_for(acc_id).devices_per_node * 2
+
+
+def _cooling(acc_id: str) -> str:
+    """Air, except for systems whose racks exceed the sourced air limit (those need liquid: an InputError
+    naming cooling otherwise, tested in test_markets_filter.py)."""
+    return "direct-liquid" if catalog.system_for(acc_id).id in systems_above_air_limit() else "air"
 
 
 def _call(fn, *args):
@@ -29,10 +36,11 @@ def _call(fn, *args):
 def test_train_serve_and_plan_on_every_accelerator(acc):
     device = catalog.accelerators()[acc]
     n = _devices(acc)
+    cooling = _cooling(acc)
     trained = _call(api.train, TrainRequest(model="llama3-8b", accelerator=acc, devices=n, global_batch=n * 4,
-                                            tokens=1e9, advise=False))
+                                            tokens=1e9, advise=False, cooling=cooling))
     served = _call(api.serve, ServeRequest(model="llama3-8b", accelerator=acc, devices=n, input_len=512,
-                                           output_len=128))
+                                           output_len=128, cooling=cooling))
     if not device.peak_flops_per_s:
         assert trained is None and served is None
         return
@@ -45,7 +53,7 @@ def test_train_serve_and_plan_on_every_accelerator(acc):
     from flopwatt.search import config, engine
 
     cfg = config.from_dict({"workload": {"model": "llama3-8b", "tokens": 1e9, "global_batch": n * 4},
-                            "menu": {"accelerators": [acc], "devices": [n]}})
+                            "menu": {"accelerators": [acc], "devices": [n], "cooling": [cooling]}})
     report = engine.search(cfg, workers=1)
     assert report.configurations > 0
 
@@ -59,10 +67,11 @@ def test_web_answers_every_accelerator_without_a_server_error():
     client = TestClient(create_app())
     for acc in ACCELERATORS:
         n = _devices(acc)
+        cooling = _cooling(acc)
         train = client.post("/v1/train", json={"model": "llama3-8b", "accelerator": acc, "devices": n,
-                                               "global_batch": n * 4, "advise": False})
+                                               "global_batch": n * 4, "advise": False, "cooling": cooling})
         serve = client.post("/v1/serve", json={"model": "llama3-8b", "accelerator": acc, "devices": n,
-                                               "input_len": 512, "output_len": 128})
+                                               "input_len": 512, "output_len": 128, "cooling": cooling})
         for response in (train, serve):
             assert response.status_code in (200, 400), (acc, response.status_code, response.text)
         plan = client.post("/v1/plan", json={"workload": {"model": "llama3-8b", "tokens": 1e9, "global_batch": n * 4},

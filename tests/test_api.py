@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flopwatt import api, catalog
-from flopwatt.api.requests import FabricRequest, ReliabilityRequest, ServeRequest, TrainRequest
+from flopwatt.api.requests import FabricRequest, ReliabilityRequest, ServeCompareRequest, ServeRequest, TrainRequest
 from flopwatt.cli import build_parser, run_command
 from flopwatt.cli_options import flags
 from flopwatt.errors import InputError
@@ -27,7 +27,7 @@ def _options(command: str) -> set[str]:
     return {s for a in sub._actions for s in a.option_strings}
 
 
-@pytest.mark.parametrize(("command", "cls"), [("train", TrainRequest), ("serve", ServeRequest),
+@pytest.mark.parametrize(("command", "cls"), [("train", TrainRequest), ("serve", ServeCompareRequest),
                                               ("fabric", FabricRequest), ("reliability", ReliabilityRequest)])
 def test_cli_options_are_derived_from_the_request_model(command, cls):
     expected = {s for name, info in cls.model_fields.items() for s in flags(name, info)}

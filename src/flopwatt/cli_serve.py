@@ -19,6 +19,7 @@ def add_serve_parser(sub) -> None:
                          "accelerators side by side at equal SLOs)")
     srv.add_argument("mode", nargs="?", choices=("compare",), help="compare: --accelerator a,b,... side by side")
     add_options(srv, ServeRequest)
+    add_options(srv, ServeCompareRequest, skip=tuple(ServeRequest.model_fields))  # compare-only: market
     srv.add_argument("--catalog", type=Path, action="append", help="user catalog directory or TOML fragment")
     srv.add_argument("--json", action="store_true")
 
@@ -38,20 +39,31 @@ def _text(value: float | None, fmt: str) -> str:
 
 
 def _compare_table(results: list) -> str:
+    """Perf, perf/W and perf/$ side by side: tokens/s, J per output token at the boards' IT load and at the
+    facility (x PUE), $ per million output tokens (total = owning the capex + facility energy); 'unknown'
+    cells are explained under the table."""
     rows = [f"{'accelerator':18} {'engine':18} {'devices':>7} {'plan':>20} {'tok/s':>9} {'/device':>8} "
-            f"{'TPOT ms':>8} {'TTFT s':>7} {'J/token':>8} {'$/Mtok':>7}"]
+            f"{'TPOT ms':>8} {'TTFT s':>7} {'J/tok IT':>8} {'J/tok fac':>9} {'$/Mtok':>7} {'capex':>7} {'energy':>7}"]
+    why = []
     for result in results:
         i, out = result.inputs, {"plan": result.plan}
         if not result.feasible:
-            rows.append(f"{i['accelerator']:18} {i['engine']:18} {i['devices']:7d}  infeasible: {result.message}")
+            label = "excluded" if result.reason == "market" else "infeasible"
+            rows.append(f"{i['accelerator']:18} {i.get('engine', ''):18} {i['devices']:7d}  {label}: {result.message}")
+            if "market" in result.details:
+                rows.append(f"{'':47}source: {result.details['market']['source']}")
             continue
         m = result.metrics
         rows.append(f"{i['accelerator']:18} {i['engine']:18} {i['devices']:7d} {_plan_text(out):>20} "
                     f"{m['output_tokens_per_s']:9,.0f} "
                     f"{m['tokens_per_s_per_device']:8,.0f} {m['tpot_s'] * 1e3:8.1f} {m['ttft_s']:7.3f} "
-                    f"{_text(m['joules_per_output_token'], '{:8.3f}'):>8} "
-                    f"{_text(m['usd_per_million_output_tokens'], '{:7.3f}'):>7}")
-    return "\n".join(rows)
+                    f"{_text(m.get('it_joules_per_output_token'), '{:8.3f}'):>8} "
+                    f"{_text(m['joules_per_output_token'], '{:9.3f}'):>9} "
+                    f"{_text(m['usd_per_million_output_tokens'], '{:7.3f}'):>7} "
+                    f"{_text(m.get('capex_usd_per_million_output_tokens'), '{:7.3f}'):>7} "
+                    f"{_text(m.get('energy_usd_per_million_output_tokens'), '{:7.3f}'):>7}")
+        why += [f"  {i['accelerator']}: unknown {u}" for u in result.unknown]
+    return "\n".join(rows + (["unknown cells:", *why] if why else []))
 
 
 def _one_text(req: ServeRequest, result) -> str:
@@ -130,6 +142,10 @@ def serve_command(args: argparse.Namespace) -> tuple[Any, str]:
         except InputError as exc:
             raise relabel(exc, ServeCompareRequest) from None
         return [r.payload() for r in results], _compare_table(results)
+    compare_only = [name for name in ServeCompareRequest.model_fields
+                    if name not in ServeRequest.model_fields and hasattr(args, name)]
+    if compare_only:
+        raise InputError(f"--{compare_only[0].replace('_', '-')}", "serve compare (one estimate takes no filter)")
     req = request(ServeRequest, args)
     try:
         result = api.serve(req)

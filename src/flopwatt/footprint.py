@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from flopwatt import catalog
 from flopwatt import economics as econ
+from flopwatt.catalog import facility_costs
 from flopwatt.economics import Economics
 from flopwatt.energy import carbon, facility, movement, power
 from flopwatt.fabric.bom import Bom
@@ -133,17 +135,26 @@ def _movement(result: TrainingResult, system: System, devices: int,
     return movement.step_energy(result.traffic, device_j, constants, per_bit)
 
 
+def facility_economics(setting: Setting) -> Economics:
+    """The setting's economics with the facility capex of its site's region and its cooling type
+    (:func:`flopwatt.catalog.facility_costs.site_capex_usd_per_w`; the rule is its ``rule_text``)."""
+    usd_per_w, _ = facility_costs.site_capex_usd_per_w(setting.site, setting.cooling.id,
+                                                       setting.economics.facility_capex_usd_per_w)
+    return dataclasses.replace(setting.economics, facility_capex_usd_per_w=usd_per_w)
+
+
 def _money(out: dict[str, np.ndarray], system: System, devices: int, wall: np.ndarray, tokens: float | None,
            setting: Setting) -> dict[str, np.ndarray]:
     it_capex = econ.it_capex_usd(system, np.full_like(wall, devices), setting.accelerator_price_factor)
     if it_capex is None:  # no published price: money stays unknown rather than guessed
         return {}
+    economics = facility_economics(setting)
     costs = econ.run_costs(it_capex=it_capex, it_peak_w=out["power/it_peak_w"], wall_s=wall,
                            facility_energy_j=out["energy/facility_j"],
-                           usd_per_kwh=setting.site.electricity_usd_per_kwh, econ=setting.economics)
+                           usd_per_kwh=setting.site.electricity_usd_per_kwh, econ=economics)
     costs.update(econ.unit_costs(costs["money/run_usd"], np.full_like(wall, devices), wall, tokens))
     facility_power = out["power/it_w"] * out["facility/pue"]
     costs["money/tco_usd"] = econ.tco_usd(costs["money/capex_usd"], facility_power,
-                                          setting.site.electricity_usd_per_kwh, it_capex, setting.economics,
+                                          setting.site.electricity_usd_per_kwh, it_capex, economics,
                                           setting.tco_years)
     return costs

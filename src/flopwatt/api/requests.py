@@ -8,7 +8,7 @@ falls back to is listed in the result's assumptions.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -18,6 +18,11 @@ from flopwatt.errors import InputError
 
 CLI_ONLY = "cli_only"
 """``json_schema_extra`` flag of fields the web does not take (file paths)."""
+
+
+MarketRef = Annotated[str, Field(min_length=1, max_length=32, description=(
+    "buyer's market, a catalog markets.toml id (us, eu, cn, ru, in, me): accelerators the catalog's sourced "
+    "rules do not allow there are left out, each with its rule (default: no filter)"))]
 
 
 class Request(BaseModel):
@@ -154,6 +159,7 @@ class ServeCompareRequest(ServeRequest):
         "one device count for all, or one per accelerator (CLI: comma-separated)"))
     engine: list[f.CatalogId] = Field([DEFAULT_ENGINE], min_length=1, max_length=32, description=(
         "one serving engine profile for all, or one per accelerator (CLI: comma-separated)"))
+    market: MarketRef | None = None
 
     @field_validator("accelerator", "devices", "engine", mode="before")
     @classmethod
@@ -281,6 +287,7 @@ class PlanMenu(Request):
     switch: f.CatalogId = f.DEFAULTS["switch"]
     cooling: list[f.CatalogId] = Field([f.DEFAULTS["cooling"]], min_length=1, max_length=16)
     sites: list[f.CatalogId] = Field([f.DEFAULTS["site"]], min_length=1, max_length=64)
+    market: MarketRef | None = None
 
     _lists = field_validator("accelerators", "systems", "stacks", "fabrics", "media", "oversubscription", "cooling",
                              "sites", mode="before")(classmethod(lambda cls, v: _listed(v)))

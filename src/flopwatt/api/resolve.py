@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flopwatt import catalog
+from flopwatt.catalog import facility_costs
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.footprint import Setting, default_setting
 from flopwatt.specs import ModelSpec, StackProfile, System
@@ -123,9 +124,12 @@ def resolve_stack(stack_id: str) -> StackProfile:
     return catalog.get("stacks", stack_id)
 
 
-def resolve_setting(request, notes: Assumptions) -> Setting:
-    """Site, cooling and the price/carbon/PUE overrides of a request."""
+def resolve_setting(request, notes: Assumptions, system: System | None = None) -> Setting:
+    """Site, cooling and the price/carbon/PUE overrides of a request; with ``system``, a cooling that cannot
+    carry its racks (air above the sourced limit) is an InputError naming ``cooling``."""
     setting = default_setting(request.site, request.cooling)
+    if system is not None:
+        facility_costs.check_cooling(system, request.cooling)
     site = setting.site
     if request.electricity_usd_per_kwh is not None:
         site = dataclasses.replace(site, electricity_usd_per_kwh=request.electricity_usd_per_kwh)
@@ -133,5 +137,6 @@ def resolve_setting(request, notes: Assumptions) -> Setting:
         site = dataclasses.replace(site, carbon_g_per_kwh=request.carbon_g_per_kwh)
     notes.defaults(request, {"site": "electricity price, grid carbon, climate",
                              "cooling": "PUE estimate and rack density"})
+    notes.add(facility_costs.rule_text(site, request.cooling))
     return dataclasses.replace(setting, site=site, pue_override=request.pue,
                                accelerator_price_factor=request.price_factor)

@@ -12,8 +12,8 @@ from flopwatt.api import results
 from flopwatt.api.fields import DEFAULTS
 from flopwatt.api.requests import ServeCompareRequest, ServeRequest
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_system
-from flopwatt.catalog import engine_profiles
-from flopwatt.errors import InputError
+from flopwatt.catalog import engine_profiles, markets
+from flopwatt.errors import InputError, unknown_id
 from flopwatt.footprint import unknown_parts
 from flopwatt.serve import NoFeasiblePlan, estimate_disaggregated, estimate_serving
 from flopwatt.serve import ServeRequest as CoreServeRequest
@@ -58,7 +58,7 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
 
 
 def _estimate(req: ServeRequest, core: CoreServeRequest, engine_id: str, notes: Assumptions) -> results.Result:
-    setting = resolve_setting(req, notes)
+    setting = resolve_setting(req, notes, core.system)
     inputs = {"model": core.model.id, "system": core.system.id, "accelerator": core.system.accelerator.id,
               "engine": engine_id, "devices": core.devices, "precision": core.precision, "input_len": core.input_len,
               "output_len": core.output_len, "site": req.site, "cooling": req.cooling}
@@ -69,6 +69,7 @@ def _estimate(req: ServeRequest, core: CoreServeRequest, engine_id: str, notes: 
         return results.infeasible("serve", inputs, exc.counts, sum(exc.counts.values()), notes.items,
                                   message=exc.expected)
     metrics = out["metrics"]
+    metrics.update(_money_split(metrics, setting.site.electricity_usd_per_kwh))
     unknown = unknown_parts(core.system)
     if metrics.get("unknown"):
         unknown = unknown or [metrics["unknown"]]
@@ -83,6 +84,31 @@ def _estimate(req: ServeRequest, core: CoreServeRequest, engine_id: str, notes: 
                           unknown=unknown, assumptions=notes.items, details=details)
 
 
+def _money_split(metrics: dict, usd_per_kwh: float) -> dict:
+    """$/Mtoken by part: the facility energy (J/token at the facility x the site's price) and the rest (IT and
+    facility depreciation, maintenance: owning the capex). Unknown where the total is unknown."""
+    total, joules = metrics.get("usd_per_million_output_tokens"), metrics.get("joules_per_output_token")
+    if total is None or joules is None:
+        return {"energy_usd_per_million_output_tokens": None, "capex_usd_per_million_output_tokens": None}
+    energy = joules * 1e6 / 3.6e6 * usd_per_kwh
+    return {"energy_usd_per_million_output_tokens": energy, "capex_usd_per_million_output_tokens": total - energy}
+
+
+def _excluded(req: ServeCompareRequest, accelerator: str, devices: int) -> results.Result | None:
+    """An accelerator the request's market does not allow, as a result naming the rule; None if allowed."""
+    if req.market is None:
+        return None
+    if req.market not in markets.markets():
+        raise unknown_id("market", req.market, markets.markets())
+    acc_id = resolve_system(accelerator, None, DEFAULTS["serve.accelerator"], Assumptions()).accelerator.id
+    ruling = markets.ruling(req.market, acc_id)
+    if ruling["allowed"]:
+        return None
+    return results.Result(kind="serve", inputs={"accelerator": acc_id, "devices": devices, "market": req.market},
+                          feasible=False, reason="market", message=str(ruling["rule"]), plans_evaluated=0,
+                          plans_feasible=0, details={"market": ruling})
+
+
 def serve(req: ServeRequest, *, allow_files: bool = True) -> results.Result:
     """One serving estimate (``allow_files=False``: the web, which takes no file paths)."""
     notes = Assumptions()
@@ -91,7 +117,8 @@ def serve(req: ServeRequest, *, allow_files: bool = True) -> results.Result:
 
 
 def serve_compare(req: ServeCompareRequest, *, allow_files: bool = True) -> list[results.Result]:
-    """The same workload on each accelerator, at equal SLOs."""
+    """The same workload on each accelerator, at equal SLOs; with a market, accelerators its rules do not
+    allow come back infeasible with reason 'market' and the rule (nothing is estimated for them)."""
     accs, counts = req.accelerator, req.devices
     if len(counts) not in (1, len(accs)):
         raise InputError("devices", f"one count, or one per accelerator ({len(accs)})", ",".join(map(str, counts)))
@@ -102,6 +129,10 @@ def serve_compare(req: ServeCompareRequest, *, allow_files: bool = True) -> list
     engines = engines * len(accs) if len(engines) == 1 else engines
     out = []
     for acc, n, engine in zip(accs, counts, engines, strict=True):
+        excluded = _excluded(req, acc, n)
+        if excluded is not None:
+            out.append(excluded)
+            continue
         notes = Assumptions()
         out.append(_estimate(req, _core(req, acc, n, engine, notes, allow_files), engine, notes))
     return out

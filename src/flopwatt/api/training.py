@@ -85,7 +85,7 @@ def train(req: TrainRequest) -> results.Result:
 def _feasible(req, context, estimate: Estimate, fabric, inputs: dict, notes: Assumptions) -> results.Result:
     workload, system, stack = context
     summary = estimate.best_summary()
-    setting = resolve_setting(req, notes)
+    setting = resolve_setting(req, notes, system)
     fp = run_footprint(estimate.result.take(np.array([estimate.best])), workload, system, req.devices, setting, fabric)
     footprint = {k: float(v[0]) for k, v in fp.items()}
     pue = footprint["facility/pue"]

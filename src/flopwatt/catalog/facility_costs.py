@@ -12,9 +12,11 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from flopwatt.catalog import check_keys, cooling, read_toml, systems
+from flopwatt.catalog import check_keys, cooling, economics, read_toml, systems
 from flopwatt.errors import InputError, unknown_id
+from flopwatt.specs import System
 from flopwatt.specs.facility import AirRackLimit, CoolingCost, RackPower, RegionCost
+from flopwatt.specs.site import Site
 
 TABLES = ("region", "cooling", "air_rack_limit", "rack")
 
@@ -98,3 +100,57 @@ def systems_above_air_limit(*, practical: bool = False) -> dict[str, tuple[float
         if power is not None and power > threshold:
             out[system_id] = (power, basis)
     return out
+
+
+def site_capex_usd_per_w(site: Site, cooling_id: str, fallback_usd_per_w: float | None = None) -> tuple[float, str]:
+    """(facility capex US$ per W of IT load at ``site`` with ``cooling_id``, the rule that gave it).
+
+    The site's sourced region figure (sites.toml ``facility_region``) x the cooling type's capex factor;
+    without a region figure, ``fallback_usd_per_w`` (default: the catalog's US 19-market average,
+    economics.toml [facility_capex]) x the factor. A cooling type whose factor is unknown keeps the
+    air-cooled figure, and the rule says so.
+    """
+    costs = facility_costs()
+    if site.facility_region:
+        if site.facility_region not in costs.regions:
+            raise unknown_id(f"site {site.id}.facility_region", site.facility_region, costs.regions)
+        region = costs.regions[site.facility_region]
+        base, what = region.usd_per_w, f"{region.usd_per_w:g} US$/W ({region.name}, {region.year})"
+    else:
+        base = economics().facility_capex_usd_per_w if fallback_usd_per_w is None else fallback_usd_per_w
+        what = (f"{base:g} US$/W (no sourced construction cost for site {site.id}'s region: the economics "
+                f"figure, catalog economics.toml [facility_capex] = US 19-market average)")
+    factor = costs.cooling[cooling_id].capex_factor if cooling_id in costs.cooling else None
+    if factor is None:
+        return base, f"facility capex {what}; {cooling_id} capex factor unknown: air-cooled figure kept"
+    if cooling_id == "air":
+        return base, f"facility capex {what}, air-cooled (the baseline of the cost figures)"
+    return base * factor, f"facility capex {what} x {factor:g} ({cooling_id} over air) = {base * factor:.2f} US$/W"
+
+
+def rule_text(site: Site, cooling_id: str) -> str:
+    """The assumption line stating how the facility capex of ``site`` with ``cooling_id`` was set."""
+    return site_capex_usd_per_w(site, cooling_id)[1]
+
+
+def air_cooling_error(system: System, cooling_id: str) -> str | None:
+    """Why ``system`` cannot be air-cooled (its rack power above the sourced air limit), or None.
+
+    Only air has a sourced hard limit (rack_power_max_w, the most air carries with perfect containment);
+    systems of unknown rack power pass.
+    """
+    if cooling_id != "air":
+        return None
+    limit = facility_costs().air_rack_limit.rack_power_max_w
+    power, basis = rack_power_w(system.id) if system.id in systems() else (None, "")
+    if power is None or power <= limit:
+        return None
+    return (f"direct-liquid or immersion: {system.id} racks draw {power / 1e3:g} kW ({basis}), above the "
+            f"{limit / 1e3:g} kW air cooling carries at most (catalog facility_costs.toml [air_rack_limit])")
+
+
+def check_cooling(system: System, cooling_id: str) -> None:
+    """InputError naming ``cooling`` when ``system`` is above the air-cooling rack limit and cooled by air."""
+    why = air_cooling_error(system, cooling_id)
+    if why is not None:
+        raise InputError("cooling", why, cooling_id)

@@ -98,3 +98,25 @@ def _check_ids(market_id: str, accelerator_id: str) -> None:
         raise unknown_id("market", market_id, markets())
     if accelerator_id not in accelerators():
         raise unknown_id("accelerator", accelerator_id, accelerators())
+
+
+def ruling(market_id: str, accelerator_id: str) -> dict[str, str | bool]:
+    """The answer for one pair as data: allowed, status, rule id ('' = market default), rule text, source."""
+    rule = rule_for(market_id, accelerator_id)
+    ok, text = allowed(market_id, accelerator_id)
+    if rule is None:
+        market = markets()[market_id]
+        return {"accelerator": accelerator_id, "market": market_id, "allowed": ok, "status": market.default_status,
+                "rule_id": "", "rule": text, "source": market.source}
+    return {"accelerator": accelerator_id, "market": market_id, "allowed": ok, "status": rule.status,
+            "rule_id": rule.id, "rule": text, "source": rule.source}
+
+
+def excluded(market_id: str, accelerator_ids: list[str] | tuple[str, ...]) -> list[dict[str, str | bool]]:
+    """The rulings of those accelerators that are not 'allowed' in ``market_id`` (in the order given)."""
+    out = []
+    for acc_id in dict.fromkeys(accelerator_ids):
+        entry = ruling(market_id, acc_id)
+        if not entry["allowed"]:
+            out.append(entry)
+    return out

@@ -42,5 +42,5 @@ def summary(fabric: Fabric, bom: Bom) -> dict[str, Any]:
         "oversubscription": t.oversubscription, "notes": dict(t.notes),
         "bom": {"parts": bom.parts, "usd_known": bom.usd, "w_known": bom.watts,
                 "unknown_price": bom.unknown_price, "unknown_power": bom.unknown_power,
-                "pj_per_bit": bom.pj_per_bit},
+                "pj_per_bit": bom.pj_per_bit, **bom.totals(), "notes": bom.notes},
     }

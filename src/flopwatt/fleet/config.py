@@ -1,7 +1,8 @@
 """``flopwatt fleet`` configuration: sites, pools, job classes, jobs, services (TOML, exact keys).
 
     [fleet]          name, start_utc (TOML datetime: where trace time 0 falls in the calendar, for
-                     hourly grid profiles), seed, service_interval_s, horizon_s
+                     hourly grid profiles), seed, service_interval_s, horizon_s, market (optional
+                     markets.toml id: a pool whose accelerator its rules do not allow is an error)
     [sites.ID]       cooling (catalog id), pue (optional measured PUE instead of the estimate),
                      rtt_s = { region = seconds } (optional: the user's round trips to user regions, on top
                      of the catalog's; the latency-aware policy and SLO budgets use them)
@@ -38,7 +39,7 @@ from flopwatt.specs._check import table_keys as _keys
 from flopwatt.specs.site import Cooling, Site
 
 TABLES = {
-    "fleet": {"name", "start_utc", "seed", "service_interval_s", "horizon_s"},
+    "fleet": {"name", "start_utc", "seed", "service_interval_s", "horizon_s", "market"},
     "site": {"cooling", "pue", "rtt_s"},
     "pool": {"site", "accelerator", "system", "devices"},
     "class": {"model", "seq_len", "global_batch", "stack", "precision", "share", "deadline_factor"},
@@ -136,6 +137,7 @@ class FleetConfig:
     jobs: tuple[JobSpec, ...]
     services: tuple[Service, ...]
     trace: TraceSpec | None
+    market: str | None = None
 
 
 def _number(where: str, value: Any, *, minimum: float = 0.0, strict: bool = True, integer: bool = False) -> Any:
@@ -214,6 +216,22 @@ def _pools(raw: Any, sites: dict[str, FleetSite]) -> tuple[Pool, ...]:
         devices = _number(f"{where}.devices", _need(where, table, "devices"), integer=True)
         out.append(Pool(id=pid, site=site, system=_system(where, table), devices=devices))
     return tuple(out)
+
+
+def _market(market: Any, pools: tuple[Pool, ...]) -> str | None:
+    """The fleet's market: each pool's accelerator must be allowed there (catalog markets.toml)."""
+    if market is None:
+        return None
+    from flopwatt.catalog import markets
+
+    if not isinstance(market, str) or market not in markets.markets():
+        raise unknown_id("[fleet].market", str(market), markets.markets())
+    for pool in pools:
+        ok, rule = markets.allowed(market, pool.system.accelerator.id)
+        if not ok:
+            raise InputError(f"[pools.{pool.id}]", f"an accelerator allowed in market {market} ({rule})",
+                             pool.system.accelerator.id)
+    return market
 
 
 def _classes(raw: Any) -> dict[str, JobClass]:
@@ -311,13 +329,15 @@ def parse_config(data: dict[str, Any], base: Path) -> FleetConfig:
     if not isinstance(services, dict):
         raise InputError("[services]", "tables [services.ID]")
     trace = _trace(data.get("trace"), base)
+    pools = _pools(data.get("pools"), sites)
+    market = _market(head.get("market"), pools)
     if trace is None and not jobs:
         raise InputError("[trace]", "a training trace or at least one [[jobs]] entry")
     return FleetConfig(
         name=str(head.get("name", "fleet")), start_s_of_year=_start_s_of_year(head.get("start_utc")),
         seed=_number("[fleet].seed", head.get("seed", 0), integer=True, strict=False),
         service_interval_s=_number("[fleet].service_interval_s", head.get("service_interval_s", 300.0)),
-        horizon_s=_opt("[fleet]", head, "horizon_s"), sites=sites, pools=_pools(data.get("pools"), sites),
+        horizon_s=_opt("[fleet]", head, "horizon_s"), sites=sites, pools=pools, market=market,
         classes=classes, jobs=tuple(_job(i, j, classes) for i, j in enumerate(jobs)),
         services=tuple(_service(k, v, base, sites) for k, v in services.items()), trace=trace)
 

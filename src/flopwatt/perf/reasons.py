@@ -24,6 +24,7 @@ EXPLANATIONS = {
     "cp": "sequence length not divisible by 2 x cp",
     "oom": "does not fit in device memory",
     "slo": "misses the latency targets (TTFT/TPOT at the SLO percentile)",
+    "market": "the accelerator cannot be sold in the buyer's market (catalog/markets.toml rule)",
 }
 
 

@@ -168,24 +168,45 @@ def fabric(summary: dict[str, Any]) -> str:
              f"  bisection {human(s['bisection_bps'], 'b/s')}; diameter {s['diameter_switch_hops']} switch hops; "
              f"oversubscription {s['oversubscription']:.2g}:1",
              "  bill of materials: " + ", ".join(f"{k} x{v:,}" for k, v in bom["parts"].items()),
-             f"  known totals: ${bom['usd_known']:,.0f}, {human(bom['w_known'], 'W')}"]
+             f"  total: {_bom_total(bom, 'usd')}; {_bom_total(bom, 'w')}"]
     if bom["unknown_price"] or bom["unknown_power"]:
-        lines.append("  unknown (no published figure): price of " + (", ".join(bom["unknown_price"]) or "-")
-                     + "; power of " + (", ".join(bom["unknown_power"]) or "-"))
+        lines.append("  unknown (no published figure): price of " + (_counted(bom["unknown_price"]) or "-")
+                     + "; power of " + (_counted(bom["unknown_power"]) or "-"))
+    lines += [f"  note: {n}" for n in bom.get("notes", [])]
     if bom["pj_per_bit"]:
         lines.append("  energy per bit: " + ", ".join(f"{k} {v:.1f} pJ" for k, v in bom["pj_per_bit"].items()))
     return "\n".join(lines)
 
 
+def _counted(parts: dict[str, int]) -> str:
+    return ", ".join(f"{k} x{v:,}" for k, v in parts.items())
+
+
+def _bom_total(bom: dict[str, Any], kind: str) -> str:
+    """'$5,619,200' when every part is priced, else 'unknown ($5,619,200 known + 2,048 unpriced parts)'."""
+    if kind == "usd":
+        known, total, missing, what = f"${bom['usd_known']:,.0f}", bom["usd_total"], bom["unpriced_parts"], "unpriced"
+    else:
+        known, total, missing, what = human(bom["w_known"], "W"), bom["w_total"], bom["unpowered_parts"], "unpowered"
+    return known if total is not None else f"unknown ({known} known + {missing:,} {what} parts)"
+
+
 def fabric_compare(summaries: list[dict[str, Any]]) -> str:
-    header = (f"{'topology':<15} {'switches':>9} {'links':>9} {'bisection':>12} {'hops':>5} {'$ known':>14} "
-              f"{'W known':>10}")
+    """Topologies side by side; a '+' after a total marks parts without a published price or power."""
+    header = (f"{'topology':<15} {'switches':>9} {'links':>9} {'bisection':>12} {'hops':>5} {'$ known':>15} "
+              f"{'W known':>11}")
     lines = [header]
+    flagged = False
     for s in summaries:
         bom = s["bom"]
+        usd_flag, w_flag = ("+" if bom["usd_total"] is None else " "), ("+" if bom["w_total"] is None else " ")
+        flagged = flagged or usd_flag == "+" or w_flag == "+"
         lines.append(f"{s['topology']:<15} {s['switches']:>9,} {s['switch_links'] + s['endpoint_links']:>9,} "
                      f"{human(s['bisection_bps'], 'b/s'):>12} {s['diameter_switch_hops']:>5} "
-                     f"{bom['usd_known']:>14,.0f} {human(bom['w_known'], 'W'):>10}")
+                     f"{bom['usd_known']:>14,.0f}{usd_flag} {human(bom['w_known'], 'W'):>10}{w_flag}")
+    if flagged:
+        lines.append("+ total unknown: parts without a published price or power are not in it "
+                     "(flopwatt fabric --topology X lists them)")
     return "\n".join(lines)
 
 
@@ -206,9 +227,20 @@ def _plan_row(r: dict[str, Any]) -> str:
             f"@{r['site']}/{r['cooling']}")
 
 
-def plan(report: Any, out_dir: Any) -> str:
+def plan_market(market: dict[str, Any] | None) -> list[str]:
+    """Lines naming the market filter and, for each system it removed, the rule and its source."""
+    if market is None:
+        return []
+    lines = [f"market {market['market']}: searched {', '.join(market['systems'])}; removed "
+             f"{len(market['removed'])} before the search" + (":" if market["removed"] else "")]
+    for r in market["removed"]:
+        lines += [f"  {r['system']}: {r['rule']}", f"    source: {r['source']}"]
+    return lines
+
+
+def plan(report: Any, out_dir: Any, market: dict[str, Any] | None = None, assumptions: list[str] | None = None) -> str:
     head = f"{'days':>8} {'$ run':>10} {'MWh':>9} {'tCO2e':>8} {'MFU':>5}  configuration"
-    lines = [f"{report.configurations:,} configurations in {report.seconds:.1f} s "
+    lines = [*plan_market(market), f"{report.configurations:,} configurations in {report.seconds:.1f} s "
              f"({report.configurations_per_s:,.0f}/s, {report.items} chunks); "
              f"{report.feasible:,} feasible and within constraints",
              "infeasible: " + (", ".join(f"{k} {v:,}" for k, v in report.infeasible.items()) or "none"),
@@ -221,4 +253,6 @@ def plan(report: Any, out_dir: Any) -> str:
     lines += [f"fastest {len(report.top)}:", head] + [_plan_row(r) for r in report.top]
     if out_dir:
         lines.append(f"every feasible configuration: {out_dir}/part-*.*")
+    if assumptions:
+        lines += ["assumptions:", *(f"  - {a}" for a in assumptions)]
     return "\n".join(lines)

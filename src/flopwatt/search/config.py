@@ -2,7 +2,8 @@
 
     [workload]   model, tokens, seq_len, global_batch (one or a list), precision (one or a list)
     [menu]       accelerators, devices (list, or {min, max} for powers of two), stacks,
-                 fabrics (topology names or "ideal"), media, oversubscription, switch, cooling, sites
+                 fabrics (topology names or "ideal"), media, oversubscription, switch, cooling, sites,
+                 market (a markets.toml id: accelerators its sourced rules do not allow are removed first)
     [plan]       optional fixed knobs: tp, pp, dp, vpp, micro_batch, zero_stage, recompute, sequence_parallel
     [constraints] deadline_days, budget_usd, power_cap_mw, max_devices, pue_cap
     [output]     top_k
@@ -17,7 +18,8 @@ from typing import Any
 from flopwatt import catalog
 from flopwatt.api.requests import DeviceRange, PlanMenu, PlanSearchRequest, parse, plan_label
 from flopwatt.api.resolve import Assumptions, resolve_model
-from flopwatt.errors import InputError
+from flopwatt.catalog import facility_costs, markets
+from flopwatt.errors import InputError, unknown_id
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -42,6 +44,9 @@ class PlanConfig:
     power_cap_w: float | None = None
     pue_cap: float | None = None
     top_k: int = 10
+    market: str | None = None
+    market_excluded: tuple[dict[str, Any], ...] = ()
+    """Rulings (flopwatt.catalog.markets.ruling) of the menu's systems removed by the market filter."""
 
 
 def load(path: Path) -> PlanConfig:
@@ -68,17 +73,19 @@ def from_request(req: PlanSearchRequest) -> PlanConfig:
     for kind, ids in (("stacks", menu.stacks), ("sites", menu.sites), ("cooling", menu.cooling)):
         for entry in ids:
             catalog.get(kind, entry)
+    systems, removed = _market_filter(menu, _systems(menu))
+    _check_cooling(systems, menu.cooling)
     return PlanConfig(
         model=model.id, tokens=workload.tokens, seq_len=seq, global_batches=tuple(workload.global_batch),
         precisions=tuple(workload.precision) if workload.precision else (None,),
-        systems=_systems(menu), devices=_devices(menu, limits.max_devices), stacks=tuple(menu.stacks),
+        systems=systems, devices=_devices(menu, limits.max_devices), stacks=tuple(menu.stacks),
         fabrics=tuple(menu.fabrics), media=tuple(menu.media), oversubscription=tuple(menu.oversubscription),
         switch=menu.switch, cooling=tuple(menu.cooling), sites=tuple(menu.sites),
         fixed=req.plan.model_dump(exclude_none=True),
         deadline_s=None if limits.deadline_days is None else limits.deadline_days * 86400,
         budget_usd=limits.budget_usd,
         power_cap_w=None if limits.power_cap_mw is None else limits.power_cap_mw * 1e6,
-        pue_cap=limits.pue_cap, top_k=req.output.top_k,
+        pue_cap=limits.pue_cap, top_k=req.output.top_k, market=menu.market, market_excluded=removed,
     )
 
 
@@ -105,3 +112,46 @@ def _systems(menu: PlanMenu) -> tuple[str, ...]:
             catalog.get("systems", entry)
         return tuple(menu.systems)
     return tuple(catalog.system_for(a).id for a in menu.accelerators)
+
+
+def _market_filter(menu: PlanMenu, systems: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[dict[str, Any], ...]]:
+    """The menu's systems whose accelerator the market allows, and the rulings of those removed."""
+    if menu.market is None:
+        return systems, ()
+    if menu.market not in markets.markets():
+        raise unknown_id("[menu].market", menu.market, markets.markets())
+    kept, removed = [], []
+    for system_id in systems:
+        acc_id = catalog.get("systems", system_id).accelerator.id
+        entry = markets.ruling(menu.market, acc_id)
+        if entry["allowed"]:
+            kept.append(system_id)
+        else:
+            removed.append({"system": system_id, **entry})
+    if not kept:
+        raise InputError("[menu].market", f"a market where some accelerator of the menu is allowed; in "
+                         f"{menu.market}: " + "; ".join(str(r["rule"]) for r in removed))
+    return tuple(kept), tuple(removed)
+
+
+def _check_cooling(systems: tuple[str, ...], cooling: list[str]) -> None:
+    """Air cooling in the menu with a system whose racks exceed the sourced air limit: one InputError (the
+    system cannot run air-cooled under any plan, so the menu itself is contradictory)."""
+    for system_id in systems:
+        for cooling_id in cooling:
+            why = facility_costs.air_cooling_error(catalog.get("systems", system_id), cooling_id)
+            if why is not None:
+                raise InputError("[menu].cooling", f"no air with {system_id} ({why})", cooling_id)
+
+
+def market_summary(cfg: PlanConfig) -> dict[str, Any] | None:
+    """The market filter of a search, for reports: {market, kept systems, removed: rulings}."""
+    if cfg.market is None:
+        return None
+    return {"market": cfg.market, "systems": list(cfg.systems), "removed": [dict(r) for r in cfg.market_excluded]}
+
+
+def assumptions(cfg: PlanConfig) -> list[str]:
+    """The stated rules the search's money rests on: the facility capex of each (site, cooling) of the menu."""
+    return [f"{site} / {cooling}: {facility_costs.rule_text(catalog.get('sites', site), cooling)}"
+            for site in cfg.sites for cooling in cfg.cooling]

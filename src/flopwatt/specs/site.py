@@ -29,6 +29,10 @@ class Site:
     wan_rtt_s: dict[str, float] = field(default_factory=dict)
     """Round-trip time to user regions (s); regions not listed are unknown."""
     latency_source: str = ""
+    facility_region: str = ""
+    """Id of the construction-cost figure (facility_costs.toml [region.*]) that stands for this site; empty =
+    none sourced (the economics.toml figure applies)."""
+    facility_region_source: str = ""
     source: str = ""
     retrieved: str
     notes: str = ""
