@@ -1,16 +1,27 @@
-"""Strong scaling: GPT-3 175B at a fixed global batch on 256 to 12,288 A100s over 400G RoCE.
+"""Strong scaling against a published series, and a what-if curve.
 
-The A100 nodes are DGX A100 with their scale-out replaced by one 400 Gb/s RoCE NIC per GPU (a what-if
-system built here, not a catalog entry), on a rail-optimised fabric of 51.2T switches (128 x 400G).
-For each device count every plan is evaluated and the fastest feasible one is kept.
+Default: every row of a published strong-scaling file (validation/strong_scaling.csv: MegaScale Table 2,
+GPT 175B on 256 to 12,288 GPUs, MegaScale and its Megatron-LM baseline, held out as a whole) goes through
+the validation runner (flopwatt.validate, the same code as ``flopwatt validate``); the bench prints the
+published and predicted metric per point with the error, grouped into series (framework, global batch),
+and each series' largest error against a per-point tolerance (5 % by default, issue 16). Nothing is fitted.
 
-    python bench/strong_scaling.py [--global-batch 1536] [--stack megatron-core]
+    python bench/strong_scaling.py [validation/strong_scaling.csv] [--tolerance 0.05]
+
+``--what-if``: GPT-3 175B at a fixed global batch on 256 to 12,288 A100s over 400G RoCE. The A100 nodes
+are DGX A100 with their scale-out replaced by one 400 Gb/s RoCE NIC per GPU (a what-if system built
+here, not a catalog entry), on a rail-optimised fabric of 51.2T switches (128 x 400G). For each device
+count every plan is evaluated and the fastest feasible one is kept.
+
+    python bench/strong_scaling.py --what-if [--global-batch 1536] [--stack megatron-core]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections import defaultdict
+from pathlib import Path
 
 from flopwatt import catalog
 from flopwatt.estimate import estimate_training
@@ -18,6 +29,9 @@ from flopwatt.fabric.design import design
 from flopwatt.fabric.network import FabricSpec
 from flopwatt.perf.space import PlanRequest
 from flopwatt.specs import TrainingWorkload
+from flopwatt.validate import read_rows, validate
+
+DEFAULT_SERIES = Path(__file__).resolve().parent.parent / "validation" / "strong_scaling.csv"
 
 COUNTS = (256, 512, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288)
 
@@ -48,11 +62,55 @@ def curve(global_batch: int, stack_id: str) -> list[dict]:
     return rows
 
 
+def published_series(path: Path) -> tuple[dict[tuple[str, str], list[dict]], list[dict]]:
+    """Rows of ``path`` through the validation runner, grouped by (framework, global batch) and sorted by
+    device count; the skipped rows with their reasons."""
+    rows = read_rows(path)
+    by_id = {row["id"]: row for row in rows}
+    report = validate(rows)
+    series: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for result in report["rows"]:
+        row = by_id[result["id"]]
+        series[(row["framework"], row["global_batch_seqs"])].append({**result, "devices": int(row["n_devices"])})
+    for points in series.values():
+        points.sort(key=lambda p: p["devices"])
+    return dict(series), report["summary"]["skipped"]
+
+
+def print_published(path: Path, tolerance: float) -> bool:
+    """Print each series point by point; True when every point of every series is within ``tolerance``."""
+    series, skipped = published_series(path)
+    every_point_ok = not skipped
+    for (framework, batch), points in series.items():
+        print(f"{framework}, global batch {batch} sequences ({points[0]['metric']})")
+        print(f"{'id':>10} {'GPUs':>6} {'published':>10} {'predicted':>10} {'error':>7}  plan")
+        for p in points:
+            plan = p["plan"]
+            error = (p["predicted"] - p["measured"]) / p["measured"]
+            print(f"{p['id']:>10} {p['devices']:>6} {p['measured']:>10.4g} {p['predicted']:>10.4g} {error:>+7.1%}  "
+                  f"tp{plan['tp']} pp{plan['pp']} dp{plan['dp']} v{plan['vpp']} mb{plan['micro_batch']} "
+                  f"{plan['recompute']}")
+        worst = max(p["ape"] for p in points)
+        every_point_ok &= worst <= tolerance
+        verdict = "within" if worst <= tolerance else "NOT within"
+        print(f"  largest error {worst:.1%}: {verdict} {tolerance:.0%} per point\n")
+    for skip in skipped:
+        print(f"skipped {skip['id']}: {skip['reason']}")
+    print(f"every point within {tolerance:.0%}: {'yes' if every_point_ok else 'no'}")
+    return every_point_ok
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_SERIES)
+    parser.add_argument("--tolerance", type=float, default=0.05)
+    parser.add_argument("--what-if", action="store_true", help="the GPT-3 175B on A100 + 400G RoCE curve")
     parser.add_argument("--global-batch", type=int, default=1536)
     parser.add_argument("--stack", default="megatron-core")
     args = parser.parse_args()
+    if not args.what_if:
+        print_published(args.path, args.tolerance)
+        return
     print(f"GPT-3 175B, global batch {args.global_batch} x 2048 tokens, stack {args.stack}, A100 + 400G RoCE")
     print(f"{'GPUs':>6} {'MFU':>6} {'step s':>8} {'bubble':>7} {'DP comm':>8}  plan")
     for r in curve(args.global_batch, args.stack):

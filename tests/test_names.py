@@ -23,9 +23,21 @@ from flopwatt.specs.model import ModelSpec
     ("deepseek-ai/DeepSeek-R1", "deepseek-r1"),
     ("meta-llama/Meta-Llama-3.1-405B-Instruct", "llama3.1-405b"),
     ("llama3.1-70b", "llama3.1-70b"),
+    ("OPT-175B pre-training", "opt-175b"),  # rule 6: a training run of the model
+    ("Llama 3 70B pretraining", "llama3-70b"),
+    ("Qwen3_30B_a3B", "qwen3-30b-a3b"),
 ])
 def test_published_names_resolve(name, model_id):
     assert resolve_name(name, catalog.models()).id == model_id
+
+
+@pytest.mark.parametrize(("name", "model_id"), [
+    ("DeepSeekV3 (w/o MTP) (Megatron-Bridge recipe)", "deepseek-v3"),  # alias, tried as the part before '('
+    ("Qwen3_235B_a22B (Megatron-Bridge recipe)", "qwen3-235b-a22b"),
+    ("GPT OSS 120B (Megatron-Bridge recipe)", "gpt-oss-120b"),
+])
+def test_validation_row_names_resolve(name, model_id):
+    assert catalog.model_by_name(name).id == model_id
 
 
 @pytest.mark.parametrize("name", ["GPT-9 1T", "Llama 3.2 1B", "", "instruct", "DeepSeek-V2.5", "Mixtral"])
@@ -39,6 +51,9 @@ def test_normal_form_rules():
     assert normalise("gemma-2-9b-it") == "gemma-2-9b"
     assert normalise("DeepSeek-V3") == "deepseek-v3"  # only Mistral's v0.<n> release tags are dropped
     assert normalise("Qwen2.5-7B-Instruct") == "qwen2-5-7b"
+    assert normalise("LLaMA-65B pre-training") == "llama-65b"
+    assert normalise("Llama 3.1 8B training") == "llama-3-1-8b"
+    assert normalise("training") == ""  # a run word alone names no model
 
 
 @given(st.text(max_size=40))

@@ -10,10 +10,14 @@ catalog entry, by exact comparison of normal forms; no fuzzy matching.
 4. runs of ``-`` collapse to one, and leading or trailing ``-`` go;
 5. trailing variant words are dropped, repeatedly: ``hf``, ``instruct``, ``chat``, ``base``, ``it``, and a
    Mistral AI release tag ``v0.<n>`` (``Mixtral-8x7B-Instruct-v0.1`` -> ``mixtral-8x7b``). Other version
-   words stay: ``DeepSeek-V3`` and ``Qwen2.5`` name different models from their predecessors.
+   words stay: ``DeepSeek-V3`` and ``Qwen2.5`` name different models from their predecessors;
+6. trailing words that name a training *run* of the model rather than a model are dropped the same way:
+   ``pre-training``, ``pretraining``, ``training`` (``OPT-175B pre-training`` -> ``opt-175b``, as the
+   published-runs tables of validation/ write their energy and throughput rows).
 
 The rules drop only what names a *variant* of one published checkpoint (its Hugging Face export, its chat
-or instruction tuning); tuned and base variants share one shape, which is all the catalog records.
+or instruction tuning) or a run that trained it; tuned and base variants share one shape, which is all the
+catalog records.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from flopwatt.specs.model import ModelSpec
 
 VARIANT_WORDS = ("hf", "instruct", "chat", "base", "it")
 """Trailing words that name a variant of a published checkpoint, not another model."""
-_TRAILING_VARIANT = re.compile(rf"-(?:{'|'.join(VARIANT_WORDS)}|v0-\d+)$")
+RUN_WORDS = ("pre-training", "pretraining", "training")
+"""Trailing words that name a training run of a model (rule 6), not another model."""
+_TRAILING_VARIANT = re.compile(rf"-(?:{'|'.join(VARIANT_WORDS + RUN_WORDS)}|v0-\d+)$")
 """One trailing variant word, or Mistral AI's release tag 'v0.<n>' as rule 3 leaves it ('v0-1')."""
 
 

@@ -242,7 +242,7 @@ def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray)
     parts = {f"memory/{k}": v for k, v in states.items()}
     parts["memory/activations"] = acts
     parts["memory/workspace"] = np.where(plans.zero_stage >= 3, _gathered_bytes(ctx, plans), 0.0)
-    parts["memory/runtime"] = _runtime_bytes(plans, sum(parts.values()))
+    parts["memory/runtime"] = _runtime_bytes(plans, sum(parts.values()), ctx.stack)
     parts["memory/total"] = sum(parts.values())
     return parts
 
@@ -262,8 +262,11 @@ def _gathered_bytes(ctx: _Context, plans: Plans) -> np.ndarray:
     return 2 * model.hidden * widest / plans.tp * memory.WEIGHT_BYTES
 
 
-def _runtime_bytes(plans: Plans, tensors: np.ndarray) -> np.ndarray:
-    """CUDA context + one communicator per parallel group in use + allocator fragmentation (runtime.toml)."""
+def _runtime_bytes(plans: Plans, tensors: np.ndarray, stack: StackProfile) -> np.ndarray:
+    """CUDA context + one communicator per parallel group in use + allocator fragmentation (runtime.toml);
+    none on a stack without that runtime (StackProfile.cuda_runtime_reserve: XLA's compile-time buffers)."""
+    if not stack.cuda_runtime_reserve:
+        return np.zeros_like(tensors)
     rt = catalog.runtime_memory()
     groups = sum((getattr(plans, k) > 1).astype(float) for k in ("tp", "pp", "dp", "cp", "ep"))
     comms = np.where(groups > 0, rt["first_communicator_bytes"] + (groups - 1) * rt["communicator_bytes"], 0.0)

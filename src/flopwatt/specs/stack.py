@@ -90,6 +90,12 @@ class StackProfile:
     linear: the widest weight, one in use and one prefetched) or ``layer`` (FSDP2 ``fully_shard`` per
     transformer block: two layers' 16-bit weights, the one in use and the prefetched next, plus one layer's
     unsharded fp32 gradients before their reduce-scatter)."""
+    cuda_runtime_reserve: bool = True
+    """The device memory of catalog runtime.toml is reserved beyond the tensors: the CUDA/ROCm context,
+    NCCL/RCCL communicator buffers and the PyTorch caching allocator's fragmentation (every source there
+    measures that runtime). False for XLA stacks on TPU (MaxText, Pax): XLA assigns every buffer at compile
+    time (its heap simulator, tensorflow/compiler/xla/service/heap_simulator.cc) and runs neither NCCL nor
+    a caching allocator; what the TPU runtime itself reserves is unknown and left out."""
     pipeline_schedule: str = "1f1b"
     """``1f1b`` (interleaved when vpp > 1) or ``dualpipe`` (DeepSeek-V3 Table 2: bubble (PP/2 - 1) chunks
     instead of PP - 1, with two copies of the parameters)."""
@@ -107,7 +113,7 @@ class StackProfile:
                      "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
                      "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives",
                      "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache", "partial_recompute",
-                     "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline"):
+                     "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline", "cuda_runtime_reserve"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
         for name, allowed in (("selective_saves", SELECTIVE), ("zero3_gather_unit", GATHER_UNITS)):
