@@ -53,9 +53,10 @@ def reliability(req: ReliabilityRequest) -> dict[str, Any]:
     out = {k: float(v[0]) for k, v in run_reliability(work, np.array([req.devices]), req.params or 0.0,
                                                        model).items()}
     if req.params is None:
-        for key in [k for k in out if k not in ("reliability/interruptions", "reliability/mtbf_s")]:
+        for key in [k for k in out if k != "reliability/mtbf_s"]:
             del out[key]
-        out["unknown"] = ["checkpoint interval, wall time and goodput: give params (the checkpoint size)"]
+        out["unknown"] = ["checkpoint interval, wall time, interruptions over it and goodput: give params "
+                          "(the checkpoint size)"]
     out["reliability/by_component"] = {k: r * req.devices * work[0] for k, r in model.rates_per_device_s.items()}
     return out
 

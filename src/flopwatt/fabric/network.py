@@ -12,6 +12,7 @@ global bisection / (endpoints / 2) of the injection bandwidth.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +89,9 @@ def build(spec: FabricSpec, endpoints: int, switch: Switch, rails: int, switch_l
         p, a, h = spec.dragonfly or balanced_dragonfly(k)
         built = topo.dragonfly(endpoints, p, a, h, rate)
     else:
+        if spec.torus is not None and math.prod(spec.torus) != endpoints:
+            raise InputError("torus", f"dimensions whose product is the {endpoints:,} endpoints",
+                             "x".join(map(str, spec.torus)))
         built = topo.torus(spec.torus or cube_dims(endpoints), rate)
     return Fabric(topology=built, switch=switch, media_policy=spec.media, rails=rails,
                   switch_latency_s=switch_latency_s)

@@ -142,9 +142,10 @@ def validation(report: dict[str, Any]) -> str:
 
 
 def reliability(out: dict, devices: int, days: float, with_checkpoint: bool) -> str:
+    over = (f"{out['reliability/interruptions']:.1f} over {duration(out['reliability/expected_wall_s'])}"
+            if with_checkpoint else f"{sum(out['reliability/by_component'].values()):.1f} over the failure-free work")
     lines = [f"job of {devices:,} devices, {days:g} days of failure-free work:",
-             f"  job MTBF {duration(out['reliability/mtbf_s'])}; expected unexpected interruptions "
-             f"{out['reliability/interruptions']:.1f} over {duration(out['reliability/expected_wall_s'])}",
+             f"  job MTBF {duration(out['reliability/mtbf_s'])}; expected unexpected interruptions {over}",
              "  by component: " + ", ".join(f"{k} {v:.1f}" for k, v in out["reliability/by_component"].items())]
     if with_checkpoint:
         lines.append(f"  checkpoint write {duration(out['reliability/checkpoint_write_s'])}, every "

@@ -36,6 +36,11 @@ SCHEMA = ("id,kind,source,model,params_b,layers,hidden,ffn_hidden,heads,kv_heads
           "moe_topk,moe_ffn_hidden,moe_shared_experts,accelerator,n_devices,tp,pp,dp,cp,ep,vpp,micro_batch,"
           "global_batch_seqs,zero_stage,recompute,precision,framework,network,input_len,output_len,scenario,"
           "ttft_p99_s,tpot_p99_s,tokens_total_b,metric,value,unit,notes").split(",")
+NUMERIC = ("params_b", "layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "seq_len", "moe_experts",
+           "moe_topk", "moe_ffn_hidden", "moe_shared_experts", "n_devices", "tp", "pp", "dp", "cp", "ep", "vpp",
+           "micro_batch", "global_batch_seqs", "zero_stage", "input_len", "output_len", "ttft_p99_s", "tpot_p99_s",
+           "tokens_total_b", "value")
+"""Columns holding numbers: a value given there must be a finite number (checked when the file is read)."""
 KINDS = ("train", "infer", "energy")
 TRAIN_METRICS = ("tflops_per_device", "mfu", "hfu", "tokens_per_s", "step_time_s", "time_to_train_s")
 
@@ -76,10 +81,12 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     for line, row in enumerate(rows, start=2):
         if None in row or any(v is None for v in row.values()):
             raise InputError(f"{path} line {line}", f"{len(SCHEMA)} fields")
+        for key in NUMERIC:
+            _float(row, key)
     return rows
 
 
-def _int(row: dict[str, str], key: str) -> int | None:
+def _int(row: dict[str, str], key: str, minimum: int = 0) -> int | None:
     text = row[key].strip()
     if not text:
         return None
@@ -87,8 +94,8 @@ def _int(row: dict[str, str], key: str) -> int | None:
         value = float(text)
     except ValueError as exc:
         raise InputError(f"row {row['id']} {key}", "a number", text) from exc
-    if value != int(value) or value < 0:
-        raise InputError(f"row {row['id']} {key}", "a non-negative integer", text)
+    if not np.isfinite(value) or value != int(value) or value < minimum:
+        raise InputError(f"row {row['id']} {key}", f"an integer >= {minimum}", text)
     return int(value)
 
 
@@ -187,7 +194,7 @@ def _stack(row: dict[str, str], notes: list[str]):
 def _estimate_row(row: dict[str, str], notes: list[str]) -> tuple[TrainingWorkload, System, int, Estimate]:
     """The row's workload, system and device count, and the fastest feasible plan for it."""
     model = _model(row, notes)
-    devices = _int(row, "n_devices")
+    devices = _int(row, "n_devices", minimum=1)
     if devices is None:
         raise Skip("device count not published (throughput per device depends on the scale)")
     seq = _int(row, "seq_len")
@@ -280,7 +287,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     engine = row["framework"].strip()
     if engine not in ENGINES:
         raise Skip(f"engine {engine or '(blank)'!r} has no serving profile")
-    devices = _int(row, "n_devices")
+    devices = _int(row, "n_devices", minimum=1)
     out_len = _float(row, "output_len")
     if devices is None or out_len is None:
         raise Skip("device count or mean output length not published")
@@ -436,7 +443,13 @@ def validate_reliability(rows: list[dict[str, str]]) -> dict[str, object]:
             skipped.append({"id": row["id"], "reason": "single cause: the catalog's component rates are derived "
                                                        "from these counts (circular), see reliability.toml"})
         else:
-            devices = _int(row, "n_devices")
+            devices = _int(row, "n_devices", minimum=1)
+            if devices is None or not days > 0:
+                raise InputError(f"row {row['id']} {'days' if devices else 'n_devices'}", "a positive number",
+                                 row["days"] if devices else row["n_devices"])
             predicted = float(devices * days * DAY_S * model.rate_per_device_s)
-            results.append(RowResult(row["id"], "interruptions", float(row["count"]), predicted, {}))
+            count = _int(row, "count", minimum=1)
+            if count is None:
+                raise InputError(f"row {row['id']} count", "a published count >= 1", row["count"])
+            results.append(RowResult(row["id"], "interruptions", float(count), predicted, {}))
     return _report(results, skipped)
