@@ -21,7 +21,7 @@ from flopwatt.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = json.loads((ROOT / "tests" / "data" / "malformed_cli.json").read_text(encoding="utf-8"))
-SUBPROCESS_EVERY = 15
+SUBPROCESS_EVERY = 30
 
 
 def _id(entry: dict) -> str:
