@@ -87,6 +87,9 @@ def build(spec: FabricSpec, endpoints: int, switch: Switch, rails: int, switch_l
         built = topo.rail_only(endpoints, k, rails, r, rate)
     elif spec.topology == "dragonfly":
         p, a, h = spec.dragonfly or balanced_dragonfly(k)
+        if p + a - 1 + h > k:
+            raise InputError("dragonfly", f"a shape P,A,H whose router ports P+A-1+H fit the switch's {k}",
+                             f"{p},{a},{h} ({p + a - 1 + h} ports)")
         built = topo.dragonfly(endpoints, p, a, h, rate)
     else:
         if spec.torus is not None and math.prod(spec.torus) != endpoints:
