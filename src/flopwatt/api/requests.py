@@ -22,7 +22,7 @@ CLI_ONLY = "cli_only"
 class Request(BaseModel):
     """Base: unknown keys are errors, values are validated on assignment too."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True, allow_inf_nan=False)
 
 
 class SiteSettings(Request):
