@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -145,4 +146,28 @@ def test_a_client_that_goes_away_stops_its_computation():
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        app.state.pool.close()
+
+
+def test_workers_use_the_catalogs_the_server_was_started_with(tmp_path):
+    from flopwatt import catalog
+
+    model = (Path(__file__).parent / "fixtures" / "catalog" / "my-model.toml").read_text(encoding="utf-8")
+    fragment = tmp_path / "overlay.toml"
+    fragment.write_text(model.replace("[tiny-llama-1b]", "[models.tiny-llama-1b]"), encoding="utf-8")
+    body = {"model": "tiny-llama-1b", "accelerator": "h100-sxm5-80gb", "devices": 1, "input_len": 500,
+            "output_len": 100}
+    catalog.use_overlay(fragment)
+    try:
+        app = create_app(workers=1)
+    finally:
+        catalog.reset_overlays()
+    try:
+        response = TestClient(app).post("/v1/serve", json=body)
+        assert response.status_code == 200, response.text
+        assert response.json()["inputs"]["model"] == "tiny-llama-1b"
+        plain = create_app(workers=1)
+        assert TestClient(plain).post("/v1/serve", json=body).status_code == 400
+        plain.state.pool.close()
+    finally:
         app.state.pool.close()
