@@ -137,14 +137,18 @@ class AnswerCache:
         return self.entries.get(key)
 
     def put(self, key: tuple[str, str], text: str) -> None:
-        size = len(key[0]) + len(key[1]) + len(text)
+        size = _utf8_bytes(*key, text)
         if size > self.max_bytes or key in self.entries:
             return
         self.entries[key] = text
         self.bytes += size
         while self.bytes > self.max_bytes:
             (endpoint, body), old = self.entries.popitem(last=False)
-            self.bytes -= len(endpoint) + len(body) + len(old)
+            self.bytes -= _utf8_bytes(endpoint, body, old)
+
+
+def _utf8_bytes(*texts: str) -> int:
+    return sum(len(t.encode("utf-8")) for t in texts)
 
 
 async def _run(app: FastAPI, endpoint: str, body: str, http: Request) -> Response:
