@@ -231,6 +231,13 @@ def fleet() -> list[dict]:
            bad("devices = 128", "devices = 128", "--trace", ("--trace", "{tmp}/none.csv")),
            bad("devices = 128", "devices = 128", "--policy", ("--policy", "fastest")),
            bad("devices = 128", "devices = 128", "--seed", ("--seed", "x")),
+           *[err(["fleet", "{tmp}/f.toml", "--max-jobs", "20", "--trace", "{tmp}/t.csv"], "t.csv",
+                 files={"f.toml": {"base": FLEET, "replace": [["../data/traces", "{root}/data/traces"]] * 2},
+                        "t.csv": trace}) for trace in ("a,b\n1,2\n", "timestamp,duration,num_gpus,gpu_time,cluster\n",
+                                                      "timestamp,duration,num_gpus,gpu_time,cluster\n"
+                                                      "2017-10-09 07:01:55,nan,1,66.0,c\n",
+                                                      "timestamp,duration,num_gpus,gpu_time,cluster\n"
+                                                      "2017-10-09 07:01:55,66,-1,66.0,c\n")],
            err(["fleet", "{tmp}"], "fleet"), err(["fleet", "{tmp}/none.toml"], "fleet"),
            err(["fleet", "{tmp}/f.toml"], "fleet", files={"f.toml": "[fleet\n"}),
            err(["fleet", "{tmp}/f.toml"], "fleet", files={"f.toml": ""})]
@@ -315,6 +322,24 @@ def others() -> list[dict]:
            err(["catalog", "--catalog", "{tmp}/o.toml"], "o.toml", files={"o.toml": "[accelerators.x]\nname = 5\n"}),
            err(["catalog", "--catalog", "{tmp}/o.toml"], "o.toml", files={"o.toml": "[widgets.x]\nname = 'x'\n"}),
            err(["catalog", "--catalog", "{tmp}/o.toml"], "o.toml", files={"o.toml": "accelerators = 5\n"})]
+    acc = {"base": "tests/fixtures/catalog/my-accelerator.toml"}
+    for old, new, field in (("bf16 = 1.187e15", "bf16 = nan", "peak_flops_per_s"),
+                            ("hbm_bytes = 85899345920", "hbm_bytes = -1", "hbm_bytes"),
+                            ("board_power_w = 840", "board_power_w = inf", "board_power_w"),
+                            ("devices_per_node = 8", "devices_per_node = 0", "devices_per_node"),
+                            ('retrieved = "2026-12-06"', "", "retrieved"),
+                            ("latency_s = 3e-6", "latency_s = 'fast'", "latency_s")):
+        out.append(err(["catalog", "--catalog", "{tmp}/o.toml"], field,
+                       files={"o.toml": {**acc, "replace": [[old, new]]}}))
+        out.append(err(["train", "--catalog", "{tmp}/o.toml", "--accelerator", "h100-oc"], field,
+                       files={"o.toml": {**acc, "replace": [[old, new]]}}))
+    out += [err(["catalog", "--catalog", "{tmp}/cat"], "accelerator h1",
+                files={"cat/accelerators.toml": "[h1]\nname = 5\n"}),
+            err(["catalog", "--catalog", "{tmp}/cat"], "catalog", dirs=["cat"]),
+            err(["serve", "--model", "{tmp}/c.json", "--input-len", "10", "--output-len", "5"], "c.json",
+                files={"c.json": "{"}),
+            ok(["train", "--catalog", "{tmp}/o.toml", "--accelerator", "h100-oc", "--devices", "64", "--no-advise",
+                "--model", "gpt3-1.3b", "--global-batch", "256"], "h100-oc", files={"o.toml": acc})]
     out += flag_values(["reliability", "--days", "30"], {"--devices": [*NUMBERS, "0", "1e12", "2.5"]})
     out += flag_values(["reliability", "--devices", "1000"], {"--days": [*NUMBERS, "0", "1e9"]})
     out += flag_values(["reliability", "--devices", "1000", "--days", "30"], {"--params": ["nan", "0", "-7", "1e30"]})

@@ -88,7 +88,8 @@ def _check_overlay(where: str) -> None:
     except InputError as exc:
         _overlays.pop()
         clear_caches()
-        raise InputError(f"{where}: {exc.field}", exc.expected, exc.got, message=str(exc)) from exc
+        raise InputError(f"{where}: {exc.field}", exc.expected, exc.got,
+                         message=str(exc).removeprefix(f"{exc.field}: ")) from exc
 
 
 def overlay_paths() -> list[str]:
@@ -199,6 +200,10 @@ def _link(owner: str, entry: dict[str, Any]) -> Link:
     if not isinstance(entry, dict):
         raise InputError(owner, "a table with technology, bandwidth_bytes_per_s, latency_s")
     check_keys(owner, entry, Link)
+    for key in ("bandwidth_bytes_per_s", "latency_s"):
+        value = entry.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{owner}.{key}", "a number", value)
     return Link(**entry)
 
 
