@@ -73,8 +73,10 @@ class Pool:
     def __init__(self, size: int | None = None, overlays: list[str] | None = None) -> None:
         self.size = size or max(1, min(4, os.cpu_count() or 1))
         self.overlays = list(overlays or [])
-        self.ctx = multiprocessing.get_context("forkserver")
-        self.ctx.set_forkserver_preload(["flopwatt.server.app"])  # workers start in ms, not an import each
+        forkserver = "forkserver" in multiprocessing.get_all_start_methods()  # not on Windows
+        self.ctx = multiprocessing.get_context("forkserver" if forkserver else "spawn")
+        if forkserver:
+            self.ctx.set_forkserver_preload(["flopwatt.server.app"])  # workers start in ms, not an import each
         self.idle: list[Worker] = []
         self.killed: list[tuple[int, float]] = []
         """(pid, time.monotonic() when it was reaped) of every killed worker (the tests read it)."""
