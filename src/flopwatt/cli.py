@@ -119,7 +119,7 @@ def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def _catalog(args: argparse.Namespace) -> tuple[Any, str]:
     kinds = [args.kind] if args.kind else list(catalog.KINDS)
-    if args.id:
+    if args.id is not None:
         entry = catalog.get(args.kind, args.id)
         return _plain(entry), text.catalog_entry(entry)
     tables = {k: getattr(catalog, k)() for k in kinds}

@@ -34,6 +34,8 @@ def _choices(annotation: Any) -> tuple | None:
         return None
     if typing.get_origin(annotation) is typing.Literal:
         return typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:  # a Literal with validators
+        return _choices(typing.get_args(annotation)[0])
     return None
 
 

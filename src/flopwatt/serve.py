@@ -121,6 +121,9 @@ class ServeRequest:
                                   np.isclose(m.output_tokens, self.output_len)):
             raise InputError("length_moments", f"means equal to input_len/output_len ({self.input_len}, "
                              f"{self.output_len})", (m.input_tokens, m.output_tokens))
+        if self.tp is not None and self.model.heads % self.tp:
+            raise InputError("--tp", f"a divisor of the {self.model.heads} attention heads of {self.model.id}",
+                             self.tp)
         self._check_ep()
         self._check_overlap()
         if self.disaggregate:

@@ -43,6 +43,13 @@ def _whole(value: Any) -> Any:
     return value
 
 
+def _not_true_false(value: Any) -> Any:
+    """A count or stage is never true/false (pydantic would read true as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("an integer, not true/false")
+    return value
+
+
 Quantity = BeforeValidator(_quantity)
 Whole = BeforeValidator(_whole)
 
@@ -68,7 +75,7 @@ CatalogId = Annotated[str, Field(min_length=1, max_length=128)]
 # --- how (plan knobs: None = chosen)
 Degree = Annotated[int, Whole, Field(ge=1, le=MAX_DEVICES, description="fixed; chosen when left out")]
 Recompute = Literal["none", "selective", "full"]
-Zero = Literal[0, 1, 2, 3]
+Zero = Annotated[Literal[0, 1, 2, 3], BeforeValidator(_not_true_false)]
 
 # --- where (site, cooling, prices)
 Pue = Annotated[float, Quantity, Field(ge=1, le=10, description="facility energy / IT energy")]

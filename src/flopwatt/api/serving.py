@@ -38,6 +38,15 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
     return moments.input_tokens, moments.output_tokens, moments
 
 
+def _weight_only(precision: str, acc, notes: Assumptions) -> None:
+    """Say so when the device has no matmul peak at ``precision`` (int8/int4 use the fp8 one): the weights are
+    stored quantised and the matmuls run at the 16-bit peak (:func:`flopwatt.serve._rates`)."""
+    peaks = acc.peak_flops_per_s
+    if precision not in peaks and {"int8": "fp8", "int4": "fp8"}.get(precision) not in peaks:
+        notes.add(f"precision: {precision} is weight-only on {acc.id} (no {precision} matmul peak): weights "
+                  f"stored in {precision}, matmuls at the {acc.half_precision()} peak (rule)")
+
+
 def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, notes: Assumptions, allow_files: bool):
     input_len, output_len, moments = _lengths(req, allow_files)
     model = resolve_model(req.model, notes, allow_files=allow_files)
@@ -46,6 +55,7 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
                          "engine": "the newest profiled open engine whose source gives every field the model reads"})
     if req.kv_precision is None:
         notes.add("kv_precision: fp8 with quantised weights, else bf16 (rule)")
+    _weight_only(req.precision, system.accelerator, notes)
     engine = engine_profiles.settings(engine_profiles.get(engine_id), req.kv_admission)
     for line in engine.notes:
         notes.add(line)

@@ -39,6 +39,8 @@ def read_toml(path: Path | str, what: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except FileNotFoundError as exc:
         raise InputError(what, "an existing TOML file", str(path)) from exc
+    except OSError as exc:  # a directory, no permission
+        raise InputError(what, f"a readable TOML file ({exc.strerror})", str(path)) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(what, f"valid TOML ({exc})", str(path)) from exc
 
@@ -86,7 +88,13 @@ def _check_overlay(where: str) -> None:
     except InputError as exc:
         _overlays.pop()
         clear_caches()
-        raise InputError(f"{where}: {exc.field}", exc.expected, exc.got, message=str(exc)) from exc
+        raise InputError(f"{where}: {exc.field}", exc.expected, exc.got,
+                         message=str(exc).removeprefix(f"{exc.field}: ")) from exc
+
+
+def overlay_paths() -> list[str]:
+    """Where the user catalogs in use came from (to apply them again in a worker process)."""
+    return [where for where, _ in _overlays]
 
 
 def reset_overlays() -> None:
@@ -192,6 +200,10 @@ def _link(owner: str, entry: dict[str, Any]) -> Link:
     if not isinstance(entry, dict):
         raise InputError(owner, "a table with technology, bandwidth_bytes_per_s, latency_s")
     check_keys(owner, entry, Link)
+    for key in ("bandwidth_bytes_per_s", "latency_s"):
+        value = entry.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{owner}.{key}", "a number", value)
     return Link(**entry)
 
 

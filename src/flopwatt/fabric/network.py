@@ -12,6 +12,7 @@ global bisection / (endpoints / 2) of the injection bandwidth.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,8 +87,14 @@ def build(spec: FabricSpec, endpoints: int, switch: Switch, rails: int, switch_l
         built = topo.rail_only(endpoints, k, rails, r, rate)
     elif spec.topology == "dragonfly":
         p, a, h = spec.dragonfly or balanced_dragonfly(k)
+        if p + a - 1 + h > k:
+            raise InputError("dragonfly", f"a shape P,A,H whose router ports P+A-1+H fit the switch's {k}",
+                             f"{p},{a},{h} ({p + a - 1 + h} ports)")
         built = topo.dragonfly(endpoints, p, a, h, rate)
     else:
+        if spec.torus is not None and math.prod(spec.torus) != endpoints:
+            raise InputError("torus", f"dimensions whose product is the {endpoints:,} endpoints",
+                             "x".join(map(str, spec.torus)))
         built = topo.torus(spec.torus or cube_dims(endpoints), rate)
     return Fabric(topology=built, switch=switch, media_policy=spec.media, rails=rails,
                   switch_latency_s=switch_latency_s)

@@ -1,4 +1,4 @@
-"""``flopwatt web``: versioned JSON endpoints over :mod:`flopwatt.api`, an OpenAPI schema, a page and local docs.
+"""``flopwatt web``: versioned JSON endpoints over :mod:`flopwatt.api`, an OpenAPI schema and a page.
 
 The request bodies are the API's own request models, so settings, bounds, defaults and numbers are
 those of the CLI and the Python API (the server never goes through the CLI). Work is bounded (sizes
@@ -9,15 +9,20 @@ body the schema itself refuses); an infeasible plan is a 200 whose ``feasible`` 
 
 from __future__ import annotations
 
-import asyncio
+import errno
 import functools
 import json
 import math
+import socket
+from collections import OrderedDict
 from importlib import resources
 from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+import numpy as np
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel
 
 from flopwatt import api, catalog
 from flopwatt.api.requests import (
@@ -29,14 +34,26 @@ from flopwatt.api.requests import (
     TrainRequest,
 )
 from flopwatt.errors import InputError
+from flopwatt.server import pool
 
 MAX_SEARCH_CONFIGURATIONS = 2_000_000
 TIMEOUT_S = 20.0
+"""Seconds a computation may take; then its worker process is killed and the answer is 408."""
+CACHE_BYTES = 64 * 2**20
+"""Bound of the answer cache (keys and answers, in bytes)."""
+MAX_BODY_BYTES = 2**20
+"""Largest request body accepted (every field is bounded far below this; larger is 413)."""
+
+
 Kind = Literal["accelerators", "systems", "models", "stacks", "sites", "cooling"]
 STATIC = {"app.js": "text/javascript", "format.js": "text/javascript", "charts.js": "text/javascript",
           "docs.js": "text/javascript", "views.js": "text/javascript", "style.css": "text/css"}
 """The page's own assets, served from the package (no CDN: the page and /docs work offline)."""
 TOKEN_HEADER = "X-Flopwatt-Token"
+
+
+class Problem(BaseModel):
+    detail: str
 
 
 def _json_default(value: Any) -> Any:
@@ -78,24 +95,24 @@ def _plan_payload(body: str) -> str:
     report = engine.search(cfg, workers=1)
     return json.dumps(_finite({"configurations": report.configurations, "feasible_after_constraints": report.feasible,
                                "infeasible": report.infeasible, "eliminated": report.eliminated,
-                               "pareto_front": report.front, "top": report.top,
-                               "market": config.market_summary(cfg), "assumptions": config.assumptions(cfg)}),
-                      default=_json_default)
+                               "pareto_front": report.front, "top": report.top}), default=_json_default)
 
 
-def _answer(endpoint: str, body: str) -> str:
-    """The JSON answer to one request body of one endpoint (a pure function of both and the catalog)."""
+def answer(endpoint: str, body: str) -> str:
+    """The JSON answer to one request body of one endpoint (a pure function of both and the catalog); run in
+    a worker process (:mod:`flopwatt.server.pool`). Unknown (non-finite) numbers are sent as null."""
     if endpoint == "plan":
         return _plan_payload(body)
     cls, call = ENDPOINTS[endpoint]
     req = cls.model_validate_json(body)
     _no_files(req)
-    out = call(req)
+    with np.errstate(all="ignore"):
+        out = call(req)
     if isinstance(out, list):
         out = [r.payload() if isinstance(r, api.Result) else r for r in out]
     elif isinstance(out, api.Result):
         out = out.payload()
-    return json.dumps(out, default=_json_default)
+    return json.dumps(_finite(json.loads(json.dumps(out, default=_json_default))), allow_nan=False)
 
 
 def _fabric(req: FabricRequest) -> Any:
@@ -112,20 +129,90 @@ ENDPOINTS = {
 }
 
 
-@functools.lru_cache(maxsize=512)
-def _cached(endpoint: str, body: str) -> str:
-    """Repeated questions (a page re-rendered, a sweep re-run) are served from memory; errors are not cached."""
-    return _answer(endpoint, body)
+class AnswerCache:
+    """Answers by (endpoint, body), least recently used first out, bounded in bytes (keys and answers);
+    errors are not cached. Repeated questions (a page re-rendered, a sweep re-run) are served from memory."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self.max_bytes, self.bytes = max_bytes, 0
+        self.entries: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> str | None:
+        if key in self.entries:
+            self.entries.move_to_end(key)
+        return self.entries.get(key)
+
+    def put(self, key: tuple[str, str], text: str) -> None:
+        size = _utf8_bytes(*key, text)
+        if size > self.max_bytes or key in self.entries:
+            return
+        self.entries[key] = text
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            (endpoint, body), old = self.entries.popitem(last=False)
+            self.bytes -= _utf8_bytes(endpoint, body, old)
 
 
-async def _run(endpoint: str, body: str) -> JSONResponse:
-    try:
-        text = await asyncio.wait_for(asyncio.to_thread(_cached, endpoint, body), TIMEOUT_S)
-    except InputError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
-    except TimeoutError as exc:
-        raise HTTPException(status_code=408, detail=f"request took over {TIMEOUT_S:g} s; narrow it") from exc
-    return JSONResponse(json.loads(text))
+def _utf8_bytes(*texts: str) -> int:
+    return sum(len(t.encode("utf-8")) for t in texts)
+
+
+async def _run(app: FastAPI, endpoint: str, body: str, http: Request) -> Response:
+    """One computing request: from the cache, or from a worker killed at the deadline or when the client goes."""
+    key = (endpoint, body)
+    text = app.state.cache.get(key)
+    if text is None:
+        try:
+            status, text = await app.state.pool.run(endpoint, body, app.state.timeout_s, http.is_disconnected)
+        except pool.Timeout:
+            raise HTTPException(status_code=408, detail=f"request took over {app.state.timeout_s:g} s; the "
+                                "computation was stopped; narrow it (or run the CLI)") from None
+        except pool.Disconnected:
+            return Response(status_code=499)
+        except RuntimeError as exc:  # the worker process died (e.g. out of memory): it is replaced
+            raise HTTPException(status_code=500, detail=str(exc)) from None
+        if status == "input":
+            raise HTTPException(status_code=400, detail=text)
+        if status != "ok":
+            raise HTTPException(status_code=500, detail=text)
+        app.state.cache.put(key, text)
+    return Response(text, media_type="application/json")
+
+
+class BodyLimit:
+    """ASGI middleware: a body is read only when its Content-Length is given and at most MAX_BODY_BYTES
+    (413 otherwise; 411 for a POST without a length). Pure ASGI, so a client's disconnect still reaches
+    the route."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            length = dict(scope["headers"]).get(b"content-length", b"").decode("latin-1")
+            problem = None
+            if not length:
+                problem = 411, "content-length: expected a body length (chunked bodies are not accepted)"
+            elif not length.isdigit() or int(length) > MAX_BODY_BYTES:
+                problem = 413, f"content-length: expected at most {MAX_BODY_BYTES:,} bytes, got {length[:20]}"
+            if problem:
+                await JSONResponse({"detail": problem[1]}, status_code=problem[0])(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad input: one line naming the field and what was expected", "model": Problem},
+    408: {"description": f"The computation took longer than the timeout ({TIMEOUT_S:g} s by default) and was "
+                         "stopped", "model": Problem},
+    413: {"description": f"Body larger than {MAX_BODY_BYTES:,} bytes", "model": Problem},
+}
+"""Error answers every computing route may give (422: the schema refused the body, documented by FastAPI)."""
+
+
+def _plain_loc(loc: tuple) -> list:
+    """A validation error's location without pydantic's validator reprs: ['body', 'menu', 'devices', 0]."""
+    return [p for p in loc if isinstance(p, int) or (isinstance(p, str) and "(" not in p and "[" not in p)]
 
 
 def _catalog_payload(kind: str, entry: str | None) -> Any:
@@ -177,43 +264,58 @@ def _require_token(app: FastAPI, token: str) -> None:
         return await call_next(request)
 
 
-def create_app(token: str | None = None) -> FastAPI:
-    """The app; with ``token``, /v1 requests need it in the X-Flopwatt-Token header."""
+def create_app(timeout_s: float = TIMEOUT_S, workers: int | None = None, cache_bytes: int = CACHE_BYTES,
+               token: str | None = None) -> FastAPI:
+    """The app; each computation runs in one of ``workers`` processes, killed after ``timeout_s``; with
+    ``token``, /v1 requests need it in the X-Flopwatt-Token header."""
     app = FastAPI(title="flopwatt", version="1", description="Planner and simulator for AI infrastructure.",
                   docs_url=None, redoc_url=None)
+    app.state.timeout_s = timeout_s
+    app.state.cache = AnswerCache(cache_bytes)
+    app.state.pool = pool.Pool(workers, catalog.overlay_paths())
+
+    @app.exception_handler(RequestValidationError)
+    async def schema_refused(http: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 naming each field and what was wrong, without echoing the input (which may be NaN, or huge)."""
+        return JSONResponse({"detail": [{"loc": _plain_loc(e.get("loc", ())), "msg": str(e.get("msg", ""))[:300],
+                                         "type": e.get("type", "")} for e in exc.errors()[:20]]}, status_code=422)
+
+    app.add_middleware(BodyLimit)
     _add_pages(app)
     if token:
         _require_token(app, token)
 
-    @app.post("/v1/train", summary="Estimate a training run (time, memory, energy, money, carbon)")
-    async def train(request: TrainRequest) -> JSONResponse:
-        return await _run("train", request.model_dump_json())
+    @app.post("/v1/train", summary="Estimate a training run (time, memory, energy, money, carbon)", responses=ERRORS)
+    async def train(request: TrainRequest, http: Request) -> Response:
+        return await _run(app, "train", request.model_dump_json(), http)
 
-    @app.post("/v1/fabric", summary="Design a scale-out fabric: counts, bill of materials, $ and W")
-    async def fabric(request: FabricRequest) -> JSONResponse:
-        return await _run("fabric", request.model_dump_json())
+    @app.post("/v1/fabric", summary="Design a scale-out fabric: counts, bill of materials, $ and W", responses=ERRORS)
+    async def fabric(request: FabricRequest, http: Request) -> Response:
+        return await _run(app, "fabric", request.model_dump_json(), http)
 
-    @app.post("/v1/serve", summary="Estimate LLM serving: tokens/s, TTFT/TPOT, J/token, $/Mtoken")
-    async def serve_estimate(request: ServeRequest) -> JSONResponse:
-        return await _run("serve", request.model_dump_json())
+    @app.post("/v1/serve", summary="Estimate LLM serving: tokens/s, TTFT/TPOT, J/token, $/Mtoken", responses=ERRORS)
+    async def serve_estimate(request: ServeRequest, http: Request) -> Response:
+        return await _run(app, "serve", request.model_dump_json(), http)
 
-    @app.post("/v1/serve/compare", summary="Accelerators side by side on one serving workload at equal SLOs")
-    async def serve_compare(request: ServeCompareRequest) -> JSONResponse:
-        return await _run("serve/compare", request.model_dump_json())
+    @app.post("/v1/serve/compare", summary="Accelerators side by side on one serving workload at equal SLOs",
+              responses=ERRORS)
+    async def serve_compare(request: ServeCompareRequest, http: Request) -> Response:
+        return await _run(app, "serve/compare", request.model_dump_json(), http)
 
-    @app.post("/v1/reliability", summary="Interruptions, checkpoint interval and goodput of a job")
-    async def reliability(request: ReliabilityRequest) -> JSONResponse:
-        return await _run("reliability", request.model_dump_json())
+    @app.post("/v1/reliability", summary="Interruptions, checkpoint interval and goodput of a job", responses=ERRORS)
+    async def reliability(request: ReliabilityRequest, http: Request) -> Response:
+        return await _run(app, "reliability", request.model_dump_json(), http)
 
-    @app.post("/v1/plan", summary="Search a bounded design space: Pareto front of time, $, MWh, tCO2e")
-    async def plan(request: PlanSearchRequest) -> JSONResponse:
-        return await _run("plan", request.model_dump_json())
+    @app.post("/v1/plan", summary="Search a bounded design space: Pareto front of time, $, MWh, tCO2e",
+              responses=ERRORS)
+    async def plan(request: PlanSearchRequest, http: Request) -> Response:
+        return await _run(app, "plan", request.model_dump_json(), http)
 
-    @app.get("/v1/catalog/{kind}", summary="List catalog entries with their sources")
+    @app.get("/v1/catalog/{kind}", summary="List catalog entries with their sources", responses=ERRORS)
     async def catalog_list(kind: Kind) -> JSONResponse:
         return JSONResponse(json.loads(json.dumps(_catalog_payload(kind, None), default=_json_default)))
 
-    @app.get("/v1/catalog/{kind}/{entry}", summary="One catalog entry with its sources")
+    @app.get("/v1/catalog/{kind}/{entry}", summary="One catalog entry with its sources", responses=ERRORS)
     async def catalog_entry(kind: Kind, entry: str) -> JSONResponse:
         try:
             payload = _catalog_payload(kind, entry)
@@ -222,6 +324,27 @@ def create_app(token: str | None = None) -> FastAPI:
         return JSONResponse(json.loads(json.dumps(payload, default=_json_default)))
 
     return app
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; a bad host or port, or one in use, is one InputError."""
+    if not 1 <= port <= 65535:
+        raise InputError("--port", "an integer from 1 to 65535", port)
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise InputError("--host", f"an address or name this machine resolves ({exc})", host) from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError("--port", "a free port", port, message=f"port {port} is in use on {host}") from None
+        raise InputError("--host", f"an address of this machine ({exc.strerror})", host) from None
+    return sock
 
 
 def _is_loopback(host: str) -> bool:
@@ -250,16 +373,24 @@ def serve_banner(host: str, port: int, token: str | None) -> list[str]:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -> None:
-    """Run the server (the ``flopwatt web`` command); ``token`` defaults to $FLOPWATT_WEB_TOKEN."""
+    """Run the server (the ``flopwatt web`` command); the socket is bound first, so a bad host or port is
+    one line naming it; ``token`` defaults to $FLOPWATT_WEB_TOKEN."""
     import os
     import sys
 
     import uvicorn
 
+    sock = bind(host, port)
     token = token or os.environ.get("FLOPWATT_WEB_TOKEN") or None
     for line in serve_banner(host, port, token):
         print(line, file=sys.stderr if "warning" in line else sys.stdout, flush=True)
-    uvicorn.run(create_app(token), host=host, port=port, log_level="warning")
+    app = create_app(token=token)
+    app.state.pool.warm()
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    finally:
+        app.state.pool.close()
+        sock.close()
 
 
 def openapi() -> dict[str, Any]:

@@ -123,7 +123,7 @@ def _stack(row: dict[str, str], notes: list[str]):
 def _estimate_row(row: dict[str, str], notes: list[str]) -> tuple[TrainingWorkload, System, int, Estimate]:
     """The row's workload, system and device count, and the fastest feasible plan for it."""
     model = _model(row, notes)
-    devices = _int(row, "n_devices")
+    devices = _int(row, "n_devices", minimum=1)
     if devices is None:
         raise Skip("device count not published (throughput per device depends on the scale)")
     seq = _int(row, "seq_len")
@@ -241,7 +241,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         raise Skip(f"metric {row['metric']} is not predicted for inference rows")
     notes: list[str] = []
     engine = _engine(row, notes)
-    devices = _int(row, "n_devices")
+    devices = _int(row, "n_devices", minimum=1)
     out_len = _float(row, "output_len")
     if devices is None or out_len is None:
         raise Skip("device count or mean output length not published")

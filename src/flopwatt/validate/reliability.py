@@ -46,7 +46,13 @@ def validate_reliability(rows: list[dict[str, str]]) -> dict[str, object]:
             skipped.append({"id": row["id"], "reason": "single cause: the catalog's component rates are derived "
                                                        "from these counts (circular), see reliability.toml"})
         else:
-            devices = _int(row, "n_devices")
+            devices = _int(row, "n_devices", minimum=1)
+            if devices is None or not days > 0:
+                raise InputError(f"row {row['id']} {'days' if devices else 'n_devices'}", "a positive number",
+                                 row["days"] if devices else row["n_devices"])
             predicted = float(devices * days * DAY_S * model.rate_per_device_s)
-            results.append(RowResult(row["id"], "interruptions", float(row["count"]), predicted, {}))
+            count = _int(row, "count", minimum=1)
+            if count is None:
+                raise InputError(f"row {row['id']} count", "a published count >= 1", row["count"])
+            results.append(RowResult(row["id"], "interruptions", float(count), predicted, {}))
     return _report(results, skipped)

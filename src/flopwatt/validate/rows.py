@@ -18,6 +18,11 @@ SCHEMA = ("id,kind,source,model,params_b,layers,hidden,ffn_hidden,heads,kv_heads
           "moe_topk,moe_ffn_hidden,moe_shared_experts,accelerator,n_devices,tp,pp,dp,cp,ep,vpp,micro_batch,"
           "global_batch_seqs,zero_stage,recompute,precision,framework,network,input_len,output_len,scenario,"
           "ttft_p99_s,tpot_p99_s,tokens_total_b,metric,value,unit,notes").split(",")
+NUMERIC = ("params_b", "layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab", "seq_len", "moe_experts",
+           "moe_topk", "moe_ffn_hidden", "moe_shared_experts", "n_devices", "tp", "pp", "dp", "cp", "ep", "vpp",
+           "micro_batch", "global_batch_seqs", "zero_stage", "input_len", "output_len", "ttft_p99_s", "tpot_p99_s",
+           "tokens_total_b", "value")
+"""Columns holding numbers: a value given there must be a finite number (checked when the file is read)."""
 KINDS = ("train", "infer", "energy")
 TRAIN_METRICS = ("tflops_per_device", "mfu", "hfu", "tokens_per_s", "step_time_s", "time_to_train_s")
 
@@ -58,10 +63,12 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     for line, row in enumerate(rows, start=2):
         if None in row or any(v is None for v in row.values()):
             raise InputError(f"{path} line {line}", f"{len(SCHEMA)} fields")
+        for key in NUMERIC:
+            _float(row, key)
     return rows
 
 
-def _int(row: dict[str, str], key: str) -> int | None:
+def _int(row: dict[str, str], key: str, minimum: int = 0) -> int | None:
     text = row[key].strip()
     if not text:
         return None
@@ -69,8 +76,8 @@ def _int(row: dict[str, str], key: str) -> int | None:
         value = float(text)
     except ValueError as exc:
         raise InputError(f"row {row['id']} {key}", "a number", text) from exc
-    if value != int(value) or value < 0:
-        raise InputError(f"row {row['id']} {key}", "a non-negative integer", text)
+    if not np.isfinite(value) or value != int(value) or value < minimum:
+        raise InputError(f"row {row['id']} {key}", f"an integer >= {minimum}", text)
     return int(value)
 
 
