@@ -264,7 +264,7 @@ def _require_token(app: FastAPI, token: str) -> None:
         return await call_next(request)
 
 
-def create_app(timeout_s: float = TIMEOUT_S, workers: int | None = None, cache_bytes: int = CACHE_BYTES,
+def create_app(*, timeout_s: float = TIMEOUT_S, workers: int | None = None, cache_bytes: int = CACHE_BYTES,
                token: str | None = None) -> FastAPI:
     """The app; each computation runs in one of ``workers`` processes, killed after ``timeout_s``; with
     ``token``, /v1 requests need it in the X-Flopwatt-Token header."""
