@@ -95,7 +95,9 @@ def _plan_payload(body: str) -> str:
     report = engine.search(cfg, workers=1)
     return json.dumps(_finite({"configurations": report.configurations, "feasible_after_constraints": report.feasible,
                                "infeasible": report.infeasible, "eliminated": report.eliminated,
-                               "pareto_front": report.front, "top": report.top}), default=_json_default)
+                               "pareto_front": report.front, "top": report.top,
+                               "market": config.market_summary(cfg), "assumptions": config.assumptions(cfg)}),
+                      default=_json_default)
 
 
 def answer(endpoint: str, body: str) -> str:
