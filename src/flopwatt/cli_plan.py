@@ -65,6 +65,7 @@ def plan_command(args: argparse.Namespace) -> tuple[Any, str]:
     payload = {"configurations": report.configurations, "feasible_after_constraints": report.feasible,
                "seconds": report.seconds, "configurations_per_s": report.configurations_per_s,
                "infeasible": report.infeasible, "eliminated": report.eliminated, "pareto_front": report.front,
-               "top": report.top, "output_dir": str(args.out) if args.out else None,
+               "top": report.top, "best_per_system": report.best_per_system,
+               "output_dir": str(args.out) if args.out else None,
                "market": plan_config.market_summary(cfg), "assumptions": plan_config.assumptions(cfg)}
-    return payload, text.plan(report, args.out, payload["market"], payload["assumptions"])
+    return payload, text.plan(report, args.out, payload["market"], payload["assumptions"], text.plan_question(cfg))

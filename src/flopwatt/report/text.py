@@ -238,9 +238,27 @@ def plan_market(market: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def plan(report: Any, out_dir: Any, market: dict[str, Any] | None = None, assumptions: list[str] | None = None) -> str:
+PLAN_LEGEND = ("configuration: system x devices, stack, fabric/media/oversubscription, tp pp dp, v = virtual "
+               "stages, mb = micro-batch, z = ZeRO stage, recompute, sp = sequence parallel, gb = global batch, "
+               "@site/cooling")
+
+
+def plan_question(cfg: Any) -> list[str]:
+    """The question a search answered, repeated above its answer."""
+    limits = {"deadline": cfg.deadline_s and f"{cfg.deadline_s / 86400:g} days",
+              "budget": cfg.budget_usd and f"${cfg.budget_usd:,.0f}",
+              "power cap": cfg.power_cap_w and f"{cfg.power_cap_w / 1e6:g} MW", "PUE cap": cfg.pue_cap}
+    given = ", ".join(f"{k} {v}" for k, v in limits.items() if v) or "none"
+    return [f"question: train {cfg.model} on {cfg.tokens:,.0f} tokens of {cfg.seq_len}, global batch "
+            f"{'/'.join(map(str, cfg.global_batches))}; systems {', '.join(cfg.systems)}; devices "
+            f"{', '.join(map(str, cfg.devices))}; constraints: {given}"]
+
+
+def plan(report: Any, out_dir: Any, market: dict[str, Any] | None = None, assumptions: list[str] | None = None,
+         question: list[str] | None = None) -> str:
     head = f"{'days':>8} {'$ run':>10} {'MWh':>9} {'tCO2e':>8} {'MFU':>5}  configuration"
-    lines = [*plan_market(market), f"{report.configurations:,} configurations in {report.seconds:.1f} s "
+    lines = [*(question or []), *plan_market(market),
+             f"{report.configurations:,} configurations in {report.seconds:.1f} s "
              f"({report.configurations_per_s:,.0f}/s, {report.items} chunks); "
              f"{report.feasible:,} feasible and within constraints",
              "infeasible: " + (", ".join(f"{k} {v:,}" for k, v in report.infeasible.items()) or "none"),
@@ -251,6 +269,10 @@ def plan(report: Any, out_dir: Any, market: dict[str, Any] | None = None, assump
     if len(report.front) > len(shown):
         lines.append(f"  ... {len(report.front) - len(shown)} more on the front (--json lists all)")
     lines += [f"fastest {len(report.top)}:", head] + [_plan_row(r) for r in report.top]
+    best = getattr(report, "best_per_system", [])
+    if len(best) > 1:
+        lines += ["fastest per system:", head] + [_plan_row(r) for r in best]
+    lines.append(PLAN_LEGEND)
     if out_dir:
         lines.append(f"every feasible configuration: {out_dir}/part-*.*")
     if assumptions:

@@ -41,6 +41,8 @@ class PlanReport:
     top: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     items: int = 0
+    best_per_system: list[dict[str, Any]] = field(default_factory=list)
+    """The fastest configuration of each system (each chunk's top rows hold its fastest, so this is exact)."""
 
     @property
     def configurations_per_s(self) -> float:
@@ -117,7 +119,12 @@ def merge(results: list[run.ChunkResult], top_k: int) -> PlanReport:
         points = np.array([[row[k] for k in run.OBJECTIVES] for row in fronts])
         keep = sorted(front_indices(points).tolist(), key=lambda i: tuple(points[i]))
         report.front = [fronts[i] for i in keep]
-    report.top = sorted(tops, key=lambda row: (row["wall_s"], row["usd"]))[:top_k]
+    ranked = sorted(tops, key=lambda row: (row["wall_s"], row["usd"]))
+    report.top = ranked[:top_k]
+    best: dict[str, dict[str, Any]] = {}
+    for row in ranked:
+        best.setdefault(row["system"], row)
+    report.best_per_system = list(best.values())
     return report
 
 
