@@ -21,12 +21,14 @@ HOUR_S = 3600.0
 
 def serving_footprint(system: System, devices: int, output_tokens_per_s: float, setting: Setting,
                       power_cap_w: float | None = None) -> dict:
-    """J, $ and gCO2e per output token (None where a needed figure is unpublished); under a board power
-    limit each device draws at most the limit."""
+    """J, $ and gCO2e per output token (None where a needed figure is unpublished), the $ split into facility
+    energy and the rest (owning the capex: depreciation and maintenance); under a board power limit each
+    device draws at most the limit."""
     acc = system.accelerator
     board_w = capped_board_power_w(acc, power_cap_w)
     if board_w is None:
         return {"joules_per_output_token": None, "usd_per_million_output_tokens": None,
+                "energy_usd_per_million_output_tokens": None, "capex_usd_per_million_output_tokens": None,
                 "gco2e_per_million_output_tokens": None, "unknown": f"{acc.id} board power unpublished"}
     tokens_per_hour = output_tokens_per_s * HOUR_S
     fp = {k: float(v[0]) for k, v in facility_footprint(
@@ -37,10 +39,14 @@ def serving_footprint(system: System, devices: int, output_tokens_per_s: float, 
            "joules_per_output_token": facility_w / output_tokens_per_s,
            "it_joules_per_output_token": it_w / output_tokens_per_s,
            "gco2e_per_million_output_tokens": fp["carbon/tco2e"] * 1e12 / tokens_per_hour,
-           "usd_per_million_output_tokens": None}
+           "usd_per_million_output_tokens": None, "energy_usd_per_million_output_tokens": None,
+           "capex_usd_per_million_output_tokens": None}
     if "money/run_usd" not in fp:
         out["unknown"] = f"{system.id} has no published price"
         return out
+    per_million = tokens_per_hour / 1e6
     out["usd_per_hour"] = fp["money/run_usd"]
     out["usd_per_million_output_tokens"] = fp["money/usd_per_million_tokens"]
+    out["energy_usd_per_million_output_tokens"] = fp["money/energy_usd"] / per_million
+    out["capex_usd_per_million_output_tokens"] = (fp["money/run_usd"] - fp["money/energy_usd"]) / per_million
     return out

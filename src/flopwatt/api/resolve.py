@@ -37,10 +37,6 @@ class Assumptions:
                 self.add(f"default: {name} = {shown} ({what})")
 
 
-def _is_file_ref(ref: str) -> bool:
-    return ref.endswith((".json", ".toml")) or "/" in ref and Path(ref).is_file()
-
-
 def resolve_model(ref: str, notes: Assumptions, *, allow_files: bool = True, field_name: str = "model") -> ModelSpec:
     """A catalog id, a normalised name or alias, a Hugging Face config.json or a TOML model file."""
     models = catalog.models()

@@ -79,7 +79,6 @@ def _estimate(req: ServeRequest, core: CoreServeRequest, engine_id: str, notes: 
         return results.infeasible("serve", inputs, exc.counts, sum(exc.counts.values()), notes.items,
                                   message=exc.expected)
     metrics = out["metrics"]
-    metrics.update(_money_split(metrics, setting.site.electricity_usd_per_kwh))
     unknown = unknown_parts(core.system)
     if metrics.get("unknown"):
         unknown = unknown or [metrics["unknown"]]
@@ -94,22 +93,10 @@ def _estimate(req: ServeRequest, core: CoreServeRequest, engine_id: str, notes: 
                           unknown=unknown, assumptions=notes.items, details=details)
 
 
-def _money_split(metrics: dict, usd_per_kwh: float) -> dict:
-    """$/Mtoken by part: the facility energy (J/token at the facility x the site's price) and the rest (IT and
-    facility depreciation, maintenance: owning the capex). Unknown where the total is unknown."""
-    total, joules = metrics.get("usd_per_million_output_tokens"), metrics.get("joules_per_output_token")
-    if total is None or joules is None:
-        return {"energy_usd_per_million_output_tokens": None, "capex_usd_per_million_output_tokens": None}
-    energy = joules * 1e6 / 3.6e6 * usd_per_kwh
-    return {"energy_usd_per_million_output_tokens": energy, "capex_usd_per_million_output_tokens": total - energy}
-
-
 def _excluded(req: ServeCompareRequest, accelerator: str, devices: int) -> results.Result | None:
     """An accelerator the request's market does not allow, as a result naming the rule; None if allowed."""
     if req.market is None:
         return None
-    if req.market not in markets.markets():
-        raise unknown_id("market", req.market, markets.markets())
     acc_id = resolve_system(accelerator, None, DEFAULTS["serve.accelerator"], Assumptions()).accelerator.id
     ruling = markets.ruling(req.market, acc_id)
     if ruling["allowed"]:
@@ -126,17 +113,21 @@ def serve(req: ServeRequest, *, allow_files: bool = True) -> results.Result:
     return _estimate(req, core, req.engine, notes)
 
 
+def _per_accelerator(name: str, values: list, n: int) -> list:
+    """One value for all ``n`` accelerators, or one each."""
+    if len(values) not in (1, n):
+        raise InputError(name, f"one value, or one per accelerator ({n})", ",".join(map(str, values)))
+    return values * n if len(values) == 1 else values
+
+
 def serve_compare(req: ServeCompareRequest, *, allow_files: bool = True) -> list[results.Result]:
     """The same workload on each accelerator, at equal SLOs; with a market, accelerators its rules do not
     allow come back infeasible with reason 'market' and the rule (nothing is estimated for them)."""
-    accs, counts = req.accelerator, req.devices
-    if len(counts) not in (1, len(accs)):
-        raise InputError("devices", f"one count, or one per accelerator ({len(accs)})", ",".join(map(str, counts)))
-    counts = counts * len(accs) if len(counts) == 1 else counts
-    engines = req.engine
-    if len(engines) not in (1, len(accs)):
-        raise InputError("engine", f"one engine, or one per accelerator ({len(accs)})", ",".join(engines))
-    engines = engines * len(accs) if len(engines) == 1 else engines
+    accs = req.accelerator
+    counts = _per_accelerator("devices", req.devices, len(accs))
+    engines = _per_accelerator("engine", req.engine, len(accs))
+    if req.market is not None and req.market not in markets.markets():
+        raise unknown_id("market", req.market, markets.markets())
     out = []
     for acc, n, engine in zip(accs, counts, engines, strict=True):
         excluded = _excluded(req, acc, n)

@@ -28,8 +28,6 @@ from flopwatt.footprint import default_setting, run_footprint
 from flopwatt.perf.space import PlanRequest
 from flopwatt.specs import TrainingWorkload
 
-RATE_KEYS = ("work_per_device_s", "it_w_per_device", "it_peak_w_per_device")
-
 
 @dataclass(frozen=True, slots=True)
 class Rate:

@@ -44,7 +44,7 @@ def training_estimate(summary: dict[str, Any], header: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def training_result(result: Any, header_extra: dict[str, str] | None = None) -> str:
+def training_result(result: Any) -> str:
     """A training :class:`flopwatt.api.Result` as text: inputs, plan, times, memory, footprint, then the
     assumptions and advice."""
     i = result.inputs
