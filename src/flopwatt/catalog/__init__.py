@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from flopwatt.catalog import names
 from flopwatt.catalog.efficiency import CollectiveTable, EfficiencyCatalog, GemmTable
 from flopwatt.economics import Economics
 from flopwatt.errors import InputError, unknown_id
@@ -387,20 +388,16 @@ def system_for(accelerator_id: str, network: str = "") -> System:
 
 def normalise_name(name: str) -> str:
     """The documented normal form names are compared in (:func:`flopwatt.catalog.names.normalise`)."""
-    from flopwatt.catalog.names import normalise
-
-    return normalise(name)
+    return names.normalise(name)
 
 
 def model_by_name(name: str) -> ModelSpec | None:
     """A catalog model by id, name or alias, compared in their normal forms (:mod:`flopwatt.catalog.names`:
     case, org prefix, separators, variant suffixes); None if none matches; an ambiguous name is an error.
     A name with a parenthesis ('Mixtral 8x7B (MLPerf mixtral-8x7b)') is also tried as the part before it."""
-    from flopwatt.catalog.names import resolve_name
-
-    found = resolve_name(name, models())
+    found = names.resolve_name(name, models())
     if found is None and "(" in name:
-        found = resolve_name(name.partition("(")[0], models())
+        found = names.resolve_name(name.partition("(")[0], models())
     return found
 
 
