@@ -191,14 +191,20 @@ def test_an_infeasible_plan_is_a_result_with_a_reason():
     assert not served.feasible and served.reason == "slo" and "fastest TPOT" in served.message
 
 
-def test_advice_names_the_stack_that_splits_uneven_layers():
-    """Llama 3.1 405B has 126 layers: a stack with uniform stages cannot pipeline it 16 ways."""
-    result = api.train(TrainRequest(model="llama3.1-405b", accelerator="h100-sxm5-80gb", devices=16384,
-                                    global_batch=2048, seq_len=8192, tokens="15T", stack="megatron-core"))
-    other = api.train(TrainRequest(model="llama3.1-405b", accelerator="h100-sxm5-80gb", devices=16384,
-                                   global_batch=2048, seq_len=8192, tokens="15T", stack="meta-llama3"))
-    if other.metrics["step_time_s"] * 1.2 <= result.metrics["step_time_s"]:
-        assert any("meta-llama3" in a or "stack" in a for a in result.advice)
+def test_advice_names_a_faster_stack_and_why_none_is_feasible():
+    """Llama 3.1 405B on 16,384 H100: Megatron-LM 2024 splits its 126 layers uniformly and cannot pipeline them
+    deeply; the advice names a stack at least 1.2x faster. With no feasible plan, it names what refused them."""
+    base = dict(model="llama3.1-405b", accelerator="h100-sxm5-80gb", devices=16384, global_batch=2048, seq_len=8192,
+                tokens="15T")
+    slow = api.train(TrainRequest(**base, stack="megatron-lm-2024"))
+    named = [a for a in slow.advice if a.startswith("stack ")]
+    assert slow.feasible and len(named) == 1 and "x faster than megatron-lm-2024" in named[0]
+    other = named[0].split()[1]
+    faster = api.train(TrainRequest(**base, stack=other, advise=False))
+    assert faster.metrics["step_time_s"] * 1.2 <= slow.metrics["step_time_s"]
+    none = api.train(TrainRequest(**base, stack="megatron-2022"))
+    assert not none.feasible and any("plans refused" in a for a in none.advice)
+    assert any("megatron-2022 has no feasible plan" in a for a in none.advice)
 
 
 def test_validate_skips_unknown_frameworks_models_and_metrics_and_never_reads_notes():

@@ -131,7 +131,7 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: Estimate) -> l
         plan = alt.best_summary()["plan"]
         mfu = float(alt.result.metrics["mfu"][alt.best])
         shape = f"tp={plan['tp']} pp={plan['pp']} dp={plan['dp']}"
-        now = "no feasible plan" if not np.isfinite(mine) else f"{mine / step:.2f}x faster"
-        out.append(f"stack {other.id} would run {shape} at {mfu:.1%} MFU ({now} than {stack.id}); "
-                   f"try stack = {other.id!r}")
+        now = f"{stack.id} has no feasible plan" if not np.isfinite(mine) else \
+            f"{mine / step:.2f}x faster than {stack.id}"
+        out.append(f"stack {other.id} would run {shape} at {mfu:.1%} MFU ({now}); try stack = {other.id!r}")
     return out
