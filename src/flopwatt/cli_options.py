@@ -52,7 +52,8 @@ def add_options(parser: argparse.ArgumentParser, cls: type[Request], *, skip: tu
         text = info.description or ""
         if info.default is not None and not info.is_required() and not _is_bool(info.annotation):
             text += f" (default {info.default})"
-        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text or None}
+        help_text = text.replace("%", "%%") or None  # argparse formats help with %
+        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
         if _is_bool(info.annotation):
             kwargs["action"] = argparse.BooleanOptionalAction
         else:

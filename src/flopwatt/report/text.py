@@ -109,9 +109,13 @@ def footprint(fp: dict[str, float]) -> list[str]:
 
 
 def catalog_list(kind: str, entries: dict[str, Any]) -> str:
+    """One line per entry (id, name, retrieved date), its source indented below."""
     lines = [f"{kind} ({len(entries)}):"]
     for key, entry in entries.items():
-        lines.append(f"  {key:<24} {getattr(entry, 'name', '')}")
+        retrieved = getattr(entry, "retrieved", "") or "no date"
+        lines.append(f"  {key:<24} {getattr(entry, 'name', '') or '':<40} retrieved {retrieved}")
+        source = getattr(entry, "source", "") or "no source"
+        lines.append(f"      source: {source}")
     return "\n".join(lines)
 
 
