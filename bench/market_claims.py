@@ -14,49 +14,80 @@ import dataclasses
 import numpy as np
 
 from flopwatt import api, catalog, economics
-from flopwatt.api.requests import ServeCompareRequest
+from flopwatt.api.requests import ServeRequest
 from flopwatt.footprint import default_setting, facility_footprint
 
-LPU_UNVERIFIED_W = 300.0
-"""hardware-facts.md row 'Groq LPU': '~300 W third-party', marked unverified (not a catalog figure)."""
 SERVE = {"model": "llama3.1-70b", "input_len": 1024, "output_len": 256, "precision": "fp8"}
+ATLAS_W = 2000.0
+"""Positron's stated Atlas server power (vendor, via aicerts.ai and awesomeagents.ai; bench/data/market_claims.md)."""
+ATLAS_USER_TOKENS_PER_S = 280
+"""Positron's stated Atlas speed per user on Llama 3.1 8B BF16 (vendor; same sources)."""
+LPUS = 576
+"""LPU v1 chips that hold Llama 3.1 70B in SRAM (230 MB each; 8 chips per GroqNode)."""
+
+
+def _serve(acc: str, devices: int, **extra) -> dict:
+    result = api.serve(ServeRequest(**{**SERVE, **extra}, accelerator=acc, devices=devices))
+    return result.metrics
 
 
 def groq() -> None:
     """Claim 1: Groq at 1/3-1/6 of NVIDIA's power. flopwatt serves Llama 3.1 70B on 576 LPUs (all weights in
-    SRAM) and on 8 H100s at the same lengths; the LPU's board power is unpublished, so the section solves for
-    the board power at which the claim holds (per output token, IT power, LPU hosts left out)."""
+    SRAM) and on 8 H100s at the same lengths, the H100s also at the LPUs' own per-user speed (TPOT SLO);
+    energy per output token at the boards (IT), LPU hosts unpublished (0 W), LPU power = the catalog's
+    300 W press estimate (accelerators.toml groq-lpu-v1)."""
     print("1. Groq LPU: '1/3 to 1/6 the power of NVIDIA GPUs' (issue 18 wording)")
-    h100, lpu = api.serve_compare(ServeCompareRequest(**SERVE, accelerator=["h100-sxm5-80gb", "groq-lpu-v1"],
-                                                      devices=[8, 576]))
-    hm, gm = h100.metrics, lpu.metrics
-    h100_w = catalog.accelerators()["h100-sxm5-80gb"].board_power_w
-    print(f"   flopwatt: 8 x H100 {hm['output_tokens_per_s']:,.0f} tok/s at {hm['it_joules_per_output_token']:.3f} "
-          f"J/token (IT); 576 x LPU {gm['output_tokens_per_s']:,.0f} tok/s, TPOT {gm['tpot_s'] * 1e3:.1f} ms vs "
-          f"{hm['tpot_s'] * 1e3:.1f} ms; LPU J/token unknown ({'; '.join(lpu.unknown)})")
+    accs = catalog.accelerators()
+    lpu_w, h100_w = accs["groq-lpu-v1"].board_power_w, accs["h100-sxm5-80gb"].board_power_w
+    lpu = _serve("groq-lpu-v1", LPUS)
+    free = _serve("h100-sxm5-80gb", 8)
+    same = _serve("h100-sxm5-80gb", 8, tpot_slo_s=lpu["tpot_s"])
+    print(f"   flopwatt: {LPUS} x LPU ({lpu_w:.0f} W each, estimate) {lpu['output_tokens_per_s']:,.0f} tok/s, TPOT "
+          f"{lpu['tpot_s'] * 1e3:.1f} ms, {lpu['it_joules_per_output_token']:.2f} J/token (IT)")
+    print(f"   8 x H100: {free['it_joules_per_output_token']:.2f} J/token at its best throughput (TPOT "
+          f"{free['tpot_s'] * 1e3:.0f} ms); {same['it_joules_per_output_token']:.2f} J/token at the LPUs' TPOT "
+          f"({same['output_tokens_per_s']:,.0f} tok/s)")
+    ratio = lpu["it_joules_per_output_token"] / same["it_joules_per_output_token"]
+    print(f"   per token at equal per-user speed the LPUs spend x{ratio:.1f} the H100s' energy: the claim does not "
+          f"hold per token")
     for k in (3, 6):
-        watts = hm["it_joules_per_output_token"] / k * gm["output_tokens_per_s"] / 576
-        print(f"   reconciles at 1/{k} of H100's energy per token if one LPU draws <= {watts:,.0f} W")
-    chip_s = 576 / gm["output_tokens_per_s"] / (8 / hm["output_tokens_per_s"])
-    lpu_j = 576 * LPU_UNVERIFIED_W / gm["output_tokens_per_s"]
-    print(f"   the LPUs spend {chip_s:.0f}x the chip-seconds per token of the H100s; at the only LPU power figure "
-          f"found (~{LPU_UNVERIFIED_W:.0f} W, third-party, unverified) that is {lpu_j:.1f} J/token, "
-          f"{lpu_j / hm['it_joules_per_output_token']:.0f}x H100's; per chip it is 1/"
-          f"{h100_w / LPU_UNVERIFIED_W:.1f} of an H100 board ({h100_w:.0f} W): the claim can only be a per-chip "
-          f"power ratio, and even then falls short of 1/3")
+        watts = same["it_joules_per_output_token"] / k * lpu["output_tokens_per_s"] / LPUS
+        print(f"   it would at 1/{k} only if one LPU drew <= {watts:,.1f} W (vs {lpu_w:.0f} W estimated)")
+    print(f"   per chip the LPU draws 1/{h100_w / lpu_w:.1f} of an H100 board ({h100_w:.0f} W): the claim can only "
+          f"be a per-chip power ratio, and even then falls short of 1/3; {LPUS / 8:.0f}x the chips per replica "
+          f"undo it per token")
 
 
 def positron() -> None:
-    """Claim 2: Positron 3-6x perf/W vs Vera Rubin. Neither side's power is in the catalog; only the H200
-    baseline of the Atlas claim (5,900 W per 8-GPU DGX H200) can be set against flopwatt's figure."""
-    print("2. Positron: '3-6x performance per watt vs Vera Rubin' (issue 18; vendor: Asimov 5x tokens/W)")
-    rubin = catalog.accelerators()["rubin"]
-    print(f"   cannot be reconciled: Positron Atlas/Asimov are not in the catalog (vendor claims only) and Rubin's "
-          f"board power is {'unpublished' if rubin.board_power_w is None else rubin.board_power_w}")
+    """Claim 2: Positron 3-6x perf/W (and 2-3x perf/$) vs Vera Rubin. Atlas is not in the catalog (vendor
+    figures only: 8 Archer FPGA cards, 32 GB HBM each, 2,000 W per server; no peak, no memory bandwidth, no
+    price), and Rubin's board power is unpublished; flopwatt checks the vendor's H200 baseline and states what
+    Atlas would have to deliver per token for each ratio to hold."""
+    print("2. Positron: '3-6x performance per watt vs Vera Rubin' (issue 18; vendor: Atlas 280 vs 180 tok/s per "
+          "user at 2,000 W vs 5,900 W for a DGX H200, Llama 3.1 8B BF16)")
+    per_user = {"model": "llama3.1-8b", "precision": "bf16"}
+    h200 = _serve("h200-sxm-141gb", 8, **per_user, tpot_slo_s=1 / ATLAS_USER_TOKENS_PER_S)
+    users = h200["output_tokens_per_s"] * h200["tpot_s"]
+    print(f"   vendor's own metric (per-user tok/s per W): Atlas {ATLAS_USER_TOKENS_PER_S / ATLAS_W:.3f}, its DGX "
+          f"H200 {180 / 5900:.4f} -> x{ATLAS_USER_TOKENS_PER_S / ATLAS_W / (180 / 5900):.1f}")
+    print(f"   flopwatt: 8 x H200 reach {ATLAS_USER_TOKENS_PER_S} tok/s per user too (TPOT "
+          f"{h200['tpot_s'] * 1e3:.2f} ms) for ~{users:.0f} users at once, {h200['output_tokens_per_s']:,.0f} tok/s "
+          f"at {h200['it_power_w']:,.0f} W = {h200['it_joules_per_output_token']:.2f} J/token: per-user speed per "
+          f"W ignores how many users share the watts")
+    for k in (3, 6):
+        need = k * ATLAS_W / h200["it_joules_per_output_token"]
+        print(f"   x{k} per token vs H200 holds only if one Atlas serves >= {need:,.0f} tok/s "
+              f"(>= {need / ATLAS_USER_TOKENS_PER_S:.0f} users at {ATLAS_USER_TOKENS_PER_S} tok/s)")
+    rubin = _serve("rubin", 8, **per_user, tpot_slo_s=1 / ATLAS_USER_TOKENS_PER_S, cooling="direct-liquid")
+    per_package = rubin["output_tokens_per_s"] / 8
+    need = [k * ATLAS_W / 1e3 * per_package for k in (3, 6)]
+    print(f"   Rubin: board power unpublished, so its J/token is unknown; flopwatt gives {per_package:,.0f} tok/s per "
+          f"package at the same per-user speed, so vs a package drawing P kW the x3 / x6 claims need one Atlas at "
+          f">= {need[0]:,.0f} / P and {need[1]:,.0f} / P tok/s; perf/$ (2-3x) cannot be examined: neither Atlas "
+          f"nor Rubin has a published price")
     hgx = catalog.get("systems", "hgx-h200")
-    print(f"   partial check of the Atlas baseline: vendor says 5,900 W per DGX H200; catalog node maximum "
-          f"{hgx.node_power_max_w:,.0f} W ({hgx.devices_per_node} x {hgx.accelerator.board_power_w:.0f} W boards "
-          f"+ host) - the claim's baseline draws {5900 / hgx.node_power_max_w:.0%} of the node maximum")
+    print(f"   baseline check: vendor says 5,900 W per DGX H200; catalog node maximum {hgx.node_power_max_w:,.0f} W "
+          f"- the claim's baseline draws {5900 / hgx.node_power_max_w:.0%} of it")
 
 
 def blackwell() -> None:

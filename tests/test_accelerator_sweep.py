@@ -48,6 +48,9 @@ def test_train_serve_and_plan_on_every_accelerator(acc):
         assert isinstance(result, api.Result)
         if result.feasible and device.board_power_w is None:
             assert any("board power unpublished" in u for u in result.unknown)
+        # a derived (not vendor-rated) board power is used only with its rule stated
+        ruled = any(a.startswith(f"board power of {acc}:") for a in result.assumptions)
+        assert ruled == (device.board_power_rule is not None), (acc, result.assumptions)
     if trained.feasible and device.board_power_w is not None:
         assert trained.footprint["energy/facility_j"] > 0
     from flopwatt.search import config, engine

@@ -3,6 +3,7 @@ with exact keys and sources, and their lookups answer as their sources say."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -222,3 +223,68 @@ def test_new_network_parts_load_with_sources():
         for part_id in ids:
             assert parts[kind][part_id].source.strip()
     assert parts["medium"]["aec-800g"].mtbf_h > 0
+
+
+# ---- issue 18 acceptance: perf/W and perf/$ side by side ----------------------------------------------------
+
+SIX = ("h100-sxm5-80gb", "b200-sxm-180gb", "mi355x", "ascend-910c", "groq-lpu-v1", "tpu-v6e")
+SIX_DEVICES = (8, 8, 8, 8, 576, 8)  # 576 LPUs hold Llama 3.1 70B in SRAM (230 MB each); 8 of any other part do
+
+
+def test_serve_compare_prints_joules_and_dollars_for_the_six_parts():
+    """`flopwatt serve compare --model llama3.1-70b --accelerator <the six>`: J/token at the boards (IT) and
+    at the facility and $/Mtoken for every one; each J/token is the fleet's IT power over its tokens/s."""
+    proc = _run("serve", "compare", "--model", "llama3.1-70b", "--accelerator", ",".join(SIX),
+                "--devices", ",".join(map(str, SIX_DEVICES)), "--input-len", "1024", "--output-len", "256")
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.split() and line.split()[0] in SIX}
+    assert set(rows) == set(SIX)
+    for line in rows.values():
+        assert "unknown" not in line and "infeasible" not in line, line
+    assert "unknown cells" not in proc.stdout
+
+    payload = json.loads(_run("serve", "compare", "--json", "--model", "llama3.1-70b", "--accelerator",
+                              ",".join(SIX), "--devices", ",".join(map(str, SIX_DEVICES)), "--input-len", "1024",
+                              "--output-len", "256").stdout)
+    accs, systems = catalog.accelerators(), catalog.systems()
+    for result, acc_id, n in zip(payload, SIX, SIX_DEVICES, strict=True):
+        m = result["metrics"]
+        assert result["feasible"] and not result["unknown"], (acc_id, result["unknown"])
+        system = systems[result["inputs"]["system"]]
+        host_w = 0.0 if system.node_power_max_w is None else max(
+            system.node_power_max_w - system.devices_per_node * accs[acc_id].board_power_w, 0.0)
+        nodes = -(-n // system.devices_per_node)
+        it_w = n * accs[acc_id].board_power_w + nodes * host_w
+        assert m["it_joules_per_output_token"] == pytest.approx(it_w / m["output_tokens_per_s"], rel=1e-9)
+        assert m["joules_per_output_token"] == pytest.approx(m["it_joules_per_output_token"] * m["pue"])
+        assert m["usd_per_million_output_tokens"] > m["energy_usd_per_million_output_tokens"] > 0
+        ruled = accs[acc_id].board_power_rule is not None
+        assert ruled == any(a.startswith(f"board power of {acc_id}:") for a in result["assumptions"])
+        unpriced_nodes = system.node_price_usd is None
+        assert unpriced_nodes == any(a.startswith("capex:") and "devices only" in a for a in result["assumptions"])
+
+
+def test_derived_board_powers_state_their_rule_and_reproduce_it():
+    """A board power that is not a vendor board rating carries its rule (printed in results) and is an estimate;
+    the catalog figures are the stated arithmetic of their sourced inputs (notes of each entry)."""
+    accs = catalog.accelerators()
+    ruled = {k for k, a in accs.items() if a.board_power_rule}
+    assert {"ascend-910c", "tpu-v6e", "tpu-v5e"} <= ruled
+    for acc_id in ruled:
+        assert accs[acc_id].board_power_w is not None and "ESTIMATE" in accs[acc_id].board_power_rule
+    assert accs["ascend-910c"].board_power_w == pytest.approx(559e3 / 384, rel=1e-3)  # SemiAnalysis all-in / NPUs
+    cm384 = catalog.systems()["cloudmatrix-384"]
+    assert cm384.node_power_max_w == cm384.devices_per_node * accs["ascend-910c"].board_power_w  # hosts inside
+    trillium_flops_per_w = 5.4e12 / 2  # BofA's Ironwood FP8 efficiency over Google's 2x
+    assert accs["tpu-v6e"].board_power_w == pytest.approx(accs["tpu-v6e"].peak("fp8") / trillium_flops_per_w,
+                                                          rel=5e-3)
+    assert accs["tpu-v5e"].board_power_w == pytest.approx(accs["tpu-v5e"].peak("bf16") / (trillium_flops_per_w / 1.67),
+                                                          rel=5e-3)
+
+
+def test_a_board_power_rule_needs_a_board_power():
+    from flopwatt.specs.hardware import Accelerator
+
+    with pytest.raises(InputError, match="board_power_rule"):
+        Accelerator(id="x", name="x", vendor="x", peak_flops_per_s={"bf16": 1e12}, hbm_bytes=1e9,
+                    hbm_bandwidth_bytes_per_s=1e9, board_power_rule="half a rack", source="s", retrieved="r")

@@ -101,16 +101,19 @@ def test_serve_compare_excludes_by_market_with_the_rule():
 
 def test_serve_compare_perf_per_watt_and_per_dollar_columns():
     payload, text = run_command(["serve", "compare", "--model", "llama3.1-70b", "--accelerator",
-                                 "h100-sxm5-80gb,ascend-910c", "--devices", "8", "--input-len", "1024",
+                                 "h100-sxm5-80gb,ascend-910c,mtt-s4000", "--devices", "8", "--input-len", "1024",
                                  "--output-len", "256"])
-    h100, ascend = payload[0]["metrics"], payload[1]["metrics"]
-    assert h100["joules_per_output_token"] == pytest.approx(h100["it_joules_per_output_token"] * h100["pue"])
-    assert h100["capex_usd_per_million_output_tokens"] + h100["energy_usd_per_million_output_tokens"] == \
-        pytest.approx(h100["usd_per_million_output_tokens"])
-    assert h100["energy_usd_per_million_output_tokens"] > 0 and h100["capex_usd_per_million_output_tokens"] > 0
-    assert ascend["joules_per_output_token"] is None and ascend["usd_per_million_output_tokens"] is None
+    h100, ascend, mtt = (p["metrics"] for p in payload)
+    for m in (h100, ascend):
+        assert m["joules_per_output_token"] == pytest.approx(m["it_joules_per_output_token"] * m["pue"])
+        assert m["capex_usd_per_million_output_tokens"] + m["energy_usd_per_million_output_tokens"] == \
+            pytest.approx(m["usd_per_million_output_tokens"])
+        assert m["energy_usd_per_million_output_tokens"] > 0 and m["capex_usd_per_million_output_tokens"] > 0
+    # the 910C's power is SemiAnalysis' all-in system power shared by rule: the rule is in the assumptions
+    assert any(a.startswith("board power of ascend-910c: 1456 W") for a in payload[1]["assumptions"])
+    assert mtt["joules_per_output_token"] is None and mtt["usd_per_million_output_tokens"] is None
     assert "J/tok IT" in text and "J/tok fac" in text
-    assert "ascend-910c: unknown power, energy, carbon and money: ascend-910c board power unpublished" in text
+    assert "mtt-s4000: unknown power, energy, carbon and money: mtt-s4000 board power unpublished" in text
     with pytest.raises(InputError, match="--market"):
         run_command(["serve", "--model", "llama3.1-70b", "--market", "cn", "--input-len", "8", "--output-len", "8"])
 

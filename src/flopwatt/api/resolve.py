@@ -111,6 +111,8 @@ def _hardware_notes(system: System, notes: Assumptions) -> None:
     acc = system.accelerator
     if acc.id in catalog.overlay_entries("accelerators"):
         notes.add(f"accelerator {acc.id} from a user catalog")
+    if acc.board_power_rule:
+        notes.add(f"board power of {acc.id}: {acc.board_power_w:g} W, {acc.board_power_rule} (rule; catalog notes)")
     borrowed = catalog.efficiency_borrowed().get(acc.id)
     if borrowed:
         notes.add(f"efficiency tables of {acc.id} borrowed from {borrowed} ([efficiency.like])")

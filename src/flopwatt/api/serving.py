@@ -67,8 +67,19 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
         prefill_devices=req.prefill_devices, power_cap_w=req.power_cap_w, **engine.knobs())
 
 
+def _cost_basis(system, notes: Assumptions) -> None:
+    """Say where a serving cost leaves a part out because its figure is unpublished (compare side by side)."""
+    acc = system.accelerator
+    if acc.board_power_w is not None and system.node_power_max_w is None:
+        notes.add(f"host power: {system.id} has no published node power, hosts counted at 0 W (J/token a lower bound)")
+    if system.node_price_usd is None and acc.price_usd is not None:
+        notes.add(f"capex: {system.id} has no published node price, devices only ({acc.price_usd:,.0f} US$ each; "
+                  "hosts and network unpriced, $/token a lower bound)")
+
+
 def _estimate(req: ServeRequest, core: CoreServeRequest, engine_id: str, notes: Assumptions) -> results.Result:
     setting = resolve_setting(req, notes, core.system)
+    _cost_basis(core.system, notes)
     inputs = {"model": core.model.id, "system": core.system.id, "accelerator": core.system.accelerator.id,
               "engine": engine_id, "devices": core.devices, "precision": core.precision, "input_len": core.input_len,
               "output_len": core.output_len, "site": req.site, "cooling": req.cooling}

@@ -40,6 +40,9 @@ class Accelerator:
     """Aggregate on-chip SRAM bandwidth per device as the vendor rates it; None = not recorded."""
     board_power_w: float | None = None
     """Maximum board power (TDP/TBP/TGP) as the vendor rates it."""
+    board_power_rule: str | None = None
+    """Where ``board_power_w`` is not a vendor board rating but derived (a system's power shared over its devices,
+    or an analyst efficiency figure): the rule, printed in every result's assumptions (never parsed)."""
     idle_power_w: float | None = None
     """Power drawn with nothing running (measured; None when no source gives it)."""
     price_usd: float | None = None
@@ -65,6 +68,8 @@ class Accelerator:
         positive(owner, "sram_bandwidth_bytes_per_s", self.sram_bandwidth_bytes_per_s, allow_none=True)
         self._check_off_chip_memory(owner)
         positive(owner, "board_power_w", self.board_power_w, allow_none=True)
+        if self.board_power_rule is not None and self.board_power_w is None:
+            raise InputError(f"{owner}.board_power_rule", "no rule without a board_power_w it derives")
         positive(owner, "idle_power_w", self.idle_power_w, allow_none=True)
         positive(owner, "price_usd", self.price_usd, allow_none=True)
         positive(owner, "scale_up_bandwidth_bytes_per_s", self.scale_up_bandwidth_bytes_per_s, allow_none=True)
