@@ -92,16 +92,25 @@ class ServeRequest:
     """Engine: published CPU time per iteration (scheduling, sampling); 0 = none published."""
     overhead_hidden: bool = False
     """Engine: CPU scheduling overlaps the GPU's previous iteration (the iteration takes the longer of the two)."""
+    redundant_experts: int = 0
+    """Engine: extra copies of busy routed experts spread over the expert-parallel ranks (EPLB, DeepSeek-V3
+    Sec. 3.4; SGLang --ep-num-redundant-experts); ep must divide experts + redundant ones."""
+    decode_only: bool = False
+    """The devices are the decode pool of a prefill/decode-disaggregated deployment measured alone: sequences
+    arrive prefilled, each holding ``input_len`` tokens of KV plus its output so far, and no prompt tokens
+    ride the iterations (:attr:`flopwatt.perf.lengths.Lengths.prefilled`)."""
 
     @property
     def lengths(self) -> Lengths:
-        return self.length_moments or Lengths(float(self.input_len), float(self.output_len))
+        base = self.length_moments or Lengths(float(self.input_len), float(self.output_len))
+        return dataclasses.replace(base, prefilled=True) if self.decode_only else base
 
     @property
     def engine(self) -> EngineIteration:
         """The engine's per-iteration knobs as the serving kernels take them."""
         return EngineIteration(chunk_tokens=self.prefill_chunk_tokens, overhead_s=self.iteration_overhead_s,
-                               overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve)
+                               overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve,
+                               redundant_experts=self.redundant_experts)
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:
@@ -128,19 +137,24 @@ class ServeRequest:
         self._check_overlap()
         if self.disaggregate:
             self._check_split()
+            if self.decode_only:
+                raise InputError("decode_only", "false with --disaggregate (that searches both pools)", True)
 
     def _check_engine(self) -> None:
         for name in ("prefill_chunk_tokens", "max_tokens_per_iteration", "max_batch"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int) and value >= 1):
                 raise InputError(f"engine {name}", "a positive integer (or none)", value)
+        if not (isinstance(self.redundant_experts, int) and self.redundant_experts >= 0):
+            raise InputError("engine redundant_experts", "a whole number of experts >= 0", self.redundant_experts)
         if not 0.0 <= self.iteration_overhead_s < 1.0:
             raise InputError("engine iteration_overhead_s", "seconds in [0, 1)", self.iteration_overhead_s)
 
     def prompt_fits(self) -> bool:
         """Without chunked prefill a prompt must fit the iteration's token budget in one piece."""
         budget = self.max_tokens_per_iteration
-        return self.prefill_chunk_tokens is not None or budget is None or self.input_len <= budget
+        return (self.decode_only or self.prefill_chunk_tokens is not None or budget is None
+                or self.input_len <= budget)
 
     def _check_ep(self) -> None:
         ep, moe = self.ep, self.model.moe
@@ -149,8 +163,9 @@ class ServeRequest:
         if moe is None and ep != 1:
             raise InputError("--ep", f"1 for a dense model (expert parallelism spreads MoE experts; "
                              f"{self.model.id} has none)", ep)
-        if moe is not None and moe.experts % ep:
-            raise InputError("--ep", f"a divisor of the {moe.experts} experts of {self.model.id}", ep)
+        if moe is not None and (moe.experts + self.redundant_experts) % ep:
+            extra = f" plus {self.redundant_experts} redundant" if self.redundant_experts else ""
+            raise InputError("--ep", f"a divisor of the {moe.experts}{extra} experts of {self.model.id}", ep)
         others = (self.tp or 1) * (self.pp or 1)
         if ep * others > self.devices:
             raise InputError("--ep", f"at most devices / (tp x pp) = {self.devices // others}", ep)
@@ -216,12 +231,14 @@ def _plans(req: ServeRequest) -> ServingPlans:
 def _engine_admits(req: ServeRequest, per_scheduler: np.ndarray) -> np.ndarray:
     """Batches one engine scheduler (an attention group) can run: at most ``max_batch`` sequences, and
     their mean tokens per iteration (one decode token each plus the steady-state prompt tokens of
-    :mod:`flopwatt.perf.serving`, ``in / out`` per sequence) within ``max_tokens_per_iteration``."""
+    :mod:`flopwatt.perf.serving`, ``in / out`` per sequence, none in a decode-only pool) within
+    ``max_tokens_per_iteration``."""
     ok = np.ones_like(per_scheduler, dtype=bool)
     if req.max_batch is not None:
         ok &= per_scheduler <= req.max_batch
     if req.max_tokens_per_iteration is not None:
-        ok &= per_scheduler * (1.0 + req.input_len / req.output_len) <= req.max_tokens_per_iteration
+        prompt = 0.0 if req.decode_only else req.input_len / req.output_len
+        ok &= per_scheduler * (1.0 + prompt) <= req.max_tokens_per_iteration
     return ok
 
 
