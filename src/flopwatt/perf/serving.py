@@ -231,7 +231,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     ``element_bytes`` = (weight, KV) bytes per element. SLOs apply at ``slo.percentile`` of requests under
     Poisson arrivals: the sequences in service are then Poisson distributed (M/G/inf, whatever the
     service time), so the batch a request shares its decode with reaches ``b + z sqrt(b)`` (normal
-    approximation, z the standard normal quantile) and its TPOT and TTFT are read at that batch. Under a
+    approximation, z the standard normal quantile) and its TPOT and TTFT are read at that batch; the KV
+    memory must hold that batch too (a request finding no free KV blocks waits, its TTFT unbounded). Under a
     TTFT target the prompts also queue for prefill (:mod:`flopwatt.perf.serving_queue`): throughput is
     the share of full load (``load_share``) whose quantile wait plus own TTFT meets the target.
 
@@ -278,7 +279,9 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if tpot_slo is not None:
         meets &= tpot_q <= tpot_slo
-    reason = np.select([replicas < 1, memory > USABLE_MEMORY * hw.memory_bytes, ~meets], [1, 2, 3], 0)
+    # the KV of the tail batch must fit too, else the extra requests wait for blocks and miss their TTFT
+    peak = memory if z <= 0 else memory + z * np.sqrt(b) / ep * held * kv_token
+    reason = np.select([replicas < 1, peak > USABLE_MEMORY * hw.memory_bytes, ~meets], [1, 2, 3], 0)
     throughput = replicas * b / tpot * load
     metrics = {"output_tokens_per_s": throughput, "tokens_per_s_per_device": throughput / (replicas * n),
                "input_tokens_per_s": throughput * lengths.prompt_tokens_per_output_token(),
