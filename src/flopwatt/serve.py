@@ -208,7 +208,8 @@ def _rates(system: System, precision: str, power_cap_w: float | None = None) -> 
 def _plans(req: ServeRequest) -> ServingPlans:
     """Every (tp, ep, pp, batch) with tp within the scale-up domain and dividing the heads, ep among the
     divisors of the expert count (MoE only, else 1), tp x ep x pp within the devices, and at least one
-    sequence per attention group per pipeline stage.
+    sequence per attention group per pipeline stage. Batches are searched per attention group (``BATCHES``
+    sequences each), so a replica of ``ep`` groups holds up to ``ep`` x 8192.
 
     Pipeline depth is searched only on SRAM-only chips, which must spread the weights over many chips;
     on HBM devices it is 1 unless asked for, since the pipeline here has no bubbles or stage imbalance
@@ -221,9 +222,10 @@ def _plans(req: ServeRequest) -> ServingPlans:
     searched = divs[divs <= model.layers] if not system.accelerator.has_off_chip_memory else np.array([1])
     pps = np.array([req.pp]) if req.pp else searched
     grid = np.meshgrid(tps, pps, _eps(req), BATCHES, _overlaps(req), indexing="ij")
-    tp, pp, ep, batch, overlap = (g.ravel() for g in grid)
+    tp, pp, ep, per_group, overlap = (g.ravel() for g in grid)
+    batch = per_group * ep  # the grid is per attention group, so a wide-EP replica is not capped at 8192
     halves = np.where(overlap, 2, 1)  # an overlapped pass runs two halves
-    keep = (tp * ep * pp <= req.devices) & (batch >= halves * pp * ep) & ((ep > 1) | ~overlap)
+    keep = (tp * ep * pp <= req.devices) & (per_group >= halves * pp) & ((ep > 1) | ~overlap)
     keep &= _engine_admits(req, batch / ep)
     return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep], overlap=overlap[keep])
 
