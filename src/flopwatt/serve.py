@@ -93,12 +93,9 @@ class ServeRequest:
     overhead_hidden: bool = False
     """Engine: CPU scheduling overlaps the GPU's previous iteration (the iteration takes the longer of the two)."""
     redundant_experts: int = 0
-    """Engine: extra copies of busy routed experts spread over the expert-parallel ranks (EPLB, DeepSeek-V3
-    Sec. 3.4; SGLang --ep-num-redundant-experts); ep must divide experts + redundant ones."""
+    """Engine: redundant copies of busy experts over the EP ranks (EPLB); ep divides experts + these."""
     decode_only: bool = False
-    """The devices are the decode pool of a prefill/decode-disaggregated deployment measured alone: sequences
-    arrive prefilled, each holding ``input_len`` tokens of KV plus its output so far, and no prompt tokens
-    ride the iterations (:attr:`flopwatt.perf.lengths.Lengths.prefilled`)."""
+    """A PD-disaggregated decode pool measured alone (:attr:`flopwatt.perf.lengths.Lengths.prefilled`)."""
 
     @property
     def lengths(self) -> Lengths:
@@ -137,15 +134,13 @@ class ServeRequest:
         self._check_overlap()
         if self.disaggregate:
             self._check_split()
-            if self.decode_only:
-                raise InputError("decode_only", "false with --disaggregate (that searches both pools)", True)
 
     def _check_engine(self) -> None:
         for name in ("prefill_chunk_tokens", "max_tokens_per_iteration", "max_batch"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int) and value >= 1):
                 raise InputError(f"engine {name}", "a positive integer (or none)", value)
-        if not (isinstance(self.redundant_experts, int) and self.redundant_experts >= 0):
+        if not isinstance(self.redundant_experts, int) or self.redundant_experts < 0:
             raise InputError("engine redundant_experts", "a whole number of experts >= 0", self.redundant_experts)
         if not 0.0 <= self.iteration_overhead_s < 1.0:
             raise InputError("engine iteration_overhead_s", "seconds in [0, 1)", self.iteration_overhead_s)
@@ -187,6 +182,8 @@ class ServeRequest:
                              self.prefill_devices)
         if self.pp not in (None, 1):
             raise InputError("--pp", "1 with --disaggregate (pools run tensor parallel only)", self.pp)
+        if self.decode_only:
+            raise InputError("decode_only", "false with --disaggregate (that searches both pools)", True)
 
 
 def _rates(system: System, precision: str, power_cap_w: float | None = None) -> DeviceRates:
@@ -223,7 +220,7 @@ def _plans(req: ServeRequest) -> ServingPlans:
     pps = np.array([req.pp]) if req.pp else searched
     grid = np.meshgrid(tps, pps, _eps(req), BATCHES, _overlaps(req), indexing="ij")
     tp, pp, ep, per_group, overlap = (g.ravel() for g in grid)
-    batch = per_group * ep  # the grid is per attention group, so a wide-EP replica is not capped at 8192
+    batch = per_group * ep
     halves = np.where(overlap, 2, 1)  # an overlapped pass runs two halves
     keep = (tp * ep * pp <= req.devices) & (per_group >= halves * pp) & ((ep > 1) | ~overlap)
     keep &= _engine_admits(req, batch / ep)
