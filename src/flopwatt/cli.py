@@ -16,6 +16,7 @@ import numpy as np
 
 from flopwatt import api, catalog
 from flopwatt.api.requests import FabricRequest, ReliabilityRequest, TrainRequest
+from flopwatt.cli_calibrate import add_calibrate_parser, calibrate_command
 from flopwatt.cli_capacity import add_capacity_parser, capacity_command
 from flopwatt.cli_fleet import add_fleet_parser, fleet_command
 from flopwatt.cli_options import add_options, relabel, request
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)
     add_fleet_parser(sub)
     add_capacity_parser(sub)
+    add_calibrate_parser(sub)
     rel = sub.add_parser("reliability", help="interruptions, checkpoint interval and goodput of a job")
     add_options(rel, ReliabilityRequest)
     rel.add_argument("--json", action="store_true")
@@ -241,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
 
 HANDLERS = {"serve": serve_command, "train": _train, "catalog": _catalog, "validate": _validate,
             "reliability": _reliability, "fabric": _fabric, "plan": plan_command,
-            "fleet": fleet_command, "capacity": capacity_command}
+            "fleet": fleet_command, "capacity": capacity_command, "calibrate": calibrate_command}
 
 
 def _json_default(value: Any) -> Any:

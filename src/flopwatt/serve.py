@@ -92,16 +92,22 @@ class ServeRequest:
     """Engine: published CPU time per iteration (scheduling, sampling); 0 = none published."""
     overhead_hidden: bool = False
     """Engine: CPU scheduling overlaps the GPU's previous iteration (the iteration takes the longer of the two)."""
+    redundant_experts: int = 0
+    """Engine: redundant copies of busy experts over the EP ranks (EPLB); ep divides experts + these."""
+    decode_only: bool = False
+    """A PD-disaggregated decode pool measured alone (:attr:`flopwatt.perf.lengths.Lengths.prefilled`)."""
 
     @property
     def lengths(self) -> Lengths:
-        return self.length_moments or Lengths(float(self.input_len), float(self.output_len))
+        base = self.length_moments or Lengths(float(self.input_len), float(self.output_len))
+        return dataclasses.replace(base, prefilled=True) if self.decode_only else base
 
     @property
     def engine(self) -> EngineIteration:
         """The engine's per-iteration knobs as the serving kernels take them."""
         return EngineIteration(chunk_tokens=self.prefill_chunk_tokens, overhead_s=self.iteration_overhead_s,
-                               overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve)
+                               overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve,
+                               redundant_experts=self.redundant_experts)
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:
@@ -134,13 +140,16 @@ class ServeRequest:
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int) and value >= 1):
                 raise InputError(f"engine {name}", "a positive integer (or none)", value)
+        if not isinstance(self.redundant_experts, int) or self.redundant_experts < 0:
+            raise InputError("engine redundant_experts", "a whole number of experts >= 0", self.redundant_experts)
         if not 0.0 <= self.iteration_overhead_s < 1.0:
             raise InputError("engine iteration_overhead_s", "seconds in [0, 1)", self.iteration_overhead_s)
 
     def prompt_fits(self) -> bool:
         """Without chunked prefill a prompt must fit the iteration's token budget in one piece."""
         budget = self.max_tokens_per_iteration
-        return self.prefill_chunk_tokens is not None or budget is None or self.input_len <= budget
+        return (self.decode_only or self.prefill_chunk_tokens is not None or budget is None
+                or self.input_len <= budget)
 
     def _check_ep(self) -> None:
         ep, moe = self.ep, self.model.moe
@@ -149,8 +158,9 @@ class ServeRequest:
         if moe is None and ep != 1:
             raise InputError("--ep", f"1 for a dense model (expert parallelism spreads MoE experts; "
                              f"{self.model.id} has none)", ep)
-        if moe is not None and moe.experts % ep:
-            raise InputError("--ep", f"a divisor of the {moe.experts} experts of {self.model.id}", ep)
+        if moe is not None and (moe.experts + self.redundant_experts) % ep:
+            extra = f" plus {self.redundant_experts} redundant" if self.redundant_experts else ""
+            raise InputError("--ep", f"a divisor of the {moe.experts}{extra} experts of {self.model.id}", ep)
         others = (self.tp or 1) * (self.pp or 1)
         if ep * others > self.devices:
             raise InputError("--ep", f"at most devices / (tp x pp) = {self.devices // others}", ep)
@@ -172,6 +182,8 @@ class ServeRequest:
                              self.prefill_devices)
         if self.pp not in (None, 1):
             raise InputError("--pp", "1 with --disaggregate (pools run tensor parallel only)", self.pp)
+        if self.decode_only:
+            raise InputError("decode_only", "false with --disaggregate (that searches both pools)", True)
 
 
 def _rates(system: System, precision: str, power_cap_w: float | None = None) -> DeviceRates:
@@ -193,7 +205,8 @@ def _rates(system: System, precision: str, power_cap_w: float | None = None) -> 
 def _plans(req: ServeRequest) -> ServingPlans:
     """Every (tp, ep, pp, batch) with tp within the scale-up domain and dividing the heads, ep among the
     divisors of the expert count (MoE only, else 1), tp x ep x pp within the devices, and at least one
-    sequence per attention group per pipeline stage.
+    sequence per attention group per pipeline stage. Batches are searched per attention group (``BATCHES``
+    sequences each), so a replica of ``ep`` groups holds up to ``ep`` x 8192.
 
     Pipeline depth is searched only on SRAM-only chips, which must spread the weights over many chips;
     on HBM devices it is 1 unless asked for, since the pipeline here has no bubbles or stage imbalance
@@ -206,9 +219,10 @@ def _plans(req: ServeRequest) -> ServingPlans:
     searched = divs[divs <= model.layers] if not system.accelerator.has_off_chip_memory else np.array([1])
     pps = np.array([req.pp]) if req.pp else searched
     grid = np.meshgrid(tps, pps, _eps(req), BATCHES, _overlaps(req), indexing="ij")
-    tp, pp, ep, batch, overlap = (g.ravel() for g in grid)
+    tp, pp, ep, per_group, overlap = (g.ravel() for g in grid)
+    batch = per_group * ep
     halves = np.where(overlap, 2, 1)  # an overlapped pass runs two halves
-    keep = (tp * ep * pp <= req.devices) & (batch >= halves * pp * ep) & ((ep > 1) | ~overlap)
+    keep = (tp * ep * pp <= req.devices) & (per_group >= halves * pp) & ((ep > 1) | ~overlap)
     keep &= _engine_admits(req, batch / ep)
     return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep], overlap=overlap[keep])
 
@@ -216,12 +230,14 @@ def _plans(req: ServeRequest) -> ServingPlans:
 def _engine_admits(req: ServeRequest, per_scheduler: np.ndarray) -> np.ndarray:
     """Batches one engine scheduler (an attention group) can run: at most ``max_batch`` sequences, and
     their mean tokens per iteration (one decode token each plus the steady-state prompt tokens of
-    :mod:`flopwatt.perf.serving`, ``in / out`` per sequence) within ``max_tokens_per_iteration``."""
+    :mod:`flopwatt.perf.serving`, ``in / out`` per sequence, none in a decode-only pool) within
+    ``max_tokens_per_iteration``."""
     ok = np.ones_like(per_scheduler, dtype=bool)
     if req.max_batch is not None:
         ok &= per_scheduler <= req.max_batch
     if req.max_tokens_per_iteration is not None:
-        ok &= per_scheduler * (1.0 + req.input_len / req.output_len) <= req.max_tokens_per_iteration
+        prompt = 0.0 if req.decode_only else req.input_len / req.output_len
+        ok &= per_scheduler * (1.0 + prompt) <= req.max_tokens_per_iteration
     return ok
 
 

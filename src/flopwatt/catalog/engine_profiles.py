@@ -66,10 +66,16 @@ AGREED = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill"
           "per_iteration_overhead_s", "sampling_overhead_s", "attention_kernel")
 
 
+DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05"})
+"""Profiles of one published deployment (its own token budget and batch, set for that run), not of a release's
+defaults: :func:`family` leaves them out."""
+
+
 def family(engine: str) -> EngineProfile:
     """A profile of ``engine`` (tensorrt-llm, vllm, sglang) for a run whose release has no profile: only the
-    fields every profiled release of it agrees on (a field any release leaves unknown stays unknown)."""
-    members = [p for p in engines().values() if p.engine == engine]
+    fields every profiled release of it agrees on (a field any release leaves unknown stays unknown;
+    deployment profiles, :data:`DEPLOYMENTS`, are not releases and take no part)."""
+    members = [p for p in engines().values() if p.engine == engine and p.id not in DEPLOYMENTS]
     if not members:
         raise InputError("engine", "an engine with profiles (tensorrt-llm, vllm, sglang)", engine)
     agreed = {}

@@ -35,6 +35,10 @@ class Lengths:
     """E[in x out]; None: E[in] x E[out] (lengths uncorrelated)."""
     input_sq_tokens2: float | None = None
     """E[in^2]; None: every prompt has the mean length."""
+    prefilled: bool = False
+    """The requests arrive with their prompt's KV already computed: the decode pool of a prefill/decode-
+    disaggregated deployment (DistServe, Zhong et al. OSDI'24; SGLang and DeepSeek PD disaggregation), where
+    no prompt tokens ride the iterations."""
 
     def __post_init__(self) -> None:
         i, o = self.input_tokens, self.output_tokens
@@ -62,13 +66,18 @@ class Lengths:
         return cls(float(i.mean()), float(o.mean()), float((o * o).mean()), float((i * o).mean()),
                    float((i * i).mean()))
 
+    def prompt_tokens_per_output_token(self) -> float:
+        """Prompt tokens prefilled per generated token in the steady state (Little's law: E[in] / E[o]); none
+        for ``prefilled`` requests."""
+        return 0.0 if self.prefilled else self.input_tokens / self.output_tokens
+
     def with_output_mean(self, output_tokens: float) -> Lengths:
         """The same request set with every output scaled by ``output_tokens / E[out]`` (same spread, CV)."""
         k = output_tokens / self.output_tokens
         return Lengths(self.input_tokens, output_tokens,
                        None if self.output_sq_tokens2 is None else self.output_sq_tokens2 * k * k,
                        None if self.input_output_tokens2 is None else self.input_output_tokens2 * k,
-                       self.input_sq_tokens2)
+                       self.input_sq_tokens2, self.prefilled)
 
     def _io(self) -> float:
         return self.input_output_tokens2 if self.input_output_tokens2 is not None else (

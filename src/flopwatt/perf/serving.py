@@ -68,6 +68,8 @@ class EngineIteration:
     overhead_hidden: bool = False
     kv_reserve: bool = True
     """A sequence's whole KV (prompt + output) is reserved at admission (:func:`evaluate_serving`)."""
+    redundant_experts: int = 0
+    """Extra copies of busy routed experts over the expert-parallel ranks (EPLB), held in memory."""
 
     def chunk(self, input_len: float) -> float:
         """Prompt tokens prefilled per iteration for a prompt of ``input_len`` tokens."""
@@ -163,7 +165,7 @@ def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengt
     and ``ep_all_to_all_s`` is the exposed part. The new prompt's chunk is split over the halves."""
     tp, pp, ep = shape
     micro = batch / pp
-    parts, streamed, prefill = _stage(model, hw, shape, micro, lengths, element_bytes, extra_prompt)
+    parts, streamed, prompt_tokens = _stage(model, hw, shape, micro, lengths, element_bytes, extra_prompt)
     if overlap is not None and np.any(overlap):
         halves, half_streamed, _ = _stage(model, hw, shape, micro / 2.0, lengths, element_bytes, extra_prompt / 2.0)
         compute = 2.0 * sum(v for k, v in halves.items() if k != "ep_all_to_all_s")
@@ -172,7 +174,7 @@ def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengt
         parts = {k: np.where(overlap, hidden[k], v) for k, v in parts.items()}
         streamed = np.where(overlap, 2.0 * half_streamed, streamed)
     stage = sum(parts.values())
-    return {"cycle_s": pp * stage, "prefill_tokens": prefill * pp,
+    return {"cycle_s": pp * stage, "prefill_tokens": prompt_tokens * pp,
             "weights_streamed_bytes": streamed, **{k: pp * v for k, v in parts.items()}}
 
 
@@ -184,10 +186,10 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
     lengths = Lengths.of(lengths)
     inp, out = lengths
     weight_bytes, kv_bytes = element_bytes
-    steady = micro * inp / out  # steady state: prompts of the sequences replacing finished ones
+    steady = micro * lengths.prompt_tokens_per_output_token()  # prompts of the sequences replacing finished ones
     seqs = micro / ep
-    prefill = steady / ep + extra_prompt
-    tokens = seqs + prefill
+    prompt = steady / ep + extra_prompt
+    tokens = seqs + prompt
     routed = micro + (steady + extra_prompt)  # every group's tokens reach the experts
     kv = kv_bytes_per_token_layer_on_rank(model, kv_bytes, tp)
     r = hw.rates
@@ -197,7 +199,7 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
     parts = {
         "linear_s": linear / pp,
         "decode_attention_s": step.decode_attention_time(model, r, seqs, lengths.slot_context_tokens(), kv, tp) / pp,
-        "prefill_attention_s": step.prefill_attention_time(model, r, prefill, lengths.prompt_attention_tokens(), kv,
+        "prefill_attention_s": step.prefill_attention_time(model, r, prompt, lengths.prompt_attention_tokens(), kv,
                                                            tp) / pp,
         "elementwise_s": step.elementwise_time(model, r, tokens, tp) / pp,
         "logits_s": step.logits_time(model, r, seqs, tp, weight_bytes),
@@ -229,7 +231,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     ``element_bytes`` = (weight, KV) bytes per element. SLOs apply at ``slo.percentile`` of requests under
     Poisson arrivals: the sequences in service are then Poisson distributed (M/G/inf, whatever the
     service time), so the batch a request shares its decode with reaches ``b + z sqrt(b)`` (normal
-    approximation, z the standard normal quantile) and its TPOT and TTFT are read at that batch. Under a
+    approximation, z the standard normal quantile) and its TPOT and TTFT are read at that batch; the KV
+    memory must hold that batch too (a request finding no free KV blocks waits, its TTFT unbounded). Under a
     TTFT target the prompts also queue for prefill (:mod:`flopwatt.perf.serving_queue`): throughput is
     the share of full load (``load_share``) whose quantile wait plus own TTFT meets the target.
 
@@ -250,7 +253,7 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     inp, out = lengths
     n = tp * ep * pp
     replicas = np.floor(devices / n)
-    weights = ep_par.weights_per_device(model, element_bytes[0], tp, ep, pp)
+    weights = ep_par.weights_per_device(model, element_bytes[0], tp, ep, pp, engine.redundant_experts)
     kv_token = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp) * model.layers / pp
     held = lengths.slot_reserved_tokens() if engine.kv_reserve else lengths.slot_context_tokens()
     memory = weights + b / ep * held * kv_token  # an attention group keeps the KV of its own sequences
@@ -276,11 +279,14 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if tpot_slo is not None:
         meets &= tpot_q <= tpot_slo
-    reason = np.select([replicas < 1, memory > USABLE_MEMORY * hw.memory_bytes, ~meets], [1, 2, 3], 0)
+    # the KV of the tail batch must fit too, else the extra requests wait for blocks and miss their TTFT
+    peak = memory if z <= 0 else memory + z * np.sqrt(b) / ep * held * kv_token
+    reason = np.select([replicas < 1, peak > USABLE_MEMORY * hw.memory_bytes, ~meets], [1, 2, 3], 0)
     throughput = replicas * b / tpot * load
     metrics = {"output_tokens_per_s": throughput, "tokens_per_s_per_device": throughput / (replicas * n),
-               "input_tokens_per_s": throughput * inp / out,
-               "total_tokens_per_s": throughput * (1 + inp / out), "tpot_s": tpot, "ttft_s": ttft,
+               "input_tokens_per_s": throughput * lengths.prompt_tokens_per_output_token(),
+               "total_tokens_per_s": throughput * (1 + lengths.prompt_tokens_per_output_token()),
+               "tpot_s": tpot, "ttft_s": ttft,
                "tpot_slo_percentile_s": tpot_q, "ttft_slo_percentile_s": ttft_q + wait, "memory_bytes": memory,
                "replicas": replicas, "concurrent_streams": replicas * b * load, "load_share": load,
                "ttft_queue_wait_s": wait, "prefill_tokens_per_cycle": mean["prefill_tokens"],

@@ -15,9 +15,11 @@ Decomposition (vocabulary used by :mod:`flopwatt.perf.serving`):
   iteration of ``m`` routed tokens touches ``E (1 - (1 - k/E)^m)`` experts (each token picks k of E).
 
 Per device per iteration, weights streamed = attention and dense weights / tp + touched expert weights
-/ (tp ep); held = non-expert weights / (tp pp) + expert weights / (tp ep pp). ``ep`` must divide the
+/ (tp ep); held = non-expert weights / (tp pp) + expert weights / (tp ep pp). ``ep`` divides the
 number of experts (each attention group's share of experts is whole, as TensorRT-LLM requires
-num_experts % moe_ep_size == 0).
+num_experts % moe_ep_size == 0), or the experts plus ``R`` redundant copies of busy ones (EPLB;
+SGLang's EP72 for 256 experts with --ep-num-redundant-experts 32: 288 = 72 x 4 slots), each group then
+holding (E + R) / ep experts.
 
 Per MoE layer a token's hidden state goes to its k experts (dispatch) and the k results come back
 (combine): two All-to-Alls of ``tokens / tp x k x hidden`` elements per device (each rank of an attention
@@ -56,10 +58,14 @@ def expert_share(model: ModelSpec) -> float:
 
 
 def weights_per_device(model: ModelSpec, weight_bytes: float, tp: np.ndarray, ep: np.ndarray,
-                       pp: np.ndarray) -> np.ndarray:
+                       pp: np.ndarray, redundant: int = 0) -> np.ndarray:
     """Weight bytes one device holds: non-expert / (tp pp) + expert / (tp ep pp), written as
-    total / (tp pp) x (1 - s (1 - 1/ep)) with s the expert share, so that ep = 1 is exactly total / (tp pp)."""
-    return model.total_params() * weight_bytes / (tp * pp) * (1.0 - expert_share(model) * (1.0 - 1.0 / ep))
+    total / (tp pp) x (1 - s (1 - f)) with s the expert share and f = (1 + R/E) / ep the share of the experts
+    an attention group holds with ``redundant`` = R redundant copies (module docstring), so that ep = 1
+    without redundancy is exactly total / (tp pp)."""
+    experts = model.moe.experts if model.moe is not None else 1
+    share = (1.0 + redundant / experts) / np.asarray(ep, dtype=float)
+    return model.total_params() * weight_bytes / (tp * pp) * (1.0 - expert_share(model) * (1.0 - share))
 
 
 FP8_DISPATCH_BYTES = 1.0 + 4.0 / 128

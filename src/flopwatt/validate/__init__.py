@@ -242,18 +242,31 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     notes: list[str] = []
     engine = _engine(row, notes)
     devices = _int(row, "n_devices", minimum=1)
+    convention = conv.for_row(row["id"])
     out_len = _float(row, "output_len")
+    if out_len is None and convention.phase is not None:
+        out_len = 1.0
+        notes.append(f"{convention.phase} pool measured alone (conventions phase): "
+                     + ("each request ends at its first token, output_len 1 (rule)" if convention.phase == "prefill"
+                        else "steady-state decode, each sequence holding input_len of KV; output_len 1 (rule)"))
     if devices is None or out_len is None:
         raise Skip("device count or mean output length not published")
     model = _model(row, notes)
     in_len, moments = _input_lengths(row, model, out_len)
-    _check_serving_plan(row, devices)
+    tp = 1 if convention.attention_dp else _int(row, "tp")
+    if convention.attention_dp:
+        notes.append(f"attention data-parallel (conventions attention_dp): the source's tp {_int(row, 'tp')} ranks "
+                     "are attention groups of tp 1 sharing the experts")
+    if convention.redundant_experts:
+        notes.append(f"{convention.redundant_experts} redundant experts held over the EP ranks (conventions)")
+    _check_serving_plan(row, devices, tp)
     server = row["scenario"].strip().lower() == "server"
     precision = row["precision"].strip() or "bf16"
     if not row["precision"].strip():
         notes.append("precision not published: bf16 (rule)")
     request = ServeRequest(model=model, system=_system(row), devices=devices, input_len=in_len, output_len=out_len,
-                           precision=precision, tp=_int(row, "tp"), pp=_int(row, "pp"),
+                           precision=precision, tp=tp, pp=_int(row, "pp"), decode_only=convention.phase == "decode",
+                           redundant_experts=convention.redundant_experts,
                            ep=_int(row, "ep") if row["moe_experts"].strip() else None,
                            ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
                            tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
@@ -269,11 +282,12 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     return RowResult(row["id"], row["metric"], _measured(row), predicted, best["plan"], notes)
 
 
-def _check_serving_plan(row: dict[str, str], devices: int) -> None:
+def _check_serving_plan(row: dict[str, str], devices: int, tp: int | None) -> None:
     """A published tp x ep x pp beyond the devices counts expert-parallel ranks inside the TP group
-    (TensorRT-LLM's moe_ep), not the attention groups of :mod:`flopwatt.perf.serving_ep`: skipped, not mapped."""
+    (TensorRT-LLM's moe_ep), not the attention groups of :mod:`flopwatt.perf.serving_ep`: skipped, not mapped
+    (unless conventions say the tp ranks run attention data-parallel: ``tp`` is then 1)."""
     ep = _int(row, "ep") if row["moe_experts"].strip() else None
-    used = (_int(row, "tp") or 1) * (ep or 1) * (_int(row, "pp") or 1)
+    used = (tp or 1) * (ep or 1) * (_int(row, "pp") or 1)
     if used > devices:
         raise Skip(f"published tp x ep x pp = {used} exceeds the {devices} devices: the source's ep counts "
                    "expert ranks within the TP group, a plan convention not mapped to attention groups")

@@ -17,6 +17,7 @@ from flopwatt.errors import InputError
 
 FLOPS = ("model", "hardware", "narayanan-eq3")
 ENERGY = ("modelled", "tdp")
+PHASES = ("prefill", "decode")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -33,6 +34,16 @@ class Convention:
     run_sets_batch_limits: bool = False
     """The runs set their own max batch and token budget (published with them), so the engine profile's
     defaults for those are not applied."""
+    phase: str | None = None
+    """Serving rows: the one phase of a prefill/decode-disaggregated deployment the run measured alone
+    ("prefill": its requests end at their first token; "decode": its sequences arrive prefilled and hold the
+    row's input_len of KV); None = prefill and decode on the same devices."""
+    attention_dp: bool = False
+    """Serving rows: the source's tensor-parallel degree counts ranks that run attention data-parallel
+    (TensorRT-LLM enable_attention_dp, SGLang --enable-dp-attention), so each rank is its own attention
+    group (tp 1) and the row's ep spreads the experts over them."""
+    redundant_experts: int = 0
+    """Serving rows of MoE models: redundant expert copies the run's engine held (EPLB), from its command."""
     source: str = ""
     retrieved: str = ""
 
@@ -41,6 +52,8 @@ class Convention:
             raise InputError("conventions.flops_convention", f"one of {', '.join(FLOPS)}", self.flops_convention)
         if self.energy not in ENERGY:
             raise InputError("conventions.energy", f"one of {', '.join(ENERGY)}", self.energy)
+        if self.phase is not None and self.phase not in PHASES:
+            raise InputError("conventions.phase", f"one of {', '.join(PHASES)}", self.phase)
 
 
 @functools.cache
