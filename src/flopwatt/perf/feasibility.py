@@ -6,7 +6,13 @@ physical limit or a rule the stack's code enforces, never a preference:
 * ``batch``: every stack here splits the global batch into whole micro-batches per data-parallel rank,
   global % (micro-batch x dp) == 0 (Megatron-LM megatron/core/num_microbatches_calculator.py; torchtitan's
   trainer asserts global_batch_size % (local_batch_size * dp_degree) == 0 and derives gradient
-  accumulation from it; DeepSpeed train_batch_size = micro x accumulation x dp).
+  accumulation from it; DeepSpeed train_batch_size = micro x accumulation x dp). Pipelines split that
+  local batch into equal micro-batches: torchtitan ``--experimental.pipeline_parallel_microbatches`` ("The
+  global training batch size must be evenly divisible by the number of microbatches", default: the number
+  of stages; torchtitan config_manager.py, find_string id 48112300722), Megatron's micro-batch size is one
+  number. No stack here runs uneven micro-batches, so the rule is the frameworks' own; any whole number of
+  micro-batches per rank (gradient accumulation) passes. Not checked: older Megatron-LM's interleaved
+  schedule also asked the micro-batch count to be a multiple of pp (not confirmed for the releases here).
 * ``layers_pp``: the stack's pipeline split (perf/partition.py), e.g. Megatron-Core's equal middle stages.
 * ``ep``: MoE parallel folding as Megatron-Core builds it (``parallel_state.initialize_model_parallel``: the
   expert grid is etp x ep x edp x pp over the same world, ``world_size % (etp * ep * pp) == 0`` or
