@@ -10,7 +10,7 @@ from flopwatt.estimate import estimate_training
 from flopwatt.footprint import default_setting, run_footprint
 from flopwatt.perf.feasibility import REASONS, structural_reasons
 from flopwatt.perf.plans import Plans
-from flopwatt.perf.space import PlanRequest
+from flopwatt.perf.space import PlanRequest, enumerate_plans
 from flopwatt.specs import TrainingWorkload
 
 
@@ -41,3 +41,20 @@ def test_the_global_batch_must_split_into_whole_micro_batches_on_every_stack():
     plans = Plans.build(tp=1, pp=1, dp=12, micro_batch=2, global_batch=36)  # 36 / 24 is not whole
     for stack in catalog.stacks().values():
         assert structural_reasons(model, plans, stack, 12, 8192)[0] == REASONS.index("batch")
+
+
+def test_expert_parallelism_folds_over_tensor_and_data_parallel_ranks():
+    """Megatron-Core checks world_size % (etp x ep x pp) == 0 (experts whole: etp = 1), so ep may span TP ranks
+    (Qwen3-235B on tp 2, pp 8, dp 16 with ep 32, row MBRIDGE-20) but must divide tp x cp x dp and the experts."""
+    model = catalog.get("models", "qwen3-235b-a22b")
+    stack = catalog.get("stacks", "megatron-core")
+    ep_code = REASONS.index("ep")
+    folded = Plans.build(tp=2, pp=2, dp=16, ep=32, micro_batch=1, global_batch=64, sequence_parallel=True)
+    assert structural_reasons(model, folded, stack, 64, 4096)[0] != ep_code
+    too_wide = Plans.build(tp=2, pp=2, dp=16, ep=64, micro_batch=1, global_batch=64, sequence_parallel=True)
+    assert structural_reasons(model, too_wide, stack, 64, 4096)[0] == ep_code  # 64 does not divide 2 x 16
+    not_experts = Plans.build(tp=1, pp=1, dp=24, ep=24, micro_batch=1, global_batch=24)
+    assert structural_reasons(model, not_experts, stack, 24, 4096)[0] == ep_code  # 24 does not divide 128
+    request = PlanRequest(devices=64, global_batch=64, tp=2, pp=2, ep=32)  # the planner enumerates it too
+    enumerated = enumerate_plans(request, model, stack, catalog.get("systems", "dgx-h100"))
+    assert len(enumerated) > 0 and set(enumerated.ep.tolist()) == {32}

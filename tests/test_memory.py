@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from flopwatt import catalog
 from flopwatt.perf import memory
 from flopwatt.perf.plans import Plans
 
@@ -54,3 +55,16 @@ def test_zero_stages_shard_states_over_dp():
     assert total[2] == pytest.approx(2e9 + 14e9 / 8)
     assert total[3] == pytest.approx(16e9 / 8)
     assert np.all(np.diff(total) < 0)
+
+
+@pytest.mark.parametrize("loss_bytes", [1e6, 1e12])
+def test_the_loss_and_the_rebuilt_layer_are_never_live_together(gpt3, loss_bytes):
+    """Full recompute on one stage: every layer's input, plus the larger of the loss's peak and one layer
+    rebuilt in the backward (the logits' gradient is freed before the last layer is recomputed)."""
+    stack = catalog.get("stacks", "megatron-core")
+    plans = Plans.build(tp=8, pp=1, dp=1, micro_batch=1, global_batch=1, recompute="full")
+    seq = np.array([2048.0])
+    stored, working = memory.activation_bytes_per_layer(gpt3, seq, plans, stack.flash_attention,
+                                                        stack.selective_recompute, stack.selective_saves)
+    peak = memory.stage_activation_bytes(gpt3, seq, plans, stack, np.array([96.0]), loss_bytes=loss_bytes)
+    assert peak[0] == pytest.approx(96 * stored[0] + max(loss_bytes, working[0]))

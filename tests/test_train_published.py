@@ -52,14 +52,27 @@ def test_fit_set_coverage_does_not_regress(fit_report):
     assert fit_report["summary"]["coverage"] >= FIT_COVERAGE_MIN, fit_report["summary"]["skipped"]
 
 
+def test_coverage_with_inputs_counts_only_rows_that_publish_devices_batch_and_sequence(fit_report):
+    rows = read_rows(VALIDATION / "train_fit.csv")
+    report = fit_report
+    summary = report["summary"]
+    with_inputs = [r for r in rows if all(r[k].strip() for k in ("n_devices", "global_batch_seqs", "seq_len"))]
+    predicted = {r["id"] for r in report["rows"]}
+    assert summary["rows_with_inputs"] == len(with_inputs) < len(rows)  # the set keeps rows lacking an input
+    assert summary["coverage_published_inputs"] == sum(r["id"] in predicted for r in with_inputs) / len(with_inputs)
+    assert summary["coverage"] == len(predicted) / len(rows)  # the plain figure stays beside it
+    assert summary["coverage_published_inputs"] >= summary["coverage"]
+
+
 def test_validation_report_renders_every_set_and_skip_reason():
     tool = _load(ROOT / "tools" / "validation_report.py", "validation_report")
-    result = {"file": "x.csv", "kind": None, "what": "a set", "n": 3, "coverage": 0.75, "median": 0.05,
+    result = {"file": "x.csv", "kind": None, "what": "a set", "n": 3, "coverage": 0.75, "rows_with_inputs": 3,
+              "coverage_inputs": 1.0, "median": 0.05,
               "p90": 0.1, "max": 0.2, "frameworks": {"maxtext": 3}, "vendors": {"Google": 3},
               "skipped": [{"id": "X-4", "reason": "sequence length not published"}]}
     failed = {"file": "y.csv", "kind": None, "what": "another", "failed": "exit 2: bad row"}
     page = tool.render([result, failed], "abc1234", "2026-12-06")
-    assert "| `x.csv` | all | a set | 3 | 1 | 75.0 % | 5.0 % | 10.0 % | 20.0 % |" in page
+    assert "| `x.csv` | all | a set | 3 | 1 | 75.0 % | 100.0 % of 3 | 5.0 % | 10.0 % | 20.0 % |" in page
     assert "run failed: exit 2: bad row" in page
     assert "- sequence length not published: X-4" in page
     assert "`abc1234`" in page and "2026-12-06" in page

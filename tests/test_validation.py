@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from flopwatt import catalog
 from flopwatt.errors import InputError
 from flopwatt.validate import read_rows, validate
 
@@ -204,3 +207,22 @@ def test_a_published_ep_inside_the_tp_group_is_skipped_not_an_abort(visible_csv)
            "kv_heads": "8", "vocab": "32000", "input_len": "400"}
     with pytest.raises(Skip, match="expert ranks within the TP group"):
         _infer_row(moe)
+
+
+@pytest.mark.parametrize("name", ["train_fit.csv", "train_heldout.csv"])
+def test_catalog_models_named_by_published_rows_agree_with_the_shape_the_rows_give(name):
+    """A row whose model name resolves to a catalog entry takes its blanks from it: every shape cell the row
+    does give must be the entry's own (the NeMo GPT3 / Nemotron configs, MegaScale's 530B: heads differ and
+    come from the row, so heads is not compared for models the row names with another head count)."""
+    rows = read_rows(Path(__file__).resolve().parents[1] / "validation" / name)
+    resolved = 0
+    for row in rows:
+        if not row["id"].startswith(("NEMO24-01", "NEMO24-02", "NEMO24-08", "NEMO24-09", "MEGASC")):
+            continue
+        model = catalog.model_by_name(row["model"])
+        assert model is not None, row["id"]
+        resolved += 1
+        for key in ("layers", "hidden", "ffn_hidden", "vocab"):
+            if row[key].strip():
+                assert int(row[key]) == getattr(model, key), (row["id"], key)
+    assert resolved >= 4

@@ -4,9 +4,11 @@ Expert parallelism (GShard, Lepikhin et al. 2020; DeepSeek-V3 Sec. 3.2): each Mo
 token's hidden state to the devices holding its top-k experts (dispatch) and brings the results
 back (combine): two All-to-Alls forward, two backward, two more when the layer is recomputed. A
 device sends tokens_local / tp x topk x hidden x bytes per All-to-All (the share for its own experts
-stays local). EP ranks are consecutive data-parallel ranks, so the first ``domain / (tp x cp)`` of
-them share a scale-up domain; a rail-only fabric forwards cross-rail bytes through that domain
-(Wang et al. 2023).
+stays local). Experts are whole on each device (expert tensor parallelism 1), and Megatron-Core's expert
+rank grid (order tp-ep-dp-pp with expert tp = etp and no cp axis; megatron/core/parallel_state.py
+``expert_decoder_rank_generator``) then puts EP ranks on consecutive devices: min(domain, ep) of them
+share a scale-up domain (MoE parallel folding: EP may span the TP and CP ranks of the dense layers). A
+rail-only fabric forwards cross-rail bytes through that domain (Wang et al. 2023).
 
 Context parallelism (ring attention: Liu et al. 2023; Megatron-Core CP): each of cp ranks holds
 s / cp of the sequence; per layer the K and V chunks travel the ring (cp - 1 steps of
@@ -31,7 +33,7 @@ def ep_layer_time(ctx, plans: Plans, seq_local: np.ndarray, moe_compute: np.ndar
     model, spec = ctx.model, ctx.model.moe
     tokens = plans.micro_batch * seq_local / plans.tp
     domain = ctx.system.scale_up_domain_devices
-    per_domain = np.clip(domain // (plans.tp * plans.cp), 1, plans.ep).astype(float)
+    per_domain = np.clip(domain, 1, plans.ep).astype(float)
     remote_copies = spec.topk * (plans.ep - per_domain) / plans.ep
     if spec.max_nodes_per_token is not None:
         remote_copies = np.minimum(remote_copies, spec.max_nodes_per_token)

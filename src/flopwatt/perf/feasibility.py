@@ -6,8 +6,20 @@ physical limit or a rule the stack's code enforces, never a preference:
 * ``batch``: every stack here splits the global batch into whole micro-batches per data-parallel rank,
   global % (micro-batch x dp) == 0 (Megatron-LM megatron/core/num_microbatches_calculator.py; torchtitan's
   trainer asserts global_batch_size % (local_batch_size * dp_degree) == 0 and derives gradient
-  accumulation from it; DeepSpeed train_batch_size = micro x accumulation x dp).
+  accumulation from it; DeepSpeed train_batch_size = micro x accumulation x dp). Pipelines split that
+  local batch into equal micro-batches: torchtitan ``--experimental.pipeline_parallel_microbatches`` ("The
+  global training batch size must be evenly divisible by the number of microbatches", default: the number
+  of stages; torchtitan config_manager.py, find_string id 48112300722), Megatron's micro-batch size is one
+  number. No stack here runs uneven micro-batches, so the rule is the frameworks' own; any whole number of
+  micro-batches per rank (gradient accumulation) passes. Not checked: older Megatron-LM's interleaved
+  schedule also asked the micro-batch count to be a multiple of pp (not confirmed for the releases here).
 * ``layers_pp``: the stack's pipeline split (perf/partition.py), e.g. Megatron-Core's equal middle stages.
+* ``ep``: MoE parallel folding as Megatron-Core builds it (``parallel_state.initialize_model_parallel``: the
+  expert grid is etp x ep x edp x pp over the same world, ``world_size % (etp * ep * pp) == 0`` or
+  RuntimeError; NVIDIA/Megatron-LM megatron/core/parallel_state.py, find_string id 1491751663). This planner
+  holds whole experts per device (expert tensor parallelism etp = 1: perf/training.py ``_params_per_device``,
+  perf/flops.py ``_mlp``), so ep must divide the tp x cp x dp ranks of a stage, not dp alone; ep may span
+  TP ranks (Qwen3-235B on tp 2, dp 16, ep 32, validation row MBRIDGE-20). ep must also divide the experts.
 * device counts need not be a multiple of the node size: a plan is valid wherever its degrees multiply
   to the device count and its groups fit (4 or 12 GPUs on 8-GPU nodes are plans like any other).
 """
@@ -31,7 +43,7 @@ REASONS = (
     "sequence_parallel",  # stack has no sequence parallelism
     "recompute",          # selective recompute not in this stack
     "zero_pp",            # ZeRO-2/3 with pipelining where the stack refuses it (StackProfile.zero3_with_pipeline)
-    "ep",                 # expert parallelism without experts, or ep not dividing experts and dp
+    "ep",                 # expert parallelism without experts, or ep not dividing the experts and tp x cp x dp
     "cp",                 # sequence not divisible by 2 x cp (load-balanced causal context parallelism)
     "oom",                # memory per device exceeds HBM
 )
@@ -61,7 +73,7 @@ def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devi
         ("sequence_parallel", ~plans.sequence_parallel | stack.sequence_parallel),
         ("recompute", (plans.recompute != 1) | stack.selective_recompute),
         ("zero_pp", (plans.zero_stage < 2) | (plans.pp == 1) | stack.zero3_with_pipeline),
-        ("ep", (plans.ep == 1) | ((model.moe is not None) & (plans.dp % plans.ep == 0)
+        ("ep", (plans.ep == 1) | ((model.moe is not None) & ((plans.tp * plans.cp * plans.dp) % plans.ep == 0)
                                   & ((model.moe.experts if model.moe else 1) % plans.ep == 0))),
         ("cp", (plans.cp == 1) | (seq_len % (2 * plans.cp) == 0)),
     ]

@@ -86,7 +86,9 @@ def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans, 
 def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stack: StackProfile,
                            layers_per_stage: np.ndarray, loss_bytes: np.ndarray | float = 0.0) -> np.ndarray:
     """Activations at the peak of the heavier of the first pipeline stage (it holds min(pp, m) micro-batches)
-    and the last (one micro-batch, plus the loss's ``loss_bytes``) in bytes (DualPipe puts both on one rank,
+    and the last (one micro-batch, plus the larger of the loss's ``loss_bytes`` and the layer rebuilt in the
+    backward: autograd frees a node's saved tensors once its backward has run, so the logits and their
+    gradient are gone before the last layer is recomputed) in bytes (DualPipe puts both on one rank,
     DeepSeek-V3 Sec. 3.2.1); the stack's
     ``fp8_activation_cache`` stores the 16-bit tensors in FP8 (half the bytes; the 1-byte dropout masks are a
     small remainder, ignored)."""
@@ -99,15 +101,18 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
     in_flight = np.minimum(plans.pp, m)
     interleave = np.where(plans.vpp > 1, 1 + (plans.pp - 1) / (plans.pp * plans.vpp), 1.0)
     first = stored * layers_per_stage * in_flight * interleave
-    last = stored * layers_per_stage * interleave + loss_bytes
-    held = np.where(plans.pp > 1, np.maximum(first, last), first + loss_bytes)
-    if stack.pipeline_schedule == "dualpipe":  # each rank holds stage i and stage pp - 1 - i: the first and the last
-        held = first + loss_bytes
+    last = stored * layers_per_stage * interleave
     # one layer rebuilt during the backward: in full, or what the op-level policy did not keep
     rebuilt = np.where(plans.recompute == 2, working, 0.0)
     if saves != "attention-core":
         rebuilt = np.where(plans.recompute == 1, working - stored, rebuilt)
-    return held + rebuilt
+    # the loss and the rebuilt layer are never live together: the logits and their gradient are freed once the
+    # output layer's backward has run, before the backward (and recompute) of the last transformer layer starts
+    tail = np.maximum(loss_bytes, rebuilt)
+    peak = np.where(plans.pp > 1, np.maximum(first + rebuilt, last + tail), first + tail)
+    if stack.pipeline_schedule == "dualpipe":  # each rank holds stage i and stage pp - 1 - i: the first and the last
+        peak = first + tail
+    return peak
 
 
 def loss_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, fused: bool) -> np.ndarray:

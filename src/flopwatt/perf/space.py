@@ -33,7 +33,7 @@ class PlanRequest:
     dp: int | None = None
     cp: int | None = 1
     ep: int | None = None
-    """Expert-parallel degree (MoE models; chosen among divisors of dp and of the experts when open)."""
+    """Expert-parallel degree (MoE models; chosen among divisors of tp x cp x dp and of the experts when open)."""
     vpp: int | None = None
     micro_batch: int | None = None
     zero_stage: int | None = None
@@ -78,7 +78,7 @@ def _layouts(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     n = request.devices
     dp_ = n // (tp_ * pp_ * cp_)
     keep = (tp_ * pp_ * cp_ * dp_ == n) & ((vpp_ == 1) | (pp_ > 1)) & (dp_ > 0)
-    keep &= np.maximum(dp_, 1) % ep_ == 0
+    keep &= np.maximum(tp_ * cp_ * dp_, 1) % ep_ == 0  # EP folds over tp x cp x dp (perf/feasibility.py "ep")
     if request.dp is not None:
         keep &= dp_ == request.dp
     if not stack.uneven_pipeline_partition:

@@ -37,6 +37,7 @@ from flopwatt.validate.rows import (
     _float,
     _int,
     _report,
+    publishes_run_inputs,
     read_rows,
 )
 
@@ -355,9 +356,12 @@ def validate(rows: list[dict[str, str]], kind: str | None = None) -> dict[str, o
         raise InputError("--kind", f"one of {', '.join(KINDS)}", kind)
     results: list[RowResult] = []
     skipped: list[dict[str, str]] = []
+    with_inputs: set[str] = set()
     for row in rows:
         if kind is not None and row["kind"] != kind:
             continue
+        if publishes_run_inputs(row):
+            with_inputs.add(row["id"])
         try:
             runner = RUNNERS.get(row["kind"])
             if runner is None:
@@ -365,7 +369,7 @@ def validate(rows: list[dict[str, str]], kind: str | None = None) -> dict[str, o
             results.append(runner(row))
         except Skip as why:
             skipped.append({"id": row["id"], "reason": str(why)})
-    return _report(results, skipped)
+    return _report(results, skipped, with_inputs)
 
 
 RUNNERS = {"train": _train_row, "energy": _energy_row, "infer": _infer_row}

@@ -25,6 +25,18 @@ NUMERIC = ("params_b", "layers", "hidden", "ffn_hidden", "heads", "kv_heads", "v
 """Columns holding numbers: a value given there must be a finite number (checked when the file is read)."""
 KINDS = ("train", "infer", "energy")
 TRAIN_METRICS = ("tflops_per_device", "mfu", "hfu", "tokens_per_s", "step_time_s", "time_to_train_s")
+RUN_INPUTS = {"train": ("n_devices", "global_batch_seqs", "seq_len"),
+              "energy": ("n_devices", "global_batch_seqs", "seq_len"),
+              "infer": ("n_devices", "output_len")}
+"""Per kind, the run inputs no model or convention can supply: the scale, and the batch and sequence length of
+a training step (issue 16: "coverage 100 % where the row gives devices, batch and sequence length"); a serving
+row's mean output length (its input length may come from the benchmark's request set)."""
+
+
+def publishes_run_inputs(row: dict[str, str]) -> bool:
+    """Whether the row gives every input of :data:`RUN_INPUTS` for its kind (a row of an unknown kind: no)."""
+    needed = RUN_INPUTS.get(row["kind"])
+    return needed is not None and all(row[key].strip() for key in needed)
 
 
 class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -94,13 +106,21 @@ def _float(row: dict[str, str], key: str) -> float | None:
     return value
 
 
-def _report(results: list[RowResult], skipped: list[dict[str, str]]) -> dict[str, object]:
+def _report(results: list[RowResult], skipped: list[dict[str, str]],
+            with_inputs: set[str] | None = None) -> dict[str, object]:
+    """Rows, and a summary: n, skips, coverage = predicted / all rows and, where ``with_inputs`` (ids of the
+    rows that publish their run inputs, :func:`publishes_run_inputs`) is given, beside it
+    coverage_published_inputs = predicted among those rows / those rows; then median, p90 and max APE."""
     apes = np.array([r.ape for r in results])
     rows = [{"id": r.id, "metric": r.metric, "measured": r.measured, "predicted": r.predicted,
              "ape": r.ape, "status": "ok", "plan": r.plan, "assumptions": r.assumptions} for r in results]
     total = len(results) + len(skipped)
     summary: dict[str, object] = {"n": len(results), "skipped": skipped,
                                   "coverage": len(results) / total if total else None}
+    if with_inputs is not None:
+        predicted = sum(r.id in with_inputs for r in results)
+        summary.update(rows_with_inputs=len(with_inputs),
+                       coverage_published_inputs=predicted / len(with_inputs) if with_inputs else None)
     if len(results):
         summary.update(median_ape=float(np.median(apes)), p90_ape=float(np.percentile(apes, 90)),
                        max_ape=float(apes.max()))
