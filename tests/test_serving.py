@@ -58,8 +58,9 @@ def test_zero_output_is_an_input_error():
 
 
 def test_kv_memory_bounds_the_batch():
-    out = estimate_serving(_request(catalog.get("systems", "dgx-h100")))
-    assert out["metrics"]["memory_bytes"] <= 0.9 * 80e9
+    system = catalog.get("systems", "dgx-h100")
+    out = estimate_serving(_request(system))
+    assert out["metrics"]["memory_bytes"] <= 0.9 * system.accelerator.hbm_bytes
     assert np.isfinite(out["metrics"]["ttft_s"]) and out["metrics"]["tpot_s"] > 0
 
 
