@@ -20,6 +20,7 @@ from flopwatt.fabric.design import design
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
 from flopwatt.footprint import run_footprint, unknown_parts
+from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
 from flopwatt.perf.reasons import EXPLANATIONS
 from flopwatt.perf.space import PlanRequest
 from flopwatt.specs import TrainingWorkload
@@ -75,6 +76,10 @@ def train(req: TrainRequest) -> results.Result:
     inputs = {"model": model.id, "system": system.id, "accelerator": system.accelerator.id, "devices": req.devices,
               "stack": stack.id, "precision": precision, "seq_len": seq, "tokens": req.tokens,
               "global_batch": req.global_batch, "site": req.site, "cooling": req.cooling}
+    refused = cooling_refusal(system, req.cooling)
+    if refused is not None:  # a facility rule shared by every plan of this system x cooling (perf/feasibility.py)
+        return results.infeasible("train", inputs, {COOLING_REASON: len(estimate.result)}, len(estimate.result),
+                                  notes.items, message=refused)
     if estimate.best is None:
         out = results.infeasible("train", inputs, estimate.infeasible_counts(), len(estimate.result), notes.items)
         out.advice.extend(_advice(req, workload, system, stack, estimate))
@@ -85,7 +90,7 @@ def train(req: TrainRequest) -> results.Result:
 def _feasible(req, context, estimate: Estimate, fabric, inputs: dict, notes: Assumptions) -> results.Result:
     workload, system, stack = context
     summary = estimate.best_summary()
-    setting = resolve_setting(req, notes, system)
+    setting = resolve_setting(req, notes)
     fp = run_footprint(estimate.result.take(np.array([estimate.best])), workload, system, req.devices, setting, fabric)
     footprint = {k: float(v[0]) for k, v in fp.items()}
     pue = footprint["facility/pue"]

@@ -159,10 +159,16 @@ def _summarise(cfg: PlanConfig, g: Group, evaluated: tuple, context: tuple, sink
     out = ChunkResult()
     settings = list(itertools.product(cfg.sites, cfg.cooling))
     out.configurations = plans * len(settings)
+    # the cooling rule (perf/feasibility.py) refuses every plan of this system at a cooling type that cannot carry
+    # its racks (air above the sourced limit): those settings are skipped, their plans counted under "cooling"
+    allowed = feasibility.cooling_allowed(catalog.get("systems", g.system), [c for _, c in settings])
+    settings = [s for s, ok in zip(settings, allowed, strict=True) if ok]
+    if not allowed.all():
+        out.infeasible[feasibility.COOLING_REASON] = plans * int((~allowed).sum())
     for name, count in reasons.items():
-        if name != "ok":
+        if name != "ok" and settings:
             out.infeasible[name] = count * len(settings)
-    if len(good) == 0:
+    if len(good) == 0 or not settings:
         return out
     tables = [_costed(cfg, g, good, context, (site, cooling), out) for site, cooling in settings]
     table = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
