@@ -50,3 +50,53 @@ def test_fabric_text_and_json_flag_the_unpriced_parts():
     bom = payload["bom"] if "bom" in payload else payload[0]["bom"]
     assert bom["usd_total"] is None and bom["unpriced_parts"] == 2048 and bom["usd_known"] > 0
     assert "total: unknown ($" in text and "2,048 unpriced parts" in text
+
+
+# ---- the fabric's price in the training capex --------------------------------------------------------------
+
+def _train(media: str | None, devices: int = 256):
+    from flopwatt import api
+    from flopwatt.api.requests import TrainRequest
+
+    extra = {} if media is None else {"fabric": "fat-tree", "media": media}
+    return api.train(TrainRequest(model="gpt3-1.3b", devices=devices, global_batch=256, tokens=1e9, advise=False,
+                                  **extra))
+
+
+def test_a_priced_fabric_is_its_own_capex_line_and_adds_exactly_its_bom():
+    from flopwatt.economics import YEAR_S
+    from flopwatt.footprint import default_setting, facility_economics
+
+    econ = facility_economics(default_setting())  # the default site and cooling of both runs
+    plain, lpo = _train(None), _train("lpo")  # lpo: every part of this fabric has a price
+    bom_usd = lpo.details["fabric"]["bom"]["usd_total"]
+    assert bom_usd is not None and bom_usd > 0
+    a, b = plain.footprint, lpo.footprint
+    wall = b["reliability/expected_wall_s"]
+    assert wall == pytest.approx(a["reliability/expected_wall_s"])  # the same plan and wall time
+    assert b["money/fabric_capex_usd"] == pytest.approx(bom_usd)
+    # capex grows by the BOM plus the facility built for the network's watts
+    assert b["money/capex_usd"] - a["money/capex_usd"] == pytest.approx(
+        bom_usd + (b["power/it_peak_w"] - a["power/it_peak_w"]) * econ.facility_capex_usd_per_w)
+    assert b["money/fabric_depreciation_usd"] == pytest.approx(bom_usd * wall / (econ.it_depreciation_years * YEAR_S))
+    assert b["money/maintenance_usd"] - a["money/maintenance_usd"] == pytest.approx(
+        bom_usd * econ.maintenance_fraction_per_year * wall / YEAR_S)
+    assert b["money/run_usd"] > a["money/run_usd"] and "money/fabric_capex_usd" not in a
+    assert any(line.startswith("money: fabric capex") for line in lpo.assumptions)
+    assert any("no scale-out fabric designed" in line for line in plain.assumptions)
+
+
+def test_an_unpriced_fabric_part_makes_the_money_totals_unknown_not_zero():
+    out = _train("copper-first")  # AEC and DR optics: the AEC has no published price
+    bom = out.details["fabric"]["bom"]
+    assert bom["usd_total"] is None and bom["unpriced_parts"] > 0
+    fp = out.footprint
+    for key in ("money/run_usd", "money/capex_usd", "money/tco_usd", "money/maintenance_usd",
+                "money/usd_per_device_hour", "money/usd_per_million_tokens", "money/fabric_capex_usd"):
+        assert key not in fp, key
+    assert fp["fabric/unpriced_parts"] == bom["unpriced_parts"]
+    assert fp["money/it_depreciation_usd"] > 0 and fp["money/energy_usd"] > 0  # the known lines stay
+    assert any("aec-800g" in u for u in out.unknown)
+    text = run_command(["train", "--model", "gpt3-1.3b", "--devices", "256", "--global-batch", "256", "--tokens",
+                        "1e9", "--fabric", "fat-tree", "--media", "copper-first", "--no-advise"])[1]
+    assert "money: totals unknown" in text and "fabric parts unpriced" in text
