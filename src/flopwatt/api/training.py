@@ -19,7 +19,7 @@ from flopwatt.estimate import Estimate, estimate_training
 from flopwatt.fabric.design import design
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
-from flopwatt.footprint import run_footprint, unknown_parts
+from flopwatt.footprint import fabric_money_note, run_footprint, unknown_parts
 from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
 from flopwatt.perf.reasons import EXPLANATIONS
 from flopwatt.perf.space import PlanRequest
@@ -97,13 +97,15 @@ def _feasible(req, context, estimate: Estimate, fabric, inputs: dict, notes: Ass
     if req.pue_cap is not None and pue > req.pue_cap:
         raise InputError("pue_cap", f"a site/cooling meeting it: {req.cooling} at {req.site} gives PUE {pue:.2f}",
                          req.pue_cap)
+    bom = fabric[1] if fabric else None
+    notes.add(fabric_money_note(bom))
     notes.add("failures: catalog failure model (Llama 3 interruption rates per device-day), Daly checkpoint interval")
     details = {"fabric": fabric_summary(*fabric) if fabric else None}
     return results.Result(
         kind="train", inputs=inputs, feasible=True, plans_evaluated=len(estimate.result),
         plans_feasible=int(estimate.result.feasible.sum()), infeasible=estimate.infeasible_counts(),
         plan=summary["plan"], chosen=summary["chosen"], time=summary["time"], memory=summary["memory"],
-        metrics=summary["metrics"], footprint=footprint, unknown=unknown_parts(system), assumptions=notes.items,
+        metrics=summary["metrics"], footprint=footprint, unknown=unknown_parts(system, bom), assumptions=notes.items,
         advice=_advice(req, workload, system, stack, estimate), details=details)
 
 
