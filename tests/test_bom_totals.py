@@ -100,3 +100,57 @@ def test_an_unpriced_fabric_part_makes_the_money_totals_unknown_not_zero():
     text = run_command(["train", "--model", "gpt3-1.3b", "--devices", "256", "--global-batch", "256", "--tokens",
                         "1e9", "--fabric", "fat-tree", "--media", "copper-first", "--no-advise"])[1]
     assert "money: totals unknown" in text and "fabric parts unpriced" in text
+
+
+# ---- copper wherever the rack layout lets it reach -------------------------------------------------------------
+
+def _gb200_bom(topology: str, switch: str, media: str = "copper-first", nodes_per_rack: int = 18):
+    from flopwatt.fabric.bom import RackLayout
+
+    layout = RackLayout(nodes_per_rack=nodes_per_rack, nics_per_node=4, basis="test layout")
+    return design(FabricSpec(topology=topology, switch=switch, media=media), 1152, 4, layout=layout)
+
+
+def _copper(parts: dict) -> set[str]:
+    return {p for p in parts if p.startswith(("dac", "aec"))}
+
+
+@pytest.mark.parametrize(("topology", "switch", "expected"), [
+    ("fat-tree", "eth-51t2-400g", {"dac-800g"}),        # 64 NICs = 16 trays of 4: inside one 18-tray rack
+    ("rail-optimized", "eth-51t2-800g", {"aec-800g"}),  # 32 trays (one NIC each): 2 racks, adjacent
+    ("rail-only", "eth-51t2-800g", {"aec-800g"}),
+    ("rail-optimized", "eth-51t2-400g", set()),         # 64 trays: 4 racks, beyond adjacent reach
+    ("dragonfly", "eth-51t2-400g", {"dac-800g"}),       # endpoints in-rack; a group's local links span 16 racks
+])
+def test_copper_first_uses_copper_exactly_where_the_layout_lets_it_reach(topology, switch, expected):
+    fabric, bom = _gb200_bom(topology, switch)
+    assert _copper(bom.parts) == expected
+    assert bom.notes and all("rack" in n for n in bom.notes)
+    if expected:  # copper on the endpoint links only; links above them stay optical
+        assert sum(bom.parts[p] for p in expected) == 2 * fabric.topology.endpoint_links
+    _, optics = _gb200_bom(topology, switch, media="optics")  # the layout never forces copper on 'optics'
+    assert not _copper(optics.parts)
+
+
+@given(st.integers(1, 80), st.sampled_from(["fat-tree", "rail-optimized", "rail-only", "dragonfly"]),
+       st.sampled_from(["eth-51t2-400g", "eth-51t2-800g"]))
+def test_copper_only_within_three_racks(nodes_per_rack, topology, switch):
+    from flopwatt.fabric.bom import COPPER_SPAN_RACKS, LENGTH_M
+
+    _, bom = _gb200_bom(topology, switch, nodes_per_rack=nodes_per_rack)
+    assert "endpoints" in bom.placement
+    for tier, placed in bom.placement.items():
+        racks = -(-int(-(-placed["nodes_per_switch"] // 1)) // nodes_per_rack)
+        assert placed["racks"] == racks, tier
+        expected = "in-rack" if racks == 1 else "adjacent-racks" if racks <= COPPER_SPAN_RACKS else None
+        assert (placed["length_class"] == expected) if expected else placed["length_class"] in ("row", "hall")
+    media = catalog_media()
+    classes = {p["length_class"] for p in bom.placement.values()}
+    for part in _copper(bom.parts):  # copper only where a placed class is within its reach
+        assert any(LENGTH_M[c] <= media[part].reach_m for c in classes)
+
+
+def catalog_media():
+    from flopwatt import catalog
+
+    return catalog.network_parts()["medium"]
