@@ -16,7 +16,7 @@ from flopwatt.api.requests import TrainRequest
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_stack, resolve_system
 from flopwatt.errors import InputError
 from flopwatt.estimate import Estimate, estimate_training
-from flopwatt.fabric.design import design
+from flopwatt.fabric.design import design, rack_layout
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
 from flopwatt.footprint import fabric_money_note, run_footprint, unknown_parts
@@ -49,7 +49,8 @@ def _fabric(req: TrainRequest, system):
         return None
     spec = FabricSpec(topology=req.fabric, switch=req.switch, media=req.media, oversubscription=req.oversubscription,
                       rails=req.rails, radix=req.radix, dragonfly=req.dragonfly, torus=req.torus)
-    return design(spec, req.devices, system.devices_per_node)
+    rails = req.rails or system.devices_per_node
+    return design(spec, req.devices, system.devices_per_node, layout=rack_layout(system, rails))
 
 
 def train(req: TrainRequest) -> results.Result:
