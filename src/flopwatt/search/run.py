@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from flopwatt import catalog
-from flopwatt.fabric.design import design
+from flopwatt.fabric.design import design, rack_layout
 from flopwatt.fabric.network import FabricSpec
 from flopwatt.footprint import Setting, run_footprint
 from flopwatt.perf import feasibility
@@ -105,7 +105,7 @@ def _fabric(cfg: PlanConfig, g: Group, system):
     if g.fabric == "ideal":
         return None
     spec = FabricSpec(topology=g.fabric, switch=cfg.switch, media=g.media, oversubscription=g.oversubscription)
-    return design(spec, g.devices, system.devices_per_node)
+    return design(spec, g.devices, system.devices_per_node, layout=rack_layout(system, system.devices_per_node))
 
 
 def _timing_key(g: Group, start: int, stop: int, fabric) -> tuple:
