@@ -33,6 +33,7 @@ def test_rule_refuses_exactly_the_systems_above_the_air_limit():
             power = above[system_id][0]
             assert power > limit and system_id in why and f"{power / 1e3:g} kW" in why
             assert f"{limit / 1e3:g} kW" in why and "[air_rack_limit]" in why
+            assert facility_costs.facility_costs().air_rack_limit.source in why
         for cooling in ("direct-liquid", "immersion", "rear-door"):  # only air has a sourced hard limit
             assert feasibility.cooling_refusal(system, cooling) is None
     nvl72 = catalog.get("systems", "gb200-nvl72")
@@ -84,7 +85,7 @@ def test_cli_train_names_the_cooling_rule(capsys):
 
     argv = ["train", "--model", "gpt3-1.3b", "--accelerator", "gb200", "--devices", "72", "--global-batch", "72",
             "--tokens", "1e9", "--cooling"]
-    with pytest.raises(InputError, match=r"racks draw more than this cooling type carries.*41 kW"):
+    with pytest.raises(InputError, match=r"racks draw more than this cooling type carries.*120 kW.*41 kW.*source"):
         run_command([*argv, "air"])
     payload, text = run_command([*argv, "direct-liquid"])
     assert payload["feasible"] and "41 kW" not in text

@@ -152,5 +152,5 @@ def air_cooling_refusal(system: System, cooling_id: str) -> str | None:
         return None
     power, basis, limit = above
     return (f"{system.id} racks draw {power / 1e3:g} kW ({basis}), above the {limit / 1e3:g} kW air cooling "
-            f"carries at most (catalog facility_costs.toml [air_rack_limit], with its source): cool them with "
-            f"direct-liquid or immersion")
+            f"carries at most: cool them with direct-liquid or immersion (catalog facility_costs.toml "
+            f"[air_rack_limit]; source: {facility_costs().air_rack_limit.source})")

@@ -26,7 +26,7 @@ EXPLANATIONS = {
     "slo": "misses the latency targets (TTFT/TPOT at the SLO percentile)",
     "market": "the accelerator cannot be sold in the buyer's market (catalog/markets.toml rule)",
     "cooling": "the system's racks draw more than this cooling type carries (catalog facility_costs.toml "
-               "[air_rack_limit]: air at most 41 kW per rack)",
+               "[air_rack_limit])",
 }
 
 
