@@ -79,8 +79,10 @@ def train(req: TrainRequest) -> results.Result:
               "global_batch": req.global_batch, "site": req.site, "cooling": req.cooling}
     refused = cooling_refusal(system, req.cooling)
     if refused is not None:  # a facility rule shared by every plan of this system x cooling (perf/feasibility.py)
-        return results.infeasible("train", inputs, {COOLING_REASON: len(estimate.result)}, len(estimate.result),
-                                  notes.items, message=refused)
+        out = results.infeasible("train", inputs, {COOLING_REASON: len(estimate.result)}, len(estimate.result),
+                                 notes.items, message=refused)
+        out.advice.append(refused)
+        return out
     if estimate.best is None:
         out = results.infeasible("train", inputs, estimate.infeasible_counts(), len(estimate.result), notes.items)
         out.advice.extend(_advice(req, workload, system, stack, estimate))
