@@ -154,3 +154,20 @@ def catalog_media():
     from flopwatt import catalog
 
     return catalog.network_parts()["medium"]
+
+
+def test_serving_cost_counts_a_designed_fabric_and_flags_an_unpriced_one():
+    from flopwatt import catalog
+    from flopwatt.footprint import default_setting
+    from flopwatt.serve_cost import serving_footprint
+
+    system, setting = catalog.get("systems", "dgx-h100"), default_setting()
+    plain = serving_footprint(system, 64, 5000.0, setting)
+    _, lpo = design(FabricSpec(topology="fat-tree", media="lpo"), 64, 8)
+    priced = serving_footprint(system, 64, 5000.0, setting, fabric_bom=lpo)
+    assert lpo.totals()["usd_total"] > 0 and priced["fabric_usd_per_million_output_tokens"] > 0
+    assert priced["capex_usd_per_million_output_tokens"] > plain["capex_usd_per_million_output_tokens"]
+    assert priced["it_power_w"] == pytest.approx(plain["it_power_w"] + lpo.watts)
+    _, copper = design(FabricSpec(topology="fat-tree", media="copper-first"), 64, 8)  # AEC: unpriced
+    unknown = serving_footprint(system, 64, 5000.0, setting, fabric_bom=copper)
+    assert unknown["usd_per_million_output_tokens"] is None and "fabric parts" in unknown["unknown"]
