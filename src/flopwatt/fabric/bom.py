@@ -11,8 +11,9 @@ per policy:
   layout, a fat-tree or dragonfly leaf is taken to be top-of-rack on the longest-reach copper and rail
   leaves stay row length (a stated design rule, recorded in ``Bom.notes``);
 - ``optics``: DSP pluggable optics everywhere (short-reach multimode first, then single-mode);
-- ``lpo``: copper in the rack, linear-drive pluggables where they reach, else DSP optics;
-- ``cpo``: copper in the rack, co-packaged optics at switch ends (the NIC end stays pluggable);
+- ``lpo``: copper where it reaches (in the rack; across adjacent racks where a layout places links there),
+  linear-drive pluggables where they reach, else DSP optics;
+- ``cpo``: copper where it reaches as for ``lpo``, co-packaged optics at switch ends (the NIC end stays pluggable);
 - ``auto``: the lowest-power medium that reaches (unknown power ranks last).
 
 Media figures are per 800G module end; a slower link uses its share (a 400G link is half of a
