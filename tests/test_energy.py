@@ -84,3 +84,18 @@ def test_more_devices_more_interruptions_and_power(run):
                                                                                            strict=True)]
     assert fps[0]["reliability/mtbf_s"][0] > fps[1]["reliability/mtbf_s"][0] > fps[2]["reliability/mtbf_s"][0]
     assert fps[0]["power/it_peak_w"][0] < fps[1]["power/it_peak_w"][0] < fps[2]["power/it_peak_w"][0]
+
+
+def test_nodes_per_rack_known_only_for_rack_scale_systems():
+    from flopwatt import catalog
+    from flopwatt.catalog import facility_costs
+    from flopwatt.energy.facility import nodes_per_rack
+
+    racks = facility_costs.facility_costs().racks
+    for system_id, system in catalog.systems().items():
+        per_rack, basis = nodes_per_rack(system)
+        if system_id in racks:  # one scale-up domain per rack, in whole nodes
+            assert per_rack == system.scale_up_domain_devices // system.devices_per_node and "scale-up" in basis
+        else:
+            assert per_rack is None and "unknown" in basis
+    assert nodes_per_rack(catalog.get("systems", "gb200-nvl72"))[0] == 18  # 18 compute trays (NVIDIA user guide)

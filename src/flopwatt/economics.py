@@ -39,19 +39,29 @@ def it_capex_usd(system: System, devices: np.ndarray, price_factor: float = 1.0)
 
 
 def run_costs(*, it_capex: np.ndarray, it_peak_w: np.ndarray, wall_s: np.ndarray, facility_energy_j: np.ndarray,
-              usd_per_kwh: float, econ: Economics) -> dict[str, np.ndarray]:
-    """Cost of one run by part (US$)."""
+              usd_per_kwh: float, econ: Economics, fabric_capex: float | None = None) -> dict[str, np.ndarray]:
+    """Cost of one run by part (US$).
+
+    ``fabric_capex``: the bill of materials of a designed scale-out fabric (switches, NICs, link media;
+    :meth:`flopwatt.fabric.bom.Bom.totals`), IT equipment like the nodes: depreciated over the IT life and
+    maintained at the same yearly fraction, each on its own line. None = no fabric designed (no line).
+    """
     facility_capex = np.asarray(it_peak_w) * econ.facility_capex_usd_per_w
     share_it = np.asarray(wall_s) / (econ.it_depreciation_years * YEAR_S)
     share_facility = np.asarray(wall_s) / (econ.facility_depreciation_years * YEAR_S)
+    maintained = it_capex if fabric_capex is None else it_capex + fabric_capex
     parts = {
         "money/it_depreciation_usd": it_capex * share_it,
         "money/facility_depreciation_usd": facility_capex * share_facility,
         "money/energy_usd": np.asarray(facility_energy_j) / 3.6e6 * usd_per_kwh,
-        "money/maintenance_usd": it_capex * econ.maintenance_fraction_per_year * np.asarray(wall_s) / YEAR_S,
+        "money/maintenance_usd": maintained * econ.maintenance_fraction_per_year * np.asarray(wall_s) / YEAR_S,
     }
+    if fabric_capex is not None:
+        parts["money/fabric_depreciation_usd"] = fabric_capex * share_it
     parts["money/run_usd"] = sum(parts.values())
-    parts["money/capex_usd"] = it_capex + facility_capex
+    parts["money/capex_usd"] = maintained + facility_capex
+    if fabric_capex is not None:
+        parts["money/fabric_capex_usd"] = np.full_like(np.asarray(wall_s, dtype=float), fabric_capex)
     return parts
 
 

@@ -54,8 +54,9 @@ def run_footprint(result: TrainingResult, workload: TrainingWorkload, system: Sy
                   setting: Setting, fabric: tuple[Fabric, Bom] | None = None) -> dict[str, np.ndarray]:
     """Reliability, energy, carbon and money of running each plan to ``workload.tokens``.
 
-    ``fabric`` (from :func:`flopwatt.fabric.design.design`) adds the network's power; without one
-    the network draws nothing here and data-movement energy uses a rail-optimised default fabric.
+    ``fabric`` (from :func:`flopwatt.fabric.design.design`) adds the network's power and its bill of materials
+    to capex (:func:`facility_footprint`); without one the network draws and costs nothing here (stated by
+    :func:`fabric_money_note`) and data-movement energy uses a rail-optimised default fabric.
     Where the device's board power is unpublished, power, energy, carbon and money are left out
     (unknown) and ``unknown`` says why.
     """
@@ -71,20 +72,42 @@ def run_footprint(result: TrainingResult, workload: TrainingWorkload, system: Sy
     average_w, peak_w = power.device_power_w(result.time, system)
     network_w = 0.0 if fabric is None else fabric[1].watts
     out.update(facility_footprint(system, devices, setting, device_w=(average_w, peak_w), wall_s=wall,
-                                  network_w=network_w, tokens=workload.tokens))
+                                  network_w=network_w, tokens=workload.tokens,
+                                  fabric_bom=None if fabric is None else fabric[1]))
     out.update(_movement(result, system, devices, fabric))
     return out
 
 
-def unknown_parts(system: System) -> list[str]:
-    """What a footprint of ``system`` cannot say, and why (unpublished figures)."""
+def unknown_parts(system: System, fabric_bom: Bom | None = None) -> list[str]:
+    """What a footprint of ``system`` (with the scale-out fabric of ``fabric_bom``, if designed) cannot say,
+    and why (unpublished figures)."""
     acc = system.accelerator
     out = []
     if acc.board_power_w is None:
         out.append(f"power, energy, carbon and money: {acc.id} board power unpublished")
     elif system.node_price_usd is None and acc.price_usd is None:
         out.append(f"money: {system.id} has no published price")
+    elif fabric_bom is not None and fabric_bom.unknown_price:
+        out.append(_unpriced_line(fabric_bom))
     return out
+
+
+def _unpriced_line(bom: Bom) -> str:
+    parts = ", ".join(f"{name} x {count:,}" for name, count in sorted(bom.unknown_price.items()))
+    return (f"money totals (run, capex, TCO, per device-hour and per token): fabric parts without a published price "
+            f"({parts}; catalog network_parts.toml); the known lines are kept")
+
+
+def fabric_money_note(fabric_bom: Bom | None) -> str:
+    """The assumption line saying whether the money includes the scale-out fabric's bill of materials."""
+    if fabric_bom is None:
+        return ("money: no scale-out fabric designed, so its switches, NICs and cables are not in capex (give a "
+                "fabric topology to count them)")
+    totals = fabric_bom.totals()
+    if totals["usd_total"] is None:
+        return f"money: fabric capex unknown, {totals['unpriced_parts']:,} parts unpriced (totals left out)"
+    return (f"money: fabric capex {totals['usd_total']:,.0f} US$ (bill of materials: switches, NICs and link media), "
+            f"IT equipment: depreciated over the IT life and maintained like the nodes")
 
 
 def _pue(setting: Setting) -> float:
@@ -92,13 +115,16 @@ def _pue(setting: Setting) -> float:
 
 
 def facility_footprint(system: System, devices: int, setting: Setting, *, device_w: tuple, wall_s: np.ndarray,
-                       network_w: float = 0.0, tokens: float | None = None) -> dict[str, np.ndarray]:
+                       network_w: float = 0.0, tokens: float | None = None,
+                       fabric_bom: Bom | None = None) -> dict[str, np.ndarray]:
     """Power, energy, carbon and money of ``devices`` drawing ``device_w`` = (average, peak) W each over
     ``wall_s`` (vectorised), with their hosts and ``network_w`` of network; training and serving alike.
 
     IT power = devices x device power + nodes x host overhead + network; facility = IT x PUE
     (:mod:`flopwatt.energy.facility`); carbon at the site's grid; money by :mod:`flopwatt.economics`
-    (no published price: money keys are left out).
+    (no published price: money keys are left out). ``fabric_bom`` (a designed fabric's bill of materials)
+    adds its price to capex on its own lines; with unpriced parts the totals are left out (unknown) and
+    ``fabric/unpriced_parts`` counts them, the known lines (IT and facility depreciation, energy) kept.
     """
     wall = np.asarray(wall_s, dtype=float)
     n = np.full_like(wall, devices)
@@ -115,7 +141,7 @@ def facility_footprint(system: System, devices: int, setting: Setting, *, device
     out["energy/facility_j"] = out["energy/it_j"] * pue
     out["energy/cooling_and_overhead_j"] = out["energy/facility_j"] - out["energy/it_j"]
     out["carbon/tco2e"] = carbon.tonnes_co2e(out["energy/facility_j"], setting.site.carbon_g_per_kwh)
-    out.update(_money(out, system, devices, wall, tokens, setting))
+    out.update(_money(out, system, devices, wall, tokens, setting, fabric_bom))
     return out
 
 
@@ -143,18 +169,28 @@ def facility_economics(setting: Setting) -> Economics:
     return dataclasses.replace(setting.economics, facility_capex_usd_per_w=usd_per_w)
 
 
+UNKNOWN_WITH_UNPRICED_FABRIC = ("money/maintenance_usd", "money/run_usd", "money/capex_usd")
+"""Money lines that include the fabric's price, so are unknown while a fabric part is unpriced."""
+
+
 def _money(out: dict[str, np.ndarray], system: System, devices: int, wall: np.ndarray, tokens: float | None,
-           setting: Setting) -> dict[str, np.ndarray]:
+           setting: Setting, fabric_bom: Bom | None = None) -> dict[str, np.ndarray]:
     it_capex = econ.it_capex_usd(system, np.full_like(wall, devices), setting.accelerator_price_factor)
     if it_capex is None:  # no published price: money stays unknown rather than guessed
         return {}
+    fabric_usd = None if fabric_bom is None else fabric_bom.totals()["usd_total"]
     economics = facility_economics(setting)
     costs = econ.run_costs(it_capex=it_capex, it_peak_w=out["power/it_peak_w"], wall_s=wall,
                            facility_energy_j=out["energy/facility_j"],
-                           usd_per_kwh=setting.site.electricity_usd_per_kwh, econ=economics)
+                           usd_per_kwh=setting.site.electricity_usd_per_kwh, econ=economics, fabric_capex=fabric_usd)
+    if fabric_bom is not None and fabric_usd is None:  # an unpriced fabric part: totals unknown, never a partial sum
+        kept = {k: v for k, v in costs.items() if k not in UNKNOWN_WITH_UNPRICED_FABRIC}
+        kept["fabric/unpriced_parts"] = np.full_like(wall, fabric_bom.totals()["unpriced_parts"])
+        return kept
     costs.update(econ.unit_costs(costs["money/run_usd"], np.full_like(wall, devices), wall, tokens))
     facility_power = out["power/it_w"] * out["facility/pue"]
+    owned_it = it_capex if fabric_usd is None else it_capex + fabric_usd
     costs["money/tco_usd"] = econ.tco_usd(costs["money/capex_usd"], facility_power,
-                                          setting.site.electricity_usd_per_kwh, it_capex, economics,
+                                          setting.site.electricity_usd_per_kwh, owned_it, economics,
                                           setting.tco_years)
     return costs

@@ -122,12 +122,10 @@ def resolve_stack(stack_id: str) -> StackProfile:
     return catalog.get("stacks", stack_id)
 
 
-def resolve_setting(request, notes: Assumptions, system: System | None = None) -> Setting:
-    """Site, cooling and the price/carbon/PUE overrides of a request; with ``system``, a cooling that cannot
-    carry its racks (air above the sourced limit) is an InputError naming ``cooling``."""
+def resolve_setting(request, notes: Assumptions) -> Setting:
+    """Site, cooling and the price/carbon/PUE overrides of a request. A cooling that cannot carry the system's
+    racks is refused as data by the callers (:func:`flopwatt.perf.feasibility.cooling_refusal`)."""
     setting = default_setting(request.site, request.cooling)
-    if system is not None:
-        facility_costs.check_cooling(system, request.cooling)
     site = setting.site
     if request.electricity_usd_per_kwh is not None:
         site = dataclasses.replace(site, electricity_usd_per_kwh=request.electricity_usd_per_kwh)

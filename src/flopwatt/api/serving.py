@@ -15,6 +15,7 @@ from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, re
 from flopwatt.catalog import engine_profiles, markets
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.footprint import unknown_parts
+from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
 from flopwatt.serve import NoFeasiblePlan, estimate_disaggregated, estimate_serving
 from flopwatt.serve import ServeRequest as CoreServeRequest
 
@@ -78,11 +79,15 @@ def _cost_basis(system, notes: Assumptions) -> None:
 
 
 def _estimate(req: ServeRequest, core: CoreServeRequest, engine_id: str, notes: Assumptions) -> results.Result:
-    setting = resolve_setting(req, notes, core.system)
+    setting = resolve_setting(req, notes)
     _cost_basis(core.system, notes)
     inputs = {"model": core.model.id, "system": core.system.id, "accelerator": core.system.accelerator.id,
               "engine": engine_id, "devices": core.devices, "precision": core.precision, "input_len": core.input_len,
               "output_len": core.output_len, "site": req.site, "cooling": req.cooling}
+    refused = cooling_refusal(core.system, req.cooling)
+    if refused is not None:  # a facility rule on the system x cooling, before any plan (perf/feasibility.py)
+        return results.Result(kind="serve", inputs=inputs, feasible=False, reason=COOLING_REASON, message=refused,
+                              plans_evaluated=0, plans_feasible=0, assumptions=notes.items)
     estimate = estimate_disaggregated if core.disaggregate else estimate_serving
     try:
         out = estimate(core, setting)

@@ -16,10 +16,11 @@ from flopwatt.api.requests import TrainRequest
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_stack, resolve_system
 from flopwatt.errors import InputError
 from flopwatt.estimate import Estimate, estimate_training
-from flopwatt.fabric.design import design
+from flopwatt.fabric.design import design, rack_layout
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
-from flopwatt.footprint import run_footprint, unknown_parts
+from flopwatt.footprint import fabric_money_note, run_footprint, unknown_parts
+from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
 from flopwatt.perf.reasons import EXPLANATIONS
 from flopwatt.perf.space import PlanRequest
 from flopwatt.specs import TrainingWorkload
@@ -48,7 +49,8 @@ def _fabric(req: TrainRequest, system):
         return None
     spec = FabricSpec(topology=req.fabric, switch=req.switch, media=req.media, oversubscription=req.oversubscription,
                       rails=req.rails, radix=req.radix, dragonfly=req.dragonfly, torus=req.torus)
-    return design(spec, req.devices, system.devices_per_node)
+    rails = req.rails or system.devices_per_node
+    return design(spec, req.devices, system.devices_per_node, layout=rack_layout(system, rails))
 
 
 def train(req: TrainRequest) -> results.Result:
@@ -75,6 +77,12 @@ def train(req: TrainRequest) -> results.Result:
     inputs = {"model": model.id, "system": system.id, "accelerator": system.accelerator.id, "devices": req.devices,
               "stack": stack.id, "precision": precision, "seq_len": seq, "tokens": req.tokens,
               "global_batch": req.global_batch, "site": req.site, "cooling": req.cooling}
+    refused = cooling_refusal(system, req.cooling)
+    if refused is not None:  # a facility rule shared by every plan of this system x cooling (perf/feasibility.py)
+        out = results.infeasible("train", inputs, {COOLING_REASON: len(estimate.result)}, len(estimate.result),
+                                 notes.items, message=refused)
+        out.advice.append(refused)
+        return out
     if estimate.best is None:
         out = results.infeasible("train", inputs, estimate.infeasible_counts(), len(estimate.result), notes.items)
         out.advice.extend(_advice(req, workload, system, stack, estimate))
@@ -85,20 +93,22 @@ def train(req: TrainRequest) -> results.Result:
 def _feasible(req, context, estimate: Estimate, fabric, inputs: dict, notes: Assumptions) -> results.Result:
     workload, system, stack = context
     summary = estimate.best_summary()
-    setting = resolve_setting(req, notes, system)
+    setting = resolve_setting(req, notes)
     fp = run_footprint(estimate.result.take(np.array([estimate.best])), workload, system, req.devices, setting, fabric)
     footprint = {k: float(v[0]) for k, v in fp.items()}
     pue = footprint["facility/pue"]
     if req.pue_cap is not None and pue > req.pue_cap:
         raise InputError("pue_cap", f"a site/cooling meeting it: {req.cooling} at {req.site} gives PUE {pue:.2f}",
                          req.pue_cap)
+    bom = fabric[1] if fabric else None
+    notes.add(fabric_money_note(bom))
     notes.add("failures: catalog failure model (Llama 3 interruption rates per device-day), Daly checkpoint interval")
     details = {"fabric": fabric_summary(*fabric) if fabric else None}
     return results.Result(
         kind="train", inputs=inputs, feasible=True, plans_evaluated=len(estimate.result),
         plans_feasible=int(estimate.result.feasible.sum()), infeasible=estimate.infeasible_counts(),
         plan=summary["plan"], chosen=summary["chosen"], time=summary["time"], memory=summary["memory"],
-        metrics=summary["metrics"], footprint=footprint, unknown=unknown_parts(system), assumptions=notes.items,
+        metrics=summary["metrics"], footprint=footprint, unknown=unknown_parts(system, bom), assumptions=notes.items,
         advice=_advice(req, workload, system, stack, estimate), details=details)
 
 

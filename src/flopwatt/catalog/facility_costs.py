@@ -133,24 +133,24 @@ def rule_text(site: Site, cooling_id: str) -> str:
     return site_capex_usd_per_w(site, cooling_id)[1]
 
 
-def air_cooling_error(system: System, cooling_id: str) -> str | None:
-    """Why ``system`` cannot be air-cooled (its rack power above the sourced air limit), or None.
-
-    Only air has a sourced hard limit (rack_power_max_w, the most air carries with perfect containment);
-    systems of unknown rack power pass.
-    """
+def _above_air_limit(system: System, cooling_id: str) -> tuple[float, str, float] | None:
+    """(rack power W, its basis, air limit W) where ``system`` is air-cooled above the limit, else None."""
     if cooling_id != "air":
         return None
     limit = facility_costs().air_rack_limit.rack_power_max_w
     power, basis = rack_power_w(system.id) if system.id in systems() else (None, "")
     if power is None or power <= limit:
         return None
-    return (f"direct-liquid or immersion: {system.id} racks draw {power / 1e3:g} kW ({basis}), above the "
-            f"{limit / 1e3:g} kW air cooling carries at most (catalog facility_costs.toml [air_rack_limit])")
+    return power, basis, limit
 
 
-def check_cooling(system: System, cooling_id: str) -> None:
-    """InputError naming ``cooling`` when ``system`` is above the air-cooling rack limit and cooled by air."""
-    why = air_cooling_error(system, cooling_id)
-    if why is not None:
-        raise InputError("cooling", why, cooling_id)
+def air_cooling_refusal(system: System, cooling_id: str) -> str | None:
+    """The feasibility rule's sentence (:func:`flopwatt.perf.feasibility.cooling_refusal`): ``system`` racks
+    above the sourced air limit refused for air, with the figures and their source; None where allowed."""
+    above = _above_air_limit(system, cooling_id)
+    if above is None:
+        return None
+    power, basis, limit = above
+    return (f"{system.id} racks draw {power / 1e3:g} kW ({basis}), above the {limit / 1e3:g} kW air cooling "
+            f"carries at most: cool them with direct-liquid or immersion (catalog facility_costs.toml "
+            f"[air_rack_limit]; source: {facility_costs().air_rack_limit.source})")

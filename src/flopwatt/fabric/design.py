@@ -6,7 +6,7 @@ from typing import Any
 
 from flopwatt import catalog
 from flopwatt.errors import unknown_id
-from flopwatt.fabric.bom import Bom, bill_of_materials
+from flopwatt.fabric.bom import Bom, RackLayout, bill_of_materials
 from flopwatt.fabric.network import Fabric, FabricSpec, build
 
 SWITCH_LATENCY_S = 0.0
@@ -14,8 +14,10 @@ SWITCH_LATENCY_S = 0.0
 the NCCL step latency of each system's links already includes a typical path."""
 
 
-def design(spec: FabricSpec, endpoints: int, rails: int, nic_id: str | None = None) -> tuple[Fabric, Bom]:
-    """Build ``spec`` for ``endpoints`` NICs and price it."""
+def design(spec: FabricSpec, endpoints: int, rails: int, nic_id: str | None = None,
+           layout: RackLayout | None = None) -> tuple[Fabric, Bom]:
+    """Build ``spec`` for ``endpoints`` NICs and price it; ``layout`` (nodes per rack, where known) decides
+    which links stay in a rack or between adjacent racks (:func:`flopwatt.fabric.bom.bill_of_materials`)."""
     parts = catalog.network_parts()
     if spec.switch not in parts["switch"]:
         raise unknown_id("switch", spec.switch, parts["switch"])
@@ -26,7 +28,16 @@ def design(spec: FabricSpec, endpoints: int, rails: int, nic_id: str | None = No
         nic = parts["nic"][nic_id]
     switch = parts["switch"][spec.switch]
     fabric = build(spec, endpoints, switch, spec.rails or rails, SWITCH_LATENCY_S)
-    return fabric, bill_of_materials(fabric.topology, switch, nic, parts["medium"], spec.media)
+    return fabric, bill_of_materials(fabric.topology, switch, nic, parts["medium"], spec.media, layout)
+
+
+def rack_layout(system, rails: int) -> RackLayout | None:
+    """The rack layout of ``system`` with ``rails`` NICs per node where the catalog knows it (rack-scale systems:
+    :func:`flopwatt.energy.facility.nodes_per_rack`), else None."""
+    from flopwatt.energy.facility import nodes_per_rack
+
+    per_rack, basis = nodes_per_rack(system)
+    return None if per_rack is None else RackLayout(nodes_per_rack=per_rack, nics_per_node=rails, basis=basis)
 
 
 def summary(fabric: Fabric, bom: Bom) -> dict[str, Any]:
@@ -42,5 +53,6 @@ def summary(fabric: Fabric, bom: Bom) -> dict[str, Any]:
         "oversubscription": t.oversubscription, "notes": dict(t.notes),
         "bom": {"parts": bom.parts, "usd_known": bom.usd, "w_known": bom.watts,
                 "unknown_price": bom.unknown_price, "unknown_power": bom.unknown_power,
-                "pj_per_bit": bom.pj_per_bit, **bom.totals(), "notes": bom.notes},
+                "pj_per_bit": bom.pj_per_bit, **bom.totals(), "notes": bom.notes,
+                **({"placement": bom.placement} if bom.placement else {})},
     }

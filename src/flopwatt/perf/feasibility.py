@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopwatt.catalog import facility_costs
 from flopwatt.perf.partition import first_last_split
 from flopwatt.perf.plans import Plans
-from flopwatt.specs import ModelSpec, StackProfile
+from flopwatt.specs import ModelSpec, StackProfile, System
 
 REASONS = (
     "ok",
@@ -96,3 +97,24 @@ def reason_counts(reason: np.ndarray) -> dict[str, int]:
     """How many plans fail for each reason (feasible ones under 'ok')."""
     counts = np.bincount(reason.astype(np.int64), minlength=len(REASONS))
     return {name: int(c) for name, c in zip(REASONS, counts, strict=True) if c}
+
+
+# ---- cooling: a facility rule on the system x cooling type (not on the plan's knobs) -------------------------
+# Kept apart from the plan checks above: it depends only on the system's rack power and the cooling type, so
+# every plan of a (system, cooling) pair shares it. Source: catalog facility_costs.toml [air_rack_limit] (air
+# carries at most ~41 kW per rack with perfect containment) against the published rack power of rack-scale
+# systems ([rack.*]) or one node's datasheet maximum. Only air has a sourced hard limit; other types pass.
+
+COOLING_REASON = "cooling"
+"""Reason name (explained in :mod:`flopwatt.perf.reasons`) of a system whose racks the cooling type cannot carry."""
+
+
+def cooling_refusal(system: System, cooling_id: str) -> str | None:
+    """Why racks of ``system`` cannot be cooled by ``cooling_id``, naming the rack power and the sourced
+    limit, or None where the pair is allowed (or the rack power is unknown)."""
+    return facility_costs.air_cooling_refusal(system, cooling_id)
+
+
+def cooling_allowed(system: System, cooling_ids: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Boolean mask over ``cooling_ids``: True where ``system``'s racks can be cooled that way."""
+    return np.array([cooling_refusal(system, c) is None for c in cooling_ids], dtype=bool)

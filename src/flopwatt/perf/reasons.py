@@ -25,6 +25,8 @@ EXPLANATIONS = {
     "oom": "does not fit in device memory",
     "slo": "misses the latency targets (TTFT/TPOT at the SLO percentile)",
     "market": "the accelerator cannot be sold in the buyer's market (catalog/markets.toml rule)",
+    "cooling": "the system's racks draw more than this cooling type carries (catalog facility_costs.toml "
+               "[air_rack_limit])",
 }
 
 

@@ -94,18 +94,30 @@ def footprint(fp: dict[str, float]) -> list[str]:
         total = sum(parts.values())
         lines.append("  energy per device per step: " + ", ".join(f"{k} {v / total:.1%}" for k, v in parts.items())
                      + f"; off-chip data movement {fp['movement/off_chip_share']:.1%}")
+    return lines + _money_lines(fp)
+
+
+def _money_lines(fp: dict) -> list[str]:
+    """The money breakdown; a designed fabric has its own line, and an unpriced fabric part makes the totals
+    unknown (the known lines are printed)."""
+    fabric = fp.get("money/fabric_depreciation_usd")
     if "money/run_usd" in fp:
-        lines += ["money:",
-                  f"  run ${fp['money/run_usd']:,.0f} (IT depreciation ${fp['money/it_depreciation_usd']:,.0f}, "
-                  f"facility ${fp['money/facility_depreciation_usd']:,.0f}, energy ${fp['money/energy_usd']:,.0f}, "
-                  f"maintenance ${fp['money/maintenance_usd']:,.0f})",
-                  f"  ${fp['money/usd_per_device_hour']:.2f} per device-hour, "
-                  + (f"${fp['money/usd_per_million_tokens']:.2f} per million tokens; "
-                     if "money/usd_per_million_tokens" in fp else "")
-                  + f"capex ${fp['money/capex_usd']:,.0f}, 5-year TCO ${fp['money/tco_usd']:,.0f}"]
-    else:
-        lines += ["money: unknown (no published price for this system's devices or nodes)"]
-    return lines
+        return ["money:",
+                f"  run ${fp['money/run_usd']:,.0f} (IT depreciation ${fp['money/it_depreciation_usd']:,.0f}, "
+                + (f"fabric ${fabric:,.0f}, " if fabric is not None else "")
+                + f"facility ${fp['money/facility_depreciation_usd']:,.0f}, energy ${fp['money/energy_usd']:,.0f}, "
+                f"maintenance ${fp['money/maintenance_usd']:,.0f})",
+                f"  ${fp['money/usd_per_device_hour']:.2f} per device-hour, "
+                + (f"${fp['money/usd_per_million_tokens']:.2f} per million tokens; "
+                   if "money/usd_per_million_tokens" in fp else "")
+                + f"capex ${fp['money/capex_usd']:,.0f}"
+                + (f" (fabric ${fp['money/fabric_capex_usd']:,.0f})" if "money/fabric_capex_usd" in fp else "")
+                + f", 5-year TCO ${fp['money/tco_usd']:,.0f}"]
+    if "fabric/unpriced_parts" in fp:
+        return [f"money: totals unknown ({fp['fabric/unpriced_parts']:,.0f} fabric parts unpriced); known: IT "
+                f"depreciation ${fp['money/it_depreciation_usd']:,.0f}, facility "
+                f"${fp['money/facility_depreciation_usd']:,.0f}, energy ${fp['money/energy_usd']:,.0f}"]
+    return ["money: unknown (no published price for this system's devices or nodes)"]
 
 
 def catalog_list(kind: str, entries: dict[str, Any]) -> str:

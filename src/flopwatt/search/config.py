@@ -74,7 +74,6 @@ def from_request(req: PlanSearchRequest) -> PlanConfig:
         for entry in ids:
             catalog.get(kind, entry)
     systems, removed = _market_filter(menu, _systems(menu))
-    _check_cooling(systems, menu.cooling)
     return PlanConfig(
         model=model.id, tokens=workload.tokens, seq_len=seq, global_batches=tuple(workload.global_batch),
         precisions=tuple(workload.precision) if workload.precision else (None,),
@@ -132,16 +131,6 @@ def _market_filter(menu: PlanMenu, systems: tuple[str, ...]) -> tuple[tuple[str,
         raise InputError("[menu].market", f"a market where some accelerator of the menu is allowed; in "
                          f"{menu.market}: " + "; ".join(str(r["rule"]) for r in removed))
     return tuple(kept), tuple(removed)
-
-
-def _check_cooling(systems: tuple[str, ...], cooling: list[str]) -> None:
-    """Air cooling in the menu with a system whose racks exceed the sourced air limit: one InputError (the
-    system cannot run air-cooled under any plan, so the menu itself is contradictory)."""
-    for system_id in systems:
-        for cooling_id in cooling:
-            why = facility_costs.air_cooling_error(catalog.get("systems", system_id), cooling_id)
-            if why is not None:
-                raise InputError("[menu].cooling", f"no air with {system_id} ({why})", cooling_id)
 
 
 def market_summary(cfg: PlanConfig) -> dict[str, Any] | None:

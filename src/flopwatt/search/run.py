@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from flopwatt import catalog
-from flopwatt.fabric.design import design
+from flopwatt.fabric.design import design, rack_layout
 from flopwatt.fabric.network import FabricSpec
 from flopwatt.footprint import Setting, run_footprint
 from flopwatt.perf import feasibility
@@ -105,7 +105,7 @@ def _fabric(cfg: PlanConfig, g: Group, system):
     if g.fabric == "ideal":
         return None
     spec = FabricSpec(topology=g.fabric, switch=cfg.switch, media=g.media, oversubscription=g.oversubscription)
-    return design(spec, g.devices, system.devices_per_node)
+    return design(spec, g.devices, system.devices_per_node, layout=rack_layout(system, system.devices_per_node))
 
 
 def _timing_key(g: Group, start: int, stop: int, fabric) -> tuple:
@@ -159,10 +159,16 @@ def _summarise(cfg: PlanConfig, g: Group, evaluated: tuple, context: tuple, sink
     out = ChunkResult()
     settings = list(itertools.product(cfg.sites, cfg.cooling))
     out.configurations = plans * len(settings)
+    # the cooling rule (perf/feasibility.py) refuses every plan of this system at a cooling type that cannot carry
+    # its racks (air above the sourced limit): those settings are skipped, their plans counted under "cooling"
+    allowed = feasibility.cooling_allowed(catalog.get("systems", g.system), [c for _, c in settings])
+    settings = [s for s, ok in zip(settings, allowed, strict=True) if ok]
+    if not allowed.all():
+        out.infeasible[feasibility.COOLING_REASON] = plans * int((~allowed).sum())
     for name, count in reasons.items():
-        if name != "ok":
+        if name != "ok" and settings:
             out.infeasible[name] = count * len(settings)
-    if len(good) == 0:
+    if len(good) == 0 or not settings:
         return out
     tables = [_costed(cfg, g, good, context, (site, cooling), out) for site, cooling in settings]
     table = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
