@@ -303,3 +303,27 @@ def test_the_plan_search_cache_is_bounded_and_keyed_by_the_catalog_tables():
     api.train(TrainRequest(**body))
     assert len(estimate._CHOICES) == 2
     assert estimate.CHOICE_CACHE_ENTRIES >= 1 and len(estimate._CHOICES) <= estimate.CHOICE_CACHE_ENTRIES
+
+
+def test_the_web_pool_serves_waiting_requests_in_arrival_order():
+    """server.pool hands a freed worker to the longest-waiting request (a queue, not a polling race)."""
+    import asyncio
+
+    from flopwatt.server import pool as web_pool
+
+    workers = web_pool.Pool(size=1)
+    done = []
+
+    async def one(i: int) -> None:
+        status, _ = await workers.run("reliability", json.dumps({"devices": 100 + i, "days": 3}), 120)
+        done.append((i, status))
+
+    async def together() -> None:
+        await asyncio.gather(*(one(i) for i in range(6)))  # arrive in this order while the one worker starts
+
+    try:
+        asyncio.run(together())
+        assert done == [(i, "ok") for i in range(6)]
+        assert workers.starting == 0 and not workers.waiting and not workers.busy and len(workers.idle) == 1
+    finally:
+        workers.close()
