@@ -42,6 +42,12 @@ def _rss_bytes(pid: int) -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _descendants(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -91,7 +97,7 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,), daemon=True)
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,))  # it starts workers
     server.start()
     url = f"http://127.0.0.1:{port}"
     try:
@@ -103,6 +109,9 @@ def main() -> None:
                 time.sleep(0.1)
         print(f"cores usable: {len(os.sched_getaffinity(0))}, load average "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        workers = _descendants(server.pid)
+        cpu_before = {p: _cpu_s(p) for p in [server.pid, *workers]}
+        client_before = time.process_time()
         started = time.perf_counter()
         latencies, errors = asyncio.run(_load(url, args.clients, args.seconds, args.new_space, not args.no_advise))
         wall = time.perf_counter() - started
@@ -113,7 +122,14 @@ def main() -> None:
               f"{not args.no_advise}): {len(latencies)} requests, {errors} errors, {len(latencies) / wall:.1f}/s; "
               f"p50 {statistics.median(latencies) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, "
               f"max {latencies[-1] * 1e3:.0f} ms")
-        workers = _descendants(server.pid)
+        client_cpu = time.process_time() - client_before
+        now = _descendants(server.pid)
+        spent = {p: _cpu_s(p) - cpu_before.get(p, 0.0) for p in [server.pid, *now]}
+        n = max(len(latencies), 1)
+        print(f"CPU per request: server {spent[server.pid] / n * 1e3:.1f} ms, workers "
+              f"{sum(v for p, v in spent.items() if p != server.pid) / n * 1e3:.1f} ms, these clients "
+              f"{client_cpu / n * 1e3:.1f} ms")
+        workers = now
         print(f"RSS: server {_rss_bytes(server.pid) / 2**20:.0f} MiB; {len(workers)} child processes (forkserver + "
               f"workers) max {max((_rss_bytes(p) for p in workers), default=0) / 2**20:.0f} MiB, sum "
               f"{sum(_rss_bytes(p) for p in workers) / 2**20:.0f} MiB")

@@ -117,10 +117,11 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) 
         return out
     mine = estimate.choice.step_time_s
     best_alt = None
+    plan_request = _plan_request(req)
     for other in catalog.stacks().values():
         if other.id == stack.id:
             continue
-        alt = choose(workload, system, other, _plan_request(req))
+        alt = choose(workload, system, other, plan_request)
         if np.isfinite(alt.step_time_s) and (best_alt is None or alt.step_time_s < best_alt[1].step_time_s):
             best_alt = (other, alt)
     if best_alt and best_alt[1].step_time_s * ADVICE_SPEEDUP <= mine:
