@@ -26,7 +26,8 @@ from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
 CHOICE_CACHE_ENTRIES = 4096
-"""Plan-space searches remembered per process (each entry is one plan row and a few counts: ~2 kB)."""
+"""Plan-space searches remembered per process: each entry is one plan row and a few counts, ~3 kB (tracemalloc),
+so at most ~13 MB."""
 KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel")
 
 
