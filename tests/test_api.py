@@ -224,3 +224,106 @@ def test_validate_skips_unknown_frameworks_models_and_metrics_and_never_reads_no
     assert "mlperf-nvidia" in reasons and "watts_per_token" in reasons and "tpu-v99" in reasons
     same = validate([{**train, "notes": "counts the extra recompute; model flops; swiglu; TDP; PUE 1.5"}])
     assert same["rows"][0]["predicted"] == report["rows"][0]["predicted"]
+
+
+CACHE_CASES = [
+    {"model": "llama3-70b", "devices": 1024, "global_batch": 1024, "tokens": 1e12},  # open knobs, 13,764 plans
+    {"model": "gpt3-175b", "devices": 1024, "global_batch": 1536, "tokens": 3e11, "stack": "megatron-2021"},
+    {"model": "llama3.1-405b", "devices": 64, "global_batch": 64, "tokens": 1e12},  # no plan fits
+    {"model": "llama3-70b", "devices": 1000, "global_batch": 1024, "tokens": 1e12},  # no plan divides the batch
+    {"model": "mixtral-8x7b", "devices": 512, "global_batch": 1024, "tokens": 1e12, "advise": False},
+]
+
+
+def _fresh_search(body: dict) -> tuple:
+    """The whole space evaluated without the cache: fastest plan's figures, counts, and the fastest other
+    stack (the advice's candidate), as the estimate computed them before it was cached."""
+    from flopwatt.api.training import _plan_request
+    from flopwatt.estimate import estimate_training
+    from flopwatt.specs import TrainingWorkload
+
+    req = TrainRequest(**body)
+    result = api.train(req)
+    model, system = catalog.get("models", result.inputs["model"]), catalog.get("systems", result.inputs["system"])
+    workload = TrainingWorkload(model=model, seq_len=result.inputs["seq_len"], tokens=req.tokens,
+                                precision=result.inputs["precision"])
+    stack = catalog.get("stacks", result.inputs["stack"])
+    est = estimate_training(workload, system, stack, _plan_request(req))
+    summary = est.best_summary() if est.best is not None else None
+    steps = {other.id: estimate_training(workload, system, other, _plan_request(req)) for other in
+             catalog.stacks().values() if other.id != stack.id} if req.advise else {}
+    fastest = None  # the first of the fastest, in catalog order (ties go to the earlier stack)
+    for sid, e in steps.items():
+        step = float(e.result.metrics["step_time_s"][e.best]) if e.best is not None else None
+        if step is not None and (fastest is None or step < fastest[0]):
+            fastest = (step, sid)
+    return summary, est.infeasible_counts(), len(est.result), fastest
+
+
+@pytest.mark.parametrize("body", CACHE_CASES)
+def test_the_cached_plan_search_gives_the_answer_of_a_fresh_search(body):
+    """estimate.choose caches the search per plan space (tokens apart): cold, warm and other-token answers
+    equal the uncached whole-space evaluation, number for number, advice included."""
+    from flopwatt import estimate
+
+    estimate._CHOICES.clear()
+    cold = api.train(TrainRequest(**body))
+    assert api.train(TrainRequest(**body)) == cold  # every search a cache hit now
+    more = {**body, "tokens": body["tokens"] * 3}
+    warm_other = api.train(TrainRequest(**more))
+    estimate._CHOICES.clear()
+    assert api.train(TrainRequest(**more)) == warm_other
+    summary, counts, evaluated, fastest = _fresh_search(body)
+    assert (cold.plans_evaluated, cold.infeasible) == (evaluated, {k: v for k, v in counts.items() if k != "ok"}
+                                                       if summary is None else counts)
+    if summary is None:
+        assert not cold.feasible
+    else:
+        assert (cold.plan, cold.time, cold.memory) == (summary["plan"], summary["time"], summary["memory"])
+        assert cold.metrics == summary["metrics"]  # time_to_train_s of these tokens, not the cached ones
+        assert warm_other.metrics["time_to_train_s"] == pytest.approx(3 * cold.metrics["time_to_train_s"])
+    named = [a for a in cold.advice if a.startswith("stack ")]
+    mine = cold.time.get("time/step", float("inf"))
+    if fastest is not None and fastest[0] * 1.2 <= mine:
+        assert named and named[0].startswith(f"stack {fastest[1]} ")
+    else:
+        assert not named
+
+
+def test_the_plan_search_cache_is_bounded_and_keyed_by_the_catalog_tables():
+    from flopwatt import estimate
+
+    estimate._CHOICES.clear()
+    body = {**TRAIN, "advise": False}
+    api.train(TrainRequest(**body))
+    assert len(estimate._CHOICES) == 1
+    api.train(TrainRequest(**{**body, "tokens": 5e11, "site": "us-iowa"}))  # same plan space: a hit
+    assert len(estimate._CHOICES) == 1
+    catalog.clear_caches()  # new efficiency tables (as after an overlay): a new key
+    api.train(TrainRequest(**body))
+    assert len(estimate._CHOICES) == 2
+    assert estimate.CHOICE_CACHE_ENTRIES >= 1 and len(estimate._CHOICES) <= estimate.CHOICE_CACHE_ENTRIES
+
+
+def test_the_web_pool_serves_waiting_requests_in_arrival_order():
+    """server.pool hands a freed worker to the longest-waiting request (a queue, not a polling race)."""
+    import asyncio
+
+    from flopwatt.server import pool as web_pool
+
+    workers = web_pool.Pool(size=1)
+    done = []
+
+    async def one(i: int) -> None:
+        status, _ = await workers.run("reliability", json.dumps({"devices": 100 + i, "days": 3}), 120)
+        done.append((i, status))
+
+    async def together() -> None:
+        await asyncio.gather(*(one(i) for i in range(6)))  # arrive in this order while the one worker starts
+
+    try:
+        asyncio.run(together())
+        assert done == [(i, "ok") for i in range(6)]
+        assert workers.starting == 0 and not workers.waiting and not workers.busy and len(workers.idle) == 1
+    finally:
+        workers.close()

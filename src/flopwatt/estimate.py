@@ -2,14 +2,22 @@
 
 Choosing is not a loop: every candidate plan is evaluated in one vectorised call of
 :func:`flopwatt.perf.training.evaluate_training` and the fastest feasible one wins.
+
+Which plan is fastest does not depend on the training tokens (step time, memory and feasibility are per
+step), so :func:`choose` keeps what a space search found in a bounded LRU cache keyed by everything else
+(model, sequence, precision, system, stack, request, catalog efficiency tables); :func:`estimate_best`
+then evaluates the chosen plan alone with the full workload. Same numbers as :func:`estimate_training`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, fields, is_dataclass, replace
 
 import numpy as np
 
+from flopwatt import catalog
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
 from flopwatt.perf.plans import Plans
@@ -17,6 +25,9 @@ from flopwatt.perf.space import PlanRequest, enumerate_plans
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
+CHOICE_CACHE_ENTRIES = 4096
+"""Plan-space searches remembered per process: each entry is one plan row and a few counts, ~3 kB (tracemalloc),
+so at most ~13 MB."""
 KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel")
 
 
@@ -69,6 +80,131 @@ def estimate_training(workload: TrainingWorkload, system: System, stack: StackPr
     best = int(np.argmin(step)) if np.isfinite(step).any() else None
     chosen = tuple(k for k in KNOBS if getattr(request, k) is None)
     return Estimate(result=result, best=best, chosen=chosen)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What a search of one plan space found, without the tokens-dependent figures (a cache value)."""
+
+    plan: Plans | None
+    """The fastest feasible plan (one row), or None."""
+    evaluated: int
+    feasible: int
+    counts: tuple[tuple[str, int], ...]
+    """Plans per feasibility reason (``feasibility.reason_counts``), as pairs so the value stays immutable."""
+    step_time_s: float
+    """Step time of ``plan`` (inf if none is feasible)."""
+    mfu: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class BestEstimate:
+    """The fastest feasible plan evaluated alone with the full workload, and what the search counted."""
+
+    choice: Choice
+    result: TrainingResult | None
+    """One row (the plan of ``choice``); None if no plan is feasible."""
+    chosen: tuple[str, ...]
+
+    def best_summary(self) -> dict[str, object]:
+        if self.result is None:
+            raise ValueError("no feasible plan")
+        return Estimate(result=self.result, best=0, chosen=self.chosen).best_summary()
+
+    def infeasible_counts(self) -> dict[str, int]:
+        return dict(self.choice.counts)
+
+
+class _Same:
+    """Compares by identity: the catalog's efficiency tables in a cache key (a new catalog, a new key)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+
+def _search(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
+            fabric: Fabric | None) -> Choice:
+    est = estimate_training(workload, system, stack, request, fabric=fabric)
+    counts = tuple(sorted(est.infeasible_counts().items()))
+    n_ok = int(est.result.feasible.sum())
+    if est.best is None:
+        return Choice(plan=None, evaluated=len(est.result), feasible=n_ok, counts=counts, step_time_s=np.inf,
+                      mfu=None)
+    best = est.result.plans.take(np.array([est.best]))  # a copy, not a view that keeps the space alive
+    return Choice(plan=best, evaluated=len(est.result),
+                  feasible=n_ok, counts=counts, step_time_s=float(est.result.metrics["step_time_s"][est.best]),
+                  mfu=float(est.result.metrics["mfu"][est.best]))
+
+
+def _frozen(obj: object) -> object:
+    """A hashable value equal for equal specs (dataclasses, dicts, sequences, arrays): a cache key part."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return (type(obj).__name__, *(_frozen(getattr(obj, f.name)) for f in fields(obj)))
+    if isinstance(obj, dict):
+        return ("dict", *sorted((k, _frozen(v)) for k, v in obj.items()))
+    if isinstance(obj, list | tuple):
+        return ("seq", *(_frozen(v) for v in obj))
+    if isinstance(obj, np.ndarray):
+        return ("array", obj.dtype.str, obj.shape, obj.tobytes())
+    hash(obj)  # anything else must be hashable already
+    return obj
+
+
+_SYSTEM_KEYS: dict[int, tuple[System, object]] = {}
+"""id -> (system, its frozen value): systems are catalog objects, so their keys are computed once."""
+
+
+def _system_key(system: System) -> object:
+    known = _SYSTEM_KEYS.get(id(system))
+    if known is not None and known[0] is system:
+        return known[1]
+    if len(_SYSTEM_KEYS) >= 256:
+        _SYSTEM_KEYS.clear()
+    key = _frozen(system)
+    _SYSTEM_KEYS[id(system)] = (system, key)  # holding the system keeps its id from being reused
+    return key
+
+
+_CHOICES: OrderedDict[tuple, Choice] = OrderedDict()
+_CHOICES_LOCK = threading.Lock()
+
+
+def choose(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
+           fabric: Fabric | None = None) -> Choice:
+    """The fastest feasible plan of ``request``'s space (cached unless a fabric is given)."""
+    if fabric is not None:
+        return _search(workload, system, stack, request, fabric)
+    key = (replace(workload, tokens=None), _system_key(system), stack, request, _Same(catalog.efficiency()))
+    with _CHOICES_LOCK:
+        found = _CHOICES.get(key)
+        if found is not None:
+            _CHOICES.move_to_end(key)
+            return found
+    choice = _search(workload, system, stack, request, None)
+    with _CHOICES_LOCK:
+        _CHOICES[key] = choice
+        while len(_CHOICES) > CHOICE_CACHE_ENTRIES:
+            _CHOICES.popitem(last=False)
+    return choice
+
+
+def estimate_best(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
+                  fabric: Fabric | None = None) -> BestEstimate:
+    """:func:`choose`, then the chosen plan evaluated with ``workload`` (its tokens included)."""
+    choice = choose(workload, system, stack, request, fabric)
+    chosen = tuple(k for k in KNOBS if getattr(request, k) is None)
+    if choice.plan is None:
+        return BestEstimate(choice=choice, result=None, chosen=chosen)
+    result = evaluate_training(workload, system, choice.plan, stack, request.devices, fabric=fabric)
+    return BestEstimate(choice=choice, result=result, chosen=chosen)
 
 
 def request_fields() -> tuple[str, ...]:

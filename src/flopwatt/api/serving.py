@@ -12,12 +12,13 @@ from flopwatt.api import results
 from flopwatt.api.fields import DEFAULTS
 from flopwatt.api.requests import ServeCompareRequest, ServeRequest
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_system
-from flopwatt.catalog import engine_profiles, markets
+from flopwatt.catalog import engine_profiles
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.footprint import unknown_parts
 from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
-from flopwatt.serve import NoFeasiblePlan, estimate_disaggregated, estimate_serving
-from flopwatt.serve import ServeRequest as CoreServeRequest
+
+# flopwatt.serve and catalog.markets are imported where used: a training command never loads them
+# (about a third of the CLI's import time).
 
 
 def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object]:
@@ -49,6 +50,8 @@ def _weight_only(precision: str, acc, notes: Assumptions) -> None:
 
 
 def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, notes: Assumptions, allow_files: bool):
+    from flopwatt.serve import ServeRequest as CoreServeRequest
+
     input_len, output_len, moments = _lengths(req, allow_files)
     model = resolve_model(req.model, notes, allow_files=allow_files)
     system = resolve_system(accelerator, None, DEFAULTS["serve.accelerator"], notes)
@@ -78,7 +81,9 @@ def _cost_basis(system, notes: Assumptions) -> None:
                   "hosts and network unpriced, $/token a lower bound)")
 
 
-def _estimate(req: ServeRequest, core: CoreServeRequest, engine_id: str, notes: Assumptions) -> results.Result:
+def _estimate(req: ServeRequest, core, engine_id: str, notes: Assumptions) -> results.Result:
+    from flopwatt.serve import NoFeasiblePlan, estimate_disaggregated, estimate_serving
+
     setting = resolve_setting(req, notes)
     _cost_basis(core.system, notes)
     inputs = {"model": core.model.id, "system": core.system.id, "accelerator": core.system.accelerator.id,
@@ -113,6 +118,8 @@ def _excluded(req: ServeCompareRequest, accelerator: str, devices: int) -> resul
     """An accelerator the request's market does not allow, as a result naming the rule; None if allowed."""
     if req.market is None:
         return None
+    from flopwatt.catalog import markets
+
     acc_id = resolve_system(accelerator, None, DEFAULTS["serve.accelerator"], Assumptions()).accelerator.id
     ruling = markets.ruling(req.market, acc_id)
     if ruling["allowed"]:
@@ -139,6 +146,8 @@ def _per_accelerator(name: str, values: list, n: int) -> list:
 def serve_compare(req: ServeCompareRequest, *, allow_files: bool = True) -> list[results.Result]:
     """The same workload on each accelerator, at equal SLOs; with a market, accelerators its rules do not
     allow come back infeasible with reason 'market' and the rule (nothing is estimated for them)."""
+    from flopwatt.catalog import markets
+
     accs = req.accelerator
     counts = _per_accelerator("devices", req.devices, len(accs))
     engines = _per_accelerator("engine", req.engine, len(accs))

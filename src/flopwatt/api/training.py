@@ -1,7 +1,8 @@
 """``flopwatt.api.train``: one training estimate from a typed request.
 
 Resolve the request (:mod:`flopwatt.api.resolve`), evaluate every plan consistent with what it fixes in
-one vectorised call (:func:`flopwatt.estimate.estimate_training`), cost the fastest feasible plan
+one vectorised call (:func:`flopwatt.estimate.estimate_best`: the search is cached per plan space, the
+chosen plan re-evaluated with the request's tokens), cost the fastest feasible plan
 (:func:`flopwatt.footprint.run_footprint`), and say what limited it (:func:`_advice`).
 """
 
@@ -15,7 +16,7 @@ from flopwatt.api.fields import DEFAULTS
 from flopwatt.api.requests import TrainRequest
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_stack, resolve_system
 from flopwatt.errors import InputError
-from flopwatt.estimate import Estimate, estimate_training
+from flopwatt.estimate import BestEstimate, choose, estimate_best
 from flopwatt.fabric.design import design, rack_layout
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
@@ -73,28 +74,29 @@ def train(req: TrainRequest) -> results.Result:
     workload = TrainingWorkload(model=model, seq_len=seq, tokens=req.tokens, precision=precision)
     _check_moe_knobs(model, req.ep)
     fabric = _fabric(req, system)
-    estimate = estimate_training(workload, system, stack, _plan_request(req), fabric=fabric[0] if fabric else None)
+    estimate = estimate_best(workload, system, stack, _plan_request(req), fabric=fabric[0] if fabric else None)
     inputs = {"model": model.id, "system": system.id, "accelerator": system.accelerator.id, "devices": req.devices,
               "stack": stack.id, "precision": precision, "seq_len": seq, "tokens": req.tokens,
               "global_batch": req.global_batch, "site": req.site, "cooling": req.cooling}
     refused = cooling_refusal(system, req.cooling)
     if refused is not None:  # a facility rule shared by every plan of this system x cooling (perf/feasibility.py)
-        out = results.infeasible("train", inputs, {COOLING_REASON: len(estimate.result)}, len(estimate.result),
-                                 notes.items, message=refused)
+        out = results.infeasible("train", inputs, {COOLING_REASON: estimate.choice.evaluated},
+                                 estimate.choice.evaluated, notes.items, message=refused)
         out.advice.append(refused)
         return out
-    if estimate.best is None:
-        out = results.infeasible("train", inputs, estimate.infeasible_counts(), len(estimate.result), notes.items)
+    if estimate.result is None:
+        out = results.infeasible("train", inputs, estimate.infeasible_counts(), estimate.choice.evaluated,
+                                 notes.items)
         out.advice.extend(_advice(req, workload, system, stack, estimate))
         return out
     return _feasible(req, (workload, system, stack), estimate, fabric, inputs, notes)
 
 
-def _feasible(req, context, estimate: Estimate, fabric, inputs: dict, notes: Assumptions) -> results.Result:
+def _feasible(req, context, estimate: BestEstimate, fabric, inputs: dict, notes: Assumptions) -> results.Result:
     workload, system, stack = context
     summary = estimate.best_summary()
     setting = resolve_setting(req, notes)
-    fp = run_footprint(estimate.result.take(np.array([estimate.best])), workload, system, req.devices, setting, fabric)
+    fp = run_footprint(estimate.result, workload, system, req.devices, setting, fabric)
     footprint = {k: float(v[0]) for k, v in fp.items()}
     pue = footprint["facility/pue"]
     if req.pue_cap is not None and pue > req.pue_cap:
@@ -105,41 +107,36 @@ def _feasible(req, context, estimate: Estimate, fabric, inputs: dict, notes: Ass
     notes.add("failures: catalog failure model (Llama 3 interruption rates per device-day), Daly checkpoint interval")
     details = {"fabric": fabric_summary(*fabric) if fabric else None}
     return results.Result(
-        kind="train", inputs=inputs, feasible=True, plans_evaluated=len(estimate.result),
-        plans_feasible=int(estimate.result.feasible.sum()), infeasible=estimate.infeasible_counts(),
+        kind="train", inputs=inputs, feasible=True, plans_evaluated=estimate.choice.evaluated,
+        plans_feasible=estimate.choice.feasible, infeasible=estimate.infeasible_counts(),
         plan=summary["plan"], chosen=summary["chosen"], time=summary["time"], memory=summary["memory"],
         metrics=summary["metrics"], footprint=footprint, unknown=unknown_parts(system, bom), assumptions=notes.items,
         advice=_advice(req, workload, system, stack, estimate), details=details)
 
 
-def _best_step(estimate: Estimate) -> float:
-    return float(estimate.result.metrics["step_time_s"][estimate.best]) if estimate.best is not None else np.inf
-
-
-def _advice(req: TrainRequest, workload, system, stack, estimate: Estimate) -> list[str]:
+def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) -> list[str]:
     """What limited the plan (the reasons that refused the most plans) and which other stack would be
     at least ADVICE_SPEEDUP faster with the same fixed knobs."""
     out = []
     counts = {k: v for k, v in estimate.infeasible_counts().items() if k not in ("ok", "devices")}
     for reason in ("layers_pp", "batch", "heads_tp", "oom"):
-        if counts.get(reason) and (reason != "oom" or estimate.best is None):
-            out.append(f"{counts[reason]:,} of {len(estimate.result):,} plans refused: {EXPLANATIONS[reason]} "
+        if counts.get(reason) and (reason != "oom" or estimate.result is None):
+            out.append(f"{counts[reason]:,} of {estimate.choice.evaluated:,} plans refused: {EXPLANATIONS[reason]} "
                        f"({stack.id})")
     if not req.advise:
         return out
-    mine = _best_step(estimate)
+    mine = estimate.choice.step_time_s
     best_alt = None
+    plan_request = _plan_request(req)
     for other in catalog.stacks().values():
         if other.id == stack.id:
             continue
-        alt = estimate_training(workload, system, other, _plan_request(req))
-        step = _best_step(alt)
-        if np.isfinite(step) and (best_alt is None or step < best_alt[1]):
-            best_alt = (other, step, alt)
-    if best_alt and best_alt[1] * ADVICE_SPEEDUP <= mine:
-        other, step, alt = best_alt
-        plan = alt.best_summary()["plan"]
-        mfu = float(alt.result.metrics["mfu"][alt.best])
+        alt = choose(workload, system, other, plan_request)
+        if np.isfinite(alt.step_time_s) and (best_alt is None or alt.step_time_s < best_alt[1].step_time_s):
+            best_alt = (other, alt)
+    if best_alt and best_alt[1].step_time_s * ADVICE_SPEEDUP <= mine:
+        other, alt = best_alt
+        plan, step, mfu = alt.plan.row(0), alt.step_time_s, alt.mfu
         shape = f"tp={plan['tp']} pp={plan['pp']} dp={plan['dp']}"
         now = f"{stack.id} has no feasible plan" if not np.isfinite(mine) else \
             f"{mine / step:.2f}x faster than {stack.id}"

@@ -110,19 +110,38 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     ep = _options(request.ep, divisors(experts) if model.moe is not None else np.array([1]))
     fractions = np.array(PARTIAL_RECOMPUTE if stack.partial_recompute and request.recompute is None else [1.0])
     axes = (tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions)
-    layout = _layouts(request, model, stack, (tp, pp, cp, vpp, ep))
-    knobs = np.meshgrid(*(np.arange(len(a)) for a in (mb, zero, recompute, sp, fractions)), indexing="ij")
-    i_mb, i_z, i_rc, i_sp, i_fr = (k.ravel() for k in knobs)
-    li, ki = (g.ravel() for g in np.meshgrid(np.arange(len(layout[0])), np.arange(len(i_mb)), indexing="ij"))
-    index = [layout[0][li], layout[1][li], layout[2][li], i_mb[ki], layout[3][li], i_z[ki], i_rc[ki], i_sp[ki],
-             layout[4][li], i_fr[ki]]  # per-axis indices, in the order of the axes
+    index = _valid_combinations(request, model, stack, axes)
     tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_, ep_, fr_ = (a[i] for a, i in zip(axes, index, strict=True))
-    dp_ = n // (tp_ * pp_ * cp_)
-    keep = (request.global_batch % np.maximum(dp_ * mb_, 1) == 0) & (~sp_ | (tp_ > 1))
-    keep &= (rc_ == RECOMPUTE.index("full")) | (fr_ == 1.0)  # a fraction only qualifies full recompute
-    order = np.lexsort([i[keep] for i in reversed(index)])  # the order of the full Cartesian product
-    idx = np.flatnonzero(keep)[order]
-    return Plans.build(tp=tp_[idx], pp=pp_[idx], dp=dp_[idx], cp=cp_[idx], ep=ep_[idx], vpp=vpp_[idx],
-                       micro_batch=mb_[idx],
-                       global_batch=request.global_batch, zero_stage=z_[idx], recompute=rc_[idx],
-                       sequence_parallel=sp_[idx], recompute_layers=fr_[idx])
+    return Plans.build(tp=tp_, pp=pp_, dp=n // (tp_ * pp_ * cp_), cp=cp_, ep=ep_, vpp=vpp_, micro_batch=mb_,
+                       global_batch=request.global_batch, zero_stage=z_, recompute=rc_,
+                       sequence_parallel=sp_, recompute_layers=fr_)
+
+
+def _valid_combinations(request: PlanRequest, model: ModelSpec, stack: StackProfile,
+                        axes: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """Per-axis indices of every valid combination, in the order of the full Cartesian product of ``axes``.
+
+    Each rule is checked on the smallest product it involves: the layout rules once per (tp, pp, cp, vpp, ep),
+    the batch split once per (layout, micro-batch), the recompute fraction once per knob combination;
+    only the survivors are multiplied out (the same set as filtering the whole product)."""
+    tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions = axes
+    layout = _layouts(request, model, stack, (tp, pp, cp, vpp, ep))
+    dp_layout = request.devices // (tp[layout[0]] * pp[layout[1]] * cp[layout[2]])
+    li, mi = (g.ravel() for g in np.meshgrid(np.arange(len(layout[0])), np.arange(len(mb)), indexing="ij"))
+    split = request.global_batch % np.maximum(dp_layout[li] * mb[mi], 1) == 0
+    li, mi = li[split], mi[split]
+    knobs = np.meshgrid(*(np.arange(len(a)) for a in (zero, recompute, sp, fractions)), indexing="ij")
+    i_z, i_rc, i_sp, i_fr = (k.ravel() for k in knobs)
+    qualified = (recompute[i_rc] == RECOMPUTE.index("full")) | (fractions[i_fr] == 1.0)  # a fraction qualifies full
+    i_z, i_rc, i_sp, i_fr = i_z[qualified], i_rc[qualified], i_sp[qualified], i_fr[qualified]
+    pi, ki = (g.ravel() for g in np.meshgrid(np.arange(len(li)), np.arange(len(i_z)), indexing="ij"))
+    lay = li[pi]
+    keep = ~sp[i_sp[ki]] | (tp[layout[0][lay]] > 1)  # sequence parallelism needs tensor parallelism
+    lay, pi, ki = lay[keep], pi[keep], ki[keep]
+    index = [layout[0][lay], layout[1][lay], layout[2][lay], mi[pi], layout[3][lay], i_z[ki], i_rc[ki],
+             i_sp[ki], layout[4][lay], i_fr[ki]]  # per-axis indices, in the order of the axes
+    position = np.zeros(len(lay), dtype=np.int64)
+    for axis, i in zip(axes, index, strict=True):  # mixed-radix position in the full product
+        position = position * len(axis) + i
+    order = np.argsort(position, kind="stable")
+    return [i[order] for i in index]

@@ -32,6 +32,19 @@ MAX_CONFIGS_PER_ITEM = 500_000
 
 
 @dataclass
+class TaskStats:
+    """Where a search's tasks ran and how long they computed (``PlanReport.tasks``). A backend's per-task
+    overhead (scheduling, shipping the config and the results) is (wall x workers - task_s) / tasks."""
+
+    tasks: int = 0
+    task_s: float = 0.0
+    """Seconds the tasks computed, each measured inside its worker."""
+    worker_pids: set[int] = field(default_factory=set)
+    wall_s: float = 0.0
+    """From the first submission to the last result (backend start-up excluded)."""
+
+
+@dataclass
 class PlanReport:
     configurations: int = 0
     feasible: int = 0
@@ -43,6 +56,7 @@ class PlanReport:
     items: int = 0
     best_per_system: list[dict[str, Any]] = field(default_factory=list)
     """The fastest configuration of each system (each chunk's top rows hold its fastest, so this is exact)."""
+    tasks: TaskStats = field(default_factory=TaskStats)
 
     @property
     def configurations_per_s(self) -> float:
@@ -66,6 +80,21 @@ def _task(args: tuple) -> list[tuple[int, run.ChunkResult]]:
     return list(zip(numbers, run.evaluate_items(cfg, bundle), strict=True))
 
 
+def _timed_task(args: tuple) -> tuple[int, float, list[tuple[int, run.ChunkResult]]]:
+    start = time.perf_counter()
+    out = _task(args)
+    return os.getpid(), time.perf_counter() - start, out
+
+
+def _record(stats: TaskStats | None, timed: tuple[int, float, list]) -> list:
+    pid, seconds, out = timed
+    if stats is not None:
+        stats.tasks += 1
+        stats.task_s += seconds
+        stats.worker_pids.add(pid)
+    return out
+
+
 def _tasks(cfg: PlanConfig, groups, items, out_dir: Path | None, fmt: str) -> list[tuple]:
     """One task per bundle of work items that differ only in media and oversubscription: they may share
     a training evaluation (see run.evaluate_items). Each item keeps its number, part file and place."""
@@ -79,14 +108,19 @@ def _tasks(cfg: PlanConfig, groups, items, out_dir: Path | None, fmt: str) -> li
     return [(cfg, numbers, bundle) for numbers, bundle in bundles.values()]
 
 
-def run_local(tasks: list[tuple], workers: int, progress) -> list[run.ChunkResult]:
+def run_local(tasks: list[tuple], workers: int, progress, stats: TaskStats | None = None) -> list[run.ChunkResult]:
+    start = time.perf_counter()
     if workers <= 1 or len(tasks) <= 1:
-        return [progress(_task(t)) for t in tasks]
-    with process_pool(workers) as pool:
-        return [progress(r) for r in pool.map(_task, tasks)]
+        out = [progress(_record(stats, _timed_task(t))) for t in tasks]
+    else:
+        with process_pool(workers) as pool:
+            out = [progress(_record(stats, r)) for r in pool.map(_timed_task, tasks)]
+    if stats is not None:
+        stats.wall_s += time.perf_counter() - start
+    return out
 
 
-def run_ray(tasks: list[tuple], address: str | None, progress) -> list[run.ChunkResult]:
+def run_ray(tasks: list[tuple], address: str | None, progress, stats: TaskStats | None = None) -> list[run.ChunkResult]:
     try:
         import ray
     except ImportError as exc:
@@ -96,9 +130,13 @@ def run_ray(tasks: list[tuple], address: str | None, progress) -> list[run.Chunk
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  num_cpus=None if address else os.cpu_count())
     try:
-        remote = ray.remote(_task)
+        start = time.perf_counter()
+        remote = ray.remote(_timed_task)
         refs = [remote.remote(t) for t in tasks]
-        return [progress(r) for r in ray.get(refs)]
+        out = [progress(_record(stats, r)) for r in ray.get(refs)]
+        if stats is not None:
+            stats.wall_s += time.perf_counter() - start
+        return out
     finally:
         if started:
             ray.shutdown()
@@ -153,7 +191,8 @@ def manifest(cfg: PlanConfig, writers: list[PartWriter], results: list[run.Chunk
 def search(cfg: PlanConfig, *, backend: str = "local", workers: int | None = None, address: str | None = None,
            out_dir: Path | None = None, fmt: str = "parquet", progress=None, overwrite: bool = False) -> PlanReport:
     """Enumerate, evaluate, constrain and merge the whole space of ``cfg``; with ``out_dir`` (new or empty,
-    or ``overwrite``) also write every feasible configuration, then the manifest."""
+    or ``overwrite``) also write every feasible configuration, then the manifest. ``report.tasks`` says where
+    the tasks ran and how long they computed."""
     start = time.perf_counter()
     if backend not in ("local", "ray"):
         raise InputError("--backend", "local or ray", backend)
@@ -166,6 +205,7 @@ def search(cfg: PlanConfig, *, backend: str = "local", workers: int | None = Non
     if out_dir is not None:
         sink.open_out_dir(out_dir, overwrite)
     tasks = _tasks(cfg, groups, items, out_dir, fmt)
+    stats = TaskStats()
     tick = progress or (lambda r: r)
 
     def ticks(numbered: list[tuple[int, run.ChunkResult]]) -> list[tuple[int, run.ChunkResult]]:
@@ -173,9 +213,9 @@ def search(cfg: PlanConfig, *, backend: str = "local", workers: int | None = Non
 
     try:
         if backend == "local":
-            bundles = run_local(tasks, workers or os.cpu_count() or 1, ticks)
+            bundles = run_local(tasks, workers or os.cpu_count() or 1, ticks, stats)
         elif backend == "ray":
-            bundles = run_ray(tasks, address, ticks)
+            bundles = run_ray(tasks, address, ticks, stats)
         else:
             raise InputError("--backend", "local or ray", backend)
     except BaseException:
@@ -187,5 +227,6 @@ def search(cfg: PlanConfig, *, backend: str = "local", workers: int | None = Non
         writers = sorted((n, item[3]) for _, numbers, bundle in tasks for n, item in zip(numbers, bundle, strict=True))
         sink.write_manifest(out_dir, manifest(cfg, [w for _, w in writers], results, fmt))
     report = merge(results, cfg.top_k)
+    report.tasks = stats
     report.seconds = time.perf_counter() - start
     return report

@@ -10,6 +10,7 @@ was started with (``--catalog``) are applied in each worker.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import multiprocessing
 import os
@@ -18,7 +19,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 POLL_S = 0.05
-"""How often a waiting request checks its worker, its deadline and its client."""
+"""How often a waiting request checks its worker's health, its deadline and its client (its answer wakes it
+at once)."""
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, conn: Any, timeout_s: float) -> None:
+    """Return when ``conn`` has data (or EOF) or after ``timeout_s``, whichever is first."""
+    ready = loop.create_future()
+    try:
+        loop.add_reader(conn.fileno(), lambda: ready.done() or ready.set_result(None))
+    except (NotImplementedError, AttributeError, ValueError):  # no selector loop (Windows): a plain poll
+        await asyncio.sleep(timeout_s)
+        return
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready, timeout_s)
+    finally:
+        loop.remove_reader(conn.fileno())
 
 
 class Timeout(Exception):
@@ -82,6 +99,8 @@ class Pool:
         """(pid, time.monotonic() when it was reaped) of every killed worker (the tests read it)."""
         self.busy: set[Worker] = set()
         self.starting = 0
+        self.waiting: collections.deque[asyncio.Future] = collections.deque()
+        """Requests waiting for a worker, oldest first; each future gets a worker, or None: start one."""
 
     def warm(self) -> None:
         """Start every worker now (the first start imports the server once, in the forkserver)."""
@@ -94,20 +113,13 @@ class Pool:
 
     async def run(self, endpoint: str, body: str, timeout_s: float,
                   disconnected: Callable[[], Awaitable[bool]] | None = None) -> tuple[str, str]:
-        """``(status, text)`` of one request; raises Timeout or Disconnected after killing its worker."""
+        """``(status, text)`` of one request; raises Timeout or Disconnected after killing its worker.
+
+        Requests waiting for a worker are served first come, first served (a queue of futures, not a
+        polling race), and a request learns that its answer arrived from the event loop (the pipe is
+        readable), not at the next poll: a free worker never idles while requests wait."""
         deadline = time.monotonic() + timeout_s
-        while self.starting + len(self.busy) >= self.size:  # all workers busy: wait (no loop-bound lock)
-            if time.monotonic() >= deadline:
-                raise Timeout
-            await asyncio.sleep(POLL_S)
-        if self.idle:
-            worker = self.idle.pop()
-        else:
-            self.starting += 1
-            try:
-                worker = await asyncio.to_thread(Worker, self.ctx, self.overlays)
-            finally:
-                self.starting -= 1
+        worker = await self._acquire(deadline)
         self.busy.add(worker)
         try:
             worker.conn.send((endpoint, body))
@@ -115,13 +127,64 @@ class Pool:
         except BaseException:
             self.busy.discard(worker)
             self._kill(worker)
+            self._free(None)
             raise
         self.busy.discard(worker)
-        self.idle.append(worker)
+        self._free(worker)
         return result
+
+    async def _acquire(self, deadline: float) -> Worker:
+        """An idle worker, a new one if fewer than ``size`` exist, else the next one freed (in arrival order)."""
+        if not self.waiting:
+            if self.idle:
+                return self.idle.pop()
+            if self.starting + len(self.busy) < self.size:
+                self.starting += 1
+                return await self._start()
+        handed: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.waiting.append(handed)
+        try:
+            got = await asyncio.wait_for(handed, max(deadline - time.monotonic(), 0.0))
+        except BaseException as exc:  # timed out, or the request was cancelled while it waited
+            with contextlib.suppress(ValueError):
+                self.waiting.remove(handed)
+            if handed.done() and not handed.cancelled():  # handed over at the last moment: pass it on
+                self._pass_on(handed.result())
+            if isinstance(exc, TimeoutError):
+                raise Timeout from None
+            raise
+        return got if got is not None else await self._start()
+
+    def _pass_on(self, worker: Worker | None) -> None:
+        if worker is None:
+            self.starting -= 1
+        self._free(worker)
+
+    async def _start(self) -> Worker:
+        """A new worker process (its slot already counted in ``starting``)."""
+        try:
+            return await asyncio.to_thread(Worker, self.ctx, self.overlays)
+        except BaseException:
+            self._free(None)  # the slot goes to the next waiting request (this one's is released below)
+            raise
+        finally:
+            self.starting -= 1
+
+    def _free(self, worker: Worker | None) -> None:
+        """Hand a worker (or, ``None``, the slot of a killed one) to the longest-waiting request, else keep it."""
+        while self.waiting:
+            handed = self.waiting.popleft()
+            if not handed.done():
+                if worker is None:
+                    self.starting += 1  # the slot is reserved for the request that will start the worker
+                handed.set_result(worker)
+                return
+        if worker is not None:
+            self.idle.append(worker)
 
     async def _wait(self, worker: Worker, deadline: float,
                     disconnected: Callable[[], Awaitable[bool]] | None) -> tuple[str, str]:
+        loop = asyncio.get_running_loop()
         while not worker.conn.poll():
             if not worker.process.is_alive():
                 raise RuntimeError(f"web worker {worker.process.pid} died (exit {worker.process.exitcode})")
@@ -129,7 +192,7 @@ class Pool:
                 raise Timeout
             if disconnected is not None and await disconnected():
                 raise Disconnected
-            await asyncio.sleep(POLL_S)
+            await _readable(loop, worker.conn, min(POLL_S, max(deadline - time.monotonic(), 0.0)))
         try:
             return worker.conn.recv()
         except (EOFError, OSError):

@@ -1,0 +1,89 @@
+"""In-process latency of the typed API, and the whole CLI process (not part of the test run).
+
+    python bench/bench_api.py [--n 20] [--cli-repeat 5]
+
+Prints the cores this process may use and the load average (other processes share the machine), then
+the median and p90 wall time (and median CPU time of this process, which others' load inflates less) of
+``api.train`` over N distinct 1,000-device requests with every plan knob open, advise on and off, in two
+kinds of distinct:
+
+- "new tokens/site": each request differs in tokens and site; the plan space is one seen before, so its
+  search comes from the per-process cache (:func:`flopwatt.estimate.choose`) - the warm case;
+- "new plan space": each request has a new global batch, so every stack's search runs (cache missed).
+
+Then ``api.serve`` over N distinct requests, and ``flopwatt train --json`` as a whole process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from flopwatt import api
+from flopwatt.api.requests import ServeRequest, TrainRequest
+
+SITES = ("us-virginia", "us-texas", "us-oregon", "us-iowa", "us-ohio", "ie-dublin", "de-frankfurt", "fr-paris")
+CLI = [sys.executable, "-m", "flopwatt", "train", "--model", "llama3-70b", "--devices", "1000", "--global-batch",
+       "1000", "--tokens", "1e12", "--json"]
+
+
+def _train(i: int, advise: bool, new_space: bool) -> TrainRequest:
+    batch = 1000 * (i + 2) if new_space else 1000  # a multiple of the 1,000 devices: a new, non-empty space
+    return TrainRequest(model="llama3-70b", devices=1000, global_batch=batch, tokens=1e12 + 1e9 * i,
+                        site=SITES[i % len(SITES)], advise=advise)
+
+
+def _timed(calls) -> tuple[list[float], list[float]]:
+    wall, cpu = [], []
+    for call in calls:
+        w, c = time.perf_counter(), time.process_time()
+        call()
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return wall, cpu
+
+
+def _line(label: str, wall: list[float], cpu: list[float]) -> str:
+    p90 = sorted(wall)[min(len(wall) - 1, round(0.9 * (len(wall) - 1)))]
+    return (f"{label}: median {statistics.median(wall) * 1e3:.1f} ms, p90 {p90 * 1e3:.1f} ms "
+            f"(CPU median {statistics.median(cpu) * 1e3:.1f} ms) over {len(wall)} requests")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=20, help="distinct requests per measurement")
+    parser.add_argument("--cli-repeat", type=int, default=5)
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"cores usable: {cores} (os.cpu_count {os.cpu_count()}), load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    api.train(_train(0, True, False))  # warm: imports, catalog, the 1,000-device space of the first batch
+    offset = 1
+    for new_space in (False, True):
+        for advise in (True, False):
+            reqs = [_train(offset + i, advise, new_space) for i in range(args.n)]
+            offset += args.n
+            wall, cpu = _timed([lambda r=r: api.train(r) for r in reqs])
+            kind = "new plan space (search runs)" if new_space else "new tokens/site (search cached)"
+            print(_line(f"api.train llama3-70b 1,000 devices, {kind}, advise={advise}", wall, cpu))
+    serve = [ServeRequest(model="llama3.1-70b", accelerator="h200-sxm-141gb", devices=8, input_len=1024 + 16 * i,
+                          output_len=256, tpot_slo_s=0.05) for i in range(args.n + 1)]
+    api.serve(serve[0])
+    print(_line("api.serve llama3.1-70b 8 x H200, new input length each", *_timed(
+        [lambda r=r: api.serve(r) for r in serve[1:]])))
+    times = []
+    for _ in range(args.cli_repeat):
+        start = time.perf_counter()
+        subprocess.run(CLI, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    print(f"`flopwatt train --json` (llama3-70b, 1,000 devices, knobs open) whole process: median "
+          f"{statistics.median(times):.3f} s, min {min(times):.3f} s over {args.cli_repeat} runs")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
