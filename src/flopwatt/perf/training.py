@@ -292,7 +292,8 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
     their numbers are computed but meaningless. Without a ``fabric`` the scale-out network is an
     ideal non-blocking one; with one, groups that climb above a leaf share its oversubscribed uplinks.
     """
-    ctx = _context(workload, system, stack, efficiency or catalog.efficiency(), fabric, devices)
+    eff = efficiency or catalog.efficiency()
+    ctx = _context(workload, system, stack, eff, fabric, devices)
     safe = _sanitised(plans)
     mb = _micro_batch_parts(ctx, safe)
     m = safe.micro_batches.astype(float)
@@ -310,6 +311,9 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
         "time/comm/dp": _dp_times(ctx, safe, params, mb),
         "time/optimizer": ctx.rates.memory_time(params / shard * OPTIMIZER_TRAFFIC_BYTES),
     }
+    if eff.straggler is not None:  # the step waits for its slowest host (catalog efficiency [straggler])
+        hosts = np.ceil(devices / system.devices_per_node)
+        time["time/straggler"] = eff.straggler.penalty(np.full(len(plans), hosts)) * sum(time.values())
     time["time/step"] = sum(time.values())
     mem = _memory(ctx, safe, params, mb["_held_layers"])
     reason = feasibility.structural_reasons(ctx.model, plans, stack, devices, workload.seq_len)
