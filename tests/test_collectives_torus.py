@@ -121,3 +121,30 @@ def test_fsdp_stays_inside_the_slice_and_slices_add_one_dcn_all_reduce():
     dcn = coll.all_reduce(np.array([2.0]), np.array([grads_shard]), out)[0]
     extra = two.time["time/comm/dp"][0] - one.time["time/comm/dp"][0]
     assert extra == pytest.approx(dcn, rel=0.02)  # params held per chip differ from the total by the tied head
+
+
+def test_only_the_gradient_shard_crosses_dcn():
+    """Two v5e slices: per step each chip sends 2 (s-1)/s of its 1/256 gradient shard over DCN (s = 2 slices),
+    and its FSDP gathers/scatters stay on ICI."""
+    (two, _) = _fsdp_run(512, 512)
+    (one, _) = _fsdp_run(256, 256)
+    params = two.traffic["traffic/scale_out_bytes"][0] / (2 * (2 - 1) / 2 * memory.GRAD_BYTES / 256)
+    assert one.traffic["traffic/scale_out_bytes"][0] == 0.0
+    assert two.traffic["traffic/scale_up_bytes"][0] == pytest.approx(one.traffic["traffic/scale_up_bytes"][0])
+    assert params == pytest.approx(catalog.get("models", "llama2-7b").total_params(), rel=0.02)
+
+
+@pytest.mark.parametrize(("system_id", "devices"), [("tpu-v5p-slice", 96), ("tpu-v5e-slice", 512), ("tpu-v4-slice", 64)])
+def test_every_tpu_plan_has_finite_non_negative_times(system_id, devices):
+    """All plans of a space on a torus (odd slice shapes, TP over several axes, several slices) compute."""
+    from flopwatt.perf.space import PlanRequest, enumerate_plans
+
+    model = catalog.get("models", "llama2-13b")
+    system = catalog.get("systems", system_id)
+    stack = catalog.get("stacks", "maxtext")
+    plans = enumerate_plans(PlanRequest(devices=devices, global_batch=devices * 2), model, stack, system)
+    result = evaluate_training(TrainingWorkload(model=model, seq_len=2048), system, plans, stack, devices)
+    assert len(plans) > 10
+    for key, value in result.time.items():
+        assert np.all(np.isfinite(value)) and np.all(value >= 0), key
+    assert np.all(result.traffic["traffic/scale_out_bytes"] >= 0)

@@ -75,3 +75,13 @@ def dp_time(ctx, plans: Plans, params: np.ndarray, mb: dict[str, np.ndarray]) ->
     m = np.maximum(plans.micro_batches, 1)
     inside = np.where(plans.zero_stage >= 3, m * zero3, replicated)
     return np.where(plans.dp == 1, 0.0, inside + np.where(slices > 1, across, 0.0))
+
+
+def dp_traffic(ctx, plans: Plans, params: np.ndarray, passes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Data-parallel bytes one chip moves per step: (over ICI, over DCN). ``passes`` gathers/scatters of the
+    gradient-sized buffer inside the slice (ring: (p-1)/p of it each); one AllReduce of the 1/fsdp shard across
+    slices (2 (s-1)/s of it)."""
+    fsdp = fsdp_size(plans, ctx.slice_chips).astype(float)
+    slices = np.maximum(plans.dp / fsdp, 1.0)
+    grads = params * memory.GRAD_BYTES
+    return passes * (fsdp - 1) / fsdp * grads, 2 * (slices - 1) / slices * grads / fsdp

@@ -336,6 +336,8 @@ def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.
     passes = np.where(plans.zero_stage >= 3, m * (3 + w_full), 2.0)  # AG/RS passes, AR = 2
     dp_up = passes * (g - 1) / g * grads
     dp_out = passes * (domains - 1) / domains * grads / g
+    if ctx.torus is not None:  # XLA's layout: FSDP over ICI, one gradient AllReduce across slices
+        dp_up, dp_out = ici_layout.dp_traffic(ctx, plans, params, passes)
     activation = ctx.rates.act_bytes * plans.micro_batch * ctx.seq / plans.cp * ctx.model.hidden
     split = np.where(ctx.stack.scatter_gather_p2p | plans.sequence_parallel, plans.tp, 1)
     pp_out = np.where(plans.pp > 1, m * 2 * plans.vpp * activation / split, 0.0)  # activation + gradient
