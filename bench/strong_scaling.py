@@ -29,7 +29,7 @@ from flopwatt.fabric.design import design
 from flopwatt.fabric.network import FabricSpec
 from flopwatt.perf.space import PlanRequest
 from flopwatt.specs import TrainingWorkload
-from flopwatt.validate import read_rows, validate
+from flopwatt.validate import _estimate_row, read_rows, validate
 
 DEFAULT_SERIES = Path(__file__).resolve().parent.parent / "validation" / "strong_scaling.csv"
 
@@ -77,17 +77,36 @@ def published_series(path: Path) -> tuple[dict[tuple[str, str], list[dict]], lis
     return dict(series), report["summary"]["skipped"]
 
 
+SHARES = (("bubble", "time/bubble"), ("dp", "time/comm/dp"), ("strag", "time/straggler"))
+"""Scale-dependent parts of the predicted step, printed as shares of it."""
+
+
+def step_shares(row: dict[str, str]) -> dict[str, float]:
+    """Shares of the predicted step (fastest plan, as the runner picks it) spent in the scale-dependent parts."""
+    summary = _estimate_row(row, [])[3].best_summary()
+    step = summary["time"]["time/step"]
+    return {name: summary["time"].get(key, 0.0) / step for name, key in SHARES}
+
+
 def print_published(path: Path, tolerance: float) -> bool:
-    """Print each series point by point; True when every point of every series is within ``tolerance``."""
+    """Print each series point by point; True when every point of every series is within ``tolerance``.
+    Beside the error, the decline from the series' first point (published and predicted: the trend, apart
+    from the level) and the scale-dependent shares of the predicted step."""
     series, skipped = published_series(path)
+    by_id = {row["id"]: row for row in read_rows(path)}
     every_point_ok = not skipped
     for (framework, batch), points in series.items():
         print(f"{framework}, global batch {batch} sequences ({points[0]['metric']})")
-        print(f"{'id':>10} {'GPUs':>6} {'published':>10} {'predicted':>10} {'error':>7}  plan")
+        print(f"{'id':>10} {'GPUs':>6} {'published':>10} {'predicted':>10} {'error':>7} {'pub d':>7} {'pred d':>7} "
+              f"{'bubble':>7} {'dp':>6} {'strag':>6}  plan")
+        first = points[0]
         for p in points:
             plan = p["plan"]
             error = (p["predicted"] - p["measured"]) / p["measured"]
-            print(f"{p['id']:>10} {p['devices']:>6} {p['measured']:>10.4g} {p['predicted']:>10.4g} {error:>+7.1%}  "
+            shares = step_shares(by_id[p["id"]])
+            print(f"{p['id']:>10} {p['devices']:>6} {p['measured']:>10.4g} {p['predicted']:>10.4g} {error:>+7.1%} "
+                  f"{p['measured'] / first['measured'] - 1:>+7.1%} {p['predicted'] / first['predicted'] - 1:>+7.1%} "
+                  f"{shares['bubble']:>7.1%} {shares['dp']:>6.1%} {shares['strag']:>6.1%}  "
                   f"tp{plan['tp']} pp{plan['pp']} dp{plan['dp']} v{plan['vpp']} mb{plan['micro_batch']} "
                   f"{plan['recompute']}")
         worst = max(p["ape"] for p in points)

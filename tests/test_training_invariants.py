@@ -119,3 +119,24 @@ def test_infeasible_plans_are_masked_with_reasons(gpt3, dgx_a100):
     result = evaluate_training(workload, dgx_a100, plans, stack, DEVICES)
     names = [feasibility.reason_name(r) for r in result.reason]
     assert names == ["heads_tp", "ok", "devices", "batch", "oom", "recompute"]
+
+
+@given(st.integers(min_value=1, max_value=100_000), st.integers(min_value=1, max_value=100_000))
+def test_straggler_penalty_grows_with_hosts_and_saturates(a, b):
+    """P(a job holds a slow host) = 1 - (1 - f)^H rises with H toward the sourced step slowdown."""
+    straggler = catalog.efficiency().straggler
+    low, high = sorted((a, b))
+    p_low, p_high = straggler.penalty(np.array([low, high]))
+    assert 0 < p_low <= p_high <= straggler.step_slowdown
+
+
+def test_straggler_share_of_the_step_grows_with_the_job(setup):
+    """The same plan shape on more nodes waits longer for its slowest host (a scale effect, issue 16 item 4)."""
+    workload, system, stack, plans = setup
+    result = evaluate_training(workload, system, plans, stack, DEVICES)
+    share = result.time["time/straggler"] / (result.time["time/step"] - result.time["time/straggler"])
+    hosts = np.ceil(DEVICES / system.devices_per_node)
+    np.testing.assert_allclose(share, catalog.efficiency().straggler.penalty(np.array([hosts]))[0], rtol=1e-12)
+    small = evaluate_training(workload, system, plans, stack, 64)
+    small_share = small.time["time/straggler"] / (small.time["time/step"] - small.time["time/straggler"])
+    assert np.all(small_share < share)

@@ -4,6 +4,7 @@
 - Memory: fraction of HBM bandwidth streaming (element-wise) kernels reach, per accelerator.
 - Collectives: achieved NCCL bus bandwidth as a fraction of the link rate, by message size,
   per link technology (nccl-tests ``busbw`` definition).
+- Straggler: the share of markedly slow hosts and the step-time penalty one of them causes a synchronous job.
 - Low precision: the fraction of its own peak a sustained FP8/FP4 matmul reaches, over the fraction
   BF16 reaches of its peak, per accelerator and precision (1 where nothing is measured).
 
@@ -58,6 +59,33 @@ def _roofline_norm(data: dict[str, Any]) -> float | None:
     return norm
 
 
+@dataclass(frozen=True, slots=True)
+class Straggler:
+    """Slow hosts in a synchronous job (``[straggler]``): each host is slow with ``slow_host_fraction``; a job
+    with one loses ``step_slowdown`` of its step time."""
+
+    slow_host_fraction: float
+    step_slowdown: float
+    source: str
+
+    def penalty(self, hosts: np.ndarray) -> np.ndarray:
+        """Expected relative step-time penalty of a job on ``hosts`` hosts: s x (1 - (1 - f)^hosts)."""
+        h = np.maximum(np.asarray(hosts, dtype=float), 1.0)
+        return self.step_slowdown * -np.expm1(h * np.log1p(-self.slow_host_fraction))
+
+
+def _straggler(data: dict[str, Any]) -> Straggler | None:
+    entry = data.get("straggler")
+    if entry is None:
+        return None
+    f, s = entry.get("slow_host_fraction"), entry.get("step_slowdown")
+    if not all(isinstance(v, float) and 0 <= v < 1 for v in (f, s)) or "source" not in entry \
+            or "retrieved" not in entry:
+        raise InputError("efficiency straggler", "slow_host_fraction and step_slowdown in [0, 1), a source and a "
+                                                 "retrieved date")
+    return Straggler(f, s, entry["source"])
+
+
 def _low_precision(data: dict[str, Any]) -> dict[str, dict[str, float]]:
     out = {}
     for acc, entry in data.get("low_precision", {}).items():
@@ -110,6 +138,8 @@ class EfficiencyCatalog:
     all_reduce_measured: dict[str, CollectiveTable] | None = None
     """Scale-up technology -> measured end-to-end all-reduce bus bandwidth (B/s, latency included) by
     message size (``[all_reduce_measured]``), where one exists."""
+    straggler: Straggler | None = None
+    """Slow-host penalty of synchronous steps (``[straggler]``); None = no penalty."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
@@ -128,7 +158,8 @@ class EfficiencyCatalog:
             x, y = _curve(f"efficiency all_reduce_measured.{tech}", entry, "message_bytes", "busbw_bytes_per_s",
                           fraction=False)
             measured[tech] = CollectiveTable(x, y, entry["source"])
-        return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data), measured)
+        return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data), measured,
+                   _straggler(data))
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:

@@ -18,6 +18,8 @@ every NIC in parallel, AllGather inside the domain.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,3 +171,65 @@ def hierarchical(kind: str, p: np.ndarray, per_domain: np.ndarray, nbytes: np.nd
     if kind in ("ag", "rs"):
         return all_gather(g, nbytes, up) + all_gather(domains, shard, out)
     raise ValueError(f"unknown collective kind {kind!r}")
+
+
+# --- TPU ICI tori -------------------------------------------------------------------------------------------
+# A group of chips spans ``extents[i]`` chips along torus axis i. Along an axis with its wraparound link the
+# group is a ring and both links of the axis carry data (the bidirectional bandwidth); along an axis without it
+# (a line) the far end is p - 1 hops away and one link's one-way bandwidth bounds the collective. A collective
+# over several axes uses them all at once (jax-ml/scaling-book sharding.md, "AllGather over multiple axes":
+# T = max(T_hop x sum(hops), V / (W x n_axes)); one axis without wraparound: T = (p-1) V/p / W_one-way, the
+# v5e 4x4 worked example). AllReduce = ReduceScatter + AllGather.
+
+
+def torus_placement(torus, slice_chips: int, inner: int) -> tuple[tuple[int, ...], tuple[bool, ...],
+                                                                  tuple[int, ...], tuple[bool, ...]]:
+    """Extents and wraparounds of the inner group (``inner`` chips, e.g. tensor parallel) and of the outer group
+    (the rest of the slice, e.g. FSDP) on a slice of ``slice_chips``. The inner group fills whole axes first,
+    shortest first, as XLA's device mesh gives the innermost mesh axis the nearest chips; the outer group takes
+    what is left of each axis. A group has an axis's wraparound only where it spans the whole slice axis and
+    that axis is a multiple of the torus's wraparound length."""
+    shape = torus.slice_shape(slice_chips)
+    inner_ext = _whole_axes(shape, max(int(inner), 1))
+    if inner_ext is None:  # no set of whole axes holds it: fill the shortest axes first, the last one in part
+        inner_ext, left = [1] * len(shape), max(int(inner), 1)
+        for i in sorted(range(len(shape)), key=lambda i: shape[i]):
+            take = min(shape[i], left) if left % min(shape[i], left) == 0 else 1
+            inner_ext[i], left = take, left // take
+    outer_ext = [shape[i] // inner_ext[i] for i in range(len(shape))]
+
+    def wraps(ext: list[int]) -> tuple[bool, ...]:
+        return tuple(e == s and e > 2 and s % torus.wraparound_multiple == 0 for e, s in zip(ext, shape, strict=True))
+
+    return tuple(inner_ext), wraps(inner_ext), tuple(outer_ext), wraps(outer_ext)
+
+
+def _whole_axes(shape: tuple[int, ...], chips: int) -> list[int] | None:
+    """Extents of the fewest whole slice axes whose chips multiply to ``chips`` (shortest axes first), or None."""
+    for count in range(1, len(shape) + 1):
+        for axes in itertools.combinations(sorted(range(len(shape)), key=lambda i: shape[i]), count):
+            if math.prod(shape[i] for i in axes) == chips:
+                return [shape[i] if i in axes else 1 for i in range(len(shape))]
+    return None
+
+
+def torus_gather(extents: np.ndarray, wraps: np.ndarray, nbytes: np.ndarray, tier: Tier, torus) -> np.ndarray:
+    """AllGather (or ReduceScatter) time of ``nbytes`` (the gathered size) over a group with ``extents`` (N, axes)
+    chips per axis and ``wraps`` (N, axes) wraparounds: hops x per-hop latency + (p-1)/p n / (sum over the axes
+    it spans of 2 links (ring) or 1 link (line)) at the link's one-way rate x the ICI busbw fraction."""
+    ext = np.asarray(extents, dtype=float)
+    ring = np.asarray(wraps, dtype=bool)
+    n = np.asarray(nbytes, dtype=float)
+    p = np.prod(ext, axis=-1)
+    used = ext > 1
+    links = np.sum(np.where(used, np.where(ring, 2.0, 1.0), 0.0), axis=-1)
+    link_rate = tier.link.bandwidth_bytes_per_s / (2 * torus.axes)  # per direction per link
+    bandwidth = np.maximum(links, 1.0) * link_rate * tier.table(n) * tier.share
+    hops = np.sum(np.where(used, np.where(ring, np.floor(ext / 2), ext - 1), 0.0), axis=-1)
+    t = hops * torus.hop_latency_s + (p - 1) / np.maximum(p, 1) * n / bandwidth
+    return np.where((p > 1) & (n > 0), t, 0.0)
+
+
+def torus_all_reduce(extents: np.ndarray, wraps: np.ndarray, nbytes: np.ndarray, tier: Tier, torus) -> np.ndarray:
+    """AllReduce on a torus group: ReduceScatter + AllGather of ``nbytes``."""
+    return 2 * torus_gather(extents, wraps, nbytes, tier, torus)

@@ -18,9 +18,10 @@ import numpy as np
 
 from flopwatt import catalog
 from flopwatt.catalog.efficiency import EfficiencyCatalog
+from flopwatt.catalog.ici import Torus, torus_for
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import experts, feasibility, memory, partition
+from flopwatt.perf import experts, feasibility, ici_layout, memory, partition
 from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times, recomputed_matmul_share
 from flopwatt.perf.plans import Plans
@@ -70,6 +71,9 @@ class _Context:
     up: coll.Tier
     out: coll.Tier
     fabric: Fabric | None = None
+    torus: Torus | None = None
+    """The scale-up ICI torus (ici.toml), None on switched scale-up; with it TP and DP follow perf/ici_layout."""
+    slice_chips: int = 1
 
     def out_for(self, group_nodes: np.ndarray) -> coll.Tier:
         """The scale-out tier as a group spanning ``group_nodes`` nodes sees it on the fabric."""
@@ -80,7 +84,7 @@ class _Context:
 
 
 def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
-             eff: EfficiencyCatalog, fabric: Fabric | None) -> _Context:
+             eff: EfficiencyCatalog, fabric: Fabric | None, devices: int = 1) -> _Context:
     acc = system.accelerator
     low = workload.precision in LOW_PRECISION  # FP8/FP4 GEMMs; attention core and logits stay 16-bit
     rates = DeviceRates(
@@ -96,7 +100,9 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
     )
     up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
-    return _Context(workload.model, workload.seq_len, system, stack, rates, up, out, fabric)
+    torus = torus_for(system.scale_up.technology)
+    chips = ici_layout.slice_chips(torus, devices, system.scale_up_domain_devices) if torus else 1
+    return _Context(workload.model, workload.seq_len, system, stack, rates, up, out, fabric, torus, chips)
 
 
 def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
@@ -131,6 +137,8 @@ def _held_layers(ctx: _Context, plans: Plans, busiest: np.ndarray) -> np.ndarray
 def _tp_tier_time(ctx: _Context, plans: Plans, nbytes: np.ndarray) -> np.ndarray:
     """One TP AllReduce (or AllGather + ReduceScatter under sequence parallelism) of ``nbytes``."""
     domain = ctx.system.scale_up_domain_devices
+    if ctx.torus is not None and np.all(plans.tp <= ctx.slice_chips):
+        return ici_layout.tp_time(ctx, plans, nbytes)
     inside = plans.tp <= domain
     out = ctx.out_for(np.ceil(plans.tp / domain))
     return np.where(inside, coll.all_reduce(plans.tp, nbytes, ctx.up), coll.all_reduce(plans.tp, nbytes, out))
@@ -214,6 +222,8 @@ def _params_per_device(ctx: _Context, plans: Plans, layers: np.ndarray) -> np.nd
 
 def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.ndarray]) -> np.ndarray:
     """Exposed data-parallel communication per step (s)."""
+    if ctx.torus is not None:
+        return ici_layout.dp_time(ctx, plans, params, mb)
     per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.tp, 1, plans.dp)
     out = ctx.out_for(np.ceil(plans.dp / per_domain))
     grads = params * memory.GRAD_BYTES
@@ -282,7 +292,8 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
     their numbers are computed but meaningless. Without a ``fabric`` the scale-out network is an
     ideal non-blocking one; with one, groups that climb above a leaf share its oversubscribed uplinks.
     """
-    ctx = _context(workload, system, stack, efficiency or catalog.efficiency(), fabric)
+    eff = efficiency or catalog.efficiency()
+    ctx = _context(workload, system, stack, eff, fabric, devices)
     safe = _sanitised(plans)
     mb = _micro_batch_parts(ctx, safe)
     m = safe.micro_batches.astype(float)
@@ -300,6 +311,9 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
         "time/comm/dp": _dp_times(ctx, safe, params, mb),
         "time/optimizer": ctx.rates.memory_time(params / shard * OPTIMIZER_TRAFFIC_BYTES),
     }
+    if eff.straggler is not None:  # the step waits for its slowest host (catalog efficiency [straggler])
+        hosts = np.ceil(devices / system.devices_per_node)
+        time["time/straggler"] = eff.straggler.penalty(np.full(len(plans), hosts)) * sum(time.values())
     time["time/step"] = sum(time.values())
     mem = _memory(ctx, safe, params, mb["_held_layers"])
     reason = feasibility.structural_reasons(ctx.model, plans, stack, devices, workload.seq_len)
@@ -322,6 +336,8 @@ def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.
     passes = np.where(plans.zero_stage >= 3, m * (3 + w_full), 2.0)  # AG/RS passes, AR = 2
     dp_up = passes * (g - 1) / g * grads
     dp_out = passes * (domains - 1) / domains * grads / g
+    if ctx.torus is not None:  # XLA's layout: FSDP over ICI, one gradient AllReduce across slices
+        dp_up, dp_out = ici_layout.dp_traffic(ctx, plans, params, passes)
     activation = ctx.rates.act_bytes * plans.micro_batch * ctx.seq / plans.cp * ctx.model.hidden
     split = np.where(ctx.stack.scatter_gather_p2p | plans.sequence_parallel, plans.tp, 1)
     pp_out = np.where(plans.pp > 1, m * 2 * plans.vpp * activation / split, 0.0)  # activation + gradient
