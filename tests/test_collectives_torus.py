@@ -134,7 +134,8 @@ def test_only_the_gradient_shard_crosses_dcn():
     assert params == pytest.approx(catalog.get("models", "llama2-7b").total_params(), rel=0.02)
 
 
-@pytest.mark.parametrize(("system_id", "devices"), [("tpu-v5p-slice", 96), ("tpu-v5e-slice", 512), ("tpu-v4-slice", 64)])
+@pytest.mark.parametrize(("system_id", "devices"),
+                         [("tpu-v5p-slice", 96), ("tpu-v5e-slice", 512), ("tpu-v4-slice", 64)])
 def test_every_tpu_plan_has_finite_non_negative_times(system_id, devices):
     """All plans of a space on a torus (odd slice shapes, TP over several axes, several slices) compute."""
     from flopwatt.perf.space import PlanRequest, enumerate_plans

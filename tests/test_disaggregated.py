@@ -25,6 +25,7 @@ from flopwatt.specs import Link
 from test_cli_errors import assert_one_line_error, run
 
 LLAMA = "llama2-70b"
+H100_BYTES = catalog.get("accelerators", "h100-sxm5-80gb").hbm_bytes
 
 
 def _request(devices=16, accelerator="h100-sxm5-80gb", model=LLAMA, **kw) -> ServeRequest:
@@ -59,8 +60,8 @@ def test_pools_use_every_device_in_whole_replicas_and_throughput_is_the_smaller_
     np.testing.assert_allclose(m["output_tokens_per_s"], cap * 256, rtol=1e-12)
     # the bottleneck pool is fully busy, the other one at its share
     np.testing.assert_allclose(np.maximum(m["prefill_busy"], m["decode_busy"])[ok], 1.0)
-    assert np.all(m["memory_prefill_bytes"][ok] <= USABLE_MEMORY * 80e9)
-    assert np.all(m["memory_decode_bytes"][ok] <= USABLE_MEMORY * 80e9)
+    assert np.all(m["memory_prefill_bytes"][ok] <= USABLE_MEMORY * H100_BYTES)
+    assert np.all(m["memory_decode_bytes"][ok] <= USABLE_MEMORY * H100_BYTES)
 
 
 def test_reported_split_and_colocated_optimum():

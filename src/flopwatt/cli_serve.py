@@ -80,9 +80,17 @@ def _one_text(req: ServeRequest, result) -> str:
         f"{m['tpot_slo_percentile_s'] * 1e3:.1f} ms, {m['ttft_slo_percentile_s']:.3f} s)",
         *_queue_line(m, req.slo_percentile),
         f"per output token: {_text(m['joules_per_output_token'], '{:.3f} J')} at the facility; "
-        f"{_text(m['usd_per_million_output_tokens'], '${:.3f}')} and "
+        f"{_usd_text(m)} and "
         f"{_text(m['gco2e_per_million_output_tokens'], '{:,.0f} gCO2e')} per million",
         *(_colocated_line(out) if "prefill" in p else []), *notes(result)])
+
+
+def _usd_text(m: dict) -> str:
+    """$ per million output tokens; without a device price, the energy part that is known."""
+    energy = m.get("energy_usd_per_million_output_tokens")
+    if m.get("usd_per_million_output_tokens") is None and energy is not None:
+        return f"$ unknown (energy ${energy:.3f})"
+    return _text(m["usd_per_million_output_tokens"], "${:.3f}")
 
 
 def _plan_lines(out: dict) -> list[str]:

@@ -86,7 +86,8 @@ def unknown_parts(system: System, fabric_bom: Bom | None = None) -> list[str]:
     if acc.board_power_w is None:
         out.append(f"power, energy, carbon and money: {acc.id} board power unpublished")
     elif system.node_price_usd is None and acc.price_usd is None:
-        out.append(f"money: {system.id} has no published price")
+        out.append(f"money totals (run, capex, TCO, per device-hour and per token): {system.id} has no published "
+                   "price; energy and facility lines are known")
     elif fabric_bom is not None and fabric_bom.unknown_price:
         out.append(_unpriced_line(fabric_bom))
     return out
@@ -171,22 +172,24 @@ def facility_economics(setting: Setting) -> Economics:
 
 UNKNOWN_WITH_UNPRICED_FABRIC = ("money/maintenance_usd", "money/run_usd", "money/capex_usd")
 """Money lines that include the fabric's price, so are unknown while a fabric part is unpriced."""
+UNKNOWN_WITHOUT_DEVICE_PRICE = ("money/it_depreciation_usd", *UNKNOWN_WITH_UNPRICED_FABRIC)
+"""Money lines that include the devices' price, so are unknown while the system has none."""
 
 
 def _money(out: dict[str, np.ndarray], system: System, devices: int, wall: np.ndarray, tokens: float | None,
            setting: Setting, fabric_bom: Bom | None = None) -> dict[str, np.ndarray]:
     it_capex = econ.it_capex_usd(system, np.full_like(wall, devices), setting.accelerator_price_factor)
-    if it_capex is None:  # no published price: money stays unknown rather than guessed
-        return {}
     fabric_usd = None if fabric_bom is None else fabric_bom.totals()["usd_total"]
     economics = facility_economics(setting)
-    costs = econ.run_costs(it_capex=it_capex, it_peak_w=out["power/it_peak_w"], wall_s=wall,
-                           facility_energy_j=out["energy/facility_j"],
+    costs = econ.run_costs(it_capex=np.zeros_like(wall) if it_capex is None else it_capex,
+                           it_peak_w=out["power/it_peak_w"], wall_s=wall, facility_energy_j=out["energy/facility_j"],
                            usd_per_kwh=setting.site.electricity_usd_per_kwh, econ=economics, fabric_capex=fabric_usd)
+    unknown = set(UNKNOWN_WITHOUT_DEVICE_PRICE) if it_capex is None else set()
     if fabric_bom is not None and fabric_usd is None:  # an unpriced fabric part: totals unknown, never a partial sum
-        kept = {k: v for k, v in costs.items() if k not in UNKNOWN_WITH_UNPRICED_FABRIC}
-        kept["fabric/unpriced_parts"] = np.full_like(wall, fabric_bom.totals()["unpriced_parts"])
-        return kept
+        unknown |= set(UNKNOWN_WITH_UNPRICED_FABRIC)
+        costs["fabric/unpriced_parts"] = np.full_like(wall, fabric_bom.totals()["unpriced_parts"])
+    if unknown:  # the lines that need no unknown price (energy, facility, a priced fabric) are kept
+        return {k: v for k, v in costs.items() if k not in unknown}
     costs.update(econ.unit_costs(costs["money/run_usd"], np.full_like(wall, devices), wall, tokens))
     facility_power = out["power/it_w"] * out["facility/pue"]
     owned_it = it_capex if fabric_usd is None else it_capex + fabric_usd

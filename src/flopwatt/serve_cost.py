@@ -44,17 +44,18 @@ def serving_footprint(system: System, devices: int, output_tokens_per_s: float, 
            "gco2e_per_million_output_tokens": fp["carbon/tco2e"] * 1e12 / tokens_per_hour,
            "usd_per_million_output_tokens": None, "energy_usd_per_million_output_tokens": None,
            "capex_usd_per_million_output_tokens": None}
+    per_million = tokens_per_hour / 1e6
+    if "money/energy_usd" in fp:  # needs only the site's electricity price
+        out["energy_usd_per_million_output_tokens"] = fp["money/energy_usd"] / per_million
     if "fabric/unpriced_parts" in fp:
         out["unknown"] = (f"$ per token: {fp['fabric/unpriced_parts']:,.0f} fabric parts without a published price "
                           f"(catalog network_parts.toml)")
         return out
     if "money/run_usd" not in fp:
-        out["unknown"] = f"{system.id} has no published price"
+        out["unknown"] = f"$ per token: {system.id} has no published price (energy $ per token known)"
         return out
-    per_million = tokens_per_hour / 1e6
     out["usd_per_hour"] = fp["money/run_usd"]
     out["usd_per_million_output_tokens"] = fp["money/usd_per_million_tokens"]
-    out["energy_usd_per_million_output_tokens"] = fp["money/energy_usd"] / per_million
     out["capex_usd_per_million_output_tokens"] = (fp["money/run_usd"] - fp["money/energy_usd"]) / per_million
     if "money/fabric_depreciation_usd" in fp:
         out["fabric_usd_per_million_output_tokens"] = fp["money/fabric_depreciation_usd"] / per_million

@@ -113,11 +113,13 @@ def _money_lines(fp: dict) -> list[str]:
                 + f"capex ${fp['money/capex_usd']:,.0f}"
                 + (f" (fabric ${fp['money/fabric_capex_usd']:,.0f})" if "money/fabric_capex_usd" in fp else "")
                 + f", 5-year TCO ${fp['money/tco_usd']:,.0f}"]
-    if "fabric/unpriced_parts" in fp:
-        return [f"money: totals unknown ({fp['fabric/unpriced_parts']:,.0f} fabric parts unpriced); known: IT "
-                f"depreciation ${fp['money/it_depreciation_usd']:,.0f}, facility "
-                f"${fp['money/facility_depreciation_usd']:,.0f}, energy ${fp['money/energy_usd']:,.0f}"]
-    return ["money: unknown (no published price for this system's devices or nodes)"]
+    why = [f"{fp['fabric/unpriced_parts']:,.0f} fabric parts unpriced"] if "fabric/unpriced_parts" in fp else []
+    if "money/it_depreciation_usd" not in fp:
+        why.insert(0, "no published price for this system's devices or nodes")
+    known = [f"{label} ${fp[key]:,.0f}" for label, key in (
+        ("IT depreciation", "money/it_depreciation_usd"), ("fabric", "money/fabric_depreciation_usd"),
+        ("facility", "money/facility_depreciation_usd"), ("energy", "money/energy_usd")) if key in fp]
+    return [f"money: totals unknown ({'; '.join(why)}); known: {', '.join(known)}"]
 
 
 def catalog_list(kind: str, entries: dict[str, Any]) -> str:
