@@ -34,7 +34,7 @@ from flopwatt.api.requests import (
     TrainRequest,
 )
 from flopwatt.errors import InputError
-from flopwatt.server import pool
+from flopwatt.server import config_routes, pool
 
 MAX_SEARCH_CONFIGURATIONS = 2_000_000
 TIMEOUT_S = 20.0
@@ -128,6 +128,7 @@ ENDPOINTS = {
     "serve/compare": (ServeCompareRequest, functools.partial(api.serve_compare, allow_files=False)),
     "fabric": (FabricRequest, _fabric),
     "reliability": (ReliabilityRequest, api.reliability),
+    **config_routes.ENDPOINTS,
 }
 
 
@@ -312,6 +313,8 @@ def create_app(*, timeout_s: float = TIMEOUT_S, workers: int | None = None, cach
               responses=ERRORS)
     async def plan(request: PlanSearchRequest, http: Request) -> Response:
         return await _run(app, "plan", request.model_dump_json(), http)
+
+    config_routes.add_routes(app, _run, ERRORS)
 
     @app.get("/v1/catalog/{kind}", summary="List catalog entries with their sources", responses=ERRORS)
     async def catalog_list(kind: Kind) -> JSONResponse:
