@@ -47,7 +47,8 @@ MAX_BODY_BYTES = 2**20
 
 Kind = Literal["accelerators", "systems", "models", "stacks", "sites", "cooling"]
 STATIC = {"app.js": "text/javascript", "format.js": "text/javascript", "charts.js": "text/javascript",
-          "docs.js": "text/javascript", "views.js": "text/javascript", "style.css": "text/css"}
+          "docs.js": "text/javascript", "views.js": "text/javascript", "specs.js": "text/javascript",
+          "views_config.js": "text/javascript", "style.css": "text/css"}
 """The page's own assets, served from the package (no CDN: the page and /docs work offline)."""
 TOKEN_HEADER = "X-Flopwatt-Token"
 
