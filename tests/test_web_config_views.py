@@ -96,6 +96,10 @@ def test_fleet_upload_url_state_and_csv(page, server, browser):
         page.click("#fleet-download-csv")
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
     assert [r["policy"] for r in rows] == FLEET["policies"]
+    with page.expect_download() as info:
+        page.click("#fleet-download-html")
+    report = Path(info.value.path()).read_text()
+    assert report.startswith("<!doctype html>") and "flopwatt fleet: three-site (30 jobs)" in report
     other = browser.new_page()
     other.goto(url)
     other.wait_for_selector("#fleet-result:not([hidden])", timeout=60000)

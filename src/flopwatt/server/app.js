@@ -1,7 +1,7 @@
 // flopwatt page: one view per /v1 endpoint; state in the URL fragment; figures drawn from the API's JSON.
 "use strict";
 const catalogs = {}, examples = {};
-const state = {view: "train", serial: {}, result: {}};
+const state = {view: "train", serial: {}, result: {}, body: {}};
 const $ = (sel, root = document) => root.querySelector(sel);
 const make = (tag, attrs = {}, text) => {
   const node = document.createElement(tag);
@@ -176,8 +176,9 @@ async function run(view) {
   saveState(view, values);
   const done = working(view, controller);
   let response, data;
+  state.body[view] = requestBody(view, values);
   try {
-    response = await fetch(VIEWS[view].endpoint, {method: "POST", body: JSON.stringify(requestBody(view, values)),
+    response = await fetch(VIEWS[view].endpoint, {method: "POST", body: JSON.stringify(state.body[view]),
       headers: {"Content-Type": "application/json", "X-Flopwatt-Token": token()}, signal: controller.signal});
     data = await response.json();
   } catch (err) {
@@ -286,6 +287,7 @@ function toCsv(view, data) {
   const cell = (v) => { const s = v === null || v === undefined ? "" : String(v); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
   return [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
 }
+const REPORTS = ["train", "fabric", "plan", "fleet", "capacity"];  // views with a /v1/.../report page
 const CSV_ROWS = {  // one row per front point, per policy, per period and site
   plan: (data) => data.pareto_front,
   fleet: (data) => Object.values(data.runs).map((r) => flatten(r)),
@@ -302,6 +304,18 @@ function downloads(view) {
   const csv = make("button", {type: "button", id: `${view}-download-csv`}, "Download CSV");
   csv.addEventListener("click", () => save("csv", "text/csv", toCsv(view, state.result[view])));
   box.append(json, csv);
+  if (REPORTS.includes(view) && !(state.result[view] && state.result[view].feasible === false)) {
+    const report = make("button", {type: "button", id: `${view}-download-html`}, "Download HTML report");
+    report.addEventListener("click", async () => {  // the CLI's --report page of the same request, made by the server
+      report.disabled = true;
+      const response = await fetch(`${VIEWS[view].endpoint}/report`, {method: "POST", body: JSON.stringify(state.body[view]),
+        headers: {"Content-Type": "application/json", "X-Flopwatt-Token": token()}});
+      report.disabled = false;
+      if (response.ok) save("html", "text/html", await response.text());
+      else $(`#${view}-error`).textContent = `HTML report: ${JSON.stringify((await response.json()).detail)}`;
+    });
+    box.append(report);
+  }
   return box;
 }
 
@@ -312,7 +326,7 @@ function show(view) {
   for (const s of document.querySelectorAll(".view")) s.hidden = s.id !== `view-${view}`;
 }
 async function fillCatalogs() {
-  const kinds = [...new Set(Object.values(VIEWS).flatMap((v) => v.fields.map((f) => f.kind)).filter(Boolean)), "systems"];
+  const kinds = [...new Set(Object.values(VIEWS).flatMap((v) => v.fields.map((f) => f.kind)).filter(Boolean)), "systems", "network-parts"];
   await Promise.all(kinds.map(async (kind) => {
     const response = await fetch(`/v1/catalog/${kind}`, {headers: {"X-Flopwatt-Token": token()}});
     catalogs[kind] = response.ok ? await response.json() : {};
