@@ -154,17 +154,6 @@ function showErrors(view, status, detail) {
   }
   $(`#${view}-error`).textContent = `${status === 422 ? "Invalid request" : "Bad input"}: ${lines.join("; ")}`;
 }
-// While a request runs: the seconds it has taken and a Cancel button. Cancelling (or a newer request) aborts
-// the fetch; the server sees the client go and kills the worker computing it (server/pool.py).
-function working(view, controller) {
-  const status = $(`#${view}-status`), started = Date.now();
-  const text = make("span", {id: `${view}-elapsed`}, "Working… 0 s");
-  const cancel = make("button", {type: "button", id: `${view}-cancel`}, "Cancel");
-  cancel.addEventListener("click", () => controller.abort());
-  status.replaceChildren(text, " ", cancel);
-  const timer = setInterval(() => { text.textContent = `Working… ${Math.round((Date.now() - started) / 1000)} s`; }, 1000);
-  return () => { clearInterval(timer); status.replaceChildren(); };
-}
 async function run(view) {
   const serial = (state.serial[view] || 0) + 1;
   state.serial[view] = serial;
@@ -174,24 +163,29 @@ async function run(view) {
   clearView(view);
   const values = readForm(view);
   saveState(view, values);
-  const done = working(view, controller);
-  let response, data;
+  const status = working(view, controller), spec = VIEWS[view];
+  let response, data, ok, code;
   state.body[view] = requestBody(view, values);
   try {
-    response = await fetch(VIEWS[view].endpoint, {method: "POST", body: JSON.stringify(state.body[view]),
+    response = await fetch(spec.progress || spec.endpoint, {method: "POST", body: JSON.stringify(state.body[view]),
       headers: {"Content-Type": "application/json", "X-Flopwatt-Token": token()}, signal: controller.signal});
-    data = await response.json();
+    [ok, code] = [response.ok, response.status];
+    if (ok && spec.progress) {  // progress lines, then {"result": ...} or {"error": {status, detail}}
+      const last = await readLines(response, (p) => { if (serial === state.serial[view]) status.progress(p); });
+      if (!last) throw new Error("the answer ended early");
+      [ok, code, data] = last.error ? [false, last.error.status, last.error] : [true, code, last.result];
+    } else data = await response.json();
   } catch (err) {
     if (serial === state.serial[view]) {
-      done();
+      status.stop();
       if (err.name === "AbortError") $(`#${view}-status`).textContent = "Cancelled: the server stopped the computation.";
       else $(`#${view}-error`).textContent = `Request failed: ${err}`;
     }
     return;
   }
   if (serial !== state.serial[view]) return;  // a newer request owns the view
-  done();
-  if (!response.ok) { showErrors(view, response.status, data.detail); return; }
+  status.stop();
+  if (!ok) { showErrors(view, code, data.detail); return; }
   state.result[view] = data;
   const result = $(`#${view}-result`);
   RENDER[view](result, data);

@@ -48,7 +48,7 @@ MAX_BODY_BYTES = 2**20
 Kind = Literal["accelerators", "systems", "models", "stacks", "sites", "cooling"]
 STATIC = {"app.js": "text/javascript", "format.js": "text/javascript", "charts.js": "text/javascript",
           "docs.js": "text/javascript", "views.js": "text/javascript", "specs.js": "text/javascript",
-          "views_config.js": "text/javascript", "style.css": "text/css"}
+          "progress.js": "text/javascript", "views_config.js": "text/javascript", "style.css": "text/css"}
 """The page's own assets, served from the package (no CDN: the page and /docs work offline)."""
 TOKEN_HEADER = "X-Flopwatt-Token"
 
@@ -85,20 +85,11 @@ def _no_files(req: Any) -> None:
 
 def _plan_payload(body: str) -> str:
     """Search a bounded space in this process (one worker) and return the report as JSON text."""
-    from flopwatt.search import config, engine
+    from flopwatt.search import engine
+    from flopwatt.server.plan_progress import configure, payload
 
-    cfg = config.from_request(PlanSearchRequest.model_validate_json(body))
-    groups, items = engine.work_items(cfg)
-    configurations = sum(stop - start for _, start, stop in items) * len(cfg.sites) * len(cfg.cooling)
-    if configurations > MAX_SEARCH_CONFIGURATIONS:
-        raise InputError("menu", f"at most {MAX_SEARCH_CONFIGURATIONS:,} configurations per request "
-                         "(run `flopwatt plan` for larger spaces)", f"{configurations:,}")
-    report = engine.search(cfg, workers=1)
-    return json.dumps(_finite({"configurations": report.configurations, "feasible_after_constraints": report.feasible,
-                               "infeasible": report.infeasible, "eliminated": report.eliminated,
-                               "pareto_front": report.front, "top": report.top,
-                               "market": config.market_summary(cfg), "assumptions": config.assumptions(cfg)}),
-                      default=_json_default)
+    cfg, _, _ = configure(body)
+    return payload(cfg, engine.search(cfg, workers=1))
 
 
 def answer(endpoint: str, body: str) -> str:

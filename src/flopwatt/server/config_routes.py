@@ -22,6 +22,7 @@ from flopwatt.api.configs import example_summary, examples
 from flopwatt.api.fleet import fleet
 from flopwatt.api.requests import CapacityRequest, FabricRequest, FleetRequest, PlanSearchRequest, TrainRequest
 from flopwatt.errors import InputError
+from flopwatt.server import plan_progress
 
 KINDS = ("fleet", "capacity")
 
@@ -56,7 +57,7 @@ def report(endpoint: str) -> Callable[[Any], str]:
 ENDPOINTS = {"fleet": (FleetRequest, fleet), "capacity": (CapacityRequest, capacity),
              "train/report": (TrainRequest, report("train")), "fabric/report": (FabricRequest, report("fabric")),
              "plan/report": (PlanSearchRequest, report("plan")), "fleet/report": (FleetRequest, report("fleet")),
-             "capacity/report": (CapacityRequest, report("capacity"))}
+             "capacity/report": (CapacityRequest, report("capacity")), **plan_progress.ENDPOINTS}
 """(request model, API call) of each route here (joined to flopwatt.server.app.ENDPOINTS)."""
 
 
@@ -70,6 +71,8 @@ def add_routes(app: FastAPI, run: Callable[..., Awaitable[Response]], errors: di
               responses=errors)
     async def capacity(request: CapacityRequest, http: Request) -> Response:
         return await run(app, "capacity", request.model_dump_json(), http)
+
+    plan_progress.add_route(app, errors)
 
     async def html_report(endpoint: str, request: Any, http: Request) -> Response:
         answer = await run(app, endpoint, request.model_dump_json(), http)

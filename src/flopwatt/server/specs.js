@@ -48,7 +48,7 @@ const VIEWS = {
     {name: "switch", label: "Switch (catalog id)", type: "text", value: "eth-51t2-400g"},
     {name: "oversubscription", label: "Oversubscription (downlink:uplink)", type: "number", value: 1},
   ]},
-  plan: {endpoint: "/v1/plan", submit: "Search", fields: [
+  plan: {endpoint: "/v1/plan", progress: "/v1/plan/progress", submit: "Search", fields: [
     {name: "model", path: "workload.model", label: "Model", type: "select", kind: "models", value: "llama3-8b"},
     {name: "tokens", path: "workload.tokens", label: "Training tokens", type: "number", value: 1e12},
     {name: "global_batch", path: "workload.global_batch", label: "Global batches (comma list)", type: "list", value: "512"},
