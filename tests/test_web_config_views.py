@@ -75,13 +75,13 @@ def test_fleet_bad_config_is_shown_at_the_config_in_the_loaders_words(page, serv
     assert detail.startswith("[sites.us-texsa]: unknown id")
     assert page.text_content("#fleet-config_toml-error") == detail
     assert page.is_hidden("#fleet-result") and page.locator("#fleet-result *").count() == 0
+    _shot(page, "fleet-error")
     page.fill("#fleet-config_toml", "")
     page.fill("#fleet-max_jobs", "0")
     page.press("#fleet-max_jobs", "Enter")  # keyboard submit; the bound is the request model's (422)
     page.wait_for_selector("#fleet-max_jobs[aria-invalid=true]")
     assert "greater than or equal to 1" in page.text_content("#fleet-max_jobs-error")
     assert page.is_hidden("#fleet-result")
-    _shot(page, "fleet-error")
 
 
 def test_fleet_upload_url_state_and_csv(page, server, browser):

@@ -34,8 +34,8 @@ function buildForm(view) {
     input.setAttribute("aria-describedby", `${id}-error`);
     box.append(input, make("span", {class: "field-error", id: `${id}-error`}));
     form.append(box);
+    if (f.examples) form.append(exampleTools(view));  // the example's summary, and a copy of it to edit
   }
-  if (spec.config) form.append(exampleTools(view));
   form.append(make("button", {type: "submit", id: `${view}-run`}, spec.submit));
   form.addEventListener("submit", (e) => { e.preventDefault(); run(view); });
   section.append(form, make("div", {class: "error", id: `${view}-error`, role: "alert"}),
@@ -44,7 +44,7 @@ function buildForm(view) {
 }
 // A config view: the chosen example's summary, and a copy of its TOML to edit (then sent as config_toml).
 function exampleTools(view) {
-  const box = make("div", {class: "field wide example-tools"});
+  const box = make("div", {class: "field example-tools"});
   const copy = make("button", {type: "button", id: `${view}-edit-example`}, "Edit a copy of the example");
   copy.addEventListener("click", () => {
     const chosen = (examples[view] || []).find((e) => e.name === $(`#${view}-example`).value);
