@@ -204,7 +204,7 @@ def test_cancel_stops_the_servers_work(browser):
         page.wait_for_selector("body[data-ready=true]")
         page.click("#tab-plan")
         page.select_option("#plan-accelerators", ["a100-sxm4-80gb", "h100-sxm5-80gb", "h200-sxm-141gb", "mi300x"])
-        page.fill("#plan-devices", ",".join(str(64 * k) for k in range(1, 7)))
+        page.fill("#plan-devices", ",".join(str(64 * k) for k in range(1, 10)))
         page.fill("#plan-global_batch", "256,512,1024")
         page.click("#plan-run")
         page.wait_for_function("(document.querySelector('#plan-progress') || {}).value >= 1", timeout=60000)
