@@ -193,6 +193,25 @@ def test_plan_progress_streams_parts_then_the_plan_answer():
         app.state.pool.close()
 
 
+def test_plan_progress_timeout_kills_the_parts():
+    """Past the deadline the stream ends with a 408 line and the workers of the running parts are killed."""
+    from fastapi.testclient import TestClient
+
+    from flopwatt.server.app import create_app
+
+    app = create_app(cache_bytes=0, timeout_s=120)
+    try:
+        client = TestClient(app)
+        wider = {**PLAN, "workload": {**PLAN["workload"], "global_batch": [256, 512, 1024, 2048]}}
+        assert client.post("/v1/plan/progress", json=wider).status_code == 200  # the workers keep its set-up
+        app.state.timeout_s = 0.5
+        lines = [json.loads(x) for x in client.post("/v1/plan/progress", json=wider).text.splitlines()]
+        assert lines[-1]["error"]["status"] == 408 and "stopped" in lines[-1]["error"]["detail"]
+        assert app.state.pool.killed and not app.state.pool.busy
+    finally:
+        app.state.pool.close()
+
+
 def test_cancel_stops_the_servers_work(browser):
     """A plan search cancelled from the page after some of its parts: the status says so, no result shows,
     the workers computing its parts are killed and none stays busy."""
