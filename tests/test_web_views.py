@@ -115,6 +115,10 @@ def test_train_view_figures_match_the_api(page, server):
     assert f"({compute_share:.3g}%)" in page.text_content("#chart g[data-part=compute]")
     memory = page.eval_on_selector_all("#train-memory g.bar", "gs => gs.map(g => g.dataset.part)")
     assert "weights" in memory and "total" not in memory
+    power = dict(page.eval_on_selector_all("#train-power g.bar", BARS))
+    assert power == pytest.approx({k.split("/")[1]: api["footprint"][k] for k in ("power/devices_w", "power/hosts_w",
+                                                                                    "power/network_w")
+                                   if api["footprint"].get(k, 0) > 0})
     money = dict(page.eval_on_selector_all("#train-money g.bar", BARS))
     assert money["energy_usd"] == pytest.approx(api["footprint"]["money/energy_usd"])
     assert page.locator(".assumptions li").count() == len(api["assumptions"])
@@ -201,6 +205,9 @@ def test_fabric_view_bill_of_materials(page, server):
     parts = page.eval_on_selector_all("table.bom[data-topology=fat-tree] tbody tr",
                                       "rs => rs.map(r => r.cells[0].textContent)")
     assert parts == list(api[0]["bom"]["parts"])
+    title = page.get_attribute("#fabric-result details[data-kind=network-parts][data-id=eth-51t2-400g] summary",
+                               "title")
+    assert "source:" in title and "retrieved:" in title
     _shot(page, "fabric")
 
 
@@ -229,6 +236,8 @@ def test_plan_view_pareto_front(page, server):
     page.select_option("#plan-filter-site", "us-oregon")
     assert page.locator("#pareto circle.point").count() == sum(r["site"] == "us-oregon" for r in front)
     page.select_option("#plan-filter-site", "")
+    assert page.locator("#plan-result .assumptions li").count() == len(api["assumptions"])
+    assert page.locator("#plan-result details[data-kind=accelerators]").count() == 2
     _shot(page, "plan")
 
 
@@ -268,6 +277,10 @@ def test_plan_csv_has_one_row_per_front_point(page):
         page.click("#plan-download-csv")
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
     assert len(rows) == page.locator("#pareto circle.point").count() and "wall_s" in rows[0]
+    with page.expect_download() as info:
+        page.click("#plan-download-html")
+    report = Path(info.value.path()).read_text()
+    assert report.startswith("<!doctype html>") and "Pareto front" in report and "<svg" in report
 
 
 CONTRAST = """() => {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flopwatt.api import fields as f
 from flopwatt.catalog.engine_profiles import DEFAULT_ENGINE
@@ -348,3 +348,45 @@ def plan_label(prefix: str = ""):
         table, _, rest = name.partition(".")
         return f"{prefix}[{table}].{rest}" if rest else f"{prefix}[{table}]"
     return label
+
+
+# --- fleet and capacity (the web's /v1/fleet and /v1/capacity; the CLI reads the same configs from files)
+CONFIG_TOML_MAX_CHARS = 65_536
+"""Largest config text the web takes (the bundled examples are 2-4 kB)."""
+FLEET_MAX_JOBS = 5_000
+"""Most trace jobs one web fleet request may simulate (the CLI's --max-jobs has no bound)."""
+FleetPolicy = Literal["fifo", "max-throughput", "carbon-aware", "price-aware", "latency-aware"]
+"""The built-in policies (flopwatt.fleet.policies.POLICIES; the web takes no module:Class)."""
+ExampleName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$", description=(
+    "a bundled example: examples/KIND-NAME.toml of the repository (GET /v1/examples lists them)"))]
+ConfigText = Annotated[str, Field(min_length=1, max_length=CONFIG_TOML_MAX_CHARS, description=(
+    "the text of a TOML config in the command's schema (file references only to the bundled traces)"))]
+
+
+class _ConfigSource(Request):
+    """A bundled example or a config's text: exactly one."""
+
+    example: ExampleName | None = None
+    config_toml: ConfigText | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _ConfigSource:
+        if (self.example is None) == (self.config_toml is None):
+            raise ValueError("exactly one of example or config_toml")
+        return self
+
+
+class FleetRequest(_ConfigSource):
+    """A fleet simulation (``flopwatt fleet CONFIG``; ``/v1/fleet``) under one or several policies."""
+
+    policies: list[FleetPolicy] = Field(["fifo", "max-throughput", "carbon-aware", "price-aware", "latency-aware"],
+                                        min_length=1, max_length=5, description="policies to simulate (fifo is "
+                                        "the baseline of the ratios)")
+    max_jobs: int = Field(500, ge=1, le=FLEET_MAX_JOBS, description=(
+        "simulate at most the first N trace jobs (and refuse more [[jobs]] entries than N)"))
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="seed of the trace jobs' class draw "
+                             "(default: the config's [fleet].seed)")
+
+
+class CapacityRequest(_ConfigSource):
+    """A capacity build-out plan (``flopwatt capacity CONFIG``; ``/v1/capacity``)."""

@@ -1,68 +1,7 @@
 // flopwatt page: one view per /v1 endpoint; state in the URL fragment; figures drawn from the API's JSON.
 "use strict";
-const TOPOLOGIES = ["fat-tree", "rail-optimized", "rail-only", "dragonfly", "torus"];
-const PRECISIONS = ["fp32", "tf32", "bf16", "fp16", "fp8", "fp4", "int8", "int4"];
-// name, label, type (select | multi | number | text | list), kind (catalog list), value, path (request key)
-const VIEWS = {
-  train: {endpoint: "/v1/train", submit: "Estimate", fields: [
-    {name: "model", label: "Model", type: "select", kind: "models", value: "gpt3-175b"},
-    {name: "accelerator", label: "Accelerator", type: "select", kind: "accelerators", value: "a100-sxm4-80gb"},
-    {name: "devices", label: "Devices", type: "number", value: 1024},
-    {name: "global_batch", label: "Global batch (sequences)", type: "number", value: 1536},
-    {name: "tokens", label: "Training tokens", type: "number", value: 300e9},
-    {name: "site", label: "Site", type: "select", kind: "sites", value: "us-virginia"},
-    {name: "cooling", label: "Cooling", type: "select", kind: "cooling", value: "air"},
-    {name: "stack", label: "Stack", type: "select", kind: "stacks", value: "megatron-core"},
-    {name: "fabric", label: "Scale-out fabric (blank: ideal)", type: "select", options: ["", ...TOPOLOGIES], value: ""},
-    {name: "tp", label: "Tensor parallel (blank: chosen)", type: "number", value: ""},
-    {name: "pp", label: "Pipeline stages (blank: chosen)", type: "number", value: ""},
-  ]},
-  serve: {endpoint: "/v1/serve", submit: "Estimate serving", fields: [
-    {name: "model", label: "Model", type: "select", kind: "models", value: "llama2-70b"},
-    {name: "accelerator", label: "Accelerator", type: "select", kind: "accelerators", value: "h100-sxm5-80gb"},
-    {name: "devices", label: "Devices", type: "number", value: 8},
-    {name: "precision", label: "Precision", type: "select", options: PRECISIONS, value: "fp8"},
-    {name: "input_len", label: "Prompt tokens (mean)", type: "number", value: 2048},
-    {name: "output_len", label: "Output tokens (mean)", type: "number", value: 256},
-    {name: "ttft_slo_s", label: "TTFT target, s (blank: none)", type: "number", value: ""},
-    {name: "tpot_slo_s", label: "TPOT target, s (blank: none)", type: "number", value: ""},
-    {name: "site", label: "Site", type: "select", kind: "sites", value: "us-virginia"},
-    {name: "cooling", label: "Cooling", type: "select", kind: "cooling", value: "air"},
-  ]},
-  compare: {endpoint: "/v1/serve/compare", submit: "Compare", fields: [
-    {name: "model", label: "Model", type: "select", kind: "models", value: "llama2-70b"},
-    {name: "accelerator", label: "Accelerators (several)", type: "multi", kind: "accelerators",
-      value: ["h100-sxm5-80gb", "h200-sxm-141gb"]},
-    {name: "devices", label: "Devices (one, or one per accelerator)", type: "list", value: "8"},
-    {name: "precision", label: "Precision", type: "select", options: PRECISIONS, value: "fp8"},
-    {name: "input_len", label: "Prompt tokens (mean)", type: "number", value: 2048},
-    {name: "output_len", label: "Output tokens (mean)", type: "number", value: 256},
-    {name: "tpot_slo_s", label: "TPOT target, s (blank: none)", type: "number", value: ""},
-    {name: "site", label: "Site", type: "select", kind: "sites", value: "us-virginia"},
-  ]},
-  fabric: {endpoint: "/v1/fabric", submit: "Design fabrics", fields: [
-    {name: "endpoints", label: "Endpoints (NICs)", type: "number", value: 4096},
-    {name: "topology", label: "Topologies (several)", type: "multi", options: TOPOLOGIES, value: ["fat-tree", "rail-optimized", "dragonfly"]},
-    {name: "switch", label: "Switch (catalog id)", type: "text", value: "eth-51t2-400g"},
-    {name: "oversubscription", label: "Oversubscription (downlink:uplink)", type: "number", value: 1},
-  ]},
-  plan: {endpoint: "/v1/plan", submit: "Search", fields: [
-    {name: "model", path: "workload.model", label: "Model", type: "select", kind: "models", value: "llama3-8b"},
-    {name: "tokens", path: "workload.tokens", label: "Training tokens", type: "number", value: 1e12},
-    {name: "global_batch", path: "workload.global_batch", label: "Global batches (comma list)", type: "list", value: "512"},
-    {name: "accelerators", path: "menu.accelerators", label: "Accelerators", type: "multi", kind: "accelerators",
-      value: ["a100-sxm4-80gb", "h100-sxm5-80gb"]},
-    {name: "devices", path: "menu.devices", label: "Device counts (comma list)", type: "list", value: "256,512"},
-    {name: "sites", path: "menu.sites", label: "Sites", type: "multi", kind: "sites", value: ["us-oregon", "cn-guizhou"]},
-    {name: "cooling", path: "menu.cooling", label: "Cooling", type: "multi", kind: "cooling", value: ["air"]},
-    {name: "stacks", path: "menu.stacks", label: "Stacks", type: "multi", kind: "stacks", value: ["megatron-core"]},
-    {name: "deadline_days", path: "constraints.deadline_days", label: "Deadline, days (blank: none)", type: "number", value: ""},
-    {name: "budget_usd", path: "constraints.budget_usd", label: "Budget, $ (blank: none)", type: "number", value: ""},
-    {name: "top_k", path: "output.top_k", label: "Fastest to list", type: "number", value: 10},
-  ]},
-};
-const catalogs = {};
-const state = {view: "train", serial: {}, result: {}};
+const catalogs = {}, examples = {};
+const state = {view: "train", serial: {}, result: {}, body: {}};
 const $ = (sel, root = document) => root.querySelector(sel);
 const make = (tag, attrs = {}, text) => {
   const node = document.createElement(tag);
@@ -77,19 +16,25 @@ function buildForm(view) {
   const spec = VIEWS[view], section = $(`#view-${view}`);
   const form = make("form", {id: `${view}-form`, novalidate: ""});
   for (const f of spec.fields) {
-    const id = `${view}-${f.name}`, box = make("div", {class: "field"});
+    const id = `${view}-${f.name}`, box = make("div", {class: f.type === "textarea" ? "field wide" : "field"});
     box.append(make("label", {for: id}, f.label));
     let input;
     if (f.type === "select" || f.type === "multi") {
       input = make("select", {id, name: f.name});
       if (f.type === "multi") input.multiple = true;
       for (const o of f.options || []) input.add(new Option(o || "(none)", o));
+    } else if (f.type === "textarea") {
+      input = make("textarea", {id, name: f.name, rows: 10, spellcheck: "false"});
+    } else if (f.type === "file") {
+      input = make("input", {id, name: f.name, type: "file", accept: ".toml,text/plain"});
+      input.addEventListener("change", () => readUpload(view, input));
     } else {
       input = make("input", {id, name: f.name, type: f.type === "number" ? "number" : "text", step: "any"});
     }
     input.setAttribute("aria-describedby", `${id}-error`);
     box.append(input, make("span", {class: "field-error", id: `${id}-error`}));
     form.append(box);
+    if (f.examples) form.append(exampleTools(view));  // the example's summary, and a copy of it to edit
   }
   form.append(make("button", {type: "submit", id: `${view}-run`}, spec.submit));
   form.addEventListener("submit", (e) => { e.preventDefault(); run(view); });
@@ -97,7 +42,26 @@ function buildForm(view) {
     make("div", {class: "status", id: `${view}-status`, "aria-live": "polite"}),
     make("div", {id: `${view}-result`, hidden: ""}));
 }
+// A config view: the chosen example's summary, and a copy of its TOML to edit (then sent as config_toml).
+function exampleTools(view) {
+  const box = make("div", {class: "field example-tools"});
+  const copy = make("button", {type: "button", id: `${view}-edit-example`}, "Edit a copy of the example");
+  copy.addEventListener("click", () => {
+    const chosen = (examples[view] || []).find((e) => e.name === $(`#${view}-example`).value);
+    if (chosen) $(`#${view}-config_toml`).value = chosen.toml;
+  });
+  box.append(make("p", {id: `${view}-example-summary`, class: "source"}), copy);
+  return box;
+}
+function readUpload(view, input) {
+  const file = input.files[0];
+  if (!file) return;
+  const reader = new FileReader();
+  reader.onload = () => { $(`#${view}-config_toml`).value = String(reader.result); };
+  reader.readAsText(file);
+}
 function setValue(input, value) {
+  if (input.type === "file") return;
   if (input.multiple) {
     const want = Array.isArray(value) ? value : String(value).split(",");
     for (const o of input.options) o.selected = want.includes(o.value);
@@ -116,7 +80,7 @@ function requestBody(view, values) {
   const body = {};
   for (const f of VIEWS[view].fields) {
     let v = values[f.name];
-    if (v === "" || (Array.isArray(v) && v.length === 0 && f.type !== "multi")) continue;
+    if (f.send === false || v === "" || (Array.isArray(v) && v.length === 0 && f.type !== "multi")) continue;
     if (f.type === "number") v = toNumber(v);
     if (f.type === "list") v = v.split(",").map((x) => toNumber(x.trim()));
     const keys = (f.path || f.name).split(".");
@@ -124,13 +88,18 @@ function requestBody(view, values) {
     for (const k of keys.slice(0, -1)) node = node[k] = node[k] || {};
     node[keys[keys.length - 1]] = v;
   }
+  if (VIEWS[view].config && body.config_toml) delete body.example;  // the text wins over the example
   return body;
 }
 
 // ---- state in the URL ----
 function saveState(view, values) {
   const params = new URLSearchParams({view});
-  for (const [k, v] of Object.entries(values)) params.set(k, Array.isArray(v) ? v.join(",") : v);
+  for (const f of VIEWS[view].fields) {
+    if (f.url === false) continue;
+    const v = values[f.name];
+    params.set(f.name, Array.isArray(v) ? v.join(",") : v);
+  }
   history.replaceState(null, "", `#${params}`);
 }
 function takeToken() {  // `flopwatt web --token` prints the URL with #token=...: kept for this tab, not shared
@@ -161,7 +130,8 @@ function clearView(view) {
   for (const node of document.querySelectorAll(`#${view}-form .field-error`)) node.textContent = "";
   for (const node of document.querySelectorAll(`#${view}-form [aria-invalid]`)) node.removeAttribute("aria-invalid");
 }
-function fieldFor(view, name) {
+function fieldFor(view, name) {  // the input an error names; a config's own tables ([sites.x].pue) -> its text
+  if (VIEWS[view].config && /^(\[|config)/.test(name)) return VIEWS[view].fields.find((f) => f.name === "config_toml");
   const parts = name.replace(/^body\./, "").replace(/[[\]]/g, "").split(".").filter((p) => !/^\d+$/.test(p));
   const last = parts[parts.length - 1].replace(/^--/, "").replace(/-/g, "_");
   const path = parts.join(".");
@@ -187,22 +157,35 @@ function showErrors(view, status, detail) {
 async function run(view) {
   const serial = (state.serial[view] || 0) + 1;
   state.serial[view] = serial;
+  if (state.abort && state.abort[view]) state.abort[view].abort();  // the older request is dropped, its work stopped
+  const controller = new AbortController();
+  state.abort = {...state.abort, [view]: controller};
   clearView(view);
   const values = readForm(view);
   saveState(view, values);
-  $(`#${view}-status`).textContent = "Working…";
-  let response, data;
+  const status = working(view, controller), spec = VIEWS[view];
+  let response, data, ok, code;
+  state.body[view] = requestBody(view, values);
   try {
-    response = await fetch(VIEWS[view].endpoint, {method: "POST", body: JSON.stringify(requestBody(view, values)),
-      headers: {"Content-Type": "application/json", "X-Flopwatt-Token": token()}});
-    data = await response.json();
+    response = await fetch(spec.progress || spec.endpoint, {method: "POST", body: JSON.stringify(state.body[view]),
+      headers: {"Content-Type": "application/json", "X-Flopwatt-Token": token()}, signal: controller.signal});
+    [ok, code] = [response.ok, response.status];
+    if (ok && spec.progress) {  // progress lines, then {"result": ...} or {"error": {status, detail}}
+      const last = await readLines(response, (p) => { if (serial === state.serial[view]) status.progress(p); });
+      if (!last) throw new Error("the answer ended early");
+      [ok, code, data] = last.error ? [false, last.error.status, last.error] : [true, code, last.result];
+    } else data = await response.json();
   } catch (err) {
-    if (serial === state.serial[view]) { $(`#${view}-status`).textContent = ""; $(`#${view}-error`).textContent = `Request failed: ${err}`; }
+    if (serial === state.serial[view]) {
+      status.stop();
+      if (err.name === "AbortError") $(`#${view}-status`).textContent = "Cancelled: the server stopped the computation.";
+      else $(`#${view}-error`).textContent = `Request failed: ${err}`;
+    }
     return;
   }
   if (serial !== state.serial[view]) return;  // a newer request owns the view
-  $(`#${view}-status`).textContent = "";
-  if (!response.ok) { showErrors(view, response.status, data.detail); return; }
+  status.stop();
+  if (!ok) { showErrors(view, code, data.detail); return; }
   state.result[view] = data;
   const result = $(`#${view}-result`);
   RENDER[view](result, data);
@@ -251,11 +234,18 @@ function listBlock(title, items, cls) {
   return box;
 }
 const KINDS = {model: "models", accelerator: "accelerators", system: "systems", site: "sites", cooling: "cooling", stack: "stacks"};
-function sources(inputs) {
+function sources(inputs) {  // the catalog entries a result's inputs name
+  return sourceList(Object.entries(KINDS).map(([field, kind]) => [field, kind, inputs[field]]));
+}
+function catalogSources(refs) {  // {kind: [ids]} as the fleet and capacity answers list them
+  const field = Object.fromEntries(Object.entries(KINDS).map(([f, k]) => [k, f]));
+  return sourceList(Object.entries(refs || {}).flatMap(([kind, ids]) => ids.map((id) => [field[kind] || kind, kind, id])));
+}
+function sourceList(refs) {  // [[label, kind, id]]: each entry's source and retrieved date on hover or expand
   const box = make("div", {class: "sources"});
   box.append(make("h3", {}, "Catalog figures used (sources)"));
-  for (const [field, kind] of Object.entries(KINDS)) {
-    const id = inputs[field], entry = catalogs[kind] && catalogs[kind][id];
+  for (const [field, kind, id] of refs) {
+    const entry = catalogs[kind] && catalogs[kind][id];
     if (!entry) continue;
     const cited = Object.entries(entry).filter(([k, v]) => /source|retrieved/.test(k) && v);
     const d = make("details", {"data-kind": kind, "data-id": id});
@@ -286,11 +276,17 @@ function flatten(obj, prefix = "", out = {}) {
   return out;
 }
 function toCsv(view, data) {
-  const rows = view === "plan" ? data.pareto_front : (Array.isArray(data) ? data : [data]).map((r) => flatten(r));
+  const rows = CSV_ROWS[view] ? CSV_ROWS[view](data) : (Array.isArray(data) ? data : [data]).map((r) => flatten(r));
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cell = (v) => { const s = v === null || v === undefined ? "" : String(v); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
   return [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
 }
+const REPORTS = ["train", "fabric", "plan", "fleet", "capacity"];  // views with a /v1/.../report page
+const CSV_ROWS = {  // one row per front point, per policy, per period and site
+  plan: (data) => data.pareto_front,
+  fleet: (data) => Object.values(data.runs).map((r) => flatten(r)),
+  capacity: (data) => data.periods.flatMap((p) => Object.entries(p.sites).map(([site, s]) => flatten({period: p.period, site, ...s}))),
+};
 function downloads(view) {
   const box = make("div", {class: "actions"});
   const save = (ext, type, text) => {
@@ -302,6 +298,18 @@ function downloads(view) {
   const csv = make("button", {type: "button", id: `${view}-download-csv`}, "Download CSV");
   csv.addEventListener("click", () => save("csv", "text/csv", toCsv(view, state.result[view])));
   box.append(json, csv);
+  if (REPORTS.includes(view) && !(state.result[view] && state.result[view].feasible === false)) {
+    const report = make("button", {type: "button", id: `${view}-download-html`}, "Download HTML report");
+    report.addEventListener("click", async () => {  // the CLI's --report page of the same request, made by the server
+      report.disabled = true;
+      const response = await fetch(`${VIEWS[view].endpoint}/report`, {method: "POST", body: JSON.stringify(state.body[view]),
+        headers: {"Content-Type": "application/json", "X-Flopwatt-Token": token()}});
+      report.disabled = false;
+      if (response.ok) save("html", "text/html", await response.text());
+      else $(`#${view}-error`).textContent = `HTML report: ${JSON.stringify((await response.json()).detail)}`;
+    });
+    box.append(report);
+  }
   return box;
 }
 
@@ -312,7 +320,7 @@ function show(view) {
   for (const s of document.querySelectorAll(".view")) s.hidden = s.id !== `view-${view}`;
 }
 async function fillCatalogs() {
-  const kinds = [...new Set(Object.values(VIEWS).flatMap((v) => v.fields.map((f) => f.kind)).filter(Boolean)), "systems"];
+  const kinds = [...new Set(Object.values(VIEWS).flatMap((v) => v.fields.map((f) => f.kind)).filter(Boolean)), "systems", "network-parts"];
   await Promise.all(kinds.map(async (kind) => {
     const response = await fetch(`/v1/catalog/${kind}`, {headers: {"X-Flopwatt-Token": token()}});
     catalogs[kind] = response.ok ? await response.json() : {};
@@ -321,10 +329,22 @@ async function fillCatalogs() {
         "(it ends in #token=...).";
     }
   }));
+  await Promise.all(Object.entries(VIEWS).filter(([, spec]) => spec.config).map(async ([view, spec]) => {
+    const response = await fetch(`/v1/examples/${spec.config}`, {headers: {"X-Flopwatt-Token": token()}});
+    examples[view] = response.ok ? await response.json() : [];
+  }));
   for (const [view, spec] of Object.entries(VIEWS)) {
     for (const f of spec.fields) {
       const input = $(`#${view}-${f.name}`);
       if (f.kind) for (const id of Object.keys(catalogs[f.kind]).sort()) input.add(new Option(id, id));
+      if (f.examples) {
+        for (const e of examples[view]) input.add(new Option(e.name, e.name));
+        const summary = () => { const e = examples[view].find((x) => x.name === input.value); $(`#${view}-example-summary`).textContent = e ? e.summary : ""; };
+        input.addEventListener("change", summary);
+        setValue(input, f.value);
+        summary();
+        continue;
+      }
       setValue(input, f.value);
     }
   }

@@ -34,7 +34,7 @@ from flopwatt.api.requests import (
     TrainRequest,
 )
 from flopwatt.errors import InputError
-from flopwatt.server import pool
+from flopwatt.server import config_routes, pool
 
 MAX_SEARCH_CONFIGURATIONS = 2_000_000
 TIMEOUT_S = 20.0
@@ -47,7 +47,8 @@ MAX_BODY_BYTES = 2**20
 
 Kind = Literal["accelerators", "systems", "models", "stacks", "sites", "cooling"]
 STATIC = {"app.js": "text/javascript", "format.js": "text/javascript", "charts.js": "text/javascript",
-          "docs.js": "text/javascript", "views.js": "text/javascript", "style.css": "text/css"}
+          "docs.js": "text/javascript", "views.js": "text/javascript", "specs.js": "text/javascript",
+          "progress.js": "text/javascript", "views_config.js": "text/javascript", "style.css": "text/css"}
 """The page's own assets, served from the package (no CDN: the page and /docs work offline)."""
 TOKEN_HEADER = "X-Flopwatt-Token"
 
@@ -84,20 +85,11 @@ def _no_files(req: Any) -> None:
 
 def _plan_payload(body: str) -> str:
     """Search a bounded space in this process (one worker) and return the report as JSON text."""
-    from flopwatt.search import config, engine
+    from flopwatt.search import engine
+    from flopwatt.server.plan_progress import configure, payload
 
-    cfg = config.from_request(PlanSearchRequest.model_validate_json(body))
-    groups, items = engine.work_items(cfg)
-    configurations = sum(stop - start for _, start, stop in items) * len(cfg.sites) * len(cfg.cooling)
-    if configurations > MAX_SEARCH_CONFIGURATIONS:
-        raise InputError("menu", f"at most {MAX_SEARCH_CONFIGURATIONS:,} configurations per request "
-                         "(run `flopwatt plan` for larger spaces)", f"{configurations:,}")
-    report = engine.search(cfg, workers=1)
-    return json.dumps(_finite({"configurations": report.configurations, "feasible_after_constraints": report.feasible,
-                               "infeasible": report.infeasible, "eliminated": report.eliminated,
-                               "pareto_front": report.front, "top": report.top,
-                               "market": config.market_summary(cfg), "assumptions": config.assumptions(cfg)}),
-                      default=_json_default)
+    cfg, _, _ = configure(body)
+    return payload(cfg, engine.search(cfg, workers=1))
 
 
 def answer(endpoint: str, body: str) -> str:
@@ -128,6 +120,7 @@ ENDPOINTS = {
     "serve/compare": (ServeCompareRequest, functools.partial(api.serve_compare, allow_files=False)),
     "fabric": (FabricRequest, _fabric),
     "reliability": (ReliabilityRequest, api.reliability),
+    **config_routes.ENDPOINTS,
 }
 
 
@@ -312,6 +305,8 @@ def create_app(*, timeout_s: float = TIMEOUT_S, workers: int | None = None, cach
               responses=ERRORS)
     async def plan(request: PlanSearchRequest, http: Request) -> Response:
         return await _run(app, "plan", request.model_dump_json(), http)
+
+    config_routes.add_routes(app, _run, ERRORS)
 
     @app.get("/v1/catalog/{kind}", summary="List catalog entries with their sources", responses=ERRORS)
     async def catalog_list(kind: Kind) -> JSONResponse:

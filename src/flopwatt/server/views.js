@@ -16,6 +16,8 @@ function renderTrain(root, r) {
   root.append(figure("Where a step's time goes", "chart", time, fmt.duration, r.time["time/step"]));
   const memory = Object.entries(r.memory).filter(([k]) => k !== "memory/total").map(([k, v]) => [strip(k), v]);
   root.append(figure("Memory per device by component", "train-memory", memory, fmt.bytes, r.memory["memory/total"]));
+  const power = ["power/devices_w", "power/hosts_w", "power/network_w"].filter((k) => k in fp).map((k) => [strip(k), fp[k]]);
+  if (power.length) root.append(figure("IT power by component", "train-power", power, (w) => fmt.si(w, "W"), fp["power/it_w"]));
   const energy = ["energy/it_j", "energy/cooling_and_overhead_j"].filter((k) => k in fp).map((k) => [strip(k), fp[k]]);
   if (energy.length) root.append(figure("Facility energy", "train-energy", energy, (j) => fmt.mwh(j), fp["energy/facility_j"]));
   const money = ["money/it_depreciation_usd", "money/facility_depreciation_usd", "money/energy_usd", "money/maintenance_usd"]
@@ -85,6 +87,8 @@ function renderFabric(root, data) {
     const notes = Object.entries(d.notes || {}).map(([k, v]) => `${k}: ${v}`);
     root.append(listBlock("Notes", notes));
   }
+  const parts = [...new Set(designs.flatMap((d) => [d.switch, ...Object.keys(d.bom.parts)]))];
+  root.append(sourceList(parts.map((id) => ["part", "network-parts", id])));
 }
 function renderPlan(root, data) {
   root.append(make("p", {id: "plan-summary"}, `${fmt.count(data.configurations)} configurations, ` +
@@ -135,7 +139,11 @@ function renderPlan(root, data) {
     fmt.duration(r.wall_s), fmt.usd(r.usd), `${fmt.num(r.facility_mwh)} MWh`, fmt.tco2e(r.tco2e)]),
   ["system", "devices", "site", "cooling", "wall time", "cost", "energy", "carbon"], {id: "plan-top"}));
   const reasons = Object.entries(data.infeasible || {}).map(([k, v]) => `${k}: ${fmt.count(v)}`);
-  root.append(listBlock("Infeasible configurations by reason", reasons));
+  root.append(listBlock("Infeasible configurations by reason", reasons), listBlock("Assumptions", data.assumptions, "assumptions"));
+  const asked = state.body.plan || {}, menu = asked.menu || {};
+  const refs = [["model", "models", [(asked.workload || {}).model]], ["accelerator", "accelerators", menu.accelerators],
+    ["site", "sites", menu.sites], ["cooling", "cooling", menu.cooling], ["stack", "stacks", menu.stacks]];
+  root.append(sourceList(refs.flatMap(([label, kind, ids]) => (ids || []).map((id) => [label, kind, id]))));
 }
 const RENDER = {train: renderTrain, serve: renderServe, compare: renderCompare, fabric: renderFabric, plan: renderPlan};
 
