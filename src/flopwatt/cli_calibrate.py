@@ -51,10 +51,17 @@ def calibrate_command(args: argparse.Namespace) -> tuple[Any, str]:
     retrieved = req.retrieved or datetime.datetime.now(datetime.UTC).date().isoformat()
     built = overlay.build_overlay(data, accelerator, _scale_up(req), retrieved)
     notes = overlay.summary(data, accelerator)
-    req.out.write_text(overlay.to_toml(built, ["flopwatt calibrate overlay: load with --catalog "
-                                               f"{req.out.name} or FLOPWATT_CATALOG", *notes]), encoding="utf-8")
-    entries = catalog.use_overlay(req.out)  # fails now, naming the file, if a table is malformed
-    catalog.reset_overlays()
+    staged = req.out.with_name(f".{req.out.name}.tmp")  # checked before it replaces --out: never half-written
+    staged.write_text(overlay.to_toml(built, ["flopwatt calibrate overlay: load with --catalog "
+                                              f"{req.out.name} or FLOPWATT_CATALOG", *notes]), encoding="utf-8")
+    try:
+        entries = catalog.use_overlay(staged)  # fails now, naming the file, if a table is malformed
+    except InputError:
+        staged.unlink(missing_ok=True)
+        raise
+    finally:
+        catalog.reset_overlays()
+    staged.replace(req.out)
     payload = {"out": str(req.out), "records": str(records_path or req.from_records), "entries": entries,
                "unread_by_the_model": notes, "test_fixture": bool(data.get("test_fixture"))}
     text = "\n".join([f"wrote {req.out} ({', '.join(entries)})",
