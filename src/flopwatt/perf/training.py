@@ -74,6 +74,8 @@ class _Context:
     torus: Torus | None = None
     """The scale-up ICI torus (ici.toml), None on switched scale-up; with it TP and DP follow perf/ici_layout."""
     slice_chips: int = 1
+    grad_reduce_bytes: float = memory.GRAD_BYTES
+    """Bytes per gradient in data-parallel reductions (4 where the stack reduces bf16 gradients in fp32)."""
 
     def out_for(self, group_nodes: np.ndarray) -> coll.Tier:
         """The scale-out tier as a group spanning ``group_nodes`` nodes sees it on the fabric."""
@@ -102,7 +104,9 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
     torus = torus_for(system.scale_up.technology)
     chips = ici_layout.slice_chips(torus, devices, system.scale_up_domain_devices) if torus else 1
-    return _Context(workload.model, workload.seq_len, system, stack, rates, up, out, fabric, torus, chips)
+    fp32_grads = stack.bf16_grad_reduce_fp32 and workload.precision == "bf16"
+    return _Context(workload.model, workload.seq_len, system, stack, rates, up, out, fabric, torus, chips,
+                    grad_reduce_bytes=4.0 if fp32_grads else memory.GRAD_BYTES)
 
 
 def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
@@ -226,7 +230,7 @@ def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.
         return ici_layout.dp_time(ctx, plans, params, mb)
     per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.tp, 1, plans.dp)
     out = ctx.out_for(np.ceil(plans.dp / per_domain))
-    grads = params * memory.GRAD_BYTES
+    grads = params * ctx.grad_reduce_bytes
     weights = params * memory.WEIGHT_BYTES
     step_end = coll.hierarchical("ar", plans.dp, per_domain, grads, ctx.up, out)
     if ctx.stack.dp_overlap:
@@ -331,7 +335,7 @@ def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.
     tp_inside = plans.tp <= domain
     g = np.clip(domain // plans.tp, 1, plans.dp).astype(float)
     domains = np.maximum(plans.dp / g, 1.0)
-    grads = params * memory.GRAD_BYTES
+    grads = params * ctx.grad_reduce_bytes
     w_full = plans.recompute_weights(ctx.stack.selective_recompute)[0]
     passes = np.where(plans.zero_stage >= 3, m * (3 + w_full), 2.0)  # AG/RS passes, AR = 2
     dp_up = passes * (g - 1) / g * grads

@@ -99,6 +99,10 @@ class StackProfile:
     pipeline_schedule: str = "1f1b"
     """``1f1b`` (interleaved when vpp > 1) or ``dualpipe`` (DeepSeek-V3 Table 2: bubble (PP/2 - 1) chunks
     instead of PP - 1, with two copies of the parameters)."""
+    bf16_grad_reduce_fp32: bool = False
+    """With bf16 parameters, gradients are accumulated and reduced over data parallelism in fp32 (4 B per
+    gradient instead of 2): Megatron-LM's validate_args sets ``accumulate_allreduce_grads_in_fp32`` for
+    ``--bf16`` ("bfloat16 requires gradient accumulation and all-reduce to be done in fp32")."""
     zero_stages: tuple[int, ...] = (0,)
     """Optimizer-state sharding stages the stack provides (a plan left open chooses among these)."""
     source: str
@@ -113,7 +117,8 @@ class StackProfile:
                      "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
                      "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives",
                      "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache", "partial_recompute",
-                     "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline", "cuda_runtime_reserve"):
+                     "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline", "cuda_runtime_reserve",
+                     "bf16_grad_reduce_fp32"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
         for name, allowed in (("selective_saves", SELECTIVE), ("zero3_gather_unit", GATHER_UNITS)):
