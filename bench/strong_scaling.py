@@ -115,6 +115,11 @@ def print_published(path: Path, tolerance: float) -> bool:
         print(f"  largest error {worst:.1%}: {verdict} {tolerance:.0%} per point\n")
     for skip in skipped:
         print(f"skipped {skip['id']}: {skip['reason']}")
+    errors = sorted(p["ape"] for points in series.values() for p in points)
+    if errors:
+        middle = len(errors) // 2
+        median = errors[middle] if len(errors) % 2 else (errors[middle - 1] + errors[middle]) / 2
+        print(f"all {len(errors)} points: median error {median:.1%}, largest {errors[-1]:.1%}")
     print(f"every point within {tolerance:.0%}: {'yes' if every_point_ok else 'no'}")
     return every_point_ok
 

@@ -140,3 +140,49 @@ def test_straggler_share_of_the_step_grows_with_the_job(setup):
     small = evaluate_training(workload, system, plans, stack, 64)
     small_share = small.time["time/straggler"] / (small.time["time/step"] - small.time["time/straggler"])
     assert np.all(small_share < share)
+
+
+MEGASCALE_FLAGS = ("parallel_block", "tp_gemm_overlap", "pp_overlap", "dp_chunk_overlap")
+
+
+@pytest.fixture(scope="module")
+def megascale_case(gpt3, dgx_a100):
+    workload = TrainingWorkload(model=gpt3, seq_len=2048, tokens=300e9)
+    base = dataclasses.replace(catalog.get("stacks", "megascale"), **dict.fromkeys(MEGASCALE_FLAGS, False))
+    plans = enumerate_plans(PlanRequest(devices=1024, global_batch=768, tp=8, pp=8), gpt3, base, dgx_a100)
+    return workload, dgx_a100, base, plans
+
+
+@pytest.mark.parametrize("flag", MEGASCALE_FLAGS)
+def test_each_megascale_overlap_never_slows_a_plan(megascale_case, flag):
+    """Against the same stack without it (and, for the chunked data-parallel schedule, without any DP overlap:
+    it replaces bucketed overlap, whose exposure can be smaller)."""
+    workload, system, base, plans = megascale_case
+    base = dataclasses.replace(base, dp_overlap=False) if flag == "dp_chunk_overlap" else base
+    off = evaluate_training(workload, system, plans, base, 1024)
+    on = evaluate_training(workload, system, plans, dataclasses.replace(base, **{flag: True}), 1024)
+    assert np.all(on.time["time/step"] <= off.time["time/step"] * (1 + 1e-12))
+    assert np.any(on.time["time/step"] < off.time["time/step"])
+    np.testing.assert_array_equal(on.time["time/compute"], off.time["time/compute"])
+
+
+def test_parallel_block_halves_tensor_parallel_time_and_bytes(megascale_case):
+    workload, system, base, plans = megascale_case
+    serial = evaluate_training(workload, system, plans, base, 1024)
+    parallel = evaluate_training(workload, system, plans, dataclasses.replace(base, parallel_block=True,
+                                                                              tp_overlap=False), 1024)
+    serial_no_overlap = evaluate_training(workload, system, plans, dataclasses.replace(base, tp_overlap=False), 1024)
+    np.testing.assert_allclose(parallel.time["time/comm/tp"], serial_no_overlap.time["time/comm/tp"] / 2, rtol=1e-12)
+    tp_bytes = serial.traffic["traffic/scale_up_bytes"] - parallel.traffic["traffic/scale_up_bytes"]
+    assert np.all(tp_bytes > 0)
+
+
+def test_chunked_data_parallel_leaves_at_least_the_last_reduce_scatter(megascale_case):
+    workload, system, base, plans = megascale_case
+    plain = dataclasses.replace(base, dp_overlap=False)
+    chunked = dataclasses.replace(base, dp_overlap=False, dp_chunk_overlap=True)
+    full = evaluate_training(workload, system, plans, plain, 1024).time["time/comm/dp"]
+    exposed = evaluate_training(workload, system, plans, chunked, 1024).time["time/comm/dp"]
+    vpp = np.maximum(plans.vpp, 1)
+    assert np.all(exposed >= full / (2 * vpp) * (1 - 1e-12))
+    assert np.all(exposed <= full * (1 + 1e-12))

@@ -21,7 +21,7 @@ from flopwatt.catalog.efficiency import EfficiencyCatalog
 from flopwatt.catalog.ici import Torus, torus_for
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import experts, feasibility, ici_layout, memory, partition
+from flopwatt.perf import experts, feasibility, ici_layout, memory, overlap, partition
 from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times, recomputed_matmul_share
 from flopwatt.perf.plans import Plans
@@ -74,6 +74,8 @@ class _Context:
     torus: Torus | None = None
     """The scale-up ICI torus (ici.toml), None on switched scale-up; with it TP and DP follow perf/ici_layout."""
     slice_chips: int = 1
+    grad_reduce_bytes: float = memory.GRAD_BYTES
+    """Bytes per gradient in data-parallel reductions (4 where the stack reduces bf16 gradients in fp32)."""
 
     def out_for(self, group_nodes: np.ndarray) -> coll.Tier:
         """The scale-out tier as a group spanning ``group_nodes`` nodes sees it on the fabric."""
@@ -102,7 +104,9 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
     torus = torus_for(system.scale_up.technology)
     chips = ici_layout.slice_chips(torus, devices, system.scale_up_domain_devices) if torus else 1
-    return _Context(workload.model, workload.seq_len, system, stack, rates, up, out, fabric, torus, chips)
+    fp32_grads = stack.bf16_grad_reduce_fp32 and workload.precision == "bf16"
+    return _Context(workload.model, workload.seq_len, system, stack, rates, up, out, fabric, torus, chips,
+                    grad_reduce_bytes=4.0 if fp32_grads else memory.GRAD_BYTES)
 
 
 def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
@@ -172,29 +176,32 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
     w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
     rec = w_full * lt.recompute_full + w_sel * lt.recompute_selective
     msg = ctx.rates.act_bytes * b * seq * ctx.model.hidden
-    t_coll = _tp_tier_time(ctx, plans, msg)
+    t_coll = overlap.tp_collectives_per_pass(ctx.stack) * _tp_tier_time(ctx, plans, msg)
     tp_backward = 2 * t_coll
     if ctx.stack.tp_overlap:
         tp_backward = ctx.rates.exposed(tp_backward, lt.weight_gradient)
-    tp_layer = (2 + 2 * w_full) * t_coll + tp_backward  # fwd, recomputed fwd, bwd
+    tp_forward = overlap.tp_forward(ctx.stack, ctx.rates, ctx.model, 2 * t_coll, lt.weight_gradient)
+    tp_layer = (1 + w_full) * tp_forward + tp_backward  # fwd, recomputed fwd, bwd
     t_layer = lt.forward + lt.backward + rec + tp_layer + extra["comm/ep"] + extra["comm/cp"]
     layers, with_logits = _stage_layers(ctx, plans, t_layer, log_f + log_b)
     rec_bytes = w_full * lt.hbm_bytes_forward + w_sel * lt.hbm_bytes_selective
-    collectives = 4 + 2 * w_full
+    collectives = (4 + 2 * w_full) * overlap.tp_collectives_per_pass(ctx.stack)
+    compute = layers * (lt.forward + lt.backward) + with_logits * (log_f + log_b)
     return {
         "_hbm_bytes": layers * (3 * lt.hbm_bytes_forward + rec_bytes),
         "_tp_bytes": layers * collectives * 2 * (tp - 1) / tp * msg,
         "_ep_bytes": layers * extra["_ep_bytes"],
         "_cp_bytes": layers * extra["_cp_bytes"],
-        "compute": layers * (lt.forward + lt.backward) + with_logits * (log_f + log_b),
+        "compute": compute,
         "recompute": layers * rec,
         "comm/tp": layers * tp_layer,
         "comm/ep": layers * extra["comm/ep"],
         "comm/cp": layers * extra["comm/cp"],
-        "comm/pp": _p2p_time(ctx, plans, msg),
+        "comm/pp": overlap.pp_exposed(ctx.stack, ctx.rates, _p2p_time(ctx, plans, msg), compute),
         "_layers": layers,
         "_held_layers": _held_layers(ctx, plans, layers),
         "_backward_stage": layers * (lt.backward + rec),
+        "_forward_stage": layers * lt.forward,
     }
 
 
@@ -226,10 +233,12 @@ def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.
         return ici_layout.dp_time(ctx, plans, params, mb)
     per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.tp, 1, plans.dp)
     out = ctx.out_for(np.ceil(plans.dp / per_domain))
-    grads = params * memory.GRAD_BYTES
+    grads = params * ctx.grad_reduce_bytes
     weights = params * memory.WEIGHT_BYTES
     step_end = coll.hierarchical("ar", plans.dp, per_domain, grads, ctx.up, out)
-    if ctx.stack.dp_overlap:
+    if ctx.stack.dp_chunk_overlap:
+        step_end = overlap.dp_chunked(ctx.rates, step_end, plans.vpp, mb["_forward_stage"], mb["_backward_stage"])
+    elif ctx.stack.dp_overlap:
         step_end = ctx.rates.exposed(step_end, mb["_backward_stage"])
     gathers = 2 + plans.recompute_weights(ctx.stack.selective_recompute)[0]  # fwd, bwd, recomputed fwd
     zero3_domain = 1 if ctx.stack.zero3_flat_collectives else per_domain
@@ -331,7 +340,7 @@ def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.
     tp_inside = plans.tp <= domain
     g = np.clip(domain // plans.tp, 1, plans.dp).astype(float)
     domains = np.maximum(plans.dp / g, 1.0)
-    grads = params * memory.GRAD_BYTES
+    grads = params * ctx.grad_reduce_bytes
     w_full = plans.recompute_weights(ctx.stack.selective_recompute)[0]
     passes = np.where(plans.zero_stage >= 3, m * (3 + w_full), 2.0)  # AG/RS passes, AR = 2
     dp_up = passes * (g - 1) / g * grads

@@ -99,6 +99,24 @@ class StackProfile:
     pipeline_schedule: str = "1f1b"
     """``1f1b`` (interleaved when vpp > 1) or ``dualpipe`` (DeepSeek-V3 Table 2: bubble (PP/2 - 1) chunks
     instead of PP - 1, with two copies of the parameters)."""
+    parallel_block: bool = False
+    """The stack trains the parallel transformer block, y = x + MLP(LN(x)) + Attention(LN(x)) (MegaScale,
+    Jiang et al. 2024 Sec. 3.1 eq. 2; PaLM): one TP AllGather and one ReduceScatter per layer and pass
+    instead of two each (Fig. 3a). Same parameters and FLOPs as the serial block."""
+    tp_gemm_overlap: bool = False
+    """Forward (and backward) TP AllGather/ReduceScatter are fused into the FFN linears, split into chunks
+    and pipelined with the GEMM on a second stream (MegaScale Sec. 3.2, Fig. 3b-c)."""
+    pp_overlap: bool = False
+    """Pipeline sends and receives are decoupled and asynchronous, beside the stage's computation
+    (MegaScale Sec. 3.2, Fig. 4)."""
+    dp_chunk_overlap: bool = False
+    """Data parallelism gathers each model chunk's parameters before its forward and reduce-scatters its
+    gradients after its backward, the first gather prefetched: only the last chunk's reduce-scatter,
+    1/(2 vpp) of the traffic, stays exposed (MegaScale Sec. 3.2)."""
+    bf16_grad_reduce_fp32: bool = False
+    """With bf16 parameters, gradients are accumulated and reduced over data parallelism in fp32 (4 B per
+    gradient instead of 2): Megatron-LM's validate_args sets ``accumulate_allreduce_grads_in_fp32`` for
+    ``--bf16`` ("bfloat16 requires gradient accumulation and all-reduce to be done in fp32")."""
     zero_stages: tuple[int, ...] = (0,)
     """Optimizer-state sharding stages the stack provides (a plan left open chooses among these)."""
     source: str
@@ -113,7 +131,9 @@ class StackProfile:
                      "selective_recompute", "flash_attention", "fused_elementwise", "dp_overlap",
                      "zero3_prefetch_overlap", "tp_overlap", "scatter_gather_p2p", "zero3_flat_collectives",
                      "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache", "partial_recompute",
-                     "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline", "cuda_runtime_reserve"):
+                     "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline", "cuda_runtime_reserve",
+                     "bf16_grad_reduce_fp32", "parallel_block", "tp_gemm_overlap", "pp_overlap",
+                     "dp_chunk_overlap"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
         for name, allowed in (("selective_saves", SELECTIVE), ("zero3_gather_unit", GATHER_UNITS)):
