@@ -73,7 +73,7 @@ def _model(row: dict[str, str], notes: list[str]) -> ModelSpec:
             shape[key] = getattr(known, key)
     return ModelSpec(id=row["id"], name=row["model"], mlp=known.mlp, source=row["source"], retrieved="n/a",
                      position=known.position, tied_embeddings=known.tied_embeddings, head_dim=known.head_dim,
-                     moe=_moe(row, known), mla=known.mla, **shape)
+                     moe=_moe(row, known), mla=known.mla, dropout=known.dropout, **shape)
 
 
 def _unknown_model(row: dict[str, str], shape: dict, notes: list[str]) -> ModelSpec:
