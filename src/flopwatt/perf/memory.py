@@ -123,12 +123,10 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
 def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int) -> np.ndarray:
     """Micro-batches of its layers that pipeline rank ``rank`` holds at its peak: pp - rank under 1F1B;
     (v pp + pp - 1 - 2 rank) chunks of 1/v of its layers under the interleaved schedule (Megatron-LM
-    warm-up, Narayanan et al. 2021 Sec. 2.2.2); at most the micro-batches there are."""
+    warm-up, Narayanan et al. 2021 Sec. 2.2.2); at most all m micro-batches (m v chunks)."""
     pp, v = plans.pp, np.maximum(plans.vpp, 1)
-    behind = np.maximum(pp - rank, 1)
-    per_rank = np.where(v > 1, pp + (pp - 1 - 2 * rank) / v, behind)
-    m = np.maximum(plans.micro_batches, 1)
-    return np.minimum(behind, m) * per_rank / behind
+    per_rank = np.where(v > 1, pp + (pp - 1 - 2 * rank) / v, np.maximum(pp - rank, 1))
+    return np.minimum(per_rank, np.maximum(plans.micro_batches, 1))
 
 
 def loss_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, fused: bool) -> np.ndarray:
@@ -155,18 +153,29 @@ def fsdp2_state_bytes(params_per_device: np.ndarray, plans: Plans) -> dict[str, 
 
 
 def state_bytes(params_per_device: np.ndarray, plans: Plans, *, fp8_copy: bool = False,
-                copies: int = 1) -> dict[str, np.ndarray]:
+                copies: int = 1, expert_params: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:
     """Weights, gradients and optimizer states per device (bytes) for the plan's ZeRO stage, sharded over
     the dp x cp ranks that hold the same weights (Megatron-Core's distributed optimizer uses the
     data-parallel group with context parallelism; torchtitan's FSDP mesh is dp_shard_cp).
 
+    Routed-expert weights (``expert_params`` of the ``params_per_device``) are held alike by the expert
+    data-parallel group only: Megatron-Core's expert grid is etp x ep x edp x pp over the same world
+    (parallel_state.initialize_model_parallel), so with whole experts (etp 1) edp = tp x cp x dp / ep, and
+    their gradients are reduced and their states sharded over that group, not over dp x cp.
     ``fp8_copy`` adds the 1-byte FP8 weight cache of FP8 training (master weights stay 16/32-bit,
     DeepSeek-V3 Sec. 3.3); ``copies`` = 2 for DualPipe, which keeps two copies of the parameters.
     """
     z, dp = plans.zero_stage, plans.dp * plans.cp  # sharded over the data x context-parallel ranks
+    edp = np.maximum(plans.tp * plans.cp * plans.dp / np.maximum(plans.ep, 1), 1.0)
+    dense = params_per_device - expert_params
     weight_bytes = copies * (WEIGHT_BYTES + (1.0 if fp8_copy else 0.0))
+
+    def sharded(per_param: float, from_stage: int) -> np.ndarray:
+        on = z >= from_stage
+        return per_param * (dense / np.where(on, dp, 1) + expert_params / np.where(on, edp, 1))
+
     return {
-        "weights": params_per_device * weight_bytes / np.where(z >= 3, dp, 1),
-        "gradients": copies * params_per_device * GRAD_BYTES / np.where(z >= 2, dp, 1),
-        "optimizer": params_per_device * OPTIMIZER_BYTES / np.where(z >= 1, dp, 1),
+        "weights": sharded(weight_bytes, 3),
+        "gradients": sharded(copies * GRAD_BYTES, 2),
+        "optimizer": sharded(OPTIMIZER_BYTES, 1),
     }
