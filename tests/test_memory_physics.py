@@ -50,3 +50,19 @@ def test_a_model_without_dropout_stores_two_bytes_less_per_token_and_hidden_unit
     stored = memory.activation_bytes_per_layer(llama, seq, plans, flash=True)[0]
     stored_masks = memory.activation_bytes_per_layer(with_masks, seq, plans, flash=True)[0]
     assert np.isclose(stored_masks[0] - stored[0], 2 * 4096 * llama.hidden)
+
+
+def test_xla_states_shard_over_one_slice_not_across_slices():
+    """MaxText (dcn_data_parallelism -1, dcn_fsdp_parallelism 1): slices are replicas, so two v5e-256 slices
+    hold the same optimizer bytes per chip as one."""
+    from flopwatt.perf.training import evaluate_training
+    from flopwatt.specs import TrainingWorkload
+
+    model, stack = catalog.get("models", "llama2-7b"), catalog.get("stacks", "maxtext")
+    system = catalog.get("systems", "tpu-v5e-slice")
+    work = TrainingWorkload(model=model, seq_len=2048, precision="bf16")
+    optim = {}
+    for chips in (256, 512):
+        plans = Plans.build(tp=1, pp=1, dp=chips, micro_batch=1, global_batch=chips, zero_stage=3, recompute="full")
+        optim[chips] = float(evaluate_training(work, system, plans, stack, chips).memory["memory/optimizer"][0])
+    assert optim[512] == optim[256] > 0

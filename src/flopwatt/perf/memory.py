@@ -153,7 +153,8 @@ def fsdp2_state_bytes(params_per_device: np.ndarray, plans: Plans) -> dict[str, 
 
 
 def state_bytes(params_per_device: np.ndarray, plans: Plans, *, fp8_copy: bool = False,
-                copies: int = 1, expert_params: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:
+                copies: int = 1, expert_params: np.ndarray | float = 0.0,
+                shard_group: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Weights, gradients and optimizer states per device (bytes) for the plan's ZeRO stage, sharded over
     the dp x cp ranks that hold the same weights (Megatron-Core's distributed optimizer uses the
     data-parallel group with context parallelism; torchtitan's FSDP mesh is dp_shard_cp).
@@ -164,9 +165,14 @@ def state_bytes(params_per_device: np.ndarray, plans: Plans, *, fp8_copy: bool =
     their gradients are reduced and their states sharded over that group, not over dp x cp.
     ``fp8_copy`` adds the 1-byte FP8 weight cache of FP8 training (master weights stay 16/32-bit,
     DeepSeek-V3 Sec. 3.3); ``copies`` = 2 for DualPipe, which keeps two copies of the parameters.
+    ``shard_group`` replaces dp x cp where a layout shards over fewer ranks (XLA on TPU: the FSDP ranks of one
+    ICI slice, perf/ici_layout.py; slices are plain data-parallel replicas); experts shrink it by dp / group.
     """
     z, dp = plans.zero_stage, plans.dp * plans.cp  # sharded over the data x context-parallel ranks
     edp = np.maximum(plans.tp * plans.cp * plans.dp / np.maximum(plans.ep, 1), 1.0)
+    if shard_group is not None:
+        edp = np.maximum(edp * shard_group / dp, 1.0)
+        dp = shard_group
     dense = params_per_device - expert_params
     weight_bytes = copies * (WEIGHT_BYTES + (1.0 if fp8_copy else 0.0))
 
