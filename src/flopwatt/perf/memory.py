@@ -9,9 +9,12 @@ Models", Sec. 4), per layer per micro-batch in bytes with 16-bit activations:
     selective recompute        drops the 5 a s / h term;  full recompute keeps 2 s b h (the layer input)
 
 generalised here to GQA (K/V of ``kv_heads``) and gated MLPs (three f-wide tensors instead of two).
-The first pipeline stage holds the most: with 1F1B it keeps ``pp`` micro-batches of its L/pp layers
-in flight, i.e. L layers' worth, times (1 + (pp - 1) / (pp v)) for the interleaved schedule
-(Korthikanti et al. Sec. 4.2.3); fewer if there are fewer micro-batches than stages.
+With 1F1B pipeline rank i keeps pp - i micro-batches of its layers in flight; under the interleaved
+schedule it keeps v pp + pp - 1 - 2 i micro-batch chunks of L / (pp v) layers (Megatron-LM's warm-up,
+Narayanan et al. 2021 Sec. 2.2.2), which for rank 0 is Korthikanti et al.'s L (1 + (pp - 1) / (pp v))
+(Sec. 4.2.3). Where the first rank holds fewer layers (Llama 3's split, perf/partition.py) the second rank,
+one micro-batch fewer but more layers, can hold the most. Fewer if there are fewer micro-batches than stages.
+The two 1-byte dropout masks per layer are stored only for models trained with dropout (ModelSpec.dropout).
 
 Mixed-precision Adam state (Rajbhandari et al. 2020, ZeRO Sec. 3): 2 B weights + 2 B gradients +
 12 B fp32 master weights, momentum and variance per parameter; ZeRO-1 shards the 12 B, ZeRO-2 also
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopwatt.perf.partition import rank_layers
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile
 
@@ -68,7 +72,8 @@ def activation_bytes_per_layer(model: ModelSpec, seq: np.ndarray, plans: Plans, 
     s, b, t = seq, plans.micro_batch, plans.tp
     h, a, kv, f = model.hidden, model.attention_width, model.kv_width, mlp_width(model)
     sb = s * b
-    replicated = sb * h * (4 + 2 + 2 + 1 + 1)  # LN inputs, QKV & MLP inputs, 2 dropout masks: 10 s b h
+    masks = 2.0 if model.dropout else 0.0  # two 1-byte dropout masks (attention and MLP outputs)
+    replicated = sb * h * (4 + 2 + 2 + masks)  # LN inputs, QKV & MLP inputs, dropout masks: 10 s b h
     mlp_tensors = 6 * f if model.mlp_matrices == 3 else 4 * f
     sharded = sb * (2 * (a + kv) + 2 * kv + 2 * a + mlp_tensors)  # = 24 s b h for GPT shapes
     scores = 5.0 * b * model.heads * s * s
@@ -97,11 +102,11 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
                                                  stack.selective_recompute, saves)
     if stack.fp8_activation_cache:
         stored = stored / 2
-    m = np.maximum(plans.micro_batches, 1)
-    in_flight = np.minimum(plans.pp, m)
-    interleave = np.where(plans.vpp > 1, 1 + (plans.pp - 1) / (plans.pp * plans.vpp), 1.0)
-    first = stored * layers_per_stage * in_flight * interleave
-    last = stored * layers_per_stage * interleave
+    counts = rank_layers(model.layers, stack.pipeline_partition, plans.pp, plans.vpp, layers_per_stage)
+    first = stored * counts["first"] * in_flight_micro_batches(plans, 0)
+    second = stored * np.where(plans.pp > 2, counts["middle"], counts["last"]) * in_flight_micro_batches(plans, 1)
+    first = np.where(plans.pp > 2, np.maximum(first, second), first)
+    last = stored * counts["last"] * in_flight_micro_batches(plans, plans.pp - 1)
     # one layer rebuilt during the backward: in full, or what the op-level policy did not keep
     rebuilt = np.where(plans.recompute == 2, working, 0.0)
     if saves != "attention-core":
@@ -113,6 +118,15 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
     if stack.pipeline_schedule == "dualpipe":  # each rank holds stage i and stage pp - 1 - i: the first and the last
         peak = first + tail
     return peak
+
+
+def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int) -> np.ndarray:
+    """Micro-batches of its layers that pipeline rank ``rank`` holds at its peak: pp - rank under 1F1B;
+    (v pp + pp - 1 - 2 rank) chunks of 1/v of its layers under the interleaved schedule (Megatron-LM
+    warm-up, Narayanan et al. 2021 Sec. 2.2.2); at most all m micro-batches (m v chunks)."""
+    pp, v = plans.pp, np.maximum(plans.vpp, 1)
+    per_rank = np.where(v > 1, pp + (pp - 1 - 2 * rank) / v, np.maximum(pp - rank, 1))
+    return np.minimum(per_rank, np.maximum(plans.micro_batches, 1))
 
 
 def loss_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, fused: bool) -> np.ndarray:
@@ -139,18 +153,35 @@ def fsdp2_state_bytes(params_per_device: np.ndarray, plans: Plans) -> dict[str, 
 
 
 def state_bytes(params_per_device: np.ndarray, plans: Plans, *, fp8_copy: bool = False,
-                copies: int = 1) -> dict[str, np.ndarray]:
+                copies: int = 1, expert_params: np.ndarray | float = 0.0,
+                shard_group: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Weights, gradients and optimizer states per device (bytes) for the plan's ZeRO stage, sharded over
     the dp x cp ranks that hold the same weights (Megatron-Core's distributed optimizer uses the
     data-parallel group with context parallelism; torchtitan's FSDP mesh is dp_shard_cp).
 
+    Routed-expert weights (``expert_params`` of the ``params_per_device``) are held alike by the expert
+    data-parallel group only: Megatron-Core's expert grid is etp x ep x edp x pp over the same world
+    (parallel_state.initialize_model_parallel), so with whole experts (etp 1) edp = tp x cp x dp / ep, and
+    their gradients are reduced and their states sharded over that group, not over dp x cp.
     ``fp8_copy`` adds the 1-byte FP8 weight cache of FP8 training (master weights stay 16/32-bit,
     DeepSeek-V3 Sec. 3.3); ``copies`` = 2 for DualPipe, which keeps two copies of the parameters.
+    ``shard_group`` replaces dp x cp where a layout shards over fewer ranks (XLA on TPU: the FSDP ranks of one
+    ICI slice, perf/ici_layout.py; slices are plain data-parallel replicas); experts shrink it by dp / group.
     """
     z, dp = plans.zero_stage, plans.dp * plans.cp  # sharded over the data x context-parallel ranks
+    edp = np.maximum(plans.tp * plans.cp * plans.dp / np.maximum(plans.ep, 1), 1.0)
+    if shard_group is not None:
+        edp = np.maximum(edp * shard_group / dp, 1.0)
+        dp = shard_group
+    dense = params_per_device - expert_params
     weight_bytes = copies * (WEIGHT_BYTES + (1.0 if fp8_copy else 0.0))
+
+    def sharded(per_param: float, from_stage: int) -> np.ndarray:
+        on = z >= from_stage
+        return per_param * (dense / np.where(on, dp, 1) + expert_params / np.where(on, edp, 1))
+
     return {
-        "weights": params_per_device * weight_bytes / np.where(z >= 3, dp, 1),
-        "gradients": copies * params_per_device * GRAD_BYTES / np.where(z >= 2, dp, 1),
-        "optimizer": params_per_device * OPTIMIZER_BYTES / np.where(z >= 1, dp, 1),
+        "weights": sharded(weight_bytes, 3),
+        "gradients": sharded(copies * GRAD_BYTES, 2),
+        "optimizer": sharded(OPTIMIZER_BYTES, 1),
     }

@@ -51,3 +51,28 @@ def first_last_split(layers: int, pp: np.ndarray, vpp: np.ndarray) -> dict[str, 
         "last": np.where(one, 0, last),
         "ok": np.where(one, v == 1, ok),
     }
+
+
+def rank_layers(layers: int, rule: str, pp: np.ndarray, vpp: np.ndarray,
+                busiest: np.ndarray) -> dict[str, np.ndarray]:
+    """Transformer layers on the first, a middle and the last pipeline rank (all its virtual stages).
+
+    ``transformer-embedding`` (Llama 3, arXiv:2407.21783 Sec. 3.3.2: "we reduce one Transformer layer each
+    from the first and the last stages"): R = ceil((L + 2) / pp) units per rank, the embedding a unit on the
+    first and the output layer a unit on the last, so the first rank holds R - 1 layers, the middle ranks R,
+    the last the rest. ``first-last``: :func:`first_last_split`. ``uniform`` and ``parameters``: every rank is
+    counted at ``busiest`` (the slowest stage's layers), as the rule does not say which rank holds the most.
+    """
+    pp = np.asarray(pp, dtype=np.int64)
+    busiest = np.asarray(busiest, dtype=float)
+    if rule == "first-last":
+        split = first_last_split(layers, pp, vpp)
+        return {k: split[k].astype(float) for k in ("first", "middle", "last")}
+    if rule == "transformer-embedding":
+        units = -(-(layers + 2) // np.maximum(pp, 1))
+        first = np.where(pp == 1, layers, units - 1)
+        middle = np.where(pp > 2, units, first)
+        last = np.maximum(layers - first - np.maximum(pp - 2, 0) * units, 0)
+        return {"first": first.astype(float), "middle": middle.astype(float),
+                "last": np.where(pp == 1, 0, last).astype(float)}
+    return {"first": busiest, "middle": busiest, "last": busiest}

@@ -252,8 +252,12 @@ def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.
 
 def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray) -> dict[str, np.ndarray]:
     seq = np.full(len(plans), ctx.seq / plans.cp)
+    model = ctx.model
+    experts = layers * model.moe_layers * model.routed_expert_params() / model.layers / plans.ep  # of params
     states = memory.state_bytes(params, plans, fp8_copy=ctx.rates.linear_peak_flops_per_s is not None,
-                                copies=2 if ctx.stack.pipeline_schedule == "dualpipe" else 1)
+                                copies=2 if ctx.stack.pipeline_schedule == "dualpipe" else 1, expert_params=experts,
+                                shard_group=None if ctx.torus is None
+                                else ici_layout.fsdp_size(plans, ctx.slice_chips) * plans.cp)
     if ctx.stack.fp32_sharded_params:
         states = memory.fsdp2_state_bytes(params, plans)
     loss = memory.loss_bytes(ctx.model, seq, plans, ctx.stack.fused_cross_entropy)

@@ -100,6 +100,10 @@ class ModelSpec:
     norms_per_layer: int = 2
     """Hidden-width norms in each layer: 2 (pre-attention, pre-MLP); 1 for Falcon-7B's parallel block;
     4 for Gemma 2/3 (pre and post norms around attention and MLP)."""
+    dropout: bool = True
+    """Trained with dropout on the attention and MLP outputs (GPT-2/3 and Megatron GPT models: yes, which is
+    what Korthikanti et al. 2022's activation count assumes; Llama: no, its model code has no dropout): two
+    1-byte masks per token and layer stored for the backward."""
     qk_norm: bool = False
     """Per-head RMSNorm on queries and keys (Qwen3, Gemma 3): 2 x head size weights per layer."""
     aliases: tuple[str, ...] = field(default=())

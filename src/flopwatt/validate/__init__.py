@@ -73,7 +73,7 @@ def _model(row: dict[str, str], notes: list[str]) -> ModelSpec:
             shape[key] = getattr(known, key)
     return ModelSpec(id=row["id"], name=row["model"], mlp=known.mlp, source=row["source"], retrieved="n/a",
                      position=known.position, tied_embeddings=known.tied_embeddings, head_dim=known.head_dim,
-                     moe=_moe(row, known), mla=known.mla, **shape)
+                     moe=_moe(row, known), mla=known.mla, dropout=known.dropout, **shape)
 
 
 def _unknown_model(row: dict[str, str], shape: dict, notes: list[str]) -> ModelSpec:
@@ -91,15 +91,18 @@ def _unknown_model(row: dict[str, str], shape: dict, notes: list[str]) -> ModelS
     return best
 
 
-def _request(row: dict[str, str], devices: int) -> PlanRequest:
+def _request(row: dict[str, str], devices: int, notes: list[str]) -> PlanRequest:
     gb = _int(row, "global_batch_seqs")
     if gb is None:
         raise Skip("global batch not published (it sets the pipeline bubble and the data-parallel share)")
     recompute = row["recompute"].strip() or None
     zero = _int(row, "zero_stage")
+    micro, note = conv.micro_batch(row["id"], _int(row, "micro_batch"), _int(row, "pp"))
+    if note:
+        notes.append(note)
     return PlanRequest(devices=devices, global_batch=gb, tp=_int(row, "tp"), pp=_int(row, "pp"),
                        dp=_int(row, "dp"), cp=_int(row, "cp") or 1, ep=_int(row, "ep"), vpp=_int(row, "vpp"),
-                       micro_batch=_int(row, "micro_batch"), zero_stage=zero, recompute=recompute)
+                       micro_batch=micro, zero_stage=zero, recompute=recompute)
 
 
 def _system(row: dict[str, str]) -> System:
@@ -139,7 +142,7 @@ def _estimate_row(row: dict[str, str], notes: list[str]) -> tuple[TrainingWorklo
     workload = TrainingWorkload(model=model, seq_len=seq, precision=precision,
                                 tokens=tokens * 1e9 if tokens else None)
     stack = _stack(row, notes)
-    estimate = estimate_training(workload, system, stack, _request(row, devices))
+    estimate = estimate_training(workload, system, stack, _request(row, devices, notes))
     if estimate.best is None:
         raise Skip(f"no feasible plan ({estimate.infeasible_counts()})")
     return workload, system, devices, estimate

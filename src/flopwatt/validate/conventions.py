@@ -18,6 +18,7 @@ from flopwatt.errors import InputError
 FLOPS = ("model", "hardware", "narayanan-eq3")
 ENERGY = ("modelled", "tdp")
 PHASES = ("prefill", "decode")
+LOCAL_BATCH_SPLITS = ("pp",)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -44,6 +45,11 @@ class Convention:
     group (tp 1) and the row's ep spreads the experts over them."""
     redundant_experts: int = 0
     """Serving rows of MoE models: redundant expert copies the run's engine held (EPLB), from its command."""
+    local_batch_split: str | None = None
+    """Training rows: the ``micro_batch`` cell holds the source's local batch (sequences per data-parallel
+    rank per step), which a pipelined run splits into micro-batches by the stated rule: "pp" = as many
+    micro-batches as pipeline ranks (torchtitan's default when pipeline_parallel_microbatches is unset).
+    None = the cell is the micro-batch. Without pipelining the local batch is the micro-batch."""
     source: str = ""
     retrieved: str = ""
 
@@ -54,6 +60,9 @@ class Convention:
             raise InputError("conventions.energy", f"one of {', '.join(ENERGY)}", self.energy)
         if self.phase is not None and self.phase not in PHASES:
             raise InputError("conventions.phase", f"one of {', '.join(PHASES)}", self.phase)
+        if self.local_batch_split is not None and self.local_batch_split not in LOCAL_BATCH_SPLITS:
+            raise InputError("conventions.local_batch_split", f"one of {', '.join(LOCAL_BATCH_SPLITS)}",
+                             self.local_batch_split)
 
 
 @functools.cache
@@ -87,3 +96,17 @@ def for_row(row_id: str) -> Convention:
 def known(row_id: str) -> bool:
     return prefix(row_id) in conventions() or row_id in conventions()
 
+
+
+def micro_batch(row_id: str, cell: int | None, pp: int | None) -> tuple[int | None, str | None]:
+    """The row's micro-batch from its ``micro_batch`` cell under the source's ``local_batch_split`` rule,
+    and a note saying the rule was applied (None where the cell is the micro-batch). A local batch that the
+    rule cannot split into whole micro-batches is an error of the row (the framework would refuse it)."""
+    rule = for_row(row_id).local_batch_split
+    if rule is None or cell is None or not pp or pp <= 1:
+        return cell, None
+    if cell % pp:
+        raise InputError(f"{row_id}.micro_batch", f"a local batch divisible by pp {pp} (conventions "
+                         "local_batch_split 'pp')", cell)
+    return cell // pp, (f"local batch {cell} split into pp = {pp} micro-batches of {cell // pp} "
+                        "(conventions local_batch_split 'pp')")
