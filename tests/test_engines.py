@@ -148,6 +148,16 @@ def test_family_keeps_only_the_fields_every_release_agrees_on():
         engine_catalog.family("deepseek-infer")
 
 
+def test_deepseek_inference_system_is_a_deployment_with_only_what_its_page_publishes():
+    profile = engine_catalog.get("deepseek-infer-2025-02")
+    assert profile.engine == "deepseek-infer" and "deepseek-infer" in ENGINES
+    assert "open-infra-index@3122a25" in profile.source
+    assert all(getattr(profile, name) is None for name in engine_catalog.AGREED)  # none published: unknown
+    settings = engine_catalog.settings(profile)
+    assert settings.max_batch is None and settings.max_tokens_per_iteration is None
+    assert settings.iteration_overhead_s == 0.0
+
+
 def test_unknown_engine_id_is_one_clear_input_error():
     with pytest.raises(InputError, match="unknown id 'vllm-9'"):
         engine_catalog.get("vllm-9")

@@ -66,7 +66,7 @@ AGREED = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill"
           "per_iteration_overhead_s", "sampling_overhead_s", "attention_kernel")
 
 
-DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05"})
+DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02"})
 """Profiles of one published deployment (its own token budget and batch, set for that run), not of a release's
 defaults: :func:`family` leaves them out."""
 
