@@ -103,11 +103,11 @@ def prefill_pass(model: ModelSpec, hw: ServingHardware, tp: np.ndarray, prompts:
     tokens = prompts * (engine or EngineIteration()).chunk(input_len)
     kv = kv_bytes_per_token_layer_on_rank(model, kv_bytes, tp)
     r = hw.rates
-    linear, _ = step.linear_time(model, r, tokens, tp, weight_bytes, row_tile=hw.gemm_row_tile)
+    linear, _ = step.linear_time(model, r, tokens, tp, weight_bytes)
     return {"linear_s": linear,
             "prefill_attention_s": step.prefill_attention_time(model, r, tokens, input_len, kv, tp),
             "elementwise_s": step.elementwise_time(model, r, tokens, tp),
-            "logits_s": step.logits_time(model, r, prompts, tp, weight_bytes, hw.gemm_row_tile),
+            "logits_s": step.logits_time(model, r, prompts, tp, weight_bytes),
             "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up)}
 
 
@@ -119,11 +119,11 @@ def decode_pass(model: ModelSpec, hw: ServingHardware, tp: np.ndarray, batch: np
     lengths = Lengths.of(lengths)
     kv = kv_bytes_per_token_layer_on_rank(model, kv_bytes, tp)
     r = hw.rates
-    linear, _ = step.linear_time(model, r, batch, tp, weight_bytes, row_tile=hw.gemm_row_tile)
+    linear, _ = step.linear_time(model, r, batch, tp, weight_bytes)
     return {"linear_s": linear,
             "decode_attention_s": step.decode_attention_time(model, r, batch, lengths.slot_context_tokens(), kv, tp),
             "elementwise_s": step.elementwise_time(model, r, batch, tp),
-            "logits_s": step.logits_time(model, r, batch, tp, weight_bytes, hw.gemm_row_tile),
+            "logits_s": step.logits_time(model, r, batch, tp, weight_bytes),
             "tp_comm_s": step.tp_comm_time(model, batch, tp, hw.scale_up)}
 
 

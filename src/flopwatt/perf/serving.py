@@ -133,8 +133,6 @@ class ServingHardware:
     """Each device's NIC, which expert All-to-Alls use beyond the scale-up domain (None: scale-up only)."""
     domain_devices: int | None = None
     """Devices per scale-up domain (None: a replica never leaves it)."""
-    gemm_row_tile: int = 1
-    """Token rows of one GEMM tile (:mod:`flopwatt.perf.serving_tiles`; 1 = no padding)."""
 
 
 def kv_bytes_per_token_layer_on_rank(model: ModelSpec, kv_bytes: float, tp: np.ndarray) -> np.ndarray:
@@ -195,7 +193,7 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
     routed = micro + (steady + extra_prompt)  # every group's tokens reach the experts
     kv = kv_bytes_per_token_layer_on_rank(model, kv_bytes, tp)
     r = hw.rates
-    linear, streamed = step.linear_time(model, r, tokens, tp, weight_bytes, ep, routed, hw.gemm_row_tile)
+    linear, streamed = step.linear_time(model, r, tokens, tp, weight_bytes, ep, routed)
     tiers = (hw.scale_up, hw.scale_out or hw.scale_up)
     quantized = r.linear_peak_flops_per_s is not None and r.linear_peak_flops_per_s > r.peak_flops_per_s
     parts = {
@@ -204,7 +202,7 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
         "prefill_attention_s": step.prefill_attention_time(model, r, prompt, lengths.prompt_attention_tokens(), kv,
                                                            tp) / pp,
         "elementwise_s": step.elementwise_time(model, r, tokens, tp) / pp,
-        "logits_s": step.logits_time(model, r, seqs, tp, weight_bytes, hw.gemm_row_tile),
+        "logits_s": step.logits_time(model, r, seqs, tp, weight_bytes),
         "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up) / pp,
         "pp_comm_s": np.where(pp > 1, coll.p2p(step.ACT_BYTES * model.hidden * tokens, hw.scale_up), 0.0),
         "ep_all_to_all_s": ep_par.all_to_all_time(model, tokens, tp, ep, tiers, hw.domain_devices, quantized) / pp,

@@ -33,7 +33,6 @@ import numpy as np
 from flopwatt.perf import collectives as coll
 from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import DeviceRates
-from flopwatt.perf.serving_tiles import padded_flops
 from flopwatt.specs import ModelSpec
 
 ACT_BYTES = 2.0
@@ -41,14 +40,11 @@ ACT_BYTES = 2.0
 
 
 def _gemm_group(gemms: fl.Gemms, rates: DeviceRates, tokens: np.ndarray, weight_bytes: float,
-                touched: dict[str, np.ndarray] | None = None, row_tile: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                touched: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(time, weight bytes streamed) of the named linear GEMMs, weights at ``weight_bytes`` per element.
 
     A linear op's FLOPs are 2 x rows x its weights, so its weights are FLOPs / (2 rows); the
-    activation bytes are what is left of the roofline bytes once the weight operand is taken out. The
-    arithmetic of a GEMM over the iteration's tokens is that of its rows padded to whole ``row_tile``
-    tiles (:mod:`flopwatt.perf.serving_tiles`); the routed-expert GEMMs, whose rows per expert are a mean
-    over a spread, are not padded.
+    activation bytes are what is left of the roofline bytes once the weight operand is taken out.
     """
     time = np.zeros_like(tokens, dtype=float)
     streamed = np.zeros_like(tokens, dtype=float)
@@ -60,8 +56,6 @@ def _gemm_group(gemms: fl.Gemms, rates: DeviceRates, tokens: np.ndarray, weight_
         share = 1.0 if touched is None or name not in touched else touched[name][1]
         w_bytes = weights * weight_bytes * share
         nbytes_op = nbytes - ACT_BYTES * weights + w_bytes
-        if touched is None or name not in ("expert_up", "expert_down"):
-            flops = padded_flops(flops, rows, row_tile)
         time = time + calls * rates.gemm_time(flops, nbytes_op, linear=True)
         streamed = streamed + calls * w_bytes
     return time, streamed
@@ -72,27 +66,25 @@ MOE_GEMMS = ("router", "expert_up", "expert_down", "shared_up", "shared_down")
 
 
 def linear_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np.ndarray, weight_bytes: float,
-                ep: np.ndarray | float = 1.0, routed: np.ndarray | None = None,
-                row_tile: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                ep: np.ndarray | float = 1.0, routed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(time, weight bytes streamed) of every layer's linear GEMMs for ``tokens`` rows, one device.
 
     ``tokens`` are one attention group's (tensor parallel over ``tp``); with ``ep`` groups the MoE GEMMs run
     on the ``routed`` tokens of all groups (default ``tokens``) with the experts spread over ``tp x ep``
-    devices (:mod:`flopwatt.perf.serving_ep`). Token rows are padded to whole ``row_tile`` tiles.
+    devices (:mod:`flopwatt.perf.serving_ep`).
     """
     shard = fl.Shard(seq=np.ones_like(tokens, dtype=float), batch=tokens, tp=tp)
-    dense_t, dense_w = _gemm_group(fl.layer_gemms(model, shard, ACT_BYTES), rates, tokens, weight_bytes,
-                                   row_tile=row_tile)
+    dense_t, dense_w = _gemm_group(fl.layer_gemms(model, shard, ACT_BYTES), rates, tokens, weight_bytes)
     time, streamed = model.dense_layers * dense_t, model.dense_layers * dense_w
     if model.moe is not None:
         moe_t, moe_w = _moe_layer(model, rates, tokens, (tp, tp * ep), weight_bytes,
-                                  tokens if routed is None else routed, row_tile)
+                                  tokens if routed is None else routed)
         time, streamed = time + model.moe_layers * moe_t, streamed + model.moe_layers * moe_w
     return time, streamed
 
 
 def _moe_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, groups: tuple, weight_bytes: float,
-               routed: np.ndarray, row_tile: int = 1) -> tuple[np.ndarray, np.ndarray]:
+               routed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One MoE layer: attention GEMMs on the group's ``tokens`` over ``tp``; router, shared and routed
     experts on the ``routed`` tokens over the ``tp x ep`` devices that hold the experts (each holds
     E / (tp ep) of them, or a slice of one expert when tp ep > E)."""
@@ -108,7 +100,7 @@ def _moe_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, groups:
     touched = {name: (rows_per_expert, share) for name in ("expert_up", "expert_down")}
     # the router and shared experts run on each rank's share of the tokens with replicated weights
     touched.update({name: (routed / group, 1.0) for name in ("router", "shared_up", "shared_down")})
-    return _gemm_group(gemms, rates, tokens, weight_bytes, touched, row_tile)
+    return _gemm_group(gemms, rates, tokens, weight_bytes, touched)
 
 
 def _attention_width(model: ModelSpec) -> float:
@@ -147,11 +139,9 @@ def elementwise_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, t
 
 
 def logits_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np.ndarray,
-                weight_bytes: float, row_tile: int = 1) -> np.ndarray:
-    """Output layer for the tokens that sample (one per decoding sequence), vocabulary split over TP,
-    rows padded to whole ``row_tile`` tiles."""
+                weight_bytes: float) -> np.ndarray:
+    """Output layer for the tokens that sample (one per decoding sequence), vocabulary split over TP."""
     flops, nbytes = fl.logits_gemm(model, np.ones_like(tokens, dtype=float), tokens, tp, ACT_BYTES)
-    flops = padded_flops(flops, tokens, row_tile)
     weights = model.hidden * model.vocab / tp
     return rates.gemm_time(flops, nbytes - ACT_BYTES * weights + weight_bytes * weights, linear=True)
 
