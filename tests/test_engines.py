@@ -148,6 +148,32 @@ def test_family_keeps_only_the_fields_every_release_agrees_on():
         engine_catalog.family("deepseek-infer")
 
 
+def test_deepseek_inference_system_is_a_deployment_with_only_what_its_page_publishes():
+    profile = engine_catalog.get("deepseek-infer-2025-02")
+    assert profile.engine == "deepseek-infer" and "deepseek-infer" in ENGINES
+    assert "open-infra-index@3122a25" in profile.source
+    assert all(getattr(profile, name) is None for name in engine_catalog.AGREED)  # none published: unknown
+    settings = engine_catalog.settings(profile)
+    assert settings.max_batch is None and settings.max_tokens_per_iteration is None
+    assert settings.iteration_overhead_s == 0.0
+
+
+def test_mlperf_v51_rows_take_their_own_published_limits():
+    """Rows whose runs set their own batch and token budget name a deployment profile carrying them
+    (conventions.toml -> engines.toml), so the limits are applied rather than dropped."""
+    from flopwatt.validate import conventions as conv
+
+    for row_id in [f"MLPA51-0{i}" for i in range(1, 10)] + [f"MLPN51-0{i}" for i in range(1, 8)]:
+        convention = conv.for_row(row_id)
+        profile = engine_catalog.get(convention.engine)
+        assert not convention.run_sets_batch_limits and profile.id in engine_catalog.DEPLOYMENTS, row_id
+        settings = engine_catalog.settings(profile)
+        assert settings.max_batch == profile.max_batch_size and settings.max_batch is not None, row_id
+        assert settings.max_tokens_per_iteration == profile.max_num_tokens is not None, row_id
+    assert engine_catalog.get("mlperf-amd-v5.1-llama2-70b-mi300x-offline").max_batch_size == 1792
+    assert engine_catalog.get("mlperf-nvidia-v5.1-deepseek-r1-server").max_num_tokens == 3456
+
+
 def test_unknown_engine_id_is_one_clear_input_error():
     with pytest.raises(InputError, match="unknown id 'vllm-9'"):
         engine_catalog.get("vllm-9")

@@ -44,3 +44,17 @@ def test_layouts_add_up_and_values_are_positive():
 
 def test_every_framework_is_represented():
     assert {r["framework"] for r in _rows()} == FRAMEWORKS
+
+
+def test_deepseek_service_rows_resolve_and_carry_only_published_lengths():
+    """DSINF rows name the V3/R1 service (names.SERVICE_NAMES); DSINF-02's input_len is the day-6 page's
+    average KV length per output token, DSINF-01 has no published prompt length (blank)."""
+    from flopwatt.validate import conventions as conv
+
+    rows = {r["id"]: r for r in _rows() if r["id"].startswith("DSINF")}
+    assert set(rows) == {"DSINF-01", "DSINF-02"}
+    for r in rows.values():
+        assert catalog.model_by_name(r["model"]).id == "deepseek-v3"
+    assert rows["DSINF-02"]["input_len"] == "4989" and rows["DSINF-01"]["input_len"] == ""
+    assert conv.for_row("DSINF-01").phase == "prefill" and conv.for_row("DSINF-02").phase == "decode"
+    assert conv.for_row("DSINF-02").engine == "deepseek-infer-2025-02" and conv.for_row("DSINF-02").attention_dp

@@ -135,7 +135,7 @@ def test_h100_gpt_moe_meets_the_claims_slos_only_with_cross_node_ep():
 def test_dense_models_are_unchanged():
     """Dense models never get ep > 1, and explicit ep = 1 equals the default (value from before EP, re-pinned
     with each intended model change since: the measured FP8 fraction, the smooth roofline, one-shot and NCCL
-    all-reduce, the H100's memory as CUDA reports it)."""
+    all-reduce, HBM capacity as CUDA reports it (ecd18c5))."""
     model = catalog.get("models", "llama2-70b")
     req = _request("llama2-70b", devices=8, input_len=800, output_len=300)
     assert set(_plans(req).ep.tolist()) == {1}

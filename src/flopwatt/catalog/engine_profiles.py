@@ -66,7 +66,19 @@ AGREED = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill"
           "per_iteration_overhead_s", "sampling_overhead_s", "attention_kernel")
 
 
-DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05"})
+DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02",
+                         "mlperf-nvidia-v5.1-deepseek-r1-offline",
+                         "mlperf-nvidia-v5.1-deepseek-r1-server",
+                         "mlperf-nvidia-v5.1-llama3.1-8b-b200",
+                         "mlperf-amd-v5.1-llama2-70b-mi300x-offline",
+                         "mlperf-amd-v5.1-llama2-70b-mi300x-server",
+                         "mlperf-amd-v5.1-llama2-70b-mi300x-interactive",
+                         "mlperf-amd-v5.1-llama2-70b-mi325x-offline",
+                         "mlperf-amd-v5.1-llama2-70b-mi325x-server",
+                         "mlperf-amd-v5.1-mixtral-8x7b-mi300x-offline",
+                         "mlperf-amd-v5.1-mixtral-8x7b-mi300x-server",
+                         "mlperf-amd-v5.1-mixtral-8x7b-mi325x-offline",
+                         "mlperf-amd-v5.1-mixtral-8x7b-mi325x-server"})
 """Profiles of one published deployment (its own token budget and batch, set for that run), not of a release's
 defaults: :func:`family` leaves them out."""
 

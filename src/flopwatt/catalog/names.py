@@ -58,11 +58,21 @@ def _forms(model: ModelSpec) -> set[str]:
     return {normalise(text) for text in (model.id, model.name, *model.aliases)} - {""}
 
 
+SERVICE_NAMES = {"DeepSeek-V3/R1 (DeepSeek online service)": "deepseek-v3"}
+"""Exact names of services that serve several catalog models of one shape, and the catalog id that gives it.
+DeepSeek's day-6 overview (deepseek-ai/open-infra-index@3122a25, 'DeepSeek-V3/R1 Inference System
+Overview') reports one system and one set of statistics for V3 and R1 together; R1 shares V3's architecture
+(deepseek-r1 in models.toml: same config.json keys and values), so either shape is the service's."""
+
+
 def resolve_name(name: str, models: Mapping[str, ModelSpec]) -> ModelSpec | None:
     """The catalog model whose id, name or an alias has the same normal form as ``name``; an exact id
-    wins outright. None when nothing matches; :class:`AmbiguousNameError` when several models do."""
+    wins outright, then an exact service name (:data:`SERVICE_NAMES`). None when nothing matches;
+    :class:`AmbiguousNameError` when several models do."""
     if name in models:
         return models[name]
+    if SERVICE_NAMES.get(name) in models:
+        return models[SERVICE_NAMES[name]]
     wanted = normalise(name)
     if not wanted:
         return None

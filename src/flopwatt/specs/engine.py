@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from flopwatt.errors import InputError
 from flopwatt.specs._check import one_of, positive_int
 
-ENGINES = ("tensorrt-llm", "vllm", "sglang")
-"""Engines with profiles; a vendor MLPerf harness is profiled under the engine it drives."""
+ENGINES = ("tensorrt-llm", "vllm", "sglang", "deepseek-infer")
+"""Engines with profiles; a vendor MLPerf harness is profiled under the engine it drives. ``deepseek-infer``
+is DeepSeek's own (unreleased) V3/R1 inference system, profiled from what its operator published."""
 
 KV_ALLOCATIONS = ("reserve", "on-demand")
 """``reserve``: a request's whole KV (prompt + maximum output) is reserved at admission, so a started

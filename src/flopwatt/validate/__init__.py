@@ -205,7 +205,7 @@ INFER_METRICS = {"output_tokens_per_s": "output_tokens_per_s", "input_tokens_per
 
 
 FRAMEWORKS = {"tensorrt-llm": "tensorrt-llm", "mlperf-nvidia": "tensorrt-llm", "mlperf-amd": "vllm", "vllm": "vllm",
-              "sglang": "sglang"}
+              "sglang": "sglang", "deepseek-infer": "deepseek-infer"}
 """Serving engine each schema framework runs (DATASET_infer.md: NVIDIA's MLPerf harness drives TensorRT-LLM,
 AMD's harness_llm a ROCm build of vLLM). The release's profile comes from conventions.toml (``engine``); a row
 whose release has none gets the fields all profiled releases of its engine share
