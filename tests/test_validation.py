@@ -162,7 +162,7 @@ def test_infer_row_takes_the_engine_release_from_the_conventions(visible_csv):
     assert "engine: mlperf-nvidia-v4.0" in " ".join(_infer_row(rows["MLPI-01"]).assumptions)
     assert "engine: mlperf-nvidia-v4.1" in " ".join(_infer_row(rows["MLPI-04"]).assumptions)
     with pytest.raises(Skip, match="no serving profile"):
-        _infer_row({**rows["MLPI-01"], "framework": "deepseek-infer"})
+        _infer_row({**rows["MLPI-01"], "framework": "lmdeploy"})
 
 
 def test_conventions_name_existing_engine_profiles_of_the_right_engine():
