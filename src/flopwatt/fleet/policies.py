@@ -20,6 +20,7 @@ from them). A user's own policy subclasses :class:`Policy` and is passed to
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,10 +163,20 @@ class GridAware(Policy):
         kwh_per_token = power_w * view.pue[pools] / rate / 3.6e6
         return kwh_per_token * view.grid_mean(self.which, view.pool_site[pools], start_s, start_s + run_s)
 
+    def _per_token_hourly(self, view: FleetView, b: int, pools: np.ndarray, starts: np.ndarray,
+                          work: float) -> np.ndarray:
+        """[pools, starts]: ``_per_token`` of every start in every pool, the same values, in one pass."""
+        rate = view.rate[b, pools]
+        kwh_per_token = view.power_w[b, pools] * view.pue[pools] / rate / 3.6e6
+        return kwh_per_token[:, None] * view.grid_mean.over_runs(self.which, view.pool_site[pools], starts,
+                                                                 work / rate)
+
     def defer(self, view: FleetView, job: int, b: int) -> float:
         deadline, now = view.jobs.deadline_s[job], view.now_s
+        if not np.isfinite(deadline):
+            return now
         pools = np.flatnonzero(view.rate[b] > 0)
-        if not np.isfinite(deadline) or not len(pools):
+        if not len(pools):
             return now
         work = float(view.jobs.work_tokens[job])
         slack = deadline - now - (1.0 + self.runtime_margin) * work / view.rate[b, pools].min()
@@ -173,9 +184,8 @@ class GridAware(Policy):
         if hours < 1:
             return now
         starts = now + HOUR_S * np.arange(hours + 1)
-        grid_p, grid_s = np.meshgrid(pools, starts, indexing="ij")
-        cost = self._per_token(view, view.rate[b, grid_p], view.power_w[b, grid_p], grid_p, grid_s, work)
-        fit_now = view.nodes.fits(view.queue.demand[b:b + 1])[0, pools]
+        cost = self._per_token_hourly(view, b, pools, starts, work)
+        fit_now = view.nodes.fits(view.queue.demand)[b, pools]
         now_cost = cost[fit_now, 0].min() if fit_now.any() else cost[:, 0].min()
         later = cost[:, 1:].min(axis=0)
         if later.min() < (1.0 - self.min_saving) * now_cost:
@@ -183,11 +193,21 @@ class GridAware(Policy):
         return now
 
     def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
-        pools = np.flatnonzero(fitting)
-        job = view.queue.head(b)
-        cost = self._per_token(view, view.rate[b, pools], view.power_w[b, pools], pools,
-                               np.full(len(pools), view.now_s), float(view.jobs.work_tokens[job]))
-        return int(pools[np.argmin(cost)])
+        """The fitting pool of least cost per token over the run started now (the first on ties), on Python
+        floats: the operations of ``_per_token``, pool by pool."""
+        now, clock, which = view.now_s, view.grid_mean, self.which
+        work = float(view.jobs.work_tokens[view.queue.head(b)])
+        rate, power, pue, site = view.rate[b], view.power_w[b], view.pue, view.pool_site
+        best, best_cost = -1, math.inf
+        for p in np.flatnonzero(fitting).tolist():
+            r = float(rate[p])
+            cost = float(power[p]) * float(pue[p]) / r / 3.6e6 * clock.mean_one(which, int(site[p]), now,
+                                                                                now + work / r)
+            if cost != cost:  # NaN: np.argmin's choice
+                return p
+            if best < 0 or cost < best_cost:
+                best, best_cost = p, cost
+        return best
 
 
 class PriceAware(GridAware):

@@ -179,7 +179,11 @@ class _Run:
         self.held = np.zeros((len(prep.services), pools), dtype=np.int64)
         self.held_nodes: list[list[list[int]]] = [[[] for _ in range(pools)] for _ in prep.services]
         self.history: list[np.ndarray] = []
-        self.demand: list[np.ndarray] = []
+        self.demand: list[list[float]] = []
+        self.per_node = [s.rates.tokens_per_s_per_node.tolist() for s in prep.services]
+        self.work = prep.jobs.work_tokens.tolist()
+        self.blocked = True
+        """No waiting job fits anywhere (see :meth:`place`); cleared when devices return or a job waits."""
 
     def _extend_buckets(self) -> None:
         q, prep, view = self.queue, self.prep, self.view
@@ -193,6 +197,7 @@ class _Run:
         share = (rate * prep.pool_devices).sum(axis=1) / prep.pool_devices.sum()
         view.equal_share_rate = np.append(view.equal_share_rate, share)
         q.grown = False
+        self.nodes.track(q.demand)  # view.fits() reads the bucket x pool fit table kept current by the nodes
 
     def bucket(self, job: int) -> int:
         jobs = self.prep.jobs
@@ -205,6 +210,11 @@ class _Run:
     def enqueue(self, job: int, now: float) -> None:
         self.ready[job] = now
         self.queue.push(int(self.bucket_of[job]), job, now)
+        self.blocked = False
+
+    def release(self, job: int) -> None:
+        self.nodes.give(int(self.pool[job]), self.alloc.pop(job))
+        self.blocked = False
 
     def _size(self, job: int, b: int, p: int) -> tuple[int, float, float]:
         """Devices, tokens/s and IT power for ``job`` in pool ``p`` (elastic jobs take their fastest fit)."""
@@ -220,49 +230,66 @@ class _Run:
         return int(counts[k]), float(rate[k]), float(watts[k])
 
     def place(self, now: float) -> None:
-        while (choice := self.policy.pick(self.view)) is not None:
+        """Let the policy place waiting jobs until it places none.
+
+        The policy is not asked while no waiting job's fewest devices fit any pool's free nodes: no
+        placement is possible then (a larger count never fits where the fewest do not), whatever the
+        policy. That state (``blocked``) lasts until devices are given back or a job starts waiting."""
+        if self.blocked:
+            return
+        view, queue = self.view, self.queue
+        while True:
+            if queue.waiting == 0 or not view.fits().any():
+                self.blocked = True
+                return
+            choice = self.policy.pick(view)
+            if choice is None:
+                return
             b, p = choice
-            job = self.queue.pop(b)
+            job = queue.pop(b)
             devices, rate, watts = self._size(job, b, p)
             if not (rate > 0 and self.nodes.fits(np.array([devices]))[0, p]):
                 raise RuntimeError(f"policy {self.policy.name} placed job {job} where it cannot run (pool {p})")
             self.alloc[job] = self.nodes.take(p, devices)
-            end = now + float(self.prep.jobs.work_tokens[job]) / rate
+            end = now + self.work[job] / rate
             self.start[job], self.end[job], self.pool[job] = now, end, p
             self.devices[job], self.watts[job] = devices, watts
             self.events.push(end, Priority.RELEASE, (RELEASE, job))
 
     def serve(self, k: int) -> None:
         """Re-place every service's replicas for service interval ``k``."""
-        view, demand = self.view, np.zeros(len(self.prep.services))
-        for s, svc in enumerate(self.prep.services):
-            demand[s] = need = svc.demand_tokens_per_s[k % len(svc.demand_tokens_per_s)]
-            r, held = svc.rates, self.held[s]
-            new = np.zeros_like(held)
-            for p in self.policy.service_order(view, r):
+        view, demand = self.view, []
+        free_nodes = self.nodes.free_nodes
+        for s, (svc, per_node_rate) in enumerate(zip(self.prep.services, self.per_node, strict=True)):
+            need = svc.demand_tokens_per_s[k % len(svc.demand_tokens_per_s)]
+            demand.append(need)
+            held, new = self.held[s].tolist(), [0] * len(per_node_rate)
+            for p in self.policy.service_order(view, svc.rates).tolist():
                 if need <= 0:
                     break
-                per_node = float(r.tokens_per_s_per_node[p])
-                new[p] = min(held[p] + self.nodes.free_nodes[p], math.ceil(need / per_node))
+                per_node = per_node_rate[p]
+                new[p] = min(held[p] + int(free_nodes[p]), math.ceil(need / per_node))
                 need -= new[p] * per_node
-            self._resize(s, new)
+            self._resize(s, held, new)
         self.history.append(self.held.copy())
         self.demand.append(demand)
 
-    def _resize(self, s: int, new: np.ndarray) -> None:
+    def _resize(self, s: int, held: list[int], new: list[int]) -> None:
         """Give back or take whole nodes so that service ``s`` holds ``new`` nodes per pool."""
-        for p in np.flatnonzero(new != self.held[s]):
+        for p, (before, after) in enumerate(zip(held, new, strict=True)):
+            if before == after:
+                continue
             nodes = self.held_nodes[s][p]
-            change = int(new[p] - self.held[s, p])
-            if change < 0:
-                self.nodes.give_nodes(p, [nodes.pop() for _ in range(-change)])
+            if after < before:
+                self.nodes.give_nodes(p, [nodes.pop() for _ in range(before - after)])
+                self.blocked = False
             else:
-                nodes.extend(self.nodes.take_nodes(p, change))
+                nodes.extend(self.nodes.take_nodes(p, after - before))
         self.held[s] = new
 
     def release_services(self) -> None:
         for s in range(len(self.prep.services)):
-            self._resize(s, np.zeros_like(self.held[s]))
+            self._resize(s, self.held[s].tolist(), [0] * self.held.shape[1])
 
 
 def simulate(prep: Prepared, policy: Policy) -> FleetRun:
@@ -278,7 +305,7 @@ def simulate(prep: Prepared, policy: Policy) -> FleetRun:
     if intervals:
         events.push(0.0, Priority.SERVICE, (SERVICE, 0))
     while events:
-        now, _, _, (kind, i) = events.pop()
+        now, _, _, (kind, i) = events.pop_entry()
         run.view.now_s = now
         if kind == SCHEDULE:
             run.place(now)
@@ -295,7 +322,7 @@ def simulate(prep: Prepared, policy: Policy) -> FleetRun:
                 continue
             run.enqueue(i, now)
         elif kind == RELEASE:
-            run.nodes.give(int(run.pool[i]), run.alloc.pop(i))
+            run.release(i)
         elif kind == SERVICE:
             if i < intervals:
                 run.serve(i)
