@@ -8,8 +8,9 @@ Per pool the arrays the policies read are kept current: ``free`` (devices), ``ma
 
 A pool has a handful of nodes, so each pool's nodes are a Python list (numpy's per-call overhead
 would cost more than the arithmetic). :meth:`PoolNodes.track` keeps the [buckets, pools] answer of
-:meth:`PoolNodes.fits` for one demand array current: a change in pool ``p`` recomputes column ``p``
-only, from a table keyed by the pool's two summaries (the answer depends on nothing else).
+:meth:`PoolNodes.fits` for one demand array current (and that answer masked by where each bucket can
+run at all): a change in pool ``p`` recomputes column ``p`` only, from a table keyed by the pool's two
+summaries (the answer depends on nothing else).
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ class PoolNodes:
         self.free = np.zeros(n, dtype=np.int64)
         self.max_node_free = np.zeros(n, dtype=np.int64)
         self.free_nodes = np.zeros(n, dtype=np.int64)
+        self._most, self._whole_count = [0] * n, [0] * n
         self._tracked: np.ndarray | None = None
-        self._fit = np.zeros((0, n), dtype=bool)
-        self._fit_view = self._fit.view()
-        self._columns: dict[tuple[int, int, int], np.ndarray] = {}
+        self._runnable = np.zeros((0, n), dtype=bool)
+        self._fit, self._fit_runnable = np.zeros((0, n), dtype=bool), np.zeros((0, n), dtype=bool)
+        self._fit_view, self._fit_runnable_view = self._fit.view(), self._fit_runnable.view()
+        self._columns: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         for p in range(n):
             self._refresh(p)
 
@@ -55,12 +58,14 @@ class PoolNodes:
         self.free[p] = sum(nodes)
         self.max_node_free[p] = most
         self.free_nodes[p] = whole
+        self._most[p], self._whole_count[p] = most, whole
         if self._tracked is not None:
             key = (p, most, whole)
-            column = self._columns.get(key)
-            if column is None:
-                column = self._columns[key] = self._column(self._tracked, p, most, whole)
-            self._fit[:, p] = column
+            columns = self._columns.get(key)
+            if columns is None:
+                column = self._column(self._tracked, p, most, whole)
+                columns = self._columns[key] = (column, column & self._runnable[:, p])
+            self._fit[:, p], self._fit_runnable[:, p] = columns
 
     def _column(self, demand: np.ndarray, p: int, most: int, whole: int) -> np.ndarray:
         """``fits`` of ``demand`` in pool ``p`` when its summaries are (``most``, ``whole``)."""
@@ -77,14 +82,27 @@ class PoolNodes:
         whole = -(-d // size)  # nodes a multi-node job needs (conservative: its remainder gets a whole node)
         return np.where(d <= size, d <= self.max_node_free[None, :], whole <= self.free_nodes[None, :])
 
-    def track(self, demand: np.ndarray) -> None:
-        """Keep ``fits(demand)`` current from now on (the simulator's bucket demands)."""
+    def fits_one(self, p: int, devices: int) -> bool:
+        """``fits(np.array([devices]))[0, p]`` on Python ints."""
+        size = self._size[p]
+        return devices <= self._most[p] if devices <= size else -(-devices // size) <= self._whole_count[p]
+
+    def track(self, demand: np.ndarray, runnable: np.ndarray) -> None:
+        """Keep ``fits(demand)`` and ``fits(demand) & runnable`` ([len(demand), pools]) current from now on
+        (the simulator's bucket demands, and where each bucket can run at all)."""
         self._tracked = None
+        self._runnable = np.array(runnable, dtype=bool)
         self._fit = np.ascontiguousarray(self.fits(demand))
-        self._fit_view = self._fit.view()
-        self._fit_view.flags.writeable = False
+        self._fit_runnable = self._fit & self._runnable
+        self._fit_view, self._fit_runnable_view = self._fit.view(), self._fit_runnable.view()
+        self._fit_view.flags.writeable = self._fit_runnable_view.flags.writeable = False
         self._columns = {}
         self._tracked = demand
+
+    def fits_runnable(self, demand: np.ndarray) -> np.ndarray | None:
+        """The tracked ``fits(demand) & runnable`` (a read-only view kept current); None if ``demand`` is
+        not the tracked array."""
+        return self._fit_runnable_view if demand is self._tracked else None
 
     def take(self, p: int, devices: int) -> list[tuple[int, int]]:
         """Place ``devices`` in pool ``p``: [(node, devices taken)]. The caller checked :meth:`fits`."""

@@ -63,7 +63,10 @@ class FleetView:
     def fits(self) -> np.ndarray:
         """[B, P]: the bucket has a waiting job whose fewest devices fit the pool's free nodes, and can run there."""
         q = self.queue
-        return self.nodes.fits(q.demand) & (self.rate > 0) & np.isfinite(q.head_ready_s)[:, None]
+        runnable = self.nodes.fits_runnable(q.demand)  # kept current by the nodes while the simulator runs
+        if runnable is None:
+            runnable = self.nodes.fits(q.demand) & (self.rate > 0)
+        return runnable & q.nonempty
 
 
 class Policy:
@@ -92,7 +95,7 @@ class Policy:
         return int(np.argmax(fitting))
 
     def service_order(self, view: FleetView, rates: Any) -> np.ndarray:
-        return np.flatnonzero(rates.tokens_per_s_per_node > 0)
+        return _per_rates(self, rates, lambda: np.flatnonzero(rates.tokens_per_s_per_node > 0))
 
 
 class MaxThroughput(Policy):
@@ -234,11 +237,24 @@ class LatencyAware(MaxThroughput):
         return np.where(far.any(axis=1)[:, None], far, fits)
 
     def service_order(self, view: FleetView, rates: Any) -> np.ndarray:
+        return _per_rates(self, rates, lambda: self._nearest_first(rates))
+
+    @staticmethod
+    def _nearest_first(rates: Any) -> np.ndarray:
         rtt = np.where(np.isnan(rates.rtt_s), np.inf, rates.rtt_s)
         in_slo = np.flatnonzero(rates.tokens_per_s_per_node_in_slo > 0)
         late = np.flatnonzero((rates.tokens_per_s_per_node > 0) & (rates.tokens_per_s_per_node_in_slo <= 0))
         return np.concatenate([in_slo[np.argsort(rtt[in_slo], kind="stable")],
                                late[np.argsort(rtt[late], kind="stable")]])
+
+
+def _per_rates(policy: Policy, rates: Any, order: Any) -> np.ndarray:
+    """A built-in service order depends on the service's rates only: computed once per rates object."""
+    memo = policy.__dict__.setdefault("_service_orders", {})
+    hit = memo.get(id(rates))
+    if hit is None or hit[0] is not rates:  # the object itself is kept, so its id is not reused meanwhile
+        hit = memo[id(rates)] = (rates, order())
+    return hit[1]
 
 
 POLICIES: dict[str, type[Policy]] = {

@@ -182,6 +182,8 @@ class _Run:
         self.demand: list[list[float]] = []
         self.per_node = [s.rates.tokens_per_s_per_node.tolist() for s in prep.services]
         self.work = prep.jobs.work_tokens.tolist()
+        self.lo, self.hi = prep.jobs.devices_min.tolist(), prep.jobs.devices_max.tolist()
+        self.job_class = prep.jobs.job_class.tolist()
         self.blocked = True
         """No waiting job fits anywhere (see :meth:`place`); cleared when devices return or a job waits."""
 
@@ -197,11 +199,10 @@ class _Run:
         share = (rate * prep.pool_devices).sum(axis=1) / prep.pool_devices.sum()
         view.equal_share_rate = np.append(view.equal_share_rate, share)
         q.grown = False
-        self.nodes.track(q.demand)  # view.fits() reads the bucket x pool fit table kept current by the nodes
+        self.nodes.track(q.demand, view.rate > 0)  # view.fits() reads the fit table the nodes keep current
 
     def bucket(self, job: int) -> int:
-        jobs = self.prep.jobs
-        b = self.queue.bucket(int(jobs.job_class[job]), int(jobs.devices_min[job]), int(jobs.devices_max[job]))
+        b = self.queue.bucket(self.job_class[job], self.lo[job], self.hi[job])
         if self.queue.grown:
             self._extend_buckets()
         self.bucket_of[job] = b
@@ -218,13 +219,12 @@ class _Run:
 
     def _size(self, job: int, b: int, p: int) -> tuple[int, float, float]:
         """Devices, tokens/s and IT power for ``job`` in pool ``p`` (elastic jobs take their fastest fit)."""
-        jobs, prep = self.prep.jobs, self.prep
-        lo, hi = int(jobs.devices_min[job]), int(jobs.devices_max[job])
+        prep, lo, hi = self.prep, self.lo[job], self.hi[job]
         if lo == hi:
             return lo, float(self.view.rate[b, p]), float(self.view.power_w[b, p])
         counts = np.array(elastic_counts(lo, hi))
         counts = counts[self.nodes.fits(counts)[:, p]]
-        rate, watts = prep.rates.at(np.full(len(counts), jobs.job_class[job]),
+        rate, watts = prep.rates.at(np.full(len(counts), prep.jobs.job_class[job]),
                                     np.full(len(counts), prep.pool_system[p]), counts)
         k = int(np.argmax(rate))
         return int(counts[k]), float(rate[k]), float(watts[k])
@@ -237,20 +237,18 @@ class _Run:
         policy. That state (``blocked``) lasts until devices are given back or a job starts waiting."""
         if self.blocked:
             return
-        view, queue = self.view, self.queue
+        view, queue, nodes = self.view, self.queue, self.nodes
         while True:
-            if queue.waiting == 0 or not view.fits().any():
-                self.blocked = True
-                return
-            choice = self.policy.pick(view)
+            choice = self.policy.pick(view) if queue.waiting else None
             if choice is None:
+                self.blocked = not (queue.waiting and view.fits().any())
                 return
             b, p = choice
             job = queue.pop(b)
             devices, rate, watts = self._size(job, b, p)
-            if not (rate > 0 and self.nodes.fits(np.array([devices]))[0, p]):
+            if not (rate > 0 and nodes.fits_one(p, devices)):
                 raise RuntimeError(f"policy {self.policy.name} placed job {job} where it cannot run (pool {p})")
-            self.alloc[job] = self.nodes.take(p, devices)
+            self.alloc[job] = nodes.take(p, devices)
             end = now + self.work[job] / rate
             self.start[job], self.end[job], self.pool[job] = now, end, p
             self.devices[job], self.watts[job] = devices, watts
