@@ -91,14 +91,19 @@ class GridClock:
         return _mean_one(self._floats(which), site, start_s + self.offset_s, end_s + self.offset_s)
 
     def over_runs(self, which: str, site: np.ndarray, start_s: np.ndarray, run_s: np.ndarray) -> np.ndarray:
-        """[P, H]: the mean over ``[start_s[h], start_s[h] + run_s[p]]`` at ``site[p]``, for ``run_s > 0``.
+        """[P, H]: the mean over ``[start_s[h], start_s[h] + run_s[p]]`` at ``site[p]``, for ``run_s > 0``."""
+        start_s = np.asarray(start_s, float)[None, :]
+        return self.spans(which, np.asarray(site)[:, None], start_s, start_s + np.asarray(run_s, float)[:, None])
 
-        The value ``__call__`` gives for those intervals (the same element-wise operations), without its
-        checks and broadcasting: a deferral decision asks for one such table per flexible job."""
+    def spans(self, which: str, site: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+        """``__call__`` for arrays that broadcast together and intervals known to be ordered (not checked).
+
+        The same element-wise operations, so the same values, without the checks, the broadcasting of
+        every argument to one shape and the Python-float path: deferral decisions ask for a table of
+        starts x pools (x jobs) at a time."""
         factors, cumulative, annual, wholesale = self._tables(which)
-        site = np.asarray(site)[:, None]
-        start = (np.asarray(start_s, float) + self.offset_s)[None, :]
-        end = (start_s[None, :] + np.asarray(run_s, float)[:, None]) + self.offset_s
+        start = start_s + self.offset_s
+        end = end_s + self.offset_s
         span = end - start
         positive = span > 0
         mean = (_integral_s(cumulative, factors, site, end) - _integral_s(cumulative, factors, site, start)) / \

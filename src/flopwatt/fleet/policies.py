@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from flopwatt.errors import InputError
+from flopwatt.fleet import deferral
 from flopwatt.fleet.queue import BucketQueue
 
 HOUR_S = 3600.0
@@ -178,34 +179,67 @@ class GridAware(Policy):
         deadline, now = view.jobs.deadline_s[job], view.now_s
         if not np.isfinite(deadline):
             return now
-        pools = np.flatnonzero(view.rate[b] > 0)
-        if not len(pools):
+        bucket = self._bucket(view, job, b)
+        if bucket is None:  # no pool can run it
             return now
+        pools, table = bucket
+        k = table.row.get(job)
+        if k is not None and table.arrival_s[k] == now:  # at its arrival: the precomputed inputs
+            if table.hours[k] < 1:
+                return now
+            return self._decide(view, b, pools, table.cost_now[k], table.later_min[k], table.wake_s[k])
         work = float(view.jobs.work_tokens[job])
-        slack = deadline - now - (1.0 + self.runtime_margin) * work / view.rate[b, pools].min()
-        hours = int(min(max(slack, 0.0) // HOUR_S, self.max_defer_h))
+        hours = int(deferral.slack_hours(deadline, now, work, view.rate[b, pools].min(), self.runtime_margin,
+                                         self.max_defer_h))
         if hours < 1:
             return now
         starts = now + HOUR_S * np.arange(hours + 1)
         cost = self._per_token_hourly(view, b, pools, starts, work)
-        fit_now = view.nodes.fits(view.queue.demand)[b, pools]
-        now_cost = cost[fit_now, 0].min() if fit_now.any() else cost[:, 0].min()
         later = cost[:, 1:].min(axis=0)
-        if later.min() < (1.0 - self.min_saving) * now_cost:
-            return float(starts[1 + np.argmin(later)])
-        return now
+        return self._decide(view, b, pools, cost[:, 0], later.min(), starts[1 + np.argmin(later)])
+
+    def _decide(self, view: FleetView, b: int, pools: np.ndarray, cost_now: np.ndarray, later_min: float,
+                wake_s: float) -> float:
+        """Wait for ``wake_s`` if its cost beats the best start now (pools with room, else any) by min_saving."""
+        fit_now = view.nodes.fits(view.queue.demand)[b, pools]
+        now_cost = cost_now[fit_now].min() if fit_now.any() else cost_now.min()
+        return float(wake_s) if later_min < (1.0 - self.min_saving) * now_cost else view.now_s
+
+    def _bucket(self, view: FleetView, job: int, b: int) -> tuple[np.ndarray, deferral.ArrivalTable] | None:
+        """The pools bucket ``b`` runs in and the arrival table of its flexible jobs (built on first use)."""
+        if getattr(self, "_view", None) is not view:  # a new run: its own buckets
+            self._view, self._buckets = view, {}
+        if b not in self._buckets:
+            self._buckets[b] = self._arrival_table(view, job, b)
+        return self._buckets[b]
+
+    def _arrival_table(self, view: FleetView, job: int, b: int) -> tuple | None:
+        pools = np.flatnonzero(view.rate[b] > 0)
+        if not len(pools):
+            return None
+        jobs = view.jobs
+        same = ((jobs.job_class == jobs.job_class[job]) & (jobs.devices_min == jobs.devices_min[job])
+                & (jobs.devices_max == jobs.devices_max[job]) & (jobs.rejected == 0) & np.isfinite(jobs.deadline_s))
+        idx = np.flatnonzero(same)
+        rate = view.rate[b, pools]
+        kwh_per_token = view.power_w[b, pools] * view.pue[pools] / rate / 3.6e6
+        settings = deferral.Settings(self.which, self.runtime_margin, self.max_defer_h)
+        rates = deferral.BucketRates(rate, kwh_per_token, view.pool_site[pools])
+        table = deferral.arrival_table(view.grid_mean, settings, rates, idx, jobs.arrival_s[idx],
+                                       jobs.deadline_s[idx], jobs.work_tokens[idx])
+        return pools, table
 
     def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
         """The fitting pool of least cost per token over the run started now (the first on ties), on Python
         floats: the operations of ``_per_token``, pool by pool."""
         now, clock, which = view.now_s, view.grid_mean, self.which
         work = float(view.jobs.work_tokens[view.queue.head(b)])
-        rate, power, pue, site = view.rate[b], view.power_w[b], view.pue, view.pool_site
+        rate, power, pue, site = view.rate[b].tolist(), view.power_w[b].tolist(), view.pue.tolist(), \
+            view.pool_site.tolist()
         best, best_cost = -1, math.inf
         for p in np.flatnonzero(fitting).tolist():
-            r = float(rate[p])
-            cost = float(power[p]) * float(pue[p]) / r / 3.6e6 * clock.mean_one(which, int(site[p]), now,
-                                                                                now + work / r)
+            r = rate[p]
+            cost = power[p] * pue[p] / r / 3.6e6 * clock.mean_one(which, site[p], now, now + work / r)
             if cost != cost:  # NaN: np.argmin's choice
                 return p
             if best < 0 or cost < best_cost:
