@@ -34,7 +34,13 @@ from flopwatt.fleet.nodes import PoolNodes
 from flopwatt.fleet.policies import FleetView, Policy
 from flopwatt.fleet.queue import BucketQueue
 from flopwatt.fleet.throughput import ServiceRates, TrainingRates, service_rates, training_rates
-from flopwatt.fleet.traces import TrainingTrace, load_azure_llm, load_training_trace, synthetic_training
+from flopwatt.fleet.traces import (
+    TrainingTrace,
+    load_azure_llm,
+    load_training_trace,
+    resample_training,
+    synthetic_training,
+)
 from flopwatt.perf.lengths import Lengths
 
 RELEASE, SERVICE, ARRIVE, WAKE, SCHEDULE = range(5)
@@ -95,7 +101,11 @@ def _training_trace(config: FleetConfig, path: Path | None, seed: int | None) ->
     if path is None and spec.path is None:
         rng = np.random.default_rng([config.seed if seed is None else seed, 1])  # its own stream
         return synthetic_training(spec.synthetic_jobs, rng, mean_interarrival_s=spec.mean_interarrival_s)
-    return load_training_trace(path or spec.path)
+    trace = load_training_trace(path or spec.path)
+    if spec.synthetic_scale is not None:
+        own = spec.seed if spec.seed is not None else config.seed if seed is None else seed
+        trace = resample_training(trace, spec.synthetic_scale, np.random.default_rng([own, 2]))  # its own stream
+    return trace
 
 
 def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | None = None,
