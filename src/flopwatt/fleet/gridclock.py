@@ -90,6 +90,22 @@ class GridClock:
         """One interval (``end_s >= start_s``, not checked) on Python floats: the value ``__call__`` gives."""
         return _mean_one(self._floats(which), site, start_s + self.offset_s, end_s + self.offset_s)
 
+    def means_from(self, which: str, start_s: float, sites: list[int], end_s: list[float]) -> list[float]:
+        """``mean_one(which, s, start_s, e)`` for each (s, e); the start's integral is taken once per site."""
+        factors, cumulative, annual, wholesale = self._floats(which)
+        a, at_start, out = start_s + self.offset_s, {}, []
+        for s, e in zip(sites, end_s, strict=True):
+            b = e + self.offset_s
+            if b - a > 0:
+                if (ia := at_start.get(s)) is None:
+                    ia = at_start[s] = _integral_one(cumulative[s], factors[s], a)
+                f = (_integral_one(cumulative[s], factors[s], b) - ia) / (b - a)
+            else:
+                f = factors[s][math.floor(a / grid.HOUR_S) % grid.YEAR_HOURS]
+            w = wholesale[s]
+            out.append(annual[s] + w * (f - 1.0) if w == w else annual[s] * f)
+        return out
+
     def over_runs(self, which: str, site: np.ndarray, start_s: np.ndarray, run_s: np.ndarray) -> np.ndarray:
         """[P, H]: the mean over ``[start_s[h], start_s[h] + run_s[p]]`` at ``site[p]``, for ``run_s > 0``."""
         start_s = np.asarray(start_s, float)[None, :]

@@ -26,6 +26,8 @@ class PoolNodes:
         self._size = self.node_devices.tolist()
         self.capacity = [self._layout(int(d), int(s)) for d, s in zip(pool_devices, self._size, strict=True)]
         self.nodes = [list(c) for c in self.capacity]
+        self._full = [[i for i, c in enumerate(cap) if c == size] for cap, size in zip(self.capacity, self._size,
+                                                                                        strict=True)]
         n = len(self.nodes)
         self.free = np.zeros(n, dtype=np.int64)
         self.max_node_free = np.zeros(n, dtype=np.int64)
@@ -47,14 +49,13 @@ class PoolNodes:
 
     def _whole(self, p: int) -> list[int]:
         """Indices of the pool's full-size nodes that are entirely free."""
-        size = self._size[p]
-        return [i for i, (free, cap) in enumerate(zip(self.nodes[p], self.capacity[p], strict=True))
-                if free == cap == size]
+        size, nodes = self._size[p], self.nodes[p]
+        return [i for i in self._full[p] if nodes[i] == size]
 
     def _refresh(self, p: int) -> None:
-        nodes = self.nodes[p]
+        nodes, size = self.nodes[p], self._size[p]
         most = max(nodes) if nodes else 0
-        whole = len(self._whole(p))
+        whole = nodes.count(size)  # only full-size nodes can have ``size`` devices free
         self.free[p] = sum(nodes)
         self.max_node_free[p] = most
         self.free_nodes[p] = whole

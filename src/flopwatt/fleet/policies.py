@@ -232,14 +232,16 @@ class GridAware(Policy):
     def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
         """The fitting pool of least cost per token over the run started now (the first on ties), on Python
         floats: the operations of ``_per_token``, pool by pool."""
-        now, clock, which = view.now_s, view.grid_mean, self.which
+        now = view.now_s
         work = float(view.jobs.work_tokens[view.queue.head(b)])
         rate, power, pue, site = view.rate[b].tolist(), view.power_w[b].tolist(), view.pue.tolist(), \
             view.pool_site.tolist()
+        pools = np.flatnonzero(fitting).tolist()
+        means = view.grid_mean.means_from(self.which, now, [site[p] for p in pools],
+                                          [now + work / rate[p] for p in pools])
         best, best_cost = -1, math.inf
-        for p in np.flatnonzero(fitting).tolist():
-            r = rate[p]
-            cost = power[p] * pue[p] / r / 3.6e6 * clock.mean_one(which, site[p], now, now + work / r)
+        for p, mean in zip(pools, means, strict=True):
+            cost = power[p] * pue[p] / rate[p] / 3.6e6 * mean
             if cost != cost:  # NaN: np.argmin's choice
                 return p
             if best < 0 or cost < best_cost:
