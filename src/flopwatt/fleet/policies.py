@@ -183,11 +183,9 @@ class GridAware(Policy):
         if bucket is None:  # no pool can run it
             return now
         pools, table = bucket
-        k = table.row.get(job)
-        if k is not None and table.arrival_s[k] == now:  # at its arrival: the precomputed inputs
-            if table.hours[k] < 1:
-                return now
-            return self._decide(view, b, pools, table.cost_now[k], table.later_min[k], table.wake_s[k])
+        entry = table.get((job, now), False)
+        if entry is not False:  # tabled ahead (deferral.decision_table)
+            return now if entry is None else self._decide(view, b, pools, *entry)
         work = float(view.jobs.work_tokens[job])
         hours = int(deferral.slack_hours(deadline, now, work, view.rate[b, pools].min(), self.runtime_margin,
                                          self.max_defer_h))
@@ -205,15 +203,15 @@ class GridAware(Policy):
         now_cost = cost_now[fit_now].min() if fit_now.any() else cost_now.min()
         return float(wake_s) if later_min < (1.0 - self.min_saving) * now_cost else view.now_s
 
-    def _bucket(self, view: FleetView, job: int, b: int) -> tuple[np.ndarray, deferral.ArrivalTable] | None:
-        """The pools bucket ``b`` runs in and the arrival table of its flexible jobs (built on first use)."""
+    def _bucket(self, view: FleetView, job: int, b: int) -> tuple[np.ndarray, dict] | None:
+        """The pools bucket ``b`` runs in and the decision table of its flexible jobs (built on first use)."""
         if getattr(self, "_view", None) is not view:  # a new run: its own buckets
             self._view, self._buckets = view, {}
         if b not in self._buckets:
-            self._buckets[b] = self._arrival_table(view, job, b)
+            self._buckets[b] = self._decision_table(view, job, b)
         return self._buckets[b]
 
-    def _arrival_table(self, view: FleetView, job: int, b: int) -> tuple | None:
+    def _decision_table(self, view: FleetView, job: int, b: int) -> tuple | None:
         pools = np.flatnonzero(view.rate[b] > 0)
         if not len(pools):
             return None
@@ -223,10 +221,10 @@ class GridAware(Policy):
         idx = np.flatnonzero(same)
         rate = view.rate[b, pools]
         kwh_per_token = view.power_w[b, pools] * view.pue[pools] / rate / 3.6e6
-        settings = deferral.Settings(self.which, self.runtime_margin, self.max_defer_h)
+        settings = deferral.Settings(self.which, self.runtime_margin, self.max_defer_h, self.min_saving)
         rates = deferral.BucketRates(rate, kwh_per_token, view.pool_site[pools])
-        table = deferral.arrival_table(view.grid_mean, settings, rates, idx, jobs.arrival_s[idx],
-                                       jobs.deadline_s[idx], jobs.work_tokens[idx])
+        table = deferral.decision_table(view.grid_mean, settings, rates, idx, jobs.arrival_s[idx],
+                                        jobs.deadline_s[idx], jobs.work_tokens[idx])
         return pools, table
 
     def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
