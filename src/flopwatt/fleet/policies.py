@@ -118,10 +118,17 @@ class MaxThroughput(Policy):
         self.aging_s = aging_s
 
     def score(self, view: FleetView) -> np.ndarray:
-        share = np.where(view.equal_share_rate > 0, view.equal_share_rate, 1.0)
         waited = np.maximum(view.now_s - view.queue.head_ready_s, 0.0)
         age = 1.0 + np.where(np.isfinite(waited), waited, 0.0) / self.aging_s
-        return (view.rate / share[:, None]) * age[:, None]
+        return self._normalised(view) * age[:, None]
+
+    def _normalised(self, view: FleetView) -> np.ndarray:
+        """[B, P] rate / equal-share rate; it changes only when a bucket is added (view.rate replaced)."""
+        memo = getattr(self, "_normalised_memo", None)
+        if memo is None or memo[0] is not view.rate:
+            share = np.where(view.equal_share_rate > 0, view.equal_share_rate, 1.0)
+            memo = self._normalised_memo = (view.rate, view.rate / share[:, None])
+        return memo[1]
 
     def pick(self, view: FleetView) -> tuple[int, int] | None:
         if view.queue.waiting == 0:
@@ -130,8 +137,7 @@ class MaxThroughput(Policy):
         if not fits.any():
             return None
         score = np.where(self.usable(view, fits), self.score(view), -np.inf)
-        b, p = np.unravel_index(int(np.argmax(score)), score.shape)
-        return int(b), int(p)
+        return divmod(int(np.argmax(score)), score.shape[1])  # (bucket, pool) of the row-major argmax
 
     def usable(self, view: FleetView, fits: np.ndarray) -> np.ndarray:
         """[B, P] placements this policy considers among those that fit (all of them here)."""
