@@ -10,6 +10,12 @@ replays them under one policy on the event kernel (:mod:`flopwatt.fleet.kernel`)
 - every ``service_interval_s`` each service's request rate is read from its trace and the policy
   orders the pools its replicas (one node each) go to; services take only free devices.
 
+Speed (issue 22): per event the loop does Python-scalar work and a few numpy operations on [buckets,
+pools] tables kept current incrementally (:mod:`flopwatt.fleet.nodes`, :mod:`flopwatt.fleet.queue`);
+the policy is not asked while no waiting job fits anywhere (see ``_Run.place``); the grid-aware
+policies table their deferral inputs per bucket ahead (:mod:`flopwatt.fleet.deferral`). None of it
+changes a decision: tests/test_fleet_reference.py replays a plain reference and compares bit for bit.
+
 Device-seconds are conserved: a placement never takes more than a pool's free devices (checked
 at every step), so busy time never exceeds capacity. Randomness (the class of each trace job)
 comes from one seeded generator, so a seed fixes every metric.
