@@ -1,59 +1,94 @@
-"""Fleet simulation speed (not part of the test run; no timing is asserted anywhere).
+"""Fleet simulation speed, issue 22 (not part of the test run; no timing is asserted anywhere).
 
-    python bench/bench_fleet.py [--config examples/fleet-3site.toml] [--policy carbon-aware,price-aware|compare]
-                                [--max-jobs N] [--repeat 3]
+    python bench/bench_fleet.py [--config examples/fleet-3site.toml] [--only grid,compare,scaled]
+                                [--scale 10] [--scaled-policy max-throughput]
 
-Prints the wall and CPU seconds of preparing (trace, throughput matrix, jobs) and of simulating and
-summarising each policy, median of ``--repeat`` runs. CPU seconds (time.process_time) are given beside
-wall seconds because other processes share the machine: wall time then grows with their load, CPU
-time much less. Issue 22 asks for the whole Philly trace with carbon-aware and price-aware in <= 10 s
-and ``--policy compare`` in <= 45 s.
+Each goal is timed as the command a user runs, in a child process (``python -m flopwatt fleet ...``:
+imports, trace, throughput matrix, simulation, summary, table), with its wall seconds and its CPU
+seconds (user + system of the child, from ``resource.getrusage(RUSAGE_CHILDREN)``). CPU seconds are
+given beside wall seconds because other processes share the machine: wall time then grows with their
+load, CPU time much less. The machine's core count and load average are printed before and after.
+
+- ``grid``: the whole Philly trace with carbon-aware, then price-aware (goal: <= 10 s each);
+- ``compare``: ``--policy compare``, all five policies (goal: <= 45 s);
+- ``scaled``: a trace of ``--scale`` x Philly's jobs resampled from it ([trace].synthetic_scale, seeded by
+  [fleet].seed) with the heterogeneity-aware policy (goal: <= 120 s at 10x). Its config is the given one
+  with ``synthetic_scale`` added to [trace], written to a temporary directory with its paths made absolute.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
+import re
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
-
-from flopwatt.fleet.config import load_config
-from flopwatt.fleet.metrics import summarize
-from flopwatt.fleet.policies import POLICIES, make_policy
-from flopwatt.fleet.simulate import prepare, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _timed(fn):
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = fn()
-    return out, time.perf_counter() - wall, time.process_time() - cpu
+def _machine() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"os.cpu_count() = {os.cpu_count()}, usable cores {len(os.sched_getaffinity(0))}, "
+            f"load average (1, 5, 15 min) {load}")
+
+
+def _run(label: str, args: list[str]) -> None:
+    """Run ``python -m flopwatt fleet ARGS`` and print its wall and CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "flopwatt", "fleet", *args, "--json"], capture_output=True,
+                          text=True, check=False, cwd=ROOT)
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode:
+        print(f"{label}: FAILED (exit {done.returncode}): {done.stderr.strip()[-400:]}")
+        return
+    jobs = re.search(r'"jobs": (\d+)', done.stdout)
+    print(f"{label:>42}: {wall:7.2f} s wall, {cpu:7.2f} s CPU ({int(jobs.group(1)) if jobs else '?':,} jobs; "
+          f"load now {os.getloadavg()[0]:.1f})", flush=True)
+
+
+def _scaled_config(config: Path, scale: float, directory: Path) -> Path:
+    """``config`` with ``synthetic_scale = scale`` in its [trace] table and its relative paths made absolute."""
+    text = config.read_text()
+    if not re.search(r"^\[trace\]\s*$", text, flags=re.M):
+        raise SystemExit(f"{config} has no [trace] table to scale")
+    text = re.sub(r"^\[trace\]\s*$", f"[trace]\nsynthetic_scale = {scale}", text, count=1, flags=re.M)
+    text = re.sub(r'^(\s*(?:path|trace)\s*=\s*")(\.\.?/[^"]*)"',
+                  lambda m: f'{m.group(1)}{(config.parent / m.group(2)).resolve()}"', text, flags=re.M)
+    out = directory / f"{config.stem}-x{scale:g}.toml"
+    out.write_text(text)
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", type=Path, default=ROOT / "examples" / "fleet-3site.toml")
-    ap.add_argument("--policy", default="carbon-aware,price-aware")
-    ap.add_argument("--max-jobs", type=int)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="grid,compare,scaled")
+    ap.add_argument("--scale", type=float, default=10.0)
+    ap.add_argument("--scaled-policy", default="max-throughput")
     args = ap.parse_args()
-    names = list(POLICIES) if args.policy == "compare" else args.policy.split(",")
-    cfg = load_config(args.config)
-    prep, wall, cpu = _timed(lambda: prepare(cfg, None, None, args.max_jobs))
-    print(f"os.cpu_count() = {os.cpu_count()}, usable cores {len(os.sched_getaffinity(0))}, load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (other processes share the machine)")
-    print(f"prepare: {wall:.2f} s wall, {cpu:.2f} s CPU for {len(prep.jobs):,} jobs")
-    total_wall = total_cpu = 0.0
-    for name in names:
-        runs = [_timed(lambda n=name: summarize(simulate(prep, make_policy(n)))) for _ in range(args.repeat)]
-        wall = statistics.median(r[1] for r in runs)
-        cpu = statistics.median(r[2] for r in runs)
-        total_wall, total_cpu = total_wall + wall, total_cpu + cpu
-        print(f"{name:>15}: simulate + summarise {wall:.2f} s wall, {cpu:.2f} s CPU "
-              f"(median of {args.repeat}; walls {', '.join(f'{r[1]:.2f}' for r in runs)})")
-    print(f"{'all listed':>15}: {total_wall:.2f} s wall, {total_cpu:.2f} s CPU (medians summed, prepare excluded)")
+    parts = set(args.only.split(","))
+    config = args.config.resolve()
+    print(_machine())
+    print(f"python {sys.version.split()[0]}; each line: one `python -m flopwatt fleet` process, end to end")
+    if "grid" in parts:
+        for policy in ("carbon-aware", "price-aware"):
+            _run(f"whole trace, --policy {policy}", [str(config), "--policy", policy])
+    if "compare" in parts:
+        _run("whole trace, --policy compare (5 policies)", [str(config), "--policy", "compare"])
+    if "scaled" in parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            scaled = _scaled_config(config, args.scale, Path(tmp))
+            _run(f"{args.scale:g}x resampled trace, {args.scaled_policy}",
+                 [str(scaled), "--policy", args.scaled_policy])
+    print(_machine())
 
 
 if __name__ == "__main__":

@@ -182,6 +182,22 @@ def test_synthetic_trace_is_seeded():
     assert s["training"]["completed"] + sum(s["training"]["rejected"].values()) == 300
 
 
+def test_synthetic_scale_resamples_the_trace_with_its_own_seed(tmp_path):
+    data = copy.deepcopy(BASE)
+    data.pop("jobs")
+    data["trace"] = {"path": str(TRACES / "philly_jobs.csv.gz"), "reference_accelerator": "a100-sxm4-80gb",
+                     "synthetic_scale": 0.01}
+    cfg = parse_config(data, Path("."))
+    a, b, c = prepare(cfg), prepare(cfg, seed=5), prepare(parse_config({**data, "trace": {**data["trace"], "seed": 9}},
+                                                                        Path(".")))
+    assert len(a.jobs) == 822 and np.all(a.jobs.origin == -1)
+    assert not np.array_equal(a.jobs.arrival_s, b.jobs.arrival_s)  # --seed moves it when [trace].seed is unset
+    assert np.array_equal(c.jobs.arrival_s, prepare(parse_config({**data, "trace": {**data["trace"], "seed": 9}},
+                                                                 Path(".")), seed=5).jobs.arrival_s)
+    with pytest.raises(InputError, match=r"\[trace\].synthetic_scale"):
+        parse_config({**data, "trace": {**data["trace"], "synthetic_scale": 0}}, Path("."))
+
+
 def test_a_precision_a_device_lacks_makes_the_class_infeasible_there():
     classes = {"fp8": {"model": "gpt3-125m", "seq_len": 2048, "global_batch": 64, "precision": "fp8"}}
     pools = {"old": {"site": "us-oregon", "system": "dgx-2-v100", "devices": 16},

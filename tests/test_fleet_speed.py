@@ -49,6 +49,13 @@ def test_grid_clock_equals_mean_over_value_by_value(which):
         np.testing.assert_array_equal(got[mask], want)
     grid_2d = clock(which, site.reshape(40, 100), start.reshape(40, 100), (start + span).reshape(40, 100))
     np.testing.assert_array_equal(grid_2d.ravel(), got)
+    for k in range(0, n, 37):  # the scalar paths the policies use: one interval, several from one start
+        assert clock.mean_one(which, int(site[k]), start[k], start[k] + span[k]) == got[k]
+        many = clock.means_from(which, start[k], site[k:k + 6].tolist(), (start[k] + span[k:k + 6]).tolist())
+        np.testing.assert_array_equal(many, clock(which, site[k:k + 6], np.full(len(many), start[k]),
+                                                  start[k] + span[k:k + 6]))
+    table = clock.spans(which, site.reshape(40, 100), start.reshape(40, 100), (start + span).reshape(40, 100))
+    np.testing.assert_array_equal(table.ravel(), got)  # the checks-free path of the deferral tables
     for size in (1, 2, 5, 16, 17):  # a few intervals go through the Python-float path
         for first in range(0, n - size, 97):
             part = slice(first, first + size)

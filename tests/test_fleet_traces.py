@@ -19,6 +19,7 @@ from flopwatt.fleet.traces import (
     load_azure_llm,
     load_philly,
     load_training_trace,
+    resample_training,
     synthetic_requests,
     synthetic_training,
 )
@@ -204,6 +205,56 @@ def test_synthetic_training_is_deterministic_and_philly_shaped():
     assert set(np.unique(a.devices)) <= {1, 2, 4, 8, 16, 32, 64}
     assert np.mean(a.devices == 1) == pytest.approx(76_627 / (82_247 - 17), abs=0.01)
     assert len(synthetic_training(0, np.random.default_rng(1), mean_interarrival_s=1.0)) == 0
+
+
+QUANTILES = (1, 10, 25, 50, 75, 90, 99)
+#: Tolerances of the resampled trace against Philly (stated up front, not fitted to a run): quantiles of run
+#: time within 3 % relative, the share of each device count within 0.2 percentage points, the mean gap
+#: between submissions within 1 %, the mean run time of multi-GPU jobs (the joint distribution) within 5 %.
+QUANTILE_REL, SHARE_ABS, GAP_REL, JOINT_REL = 0.03, 0.002, 0.01, 0.05
+
+
+def _philly_like(x: TrainingTrace, philly: TrainingTrace) -> list[str]:
+    """What of ``x`` is off Philly's distribution by more than the tolerances above (empty: none)."""
+    off = []
+    for q in QUANTILES:
+        want, got = np.percentile(philly.duration_s, q), np.percentile(x.duration_s, q)
+        if abs(got - want) > QUANTILE_REL * want:
+            off.append(f"duration p{q}: {got:.0f} s vs Philly {want:.0f} s")
+    for gpus, count in PHILLY_GPU_JOBS.items():
+        if abs(np.mean(x.devices == gpus) - count / len(philly)) > SHARE_ABS:
+            off.append(f"share of {gpus}-GPU jobs")
+    gap, want_gap = x.arrival_s[-1] / (len(x) - 1), philly.arrival_s[-1] / (len(philly) - 1)
+    if abs(gap - want_gap) > GAP_REL * want_gap:
+        off.append(f"mean gap {gap:.1f} s vs {want_gap:.1f} s")
+    multi, want_multi = x.duration_s[x.devices > 1].mean(), philly.duration_s[philly.devices > 1].mean()
+    if abs(multi - want_multi) > JOINT_REL * want_multi:
+        off.append(f"mean run time of multi-GPU jobs {multi:.0f} s vs {want_multi:.0f} s")
+    return off
+
+
+def test_resampled_philly_is_seeded_and_has_philly_distribution(philly):
+    a = resample_training(philly, 10, np.random.default_rng([1, 2]))
+    b = resample_training(philly, 10, np.random.default_rng([1, 2]))
+    c = resample_training(philly, 10, np.random.default_rng([2, 2]))
+    assert len(a) == 822_470 and a.arrival_s[0] == 0.0 and np.all(np.diff(a.arrival_s) >= 0)
+    for name in ("arrival_s", "duration_s", "devices", "group"):
+        assert np.array_equal(getattr(a, name), getattr(b, name))
+        assert not np.array_equal(getattr(a, name), getattr(c, name))
+    assert np.all(a.line == -1) and a.group_names == philly.group_names and "scale=10" in a.source
+    assert _philly_like(a, philly) == []
+    assert _philly_like(c, philly) == []
+    # the check discriminates: the parametric log-normal fit of Philly fails it (its quantiles are off)
+    fit = synthetic_training(len(a), np.random.default_rng(3), mean_interarrival_s=PHILLY_MEAN_INTERARRIVAL_S)
+    assert any(o.startswith("duration p") for o in _philly_like(fit, philly))
+
+
+def test_resample_rejects_bad_arguments(philly):
+    with pytest.raises(InputError, match="scale"):
+        resample_training(philly, 0.0, np.random.default_rng(0))
+    with pytest.raises(InputError, match="trace"):
+        resample_training(philly.head(1), 2.0, np.random.default_rng(0))
+    assert len(resample_training(philly.head(10), 0.5, np.random.default_rng(0))) == 5
 
 
 def test_synthetic_training_rejects_bad_arguments():

@@ -20,7 +20,8 @@ def add_fleet_parser(sub: Any) -> None:
                    help="fifo, max-throughput, carbon-aware, price-aware, latency-aware, a module:Class, "
                         "or 'compare' (every built-in policy against fifo)")
     p.add_argument("--trace", type=Path, help="training trace instead of the config's [trace].path")
-    p.add_argument("--seed", type=int, help="seed of the class draw for trace jobs (default: [fleet].seed)")
+    p.add_argument("--seed", type=int, help="seed of the class draw for trace jobs, and of a resampled trace "
+                   "([trace].synthetic_scale) without its own [trace].seed (default: [fleet].seed)")
     p.add_argument("--max-jobs", type=int, help="only the first N trace jobs (default: [trace].max_jobs or all)")
     p.add_argument("--report", type=Path, help="also write a self-contained HTML report with figures")
     p.add_argument("--json", action="store_true")

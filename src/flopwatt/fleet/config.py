@@ -12,7 +12,9 @@
                      arrival + factor x their traced duration; without it they are not flexible)
     [trace]          path (relative to the config file) or synthetic_jobs + mean_interarrival_s (a seeded
                      Philly-like trace), reference_accelerator (the device the traced durations were
-                     measured on), max_jobs
+                     measured on), max_jobs, synthetic_scale (with path: that many times the file's jobs,
+                     resampled from it, :func:`flopwatt.fleet.traces.resample_training`), seed (of that
+                     resampling; default [fleet].seed)
     [[jobs]]         class, arrival_s, devices or devices_min/devices_max, tokens or duration_s (on the
                      reference accelerator), deadline_s
     [services.ID]    model, user_region, precision, ttft_slo_s, tpot_slo_s, rate_per_s or trace (an
@@ -43,7 +45,8 @@ TABLES = {
     "site": {"cooling", "pue", "rtt_s"},
     "pool": {"site", "accelerator", "system", "devices"},
     "class": {"model", "seq_len", "global_batch", "stack", "precision", "share", "deadline_factor"},
-    "trace": {"path", "synthetic_jobs", "mean_interarrival_s", "reference_accelerator", "max_jobs"},
+    "trace": {"path", "synthetic_jobs", "mean_interarrival_s", "reference_accelerator", "max_jobs",
+              "synthetic_scale", "seed"},
     "job": {"class", "arrival_s", "devices", "devices_min", "devices_max", "tokens", "duration_s", "deadline_s"},
     "service": {"model", "user_region", "precision", "ttft_slo_s", "tpot_slo_s", "rate_per_s", "trace",
                 "rate_scale", "input_len", "output_len"},
@@ -121,6 +124,10 @@ class TraceSpec:
     max_jobs: int | None = None
     synthetic_jobs: int | None = None
     mean_interarrival_s: float | None = None
+    synthetic_scale: float | None = None
+    """With ``path``: the trace is resampled to this many times its jobs (None: the file as it is)."""
+    seed: int | None = None
+    """Seed of the resampling (None: [fleet].seed, or --seed)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -311,9 +318,14 @@ def _trace(raw: Any, base: Path) -> TraceSpec | None:
     synthetic = _opt("[trace]", raw, "synthetic_jobs", integer=True)
     if synthetic is not None and "mean_interarrival_s" not in raw:
         raise InputError("[trace].mean_interarrival_s", "a value (required with synthetic_jobs)")
+    for key in ("synthetic_scale", "seed"):
+        if key in raw and "path" not in raw:
+            raise InputError(f"[trace].{key}", "a [trace].path to resample from")
     return TraceSpec(path=base / raw["path"] if "path" in raw else None, reference_accelerator=ref,
                      max_jobs=_opt("[trace]", raw, "max_jobs", integer=True), synthetic_jobs=synthetic,
-                     mean_interarrival_s=_opt("[trace]", raw, "mean_interarrival_s"))
+                     mean_interarrival_s=_opt("[trace]", raw, "mean_interarrival_s"),
+                     synthetic_scale=_opt("[trace]", raw, "synthetic_scale"),
+                     seed=_opt("[trace]", raw, "seed", integer=True, strict=False))
 
 
 def parse_config(data: dict[str, Any], base: Path) -> FleetConfig:

@@ -76,19 +76,74 @@ class GridClock:
     def _few(self, which: str, site: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """The same operations on Python floats, for the few intervals of one placement, where numpy's
         per-call overhead would dominate (IEEE double arithmetic either way: the same values)."""
+        tables = self._floats(which)
+        out = [_mean_one(tables, s, a, b)
+               for s, a, b in zip(site.ravel().tolist(), start.ravel().tolist(), end.ravel().tolist(), strict=True)]
+        return np.array(out, dtype=float).reshape(start.shape)
+
+    def _floats(self, which: str) -> tuple[list, ...]:
         if which not in self._lists:
             self._lists[which] = tuple(t.tolist() for t in self._tables(which))
-        factors, cumulative, annual, wholesale = self._lists[which]
-        out = []
-        for s, a, b in zip(site.ravel().tolist(), start.ravel().tolist(), end.ravel().tolist(), strict=True):
-            cum, fac = cumulative[s], factors[s]
+        return self._lists[which]
+
+    def mean_one(self, which: str, site: int, start_s: float, end_s: float) -> float:
+        """One interval (``end_s >= start_s``, not checked) on Python floats: the value ``__call__`` gives."""
+        return _mean_one(self._floats(which), site, start_s + self.offset_s, end_s + self.offset_s)
+
+    def means_from(self, which: str, start_s: float, sites: list[int], end_s: list[float]) -> list[float]:
+        """``mean_one(which, s, start_s, e)`` for each (s, e); the start's integral is taken once per site."""
+        factors, cumulative, annual, wholesale = self._floats(which)
+        a, at_start, out = start_s + self.offset_s, {}, []
+        for s, e in zip(sites, end_s, strict=True):
+            b = e + self.offset_s
             if b - a > 0:
-                f = (_integral_one(cum, fac, b) - _integral_one(cum, fac, a)) / (b - a)
+                if (ia := at_start.get(s)) is None:
+                    ia = at_start[s] = _integral_one(cumulative[s], factors[s], a)
+                f = (_integral_one(cumulative[s], factors[s], b) - ia) / (b - a)
             else:
                 f = factors[s][math.floor(a / grid.HOUR_S) % grid.YEAR_HOURS]
             w = wholesale[s]
-            out.append(annual[s] + w * (f - 1.0) if w == w else annual[s] * f)  # w != w: NaN, no price shape
-        return np.array(out, dtype=float).reshape(start.shape)
+            out.append(annual[s] + w * (f - 1.0) if w == w else annual[s] * f)
+        return out
+
+    def over_runs(self, which: str, site: np.ndarray, start_s: np.ndarray, run_s: np.ndarray) -> np.ndarray:
+        """[P, H]: the mean over ``[start_s[h], start_s[h] + run_s[p]]`` at ``site[p]``, for ``run_s > 0``."""
+        start_s = np.asarray(start_s, float)[None, :]
+        return self.spans(which, np.asarray(site)[:, None], start_s, start_s + np.asarray(run_s, float)[:, None])
+
+    def spans(self, which: str, site: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+        """``__call__`` for arrays that broadcast together and intervals known to be ordered (not checked).
+
+        The same element-wise operations, so the same values, without the checks, the broadcasting of
+        every argument to one shape and the Python-float path: deferral decisions ask for a table of
+        starts x pools (x jobs) at a time."""
+        factors, cumulative, annual, wholesale = self._tables(which)
+        start = start_s + self.offset_s
+        end = end_s + self.offset_s
+        span = end - start
+        positive = span > 0
+        mean = (_integral_s(cumulative, factors, site, end) - _integral_s(cumulative, factors, site, start)) / \
+            np.where(positive, span, 1.0)
+        if not positive.all():
+            point = factors[site, np.floor(start / grid.HOUR_S).astype(np.int64) % grid.YEAR_HOURS]
+            mean = np.where(positive, mean, point)
+        w = wholesale[site]
+        if np.isnan(w).all():
+            return annual[site] * mean
+        moves = ~np.isnan(w)
+        return np.where(moves, annual[site] + np.where(moves, w, 0.0) * (mean - 1.0), annual[site] * mean)
+
+
+def _mean_one(tables: tuple[list, ...], s: int, a: float, b: float) -> float:
+    """One interval [a, b] (seconds of the year, offset applied) at site ``s``, on Python floats."""
+    factors, cumulative, annual, wholesale = tables
+    cum, fac = cumulative[s], factors[s]
+    if b - a > 0:
+        f = (_integral_one(cum, fac, b) - _integral_one(cum, fac, a)) / (b - a)
+    else:
+        f = fac[math.floor(a / grid.HOUR_S) % grid.YEAR_HOURS]
+    w = wholesale[s]
+    return annual[s] + w * (f - 1.0) if w == w else annual[s] * f  # w != w: NaN, no price shape
 
 
 def _integral_one(cumulative: list[float], factors: list[float], t_s: float) -> float:

@@ -43,7 +43,7 @@ class EventQueue:
     __slots__ = ("_heap", "_seq", "now_s", "_scheduled_at")
 
     def __init__(self) -> None:
-        self._heap: list[Event] = []
+        self._heap: list[tuple[float, int, int, Any]] = []  # plain tuples: cheaper than Event to build
         self._seq = itertools.count()
         self.now_s = 0.0
         self._scheduled_at = -math.inf
@@ -52,7 +52,7 @@ class EventQueue:
         """Add an event; events in the past are an error of the caller (time never runs backwards)."""
         if not time_s >= self.now_s:  # also catches NaN
             raise ValueError(f"event at {time_s!r} s is before the current time {self.now_s} s")
-        heapq.heappush(self._heap, Event(float(time_s), priority, next(self._seq), payload))
+        heapq.heappush(self._heap, (float(time_s), priority, next(self._seq), payload))
 
     def schedule_now(self, payload: Any = None) -> None:
         """Ask for one SCHEDULE event at the current instant (repeated asks at one instant coalesce)."""
@@ -61,12 +61,16 @@ class EventQueue:
             self.push(self.now_s, Priority.SCHEDULE, payload)
 
     def pop(self) -> Event:
-        event = heapq.heappop(self._heap)
-        self.now_s = event.time_s
-        return event
+        return Event(*self.pop_entry())
+
+    def pop_entry(self) -> tuple[float, int, int, Any]:
+        """``pop`` as a plain ``(time_s, priority, seq, payload)`` tuple (the simulator's hot loop)."""
+        entry = heapq.heappop(self._heap)
+        self.now_s = entry[0]
+        return entry
 
     def peek_time_s(self) -> float:
-        return self._heap[0].time_s if self._heap else math.inf
+        return self._heap[0][0] if self._heap else math.inf
 
     def __len__(self) -> int:
         return len(self._heap)

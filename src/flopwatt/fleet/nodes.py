@@ -5,6 +5,12 @@ the locality constraint Philly's schedulers waited for (Jeon et al. ATC'19, Sec.
 
 Per pool the arrays the policies read are kept current: ``free`` (devices), ``max_node_free``
 (most free devices in one node) and ``free_nodes`` (nodes with all their devices free).
+
+A pool has a handful of nodes, so each pool's nodes are a Python list (numpy's per-call overhead
+would cost more than the arithmetic). :meth:`PoolNodes.track` keeps the [buckets, pools] answer of
+:meth:`PoolNodes.fits` for one demand array current (and that answer masked by where each bucket can
+run at all): a change in pool ``p`` recomputes column ``p`` only, from a table keyed by the pool's two
+summaries (the answer depends on nothing else).
 """
 
 from __future__ import annotations
@@ -17,51 +23,103 @@ class PoolNodes:
 
     def __init__(self, pool_devices: np.ndarray, node_devices: np.ndarray) -> None:
         self.node_devices = np.asarray(node_devices, dtype=np.int64)
-        self.capacity = [self._layout(int(d), int(s)) for d, s in zip(pool_devices, self.node_devices, strict=True)]
-        self.nodes = [c.copy() for c in self.capacity]
+        self._size = self.node_devices.tolist()
+        self.capacity = [self._layout(int(d), int(s)) for d, s in zip(pool_devices, self._size, strict=True)]
+        self.nodes = [list(c) for c in self.capacity]
+        self._full = [[i for i, c in enumerate(cap) if c == size] for cap, size in zip(self.capacity, self._size,
+                                                                                        strict=True)]
         n = len(self.nodes)
         self.free = np.zeros(n, dtype=np.int64)
         self.max_node_free = np.zeros(n, dtype=np.int64)
         self.free_nodes = np.zeros(n, dtype=np.int64)
+        self._most, self._whole_count = [0] * n, [0] * n
+        self._tracked: np.ndarray | None = None
+        self._runnable = np.zeros((0, n), dtype=bool)
+        self._fit, self._fit_runnable = np.zeros((0, n), dtype=bool), np.zeros((0, n), dtype=bool)
+        self._fit_view, self._fit_runnable_view = self._fit.view(), self._fit_runnable.view()
+        self._columns: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         for p in range(n):
             self._refresh(p)
 
     @staticmethod
-    def _layout(devices: int, size: int) -> np.ndarray:
+    def _layout(devices: int, size: int) -> list[int]:
         """Node capacities: full nodes, and one smaller node for a remainder."""
         full, rest = divmod(devices, size)
-        return np.array([size] * full + ([rest] if rest else []), dtype=np.int64)
+        return [size] * full + ([rest] if rest else [])
 
-    def _whole(self, p: int) -> np.ndarray:
+    def _whole(self, p: int) -> list[int]:
         """Indices of the pool's full-size nodes that are entirely free."""
-        cap = self.capacity[p]
-        return np.flatnonzero((self.nodes[p] == cap) & (cap == self.node_devices[p]))
+        size, nodes = self._size[p], self.nodes[p]
+        return [i for i in self._full[p] if nodes[i] == size]
 
     def _refresh(self, p: int) -> None:
-        nodes = self.nodes[p]
-        self.free[p] = nodes.sum()
-        self.max_node_free[p] = nodes.max() if len(nodes) else 0
-        self.free_nodes[p] = len(self._whole(p))
+        nodes, size = self.nodes[p], self._size[p]
+        most = max(nodes) if nodes else 0
+        whole = nodes.count(size)  # only full-size nodes can have ``size`` devices free
+        self.free[p] = sum(nodes)
+        self.max_node_free[p] = most
+        self.free_nodes[p] = whole
+        self._most[p], self._whole_count[p] = most, whole
+        if self._tracked is not None:
+            key = (p, most, whole)
+            columns = self._columns.get(key)
+            if columns is None:
+                column = self._column(self._tracked, p, most, whole)
+                columns = self._columns[key] = (column, column & self._runnable[:, p])
+            self._fit[:, p], self._fit_runnable[:, p] = columns
+
+    def _column(self, demand: np.ndarray, p: int, most: int, whole: int) -> np.ndarray:
+        """``fits`` of ``demand`` in pool ``p`` when its summaries are (``most``, ``whole``)."""
+        size = self._size[p]
+        return np.where(demand <= size, demand <= most, -(-demand // size) <= whole)
 
     def fits(self, demand: np.ndarray) -> np.ndarray:
-        """[len(demand), pools]: whether ``demand`` devices can be placed in each pool now."""
+        """[len(demand), pools]: whether ``demand`` devices can be placed in each pool now.
+
+        For the tracked demand array (:meth:`track`) this is a read-only view kept current, not a copy."""
+        if demand is self._tracked:
+            return self._fit_view
         d, size = demand[:, None], self.node_devices[None, :]
         whole = -(-d // size)  # nodes a multi-node job needs (conservative: its remainder gets a whole node)
         return np.where(d <= size, d <= self.max_node_free[None, :], whole <= self.free_nodes[None, :])
 
+    def fits_one(self, p: int, devices: int) -> bool:
+        """``fits(np.array([devices]))[0, p]`` on Python ints."""
+        size = self._size[p]
+        return devices <= self._most[p] if devices <= size else -(-devices // size) <= self._whole_count[p]
+
+    def track(self, demand: np.ndarray, runnable: np.ndarray) -> None:
+        """Keep ``fits(demand)`` and ``fits(demand) & runnable`` ([len(demand), pools]) current from now on
+        (the simulator's bucket demands, and where each bucket can run at all)."""
+        self._tracked = None
+        self._runnable = np.array(runnable, dtype=bool)
+        self._fit = np.ascontiguousarray(self.fits(demand))
+        self._fit_runnable = self._fit & self._runnable
+        self._fit_view, self._fit_runnable_view = self._fit.view(), self._fit_runnable.view()
+        self._fit_view.flags.writeable = self._fit_runnable_view.flags.writeable = False
+        self._columns = {}
+        self._tracked = demand
+
+    def fits_runnable(self, demand: np.ndarray) -> np.ndarray | None:
+        """The tracked ``fits(demand) & runnable`` (a read-only view kept current); None if ``demand`` is
+        not the tracked array."""
+        return self._fit_runnable_view if demand is self._tracked else None
+
     def take(self, p: int, devices: int) -> list[tuple[int, int]]:
         """Place ``devices`` in pool ``p``: [(node, devices taken)]. The caller checked :meth:`fits`."""
-        nodes, size = self.nodes[p], int(self.node_devices[p])
+        nodes, size = self.nodes[p], self._size[p]
         taken = []
         if devices > size:
-            full = self._whole(p)[: devices // size]
-            taken = [(int(i), int(nodes[i])) for i in full]
-            nodes[full] = 0
-            devices -= sum(c for _, c in taken)
+            for i in self._whole(p)[: devices // size]:
+                taken.append((i, nodes[i]))
+                devices -= nodes[i]
+                nodes[i] = 0
         if devices > 0:
-            room = np.where(nodes >= devices, nodes, np.iinfo(np.int64).max)
-            best = int(np.argmin(room))  # best fit: the fullest node that still has room
-            if nodes[best] < devices:
+            best = -1  # best fit: the fullest node that still has room (the first such node on ties)
+            for i, free in enumerate(nodes):
+                if free >= devices and (best < 0 or free < nodes[best]):
+                    best = i
+            if best < 0:
                 raise RuntimeError(f"pool {p} has no node with {devices} free devices")
             nodes[best] -= devices
             taken.append((best, devices))
@@ -73,15 +131,20 @@ class PoolNodes:
         full = self._whole(p)[:count]
         if len(full) < count:
             raise RuntimeError(f"pool {p} has {len(full)} free nodes, {count} asked for")
-        self.nodes[p][full] = 0
+        nodes = self.nodes[p]
+        for i in full:
+            nodes[i] = 0
         self._refresh(p)
-        return full.tolist()
+        return full
 
     def give(self, p: int, taken: list[tuple[int, int]]) -> None:
+        nodes = self.nodes[p]
         for node, devices in taken:
-            self.nodes[p][node] += devices
+            nodes[node] += devices
         self._refresh(p)
 
     def give_nodes(self, p: int, nodes: list[int]) -> None:
-        self.nodes[p][nodes] = self.capacity[p][nodes]
+        free, capacity = self.nodes[p], self.capacity[p]
+        for i in nodes:
+            free[i] = capacity[i]
         self._refresh(p)

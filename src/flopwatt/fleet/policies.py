@@ -20,12 +20,14 @@ from them). A user's own policy subclasses :class:`Policy` and is passed to
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from flopwatt.errors import InputError
+from flopwatt.fleet import deferral
 from flopwatt.fleet.queue import BucketQueue
 
 HOUR_S = 3600.0
@@ -62,7 +64,10 @@ class FleetView:
     def fits(self) -> np.ndarray:
         """[B, P]: the bucket has a waiting job whose fewest devices fit the pool's free nodes, and can run there."""
         q = self.queue
-        return self.nodes.fits(q.demand) & (self.rate > 0) & np.isfinite(q.head_ready_s)[:, None]
+        runnable = self.nodes.fits_runnable(q.demand)  # kept current by the nodes while the simulator runs
+        if runnable is None:
+            runnable = self.nodes.fits(q.demand) & (self.rate > 0)
+        return runnable & q.nonempty
 
 
 class Policy:
@@ -91,7 +96,7 @@ class Policy:
         return int(np.argmax(fitting))
 
     def service_order(self, view: FleetView, rates: Any) -> np.ndarray:
-        return np.flatnonzero(rates.tokens_per_s_per_node > 0)
+        return _per_rates(self, rates, lambda: np.flatnonzero(rates.tokens_per_s_per_node > 0))
 
 
 class MaxThroughput(Policy):
@@ -113,10 +118,17 @@ class MaxThroughput(Policy):
         self.aging_s = aging_s
 
     def score(self, view: FleetView) -> np.ndarray:
-        share = np.where(view.equal_share_rate > 0, view.equal_share_rate, 1.0)
         waited = np.maximum(view.now_s - view.queue.head_ready_s, 0.0)
         age = 1.0 + np.where(np.isfinite(waited), waited, 0.0) / self.aging_s
-        return (view.rate / share[:, None]) * age[:, None]
+        return self._normalised(view) * age[:, None]
+
+    def _normalised(self, view: FleetView) -> np.ndarray:
+        """[B, P] rate / equal-share rate; it changes only when a bucket is added (view.rate replaced)."""
+        memo = getattr(self, "_normalised_memo", None)
+        if memo is None or memo[0] is not view.rate:
+            share = np.where(view.equal_share_rate > 0, view.equal_share_rate, 1.0)
+            memo = self._normalised_memo = (view.rate, view.rate / share[:, None])
+        return memo[1]
 
     def pick(self, view: FleetView) -> tuple[int, int] | None:
         if view.queue.waiting == 0:
@@ -125,8 +137,7 @@ class MaxThroughput(Policy):
         if not fits.any():
             return None
         score = np.where(self.usable(view, fits), self.score(view), -np.inf)
-        b, p = np.unravel_index(int(np.argmax(score)), score.shape)
-        return int(b), int(p)
+        return divmod(int(np.argmax(score)), score.shape[1])  # (bucket, pool) of the row-major argmax
 
     def usable(self, view: FleetView, fits: np.ndarray) -> np.ndarray:
         """[B, P] placements this policy considers among those that fit (all of them here)."""
@@ -162,32 +173,84 @@ class GridAware(Policy):
         kwh_per_token = power_w * view.pue[pools] / rate / 3.6e6
         return kwh_per_token * view.grid_mean(self.which, view.pool_site[pools], start_s, start_s + run_s)
 
+    def _per_token_hourly(self, view: FleetView, b: int, pools: np.ndarray, starts: np.ndarray,
+                          work: float) -> np.ndarray:
+        """[pools, starts]: ``_per_token`` of every start in every pool, the same values, in one pass."""
+        rate = view.rate[b, pools]
+        kwh_per_token = view.power_w[b, pools] * view.pue[pools] / rate / 3.6e6
+        return kwh_per_token[:, None] * view.grid_mean.over_runs(self.which, view.pool_site[pools], starts,
+                                                                 work / rate)
+
     def defer(self, view: FleetView, job: int, b: int) -> float:
         deadline, now = view.jobs.deadline_s[job], view.now_s
-        pools = np.flatnonzero(view.rate[b] > 0)
-        if not np.isfinite(deadline) or not len(pools):
+        if not np.isfinite(deadline):
             return now
+        bucket = self._bucket(view, job, b)
+        if bucket is None:  # no pool can run it
+            return now
+        pools, table = bucket
+        entry = table.get((job, now), False)
+        if entry is not False:  # tabled ahead (deferral.decision_table)
+            return now if entry is None else self._decide(view, b, pools, *entry)
         work = float(view.jobs.work_tokens[job])
-        slack = deadline - now - (1.0 + self.runtime_margin) * work / view.rate[b, pools].min()
-        hours = int(min(max(slack, 0.0) // HOUR_S, self.max_defer_h))
+        hours = int(deferral.slack_hours(deadline, now, work, view.rate[b, pools].min(), self.runtime_margin,
+                                         self.max_defer_h))
         if hours < 1:
             return now
         starts = now + HOUR_S * np.arange(hours + 1)
-        grid_p, grid_s = np.meshgrid(pools, starts, indexing="ij")
-        cost = self._per_token(view, view.rate[b, grid_p], view.power_w[b, grid_p], grid_p, grid_s, work)
-        fit_now = view.nodes.fits(view.queue.demand[b:b + 1])[0, pools]
-        now_cost = cost[fit_now, 0].min() if fit_now.any() else cost[:, 0].min()
+        cost = self._per_token_hourly(view, b, pools, starts, work)
         later = cost[:, 1:].min(axis=0)
-        if later.min() < (1.0 - self.min_saving) * now_cost:
-            return float(starts[1 + np.argmin(later)])
-        return now
+        return self._decide(view, b, pools, cost[:, 0], later.min(), starts[1 + np.argmin(later)])
+
+    def _decide(self, view: FleetView, b: int, pools: np.ndarray, cost_now: np.ndarray, later_min: float,
+                wake_s: float) -> float:
+        """Wait for ``wake_s`` if its cost beats the best start now (pools with room, else any) by min_saving."""
+        fit_now = view.nodes.fits(view.queue.demand)[b, pools]
+        now_cost = cost_now[fit_now].min() if fit_now.any() else cost_now.min()
+        return float(wake_s) if later_min < (1.0 - self.min_saving) * now_cost else view.now_s
+
+    def _bucket(self, view: FleetView, job: int, b: int) -> tuple[np.ndarray, dict] | None:
+        """The pools bucket ``b`` runs in and the decision table of its flexible jobs (built on first use)."""
+        if getattr(self, "_view", None) is not view:  # a new run: its own buckets
+            self._view, self._buckets = view, {}
+        if b not in self._buckets:
+            self._buckets[b] = self._decision_table(view, job, b)
+        return self._buckets[b]
+
+    def _decision_table(self, view: FleetView, job: int, b: int) -> tuple | None:
+        pools = np.flatnonzero(view.rate[b] > 0)
+        if not len(pools):
+            return None
+        jobs = view.jobs
+        same = ((jobs.job_class == jobs.job_class[job]) & (jobs.devices_min == jobs.devices_min[job])
+                & (jobs.devices_max == jobs.devices_max[job]) & (jobs.rejected == 0) & np.isfinite(jobs.deadline_s))
+        idx = np.flatnonzero(same)
+        rate = view.rate[b, pools]
+        kwh_per_token = view.power_w[b, pools] * view.pue[pools] / rate / 3.6e6
+        settings = deferral.Settings(self.which, self.runtime_margin, self.max_defer_h, self.min_saving)
+        rates = deferral.BucketRates(rate, kwh_per_token, view.pool_site[pools])
+        table = deferral.decision_table(view.grid_mean, settings, rates, idx, jobs.arrival_s[idx],
+                                        jobs.deadline_s[idx], jobs.work_tokens[idx])
+        return pools, table
 
     def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
-        pools = np.flatnonzero(fitting)
-        job = view.queue.head(b)
-        cost = self._per_token(view, view.rate[b, pools], view.power_w[b, pools], pools,
-                               np.full(len(pools), view.now_s), float(view.jobs.work_tokens[job]))
-        return int(pools[np.argmin(cost)])
+        """The fitting pool of least cost per token over the run started now (the first on ties), on Python
+        floats: the operations of ``_per_token``, pool by pool."""
+        now = view.now_s
+        work = float(view.jobs.work_tokens[view.queue.head(b)])
+        rate, power, pue, site = view.rate[b].tolist(), view.power_w[b].tolist(), view.pue.tolist(), \
+            view.pool_site.tolist()
+        pools = np.flatnonzero(fitting).tolist()
+        means = view.grid_mean.means_from(self.which, now, [site[p] for p in pools],
+                                          [now + work / rate[p] for p in pools])
+        best, best_cost = -1, math.inf
+        for p, mean in zip(pools, means, strict=True):
+            cost = power[p] * pue[p] / rate[p] / 3.6e6 * mean
+            if cost != cost:  # NaN: np.argmin's choice
+                return p
+            if best < 0 or cost < best_cost:
+                best, best_cost = p, cost
+        return best
 
 
 class PriceAware(GridAware):
@@ -214,11 +277,24 @@ class LatencyAware(MaxThroughput):
         return np.where(far.any(axis=1)[:, None], far, fits)
 
     def service_order(self, view: FleetView, rates: Any) -> np.ndarray:
+        return _per_rates(self, rates, lambda: self._nearest_first(rates))
+
+    @staticmethod
+    def _nearest_first(rates: Any) -> np.ndarray:
         rtt = np.where(np.isnan(rates.rtt_s), np.inf, rates.rtt_s)
         in_slo = np.flatnonzero(rates.tokens_per_s_per_node_in_slo > 0)
         late = np.flatnonzero((rates.tokens_per_s_per_node > 0) & (rates.tokens_per_s_per_node_in_slo <= 0))
         return np.concatenate([in_slo[np.argsort(rtt[in_slo], kind="stable")],
                                late[np.argsort(rtt[late], kind="stable")]])
+
+
+def _per_rates(policy: Policy, rates: Any, order: Any) -> np.ndarray:
+    """A built-in service order depends on the service's rates only: computed once per rates object."""
+    memo = policy.__dict__.setdefault("_service_orders", {})
+    hit = memo.get(id(rates))
+    if hit is None or hit[0] is not rates:  # the object itself is kept, so its id is not reused meanwhile
+        hit = memo[id(rates)] = (rates, order())
+    return hit[1]
 
 
 POLICIES: dict[str, type[Policy]] = {

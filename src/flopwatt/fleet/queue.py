@@ -25,6 +25,8 @@ class BucketQueue:
         self.demand = np.zeros(0, dtype=np.int64)
         """Fewest devices a job of the bucket runs on."""
         self.job_class = np.zeros(0, dtype=np.int64)
+        self.nonempty = np.zeros((0, 1), dtype=bool)
+        """[B, 1] True where the bucket has a waiting job (a column: it broadcasts over pools)."""
         self.waiting = 0
         self.grown = False
         """Set when a bucket was added (the caller extends its per-bucket matrices, then clears it)."""
@@ -37,6 +39,7 @@ class BucketQueue:
             self._jobs.append(deque())
             self._ready.append(deque())
             self.head_ready_s = np.append(self.head_ready_s, np.inf)
+            self.nonempty = np.append(self.nonempty, False)[:, None]
             self.demand = np.append(self.demand, lo)
             self.job_class = np.append(self.job_class, job_class)
             self.grown = True
@@ -45,6 +48,7 @@ class BucketQueue:
     def push(self, b: int, job: int, ready_s: float) -> None:
         if not self._jobs[b]:
             self.head_ready_s[b] = ready_s
+            self.nonempty[b, 0] = True
         self._jobs[b].append(job)
         self._ready[b].append(ready_s)
         self.waiting += 1
@@ -52,7 +56,11 @@ class BucketQueue:
     def pop(self, b: int) -> int:
         job = self._jobs[b].popleft()
         self._ready[b].popleft()
-        self.head_ready_s[b] = self._ready[b][0] if self._ready[b] else np.inf
+        if self._ready[b]:
+            self.head_ready_s[b] = self._ready[b][0]
+        else:
+            self.head_ready_s[b] = np.inf
+            self.nonempty[b, 0] = False
         self.waiting -= 1
         return job
 

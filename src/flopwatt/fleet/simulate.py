@@ -10,6 +10,12 @@ replays them under one policy on the event kernel (:mod:`flopwatt.fleet.kernel`)
 - every ``service_interval_s`` each service's request rate is read from its trace and the policy
   orders the pools its replicas (one node each) go to; services take only free devices.
 
+Speed (issue 22): per event the loop does Python-scalar work and a few numpy operations on [buckets,
+pools] tables kept current incrementally (:mod:`flopwatt.fleet.nodes`, :mod:`flopwatt.fleet.queue`);
+the policy is not asked while no waiting job fits anywhere (see ``_Run.place``); the grid-aware
+policies table their deferral inputs per bucket ahead (:mod:`flopwatt.fleet.deferral`). None of it
+changes a decision: tests/test_fleet_reference.py replays a plain reference and compares bit for bit.
+
 Device-seconds are conserved: a placement never takes more than a pool's free devices (checked
 at every step), so busy time never exceeds capacity. Randomness (the class of each trace job)
 comes from one seeded generator, so a seed fixes every metric.
@@ -34,7 +40,13 @@ from flopwatt.fleet.nodes import PoolNodes
 from flopwatt.fleet.policies import FleetView, Policy
 from flopwatt.fleet.queue import BucketQueue
 from flopwatt.fleet.throughput import ServiceRates, TrainingRates, service_rates, training_rates
-from flopwatt.fleet.traces import TrainingTrace, load_azure_llm, load_training_trace, synthetic_training
+from flopwatt.fleet.traces import (
+    TrainingTrace,
+    load_azure_llm,
+    load_training_trace,
+    resample_training,
+    synthetic_training,
+)
 from flopwatt.perf.lengths import Lengths
 
 RELEASE, SERVICE, ARRIVE, WAKE, SCHEDULE = range(5)
@@ -95,7 +107,11 @@ def _training_trace(config: FleetConfig, path: Path | None, seed: int | None) ->
     if path is None and spec.path is None:
         rng = np.random.default_rng([config.seed if seed is None else seed, 1])  # its own stream
         return synthetic_training(spec.synthetic_jobs, rng, mean_interarrival_s=spec.mean_interarrival_s)
-    return load_training_trace(path or spec.path)
+    trace = load_training_trace(path or spec.path)
+    if spec.synthetic_scale is not None:
+        own = spec.seed if spec.seed is not None else config.seed if seed is None else seed
+        trace = resample_training(trace, spec.synthetic_scale, np.random.default_rng([own, 2]))  # its own stream
+    return trace
 
 
 def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | None = None,
@@ -179,7 +195,13 @@ class _Run:
         self.held = np.zeros((len(prep.services), pools), dtype=np.int64)
         self.held_nodes: list[list[list[int]]] = [[[] for _ in range(pools)] for _ in prep.services]
         self.history: list[np.ndarray] = []
-        self.demand: list[np.ndarray] = []
+        self.demand: list[list[float]] = []
+        self.per_node = [s.rates.tokens_per_s_per_node.tolist() for s in prep.services]
+        self.work = prep.jobs.work_tokens.tolist()
+        self.lo, self.hi = prep.jobs.devices_min.tolist(), prep.jobs.devices_max.tolist()
+        self.job_class = prep.jobs.job_class.tolist()
+        self.blocked = True
+        """No waiting job fits anywhere (see :meth:`place`); cleared when devices return or a job waits."""
 
     def _extend_buckets(self) -> None:
         q, prep, view = self.queue, self.prep, self.view
@@ -193,10 +215,10 @@ class _Run:
         share = (rate * prep.pool_devices).sum(axis=1) / prep.pool_devices.sum()
         view.equal_share_rate = np.append(view.equal_share_rate, share)
         q.grown = False
+        self.nodes.track(q.demand, view.rate > 0)  # view.fits() reads the fit table the nodes keep current
 
     def bucket(self, job: int) -> int:
-        jobs = self.prep.jobs
-        b = self.queue.bucket(int(jobs.job_class[job]), int(jobs.devices_min[job]), int(jobs.devices_max[job]))
+        b = self.queue.bucket(self.job_class[job], self.lo[job], self.hi[job])
         if self.queue.grown:
             self._extend_buckets()
         self.bucket_of[job] = b
@@ -205,64 +227,83 @@ class _Run:
     def enqueue(self, job: int, now: float) -> None:
         self.ready[job] = now
         self.queue.push(int(self.bucket_of[job]), job, now)
+        self.blocked = False
+
+    def release(self, job: int) -> None:
+        self.nodes.give(int(self.pool[job]), self.alloc.pop(job))
+        self.blocked = False
 
     def _size(self, job: int, b: int, p: int) -> tuple[int, float, float]:
         """Devices, tokens/s and IT power for ``job`` in pool ``p`` (elastic jobs take their fastest fit)."""
-        jobs, prep = self.prep.jobs, self.prep
-        lo, hi = int(jobs.devices_min[job]), int(jobs.devices_max[job])
+        prep, lo, hi = self.prep, self.lo[job], self.hi[job]
         if lo == hi:
             return lo, float(self.view.rate[b, p]), float(self.view.power_w[b, p])
         counts = np.array(elastic_counts(lo, hi))
         counts = counts[self.nodes.fits(counts)[:, p]]
-        rate, watts = prep.rates.at(np.full(len(counts), jobs.job_class[job]),
+        rate, watts = prep.rates.at(np.full(len(counts), prep.jobs.job_class[job]),
                                     np.full(len(counts), prep.pool_system[p]), counts)
         k = int(np.argmax(rate))
         return int(counts[k]), float(rate[k]), float(watts[k])
 
     def place(self, now: float) -> None:
-        while (choice := self.policy.pick(self.view)) is not None:
+        """Let the policy place waiting jobs until it places none.
+
+        The policy is not asked while no waiting job's fewest devices fit any pool's free nodes: no
+        placement is possible then (a larger count never fits where the fewest do not), whatever the
+        policy. That state (``blocked``) lasts until devices are given back or a job starts waiting."""
+        if self.blocked:
+            return
+        view, queue, nodes = self.view, self.queue, self.nodes
+        while True:
+            choice = self.policy.pick(view) if queue.waiting else None
+            if choice is None:
+                self.blocked = not (queue.waiting and view.fits().any())
+                return
             b, p = choice
-            job = self.queue.pop(b)
+            job = queue.pop(b)
             devices, rate, watts = self._size(job, b, p)
-            if not (rate > 0 and self.nodes.fits(np.array([devices]))[0, p]):
+            if not (rate > 0 and nodes.fits_one(p, devices)):
                 raise RuntimeError(f"policy {self.policy.name} placed job {job} where it cannot run (pool {p})")
-            self.alloc[job] = self.nodes.take(p, devices)
-            end = now + float(self.prep.jobs.work_tokens[job]) / rate
+            self.alloc[job] = nodes.take(p, devices)
+            end = now + self.work[job] / rate
             self.start[job], self.end[job], self.pool[job] = now, end, p
             self.devices[job], self.watts[job] = devices, watts
             self.events.push(end, Priority.RELEASE, (RELEASE, job))
 
     def serve(self, k: int) -> None:
         """Re-place every service's replicas for service interval ``k``."""
-        view, demand = self.view, np.zeros(len(self.prep.services))
-        for s, svc in enumerate(self.prep.services):
-            demand[s] = need = svc.demand_tokens_per_s[k % len(svc.demand_tokens_per_s)]
-            r, held = svc.rates, self.held[s]
-            new = np.zeros_like(held)
-            for p in self.policy.service_order(view, r):
+        view, demand = self.view, []
+        free_nodes = self.nodes.free_nodes
+        for s, (svc, per_node_rate) in enumerate(zip(self.prep.services, self.per_node, strict=True)):
+            need = svc.demand_tokens_per_s[k % len(svc.demand_tokens_per_s)]
+            demand.append(need)
+            held, new = self.held[s].tolist(), [0] * len(per_node_rate)
+            for p in self.policy.service_order(view, svc.rates).tolist():
                 if need <= 0:
                     break
-                per_node = float(r.tokens_per_s_per_node[p])
-                new[p] = min(held[p] + self.nodes.free_nodes[p], math.ceil(need / per_node))
+                per_node = per_node_rate[p]
+                new[p] = min(held[p] + int(free_nodes[p]), math.ceil(need / per_node))
                 need -= new[p] * per_node
-            self._resize(s, new)
+            self._resize(s, held, new)
         self.history.append(self.held.copy())
         self.demand.append(demand)
 
-    def _resize(self, s: int, new: np.ndarray) -> None:
+    def _resize(self, s: int, held: list[int], new: list[int]) -> None:
         """Give back or take whole nodes so that service ``s`` holds ``new`` nodes per pool."""
-        for p in np.flatnonzero(new != self.held[s]):
+        for p, (before, after) in enumerate(zip(held, new, strict=True)):
+            if before == after:
+                continue
             nodes = self.held_nodes[s][p]
-            change = int(new[p] - self.held[s, p])
-            if change < 0:
-                self.nodes.give_nodes(p, [nodes.pop() for _ in range(-change)])
+            if after < before:
+                self.nodes.give_nodes(p, [nodes.pop() for _ in range(before - after)])
+                self.blocked = False
             else:
-                nodes.extend(self.nodes.take_nodes(p, change))
+                nodes.extend(self.nodes.take_nodes(p, after - before))
         self.held[s] = new
 
     def release_services(self) -> None:
         for s in range(len(self.prep.services)):
-            self._resize(s, np.zeros_like(self.held[s]))
+            self._resize(s, self.held[s].tolist(), [0] * self.held.shape[1])
 
 
 def simulate(prep: Prepared, policy: Policy) -> FleetRun:
@@ -278,7 +319,7 @@ def simulate(prep: Prepared, policy: Policy) -> FleetRun:
     if intervals:
         events.push(0.0, Priority.SERVICE, (SERVICE, 0))
     while events:
-        now, _, _, (kind, i) = events.pop()
+        now, _, _, (kind, i) = events.pop_entry()
         run.view.now_s = now
         if kind == SCHEDULE:
             run.place(now)
@@ -295,7 +336,7 @@ def simulate(prep: Prepared, policy: Policy) -> FleetRun:
                 continue
             run.enqueue(i, now)
         elif kind == RELEASE:
-            run.nodes.give(int(run.pool[i]), run.alloc.pop(i))
+            run.release(i)
         elif kind == SERVICE:
             if i < intervals:
                 run.serve(i)

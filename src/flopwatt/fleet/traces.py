@@ -276,6 +276,27 @@ def synthetic_training(n: int, rng: np.random.Generator, *, mean_interarrival_s:
     return TrainingTrace(arrival, duration, gpus, np.zeros(n, np.int64), np.full(n, -1, np.int64), _seed_text(rng))
 
 
+def resample_training(trace: TrainingTrace, scale: float, rng: np.random.Generator) -> TrainingTrace:
+    """``round(scale x len(trace))`` jobs drawn from ``trace``'s own (empirical) distribution.
+
+    Each job is a row of ``trace`` drawn with replacement, its run time, device count and group together
+    (their joint distribution is kept: Philly's multi-GPU jobs run longer); the gaps between submissions
+    are drawn with replacement from the trace's own gaps, the first job at 0. So the arrival rate, and
+    the load on a fleet, are the trace's, over ``scale`` times its span. The same generator state gives
+    the same trace.
+    """
+    _require("a positive, finite scale", lambda v: v > 0, scale=scale)
+    if len(trace) < 2:
+        raise InputError("trace", "at least 2 jobs to resample from", len(trace))
+    n = int(round(scale * len(trace)))
+    rows = rng.integers(0, len(trace), n)
+    gaps = np.diff(trace.arrival_s)[rng.integers(0, len(trace) - 1, max(n - 1, 0))]
+    arrival = np.concatenate(([0.0], np.cumsum(gaps)))[:n]
+    return TrainingTrace(arrival, trace.duration_s[rows], trace.devices[rows], trace.group[rows],
+                         np.full(n, -1, np.int64), f"resample({trace.source}, scale={scale:g}, {_seed_text(rng)})",
+                         trace.group_names)
+
+
 def synthetic_requests(duration_s: float, rng: np.random.Generator, *, rate_per_s: float | Callable,
                        mean_input_tokens: float, mean_output_tokens: float,
                        rate_max_per_s: float | None = None) -> RequestTrace:
