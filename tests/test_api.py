@@ -346,15 +346,14 @@ def _exhaustively(body: dict) -> tuple:
     """api.train with the pruned search (perf/bounds.py) and with every plan of every stack evaluated."""
     from flopwatt import estimate
 
-    saved = estimate.PRUNE_ABOVE_PLANS
     try:
         estimate.clear_choices()
         pruned = api.train(TrainRequest(**body))
-        estimate.PRUNE_ABOVE_PLANS = 10**12
+        estimate.SEARCH_PRUNED = False
         estimate.clear_choices()
         whole = api.train(TrainRequest(**body))
     finally:
-        estimate.PRUNE_ABOVE_PLANS = saved
+        estimate.SEARCH_PRUNED = True
         estimate.clear_choices()
     return pruned, whole
 

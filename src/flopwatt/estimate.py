@@ -29,6 +29,9 @@ from flopwatt.specs import StackProfile, System, TrainingWorkload
 CHOICE_CACHE_ENTRIES = 4096
 """Plan-space searches remembered per process: each entry is one plan row and a few counts, ~3 kB (tracemalloc),
 so at most ~13 MB."""
+SEARCH_PRUNED = True
+"""Search large plan spaces by step-time bounds (perf/bounds.py; same answers); False evaluates every plan (the
+reference the tests and bench/bench_api.py --exhaustive compare with)."""
 KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel")
 
 
@@ -138,7 +141,7 @@ def _search(workload: TrainingWorkload, system: System, stack: StackProfile, req
     """The space's Choice, by the pruned search (perf/bounds.py) where the space is large: the same plan, figures
     and reason counts as evaluating every plan (:func:`exhaustive_choice`)."""
     plans = enumerate_plans(request, workload.model, stack, system)
-    if len(plans) <= PRUNE_ABOVE_PLANS:
+    if len(plans) <= PRUNE_ABOVE_PLANS or not SEARCH_PRUNED:
         return exhaustive_choice(workload, system, stack, request, fabric, plans)
     found = pruned_search(workload, system, stack, plans, request.devices, fabric=fabric)
     counts = tuple(sorted(found.counts.items()))
@@ -255,7 +258,7 @@ def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile
         full, known = _CHOICES.get(key), _FASTEST.get(key)
     if full is None and (known is None or (known[0] is None and cutoff > known[1])):
         plans = enumerate_plans(request, workload.model, stack, system)
-        if len(plans) <= PRUNE_ABOVE_PLANS:  # a small space: searched whole (and cached) by choose
+        if len(plans) == 0 or not SEARCH_PRUNED:  # no space: the explicit plan alone (choose)
             full = choose(workload, system, stack, request)
         else:
             found = pruned_search(workload, system, stack, plans, request.devices, cutoff=cutoff, counts=False)

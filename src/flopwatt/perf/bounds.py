@@ -43,6 +43,15 @@ FIRST_CHUNK_PLANS = 256
 """Plans fully evaluated in the first round (in bound order); each later round doubles."""
 
 
+def _split(layers: int, pp: np.ndarray, vpp: np.ndarray) -> dict[str, np.ndarray]:
+    """``first_last_split`` per plan, computed once per (pp, vpp) pair of a small table and looked up."""
+    rows, cols = int(np.max(pp, initial=1)) + 1, int(np.max(vpp, initial=1)) + 1
+    grid_pp, grid_vpp = np.divmod(np.arange(rows * cols), cols)
+    table = first_last_split(layers, grid_pp, grid_vpp)
+    at = np.asarray(pp, dtype=np.int64) * cols + np.asarray(vpp, dtype=np.int64)
+    return {k: v[at] for k, v in table.items()}
+
+
 def held_layer_range(ctx, plans: Plans) -> tuple[np.ndarray, np.ndarray]:
     """(fewest, most) layers the stage that sets the memory can hold (``training._held_layers``); equal except
     for the ``transformer-embedding`` split, whose choice of stage depends on the time model."""
@@ -55,7 +64,7 @@ def held_layer_range(ctx, plans: Plans) -> tuple[np.ndarray, np.ndarray]:
         held = np.ceil(layers / pp)
         return held, held
     if partition == "first-last":
-        split = first_last_split(layers, pp, plans.vpp)
+        split = _split(layers, pp, plans.vpp)
         held = np.maximum(split["first"], np.where(pp > 2, split["middle"], 0)).astype(float)
         return held, held
     units = np.ceil((layers + 2) / pp)
@@ -93,7 +102,7 @@ def _stage_work(ctx, plans: Plans, per_layer: np.ndarray, logits: np.ndarray) ->
     if partition == "parameters":
         return np.ceil(layers / pp) * per_layer + logits
     if partition == "first-last":
-        split = first_last_split(layers, pp, plans.vpp)
+        split = _split(layers, pp, plans.vpp)
         front = np.maximum(split["first"], np.where(pp > 2, split["middle"], 0))
         return np.minimum(split["last"] * per_layer + logits, front * per_layer + (pp == 1) * logits)
     units = np.ceil((layers + 2) / pp)
@@ -158,6 +167,31 @@ def _memory_classes(ctx, plans: Plans, hbm_bytes: float) -> tuple[np.ndarray, np
     return ~oom_lo & ~oom_hi, oom_lo & oom_hi
 
 
+def _rounds(run, unsure: np.ndarray, queue: np.ndarray, bound: np.ndarray, cutoff: float) -> tuple:
+    """Evaluate ``unsure`` and then ``queue`` (sorted by ``bound``) in doubling rounds while the next bound is at or
+    below the best step time found and ``cutoff``: (best index, its step and MFU, unsure plans refused, evaluated).
+    The best is the first of the fastest by index, as ``np.argmin`` over the whole space picks it."""
+    best, best_step, best_mfu, refused, evaluated = None, np.inf, None, 0, 0
+    pos, size, chunk = 0, FIRST_CHUNK_PLANS, unsure
+    while True:
+        more = pos < len(queue) and bound[pos] <= min(best_step, cutoff)
+        take = min(size, len(queue) - pos) if more else 0
+        if not len(chunk) and not take:
+            return best, best_step, best_mfu, refused, evaluated
+        first = len(chunk)
+        chunk = np.concatenate([chunk, queue[pos:pos + take]])
+        pos, size = pos + take, 2 * size
+        ok, step, mfu = run(chunk)
+        refused += int(np.count_nonzero(~ok[:first]))
+        evaluated += len(chunk)
+        good = np.flatnonzero(ok & np.isfinite(step))
+        if len(good):
+            i = good[np.lexsort((chunk[good], step[good]))[0]]
+            if step[i] < best_step or (step[i] == best_step and chunk[i] < best):
+                best, best_step, best_mfu = int(chunk[i]), float(step[i]), float(mfu[i])
+        chunk = chunk[:0]
+
+
 def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfile, plans: Plans, devices: int,
                   fabric: Fabric | None = None, cutoff: float = np.inf, counts: bool = True) -> Pruned:
     """The fastest feasible plan of ``plans`` and the reason counts, as evaluating all of them finds them.
@@ -182,27 +216,14 @@ def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfil
     order = np.argsort(bound, kind="stable")
     queue, bound = valid[fits][order], bound[order]
     sentinel = np.argsort(plans.tp, kind="stable")[-1:]  # the plan of the largest tp (none in an empty space)
-    chunk, pos, size = valid[~fits & ~oom], 0, FIRST_CHUNK_PLANS
-    best, best_step, best_mfu, unsure_oom, evaluated = None, np.inf, None, 0, 0
-    while True:
-        take = min(size, len(queue) - pos)
-        chunk = np.concatenate([chunk, queue[pos:pos + take]])
-        pos, size = pos + take, 2 * size
-        if len(chunk):
-            res = evaluate_training(workload, system, plans.take(np.concatenate([chunk, sentinel])), stack, devices,
-                                    eff, fabric)
-            ok = res.reason[:len(chunk)] == feasibility.OK
-            unsure_oom += int(np.count_nonzero(~ok[:len(chunk) - take]))
-            step = res.metrics["step_time_s"][:len(chunk)]
-            evaluated += len(chunk)
-            good = np.flatnonzero(ok & np.isfinite(step))  # as np.argmin over the feasible: first of the fastest
-            if len(good):
-                i = good[np.lexsort((chunk[good], step[good]))[0]]
-                if step[i] < best_step or (step[i] == best_step and chunk[i] < best):
-                    best, best_step, best_mfu = int(chunk[i]), float(step[i]), float(res.metrics["mfu"][i])
-        if pos >= len(queue) or bound[pos] > min(best_step, cutoff):
-            break
-        chunk = chunk[:0]
+
+    def run(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        res = evaluate_training(workload, system, plans.take(np.concatenate([index, sentinel])), stack, devices, eff,
+                                fabric)
+        n = len(index)
+        return res.reason[:n] == feasibility.OK, res.metrics["step_time_s"][:n], res.metrics["mfu"][:n]
+
+    best, best_step, best_mfu, unsure_oom, evaluated = _rounds(run, valid[~fits & ~oom], queue, bound, cutoff)
     if best_step > cutoff:
         best, best_step, best_mfu = None, np.inf, None
     if not counts:
