@@ -208,14 +208,17 @@ def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfil
     ctx = search_context(workload, system, stack, devices, eff)
     reason = feasibility.structural_reasons(workload.model, plans, stack, devices, workload.seq_len)
     valid = np.flatnonzero(reason == feasibility.OK)
+    valid_plans = plans if len(valid) == len(plans) else plans.take(valid)
     if counts:
-        fits, oom = _memory_classes(ctx, plans.take(valid), system.accelerator.hbm_bytes)
+        fits, oom = _memory_classes(ctx, valid_plans, system.accelerator.hbm_bytes)
     else:
         fits, oom = np.ones(len(valid), dtype=bool), np.zeros(len(valid), dtype=bool)
-    bound = step_time_lower_bound(ctx, plans.take(valid[fits]), _straggler_penalty(eff, system, devices))
-    order = np.argsort(bound, kind="stable")
+    fitting = valid_plans if fits.all() else valid_plans.take(np.flatnonzero(fits))
+    bound = step_time_lower_bound(ctx, fitting, _straggler_penalty(eff, system, devices))
+    near = np.flatnonzero(bound <= cutoff)  # a plan whose bound exceeds the cutoff is never evaluated
+    order = near[np.argsort(bound[near], kind="stable")]
     queue, bound = valid[fits][order], bound[order]
-    sentinel = np.argsort(plans.tp, kind="stable")[-1:]  # the plan of the largest tp (none in an empty space)
+    sentinel = np.flatnonzero(plans.tp == np.max(plans.tp))[:1] if len(plans) else valid  # a plan of the largest tp
 
     def run(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         res = evaluate_training(workload, system, plans.take(np.concatenate([index, sentinel])), stack, devices, eff,
