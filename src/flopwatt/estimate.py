@@ -1,7 +1,9 @@
 """One training estimate: fix what the user gave, choose the rest, report the fastest feasible plan.
 
-Choosing is not a loop: every candidate plan is evaluated in one vectorised call of
-:func:`flopwatt.perf.training.evaluate_training` and the fastest feasible one wins.
+Choosing is not a loop over plans: :func:`estimate_training` evaluates every candidate in one vectorised call of
+:func:`flopwatt.perf.training.evaluate_training`. A space above PRUNE_ABOVE_PLANS plans is searched by
+step-time lower bounds (:func:`flopwatt.perf.bounds.pruned_search`): plans in bound order, in a few vectorised
+rounds, until no bound left is at or below the best step time; same plan, numbers and reason counts.
 
 Which plan is fastest does not depend on the training tokens (step time, memory and feasibility are per
 step), so :func:`choose` keeps what a space search found in a bounded LRU cache keyed by everything else
