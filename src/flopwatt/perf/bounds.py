@@ -199,14 +199,18 @@ def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfil
     Structural reasons are exact for every plan; memory is settled per plan by :func:`_memory_classes`;
     plans that surely fit are evaluated in rounds in order of :func:`step_time_lower_bound` until the next
     bound exceeds the best step time found (or ``cutoff``: then only a plan at or below it is reported).
-    Without ``counts`` memory is not settled beforehand (every valid plan is queued by its bound) and the
-    reason counts and feasible total are left out: a faster search for the fastest plan alone.
+    Without ``counts`` neither structure nor memory is settled beforehand (every plan is queued by its bound;
+    the evaluation refuses what does not fit) and the reason counts and feasible total are left out: a faster
+    search for the fastest plan alone.
     Each round also evaluates the plan of the largest tp, so that a whole-batch rule of the time model
     (``training._tp_tier_time`` on a torus) sees the same batch as the exhaustive search.
     """
     eff = catalog.efficiency()
     ctx = search_context(workload, system, stack, devices, eff)
-    reason = feasibility.structural_reasons(workload.model, plans, stack, devices, workload.seq_len)
+    # Without counts every plan is queued: one a structural rule refuses can cost an evaluation, never the answer
+    # (the evaluation refuses it too).
+    reason = feasibility.structural_reasons(workload.model, plans, stack, devices, workload.seq_len) if counts \
+        else np.zeros(len(plans), dtype=np.int8)
     valid = np.flatnonzero(reason == feasibility.OK)
     valid_plans = plans if len(valid) == len(plans) else plans.take(valid)
     if counts:
