@@ -9,7 +9,8 @@ kinds of distinct:
 
 - "new tokens/site": each request differs in tokens and site; the plan space is one seen before, so its
   search comes from the per-process cache (:func:`flopwatt.estimate.choose`) - the warm case;
-- "new plan space": each request has a new global batch, so every stack's search runs (cache missed).
+- "new plan space": each request has a new global batch, so every stack's search runs (the cache is cleared
+  before each call, so the pruned and the exhaustive search run the same N spaces).
 
 The new-plan-space lines are also printed with the exhaustive search (every plan of every stack evaluated,
 ``estimate.SEARCH_PRUNED = False``), interleaved request by request with the pruned one so both see the same load;
@@ -43,9 +44,10 @@ def _train(i: int, advise: bool, new_space: bool, accelerator: str | None = None
 
 
 def _searched(pruned: bool):
-    """A call of api.train with the pruned or the exhaustive search (estimate.SEARCH_PRUNED)."""
+    """A call of api.train with the pruned or the exhaustive search (estimate.SEARCH_PRUNED), no search cached."""
     def call(req: TrainRequest) -> None:
         estimate.SEARCH_PRUNED = pruned
+        getattr(estimate, "clear_choices", estimate._CHOICES.clear)()  # each mode searches the same spaces afresh
         try:
             api.train(req)
         finally:
@@ -92,9 +94,9 @@ def main() -> None:
                     f"advise={advise}", wall, cpu))
     for advise in (True, False):
         modes = (False,) if args.exhaustive else (True, False)  # pruned and exhaustive alternate on the same load
-        reqs = [_train(offset + i, advise, True, acc) for i in range(args.n * len(modes))]  # each a new space
+        reqs = [_train(offset + i, advise, True, acc) for i in range(args.n)]  # each a new space, for each mode
         offset += len(reqs)
-        calls = [partial(_searched(modes[i % len(modes)]), r) for i, r in enumerate(reqs)]
+        calls = [partial(_searched(pruned), r) for r in reqs for pruned in modes]
         wall, cpu = _timed(calls)
         for k, pruned in enumerate(modes):
             label = search if pruned or args.exhaustive else "exhaustive search"
