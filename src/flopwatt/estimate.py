@@ -29,8 +29,8 @@ from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
 CHOICE_CACHE_ENTRIES = 4096
-"""Plan-space searches remembered per process: each entry is one plan row and a few counts, ~3 kB (tracemalloc),
-so at most ~13 MB."""
+"""Plan-space searches remembered per process, in each of the two caches (choose's and choose_below's): each entry
+is one plan row and a few counts, ~3 kB (tracemalloc), so at most ~13 MB each."""
 SEARCH_PRUNED = True
 """Search large plan spaces by step-time bounds (perf/bounds.py; same answers); False evaluates every plan (the
 reference the tests and bench/bench_api.py --exhaustive compare with)."""
