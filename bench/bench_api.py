@@ -1,6 +1,6 @@
 """In-process latency of the typed API, and the whole CLI process (not part of the test run).
 
-    python bench/bench_api.py [--n 20] [--cli-repeat 5]
+    python bench/bench_api.py [--n 20] [--cli-repeat 5] [--accelerator h100-sxm5-80gb] [--exhaustive]
 
 Prints the cores this process may use and the load average (other processes share the machine), then
 the median and p90 wall time (and median CPU time of this process, which others' load inflates less) of
@@ -9,9 +9,13 @@ kinds of distinct:
 
 - "new tokens/site": each request differs in tokens and site; the plan space is one seen before, so its
   search comes from the per-process cache (:func:`flopwatt.estimate.choose`) - the warm case;
-- "new plan space": each request has a new global batch, so every stack's search runs (cache missed).
+- "new plan space": each request has a new global batch, so every stack's search runs (the cache is cleared
+  before each call, so the pruned and the exhaustive search run the same N spaces).
 
-Then ``api.serve`` over N distinct requests, and ``flopwatt train --json`` as a whole process.
+The new-plan-space lines are also printed with the exhaustive search (every plan of every stack evaluated,
+``estimate.SEARCH_PRUNED = False``), interleaved request by request with the pruned one so both see the same load;
+``--exhaustive`` runs everything that way. Then ``api.serve`` over N distinct requests, and
+``flopwatt train --json`` as a whole process.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 
-from flopwatt import api
+from flopwatt import api, estimate
 from flopwatt.api.requests import ServeRequest, TrainRequest
 
 SITES = ("us-virginia", "us-texas", "us-oregon", "us-iowa", "us-ohio", "ie-dublin", "de-frankfurt", "fr-paris")
@@ -31,10 +36,23 @@ CLI = [sys.executable, "-m", "flopwatt", "train", "--model", "llama3-70b", "--de
        "1000", "--tokens", "1e12", "--json"]
 
 
-def _train(i: int, advise: bool, new_space: bool) -> TrainRequest:
+def _train(i: int, advise: bool, new_space: bool, accelerator: str | None = None) -> TrainRequest:
     batch = 1000 * (i + 2) if new_space else 1000  # a multiple of the 1,000 devices: a new, non-empty space
+    extra = {"accelerator": accelerator} if accelerator else {}
     return TrainRequest(model="llama3-70b", devices=1000, global_batch=batch, tokens=1e12 + 1e9 * i,
-                        site=SITES[i % len(SITES)], advise=advise)
+                        site=SITES[i % len(SITES)], advise=advise, **extra)
+
+
+def _searched(pruned: bool):
+    """A call of api.train with the pruned or the exhaustive search (estimate.SEARCH_PRUNED), no search cached."""
+    def call(req: TrainRequest) -> None:
+        estimate.SEARCH_PRUNED = pruned
+        getattr(estimate, "clear_choices", estimate._CHOICES.clear)()  # each mode searches the same spaces afresh
+        try:
+            api.train(req)
+        finally:
+            estimate.SEARCH_PRUNED = True
+    return call
 
 
 def _timed(calls) -> tuple[list[float], list[float]]:
@@ -57,19 +75,33 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20, help="distinct requests per measurement")
     parser.add_argument("--cli-repeat", type=int, default=5)
+    parser.add_argument("--accelerator", default=None, help="accelerator of the train requests (default: the API's)")
+    parser.add_argument("--exhaustive", action="store_true", help="evaluate every plan (no pruning) throughout")
     args = parser.parse_args()
+    estimate.SEARCH_PRUNED = not args.exhaustive
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"cores usable: {cores} (os.cpu_count {os.cpu_count()}), load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    api.train(_train(0, True, False))  # warm: imports, catalog, the 1,000-device space of the first batch
+    acc = args.accelerator
+    api.train(_train(0, True, False, acc))  # warm: imports, catalog, the 1,000-device space of the first batch
     offset = 1
-    for new_space in (False, True):
-        for advise in (True, False):
-            reqs = [_train(offset + i, advise, new_space) for i in range(args.n)]
-            offset += args.n
-            wall, cpu = _timed([lambda r=r: api.train(r) for r in reqs])
-            kind = "new plan space (search runs)" if new_space else "new tokens/site (search cached)"
-            print(_line(f"api.train llama3-70b 1,000 devices, {kind}, advise={advise}", wall, cpu))
+    search = "exhaustive search" if args.exhaustive else "pruned search"
+    for advise in (True, False):
+        reqs = [_train(offset + i, advise, False, acc) for i in range(args.n)]
+        offset += args.n
+        wall, cpu = _timed([lambda r=r: api.train(r) for r in reqs])
+        print(_line(f"api.train llama3-70b 1,000 x {acc or 'default'}, new tokens/site (search cached), "
+                    f"advise={advise}", wall, cpu))
+    for advise in (True, False):
+        modes = (False,) if args.exhaustive else (True, False)  # pruned and exhaustive alternate on the same load
+        reqs = [_train(offset + i, advise, True, acc) for i in range(args.n)]  # each a new space, for each mode
+        offset += len(reqs)
+        calls = [partial(_searched(pruned), r) for r in reqs for pruned in modes]
+        wall, cpu = _timed(calls)
+        for k, pruned in enumerate(modes):
+            label = search if pruned or args.exhaustive else "exhaustive search"
+            print(_line(f"api.train llama3-70b 1,000 x {acc or 'default'}, new plan space ({label}), "
+                        f"advise={advise}", wall[k::len(modes)], cpu[k::len(modes)]))
     serve = [ServeRequest(model="llama3.1-70b", accelerator="h200-sxm-141gb", devices=8, input_len=1024 + 16 * i,
                           output_len=256, tpot_slo_s=0.05) for i in range(args.n + 1)]
     api.serve(serve[0])

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flopwatt import api, catalog
 from flopwatt.api.requests import FabricRequest, ReliabilityRequest, ServeCompareRequest, ServeRequest, TrainRequest
@@ -327,3 +329,53 @@ def test_the_web_pool_serves_waiting_requests_in_arrival_order():
         assert workers.starting == 0 and not workers.waiting and not workers.busy and len(workers.idle) == 1
     finally:
         workers.close()
+
+
+PRUNE_CASES = [
+    {"model": "llama3-70b", "accelerator": "h100-sxm5-80gb", "devices": 1000, "global_batch": 3000, "tokens": 15e12,
+     "stack": "megatron-2021"},  # another stack is named in the advice
+    {"model": "llama3-70b", "accelerator": "h100-sxm5-80gb", "devices": 1000, "global_batch": 2000, "tokens": 15e12},
+    {"model": "llama3.1-405b", "accelerator": "h100-sxm5-80gb", "devices": 16, "global_batch": 64, "tokens": 1e12,
+     "stack": "meta-llama3"},  # no feasible plan: every count matters
+    {"model": "mixtral-8x7b", "accelerator": "tpu-v5p", "devices": 512, "global_batch": 1024, "tokens": 1e12,
+     "stack": "maxtext"},
+    {"model": "llama3-70b", "accelerator": "h100-sxm5-80gb", "devices": 1024, "global_batch": 2048, "tokens": 1e12,
+     "fabric": "fat-tree", "oversubscription": 4.0},  # a fabric: only communication changes, still >= 0
+]
+
+
+def _exhaustively(body: dict) -> tuple:
+    """api.train with the pruned search (perf/bounds.py) and with every plan of every stack evaluated."""
+    from flopwatt import estimate
+
+    try:
+        estimate.clear_choices()
+        pruned = api.train(TrainRequest(**body))
+        estimate.SEARCH_PRUNED = False
+        estimate.clear_choices()
+        whole = api.train(TrainRequest(**body))
+    finally:
+        estimate.SEARCH_PRUNED = True
+        estimate.clear_choices()
+    return pruned, whole
+
+
+@pytest.mark.parametrize("body", PRUNE_CASES)
+def test_the_pruned_search_gives_the_exhaustive_result_and_advice(body):
+    """Plan, figures, counts of refusal reasons and the advice (each other stack's fastest plan, searched only as
+    far as it could change the advice) equal those of evaluating every plan, number for number."""
+    pruned, whole = _exhaustively(body)
+    assert pruned == whole
+    if body.get("stack") == "megatron-2021":
+        assert any(a.startswith("stack ") for a in pruned.advice)
+
+
+@settings(max_examples=6, deadline=None)
+@given(model=st.sampled_from(("llama3-8b", "llama3-70b", "gpt3-175b", "mixtral-8x7b")),
+       accelerator=st.sampled_from(("h100-sxm5-80gb", "a100-sxm4-40gb", "mi300x", "tpu-v5p")),
+       devices=st.sampled_from((64, 256, 512, 1000, 1024)), batch=st.sampled_from((1, 2, 3)),
+       stack=st.sampled_from(("megatron-core", "megatron-2022", "torchtitan", "meta-llama3", "deepspeed-megatron")))
+def test_random_requests_give_the_exhaustive_result(model, accelerator, devices, batch, stack):
+    pruned, whole = _exhaustively({"model": model, "accelerator": accelerator, "devices": devices,
+                                   "global_batch": batch * devices, "tokens": 1e12, "stack": stack})
+    assert pruned == whole

@@ -1,7 +1,9 @@
 """One training estimate: fix what the user gave, choose the rest, report the fastest feasible plan.
 
-Choosing is not a loop: every candidate plan is evaluated in one vectorised call of
-:func:`flopwatt.perf.training.evaluate_training` and the fastest feasible one wins.
+Choosing is not a loop over plans: :func:`estimate_training` evaluates every candidate in one vectorised call of
+:func:`flopwatt.perf.training.evaluate_training`. A space above PRUNE_ABOVE_PLANS plans is searched by
+step-time lower bounds (:func:`flopwatt.perf.bounds.pruned_search`): plans in bound order, in a few vectorised
+rounds, until no bound left is at or below the best step time; same plan, numbers and reason counts.
 
 Which plan is fastest does not depend on the training tokens (step time, memory and feasibility are per
 step), so :func:`choose` keeps what a space search found in a bounded LRU cache keyed by everything else
@@ -20,14 +22,18 @@ import numpy as np
 from flopwatt import catalog
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
+from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, pruned_search
 from flopwatt.perf.plans import Plans
 from flopwatt.perf.space import PlanRequest, enumerate_plans
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
 CHOICE_CACHE_ENTRIES = 4096
-"""Plan-space searches remembered per process: each entry is one plan row and a few counts, ~3 kB (tracemalloc),
-so at most ~13 MB."""
+"""Plan-space searches remembered per process, in each of the two caches (choose's and choose_below's): each entry
+is one plan row and a few counts, ~3 kB (tracemalloc), so at most ~13 MB each."""
+SEARCH_PRUNED = True
+"""Search large plan spaces by step-time bounds (perf/bounds.py; same answers); False evaluates every plan (the
+reference the tests and bench/bench_api.py --exhaustive compare with)."""
 KNOBS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero_stage", "recompute", "sequence_parallel")
 
 
@@ -70,9 +76,11 @@ def _explicit_plan(request: PlanRequest) -> Plans:
 
 
 def estimate_training(workload: TrainingWorkload, system: System, stack: StackProfile,
-                      request: PlanRequest, fabric: Fabric | None = None) -> Estimate:
-    """Evaluate every plan consistent with ``request``; pick the fastest feasible one."""
-    plans = enumerate_plans(request, workload.model, stack, system)
+                      request: PlanRequest, fabric: Fabric | None = None, plans: Plans | None = None) -> Estimate:
+    """Evaluate every plan consistent with ``request`` (``plans``: its space, if already enumerated); pick the
+    fastest feasible one."""
+    if plans is None:
+        plans = enumerate_plans(request, workload.model, stack, system)
     if len(plans) == 0:  # what the user fixed admits no valid plan: evaluate it to say why
         plans = _explicit_plan(request)
     result = evaluate_training(workload, system, plans, stack, request.devices, fabric=fabric)
@@ -132,7 +140,24 @@ class _Same:
 
 def _search(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
             fabric: Fabric | None) -> Choice:
-    est = estimate_training(workload, system, stack, request, fabric=fabric)
+    """The space's Choice, by the pruned search (perf/bounds.py) where the space is large: the same plan, figures
+    and reason counts as evaluating every plan (:func:`exhaustive_choice`)."""
+    plans = enumerate_plans(request, workload.model, stack, system)
+    if len(plans) <= PRUNE_ABOVE_PLANS or not SEARCH_PRUNED:
+        return exhaustive_choice(workload, system, stack, request, fabric, plans)
+    found = pruned_search(workload, system, stack, plans, request.devices, fabric=fabric)
+    counts = tuple(sorted(found.counts.items()))
+    if found.best is None:
+        return Choice(plan=None, evaluated=len(plans), feasible=found.feasible, counts=counts, step_time_s=np.inf,
+                      mfu=None)
+    return Choice(plan=plans.take(np.array([found.best])), evaluated=len(plans), feasible=found.feasible,
+                  counts=counts, step_time_s=found.step_time_s, mfu=found.mfu)
+
+
+def exhaustive_choice(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
+                      fabric: Fabric | None = None, plans: Plans | None = None) -> Choice:
+    """What :func:`estimate_training` finds (every plan evaluated), as a Choice."""
+    est = estimate_training(workload, system, stack, request, fabric=fabric, plans=plans)
     counts = tuple(sorted(est.infeasible_counts().items()))
     n_ok = int(est.result.feasible.sum())
     if est.best is None:
@@ -182,18 +207,71 @@ def choose(workload: TrainingWorkload, system: System, stack: StackProfile, requ
     """The fastest feasible plan of ``request``'s space (cached unless a fabric is given)."""
     if fabric is not None:
         return _search(workload, system, stack, request, fabric)
-    key = (replace(workload, tokens=None), _system_key(system), stack, request, _Same(catalog.efficiency()))
+    key = _key(workload, system, stack, request)
     with _CHOICES_LOCK:
         found = _CHOICES.get(key)
         if found is not None:
             _CHOICES.move_to_end(key)
             return found
     choice = _search(workload, system, stack, request, None)
-    with _CHOICES_LOCK:
-        _CHOICES[key] = choice
-        while len(_CHOICES) > CHOICE_CACHE_ENTRIES:
-            _CHOICES.popitem(last=False)
+    _remember(_CHOICES, key, choice)
     return choice
+
+
+def _key(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest) -> tuple:
+    return (replace(workload, tokens=None), _system_key(system), stack, request, _Same(catalog.efficiency()))
+
+
+@dataclass(frozen=True, slots=True)
+class Fastest:
+    """The fastest feasible plan of a space and its figures (what the advice compares across stacks)."""
+
+    plan: Plans
+    step_time_s: float
+    mfu: float
+
+
+_FASTEST: OrderedDict[tuple, tuple[Fastest | None, float]] = OrderedDict()
+"""Plan-space key -> (its fastest plan, or None: no feasible plan at or below the float), for choose_below."""
+
+
+def clear_choices() -> None:
+    """Forget every cached search (tests; a process that changed its catalog gets new keys anyway)."""
+    with _CHOICES_LOCK:
+        _CHOICES.clear()
+        _FASTEST.clear()
+
+
+def _remember(store: OrderedDict, key: tuple, value: object) -> None:
+    with _CHOICES_LOCK:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > CHOICE_CACHE_ENTRIES:
+            store.popitem(last=False)
+
+
+def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
+                 cutoff: float) -> Fastest | None:
+    """The fastest feasible plan of ``request``'s space if its step time is <= ``cutoff``, else None (the same plan
+    and figures as :func:`choose`). The search stops once the bounds show no plan at or below the cutoff can be
+    left (perf/bounds.py); it counts no reasons, so it is cheaper than :func:`choose` on a space not searched."""
+    key = _key(workload, system, stack, request)
+    with _CHOICES_LOCK:
+        full, known = _CHOICES.get(key), _FASTEST.get(key)
+    if full is None and (known is None or (known[0] is None and cutoff > known[1])):
+        plans = enumerate_plans(request, workload.model, stack, system)
+        if len(plans) == 0 or not SEARCH_PRUNED:  # no space: the explicit plan alone (choose)
+            full = choose(workload, system, stack, request)
+        else:
+            found = pruned_search(workload, system, stack, plans, request.devices, cutoff=cutoff, counts=False)
+            known = (None if found.best is None else
+                     Fastest(plans.take(np.array([found.best])), found.step_time_s, found.mfu), cutoff)
+            _remember(_FASTEST, key, known)
+    if full is not None:
+        fastest = None if full.plan is None else Fastest(full.plan, full.step_time_s, full.mfu)
+    else:
+        fastest = known[0]
+    return fastest if fastest is not None and fastest.step_time_s <= cutoff else None
 
 
 def estimate_best(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,

@@ -16,7 +16,7 @@ from flopwatt.api.fields import DEFAULTS
 from flopwatt.api.requests import TrainRequest
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_stack, resolve_system
 from flopwatt.errors import InputError
-from flopwatt.estimate import BestEstimate, choose, estimate_best
+from flopwatt.estimate import BestEstimate, choose_below, estimate_best
 from flopwatt.fabric.design import design, rack_layout
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
@@ -28,6 +28,9 @@ from flopwatt.specs import TrainingWorkload
 
 ADVICE_SPEEDUP = 1.2
 """Another stack is named in the advice when its fastest plan is at least this much faster (a reporting rule)."""
+ADVICE_CUTOFF_SLACK = 1e-12
+"""Relative widening of mine / ADVICE_SPEEDUP where the advice stops searching a stack: x * 1.2 <= mine may hold
+for an x a rounding step above mine / 1.2; searching a little further never changes the answer."""
 
 
 def _check_moe_knobs(model, ep: int | None) -> None:
@@ -128,11 +131,16 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) 
     mine = estimate.choice.step_time_s
     best_alt = None
     plan_request = _plan_request(req)
+    # Only a stack whose fastest plan is within the rule (x ADVICE_SPEEDUP <= mine; the slack covers the rounding
+    # of the division) and faster than the best so far can change the advice, so each search stops at that cutoff.
+    rule = mine / ADVICE_SPEEDUP * (1 + ADVICE_CUTOFF_SLACK)
     for other in catalog.stacks().values():
         if other.id == stack.id:
             continue
-        alt = choose(workload, system, other, plan_request)
-        if np.isfinite(alt.step_time_s) and (best_alt is None or alt.step_time_s < best_alt[1].step_time_s):
+        cutoff = rule if best_alt is None else min(rule, best_alt[1].step_time_s)
+        alt = choose_below(workload, system, other, plan_request, cutoff)
+        if alt is not None and np.isfinite(alt.step_time_s) and (
+                best_alt is None or alt.step_time_s < best_alt[1].step_time_s):
             best_alt = (other, alt)
     if best_alt and best_alt[1].step_time_s * ADVICE_SPEEDUP <= mine:
         other, alt = best_alt

@@ -296,6 +296,20 @@ def _runtime_bytes(plans: Plans, tensors: np.ndarray, stack: StackProfile) -> np
     return rt["context_bytes"] + comms + rt["fragmentation"] * tensors
 
 
+def search_context(workload: TrainingWorkload, system: System, stack: StackProfile, devices: int,
+                   efficiency: EfficiencyCatalog | None = None) -> _Context:
+    """The rates and tiers :func:`evaluate_training` uses (no fabric), for the pruned search (perf/bounds.py)."""
+    return _context(workload, system, stack, efficiency or catalog.efficiency(), None, devices)
+
+
+def memory_total_bytes(ctx: _Context, plans: Plans, held_layers: np.ndarray) -> np.ndarray:
+    """``memory/total`` of :func:`evaluate_training` for plans whose memory-setting stage holds ``held_layers``
+    layers: the same arithmetic, without the time model (what perf/bounds.py needs to count OOM exactly)."""
+    safe = _sanitised(plans)
+    params = _params_per_device(ctx, safe, held_layers)
+    return _memory(ctx, safe, params, held_layers)["memory/total"]
+
+
 def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, stack: StackProfile,
                       devices: int, efficiency: EfficiencyCatalog | None = None,
                       fabric: Fabric | None = None) -> TrainingResult:
