@@ -149,3 +149,25 @@ def test_every_tpu_plan_has_finite_non_negative_times(system_id, devices):
     for key, value in result.time.items():
         assert np.all(np.isfinite(value)) and np.all(value >= 0), key
     assert np.all(result.traffic["traffic/scale_out_bytes"] >= 0)
+
+
+
+def test_a_tpu_plans_time_does_not_depend_on_the_other_plans_in_its_batch():
+    """A plan evaluated beside one whose tensor-parallel group is larger than the slice (so off the torus path)
+    gets the step time it gets alone: one plan's numbers never depend on the others in its batch."""
+    import dataclasses
+
+    from flopwatt.perf.space import PlanRequest, enumerate_plans
+
+    model = catalog.get("models", "llama2-13b")
+    system = catalog.get("systems", "tpu-v5e-slice")  # slices of at most 256 chips
+    stack = catalog.get("stacks", "maxtext")
+    workload = TrainingWorkload(model=model, seq_len=2048)
+    plans = enumerate_plans(PlanRequest(devices=1024, global_batch=2048), model, stack, system)
+    one = plans.take(np.array([len(plans) // 2]))
+    wide = dataclasses.replace(one, tp=one.tp * 0 + 512, dp=np.maximum(one.dp * one.tp // 512, 1))
+    pair = dataclasses.replace(one, **{f.name: np.concatenate([getattr(one, f.name), getattr(wide, f.name)])
+                                        for f in dataclasses.fields(one)})
+    alone = evaluate_training(workload, system, one, stack, 1024).time["time/step"][0]
+    beside = evaluate_training(workload, system, pair, stack, 1024).time["time/step"][0]
+    assert beside == pytest.approx(alone, rel=1e-12)

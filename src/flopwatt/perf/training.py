@@ -141,11 +141,14 @@ def _held_layers(ctx: _Context, plans: Plans, busiest: np.ndarray) -> np.ndarray
 def _tp_tier_time(ctx: _Context, plans: Plans, nbytes: np.ndarray) -> np.ndarray:
     """One TP AllReduce (or AllGather + ReduceScatter under sequence parallelism) of ``nbytes``."""
     domain = ctx.system.scale_up_domain_devices
-    if ctx.torus is not None and np.all(plans.tp <= ctx.slice_chips):
-        return ici_layout.tp_time(ctx, plans, nbytes)
     inside = plans.tp <= domain
     out = ctx.out_for(np.ceil(plans.tp / domain))
-    return np.where(inside, coll.all_reduce(plans.tp, nbytes, ctx.up), coll.all_reduce(plans.tp, nbytes, out))
+    flat = np.where(inside, coll.all_reduce(plans.tp, nbytes, ctx.up), coll.all_reduce(plans.tp, nbytes, out))
+    if ctx.torus is None:
+        return flat
+    on_torus = plans.tp <= ctx.slice_chips  # per plan: a plan's time never depends on the others in its batch
+    clipped = dataclasses.replace(plans, tp=np.minimum(plans.tp, ctx.slice_chips))
+    return np.where(on_torus, ici_layout.tp_time(ctx, clipped, nbytes), flat)
 
 
 def _layer_mix(ctx: _Context, plans: Plans, seq: np.ndarray, seq_kv: np.ndarray | None) -> tuple[LayerTimes, dict]:
