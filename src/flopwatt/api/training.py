@@ -119,7 +119,8 @@ def _feasible(req, context, estimate: BestEstimate, fabric, inputs: dict, notes:
 
 def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) -> list[str]:
     """What limited the plan (the reasons that refused the most plans) and which other stack would be
-    at least ADVICE_SPEEDUP faster with the same fixed knobs."""
+    at least ADVICE_SPEEDUP faster with the same fixed knobs. Only stacks that train the same architecture are
+    compared (a parallel attention + MLP block, MegaScale's Sec. 3.1, changes the model)."""
     out = []
     counts = {k: v for k, v in estimate.infeasible_counts().items() if k not in ("ok", "devices")}
     for reason in ("layers_pp", "batch", "heads_tp", "oom"):
@@ -135,8 +136,8 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) 
     # of the division) and faster than the best so far can change the advice, so each search stops at that cutoff.
     rule = mine / ADVICE_SPEEDUP * (1 + ADVICE_CUTOFF_SLACK)
     for other in catalog.stacks().values():
-        if other.id == stack.id:
-            continue
+        if other.id == stack.id or other.parallel_block != stack.parallel_block:
+            continue  # a stack with the parallel block (MegaScale) trains another architecture: not advice
         cutoff = rule if best_alt is None else min(rule, best_alt[1].step_time_s)
         alt = choose_below(workload, system, other, plan_request, cutoff)
         if alt is not None and np.isfinite(alt.step_time_s) and (
