@@ -253,7 +253,8 @@ def _fresh_search(body: dict) -> tuple:
     est = estimate_training(workload, system, stack, _plan_request(req))
     summary = est.best_summary() if est.best is not None else None
     steps = {other.id: estimate_training(workload, system, other, _plan_request(req)) for other in
-             catalog.stacks().values() if other.id != stack.id} if req.advise else {}
+             catalog.stacks().values()
+             if other.id != stack.id and other.parallel_block == stack.parallel_block} if req.advise else {}
     fastest = None  # the first of the fastest, in catalog order (ties go to the earlier stack)
     for sid, e in steps.items():
         step = float(e.result.metrics["step_time_s"][e.best]) if e.best is not None else None
