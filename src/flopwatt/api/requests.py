@@ -28,7 +28,8 @@ MarketRef = Annotated[str, Field(min_length=1, max_length=32, description=(
 class Request(BaseModel):
     """Base: unknown keys are errors, values are validated on assignment too."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True, allow_inf_nan=False,
+                              defer_build=True)
 
 
 class SiteSettings(Request):
