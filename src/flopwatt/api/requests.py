@@ -336,11 +336,13 @@ class PlanOutput(Request):
 class PlanSearchRequest(Request):
     """A design-space search (``flopwatt plan CONFIG.toml``, ``/v1/plan``): Pareto front of time, $, MWh, tCO2e."""
 
+    # Defaults made without validation (model_construct: each field's own default, exactly what PlanMenu() gives),
+    # so that importing the requests does not build these models' validators (every command's start).
     workload: PlanWorkload
-    menu: PlanMenu = PlanMenu()
-    plan: PlanKnobs = PlanKnobs()
-    constraints: PlanConstraints = PlanConstraints()
-    output: PlanOutput = PlanOutput()
+    menu: PlanMenu = PlanMenu.model_construct()
+    plan: PlanKnobs = PlanKnobs.model_construct()
+    constraints: PlanConstraints = PlanConstraints.model_construct()
+    output: PlanOutput = PlanOutput.model_construct()
 
 
 def plan_label(prefix: str = ""):
