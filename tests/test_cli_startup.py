@@ -53,6 +53,9 @@ def test_train_loads_neither_other_commands_nor_their_request_models(tmp_path):
     assert loaded == []
     # only the training request is validated; serving, fabric, reliability and plan-search ones are not built
     assert found["built"] == ["TrainRequest"]
+    assert "tomllib" in found["modules"]  # a cold cache: the catalog files are parsed, then kept
+    warm = _probe(TRAIN, tmp_path)
+    assert warm["out"] == found["out"] and "tomllib" not in warm["modules"]
 
 
 def test_plan_search_defaults_are_what_validation_gives():

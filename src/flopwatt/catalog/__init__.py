@@ -12,9 +12,7 @@ import hashlib
 import json
 import os
 import sys
-import tomllib
 from dataclasses import MISSING, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +31,30 @@ from flopwatt.specs.workload import PowerLimit, ServingDataset
 KINDS = ("accelerators", "systems", "models", "stacks", "sites", "cooling", "engines")
 
 
+BUILTIN_DIR = Path(__file__).parent
+"""The built-in catalog files (plain files next to this module)."""
+
+
 def read_toml(path: Path | str, what: str) -> dict[str, Any]:
-    """Parse a TOML file; any parse error becomes one InputError naming the file."""
+    """Parse a TOML file (a Path; a str names a built-in catalog file); any parse error becomes one
+    InputError naming the file."""
     try:
         if isinstance(path, Path):
-            return tomllib.loads(path.read_text(encoding="utf-8"))
-        return parse_cached(path, resources.files("flopwatt.catalog").joinpath(path).read_text(encoding="utf-8"))
+            return _parse(path.read_text(encoding="utf-8"))
+        return parse_cached(path, (BUILTIN_DIR / path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(what, "an existing TOML file", str(path)) from exc
     except OSError as exc:  # a directory, no permission
         raise InputError(what, f"a readable TOML file ({exc.strerror})", str(path)) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # tomllib.TOMLDecodeError, UnicodeDecodeError
         raise InputError(what, f"valid TOML ({exc})", str(path)) from exc
+
+
+def _parse(text: str) -> dict[str, Any]:
+    """``tomllib.loads``, imported only when a file is parsed (a warm cache parses none)."""
+    import tomllib
+
+    return tomllib.loads(text)
 
 
 CACHE_ENV = "FLOPWATT_CACHE_DIR"
@@ -73,7 +83,7 @@ def parse_cached(name: str, text: str) -> dict[str, Any]:
     """
     folder = cache_dir()
     if folder is None:
-        return tomllib.loads(text)
+        return _parse(text)
     digest = hashlib.sha256(f"{_CACHE_FORMAT}\0{sys.version}\0{text}".encode()).hexdigest()
     prefix = f"catalog-{name}-{hashlib.sha256(str(Path(__file__).parent).encode()).hexdigest()[:12]}-"
     entry = folder / f"{prefix}{digest}.json"
@@ -83,7 +93,7 @@ def parse_cached(name: str, text: str) -> dict[str, Any]:
             return cached["data"]
     except (OSError, ValueError):
         pass
-    data = tomllib.loads(text)
+    data = _parse(text)
     _store(entry, {"sha256": digest, "data": data}, prefix)
     return data
 
