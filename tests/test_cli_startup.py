@@ -169,3 +169,17 @@ def test_the_cli_gives_the_same_numbers_with_a_cold_a_warm_and_no_cache(tmp_path
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
     assert list((tmp_path / "c").glob("catalog-accelerators.toml-*.json"))
+
+
+def test_the_default_cache_dir_follows_xdg_and_needs_a_home(monkeypatch, tmp_path):
+    monkeypatch.delenv(catalog.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert catalog.cache_dir() == tmp_path / "flopwatt"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert catalog.cache_dir() is None
+    assert catalog.parse_cached("t.toml", "x = 1\n") == {"x": 1}

@@ -68,7 +68,13 @@ def cache_dir() -> Path | None:
     value = os.environ.get(CACHE_ENV)
     if value is not None:
         return Path(value) if value else None
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flopwatt"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):  # the XDG spec ignores a relative path
+        return Path(xdg) / "flopwatt"
+    try:
+        return Path.home() / ".cache" / "flopwatt"
+    except RuntimeError:  # no home directory to be found: no cache
+        return None
 
 
 def parse_cached(name: str, text: str) -> dict[str, Any]:
