@@ -13,18 +13,13 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from flopwatt import api, catalog
-from flopwatt.api.requests import FabricRequest, ReliabilityRequest, TrainRequest
-from flopwatt.cli_calibrate import add_calibrate_parser, calibrate_command
-from flopwatt.cli_capacity import add_capacity_parser, capacity_command
-from flopwatt.cli_fleet import add_fleet_parser, fleet_command
-from flopwatt.cli_options import add_options, relabel, request
-from flopwatt.cli_plan import plan_command
-from flopwatt.cli_serve import add_serve_parser, serve_command
+from flopwatt import catalog
 from flopwatt.errors import ArgumentError, InputError
-from flopwatt.report import text
-from flopwatt.search.sink import FORMATS
 from flopwatt.units import parse_quantity
+
+# A command imports only what it runs: the other commands' modules (serving, plan search, fleet, capacity,
+# calibration, HTML reports) and request models are imported inside their own parser builders and handlers,
+# so `flopwatt train` starts without them (tests/test_cli_startup.py checks which modules it loads).
 
 
 def _validation_kind(text: str) -> str:
@@ -62,27 +57,44 @@ def _common(p: argparse.ArgumentParser, *, report: bool = False) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-@functools.cache
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="flopwatt", description="Planner and simulator for AI infrastructure.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _add_train(sub: Any) -> None:
+    from flopwatt.api.requests import TrainRequest
+    from flopwatt.cli_options import add_options
+
     train = sub.add_parser("train", help="estimate a training run (open plan knobs are chosen)")
     add_options(train, TrainRequest)
     train.add_argument("--config", type=Path, help="TOML file with a [train] table of these settings (flags win)")
     _common(train, report=True)
+
+
+def _add_catalog(sub: Any) -> None:
     cat = sub.add_parser("catalog", help="list or show catalog entries with their sources")
     cat.add_argument("kind", nargs="?", choices=catalog.KINDS, default=None)
     cat.add_argument("id", nargs="?")
     _common(cat)
+
+
+def _add_validate(sub: Any) -> None:
     val = sub.add_parser("validate", help="run published measurements through the model")
     val.add_argument("path", type=Path)
     val.add_argument("--kind", type=_validation_kind, metavar="KIND",
                      help="keep the rows of one measurement kind (default: all)")
     _common(val)
+
+
+def _add_fabric(sub: Any) -> None:
+    from flopwatt.api.requests import FabricRequest
+    from flopwatt.cli_options import add_options
+
     fab = sub.add_parser("fabric", help="design a scale-out fabric: counts, bill of materials, $ and W")
     fab.add_argument("mode", nargs="?", choices=("design", "compare"), default="design")
     add_options(fab, FabricRequest)
     _common(fab, report=True)
+
+
+def _add_plan(sub: Any) -> None:
+    from flopwatt.search.sink import FORMATS
+
     plan = sub.add_parser("plan", help="search the design space: Pareto front of time, $, MWh, tCO2e")
     plan.add_argument("config", type=Path, help="TOML: [workload], [menu], [plan], [constraints], [output]")
     plan.add_argument("--backend", choices=("local", "ray"), default="local")
@@ -93,23 +105,80 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--overwrite", action="store_true", help="replace the plan files in --out, an existing --report")
     plan.add_argument("--no-progress", action="store_true")
     _common(plan, report=True)
+
+
+def _add_web(sub: Any) -> None:
     web = sub.add_parser("web", help="HTTP API (/v1/..., /openapi.json) and an interactive page")
     web.add_argument("--host", default="127.0.0.1", help="bind address (default: localhost only)")
     web.add_argument("--port", type=_positive_int, default=8000)
     web.add_argument("--token", help="require this token (X-Flopwatt-Token header) on /v1 requests "
                      "(default: $FLOPWATT_WEB_TOKEN, else none)")
     web.add_argument("--catalog", type=Path, action="append", help="user catalog directory or TOML fragment")
+
+
+def _add_serve(sub: Any) -> None:
+    from flopwatt.cli_serve import add_serve_parser
+
     add_serve_parser(sub)
+
+
+def _add_fleet(sub: Any) -> None:
+    from flopwatt.cli_fleet import add_fleet_parser
+
     add_fleet_parser(sub)
+
+
+def _add_capacity(sub: Any) -> None:
+    from flopwatt.cli_capacity import add_capacity_parser
+
     add_capacity_parser(sub)
+
+
+def _add_calibrate(sub: Any) -> None:
+    from flopwatt.cli_calibrate import add_calibrate_parser
+
     add_calibrate_parser(sub)
+
+
+def _add_reliability(sub: Any) -> None:
+    from flopwatt.api.requests import ReliabilityRequest
+    from flopwatt.cli_options import add_options
+
     rel = sub.add_parser("reliability", help="interruptions, checkpoint interval and goodput of a job")
     add_options(rel, ReliabilityRequest)
     rel.add_argument("--json", action="store_true")
+
+
+SUBCOMMANDS = {"train": _add_train, "catalog": _add_catalog, "validate": _add_validate, "fabric": _add_fabric,
+               "plan": _add_plan, "web": _add_web, "serve": _add_serve, "fleet": _add_fleet,
+               "capacity": _add_capacity, "calibrate": _add_calibrate, "reliability": _add_reliability}
+"""Each command's parser builder, in the order ``flopwatt --help`` lists them."""
+
+
+@functools.cache
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser: every command, or (``only``) just one, which parses that command's
+    arguments exactly as the whole parser does, without building the others' options and request models."""
+    parser = _Parser(prog="flopwatt", description="Planner and simulator for AI infrastructure.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, add in SUBCOMMANDS.items():
+        if only is None or name == only:
+            add(sub)
     return parser
 
 
+def _parser_for(argv: list[str] | None) -> argparse.ArgumentParser:
+    """The parser of the command ``argv`` names first; the whole parser for anything else (help, typos)."""
+    argv = sys.argv[1:] if argv is None else argv
+    return build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None)
+
+
 def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from flopwatt import api
+    from flopwatt.api.requests import TrainRequest
+    from flopwatt.cli_options import relabel, request
+    from flopwatt.report import text
+
     req = request(TrainRequest, args, args.config, "train")
     try:
         result = api.train(req)
@@ -123,6 +192,8 @@ def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 
 def _catalog(args: argparse.Namespace) -> tuple[Any, str]:
+    from flopwatt.report import text
+
     kinds = [args.kind] if args.kind else list(catalog.KINDS)
     if args.id is not None:
         entry = catalog.get(args.kind, args.id)
@@ -146,6 +217,7 @@ def _plain(entry: Any) -> Any:
 
 
 def _validate(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from flopwatt.report import text
     from flopwatt.validate import RELIABILITY_SCHEMA, read_reliability_rows, read_rows, validate, validate_reliability
 
     if _header(args.path) == RELIABILITY_SCHEMA:
@@ -164,6 +236,11 @@ def _header(path: Path) -> list[str]:
 
 
 def _fabric(args: argparse.Namespace) -> tuple[Any, str]:
+    from flopwatt import api
+    from flopwatt.api.requests import FabricRequest
+    from flopwatt.cli_options import request
+    from flopwatt.report import text
+
     req = request(FabricRequest, args)
     summaries = api.fabric(req)
     if args.mode == "compare" or len(summaries) > 1:
@@ -172,6 +249,11 @@ def _fabric(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def _reliability(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from flopwatt import api
+    from flopwatt.api.requests import ReliabilityRequest
+    from flopwatt.cli_options import request
+    from flopwatt.report import text
+
     req = request(ReliabilityRequest, args)
     out = api.reliability(req)
     return out, text.reliability(out, req.devices, req.days, req.params is not None)
@@ -215,7 +297,7 @@ def _overlays(args: argparse.Namespace) -> None:
 
 def run_command(argv: list[str]) -> tuple[Any, str]:
     """Parse ``argv`` and run the command in-process: (JSON payload, text). Raises InputError on bad input."""
-    args = build_parser().parse_args(argv)
+    args = _parser_for(argv).parse_args(argv)
     _overlays(args)
     with np.errstate(all="ignore"):
         return HANDLERS[args.command](args)
@@ -223,7 +305,7 @@ def run_command(argv: list[str]) -> tuple[Any, str]:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = _parser_for(argv).parse_args(argv)
     except ArgumentError as exc:
         print(f"{exc.prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -248,9 +330,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-HANDLERS = {"serve": serve_command, "train": _train, "catalog": _catalog, "validate": _validate,
-            "reliability": _reliability, "fabric": _fabric, "plan": plan_command,
-            "fleet": fleet_command, "capacity": capacity_command, "calibrate": calibrate_command}
+def _serve(args: argparse.Namespace) -> tuple[Any, str]:
+    from flopwatt.cli_serve import serve_command
+
+    return serve_command(args)
+
+
+def _plan(args: argparse.Namespace) -> tuple[Any, str]:
+    from flopwatt.cli_plan import plan_command
+
+    return plan_command(args)
+
+
+def _fleet(args: argparse.Namespace) -> tuple[Any, str]:
+    from flopwatt.cli_fleet import fleet_command
+
+    return fleet_command(args)
+
+
+def _capacity(args: argparse.Namespace) -> tuple[Any, str]:
+    from flopwatt.cli_capacity import capacity_command
+
+    return capacity_command(args)
+
+
+def _calibrate(args: argparse.Namespace) -> tuple[Any, str]:
+    from flopwatt.cli_calibrate import calibrate_command
+
+    return calibrate_command(args)
+
+
+HANDLERS = {"serve": _serve, "train": _train, "catalog": _catalog, "validate": _validate,
+            "reliability": _reliability, "fabric": _fabric, "plan": _plan,
+            "fleet": _fleet, "capacity": _capacity, "calibrate": _calibrate}
 
 
 def _json_default(value: Any) -> Any:

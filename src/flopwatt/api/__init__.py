@@ -12,11 +12,8 @@ plans included. Bad input raises :class:`flopwatt.errors.InputError` naming the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from flopwatt import catalog
 from flopwatt.api.requests import (
     FabricRequest,
     ReliabilityRequest,
@@ -27,16 +24,32 @@ from flopwatt.api.requests import (
     parse,
 )
 from flopwatt.api.results import Result
-from flopwatt.api.serving import serve, serve_compare
-from flopwatt.api.training import train
-from flopwatt.fabric.design import design
-from flopwatt.fabric.design import summary as fabric_summary
-from flopwatt.fabric.network import FabricSpec
-from flopwatt.reliability import DAY_S, run_reliability
+
+if TYPE_CHECKING:
+    from flopwatt.api.serving import serve, serve_compare
+    from flopwatt.api.training import train
+
+_LAZY = {"train": "flopwatt.api.training", "serve": "flopwatt.api.serving", "serve_compare": "flopwatt.api.serving"}
+"""Entry points imported on first use, so a command loads only its own model (``api.train`` never imports
+the serving model); every import of them sees the same functions."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def fabric(req: FabricRequest) -> list[dict[str, Any]]:
     """One design (counts, bill of materials, $ and W) per topology of the request."""
+    from flopwatt.fabric.design import design
+    from flopwatt.fabric.design import summary as fabric_summary
+    from flopwatt.fabric.network import FabricSpec
+
     out = []
     for topology in req.topology:
         spec = FabricSpec(topology=topology, switch=req.switch, media=req.media, oversubscription=req.oversubscription,
@@ -48,6 +61,11 @@ def fabric(req: FabricRequest) -> list[dict[str, Any]]:
 def reliability(req: ReliabilityRequest) -> dict[str, Any]:
     """Interruptions, job MTBF, checkpoint interval and goodput; without ``params`` the checkpoint size,
     and so the checkpoint-dependent figures, are unknown (left out)."""
+    import numpy as np
+
+    from flopwatt import catalog
+    from flopwatt.reliability import DAY_S, run_reliability
+
     model = catalog.failure_model()
     work = np.array([req.days * DAY_S])
     out = {k: float(v[0]) for k, v in run_reliability(work, np.array([req.devices]), req.params or 0.0,

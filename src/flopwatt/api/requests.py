@@ -28,7 +28,8 @@ MarketRef = Annotated[str, Field(min_length=1, max_length=32, description=(
 class Request(BaseModel):
     """Base: unknown keys are errors, values are validated on assignment too."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True, allow_inf_nan=False,
+                              defer_build=True)
 
 
 class SiteSettings(Request):
@@ -335,11 +336,13 @@ class PlanOutput(Request):
 class PlanSearchRequest(Request):
     """A design-space search (``flopwatt plan CONFIG.toml``, ``/v1/plan``): Pareto front of time, $, MWh, tCO2e."""
 
+    # Defaults made without validation (model_construct: each field's own default, exactly what PlanMenu() gives),
+    # so that importing the requests does not build these models' validators (every command's start).
     workload: PlanWorkload
-    menu: PlanMenu = PlanMenu()
-    plan: PlanKnobs = PlanKnobs()
-    constraints: PlanConstraints = PlanConstraints()
-    output: PlanOutput = PlanOutput()
+    menu: PlanMenu = PlanMenu.model_construct()
+    plan: PlanKnobs = PlanKnobs.model_construct()
+    constraints: PlanConstraints = PlanConstraints.model_construct()
+    output: PlanOutput = PlanOutput.model_construct()
 
 
 def plan_label(prefix: str = ""):
