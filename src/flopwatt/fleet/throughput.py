@@ -3,7 +3,7 @@
 Nothing here is a constant: every figure comes from the core models, evaluated once per
 (class, system, device count) before the simulation starts.
 
-- Training: :func:`flopwatt.estimate.estimate_training` searches every parallel plan of the class's
+- Training: :func:`flopwatt.estimate.estimate_best` finds the fastest parallel plan of the class's
   workload on ``n`` devices of the system (one vectorised call) and returns the fastest feasible
   plan's tokens/s and its average IT power (devices by activity plus host share,
   :func:`flopwatt.energy.power.it_power_w`). 0 tokens/s marks a class that cannot run there (memory,
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flopwatt.errors import InputError
-from flopwatt.estimate import estimate_training
+from flopwatt.estimate import estimate_best
 from flopwatt.fleet.config import JobClass, Pool, Service
 from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.space import PlanRequest
@@ -55,11 +55,11 @@ def _best_rate(job_class: JobClass, system: System, devices: int) -> tuple[float
     except InputError:  # e.g. fp8 on a V100: this class cannot run here (data, not an error)
         return 0.0, 0.0
     workload = TrainingWorkload(model=job_class.model, seq_len=job_class.seq_len, precision=precision)
-    est = estimate_training(workload, system, job_class.stack,
-                            PlanRequest(devices=devices, global_batch=job_class.global_batch))
-    if est.best is None:
+    est = estimate_best(workload, system, job_class.stack,  # the exact pruned search (estimate.py)
+                        PlanRequest(devices=devices, global_batch=job_class.global_batch))
+    if est.result is None:
         return 0.0, 0.0
-    best = est.result.take(np.array([est.best]))
+    best = est.result
     watts = 0.0
     if system.accelerator.board_power_w is not None:
         watts = float(power.it_power_w(best.time, system, np.array([devices]))["power/it_w"][0])
