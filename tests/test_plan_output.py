@@ -20,7 +20,7 @@ from flopwatt.search import config as plan_config
 from flopwatt.search import engine, sink
 
 ROOT = Path(__file__).resolve().parents[1]
-LONG = ROOT / "examples" / "llama3-70b-15t.toml"  # 80 chunks, ~500k CSV rows: seconds to minutes
+LONG = ROOT / "examples" / "llama3-70b-15t.toml"  # 160 chunks, ~1M CSV rows: seconds to minutes
 SMALL = """
 [workload]
 model = "gpt3-175b"
