@@ -28,7 +28,8 @@ async def _readable(loop: asyncio.AbstractEventLoop, conn: Any, timeout_s: float
     ready = loop.create_future()
     try:
         loop.add_reader(conn.fileno(), lambda: ready.done() or ready.set_result(None))
-    except (NotImplementedError, AttributeError, ValueError):  # no selector loop (Windows): a plain poll
+    except (RuntimeError, AttributeError, ValueError):  # no selector loop (Windows raises a RuntimeError
+        # subclass for add_reader): a plain poll
         await asyncio.sleep(timeout_s)
         return
     try:
