@@ -8,16 +8,14 @@ never a silent default. Figures nobody has published are left out (``None`` = un
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import os
-import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
 from flopwatt.catalog import names
 from flopwatt.catalog.efficiency import CollectiveTable, EfficiencyCatalog, GemmTable
+from flopwatt.catalog.parse_cache import CACHE_ENV, cache_dir, parse_cached, parse_toml
 from flopwatt.economics import Economics
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.reliability import DAY_S, FailureModel
@@ -40,7 +38,7 @@ def read_toml(path: Path | str, what: str) -> dict[str, Any]:
     InputError naming the file."""
     try:
         if isinstance(path, Path):
-            return _parse(path.read_text(encoding="utf-8"))
+            return parse_toml(path.read_text(encoding="utf-8"))
         return parse_cached(path, (BUILTIN_DIR / path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(what, "an existing TOML file", str(path)) from exc
@@ -48,86 +46,6 @@ def read_toml(path: Path | str, what: str) -> dict[str, Any]:
         raise InputError(what, f"a readable TOML file ({exc.strerror})", str(path)) from exc
     except ValueError as exc:  # tomllib.TOMLDecodeError, UnicodeDecodeError
         raise InputError(what, f"valid TOML ({exc})", str(path)) from exc
-
-
-def _parse(text: str) -> dict[str, Any]:
-    """``tomllib.loads``, imported only when a file is parsed (a warm cache parses none)."""
-    import tomllib
-
-    return tomllib.loads(text)
-
-
-CACHE_ENV = "FLOPWATT_CACHE_DIR"
-"""Environment variable: directory of the parsed-catalog cache (default ``$XDG_CACHE_HOME/flopwatt``, else
-``~/.cache/flopwatt``); set but empty turns the cache off."""
-_CACHE_FORMAT = "1"
-
-
-def cache_dir() -> Path | None:
-    """Where parsed built-in catalog files are kept (None: no cache)."""
-    value = os.environ.get(CACHE_ENV)
-    if value is not None:
-        return Path(value) if value else None
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    if os.path.isabs(xdg):  # the XDG spec ignores a relative path
-        return Path(xdg) / "flopwatt"
-    try:
-        return Path.home() / ".cache" / "flopwatt"
-    except RuntimeError:  # no home directory to be found: no cache
-        return None
-
-
-def parse_cached(name: str, text: str) -> dict[str, Any]:
-    """``tomllib.loads(text)`` of the built-in catalog file ``name``, kept as JSON in :func:`cache_dir`.
-
-    The entry is named by the SHA-256 of the text itself (with the Python version and the cache format), so
-    an edited file has another name and an entry of an older text is never read: no modification time is
-    trusted. An entry is written atomically (a temporary file renamed into place) and holds its digest,
-    checked on reading; one that cannot be read or does not match is parsed again. A cache that cannot be
-    written (read-only, missing, a file in the way) only costs the parse. Only values JSON keeps exactly
-    (str, int, float, bool, lists, tables; no dates, no nan) are stored. User catalogs are not cached.
-    """
-    folder = cache_dir()
-    if folder is None:
-        return _parse(text)
-    digest = hashlib.sha256(f"{_CACHE_FORMAT}\0{sys.version}\0{text}".encode()).hexdigest()
-    prefix = f"catalog-{name}-{hashlib.sha256(str(Path(__file__).parent).encode()).hexdigest()[:12]}-"
-    entry = folder / f"{prefix}{digest}.json"
-    try:
-        cached = json.loads(entry.read_text(encoding="utf-8"))
-        if isinstance(cached, dict) and cached.get("sha256") == digest and isinstance(cached.get("data"), dict):
-            return cached["data"]
-    except (OSError, ValueError):
-        pass
-    data = _parse(text)
-    _store(entry, {"sha256": digest, "data": data}, prefix)
-    return data
-
-
-def _store(entry: Path, payload: dict[str, Any], prefix: str) -> None:
-    """Write ``payload`` to ``entry`` atomically and drop the older entries of the same file; on any failure
-    (unwritable, a value JSON does not keep exactly) write nothing. ``prefix`` names this file of this
-    installation, so installations sharing the cache directory do not drop each other's entries."""
-    import tempfile  # only when an entry is written
-
-    try:
-        text = json.dumps(payload, allow_nan=False)
-        if json.loads(text) != payload:  # e.g. a type JSON would change: do not store
-            return
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=entry.parent, prefix=entry.name, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        for old in entry.parent.glob(f"{prefix}*.json"):
-            if old != entry:
-                old.unlink(missing_ok=True)
-    except (OSError, TypeError, ValueError):
-        return
 
 
 OVERLAY_ENV = "FLOPWATT_CATALOG"
