@@ -17,21 +17,20 @@ src/flopwatt/catalog/efficiency.toml (whose source strings say they were fitted,
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 
+from calibrate_gemm import T0_S, errors_with_tables  # bench/ is the script's directory, so on sys.path
 from flopwatt import catalog
 from flopwatt.catalog.efficiency import GemmTable
-from flopwatt.validate import Skip, _train_row, read_rows
+from flopwatt.validate import read_rows
 
 FIT_CSV = Path(__file__).resolve().parents[1] / "validation" / "train_fit.csv"
 PREFIX = "MAXT-"
 TPUS = ("tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e")
 SIZES = np.array([1e6, 3.16e6, 1e7, 3.16e7, 1e8, 3.16e8, 1e9, 3.16e9, 1e10, 3.16e10, 1e11, 3.16e11, 1e12,
                   3.16e12, 1e13, 3.16e13, 1e14])
-T0_S = 5e-6
 GRID = np.round(np.arange(0.60, 1.00, 0.01), 2)
 
 
@@ -47,21 +46,7 @@ def tables(e_max: float) -> dict[str, GemmTable]:
 
 def residuals(rows: list[dict[str, str]], e_max: float) -> dict[str, float]:
     """Signed relative error (predicted - published) / published of each row with TPU tables at ``e_max``."""
-    base = catalog.efficiency()
-    patched = dataclasses.replace(base, gemm={**base.gemm, **tables(e_max)})
-    original = catalog.efficiency
-    catalog.efficiency = lambda: patched  # the validation path reads the catalog through this function
-    try:
-        out = {}
-        for row in rows:
-            try:
-                result = _train_row(row)
-            except Skip:
-                continue
-            out[row["id"]] = (result.predicted - result.measured) / result.measured
-        return out
-    finally:
-        catalog.efficiency = original
+    return errors_with_tables(rows, tables(e_max))
 
 
 def fit(rows: list[dict[str, str]]) -> tuple[float, dict[str, float]]:
