@@ -43,14 +43,13 @@ def pp_exposed(stack: StackProfile, rates: DeviceRates, transfers: np.ndarray, c
     return rates.exposed(transfers, compute) if stack.pp_overlap else transfers
 
 
-def dp_chunked(rates: DeviceRates, all_reduce: np.ndarray, vpp: np.ndarray, forward_stage: np.ndarray,
-               backward_stage: np.ndarray) -> np.ndarray:
+def dp_chunked(rates: DeviceRates, gather: np.ndarray, scatter: np.ndarray, vpp: np.ndarray,
+               forward_stage: np.ndarray, backward_stage: np.ndarray) -> np.ndarray:
     """Exposed data-parallel time of MegaScale's per-model-chunk schedule (Sec. 3.2): each of the vpp chunks
-    all-gathers its parameters before its forward and reduce-scatters its gradients after its backward (half
-    of ``all_reduce`` each). The first gather is prefetched at the start of the iteration; the last chunk's
-    reduce-scatter, 1/(2 vpp) of the traffic, has nothing left to hide behind. The other gathers run beside
-    forward passes, the other reduce-scatters beside backward passes."""
-    last = all_reduce / (2 * vpp)
-    gathers = rates.exposed(all_reduce / 2, forward_stage)
-    scatters = rates.exposed(all_reduce / 2 - last, backward_stage)
-    return last + gathers + scatters
+    all-gathers its parameters before its forward (``gather``: all chunks' gathers) and reduce-scatters its
+    gradients after its backward (``scatter``). The first gather is prefetched at the start of the iteration; the
+    last chunk's reduce-scatter, 1/vpp of ``scatter`` (the paper's 1/(2 vpp) of the traffic where gathers and
+    scatters move as many bytes), has nothing left to hide behind. The other gathers run beside forward passes,
+    the other reduce-scatters beside backward passes."""
+    last = scatter / vpp
+    return last + rates.exposed(gather, forward_stage) + rates.exposed(scatter - last, backward_stage)

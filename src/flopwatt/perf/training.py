@@ -21,7 +21,7 @@ from flopwatt.catalog.efficiency import EfficiencyCatalog
 from flopwatt.catalog.ici import Torus, torus_for
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import experts, feasibility, ici_layout, memory, overlap, partition
+from flopwatt.perf import data_parallel, experts, feasibility, ici_layout, memory, overlap, partition
 from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times, recomputed_matmul_share
 from flopwatt.perf.plans import Plans
@@ -230,29 +230,6 @@ def _params_per_device(ctx: _Context, plans: Plans, layers: np.ndarray) -> np.nd
     return layers * ((model.layer_params() - routed) / plans.tp + routed / plans.ep) + embedding / plans.tp
 
 
-def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.ndarray]) -> np.ndarray:
-    """Exposed data-parallel communication per step (s)."""
-    if ctx.torus is not None:
-        return ici_layout.dp_time(ctx, plans, params, mb)
-    per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.tp, 1, plans.dp)
-    out = ctx.out_for(np.ceil(plans.dp / per_domain))
-    grads = params * ctx.grad_reduce_bytes
-    weights = params * memory.WEIGHT_BYTES
-    step_end = coll.hierarchical("ar", plans.dp, per_domain, grads, ctx.up, out)
-    if ctx.stack.dp_chunk_overlap:
-        step_end = overlap.dp_chunked(ctx.rates, step_end, plans.vpp, mb["_forward_stage"], mb["_backward_stage"])
-    elif ctx.stack.dp_overlap:
-        step_end = ctx.rates.exposed(step_end, mb["_backward_stage"])
-    gathers = 2 + plans.recompute_weights(ctx.stack.selective_recompute)[0]  # fwd, bwd, recomputed fwd
-    zero3_domain = 1 if ctx.stack.zero3_flat_collectives else per_domain
-    zero3 = (gathers * coll.hierarchical("ag", plans.dp, zero3_domain, weights, ctx.up, out)
-             + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, out))
-    if ctx.stack.zero3_prefetch_overlap:
-        zero3 = ctx.rates.exposed(zero3, mb["compute"] + mb["recompute"])
-    m = np.maximum(plans.micro_batches, 1)
-    return np.where(plans.dp == 1, 0.0, np.where(plans.zero_stage >= 3, m * zero3, step_end))
-
-
 def _memory(ctx: _Context, plans: Plans, params: np.ndarray, layers: np.ndarray) -> dict[str, np.ndarray]:
     seq = np.full(len(plans), ctx.seq / plans.cp)
     model = ctx.model
@@ -338,12 +315,14 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
         "time/comm/cp": m * mb["comm/cp"],
         "time/comm/pp": m * mb["comm/pp"],
         "time/bubble": _bubble_stages(ctx, safe) * t_mb,
-        "time/comm/dp": _dp_times(ctx, safe, params, mb),
+        "time/comm/dp": data_parallel.dp_times(ctx, safe, params, mb),
         "time/optimizer": ctx.rates.memory_time(params / shard * OPTIMIZER_TRAFFIC_BYTES),
     }
     if eff.straggler is not None:  # the step waits for its slowest host (catalog efficiency [straggler])
         hosts = np.ceil(devices / system.devices_per_node)
         time["time/straggler"] = eff.straggler.penalty(np.full(len(plans), hosts)) * sum(time.values())
+    if stack.rank_jitter_mean_s is not None:  # the step waits for its slowest rank (perf/data_parallel.py)
+        time["time/jitter"] = data_parallel.rank_jitter_time(stack.rank_jitter_mean_s, np.full(len(plans), devices))
     time["time/step"] = sum(time.values())
     mem = _memory(ctx, safe, params, mb["_held_layers"])
     reason = feasibility.structural_reasons(ctx.model, plans, stack, devices, workload.seq_len)
@@ -361,11 +340,12 @@ def _traffic(ctx: _Context, plans: Plans, mb: dict[str, np.ndarray], params: np.
     tp_inside = plans.tp <= domain
     g = np.clip(domain // plans.tp, 1, plans.dp).astype(float)
     domains = np.maximum(plans.dp / g, 1.0)
-    grads = params * ctx.grad_reduce_bytes
     w_full = plans.recompute_weights(ctx.stack.selective_recompute)[0]
     passes = np.where(plans.zero_stage >= 3, m * (3 + w_full), 2.0)  # AG/RS passes, AR = 2
-    dp_up = passes * (g - 1) / g * grads
-    dp_out = passes * (domains - 1) / domains * grads / g
+    scattered, gathered = data_parallel.sync_bytes(ctx, plans, params)  # RS + AG (AllReduce: both of the grads)
+    synced = np.where(plans.zero_stage >= 3, passes * scattered, scattered + gathered)
+    dp_up = (g - 1) / g * synced
+    dp_out = (domains - 1) / domains * synced / g
     if ctx.torus is not None:  # XLA's layout: FSDP over ICI, one gradient AllReduce across slices
         dp_up, dp_out = ici_layout.dp_traffic(ctx, plans, params, passes)
     activation = ctx.rates.act_bytes * plans.micro_batch * ctx.seq / plans.cp * ctx.model.hidden

@@ -117,6 +117,10 @@ class StackProfile:
     """With bf16 parameters, gradients are accumulated and reduced over data parallelism in fp32 (4 B per
     gradient instead of 2): Megatron-LM's validate_args sets ``accumulate_allreduce_grads_in_fp32`` for
     ``--bf16`` ("bfloat16 requires gradient accumulation and all-reduce to be done in fp32")."""
+    rank_jitter_mean_s: float | None = None
+    """Mean per-rank, per-step delay from host-side work that is not coordinated across ranks (Python garbage
+    collection, some PyTorch operations; MegaScale Sec. 6.3), where the stack has it: a synchronous step then
+    waits for the slowest rank (:func:`flopwatt.perf.data_parallel.rank_jitter_time`). None: not modelled."""
     zero_stages: tuple[int, ...] = (0,)
     """Optimizer-state sharding stages the stack provides (a plan left open chooses among these)."""
     source: str
@@ -141,6 +145,9 @@ class StackProfile:
                 raise InputError(f"stack {self.id}.{name}", f"one of {', '.join(allowed)}", getattr(self, name))
         if self.pipeline_schedule not in ("1f1b", "dualpipe"):
             raise InputError(f"stack {self.id}.pipeline_schedule", "1f1b or dualpipe", self.pipeline_schedule)
+        jitter = self.rank_jitter_mean_s
+        if jitter is not None and (isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or jitter < 0):
+            raise InputError(f"stack {self.id}.rank_jitter_mean_s", "a number of seconds >= 0", jitter)
         if not self.zero_stages or any(z not in (0, 1, 2, 3) for z in self.zero_stages):
             raise InputError(f"stack {self.id}.zero_stages", "a non-empty list of stages among 0-3",
                              list(self.zero_stages))
