@@ -4,7 +4,9 @@ Default: every row of a published strong-scaling file (validation/strong_scaling
 GPT 175B on 256 to 12,288 GPUs, MegaScale and its Megatron-LM baseline, held out as a whole) goes through
 the validation runner (flopwatt.validate, the same code as ``flopwatt validate``); the bench prints the
 published and predicted metric per point with the error, grouped into series (framework, global batch),
-and each series' largest error against a per-point tolerance (5 % by default, issue 16). Nothing is fitted.
+and each series' largest error against a per-point tolerance (5 % by default, issue 16). Nothing is fitted on
+this file. Beside each point: the scale-dependent shares of the predicted step (bubble, exposed data-parallel
+sync, wait for the slowest rank, slow hosts) and the largest part of the step other than compute.
 
     python bench/strong_scaling.py [validation/strong_scaling.csv] [--tolerance 0.05]
 
@@ -77,15 +79,23 @@ def published_series(path: Path) -> tuple[dict[tuple[str, str], list[dict]], lis
     return dict(series), report["summary"]["skipped"]
 
 
-SHARES = (("bubble", "time/bubble"), ("dp", "time/comm/dp"), ("strag", "time/straggler"))
+SHARES = (("bubble", "time/bubble"), ("dp", "time/comm/dp"), ("jitter", "time/jitter"), ("strag", "time/straggler"))
 """Scale-dependent parts of the predicted step, printed as shares of it."""
+TERMS = (("compute", ("time/compute", "time/recompute")), ("tp", ("time/comm/tp",)), ("pp", ("time/comm/pp",)),
+         ("bubble", ("time/bubble",)), ("dp", ("time/comm/dp",)), ("jitter", ("time/jitter",)),
+         ("strag", ("time/straggler",)))
+"""Every part of the predicted step, for naming the largest one beside compute."""
 
 
 def step_shares(row: dict[str, str]) -> dict[str, float]:
     """Shares of the predicted step (fastest plan, as the runner picks it) spent in the scale-dependent parts."""
     summary = _estimate_row(row, [])[3].best_summary()
     step = summary["time"]["time/step"]
-    return {name: summary["time"].get(key, 0.0) / step for name, key in SHARES}
+    shares = {name: summary["time"].get(key, 0.0) / step for name, key in SHARES}
+    parts = {name: sum(summary["time"].get(k, 0.0) for k in keys) / step for name, keys in TERMS}
+    top = max((name for name in parts if name != "compute"), key=parts.get)
+    shares["top"] = f"{top} {parts[top]:.1%}"
+    return shares
 
 
 def print_published(path: Path, tolerance: float) -> bool:
@@ -98,7 +108,7 @@ def print_published(path: Path, tolerance: float) -> bool:
     for (framework, batch), points in series.items():
         print(f"{framework}, global batch {batch} sequences ({points[0]['metric']})")
         print(f"{'id':>10} {'GPUs':>6} {'published':>10} {'predicted':>10} {'error':>7} {'pub d':>7} {'pred d':>7} "
-              f"{'bubble':>7} {'dp':>6} {'strag':>6}  plan")
+              f"{'bubble':>7} {'dp':>6} {'jitter':>6} {'strag':>6} {'top non-compute':>15}  plan")
         first = points[0]
         for p in points:
             plan = p["plan"]
@@ -106,7 +116,8 @@ def print_published(path: Path, tolerance: float) -> bool:
             shares = step_shares(by_id[p["id"]])
             print(f"{p['id']:>10} {p['devices']:>6} {p['measured']:>10.4g} {p['predicted']:>10.4g} {error:>+7.1%} "
                   f"{p['measured'] / first['measured'] - 1:>+7.1%} {p['predicted'] / first['predicted'] - 1:>+7.1%} "
-                  f"{shares['bubble']:>7.1%} {shares['dp']:>6.1%} {shares['strag']:>6.1%}  "
+                  f"{shares['bubble']:>7.1%} {shares['dp']:>6.1%} {shares['jitter']:>6.1%} {shares['strag']:>6.1%} "
+                  f"{shares['top']:>15}  "
                   f"tp{plan['tp']} pp{plan['pp']} dp{plan['dp']} v{plan['vpp']} mb{plan['micro_batch']} "
                   f"{plan['recompute']}")
         worst = max(p["ape"] for p in points)
