@@ -21,7 +21,7 @@ from flopwatt.catalog.efficiency import EfficiencyCatalog
 from flopwatt.catalog.ici import Torus, torus_for
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import data_parallel, experts, feasibility, ici_layout, memory, overlap, partition
+from flopwatt.perf import data_parallel, experts, feasibility, ici_layout, memory, model_parallel, overlap, partition
 from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times, recomputed_matmul_share
 from flopwatt.perf.plans import Plans
@@ -138,19 +138,6 @@ def _held_layers(ctx: _Context, plans: Plans, busiest: np.ndarray) -> np.ndarray
     return np.maximum(split["first"], np.where(plans.pp > 2, split["middle"], 0)).astype(float)
 
 
-def _tp_tier_time(ctx: _Context, plans: Plans, nbytes: np.ndarray) -> np.ndarray:
-    """One TP AllReduce (or AllGather + ReduceScatter under sequence parallelism) of ``nbytes``."""
-    domain = ctx.system.scale_up_domain_devices
-    inside = plans.tp <= domain
-    out = ctx.out_for(np.ceil(plans.tp / domain))
-    flat = np.where(inside, coll.all_reduce(plans.tp, nbytes, ctx.up), coll.all_reduce(plans.tp, nbytes, out))
-    if ctx.torus is None:
-        return flat
-    on_torus = plans.tp <= ctx.slice_chips  # per plan: a plan's time never depends on the others in its batch
-    clipped = dataclasses.replace(plans, tp=np.minimum(plans.tp, ctx.slice_chips))
-    return np.where(on_torus, ici_layout.tp_time(ctx, clipped, nbytes), flat)
-
-
 def _layer_mix(ctx: _Context, plans: Plans, seq: np.ndarray, seq_kv: np.ndarray | None) -> tuple[LayerTimes, dict]:
     """Times of an average layer (dense and MoE layers weighted by their counts) and its EP/CP traffic."""
     shard = fl.Shard(seq=seq, batch=plans.micro_batch, tp=plans.tp, ep=plans.ep, seq_kv=seq_kv)
@@ -179,7 +166,7 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
     w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
     rec = w_full * lt.recompute_full + w_sel * lt.recompute_selective
     msg = ctx.rates.act_bytes * b * seq * ctx.model.hidden
-    t_coll = overlap.tp_collectives_per_pass(ctx.stack) * _tp_tier_time(ctx, plans, msg)
+    t_coll = overlap.tp_collectives_per_pass(ctx.stack) * model_parallel.tp_tier_time(ctx, plans, msg)
     tp_backward = 2 * t_coll
     if ctx.stack.tp_overlap:
         tp_backward = ctx.rates.exposed(tp_backward, lt.weight_gradient)
@@ -200,23 +187,12 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
         "comm/tp": layers * tp_layer,
         "comm/ep": layers * extra["comm/ep"],
         "comm/cp": layers * extra["comm/cp"],
-        "comm/pp": overlap.pp_exposed(ctx.stack, ctx.rates, _p2p_time(ctx, plans, msg), compute),
+        "comm/pp": overlap.pp_exposed(ctx.stack, ctx.rates, model_parallel.p2p_time(ctx, plans, msg), compute),
         "_layers": layers,
         "_held_layers": _held_layers(ctx, plans, layers),
         "_backward_stage": layers * (lt.backward + rec),
         "_forward_stage": layers * lt.forward,
     }
-
-
-def _p2p_time(ctx: _Context, plans: Plans, msg: np.ndarray) -> np.ndarray:
-    """Pipeline transfers per micro-batch on the critical path: activation forward and gradient backward at
-    each of v boundaries; Megatron pairs each send with the opposite receive, DeepSpeed blocks on each."""
-    split = ctx.stack.scatter_gather_p2p | plans.sequence_parallel
-    nbytes = np.where(split, msg / plans.tp, msg)
-    inside = plans.tp * plans.pp <= ctx.system.scale_up_domain_devices
-    one = np.where(inside, coll.p2p(nbytes, ctx.up), coll.p2p(nbytes, ctx.out_for(np.full(len(plans), 2.0))))
-    transfers = 4 if ctx.stack.blocking_p2p else 2  # activation + gradient, each a send and a receive
-    return np.where(plans.pp > 1, transfers * plans.vpp * one, 0.0)
 
 
 def _params_per_device(ctx: _Context, plans: Plans, layers: np.ndarray) -> np.ndarray:
