@@ -11,8 +11,12 @@ params' dtype). Without sharding (ZeRO-0) it is one AllReduce of the gradients.
 Rank jitter: where a stack's host-side work (Python garbage collection, some PyTorch operations) delays ranks at
 random, every synchronous step waits for the slowest of the N ranks (MegaScale, Jiang et al. 2024 Sec. 6.3:
 "some ranks initiate the reduce-scatter operation later than others, forcing a wait for the slowest rank"; the
-cause: "irregular garbage collection ... certain PyTorch operations"). With each rank's delay exponential of mean
+cause: "irregular garbage collection ... certain PyTorch operations"; the same reason is why torchtnt's
+GarbageCollector callback, pytorch/tnt torchtnt/framework/callbacks/garbage_collector.py, collects synchronously
+on every rank at set steps in fully-synchronous training). With each rank's delay exponential of mean
 tau, E[max of N] = tau x H_N (H_N = 1 + 1/2 + ... + 1/N ~ ln N + 0.577): it grows with the log of the job size.
+The exponential tail is an assumption (no source gives the delay's distribution); tau is fitted on FIT rows by
+bench/calibrate_jitter.py and lives in the stack's catalog entry.
 """
 
 from __future__ import annotations
