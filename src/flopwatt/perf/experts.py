@@ -74,3 +74,26 @@ def cp_layer_time(ctx, plans: Plans, seq_local: np.ndarray, attention_core: np.n
     exposed = (passes * ctx.rates.exposed(forward, attention_core) + ctx.rates.exposed(backward, backward_core))
     moved = (passes + 2) * (plans.cp - 1) * chunk
     return np.where(plans.cp > 1, exposed, 0.0), np.where(plans.cp > 1, moved, 0.0)
+
+
+def routed_params_per_device(model, plans: Plans, layers: np.ndarray) -> np.ndarray:
+    """Routed-expert parameters a device holds for ``layers`` layers of its stage (whole experts, E / ep each)."""
+    if model.moe is None:
+        return np.zeros(len(plans))
+    return layers * model.moe_layers * model.routed_expert_params() / model.layers / plans.ep
+
+
+def expert_dp_time(ctx, plans: Plans, kind: str, nbytes: np.ndarray) -> np.ndarray:
+    """One collective (``kind``: ar, ag, rs) of ``nbytes`` of routed-expert state over the expert-data-parallel
+    group (s, before overlap).
+
+    Megatron-Core's expert rank grid (order tp-ep-dp-pp, expert tp 1; parallel_state.py
+    ``expert_decoder_rank_generator``) makes the EP ranks consecutive, so the edp = tp x cp x dp / ep replicas of
+    an expert sit ep devices apart: only domain / ep of them share a scale-up domain. When EP fills the domain,
+    every replica is on another node and the whole expert gradient crosses the scale-out network, with no
+    reduction inside the domain first as the dense parameters (replicated on every device of a node) get.
+    """
+    edp = np.maximum(plans.tp * plans.cp * plans.dp / plans.ep, 1.0)
+    per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.ep, 1, edp)
+    out = ctx.out_for(np.ceil(edp / per_domain))
+    return np.where(edp > 1, coll.hierarchical(kind, edp, per_domain, nbytes, ctx.up, out), 0.0)

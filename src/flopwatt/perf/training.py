@@ -236,9 +236,11 @@ def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.
         return ici_layout.dp_time(ctx, plans, params, mb)
     per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.tp, 1, plans.dp)
     out = ctx.out_for(np.ceil(plans.dp / per_domain))
-    grads = params * ctx.grad_reduce_bytes
-    weights = params * memory.WEIGHT_BYTES
-    step_end = coll.hierarchical("ar", plans.dp, per_domain, grads, ctx.up, out)
+    routed = experts.routed_params_per_device(ctx.model, plans, mb["_held_layers"])  # reduced over expert DP
+    grads, expert_grads = (params - routed) * ctx.grad_reduce_bytes, routed * ctx.grad_reduce_bytes
+    weights, expert_weights = (params - routed) * memory.WEIGHT_BYTES, routed * memory.WEIGHT_BYTES
+    step_end = (coll.hierarchical("ar", plans.dp, per_domain, grads, ctx.up, out)
+                + experts.expert_dp_time(ctx, plans, "ar", expert_grads))
     if ctx.stack.dp_chunk_overlap:
         step_end = overlap.dp_chunked(ctx.rates, step_end, plans.vpp, mb["_forward_stage"], mb["_backward_stage"])
     elif ctx.stack.dp_overlap:
@@ -246,7 +248,9 @@ def _dp_times(ctx: _Context, plans: Plans, params: np.ndarray, mb: dict[str, np.
     gathers = 2 + plans.recompute_weights(ctx.stack.selective_recompute)[0]  # fwd, bwd, recomputed fwd
     zero3_domain = 1 if ctx.stack.zero3_flat_collectives else per_domain
     zero3 = (gathers * coll.hierarchical("ag", plans.dp, zero3_domain, weights, ctx.up, out)
-             + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, out))
+             + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, out)
+             + gathers * experts.expert_dp_time(ctx, plans, "ag", expert_weights)
+             + experts.expert_dp_time(ctx, plans, "rs", expert_grads))
     if ctx.stack.zero3_prefetch_overlap:
         zero3 = ctx.rates.exposed(zero3, mb["compute"] + mb["recompute"])
     m = np.maximum(plans.micro_batches, 1)
