@@ -18,9 +18,15 @@ The exchange overlaps the attention-core computation it feeds.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import numpy as np
 
+from flopwatt import catalog
+from flopwatt.errors import InputError
 from flopwatt.perf import collectives as coll
+from flopwatt.perf.compute import LayerTimes
 from flopwatt.perf.plans import Plans
 
 
@@ -97,3 +103,34 @@ def expert_dp_time(ctx, plans: Plans, kind: str, nbytes: np.ndarray) -> np.ndarr
     per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.ep, 1, edp)
     out = ctx.out_for(np.ceil(edp / per_domain))
     return np.where(edp > 1, coll.hierarchical(kind, edp, per_domain, nbytes, ctx.up, out), 0.0)
+
+
+@functools.cache
+def moe_host_issue() -> dict:
+    """``[moe_host_issue]`` of the built-in efficiency.toml: host time to issue one MoE layer forward (s), the
+    backward's multiple of it, and the stacks whose token dispatcher synchronises with the host per layer."""
+    entry = catalog.read_toml("efficiency.toml", "catalog efficiency.toml").get("moe_host_issue", {})
+    try:
+        return {"forward_s": float(entry["forward_s"]), "backward_factor": float(entry["backward_factor"]),
+                "stacks": tuple(entry["stacks"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError("catalog efficiency.toml moe_host_issue", "forward_s, backward_factor and stacks",
+                         str(exc)) from exc
+
+
+def host_issue_floor(ctx, plans: Plans, moe: LayerTimes, ep_time: np.ndarray) -> LayerTimes:
+    """An MoE layer that synchronises with the host cannot run faster than the host issues its kernels.
+
+    Dropless token dispatch needs the tokens-per-expert counts on the host before the All-to-All (Megatron-Core
+    token_dispatcher.py: ``cuda_sync_point = "before_ep_alltoall"`` when ep > 1 or several local experts), so the
+    host cannot queue work ahead across an MoE layer: its forward takes max(device time, host issue time H), its
+    backward max(device time, b x H) (``[moe_host_issue]``); padded (capacity-factor) routing needs no sync. The
+    device time includes the layer's EP All-to-Alls (``ep_time``, spread evenly over its passes).
+    """
+    spec, rule = ctx.model.moe, moe_host_issue()
+    if ctx.stack.id not in rule["stacks"] or spec.capacity_factor > 1:
+        return moe
+    ep_pass = ep_time / (2 + plans.recompute_weights(ctx.stack.selective_recompute)[0])
+    forward = np.maximum(moe.forward + ep_pass, rule["forward_s"]) - ep_pass
+    backward = np.maximum(moe.backward + ep_pass, rule["backward_factor"] * rule["forward_s"]) - ep_pass
+    return dataclasses.replace(moe, forward=forward, backward=backward, recompute_full=forward)
