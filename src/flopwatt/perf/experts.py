@@ -14,6 +14,10 @@ Context parallelism (ring attention: Liu et al. 2023; Megatron-Core CP): each of
 s / cp of the sequence; per layer the K and V chunks travel the ring (cp - 1 steps of
 2 x s / cp x kv_width / tp elements), and backward moves K, V and their gradients (twice that).
 The exchange overlaps the attention-core computation it feeds.
+
+Also here: the routed experts' gradient reduction over their expert-data-parallel group (its ranks sit ep
+devices apart, so with EP filling a node it all crosses the network), and the floor a dropless MoE layer's
+host synchronisation puts on its time (the host's kernel-issue time, ``[moe_host_issue]``).
 """
 
 from __future__ import annotations
