@@ -120,7 +120,23 @@ def elementwise_elements(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, t
         softmax = 6.0 + 2.5
     scores = batch * (model.heads / tp) * seq * (seq if seq_kv is None else seq_kv)
     attention = np.zeros_like(scores, dtype=float) if stack.flash_attention else softmax * scores
-    return norm_dropout + activation, attention
+    routing = token_routing_elements(model, tokens / tp) if moe else 0.0
+    return norm_dropout + activation + routing, attention
+
+
+def token_routing_elements(model: ModelSpec, tokens: np.ndarray) -> np.ndarray:
+    """Memory-bound traffic of routing ``tokens`` through one MoE layer forward, in activation elements.
+
+    Megatron-Core's all-to-all token dispatcher (megatron/core/transformer/moe/token_dispatcher.py, moe_utils.py
+    ``permute`` / ``unpermute`` / ``sort_chunks_by_idxs``): permute the T tokens into T k copies grouped by
+    destination rank (read T h, write T k h), regroup the received copies by local expert (read + write T k h),
+    regroup the expert outputs back by source rank (read + write T k h) and unpermute: weight each of the k copies
+    by its router probability and sum them into the token (read T k h, write T h): 6 T k h + 2 T h, with
+    k = top-k x capacity factor copies. The router's T x E logits are read and written by the softmax and top-k
+    (2 T E, fp32 = 2 elements each)."""
+    spec = model.moe
+    k = spec.topk * spec.capacity_factor
+    return tokens * (6 * k * model.hidden + 2 * model.hidden + 2 * 2 * spec.experts)
 
 
 def layer_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndarray, stack: StackProfile,

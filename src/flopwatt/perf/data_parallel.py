@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import ici_layout, memory, overlap
+from flopwatt.perf import experts, ici_layout, memory, overlap
 from flopwatt.perf.plans import Plans
 
 EULER_GAMMA = 0.5772156649015329
@@ -63,20 +63,26 @@ def dp_times(ctx, plans: Plans, params: np.ndarray, mb: dict[str, np.ndarray]) -
         return ici_layout.dp_time(ctx, plans, params, mb)
     per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.tp, 1, plans.dp)
     out = ctx.out_for(np.ceil(plans.dp / per_domain))
-    grads, gathered = sync_bytes(ctx, plans, params)
-    scatter = coll.hierarchical("rs", plans.dp, per_domain, grads, ctx.up, out)
-    gather = coll.hierarchical("ag", plans.dp, per_domain, gathered, ctx.up, out)
+    routed = experts.routed_params_per_device(ctx.model, plans, mb["_held_layers"])  # reduced over expert DP
+    grads, gathered = sync_bytes(ctx, plans, params - routed)
+    expert_grads, expert_gathered = sync_bytes(ctx, plans, routed)
+    scatter = (coll.hierarchical("rs", plans.dp, per_domain, grads, ctx.up, out)
+               + experts.expert_dp_time(ctx, plans, "rs", expert_grads))
+    gather = (coll.hierarchical("ag", plans.dp, per_domain, gathered, ctx.up, out)
+              + experts.expert_dp_time(ctx, plans, "ag", expert_gathered))
     step_end = scatter + gather
     if ctx.stack.dp_chunk_overlap:
         step_end = overlap.dp_chunked(ctx.rates, gather, scatter, plans.vpp, mb["_forward_stage"],
                                       mb["_backward_stage"])
     elif ctx.stack.dp_overlap:
         step_end = ctx.rates.exposed(step_end, mb["_backward_stage"])
-    weights = params * memory.WEIGHT_BYTES
+    weights, expert_weights = (params - routed) * memory.WEIGHT_BYTES, routed * memory.WEIGHT_BYTES
     gathers = 2 + plans.recompute_weights(ctx.stack.selective_recompute)[0]  # fwd, bwd, recomputed fwd
     zero3_domain = 1 if ctx.stack.zero3_flat_collectives else per_domain
     zero3 = (gathers * coll.hierarchical("ag", plans.dp, zero3_domain, weights, ctx.up, out)
-             + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, out))
+             + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, out)
+             + gathers * experts.expert_dp_time(ctx, plans, "ag", expert_weights)
+             + experts.expert_dp_time(ctx, plans, "rs", expert_grads))
     if ctx.stack.zero3_prefetch_overlap:
         zero3 = ctx.rates.exposed(zero3, mb["compute"] + mb["recompute"])
     m = np.maximum(plans.micro_batches, 1)

@@ -14,13 +14,23 @@ Context parallelism (ring attention: Liu et al. 2023; Megatron-Core CP): each of
 s / cp of the sequence; per layer the K and V chunks travel the ring (cp - 1 steps of
 2 x s / cp x kv_width / tp elements), and backward moves K, V and their gradients (twice that).
 The exchange overlaps the attention-core computation it feeds.
+
+Also here: the routed experts' gradient reduction over their expert-data-parallel group (its ranks sit ep
+devices apart, so with EP filling a node it all crosses the network), and the floor a dropless MoE layer's
+host synchronisation puts on its time (the host's kernel-issue time, ``[moe_host_issue]``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import numpy as np
 
+from flopwatt import catalog
+from flopwatt.errors import InputError
 from flopwatt.perf import collectives as coll
+from flopwatt.perf.compute import LayerTimes
 from flopwatt.perf.plans import Plans
 
 
@@ -74,3 +84,57 @@ def cp_layer_time(ctx, plans: Plans, seq_local: np.ndarray, attention_core: np.n
     exposed = (passes * ctx.rates.exposed(forward, attention_core) + ctx.rates.exposed(backward, backward_core))
     moved = (passes + 2) * (plans.cp - 1) * chunk
     return np.where(plans.cp > 1, exposed, 0.0), np.where(plans.cp > 1, moved, 0.0)
+
+
+def routed_params_per_device(model, plans: Plans, layers: np.ndarray) -> np.ndarray:
+    """Routed-expert parameters a device holds for ``layers`` layers of its stage (whole experts, E / ep each)."""
+    if model.moe is None:
+        return np.zeros(len(plans))
+    return layers * model.moe_layers * model.routed_expert_params() / model.layers / plans.ep
+
+
+def expert_dp_time(ctx, plans: Plans, kind: str, nbytes: np.ndarray) -> np.ndarray:
+    """One collective (``kind``: ar, ag, rs) of ``nbytes`` of routed-expert state over the expert-data-parallel
+    group (s, before overlap).
+
+    Megatron-Core's expert rank grid (order tp-ep-dp-pp, expert tp 1; parallel_state.py
+    ``expert_decoder_rank_generator``) makes the EP ranks consecutive, so the edp = tp x cp x dp / ep replicas of
+    an expert sit ep devices apart: only domain / ep of them share a scale-up domain. When EP fills the domain,
+    every replica is on another node and the whole expert gradient crosses the scale-out network, with no
+    reduction inside the domain first as the dense parameters (replicated on every device of a node) get.
+    """
+    edp = np.maximum(plans.tp * plans.cp * plans.dp / plans.ep, 1.0)
+    per_domain = np.clip(ctx.system.scale_up_domain_devices // plans.ep, 1, edp)
+    out = ctx.out_for(np.ceil(edp / per_domain))
+    return np.where(edp > 1, coll.hierarchical(kind, edp, per_domain, nbytes, ctx.up, out), 0.0)
+
+
+@functools.cache
+def moe_host_issue() -> dict:
+    """``[moe_host_issue]`` of the built-in efficiency.toml: host time to issue one MoE layer forward (s), the
+    backward's multiple of it, and the stacks whose token dispatcher synchronises with the host per layer."""
+    entry = catalog.read_toml("efficiency.toml", "catalog efficiency.toml").get("moe_host_issue", {})
+    try:
+        return {"forward_s": float(entry["forward_s"]), "backward_factor": float(entry["backward_factor"]),
+                "stacks": tuple(entry["stacks"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError("catalog efficiency.toml moe_host_issue", "forward_s, backward_factor and stacks",
+                         str(exc)) from exc
+
+
+def host_issue_floor(ctx, plans: Plans, moe: LayerTimes, ep_time: np.ndarray) -> LayerTimes:
+    """An MoE layer that synchronises with the host cannot run faster than the host issues its kernels.
+
+    Dropless token dispatch needs the tokens-per-expert counts on the host before the All-to-All (Megatron-Core
+    token_dispatcher.py: ``cuda_sync_point = "before_ep_alltoall"`` when ep > 1 or several local experts), so the
+    host cannot queue work ahead across an MoE layer: its forward takes max(device time, host issue time H), its
+    backward max(device time, b x H) (``[moe_host_issue]``); padded (capacity-factor) routing needs no sync. The
+    device time includes the layer's EP All-to-Alls (``ep_time``, spread evenly over its passes).
+    """
+    spec, rule = ctx.model.moe, moe_host_issue()
+    if ctx.stack.id not in rule["stacks"] or spec.capacity_factor > 1:
+        return moe
+    ep_pass = ep_time / (2 + plans.recompute_weights(ctx.stack.selective_recompute)[0])
+    forward = np.maximum(moe.forward + ep_pass, rule["forward_s"]) - ep_pass
+    backward = np.maximum(moe.backward + ep_pass, rule["backward_factor"] * rule["forward_s"]) - ep_pass
+    return dataclasses.replace(moe, forward=forward, backward=backward, recompute_full=forward)

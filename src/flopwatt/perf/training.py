@@ -150,6 +150,7 @@ def _layer_mix(ctx: _Context, plans: Plans, seq: np.ndarray, seq_kv: np.ndarray 
     moe = layer_times(*args, moe=True)
     w = ctx.model.moe_layers / ctx.model.layers
     ep_time, ep_bytes = experts.ep_layer_time(ctx, plans, seq, moe.forward + moe.backward)
+    moe = experts.host_issue_floor(ctx, plans, moe, ep_time)
     extra.update({"comm/ep": w * ep_time, "_ep_bytes": w * ep_bytes})
     mixed = LayerTimes(**{f.name: (1 - w) * getattr(dense, f.name) + w * getattr(moe, f.name)
                           for f in dataclasses.fields(LayerTimes)})
