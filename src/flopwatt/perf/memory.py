@@ -123,7 +123,16 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
 def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int) -> np.ndarray:
     """Micro-batches of its layers that pipeline rank ``rank`` holds at its peak: pp - rank under 1F1B;
     (v pp + pp - 1 - 2 rank) chunks of 1/v of its layers under the interleaved schedule (Megatron-LM
-    warm-up, Narayanan et al. 2021 Sec. 2.2.2); at most all m micro-batches (m v chunks)."""
+    warm-up, Narayanan et al. 2021 Sec. 2.2.2); at most all m micro-batches (m v chunks; Megatron runs all
+    of them as warm-up when m = pp).
+
+    The warm-up takes pp micro-batches through each chunk before the next: Megatron-Core's
+    ``microbatch_group_size_per_vp_stage`` default (NVIDIA/Megatron-LM@60e039626
+    megatron/core/model_parallel_config.py), torch.distributed.pipelining ScheduleInterleaved1F1B's
+    micro-batches per round. Llama 3's schedule makes that group size N tunable (arXiv:2407.21783
+    Sec. 3.3.2, Fig. 6; warm-up (v - 1) N + 2 (pp - 1 - rank) chunks); the runs' N is not published. With
+    N < pp the first rank idles while its first chunk crosses the other ranks (a reading of the schedule,
+    not a published figure), so N = pp, the smallest group without that extra bubble, is used for every stack."""
     pp, v = plans.pp, np.maximum(plans.vpp, 1)
     per_rank = np.where(v > 1, pp + (pp - 1 - 2 * rank) / v, np.maximum(pp - rank, 1))
     return np.minimum(per_rank, np.maximum(plans.micro_batches, 1))
