@@ -1,10 +1,12 @@
 """Published training runs of issue 16 (validation/train_fit.csv, train_heldout.csv, strong_scaling.csv):
 every framework that ran a row has a stack profile, fit-set coverage does not regress, and the report
-tool and the strong-scaling bench read what ``flopwatt validate`` prints. Nothing here is fitted on, or
-asserts a figure of, the held-out rows."""
+tool and the strong-scaling bench read what ``flopwatt validate`` prints, the split files are the SPLIT.md rule
+applied to train_published.csv, and the held-out set keeps its breadth (rows, frameworks, vendors predicted).
+Nothing here is fitted on the held-out rows or asserts an error figure of them."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -17,7 +19,11 @@ from flopwatt.validate import read_rows, validate
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION = ROOT / "validation"
 NO_PROFILE_YET: dict[str, str] = {}  # framework id -> why it has no stack profile yet
-FIT_COVERAGE_MIN = 0.65  # measured 0.70 on 2026-12-06 (37 of 53 rows); a regression guard, not a target
+FIT_COVERAGE_MIN = 0.85  # measured 0.898 on 2026-12-06 (53 of 59 rows); a regression guard, not a target
+# Held-out breadth, issue 16: >= 40 predicted rows, >= 5 frameworks, >= 3 accelerator vendors. Coverage measured 0.893
+# on 2026-12-06 (92 of 103): below the issue's 0.90 because MLPT40-01 (Gaudi 2, FP8) has no catalog FP8 peak. Guard:
+HELDOUT_COVERAGE_MIN = 0.88
+HELDOUT_MIN_ROWS, HELDOUT_MIN_FRAMEWORKS, HELDOUT_MIN_VENDORS = 40, 5, 3
 
 
 def _load(path: Path, name: str):
@@ -31,6 +37,42 @@ def _load(path: Path, name: str):
 @pytest.fixture(scope="module")
 def fit_report():
     return validate(read_rows(VALIDATION / "train_fit.csv"))
+
+
+@pytest.fixture(scope="module")
+def heldout_report():
+    return validate(read_rows(VALIDATION / "train_heldout.csv"))
+
+
+def test_fit_and_heldout_files_are_the_split_tool_output_byte_for_byte():
+    tool = _load(VALIDATION / "split_train.py", "split_train")
+    fit, heldout = tool.split_texts(VALIDATION / "train_published.csv")
+    assert (VALIDATION / "train_fit.csv").read_text(encoding="utf-8") == fit
+    assert (VALIDATION / "train_heldout.csv").read_text(encoding="utf-8") == heldout
+
+
+def test_every_published_row_sits_in_the_set_its_id_hash_names():
+    """SPLIT.md: first hex digit of SHA-256(id) 0-5 -> fit, 6-f -> held out; recomputed here without the tool."""
+    published = [row["id"] for row in read_rows(VALIDATION / "train_published.csv")]
+    fit = [row["id"] for row in read_rows(VALIDATION / "train_fit.csv")]
+    heldout = [row["id"] for row in read_rows(VALIDATION / "train_heldout.csv")]
+    assert len(set(published)) == len(published) == len(fit) + len(heldout)
+    digit = {row_id: hashlib.sha256(row_id.encode("utf-8")).hexdigest()[0] for row_id in published}
+    assert all(digit[row_id] in "012345" for row_id in fit)
+    assert all(digit[row_id] in "6789abcdef" for row_id in heldout)
+    fit_ids = set(fit)
+    assert [row_id for row_id in published if row_id in fit_ids] == fit  # row order kept
+
+
+def test_heldout_predictions_span_enough_rows_frameworks_and_vendors(heldout_report):
+    rows = {row["id"]: row for row in read_rows(VALIDATION / "train_heldout.csv")}
+    predicted = [rows[result["id"]] for result in heldout_report["rows"]]
+    frameworks = {row["framework"] for row in predicted if row["framework"].strip()}
+    vendors = {catalog.get("accelerators", row["accelerator"]).vendor for row in predicted}
+    assert len(predicted) >= HELDOUT_MIN_ROWS, len(predicted)
+    assert len(frameworks) >= HELDOUT_MIN_FRAMEWORKS, frameworks
+    assert len(vendors) >= HELDOUT_MIN_VENDORS, vendors
+    assert heldout_report["summary"]["coverage"] >= HELDOUT_COVERAGE_MIN, heldout_report["summary"]["skipped"]
 
 
 @pytest.mark.parametrize("name", ["train_fit.csv", "train_heldout.csv", "strong_scaling.csv"])
