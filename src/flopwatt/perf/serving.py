@@ -33,6 +33,7 @@ from flopwatt.perf import collectives as coll
 from flopwatt.perf import serving_ep as ep_par
 from flopwatt.perf import serving_queue as queue
 from flopwatt.perf import serving_step as step
+from flopwatt.perf import serving_tail as request_tail
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.lengths import Lengths
 from flopwatt.specs import ModelSpec
@@ -267,6 +268,22 @@ def _prompt_queue(lengths: Lengths, tpot, chunk_cycle, chunk: float, prefill_tok
                                own_ttft, slo.ttft_s, slo.percentile / 100.0)
 
 
+def _request_tpot_quantile(lengths: Lengths, cycles: tuple, chunk: float, prefill_tokens, z: float,
+                           percentile: float) -> np.ndarray:
+    """Percentile over requests of their TPOT (:mod:`flopwatt.perf.serving_tail`). ``cycles`` = (mean cycle,
+    cycle at the tail batch ``b + z sqrt(b)``, cycle with one more prompt chunk). The prompts of a cycle arrive
+    ``prefill_tokens / E[in]`` at a time (Poisson), each adding the marginal time per prompt token for its
+    tokens in that cycle; a prompt longer than the chunk is spread over cycles of ``chunk`` tokens, so a cycle's
+    prompt-time variance is ``rate x c^2 x E[in min(in, chunk)]`` (taken as min(E[in^2], chunk E[in]))."""
+    tpot, tpot_batch, chunk_cycle = cycles
+    per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
+    prompts = np.asarray(prefill_tokens, dtype=float) / lengths.input_tokens
+    spread = min(lengths.input_second_moment(), chunk * lengths.input_tokens)
+    points = request_tail.output_length_points(lengths.output_tokens, lengths.output_cv())
+    return request_tail.tpot_quantile_s(tpot, (tpot_batch - tpot) / z, prompts * per_token ** 2 * spread, points,
+                                percentile / 100.0)
+
+
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
                      lengths: Lengths | tuple[float, float], element_bytes: tuple[float, float],
                      slo: Slo = Slo(), engine: EngineIteration | None = None) -> ServingResult:
@@ -323,6 +340,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     else:
         tail_chunk = engine.cycle(run(b + z * np.sqrt(b), chunk)["cycle_s"])
         ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
+        tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
+                                        slo.percentile)
     load, wait = _prompt_queue(lengths, tpot, chunk_cycle, chunk, mean["prefill_tokens"], ttft_q, slo)
     tpot_slo = slo.tpot_s
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
