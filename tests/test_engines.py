@@ -245,3 +245,47 @@ def test_api_serve_names_the_engine_and_what_it_set():
     with pytest.raises(InputError, match="engine"):
         api.serve_compare(ServeCompareRequest(model="llama3.1-8b", accelerator="h100-sxm5-80gb,mi300x",
                                               input_len=1000, output_len=200, engine="a,b,c"))
+
+
+def test_only_vllm_without_chunked_prefill_runs_prompts_alone():
+    """vLLM V0 without chunked prefill keeps prompts out of decode steps; TensorRT-LLM's in-flight batching and
+    chunked-prefill engines mix them (engine_profiles.prefill_alone)."""
+    assert engine_catalog.settings(engine_catalog.get("vllm-0.6.0")).prefill_alone
+    assert engine_catalog.settings(engine_catalog.get("mlperf-amd-v5.1-llama2-70b-mi300x-offline")).prefill_alone
+    for mixed in ("vllm-0.9.2", "sglang-0.4.9", "tensorrt-llm-0.11", "mlperf-nvidia-v5.1-deepseek-r1-offline"):
+        assert not engine_catalog.settings(engine_catalog.get(mixed)).prefill_alone, mixed
+
+
+@given(batch=st.integers(1, 4096), inp=st.floats(16, 4000), out=st.floats(4, 2000),
+       budget=st.sampled_from([None, 8192, 40960]))
+def test_prompts_run_alone_keep_the_prompt_work_and_a_new_prompt_adds_its_own_step(batch, inp, out, budget):
+    """Run alone (vLLM V0 without chunked prefill), the prompts per cycle are those of the mixed pass (Little's
+    law), and a request's own prompt is one more step that lengthens its cycle."""
+    from flopwatt.perf import serving as sv
+    from flopwatt.serve import _setup
+
+    core = _core(tp=1)
+    hw, element_bytes, _ = _setup(core)
+    shape = (np.array([1.0]), np.array([1.0]), np.array([1.0]))
+    b = np.array([float(batch)])
+    mixed = sv._iteration(core.model, hw, shape, b, (inp, out), element_bytes)
+    engine = sv.EngineIteration(chunk_tokens=None, prefill_alone=True, token_budget=budget)
+    alone = sv._iteration_prefill_alone(core.model, hw, shape, b, (inp, out), element_bytes, 0.0, engine)
+    assert alone["prefill_tokens"][0] == pytest.approx(mixed["prefill_tokens"][0])
+    own = sv._iteration_prefill_alone(core.model, hw, shape, b, (inp, out), element_bytes, inp, engine)
+    assert own["cycle_s"][0] > alone["cycle_s"][0]
+
+
+def test_prompts_run_alone_cost_a_memory_bound_decode_batch_their_own_pass():
+    """A small decode batch is memory-bound, so prompts riding its pass hide their arithmetic under the weight
+    stream; run alone they add passes of their own: the cycle is longer and throughput under a tight TPOT
+    target lower."""
+    from flopwatt.serve import estimate_serving
+
+    knobs = {"tp": 1, "prefill_chunk_tokens": None, "max_tokens_per_iteration": 8192}
+    mixed = estimate_serving(_core(**knobs, max_batch=32))["metrics"]
+    alone = estimate_serving(_core(**knobs, max_batch=32, prefill_alone=True))["metrics"]
+    assert alone["tpot_s"] > 1.05 * mixed["tpot_s"]
+    tight = {**knobs, "tpot_slo_s": 0.02, "ttft_slo_s": 1.0, "slo_percentile": 99.0}
+    assert (estimate_serving(_core(**tight, prefill_alone=True))["metrics"]["output_tokens_per_s"]
+            < estimate_serving(_core(**tight))["metrics"]["output_tokens_per_s"])

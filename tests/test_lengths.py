@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flopwatt import catalog
 from flopwatt.errors import InputError
@@ -87,3 +91,33 @@ def test_cli_takes_lengths_from_a_request_trace(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.97,x,10\n")
     assert_one_line_error(run("serve", "--devices", "8", "--lengths-from", str(bad)), "bad.csv:2")
+
+
+@given(inp=st.floats(1, 4000), out=st.floats(1, 1000), cv=st.floats(0, 1.5), extra=st.floats(0, 4000))
+def test_a_cap_on_generated_tokens_is_what_a_reservation_holds(inp, out, cv, extra):
+    """A reserving engine cannot know a request's length: with a cap (max_new_tokens) each slot holds the cap
+    (TensorRT-LLM getRemainingBlocksToCompletion); the mean context a slot holds does not depend on it."""
+    base = Lengths(inp, out, out * out * (1 + cv * cv))
+    capped = dataclasses.replace(base, max_output_tokens=out + extra)
+    assert capped.slot_reserved_tokens() == pytest.approx(base._io() / out + out + extra)
+    assert capped.slot_context_tokens() == base.slot_context_tokens()
+    assert capped.with_output_mean(out).max_output_tokens == out + extra
+
+
+def test_a_cap_below_the_mean_output_is_an_input_error():
+    with pytest.raises(InputError, match="max_output_tokens"):
+        Lengths(200.0, 300.0, max_output_tokens=100.0)
+
+
+def test_a_cap_shrinks_the_batch_a_reserving_engine_fits_and_leaves_on_demand_alone():
+    lengths = Lengths(222.0, 294.0, 294.0 ** 2 * 1.6)
+    capped = dataclasses.replace(lengths, max_output_tokens=1024.0)
+    runs = {}
+    for reserve in (True, False):
+        for name, moments in (("own", lengths), ("cap", capped)):
+            req = ServeRequest(model=catalog.model_by_name("llama2-70b"), system=catalog.system_for("h200-sxm-141gb"),
+                               devices=1, input_len=222.0, output_len=294.0, tp=1, kv_reserve=reserve,
+                               length_moments=moments)
+            runs[reserve, name] = estimate_serving(req)["plan"]["batch_per_replica"]
+    assert runs[True, "cap"] < runs[True, "own"]
+    assert runs[False, "cap"] == runs[False, "own"]

@@ -179,3 +179,23 @@ def test_serving_all_reduce_takes_the_measured_nccl_curve_where_it_is_faster():
     got = coll.all_reduce_serving(p, n, up)[0]
     assert got == pytest.approx(nccl) and got < coll.all_reduce(p, n, up)[0]
     assert catalog.efficiency().all_reduce_measured_for("ici-v5p") is None
+
+
+def test_mla_decode_attends_over_the_latent_with_absorbed_heads():
+    """DeepSeek-V3 decode: each of 128 heads multiplies a 576-wide key and a 512-wide value per cached token
+    (FlashMLA's (d + dv) count), 3.4x the decompressed-head count a prompt is attended with; GQA models keep
+    one count for both."""
+    from flopwatt.perf import serving_step as step
+
+    v3 = catalog.get("models", "deepseek-v3")
+    assert step._decode_attention_width(v3) == 128 * (512 + 64 + 512)
+    assert step._attention_width(v3) == 128 * (128 + 64 + 128)
+    llama = catalog.get("models", "llama3.1-70b")
+    assert step._decode_attention_width(llama) == step._attention_width(llama)
+    eff = catalog.efficiency()
+    h100 = "h100-sxm5-80gb"
+    rates = DeviceRates(peak_flops_per_s=1e15, hbm_bandwidth_bytes_per_s=3e12, act_bytes=2.0, overlap_slowdown=0.0,
+                        gemm_efficiency=eff.gemm_for(h100), memory_efficiency=eff.memory_for(h100))
+    seqs, ctx, kv, tp = (np.array([x]) for x in (256.0, 4000.0, 576.0, 1.0))
+    floor = 2.0 * 256 * 4000 * 128 * 1088 * v3.layers / 1e15  # arithmetic at the peak
+    assert step.decode_attention_time(v3, rates, seqs, ctx, kv, tp)[0] >= floor

@@ -101,10 +101,6 @@ def test_inference_rows_evaluated_with_the_dataset_mean_prompt(infer_report, vis
     assert all(0 < r["predicted"] < float("inf") for r in infer_report["rows"])
 
 
-@pytest.mark.xfail(strict=True, reason="issue #5 open: the serving model overpredicts MLPerf llama2-70b "
-                                       "throughput (median error 12.3% on visible.csv; the v4.0/v4.1 harness "
-                                       "profiles give no KV policy or token budget, so the engine input leaves "
-                                       "it unchanged); strict, so a fix shows up")
 def test_inference_median_error_within_issue5_threshold(infer_report):
     assert infer_report["summary"]["median_ape"] <= INFER_MEDIAN_APE_MAX
 

@@ -96,6 +96,9 @@ class ServeRequest:
     """Engine: redundant copies of busy experts over the EP ranks (EPLB); ep divides experts + these."""
     decode_only: bool = False
     """A PD-disaggregated decode pool measured alone (:attr:`flopwatt.perf.lengths.Lengths.prefilled`)."""
+    prefill_alone: bool = False
+    """Engine: prompts run in steps of their own while the decodes wait (vLLM V0 without chunked prefill;
+    :func:`flopwatt.perf.serving._iteration_prefill_alone`); False = prompts ride the decode iteration."""
 
     @property
     def lengths(self) -> Lengths:
@@ -107,7 +110,8 @@ class ServeRequest:
         """The engine's per-iteration knobs as the serving kernels take them."""
         return EngineIteration(chunk_tokens=self.prefill_chunk_tokens, overhead_s=self.iteration_overhead_s,
                                overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve,
-                               redundant_experts=self.redundant_experts)
+                               redundant_experts=self.redundant_experts, prefill_alone=self.prefill_alone,
+                               token_budget=self.max_tokens_per_iteration)
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:

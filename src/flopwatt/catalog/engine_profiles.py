@@ -109,6 +109,7 @@ class EngineSettings:
     max_batch: int | None
     iteration_overhead_s: float
     overhead_hidden: bool
+    prefill_alone: bool
     notes: tuple[str, ...]
 
     def knobs(self) -> dict[str, Any]:
@@ -155,6 +156,20 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     notes.append(f"engine CPU time per iteration: {overhead * 1e3:.3g} ms, "
                  f"{'hidden under the GPU (overlap scheduler)' if hidden else 'exposed'}" if overhead
                  else "engine CPU time per iteration: none published, none counted")
+    alone = prefill_alone(profile)
+    if alone:
+        notes.append("engine prompts: prefilled in steps of their own while the decodes wait (vLLM V0 scheduler "
+                     "without chunked prefill)")
     return EngineSettings(kv_reserve=kv == "reserve", prefill_chunk_tokens=chunk, max_tokens_per_iteration=budget,
                           max_batch=batch, iteration_overhead_s=float(overhead), overhead_hidden=hidden,
-                          notes=tuple(notes))
+                          prefill_alone=alone, notes=tuple(notes))
+
+
+def prefill_alone(profile: EngineProfile) -> bool:
+    """Whether the engine runs prompts in steps without the decodes: vLLM with chunked prefill off. That is its
+    V0 scheduler (V1 "always uses chunked prefills", vllm 0.8.0/0.9.2 arg_utils _set_default_args_v1, as in
+    engines.toml), which "prioritizes prefills and doesn't batch prefill and decode to the same batch" unless
+    chunked prefill is on (vLLM docs, Performance and Tuning, Chunked Prefill; quoted in vllm-project/vllm PR
+    #7874, merged 2024-09-02). TensorRT-LLM's in-flight batching runs context and generation requests in one
+    batch whether or not context chunking is on, so its profiles keep prompts in the decode iteration."""
+    return profile.engine == "vllm" and profile.chunked_prefill is False

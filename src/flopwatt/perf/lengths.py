@@ -9,8 +9,14 @@ slot). At a uniformly random iteration of its life it has generated ``U(0, o)`` 
     mean KV a slot reserves (prompt+out) = (E[in o] + E[o^2])     / E[o]
 
 which are ``in + out/2`` and ``in + out`` when every request has the mean lengths (the fixed-length
-benchmarks, e.g. TensorRT-LLM's perf tables). Prompt tokens attend causally over their own prompt, so
-the prompt length a prefill token sees is token-weighted: E[in^2] / E[in]. Admissions per iteration
+benchmarks, e.g. TensorRT-LLM's perf tables). An engine that reserves at admission cannot know a request's
+length, so where requests carry a cap on their generated tokens (``max_new_tokens``) it holds KV for the cap:
+a slot then reserves ``E[in o] / E[o] + cap`` (TensorRT-LLM's GUARANTEED_NO_EVICT scheduler admits a request
+only with the blocks to its completion, ``min(prompt + max_new_tokens, window)``: NVIDIA/TensorRT-LLM@b35ac1b6
+cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp, KVCacheManager::getRemainingBlocksToCompletion).
+
+Prompt tokens attend causally over their own prompt, so the prompt length a prefill token sees is
+token-weighted: E[in^2] / E[in]. Admissions per iteration
 stay ``slots / E[o]`` (Little's law), so the prefill tokens per iteration are ``slots E[in] / E[o]``.
 """
 
@@ -39,6 +45,9 @@ class Lengths:
     """The requests arrive with their prompt's KV already computed: the decode pool of a prefill/decode-
     disaggregated deployment (DistServe, Zhong et al. OSDI'24; SGLang and DeepSeek PD disaggregation), where
     no prompt tokens ride the iterations."""
+    max_output_tokens: float | None = None
+    """Each request's cap on generated tokens (max_new_tokens), which a reserving engine holds KV for; None:
+    the requests are capped at what they generate (fixed-length benchmarks, max_tokens = output length)."""
 
     def __post_init__(self) -> None:
         i, o = self.input_tokens, self.output_tokens
@@ -48,6 +57,9 @@ class Lengths:
             value = getattr(self, name)
             if value is not None and not value >= floor * (1 - 1e-9):  # E[x^2] >= E[x]^2
                 raise InputError(f"lengths.{name}", f"a second moment >= the mean squared ({floor:.6g})", value)
+        cap = self.max_output_tokens
+        if cap is not None and not cap >= o * (1 - 1e-9):
+            raise InputError("lengths.max_output_tokens", f"a cap >= the mean output ({o:.6g} tokens)", cap)
 
     def __iter__(self):
         yield self.input_tokens
@@ -77,7 +89,7 @@ class Lengths:
         return Lengths(self.input_tokens, output_tokens,
                        None if self.output_sq_tokens2 is None else self.output_sq_tokens2 * k * k,
                        None if self.input_output_tokens2 is None else self.input_output_tokens2 * k,
-                       self.input_sq_tokens2, self.prefilled)
+                       self.input_sq_tokens2, self.prefilled, self.max_output_tokens)
 
     def _io(self) -> float:
         return self.input_output_tokens2 if self.input_output_tokens2 is not None else (
@@ -91,7 +103,10 @@ class Lengths:
         return (self._io() + self._oo() / 2.0) / self.output_tokens
 
     def slot_reserved_tokens(self) -> float:
-        """Mean KV a slot reserves when prompt + whole output is reserved at admission."""
+        """Mean KV a slot reserves when prompt + whole output is reserved at admission: the output's cap where
+        the requests carry one (module docstring), else its own length."""
+        if self.max_output_tokens is not None:
+            return self._io() / self.output_tokens + self.max_output_tokens
         return (self._io() + self._oo()) / self.output_tokens
 
     def input_second_moment(self) -> float:

@@ -33,6 +33,7 @@ from flopwatt.perf import collectives as coll
 from flopwatt.perf import serving_ep as ep_par
 from flopwatt.perf import serving_queue as queue
 from flopwatt.perf import serving_step as step
+from flopwatt.perf import serving_tail as request_tail
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.lengths import Lengths
 from flopwatt.specs import ModelSpec
@@ -70,6 +71,11 @@ class EngineIteration:
     """A sequence's whole KV (prompt + output) is reserved at admission (:func:`evaluate_serving`)."""
     redundant_experts: int = 0
     """Extra copies of busy routed experts over the expert-parallel ranks (EPLB), held in memory."""
+    prefill_alone: bool = False
+    """Prompts are prefilled in steps of their own while every decode waits (vLLM's V0 scheduler without
+    chunked prefill), not in the decode iteration's pass: :func:`_iteration`."""
+    token_budget: float | None = None
+    """Tokens one scheduled step may carry (the engine's max_num_tokens); bounds a prefill-alone step."""
 
     def chunk(self, input_len: float) -> float:
         """Prompt tokens prefilled per iteration for a prompt of ``input_len`` tokens."""
@@ -162,7 +168,10 @@ def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengt
     Where ``overlap``, a stage pass runs as two halves whose expert All-to-Alls hide under each other's
     compute (DeepSeek-V3 Sec. 3.4.2 decoding; SGLang's two-batch overlap): the pass takes
     ``max(compute of both halves, All-to-Alls of both halves)``, each half streaming the weights again,
-    and ``ep_all_to_all_s`` is the exposed part. The new prompt's chunk is split over the halves."""
+    and ``ep_all_to_all_s`` is the exposed part. The new prompt's chunk is split over the halves.
+
+    An engine that runs prompts in steps of their own takes :func:`_iteration_prefill_alone` instead
+    (:func:`evaluate_serving`; the All-to-All overlap is then not applied)."""
     tp, pp, ep = shape
     micro = batch / pp
     parts, streamed, prompt_tokens = _stage(model, hw, shape, micro, lengths, element_bytes, extra_prompt)
@@ -178,15 +187,51 @@ def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengt
             "weights_streamed_bytes": streamed, **{k: pp * v for k, v in parts.items()}}
 
 
+def _iteration_prefill_alone(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengths, element_bytes,
+                             extra_prompt: float, engine: EngineIteration) -> dict:
+    """:func:`_iteration` for an engine that never mixes prompts into a decode step (vLLM V0 without chunked
+    prefill: its scheduler "prioritizes prefills and doesn't batch prefill and decode to the same batch",
+    vLLM docs, Performance and Tuning, Chunked Prefill, as quoted in vllm-project/vllm PR #7874). The decodes
+    of the batch then wait while the prompts run alone, so a cycle is a decode-only pass plus the prompt
+    steps that admit the sequences replacing finished ones (Little's law: ``micro x E[in] / E[o]`` tokens per
+    cycle). The prompts arriving in one cycle share a step, which holds at least one whole prompt and at most
+    the engine's token budget, so ``tokens / step size`` steps run per cycle, each streaming the weights. A
+    new request's own prompt (``extra_prompt``) is one more step of its own."""
+    tp, pp, ep = shape
+    micro = batch / pp
+    lengths = Lengths.of(lengths)
+    decode, streamed, _ = _stage(model, hw, shape, micro, lengths, element_bytes, 0.0, "decode")
+    steady = micro * lengths.prompt_tokens_per_output_token()
+    budget = np.inf if engine.token_budget is None else float(engine.token_budget)
+    step_tokens = np.clip(steady, min(lengths.input_tokens, budget), budget)
+    steps = np.divide(steady, step_tokens, out=np.zeros_like(step_tokens), where=step_tokens > 0)
+    prefill, p_streamed, _ = _stage(model, hw, shape, step_tokens, lengths, element_bytes, 0.0, "prompts")
+    parts = {k: v + steps * prefill[k] for k, v in decode.items()}
+    streamed = streamed + steps * p_streamed
+    if np.any(np.asarray(extra_prompt) > 0):
+        own, own_streamed, _ = _stage(model, hw, shape, np.full_like(micro, float(extra_prompt)), lengths,
+                                      element_bytes, 0.0, "prompts")
+        parts = {k: v + own[k] for k, v in parts.items()}
+        streamed = streamed + own_streamed
+    stage = sum(parts.values())
+    return {"cycle_s": pp * stage, "prefill_tokens": (steady + extra_prompt) * pp,
+            "weights_streamed_bytes": streamed, **{k: pp * v for k, v in parts.items()}}
+
+
 def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, element_bytes,
-           extra_prompt: float) -> tuple[dict, np.ndarray, np.ndarray]:
+           extra_prompt: float, mode: str = "mixed") -> tuple[dict, np.ndarray, np.ndarray]:
     """(components of one stage pass of ``micro`` sequences, weight bytes it streams per device, prompt
-    tokens it prefills) (:func:`_iteration`)."""
+    tokens it prefills) (:func:`_iteration`). ``mode`` "decode": a decode-only pass (no prompt tokens ride
+    it); "prompts": a prompt-only pass of ``micro`` prompt tokens (no decoding sequences)."""
     tp, pp, ep = shape
     lengths = Lengths.of(lengths)
     inp, out = lengths
     weight_bytes, kv_bytes = element_bytes
     steady = micro * lengths.prompt_tokens_per_output_token()  # prompts of the sequences replacing finished ones
+    if mode == "decode":
+        steady = np.zeros_like(micro)
+    elif mode == "prompts":
+        steady, micro = micro, np.zeros_like(micro)
     seqs = micro / ep
     prompt = steady / ep + extra_prompt
     tokens = seqs + prompt
@@ -221,6 +266,22 @@ def _prompt_queue(lengths: Lengths, tpot, chunk_cycle, chunk: float, prefill_tok
     share = per_token * prefill_tokens / tpot  # prefill share of a full-load cycle
     return queue.admitted_load(share, lengths.input_tokens * per_token, lengths.input_second_moment() * per_token ** 2,
                                own_ttft, slo.ttft_s, slo.percentile / 100.0)
+
+
+def _request_tpot_quantile(lengths: Lengths, cycles: tuple, chunk: float, prefill_tokens, z: float,
+                           percentile: float) -> np.ndarray:
+    """Percentile over requests of their TPOT (:mod:`flopwatt.perf.serving_tail`). ``cycles`` = (mean cycle,
+    cycle at the tail batch ``b + z sqrt(b)``, cycle with one more prompt chunk). The prompts of a cycle arrive
+    ``prefill_tokens / E[in]`` at a time (Poisson), each adding the marginal time per prompt token for its
+    tokens in that cycle; a prompt longer than the chunk is spread over cycles of ``chunk`` tokens, so a cycle's
+    prompt-time variance is ``rate x c^2 x E[in min(in, chunk)]`` (taken as min(E[in^2], chunk E[in]))."""
+    tpot, tpot_batch, chunk_cycle = cycles
+    per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
+    prompts = np.asarray(prefill_tokens, dtype=float) / lengths.input_tokens
+    spread = min(lengths.input_second_moment(), chunk * lengths.input_tokens)
+    points = request_tail.output_length_points(lengths.output_tokens, lengths.output_cv())
+    return request_tail.tpot_quantile_s(tpot, (tpot_batch - tpot) / z, prompts * per_token ** 2 * spread, points,
+                                percentile / 100.0)
 
 
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
@@ -258,22 +319,29 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     held = lengths.slot_reserved_tokens() if engine.kv_reserve else lengths.slot_context_tokens()
     memory = weights + b / ep * held * kv_token  # an attention group keeps the KV of its own sequences
     ov = None if plans.overlap is None else np.asarray(plans.overlap, dtype=bool)
-    mean = _iteration(model, hw, shape, b, lengths, element_bytes, overlap=ov)
+
+    def run(batch, extra_prompt: float = 0.0) -> dict:
+        if engine.prefill_alone:
+            return _iteration_prefill_alone(model, hw, shape, batch, lengths, element_bytes, extra_prompt, engine)
+        return _iteration(model, hw, shape, batch, lengths, element_bytes, extra_prompt, ov)
+
+    mean = run(b)
     z = NormalDist().inv_cdf(slo.percentile / 100.0)
-    tail = mean if z <= 0 else _iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, overlap=ov)
+    tail = mean if z <= 0 else run(b + z * np.sqrt(b))
     tpot, tpot_q = engine.cycle(mean["cycle_s"]), engine.cycle(tail["cycle_s"])
     # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles, each
     # longer than a plain one by its chunk's share of the marginal prefill time
     chunk = engine.chunk(inp)
     chunks = np.ceil(inp / chunk)
-    chunk_cycle = engine.cycle(_iteration(model, hw, shape, b, lengths, element_bytes, chunk, ov)["cycle_s"])
+    chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"])
     ttft = 0.5 * tpot + chunks * tpot + (chunk_cycle - tpot) * inp / chunk
     if z <= 0:
         ttft_q = ttft
     else:
-        tail_chunk = engine.cycle(_iteration(model, hw, shape, b + z * np.sqrt(b), lengths, element_bytes, chunk,
-                                             ov)["cycle_s"])
+        tail_chunk = engine.cycle(run(b + z * np.sqrt(b), chunk)["cycle_s"])
         ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
+        tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
+                                        slo.percentile)
     load, wait = _prompt_queue(lengths, tpot, chunk_cycle, chunk, mean["prefill_tokens"], ttft_q, slo)
     tpot_slo = slo.tpot_s
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)

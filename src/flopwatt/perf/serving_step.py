@@ -104,18 +104,32 @@ def _moe_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, groups:
 
 
 def _attention_width(model: ModelSpec) -> float:
-    """Q K^T plus attention x V multiply-adds per query per key, all heads of one layer."""
+    """Q K^T plus attention x V multiply-adds per query per key, all heads of one layer (MLA: the
+    decompressed heads, as a prompt is attended)."""
     if model.mla is None:
         return 2.0 * model.attention_width
     m = model.mla
     return model.heads * (m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim)
 
 
+def _decode_attention_width(model: ModelSpec) -> float:
+    """:func:`_attention_width` of a decode step. MLA decodes over the latent itself, the up-projections
+    absorbed into the query and output (DeepSeek-V2, arXiv:2405.04434, Sec. 2.1.2): every head multiplies
+    its query with the ``kv_lora_rank + qk_rope_head_dim`` key and its weights with the ``kv_lora_rank``
+    value of each cached token, as FlashMLA counts it (deepseek-ai/FlashMLA tests/test_flash_mla.py:
+    FLOPS = s_q x total_seqlens x h_q x (d + dv) x 2 with d = 576 = 512 + 64 and dv = 512; commit not read)."""
+    if model.mla is None:
+        return _attention_width(model)
+    m = model.mla
+    return model.heads * (2.0 * m.kv_lora_rank + m.qk_rope_head_dim)
+
+
 def decode_attention_time(model: ModelSpec, rates: DeviceRates, sequences: np.ndarray, context: np.ndarray,
                           kv_bytes_per_token_layer: np.ndarray, tp: np.ndarray) -> np.ndarray:
     """One new token for each of ``sequences``, each reading its whole KV cache of ``context`` tokens
-    (FlashDecoding / paged attention: memory-bound), all layers, one device."""
-    flops = 2.0 * sequences * context * _attention_width(model) / tp
+    (FlashDecoding / paged attention: memory-bound for MHA/GQA; MLA's absorbed heads make it compute-bound
+    at 128 heads, FlashMLA), all layers, one device."""
+    flops = 2.0 * sequences * context * _decode_attention_width(model) / tp
     return model.layers * rates.gemm_time(flops, sequences * context * kv_bytes_per_token_layer)
 
 

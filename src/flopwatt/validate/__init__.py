@@ -13,6 +13,8 @@ metric or accelerator skips the row with the reason; it never aborts the run.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from flopwatt import catalog
@@ -257,6 +259,11 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         raise Skip("device count or mean output length not published")
     model = _model(row, notes)
     in_len, moments = _input_lengths(row, model, out_len)
+    if convention.max_output_tokens is not None:
+        moments = dataclasses.replace(moments or Lengths(in_len, out_len),
+                                      max_output_tokens=convention.max_output_tokens)
+        notes.append(f"each request capped at {convention.max_output_tokens} generated tokens (conventions "
+                     "max_output_tokens): a reserving engine holds KV for the cap")
     tp = 1 if convention.attention_dp else _int(row, "tp")
     if convention.attention_dp:
         notes.append(f"attention data-parallel (conventions attention_dp): the source's tp {_int(row, 'tp')} ranks "

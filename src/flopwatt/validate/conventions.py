@@ -45,6 +45,10 @@ class Convention:
     group (tp 1) and the row's ep spreads the experts over them."""
     redundant_experts: int = 0
     """Serving rows of MoE models: redundant expert copies the run's engine held (EPLB), from its command."""
+    max_output_tokens: int | None = None
+    """Serving rows: the benchmark's cap on each request's generated tokens (max_new_tokens), which an engine
+    that reserves KV at admission holds for every request (:class:`flopwatt.perf.lengths.Lengths`); None = not
+    stated (a reservation then covers the request's own output)."""
     local_batch_split: str | None = None
     """Training rows: the ``micro_batch`` cell holds the source's local batch (sequences per data-parallel
     rank per step), which a pipelined run splits into micro-batches by the stated rule: "pp" = as many
@@ -60,6 +64,9 @@ class Convention:
             raise InputError("conventions.energy", f"one of {', '.join(ENERGY)}", self.energy)
         if self.phase is not None and self.phase not in PHASES:
             raise InputError("conventions.phase", f"one of {', '.join(PHASES)}", self.phase)
+        if self.max_output_tokens is not None and not (isinstance(self.max_output_tokens, int)
+                                                       and self.max_output_tokens >= 1):
+            raise InputError("conventions.max_output_tokens", "a whole number of tokens >= 1", self.max_output_tokens)
         if self.local_batch_split is not None and self.local_batch_split not in LOCAL_BATCH_SPLITS:
             raise InputError("conventions.local_batch_split", f"one of {', '.join(LOCAL_BATCH_SPLITS)}",
                              self.local_batch_split)
