@@ -22,9 +22,9 @@ import numpy as np
 from flopwatt import catalog
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
-from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, pruned_search
+from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, pruned_search, space_lower_bound
 from flopwatt.perf.plans import Plans
-from flopwatt.perf.space import PlanRequest, enumerate_plans
+from flopwatt.perf.space import PlanRequest, enumerate_plans, enumerate_shapes
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
@@ -254,11 +254,19 @@ def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile
                  cutoff: float) -> Fastest | None:
     """The fastest feasible plan of ``request``'s space if its step time is <= ``cutoff``, else None (the same plan
     and figures as :func:`choose`). The search stops once the bounds show no plan at or below the cutoff can be
-    left (perf/bounds.py); it counts no reasons, so it is cheaper than :func:`choose` on a space not searched."""
+    left (perf/bounds.py); it counts no reasons, so it is cheaper than :func:`choose` on a space not searched.
+    A space whose shapes' least bound (:func:`flopwatt.perf.bounds.space_lower_bound`) is above the cutoff is
+    settled before it is enumerated."""
     key = _key(workload, system, stack, request)
     with _CHOICES_LOCK:
         full, known = _CHOICES.get(key), _FASTEST.get(key)
     if full is None and (known is None or (known[0] is None and cutoff > known[1])):
+        if SEARCH_PRUNED and space_lower_bound(workload, system, stack, enumerate_shapes(
+                request, workload.model, stack, system), request.devices) > cutoff:
+            # no plan of the (non-empty) space can be at or below the cutoff: what pruned_search would find,
+            # without enumerating the space or bounding each of its plans
+            _remember(_FASTEST, key, (None, cutoff))
+            return None
         plans = enumerate_plans(request, workload.model, stack, system)
         if len(plans) == 0 or not SEARCH_PRUNED:  # no space: the explicit plan alone (choose)
             full = choose(workload, system, stack, request)

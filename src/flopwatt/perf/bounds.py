@@ -135,6 +135,23 @@ def step_time_lower_bound(ctx, plans: Plans, straggler_penalty: float = 0.0) -> 
     return np.where(np.isnan(bound), -np.inf, bound)
 
 
+def space_lower_bound(workload: TrainingWorkload, system: System, stack: StackProfile, shapes: Plans,
+                      devices: int) -> float:
+    """A value <= the step time of every plan of a space, from its shapes (``space.enumerate_shapes``: each
+    parallel layout, micro-batch and sequence-parallel choice once, no recomputation, ZeRO 0).
+
+    :func:`step_time_lower_bound` does not read the ZeRO stage, and grows with the recomputed share of each layer
+    (its per-layer work adds ``w x recompute`` terms, w >= 0, to the same forward + backward sum, and the stage
+    work, micro-batch count and bubble multiply it by non-negative factors), so a plan's bound is at least that of
+    its shape; the least of the shapes' bounds is at most every plan's bound, hence its step time. -inf (never
+    prunes) when there is no shape or one's bound is undefined."""
+    if len(shapes) == 0:
+        return -np.inf
+    eff = catalog.efficiency()
+    ctx = search_context(workload, system, stack, devices, eff)
+    return float(np.min(step_time_lower_bound(ctx, shapes, _straggler_penalty(eff, system, devices))))
+
+
 @dataclass(frozen=True, slots=True)
 class Pruned:
     """What :func:`pruned_search` found: the exhaustive search's winner and counts, and how much it evaluated."""
