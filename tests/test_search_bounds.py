@@ -3,6 +3,8 @@ finds the exhaustive search's plan, figures and reason counts, over random reque
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -11,7 +13,7 @@ from flopwatt import catalog, estimate
 from flopwatt.errors import InputError
 from flopwatt.estimate import estimate_training
 from flopwatt.perf import bounds, feasibility
-from flopwatt.perf.space import PlanRequest, enumerate_plans, enumerate_shapes
+from flopwatt.perf.space import PlanRequest, enumerate_plans, enumerate_shapes, shape_superset
 from flopwatt.perf.training import evaluate_training, search_context
 from flopwatt.specs import TrainingWorkload
 
@@ -146,3 +148,17 @@ def test_choose_below_gives_the_exhaustive_plan_at_or_below_the_cutoff(case, cut
     else:
         assert found is not None and found.plan.row(0) == whole.plan.row(0)
         assert (found.step_time_s, found.mfu) == (whole.step_time_s, whole.mfu)
+
+
+@SETTINGS
+@given(searches())
+def test_the_shape_bounds_of_every_batch_give_each_batchs_least_bound(case):
+    """bounds.ShapeBounds (kept per space of every global batch) gives space_lower_bound of one batch's shapes,
+    bit for bit, for the request's batch and others (smaller, larger, not a multiple of the devices)."""
+    workload, system, stack, request = case
+    superset = shape_superset(request, workload.model, stack, system)
+    terms = bounds.shape_bounds(workload, system, stack, superset, request.devices, request.micro_batch is None)
+    for batch in {request.global_batch, 1, 3, 48, 1000, request.devices * 6, 5000}:
+        other = replace(request, global_batch=batch)
+        shapes = enumerate_shapes(other, workload.model, stack, system)
+        assert terms.least(batch) == bounds.space_lower_bound(workload, system, stack, shapes, request.devices)
