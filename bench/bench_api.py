@@ -10,7 +10,9 @@ with every plan knob open, advise on and off, in two kinds of distinct:
 - "new tokens/site": each request differs in tokens and site; the plan space is one seen before, so its
   search comes from the per-process cache (:func:`flopwatt.estimate.choose`) - the warm case;
 - "new plan space": each request has a new global batch, so every stack's search runs (the cache is cleared
-  before each call, so the pruned and the exhaustive search run the same N spaces).
+  before each call, so the pruned and the exhaustive search run the same N spaces); also with the batch-free
+  shape bounds kept (``estimate.clear_choices(shapes=False)``), as a process keeps them for a model, system and
+  device count it has seen (the advice's other stacks are then settled in a few array operations each).
 
 The new-plan-space lines are also printed with the exhaustive search (every plan of every stack evaluated,
 ``estimate.SEARCH_PRUNED = False``), interleaved request by request with the pruned one so both see the same load;
@@ -44,11 +46,15 @@ def _train(i: int, advise: bool, new_space: bool, accelerator: str | None = None
                         site=SITES[i % len(SITES)], advise=advise, **extra)
 
 
-def _searched(pruned: bool):
-    """A call of api.train with the pruned or the exhaustive search (estimate.SEARCH_PRUNED), no search cached."""
+def _searched(pruned: bool, keep_shapes: bool = False):
+    """A call of api.train with the pruned or the exhaustive search (estimate.SEARCH_PRUNED), no search cached
+    (``keep_shapes``: the batch-free shape bounds of spaces seen before kept, as a process keeps them)."""
     def call(req: TrainRequest) -> None:
         estimate.SEARCH_PRUNED = pruned
-        getattr(estimate, "clear_choices", estimate._CHOICES.clear)()  # each mode searches the same spaces afresh
+        if keep_shapes:
+            estimate.clear_choices(shapes=False)
+        else:
+            getattr(estimate, "clear_choices", estimate._CHOICES.clear)()  # each mode searches the same spaces afresh
         try:
             api.train(req)
         finally:
@@ -95,12 +101,14 @@ def _round(args, offset: int, lines: dict[str, tuple[list[float], list[float]]])
         add(f"api.train llama3-70b 1,000 x {acc or 'default'}, new tokens/site (search cached), advise={advise}",
             *_timed([lambda r=r: api.train(r) for r in reqs]))
     for advise in (True, False):
-        modes = (False,) if args.exhaustive else (True, False)  # pruned and exhaustive alternate on the same load
+        # pruned (nothing cached; shape bounds kept) and exhaustive alternate on the same load
+        modes = ((False, False),) if args.exhaustive else ((True, False), (True, True), (False, False))
         reqs = [_train(offset + i, advise, True, acc) for i in range(args.n)]  # each a new space, for each mode
         offset += len(reqs)
-        wall, cpu = _timed([partial(_searched(pruned), r) for r in reqs for pruned in modes])
-        for k, pruned in enumerate(modes):
+        wall, cpu = _timed([partial(_searched(pruned, keep), r) for r in reqs for pruned, keep in modes])
+        for k, (pruned, keep) in enumerate(modes):
             label = search if pruned or args.exhaustive else "exhaustive search"
+            label += ", shape bounds of the model/system/devices kept" if keep else ""
             add(f"api.train llama3-70b 1,000 x {acc or 'default'}, new plan space ({label}), advise={advise}",
                 wall[k::len(modes)], cpu[k::len(modes)])
     serve = [ServeRequest(model="llama3.1-70b", accelerator="h200-sxm-141gb", devices=8,

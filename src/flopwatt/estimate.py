@@ -239,12 +239,14 @@ _SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
 """Plan-space key without the global batch -> the bounds of its shapes (bounds.ShapeBounds), for choose_below."""
 
 
-def clear_choices() -> None:
-    """Forget every cached search (tests; a process that changed its catalog gets new keys anyway)."""
+def clear_choices(shapes: bool = True) -> None:
+    """Forget every cached search (tests; a process that changed its catalog gets new keys anyway); with
+    ``shapes`` False, keep the batch-free shape bounds (bench/bench_api.py: a new batch of a known space)."""
     with _CHOICES_LOCK:
         _CHOICES.clear()
         _FASTEST.clear()
-        _SHAPES.clear()
+        if shapes:
+            _SHAPES.clear()
 
 
 def _remember(store: OrderedDict, key: tuple, value: object, entries: int = CHOICE_CACHE_ENTRIES) -> None:
