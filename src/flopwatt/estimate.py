@@ -257,7 +257,7 @@ def _remember(store: OrderedDict, key: tuple, value: object, entries: int = CHOI
             store.popitem(last=False)
 
 
-def _least_bound(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest) -> float:
+def least_bound(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest) -> float:
     """The least step-time bound of the shapes of ``request``'s space (-inf if it has none): at most every plan's
     step time (perf/bounds.py ``space_lower_bound``). The batch-free factors are kept per space of every batch."""
     key = _key(workload, system, stack, replace(request, global_batch=1))
@@ -281,7 +281,7 @@ def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile
     with _CHOICES_LOCK:
         full, known = _CHOICES.get(key), _FASTEST.get(key)
     if full is None and (known is None or (known[0] is None and cutoff > known[1])):
-        if SEARCH_PRUNED and _least_bound(workload, system, stack, request) > cutoff:
+        if SEARCH_PRUNED and least_bound(workload, system, stack, request) > cutoff:
             # no plan of the (non-empty) space can be at or below the cutoff: what pruned_search would find,
             # without enumerating the space or bounding each of its plans
             _remember(_FASTEST, key, (None, cutoff))

@@ -18,7 +18,7 @@ from flopwatt.api.defaults import DEFAULTS
 from flopwatt.api.outcome import Outcome
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_stack, resolve_system
 from flopwatt.errors import InputError
-from flopwatt.estimate import BestEstimate, choose_below, estimate_best
+from flopwatt.estimate import BestEstimate, choose_below, estimate_best, least_bound
 from flopwatt.fabric.design import design, rack_layout
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
@@ -144,21 +144,24 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) 
     if not req.advise:
         return out
     mine = estimate.choice.step_time_s
-    best_alt = None
     plan_request = _plan_request(req)
     # Only a stack whose fastest plan is within the rule (x ADVICE_SPEEDUP <= mine; the slack covers the rounding
     # of the division) and faster than the best so far can change the advice, so each search stops at that cutoff.
+    # Stacks are searched in order of their spaces' least step-time bound (a likely winner first, so the cutoff
+    # tightens early); equal step times go to the stack listed first in the catalog, as in catalog order.
     rule = mine / ADVICE_SPEEDUP * (1 + ADVICE_CUTOFF_SLACK)
-    for other in catalog.stacks().values():
-        if other.id == stack.id or other.parallel_block != stack.parallel_block:
-            continue  # a stack with the parallel block (MegaScale) trains another architecture: not advice
+    others = [(i, other) for i, other in enumerate(catalog.stacks().values())
+              if other.id != stack.id and other.parallel_block == stack.parallel_block]  # MegaScale: not advice
+    least = [least_bound(workload, system, other, plan_request) for _, other in others]
+    best_alt = None
+    for _, (i, other) in sorted(zip(least, others, strict=True), key=lambda pair: (pair[0], pair[1][0])):
         cutoff = rule if best_alt is None else min(rule, best_alt[1].step_time_s)
         alt = choose_below(workload, system, other, plan_request, cutoff)
-        if alt is not None and np.isfinite(alt.step_time_s) and (
-                best_alt is None or alt.step_time_s < best_alt[1].step_time_s):
-            best_alt = (other, alt)
+        if alt is not None and np.isfinite(alt.step_time_s) and (best_alt is None or (
+                alt.step_time_s, i) < (best_alt[1].step_time_s, best_alt[2])):
+            best_alt = (other, alt, i)
     if best_alt and best_alt[1].step_time_s * ADVICE_SPEEDUP <= mine:
-        other, alt = best_alt
+        other, alt, _ = best_alt
         plan, step, mfu = alt.plan.row(0), alt.step_time_s, alt.mfu
         shape = f"tp={plan['tp']} pp={plan['pp']} dp={plan['dp']}"
         now = f"{stack.id} has no feasible plan" if not np.isfinite(mine) else \
