@@ -237,6 +237,8 @@ SHAPE_CACHE_ENTRIES = 512
 """Spaces (of every global batch) whose shape bounds are remembered: a few arrays of ~10^3 floats each."""
 _SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
 """Plan-space key without the global batch -> the bounds of its shapes (bounds.ShapeBounds), for choose_below."""
+_STACK_BOUNDS: OrderedDict[tuple, dict[str, float]] = OrderedDict()
+"""Plan-space key -> each other stack's least shape bound on the same request (stack_bounds)."""
 
 
 def clear_choices(shapes: bool = True) -> None:
@@ -245,6 +247,7 @@ def clear_choices(shapes: bool = True) -> None:
     with _CHOICES_LOCK:
         _CHOICES.clear()
         _FASTEST.clear()
+        _STACK_BOUNDS.clear()
         if shapes:
             _SHAPES.clear()
 
@@ -268,6 +271,19 @@ def least_bound(workload: TrainingWorkload, system: System, stack: StackProfile,
         terms = shape_bounds(workload, system, stack, superset, request.devices, request.micro_batch is None)
         _remember(_SHAPES, key, terms, SHAPE_CACHE_ENTRIES)
     return terms.least(request.global_batch)
+
+
+def stack_bounds(workload: TrainingWorkload, system: System, stack: StackProfile, others: list[StackProfile],
+                 request: PlanRequest) -> dict[str, float]:
+    """Stack id -> :func:`least_bound` of each of ``others`` on ``request``, kept per the space of ``stack`` (the
+    advice's search order: a hint, so a kept value for a stack not among ``others`` is never read wrongly)."""
+    key = _key(workload, system, stack, request)
+    with _CHOICES_LOCK:
+        found = _STACK_BOUNDS.get(key)
+    if found is None or not all(other.id in found for other in others):
+        found = {other.id: least_bound(workload, system, other, request) for other in others}
+        _remember(_STACK_BOUNDS, key, found)
+    return found
 
 
 def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,

@@ -18,7 +18,7 @@ from flopwatt.api.defaults import DEFAULTS
 from flopwatt.api.outcome import Outcome
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_stack, resolve_system
 from flopwatt.errors import InputError
-from flopwatt.estimate import BestEstimate, choose_below, estimate_best, least_bound
+from flopwatt.estimate import BestEstimate, choose_below, estimate_best, stack_bounds
 from flopwatt.fabric.design import design, rack_layout
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
@@ -152,9 +152,9 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) 
     rule = mine / ADVICE_SPEEDUP * (1 + ADVICE_CUTOFF_SLACK)
     others = [(i, other) for i, other in enumerate(catalog.stacks().values())
               if other.id != stack.id and other.parallel_block == stack.parallel_block]  # MegaScale: not advice
-    least = [least_bound(workload, system, other, plan_request) for _, other in others]
+    least = stack_bounds(workload, system, stack, [other for _, other in others], plan_request)
     best_alt = None
-    for _, (i, other) in sorted(zip(least, others, strict=True), key=lambda pair: (pair[0], pair[1][0])):
+    for i, other in sorted(others, key=lambda pair: (least[pair[1].id], pair[0])):
         cutoff = rule if best_alt is None else min(rule, best_alt[1].step_time_s)
         alt = choose_below(workload, system, other, plan_request, cutoff)
         if alt is not None and np.isfinite(alt.step_time_s) and (best_alt is None or (
