@@ -199,3 +199,13 @@ def test_the_default_cache_dir_follows_xdg_and_needs_a_home(monkeypatch, tmp_pat
     monkeypatch.setattr(Path, "home", staticmethod(no_home))
     assert catalog.cache_dir() is None
     assert catalog.parse_cached("t.toml", "x = 1\n") == {"x": 1}
+
+
+def test_the_cache_digest_is_sha256():
+    """parse_cache uses CPython's built-in SHA-256 where there is one (no OpenSSL load): the same digest."""
+    import hashlib
+
+    from flopwatt.catalog import parse_cache
+
+    for text in (b"", b"x = 1\n", "é".encode() * 1000):
+        assert parse_cache.sha256(text).hexdigest() == hashlib.sha256(text).hexdigest()
