@@ -2,8 +2,10 @@
 
     python bench/bench_cli.py [--repeat 10] [--open] [--pyc] [--baseline-src OLD/src]
 
-Prints wall and CPU (user+sys) time of ``flopwatt train ... --json`` processes and the load average: on a
-shared machine the wall time follows the load, the CPU time much less. ``--pyc`` runs with compiled bytecode
+Prints the cores this process may use, ``uptime`` before and after, and the median and minimum wall and CPU
+(user+sys) time of ``flopwatt train ... --json`` processes: on a shared machine the wall time follows the load,
+the CPU time much less. The floor is printed alongside, measured the same way: a bare Python start, and a start
+that imports numpy (which every estimate needs). ``--pyc`` runs with compiled bytecode
 cached in a temporary directory (as an installed package starts; by default the environment decides, and
 with PYTHONDONTWRITEBYTECODE set every module is compiled from source on each start). ``--baseline-src``
 alternates each run with one of another checkout's ``src`` (on PYTHONPATH), so both see the same load.
@@ -35,6 +37,17 @@ def _one(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
+FLOORS = {"python -c pass (interpreter start)": [sys.executable, "-c", "pass"],
+          "python -c 'import numpy' (start + numpy)": [sys.executable, "-c", "import numpy"]}
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _line(label: str, runs: list[tuple[float, float]]) -> str:
     times, cpu = [w for w, _ in runs], [c for _, c in runs]
     return (f"{label}: wall median {statistics.median(times):.3f} s, min {min(times):.3f} s; CPU (user+sys) "
@@ -50,24 +63,28 @@ def main() -> None:
     args = parser.parse_args()
     command = COMMAND[:6] + ["--devices", "1536", "--global-batch", "1536", "--json"] if args.open else COMMAND
     env = dict(os.environ)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"cores usable: {cores} (os.cpu_count {os.cpu_count()}); uptime before: {_uptime()}")
     with tempfile.TemporaryDirectory() as cache:
         if args.pyc:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = cache
-        envs = {"this checkout": env}
+        envs = {label: env for label in FLOORS} | {"this checkout": env}
         if args.baseline_src:
             envs["baseline " + args.baseline_src] = {**env, "PYTHONPATH": os.path.abspath(args.baseline_src)}
         runs: dict[str, list[tuple[float, float]]] = {label: [] for label in envs}
-        for run_env in envs.values():  # warm-up: file cache, and the bytecode with --pyc
-            _one(command, run_env)
-        for _ in range(args.repeat):
+        commands = {label: FLOORS.get(label, command) for label in envs}
+        for label, run_env in envs.items():  # warm-up: file cache, and the bytecode with --pyc
+            _one(commands[label], run_env)
+        for _ in range(args.repeat):  # interleaved, so that every command sees the same load
             for label, run_env in envs.items():
-                runs[label].append(_one(command, run_env))
+                runs[label].append(_one(commands[label], run_env))
     bytecode = "cached" if args.pyc or not env.get("PYTHONDONTWRITEBYTECODE") else "compiled on each start"
     print(f"one `flopwatt train ... --json` process{' (all knobs open)' if args.open else ''}, bytecode {bytecode}, "
-          f"{os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"{cores} cores")
     for label, done in runs.items():
         print("  " + _line(label, done))
+    print(f"uptime after: {_uptime()}")
 
 
 if __name__ == "__main__":

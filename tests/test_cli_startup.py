@@ -28,13 +28,15 @@ NOT_FOR_TRAIN = ("flopwatt.serve", "flopwatt.serve_cost", "flopwatt.api.serving"
 
 PROBE = """
 import contextlib, io, json, sys
-import pydantic
 from flopwatt.cli import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     code = main(json.loads(sys.argv[1]))
-import flopwatt.api.requests as requests
-built = sorted(n for n, c in vars(requests).items() if isinstance(c, type) and issubclass(c, pydantic.BaseModel)
-               and c.__module__ == requests.__name__ and c.__pydantic_complete__)
+built = None
+if "flopwatt.api.requests" in sys.modules:
+    import pydantic
+    import flopwatt.api.requests as requests
+    built = sorted(n for n, c in vars(requests).items() if isinstance(c, type) and issubclass(c, pydantic.BaseModel)
+                   and c.__module__ == requests.__name__ and c.__pydantic_complete__)
 print(json.dumps({"code": code, "modules": sorted(sys.modules), "built": built, "out": out.getvalue()}))
 """
 
@@ -46,16 +48,30 @@ def _probe(argv: list[str], tmp_path: Path) -> dict:
     return json.loads(done.stdout)
 
 
+def _loaded(found: dict, names: tuple[str, ...]) -> list[str]:
+    return [m for m in found["modules"] if any(m == n or m.startswith(n + ".") for n in names)]
+
+
 def test_train_loads_neither_other_commands_nor_their_request_models(tmp_path):
     found = _probe(TRAIN, tmp_path)
     assert found["code"] == 0 and json.loads(found["out"])["kind"] == "train"
-    loaded = [m for m in found["modules"] if any(m == n or m.startswith(n + ".") for n in NOT_FOR_TRAIN)]
-    assert loaded == []
-    # only the training request is validated; serving, fabric, reliability and plan-search ones are not built
-    assert found["built"] == ["TrainRequest"]
-    assert "tomllib" in found["modules"]  # a cold cache: the catalog files are parsed, then kept
+    assert _loaded(found, NOT_FOR_TRAIN) == []
+    # a cold cache: the request spec is read off the models (no validator is built) and the catalog files are
+    # parsed, then both are kept
+    assert found["built"] == []
+    assert "tomllib" in found["modules"]
     warm = _probe(TRAIN, tmp_path)
     assert warm["out"] == found["out"] and "tomllib" not in warm["modules"]
+    # warm: the options and their checks come from the cache, the result is plain JSON: no pydantic at all
+    assert _loaded(warm, ("pydantic", "pydantic_core", "flopwatt.api.requests", "flopwatt.api.results")) == []
+
+
+def test_a_value_the_cached_rules_do_not_settle_goes_through_the_model(tmp_path):
+    """--rails has no converter (the model parses the text): the request model validates it, same numbers."""
+    found = _probe([*TRAIN, "--fabric", "rail-optimized", "--rails", "8"], tmp_path)
+    assert found["code"] == 0 and found["built"] == ["TrainRequest"]
+    warm = _probe([*TRAIN, "--fabric", "rail-optimized", "--rails", "8"], tmp_path)
+    assert warm["out"] == found["out"] and warm["built"] == ["TrainRequest"]
 
 
 def test_plan_search_defaults_are_what_validation_gives():
@@ -183,3 +199,13 @@ def test_the_default_cache_dir_follows_xdg_and_needs_a_home(monkeypatch, tmp_pat
     monkeypatch.setattr(Path, "home", staticmethod(no_home))
     assert catalog.cache_dir() is None
     assert catalog.parse_cached("t.toml", "x = 1\n") == {"x": 1}
+
+
+def test_the_cache_digest_is_sha256():
+    """parse_cache uses CPython's built-in SHA-256 where there is one (no OpenSSL load): the same digest."""
+    import hashlib
+
+    from flopwatt.catalog import parse_cache
+
+    for text in (b"", b"x = 1\n", "é".encode() * 1000):
+        assert parse_cache.sha256(text).hexdigest() == hashlib.sha256(text).hexdigest()

@@ -3,15 +3,17 @@ finds the exhaustive search's plan, figures and reason counts, over random reque
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from flopwatt import catalog
+from flopwatt import catalog, estimate
 from flopwatt.errors import InputError
 from flopwatt.estimate import estimate_training
 from flopwatt.perf import bounds, feasibility
-from flopwatt.perf.space import PlanRequest, enumerate_plans
+from flopwatt.perf.space import PlanRequest, enumerate_plans, enumerate_shapes, shape_superset
 from flopwatt.perf.training import evaluate_training, search_context
 from flopwatt.specs import TrainingWorkload
 
@@ -110,3 +112,53 @@ def test_the_search_prunes_a_large_space_and_some_searches_find_nothing_feasible
     found = bounds.pruned_search(big, system, stack, plans, 8)
     assert est.best is None and found.best is None and found.counts == est.infeasible_counts()
     assert found.counts.get("oom", 0) > 0 and found.feasible == 0
+
+
+def _shape_set(plans) -> set:
+    return set(zip(plans.tp.tolist(), plans.pp.tolist(), plans.dp.tolist(), plans.cp.tolist(), plans.vpp.tolist(),
+                   plans.ep.tolist(), plans.micro_batch.tolist(), plans.sequence_parallel.tolist(), strict=True))
+
+
+@SETTINGS
+@given(searches())
+def test_the_shapes_bound_is_at_most_every_plans_bound(case):
+    """space.enumerate_shapes has each (layout, micro-batch, sequence-parallel) of the space once, and the least of
+    their bounds (no recomputation, ZeRO 0) is at most every plan's bound: what lets the advice skip a space."""
+    workload, system, stack, request = case
+    plans = enumerate_plans(request, workload.model, stack, system)
+    shapes = enumerate_shapes(request, workload.model, stack, system)
+    assert _shape_set(shapes) == _shape_set(plans) and len(shapes) == len(_shape_set(shapes))
+    assume(len(plans) > 0)
+    ctx = search_context(workload, system, stack, request.devices)
+    penalty = bounds._straggler_penalty(catalog.efficiency(), system, request.devices)
+    least = bounds.space_lower_bound(workload, system, stack, shapes, request.devices)
+    assert least <= np.min(bounds.step_time_lower_bound(ctx, plans, penalty))
+
+
+@SETTINGS
+@given(searches(), st.floats(0.5, 2.0))
+def test_choose_below_gives_the_exhaustive_plan_at_or_below_the_cutoff(case, cutoff_factor):
+    workload, system, stack, request = case
+    estimate.clear_choices()
+    whole = estimate.exhaustive_choice(workload, system, stack, request)
+    cutoff = whole.step_time_s * cutoff_factor if np.isfinite(whole.step_time_s) else 1.0
+    found = estimate.choose_below(workload, system, stack, request, cutoff)
+    if whole.plan is None or whole.step_time_s > cutoff:
+        assert found is None
+    else:
+        assert found is not None and found.plan.row(0) == whole.plan.row(0)
+        assert (found.step_time_s, found.mfu) == (whole.step_time_s, whole.mfu)
+
+
+@SETTINGS
+@given(searches())
+def test_the_shape_bounds_of_every_batch_give_each_batchs_least_bound(case):
+    """bounds.ShapeBounds (kept per space of every global batch) gives space_lower_bound of one batch's shapes,
+    bit for bit, for the request's batch and others (smaller, larger, not a multiple of the devices)."""
+    workload, system, stack, request = case
+    superset = shape_superset(request, workload.model, stack, system)
+    terms = bounds.shape_bounds(workload, system, stack, superset, request.devices, request.micro_batch is None)
+    for batch in {request.global_batch, 1, 3, 48, 1000, request.devices * 6, 5000}:
+        other = replace(request, global_batch=batch)
+        shapes = enumerate_shapes(other, workload.model, stack, system)
+        assert terms.least(batch) == bounds.space_lower_bound(workload, system, stack, shapes, request.devices)

@@ -58,11 +58,10 @@ def _common(p: argparse.ArgumentParser, *, report: bool = False) -> None:
 
 
 def _add_train(sub: Any) -> None:
-    from flopwatt.api.requests import TrainRequest
-    from flopwatt.cli_options import add_options
+    from flopwatt.cli_options import add_spec_options, command_spec
 
     train = sub.add_parser("train", help="estimate a training run (open plan knobs are chosen)")
-    add_options(train, TrainRequest)
+    add_spec_options(train, command_spec("TrainRequest")["options"])  # cached: no pydantic import
     train.add_argument("--config", type=Path, help="TOML file with a [train] table of these settings (flags win)")
     _common(train, report=True)
 
@@ -174,21 +173,37 @@ def _parser_for(argv: list[str] | None) -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from flopwatt import api
-    from flopwatt.api.requests import TrainRequest
-    from flopwatt.cli_options import relabel, request
+    """``api.train``, without pydantic where the options' cached rules settle the request and the result's values
+    are plain JSON (:mod:`flopwatt.api.request_spec`, :meth:`flopwatt.api.outcome.Outcome.plain`); else through
+    the request model and Result, which give the same values, or the error."""
+    from flopwatt.api import request_spec
+    from flopwatt.api.training import train_outcome
+    from flopwatt.cli_options import command_spec, given, relabel, request
     from flopwatt.report import text
 
-    req = request(TrainRequest, args, args.config, "train")
+    spec = command_spec("TrainRequest")
+    req = request_spec.validate(spec, given(args, spec["fields"])) if args.config is None else None
+    if req is None:
+        from flopwatt.api.requests import TrainRequest
+
+        req = request(TrainRequest, args, args.config, "train")
     try:
-        result = api.train(req)
+        found = train_outcome(req)
     except InputError as exc:
-        raise relabel(exc, TrainRequest) from None
+        raise relabel(exc, spec["fields"]) from None
+    payload = found.plain()
+    if payload is None:
+        from flopwatt.api.results import from_outcome
+
+        result = from_outcome(found)
+        payload = result.payload()
+    else:
+        result = found
     if not result.feasible:
         raise InputError("plan", f"a feasible plan; none of {result.plans_evaluated} is: "
                          f"{text.describe_reasons(result.infeasible)}"
                          + "".join(f"; advice: {a}" for a in result.advice))
-    return result.payload(), text.training_result(result)
+    return payload, text.training_result(result)
 
 
 def _catalog(args: argparse.Namespace) -> tuple[Any, str]:

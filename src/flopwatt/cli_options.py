@@ -3,6 +3,9 @@
 Each field of a request model becomes ``--field-name`` (plus the aliases its schema names); values
 are passed to the model as typed, so parsing, bounds and messages are the API's. Options not given
 are absent (``argparse.SUPPRESS``): the request's own default applies, and is reported.
+
+The options are plain data (:func:`option_specs`), so a command can keep them, with the model's field rules
+(:mod:`flopwatt.api.request_spec`), in the parsed-file cache (:func:`command_spec`) and start without pydantic.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 import argparse
 import types
 import typing
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flopwatt import catalog
-from flopwatt.api.requests import Request, parse
 from flopwatt.errors import InputError
+
+if TYPE_CHECKING:
+    from flopwatt.api.requests import Request
 
 
 def flags(name: str, info: Any) -> list[str]:
@@ -44,8 +50,9 @@ def _is_bool(annotation: Any) -> bool:
                                   and bool in typing.get_args(annotation))
 
 
-def add_options(parser: argparse.ArgumentParser, cls: type[Request], *, skip: tuple[str, ...] = ()) -> None:
-    """One option per field of ``cls`` (those in ``skip`` excepted)."""
+def option_specs(cls: type[Request], *, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Per field of ``cls`` (those in ``skip`` excepted): its option strings and argparse arguments, as JSON."""
+    out = []
     for name, info in cls.model_fields.items():
         if name in skip:
             continue
@@ -53,21 +60,58 @@ def add_options(parser: argparse.ArgumentParser, cls: type[Request], *, skip: tu
         if info.default is not None and not info.is_required() and not _is_bool(info.annotation):
             text += f" (default {info.default})"
         help_text = text.replace("%", "%%") or None  # argparse formats help with %
-        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
+        kwargs: dict[str, Any] = {"dest": name, "help": help_text}
         if _is_bool(info.annotation):
-            kwargs["action"] = argparse.BooleanOptionalAction
+            kwargs["action"] = "bool"
         else:
             choices = _choices(info.annotation)
             if choices:
-                kwargs["choices"] = choices
-                kwargs["type"] = type(choices[0])
+                kwargs["choices"] = list(choices)
+                kwargs["type"] = type(choices[0]).__name__
             kwargs["metavar"] = name.upper() if not choices else None
-        parser.add_argument(*flags(name, info), **kwargs)
+        out.append({"flags": flags(name, info), "kwargs": kwargs})
+    return out
 
 
-def given(args: argparse.Namespace, cls: type[Request]) -> dict[str, Any]:
-    """The request fields set on the command line."""
-    return {name: getattr(args, name) for name in cls.model_fields if hasattr(args, name)}
+_TYPES = {"str": str, "int": int}
+
+
+def add_spec_options(parser: argparse.ArgumentParser, specs: list[dict[str, Any]]) -> None:
+    """The options of :func:`option_specs` (not given: absent, so the request's default applies)."""
+    for spec in specs:
+        kwargs = dict(spec["kwargs"], default=argparse.SUPPRESS)
+        if kwargs.get("action") == "bool":
+            kwargs["action"] = argparse.BooleanOptionalAction
+        if "choices" in kwargs:
+            kwargs["choices"] = tuple(kwargs["choices"])
+            kwargs["type"] = _TYPES[kwargs["type"]]
+        parser.add_argument(*spec["flags"], **kwargs)
+
+
+def add_options(parser: argparse.ArgumentParser, cls: type[Request], *, skip: tuple[str, ...] = ()) -> None:
+    """One option per field of ``cls`` (those in ``skip`` excepted)."""
+    add_spec_options(parser, option_specs(cls, skip=skip))
+
+
+def command_spec(name: str) -> dict[str, Any]:
+    """The options (:func:`option_specs`) and field rules (:func:`flopwatt.api.request_spec.field_rules`) of the
+    request model ``name``, from the parsed-file cache: no pydantic import once cached."""
+    from flopwatt.api.request_spec import cached_spec
+
+    def build() -> dict[str, Any]:
+        from flopwatt.api import requests
+        from flopwatt.api.request_spec import field_rules
+
+        cls = getattr(requests, name)
+        return {"options": option_specs(cls), **field_rules(cls)}
+
+    return cached_spec(name, build)
+
+
+def given(args: argparse.Namespace, cls: type[Request] | Collection[str]) -> dict[str, Any]:
+    """The request fields (of a model, or named) set on the command line."""
+    names = cls.model_fields if isinstance(cls, type) else cls
+    return {name: getattr(args, name) for name in names if hasattr(args, name)}
 
 
 def cli_label(cls: type[Request]):
@@ -79,11 +123,15 @@ def cli_label(cls: type[Request]):
     return label
 
 
-def relabel(exc: InputError, cls: type[Request]) -> InputError:
-    """An InputError the API raised naming a request field, with the field spelt as its option."""
-    if exc.field.split(".", 1)[0] not in cls.model_fields:
+def relabel(exc: InputError, cls: type[Request] | Collection[str]) -> InputError:
+    """An InputError the API raised naming a request field (of a model, or named), with the field spelt as its
+    option (its first option string: ``--`` and the name hyphenated, :func:`flags`)."""
+    names = cls.model_fields if isinstance(cls, type) else cls
+    head = exc.field.split(".", 1)[0]
+    if head not in names:
         return exc
-    return InputError(cli_label(cls)(exc.field), exc.expected, exc.got, message=str(exc)[len(exc.field) + 2:])
+    label = "--" + head.replace("_", "-")  # as cli_label spells it
+    return InputError(label, exc.expected, exc.got, message=str(exc)[len(exc.field) + 2:])
 
 
 def config_table(path: Path, table: str, cls: type[Request]) -> dict[str, Any]:
@@ -103,6 +151,8 @@ def config_table(path: Path, table: str, cls: type[Request]) -> dict[str, Any]:
 
 def request(cls: type[Request], args: argparse.Namespace, config: Path | None = None, table: str = "") -> Request:
     """The request of a command: the config's table, then the command line on top (flags win)."""
+    from flopwatt.api.requests import parse
+
     data = {}
     if config is not None:
         cfg = config_table(config, table, cls)

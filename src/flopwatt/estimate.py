@@ -22,9 +22,9 @@ import numpy as np
 from flopwatt import catalog
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
-from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, pruned_search
+from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, ShapeBounds, pruned_search, shape_bounds
 from flopwatt.perf.plans import Plans
-from flopwatt.perf.space import PlanRequest, enumerate_plans
+from flopwatt.perf.space import PlanRequest, enumerate_plans, shape_superset
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
@@ -233,32 +233,75 @@ class Fastest:
 
 _FASTEST: OrderedDict[tuple, tuple[Fastest | None, float]] = OrderedDict()
 """Plan-space key -> (its fastest plan, or None: no feasible plan at or below the float), for choose_below."""
+SHAPE_CACHE_ENTRIES = 512
+"""Spaces (of every global batch) whose shape bounds are remembered: a few arrays of ~10^3 floats each."""
+_SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
+"""Plan-space key without the global batch -> the bounds of its shapes (bounds.ShapeBounds), for choose_below."""
+_STACK_BOUNDS: OrderedDict[tuple, dict[str, float]] = OrderedDict()
+"""Plan-space key -> each other stack's least shape bound on the same request (stack_bounds)."""
 
 
-def clear_choices() -> None:
-    """Forget every cached search (tests; a process that changed its catalog gets new keys anyway)."""
+def clear_choices(shapes: bool = True) -> None:
+    """Forget every cached search (tests; a process that changed its catalog gets new keys anyway); with
+    ``shapes`` False, keep the batch-free shape bounds (bench/bench_api.py: a new batch of a known space)."""
     with _CHOICES_LOCK:
         _CHOICES.clear()
         _FASTEST.clear()
+        _STACK_BOUNDS.clear()
+        if shapes:
+            _SHAPES.clear()
 
 
-def _remember(store: OrderedDict, key: tuple, value: object) -> None:
+def _remember(store: OrderedDict, key: tuple, value: object, entries: int = CHOICE_CACHE_ENTRIES) -> None:
     with _CHOICES_LOCK:
         store[key] = value
         store.move_to_end(key)
-        while len(store) > CHOICE_CACHE_ENTRIES:
+        while len(store) > entries:
             store.popitem(last=False)
+
+
+def least_bound(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest) -> float:
+    """The least step-time bound of the shapes of ``request``'s space (-inf if it has none): at most every plan's
+    step time (perf/bounds.py ``space_lower_bound``). The batch-free factors are kept per space of every batch."""
+    key = _key(workload, system, stack, replace(request, global_batch=1))
+    with _CHOICES_LOCK:
+        terms = _SHAPES.get(key)
+    if terms is None:
+        superset = shape_superset(request, workload.model, stack, system)
+        terms = shape_bounds(workload, system, stack, superset, request.devices, request.micro_batch is None)
+        _remember(_SHAPES, key, terms, SHAPE_CACHE_ENTRIES)
+    return terms.least(request.global_batch)
+
+
+def stack_bounds(workload: TrainingWorkload, system: System, stack: StackProfile, others: list[StackProfile],
+                 request: PlanRequest) -> dict[str, float]:
+    """Stack id -> :func:`least_bound` of each of ``others`` on ``request``, kept per the space of ``stack`` (the
+    advice's search order: a hint, so a kept value for a stack not among ``others`` is never read wrongly)."""
+    key = _key(workload, system, stack, request)
+    with _CHOICES_LOCK:
+        found = _STACK_BOUNDS.get(key)
+    if found is None or not all(other.id in found for other in others):
+        found = {other.id: least_bound(workload, system, other, request) for other in others}
+        _remember(_STACK_BOUNDS, key, found)
+    return found
 
 
 def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
                  cutoff: float) -> Fastest | None:
     """The fastest feasible plan of ``request``'s space if its step time is <= ``cutoff``, else None (the same plan
     and figures as :func:`choose`). The search stops once the bounds show no plan at or below the cutoff can be
-    left (perf/bounds.py); it counts no reasons, so it is cheaper than :func:`choose` on a space not searched."""
+    left (perf/bounds.py); it counts no reasons, so it is cheaper than :func:`choose` on a space not searched.
+    A space whose shapes' least bound (:func:`flopwatt.perf.bounds.space_lower_bound`, its batch-free factors
+    kept per space of every global batch) is above the cutoff is settled before it is enumerated."""
     key = _key(workload, system, stack, request)
     with _CHOICES_LOCK:
         full, known = _CHOICES.get(key), _FASTEST.get(key)
     if full is None and (known is None or (known[0] is None and cutoff > known[1])):
+        if SEARCH_PRUNED and least_bound(workload, system, stack, request) > cutoff:
+            # no plan of the (non-empty) space can be at or below the cutoff: what pruned_search would find,
+            # without enumerating the space or bounding each of its plans
+            _remember(_FASTEST, key, (None, cutoff))
+            return None
         plans = enumerate_plans(request, workload.model, stack, system)
         if len(plans) == 0 or not SEARCH_PRUNED:  # no space: the explicit plan alone (choose)
             full = choose(workload, system, stack, request)

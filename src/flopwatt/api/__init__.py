@@ -14,24 +14,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flopwatt.api.requests import (
-    FabricRequest,
-    ReliabilityRequest,
-    Request,
-    ServeCompareRequest,
-    ServeRequest,
-    TrainRequest,
-    parse,
-)
-from flopwatt.api.results import Result
-
 if TYPE_CHECKING:
+    from flopwatt.api.requests import (
+        FabricRequest,
+        ReliabilityRequest,
+        Request,
+        ServeCompareRequest,
+        ServeRequest,
+        TrainRequest,
+        parse,
+    )
+    from flopwatt.api.results import Result
     from flopwatt.api.serving import serve, serve_compare
     from flopwatt.api.training import train
 
-_LAZY = {"train": "flopwatt.api.training", "serve": "flopwatt.api.serving", "serve_compare": "flopwatt.api.serving"}
-"""Entry points imported on first use, so a command loads only its own model (``api.train`` never imports
-the serving model); every import of them sees the same functions."""
+_REQUESTS = "flopwatt.api.requests"
+_LAZY = {"train": "flopwatt.api.training", "serve": "flopwatt.api.serving", "serve_compare": "flopwatt.api.serving",
+         "Result": "flopwatt.api.results", "FabricRequest": _REQUESTS, "ReliabilityRequest": _REQUESTS,
+         "Request": _REQUESTS, "ServeCompareRequest": _REQUESTS, "ServeRequest": _REQUESTS,
+         "TrainRequest": _REQUESTS, "parse": _REQUESTS}
+"""Names imported on first use, so a command loads only its own model (``api.train`` never imports the serving
+model) and the CLI's training estimate never imports pydantic (the request models and Result); every import of
+them sees the same objects."""
 
 
 def __getattr__(name: str) -> Any:

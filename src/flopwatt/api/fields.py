@@ -10,45 +10,15 @@ batches in sequences.
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from flopwatt.units import parse_quantity
-
-MAX_DEVICES = 10_000_000
-"""Bound on device counts (the largest clusters announced are ~10^6 devices)."""
-
-
-def _quantity(value: Any) -> Any:
-    """'300e9', '15T' -> float; numbers pass; NaN and infinities are refused."""
-    if isinstance(value, str):
-        try:
-            return parse_quantity(value)
-        except ValueError as exc:
-            raise ValueError("a number (e.g. 300e9 or 300B)") from exc
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("a finite number")
-    return value
-
-
-def _whole(value: Any) -> Any:
-    """A quantity that must be a whole number ('1K' -> 1000; 2.5 is refused)."""
-    value = _quantity(value)
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError("a whole number")
-        return int(value)
-    return value
-
-
-def _not_true_false(value: Any) -> Any:
-    """A count or stage is never true/false (pydantic would read true as 1)."""
-    if isinstance(value, bool):
-        raise ValueError("an integer, not true/false")
-    return value
-
+from flopwatt.api.defaults import DEFAULTS as DEFAULTS  # re-exported: defined in api/defaults.py (no pydantic)
+from flopwatt.api.defaults import MAX_DEVICES
+from flopwatt.api.defaults import not_true_false as _not_true_false
+from flopwatt.api.defaults import quantity as _quantity
+from flopwatt.api.defaults import whole as _whole
 
 Quantity = BeforeValidator(_quantity)
 Whole = BeforeValidator(_whole)
@@ -94,20 +64,3 @@ TokenCount = Annotated[float, Quantity, Field(ge=1, le=10_000_000, description="
 Seconds = Annotated[float, Quantity, Field(gt=0, le=3600, description="seconds")]
 Percentile = Annotated[float, Quantity, Field(ge=1, le=99.9, description="share of requests meeting the SLOs, %")]
 Watts = Annotated[float, Quantity, Field(gt=0, le=100_000, description="W")]
-
-DEFAULTS: dict[str, Any] = {
-    "train.model": "gpt3-175b",
-    "train.accelerator": "a100-sxm4-80gb",
-    "train.devices": 1024,
-    "train.global_batch": 1536,
-    "train.tokens": 300e9,
-    "train.stack": "megatron-core",
-    "site": "us-virginia",
-    "cooling": "air",
-    "switch": "eth-51t2-400g",
-    "serve.model": "llama2-70b",
-    "serve.accelerator": "h100-sxm5-80gb",
-    "serve.devices": 8,
-    "serve.precision": "fp8",
-}
-"""Defaults of settings a user may leave out; each one used is listed in the output's assumptions."""

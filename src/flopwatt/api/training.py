@@ -8,15 +8,17 @@ chosen plan re-evaluated with the request's tokens), cost the fastest feasible p
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from flopwatt import catalog
-from flopwatt.api import results
-from flopwatt.api.fields import DEFAULTS
-from flopwatt.api.requests import TrainRequest
+from flopwatt.api import outcome
+from flopwatt.api.defaults import DEFAULTS
+from flopwatt.api.outcome import Outcome
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_stack, resolve_system
 from flopwatt.errors import InputError
-from flopwatt.estimate import BestEstimate, choose_below, estimate_best
+from flopwatt.estimate import BestEstimate, choose_below, estimate_best, stack_bounds
 from flopwatt.fabric.design import design, rack_layout
 from flopwatt.fabric.design import summary as fabric_summary
 from flopwatt.fabric.network import FabricSpec
@@ -25,6 +27,10 @@ from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
 from flopwatt.perf.reasons import EXPLANATIONS
 from flopwatt.perf.space import PlanRequest
 from flopwatt.specs import TrainingWorkload
+
+if TYPE_CHECKING:
+    from flopwatt.api.requests import TrainRequest
+    from flopwatt.api.results import Result
 
 ADVICE_SPEEDUP = 1.2
 """Another stack is named in the advice when its fastest plan is at least this much faster (a reporting rule)."""
@@ -57,8 +63,16 @@ def _fabric(req: TrainRequest, system):
     return design(spec, req.devices, system.devices_per_node, layout=rack_layout(system, rails))
 
 
-def train(req: TrainRequest) -> results.Result:
+def train(req: TrainRequest) -> Result:
     """Estimate one training run; plans none of which is feasible come back as an infeasible result."""
+    from flopwatt.api.results import from_outcome
+
+    return from_outcome(train_outcome(req))
+
+
+def train_outcome(req: TrainRequest) -> Outcome:
+    """:func:`train`'s fields before validation as a Result (no pydantic): what the CLI prints. ``req`` is a
+    TrainRequest or an object with its attributes and ``model_fields_set`` (the CLI's validated options)."""
     notes = Assumptions()
     model = resolve_model(req.model, notes)
     system = resolve_system(req.accelerator, req.system, DEFAULTS["train.accelerator"], notes)
@@ -83,19 +97,19 @@ def train(req: TrainRequest) -> results.Result:
               "global_batch": req.global_batch, "site": req.site, "cooling": req.cooling}
     refused = cooling_refusal(system, req.cooling)
     if refused is not None:  # a facility rule shared by every plan of this system x cooling (perf/feasibility.py)
-        out = results.infeasible("train", inputs, {COOLING_REASON: estimate.choice.evaluated},
+        out = outcome.infeasible("train", inputs, {COOLING_REASON: estimate.choice.evaluated},
                                  estimate.choice.evaluated, notes.items, message=refused)
         out.advice.append(refused)
         return out
     if estimate.result is None:
-        out = results.infeasible("train", inputs, estimate.infeasible_counts(), estimate.choice.evaluated,
+        out = outcome.infeasible("train", inputs, estimate.infeasible_counts(), estimate.choice.evaluated,
                                  notes.items)
         out.advice.extend(_advice(req, workload, system, stack, estimate))
         return out
     return _feasible(req, (workload, system, stack), estimate, fabric, inputs, notes)
 
 
-def _feasible(req, context, estimate: BestEstimate, fabric, inputs: dict, notes: Assumptions) -> results.Result:
+def _feasible(req, context, estimate: BestEstimate, fabric, inputs: dict, notes: Assumptions) -> Outcome:
     workload, system, stack = context
     summary = estimate.best_summary()
     setting = resolve_setting(req, notes)
@@ -109,7 +123,7 @@ def _feasible(req, context, estimate: BestEstimate, fabric, inputs: dict, notes:
     notes.add(fabric_money_note(bom))
     notes.add("failures: catalog failure model (Llama 3 interruption rates per device-day), Daly checkpoint interval")
     details = {"fabric": fabric_summary(*fabric) if fabric else None}
-    return results.Result(
+    return Outcome(
         kind="train", inputs=inputs, feasible=True, plans_evaluated=estimate.choice.evaluated,
         plans_feasible=estimate.choice.feasible, infeasible=estimate.infeasible_counts(),
         plan=summary["plan"], chosen=summary["chosen"], time=summary["time"], memory=summary["memory"],
@@ -130,21 +144,24 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) 
     if not req.advise:
         return out
     mine = estimate.choice.step_time_s
-    best_alt = None
     plan_request = _plan_request(req)
     # Only a stack whose fastest plan is within the rule (x ADVICE_SPEEDUP <= mine; the slack covers the rounding
     # of the division) and faster than the best so far can change the advice, so each search stops at that cutoff.
+    # Stacks are searched in order of their spaces' least step-time bound (a likely winner first, so the cutoff
+    # tightens early); equal step times go to the stack listed first in the catalog, as in catalog order.
     rule = mine / ADVICE_SPEEDUP * (1 + ADVICE_CUTOFF_SLACK)
-    for other in catalog.stacks().values():
-        if other.id == stack.id or other.parallel_block != stack.parallel_block:
-            continue  # a stack with the parallel block (MegaScale) trains another architecture: not advice
+    others = [(i, other) for i, other in enumerate(catalog.stacks().values())
+              if other.id != stack.id and other.parallel_block == stack.parallel_block]  # MegaScale: not advice
+    least = stack_bounds(workload, system, stack, [other for _, other in others], plan_request)
+    best_alt = None
+    for i, other in sorted(others, key=lambda pair: (least[pair[1].id], pair[0])):
         cutoff = rule if best_alt is None else min(rule, best_alt[1].step_time_s)
         alt = choose_below(workload, system, other, plan_request, cutoff)
-        if alt is not None and np.isfinite(alt.step_time_s) and (
-                best_alt is None or alt.step_time_s < best_alt[1].step_time_s):
-            best_alt = (other, alt)
+        if alt is not None and np.isfinite(alt.step_time_s) and (best_alt is None or (
+                alt.step_time_s, i) < (best_alt[1].step_time_s, best_alt[2])):
+            best_alt = (other, alt, i)
     if best_alt and best_alt[1].step_time_s * ADVICE_SPEEDUP <= mine:
-        other, alt = best_alt
+        other, alt, _ = best_alt
         plan, step, mfu = alt.plan.row(0), alt.step_time_s, alt.mfu
         shape = f"tp={plan['tp']} pp={plan['pp']} dp={plan['dp']}"
         now = f"{stack.id} has no feasible plan" if not np.isfinite(mine) else \

@@ -123,16 +123,78 @@ def step_time_lower_bound(ctx, plans: Plans, straggler_penalty: float = 0.0) -> 
     ``straggler_penalty``: the catalog's slow-host penalty of the request's host count (0 without one).
     NaN (an infinite time times zero layers) becomes -inf: such a plan is never pruned.
     """
+    stage, bubble = _stage_and_bubble(ctx, plans)
+    return _combine(plans.micro_batches.astype(float), bubble, stage, straggler_penalty)
+
+
+def _stage_and_bubble(ctx, plans: Plans) -> tuple[np.ndarray, np.ndarray]:
+    """The slowest stage's least compute + recompute per micro-batch, and the bubble in micro-batch times: the
+    factors of the bound that do not depend on the global batch."""
     lt = _unique_layer_times(ctx, plans)
     seq = np.full(len(plans), ctx.seq / plans.cp)
     log_f, log_b = logits_times(ctx.model, seq, plans.micro_batch, plans.tp, ctx.rates)
     w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
     per_layer = lt.forward + lt.backward + w_full * lt.recompute_full + w_sel * lt.recompute_selective
-    stage = _stage_work(ctx, plans, per_layer, log_f + log_b)
-    m = plans.micro_batches.astype(float)
+    return _stage_work(ctx, plans, per_layer, log_f + log_b), bubble_stages(ctx, plans)
+
+
+def _combine(micro_batches: np.ndarray, bubble: np.ndarray, stage: np.ndarray, straggler_penalty: float) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        bound = (1.0 + straggler_penalty) * (m + bubble_stages(ctx, plans)) * stage * (1.0 - MARGIN)
+        bound = (1.0 + straggler_penalty) * (micro_batches + bubble) * stage * (1.0 - MARGIN)
     return np.where(np.isnan(bound), -np.inf, bound)
+
+
+def space_lower_bound(workload: TrainingWorkload, system: System, stack: StackProfile, shapes: Plans,
+                      devices: int) -> float:
+    """A value <= the step time of every plan of a space, from its shapes (``space.enumerate_shapes``: each
+    parallel layout, micro-batch and sequence-parallel choice once, no recomputation, ZeRO 0).
+
+    :func:`step_time_lower_bound` does not read the ZeRO stage, and grows with the recomputed share of each layer
+    (its per-layer work adds ``w x recompute`` terms, w >= 0, to the same forward + backward sum, and the stage
+    work, micro-batch count and bubble multiply it by non-negative factors), so a plan's bound is at least that of
+    its shape; the least of the shapes' bounds is at most every plan's bound, hence its step time. -inf (never
+    prunes) when there is no shape or one's bound is undefined."""
+    if len(shapes) == 0:
+        return -np.inf
+    eff = catalog.efficiency()
+    ctx = search_context(workload, system, stack, devices, eff)
+    return float(np.min(step_time_lower_bound(ctx, shapes, _straggler_penalty(eff, system, devices))))
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeBounds:
+    """:func:`space_lower_bound` for every global batch at once: the batch-free factors of the bounds of a
+    space's shapes over all batches (``space.shape_superset``); :meth:`least` picks one batch's shapes
+    (``space.batch_mask``) and multiplies its micro-batch counts in, with the same arithmetic."""
+
+    replica: np.ndarray
+    """dp x micro-batch per shape (sequences per step of one replica's micro-batch)."""
+    micro_batch: np.ndarray
+    bubble: np.ndarray
+    stage: np.ndarray
+    straggler_penalty: float
+    open_micro_batch: bool
+
+    def least(self, global_batch: int) -> float:
+        """:func:`space_lower_bound` of the shapes of ``global_batch`` (-inf if it has none)."""
+        from flopwatt.perf.space import batch_mask
+
+        keep = np.flatnonzero(batch_mask(self.replica, self.micro_batch, global_batch, self.open_micro_batch))
+        if len(keep) == 0:
+            return -np.inf
+        micro_batches = (global_batch // self.replica[keep]).astype(float)
+        return float(np.min(_combine(micro_batches, self.bubble[keep], self.stage[keep], self.straggler_penalty)))
+
+
+def shape_bounds(workload: TrainingWorkload, system: System, stack: StackProfile, superset: Plans, devices: int,
+                 open_micro_batch: bool) -> ShapeBounds:
+    """The :class:`ShapeBounds` of ``superset`` (``space.shape_superset`` of a request)."""
+    eff = catalog.efficiency()
+    ctx = search_context(workload, system, stack, devices, eff)
+    stage, bubble = _stage_and_bubble(ctx, superset)
+    return ShapeBounds(replica=superset.dp * superset.micro_batch, micro_batch=superset.micro_batch, bubble=bubble,
+                       stage=stage, straggler_penalty=_straggler_penalty(eff, system, devices),
+                       open_micro_batch=open_micro_batch)
 
 
 @dataclass(frozen=True, slots=True)

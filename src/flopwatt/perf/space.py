@@ -7,7 +7,7 @@ trimmed to the combinations that multiply out to the device count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -88,8 +88,8 @@ def _layouts(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     return tuple(i[keep] for i in (i_tp, i_pp, i_cp, i_vpp, i_ep))
 
 
-def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
-    """All plans consistent with ``request`` (structurally valid degrees; memory is checked later)."""
+def _axes(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> tuple[np.ndarray, ...]:
+    """Each knob's options: (tp, pp, cp, micro-batch, vpp, ZeRO, recompute code, sequence parallel, ep, fraction)."""
     n = request.devices
     divs = divisors(n)
     tp_max = 2 * system.scale_up_domain_devices  # TP beyond the scale-up domain is never competitive
@@ -109,12 +109,74 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     experts = model.moe.experts if model.moe is not None else 1
     ep = _options(request.ep, divisors(experts) if model.moe is not None else np.array([1]))
     fractions = np.array(PARTIAL_RECOMPUTE if stack.partial_recompute and request.recompute is None else [1.0])
-    axes = (tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions)
+    return tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions
+
+
+def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
+    """All plans consistent with ``request`` (structurally valid degrees; memory is checked later)."""
+    n = request.devices
+    axes = _axes(request, model, stack, system)
     index = _valid_combinations(request, model, stack, axes)
     tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_, ep_, fr_ = (a[i] for a, i in zip(axes, index, strict=True))
     return Plans.build(tp=tp_, pp=pp_, dp=n // (tp_ * pp_ * cp_), cp=cp_, ep=ep_, vpp=vpp_, micro_batch=mb_,
                        global_batch=request.global_batch, zero_stage=z_, recompute=rc_,
                        sequence_parallel=sp_, recompute_layers=fr_)
+
+
+def shape_superset(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
+    """The shapes (:func:`enumerate_shapes`) of ``request`` for every global batch at once: each valid layout with
+    every micro-batch option of any batch (up to MAX_MICRO_BATCH when it is open) and sequence-parallel choice,
+    the batch split not checked; ``global_batch`` holds a placeholder. :func:`batch_mask` selects one batch's."""
+    n = request.devices
+    if request.micro_batch is None:  # the micro-batch options of a batch >= MAX_MICRO_BATCH include all others
+        request = replace(request, global_batch=MAX_MICRO_BATCH)
+    axes = _axes(request, model, stack, system)
+    tp, pp, cp, mb, vpp, _, _, sp, ep, _ = axes
+    layout, li, mi = _layout_batches(request, model, stack, axes, split=False)
+    si, pi = (g.ravel() for g in np.meshgrid(np.arange(len(sp)), np.arange(len(li)), indexing="ij"))
+    lay = li[pi]
+    keep = ~sp[si] | (tp[layout[0][lay]] > 1)  # sequence parallelism needs tensor parallelism
+    lay, pi, si = lay[keep], pi[keep], si[keep]
+    tp_, pp_, cp_ = tp[layout[0][lay]], pp[layout[1][lay]], cp[layout[2][lay]]
+    return Plans.build(tp=tp_, pp=pp_, dp=n // (tp_ * pp_ * cp_), cp=cp_, ep=ep[layout[4][lay]],
+                       vpp=vpp[layout[3][lay]], micro_batch=mb[mi[pi]], global_batch=request.global_batch,
+                       zero_stage=0, recompute="none", sequence_parallel=sp[si], recompute_layers=1.0)
+
+
+def batch_mask(replica: np.ndarray, micro_batch: np.ndarray, global_batch: int, open_micro_batch: bool) -> np.ndarray:
+    """Which shapes of a :func:`shape_superset` (``replica`` = dp x micro-batch) belong to ``global_batch``: the
+    batch splits into whole micro-batches, and an open micro-batch is an option of that batch (a power of two
+    up to min(MAX_MICRO_BATCH, batch))."""
+    keep = global_batch % replica == 0
+    if open_micro_batch:
+        keep &= micro_batch <= min(MAX_MICRO_BATCH, global_batch)
+    return keep
+
+
+def enumerate_shapes(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
+    """Every (tp, pp, dp, cp, vpp, ep, micro-batch, sequence-parallel) of :func:`enumerate_plans`'s space once,
+    with ZeRO 0 and no recomputation: empty exactly when the space is. A plan's step-time lower bound
+    (perf/bounds.py) ignores ZeRO and grows with recomputation, so its least value over these is at most the
+    least over the space (:func:`flopwatt.perf.bounds.space_lower_bound`)."""
+    superset = shape_superset(request, model, stack, system)
+    keep = batch_mask(superset.dp * superset.micro_batch, superset.micro_batch, request.global_batch,
+                      request.micro_batch is None)
+    shapes = superset.take(np.flatnonzero(keep))
+    return replace(shapes, global_batch=np.full(len(shapes), request.global_batch, dtype=np.int64))
+
+
+def _layout_batches(request: PlanRequest, model: ModelSpec, stack: StackProfile, axes: tuple[np.ndarray, ...],
+                    split: bool = True) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """The valid layouts (:func:`_layouts`) and the (layout, micro-batch) pairs that split the global batch
+    (every pair without ``split``)."""
+    tp, pp, cp, mb, vpp, _, _, _, ep, _ = axes
+    layout = _layouts(request, model, stack, (tp, pp, cp, vpp, ep))
+    dp_layout = request.devices // (tp[layout[0]] * pp[layout[1]] * cp[layout[2]])
+    li, mi = (g.ravel() for g in np.meshgrid(np.arange(len(layout[0])), np.arange(len(mb)), indexing="ij"))
+    if not split:
+        return layout, li, mi
+    keep = request.global_batch % np.maximum(dp_layout[li] * mb[mi], 1) == 0
+    return layout, li[keep], mi[keep]
 
 
 def _valid_combinations(request: PlanRequest, model: ModelSpec, stack: StackProfile,
@@ -125,11 +187,7 @@ def _valid_combinations(request: PlanRequest, model: ModelSpec, stack: StackProf
     the batch split once per (layout, micro-batch), the recompute fraction once per knob combination;
     only the survivors are multiplied out (the same set as filtering the whole product)."""
     tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions = axes
-    layout = _layouts(request, model, stack, (tp, pp, cp, vpp, ep))
-    dp_layout = request.devices // (tp[layout[0]] * pp[layout[1]] * cp[layout[2]])
-    li, mi = (g.ravel() for g in np.meshgrid(np.arange(len(layout[0])), np.arange(len(mb)), indexing="ij"))
-    split = request.global_batch % np.maximum(dp_layout[li] * mb[mi], 1) == 0
-    li, mi = li[split], mi[split]
+    layout, li, mi = _layout_batches(request, model, stack, axes)
     knobs = np.meshgrid(*(np.arange(len(a)) for a in (zero, recompute, sp, fractions)), indexing="ij")
     i_z, i_rc, i_sp, i_fr = (k.ravel() for k in knobs)
     qualified = (recompute[i_rc] == RECOMPUTE.index("full")) | (fractions[i_fr] == 1.0)  # a fraction qualifies full
