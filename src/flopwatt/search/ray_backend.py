@@ -29,8 +29,9 @@ from flopwatt.search.pareto import front_indices
 
 IN_FLIGHT_PER_CPU = 4
 """Tasks submitted ahead per cluster CPU: enough to hide a round trip (~1 ms), few to cancel on Ctrl-C."""
-THIN_ABOVE_ROWS = 100_000
-"""The driver thins the rows it holds (fronts and top-k of the items so far) when they pass this many."""
+THIN_ABOVE_ROWS = 20_000
+"""The driver thins the rows it holds (fronts and top-k of the items so far) when they pass this many
+(a row is a dict of ~30 fields, ~1 KB)."""
 
 
 def import_ray():
@@ -66,10 +67,13 @@ class Thinner:
         self.top_k = top_k
         self.limit_rows = limit_rows
         self.items: list[tuple[int, Any]] = []
+        self.live: list[tuple[int, Any]] = []
+        """The items that still hold rows (a thinning visits only these)."""
         self.rows = 0
 
     def add(self, numbered: list[tuple[int, Any]]) -> None:
         self.items.extend(numbered)
+        self.live.extend(pair for pair in numbered if pair[1].front or pair[1].top)
         self.rows += sum(len(r.front) + len(r.top) for _, r in numbered)
         if self.rows > self.limit_rows:
             self.thin()
@@ -77,7 +81,8 @@ class Thinner:
     def thin(self) -> None:
         from flopwatt.search.run import OBJECTIVES
 
-        ordered = [r for _, r in sorted(self.items, key=lambda pair: pair[0])]
+        self.live.sort(key=lambda pair: pair[0])
+        ordered = [r for _, r in self.live]
         fronts = [(r, row) for r in ordered for row in r.front]
         kept_front = set()
         if fronts:
@@ -94,7 +99,8 @@ class Thinner:
         for r in ordered:
             r.front = [row for row in r.front if id(row) in kept_front]
             r.top = [row for row in r.top if id(row) in kept_top]
-        self.rows = sum(len(r.front) + len(r.top) for r in ordered)
+        self.live = [pair for pair in self.live if pair[1].front or pair[1].top]
+        self.rows = sum(len(r.front) + len(r.top) for _, r in self.live)
 
 
 def run(tasks: list[tuple], address: str | None, progress: Callable, stats, task_fn: Callable,
