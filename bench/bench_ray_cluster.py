@@ -1,7 +1,7 @@
 """The plan search on a multi-node Ray cluster (not part of the test run).
 
     python bench/bench_ray_cluster.py [CONFIG] [--address ADDR | --nodes 2 --cpus-per-node 1]
-                                      [--check-local] [--time-limit S]
+                                      [--worker-niceness N] [--check-local] [--time-limit S]
 
 CONFIG defaults to bench/data/plan_1e9.toml (1,059,518,516 distinct training evaluations, one site and one
 cooling: no re-costing multiplier). Without ``--address`` a cluster of ``--nodes`` Ray nodes is started on
@@ -153,15 +153,17 @@ def main() -> None:
     parser.add_argument("--address", help="an existing cluster (default: start --nodes on this machine)")
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--cpus-per-node", type=int, default=1)
+    parser.add_argument("--worker-niceness", type=int, help="Ray's RAY_worker_niceness for the cluster started here")
     parser.add_argument("--check-local", action="store_true")
     parser.add_argument("--time-limit", type=int, help="seconds; then the search is interrupted")
     args = parser.parse_args()
     cfg = config.load(args.config)
     groups, items = engine.work_items(cfg)
     total = sum(stop - start for _, start, stop in items) * len(cfg.sites) * len(cfg.cooling)
-    print(f"machine: os.cpu_count() {os.cpu_count()}, usable cores {len(os.sched_getaffinity(0))}, load "
-          f"average {_load()}; config {args.config.name}: {total:,} configurations, {len(items):,} work items")
-    cluster = None if args.address else ray_cluster.start(args.nodes, args.cpus_per_node)
+    print(f"machine: os.cpu_count() {os.cpu_count()}, usable cores {len(os.sched_getaffinity(0))}, niceness "
+          f"{os.nice(0)}, load average {_load()}; config {args.config.name}: {total:,} configurations, "
+          f"{len(items):,} work items")
+    cluster = None if args.address else ray_cluster.start(args.nodes, args.cpus_per_node, args.worker_niceness)
     try:
         address = args.address or cluster.address
         env = cluster.env if cluster else dict(os.environ)

@@ -92,10 +92,16 @@ class LocalCluster:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def start(nodes: int = 2, cpus_per_node: int = 1) -> LocalCluster:
-    """Start a head and ``nodes - 1`` joining nodes of ``cpus_per_node`` CPUs each; stop it on any failure."""
+def start(nodes: int = 2, cpus_per_node: int = 1, worker_niceness: int | None = None) -> LocalCluster:
+    """Start a head and ``nodes - 1`` joining nodes of ``cpus_per_node`` CPUs each; stop it on any failure.
+
+    ``worker_niceness``: added by Ray to the raylet's niceness for its workers (``RAY_worker_niceness``; Ray's
+    default puts workers of a raylet started under ``nice -n 10`` at 19, below everything else on the machine).
+    """
     temp_dir = Path(tempfile.mkdtemp(prefix="fwray-", dir="/tmp"))  # short: Ray's socket paths live under it
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"}
+    if worker_niceness is not None:
+        env["RAY_worker_niceness"] = str(worker_niceness)
     gcs, dashboard = free_ports(2)
     cluster = LocalCluster(address=f"127.0.0.1:{gcs}", temp_dir=temp_dir, env=env, nodes=nodes)
     try:
