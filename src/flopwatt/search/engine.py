@@ -1,9 +1,10 @@
 """Run a plan search on a backend and merge the chunks: totals, reason counts, Pareto front, top-k.
 
 Backends: ``local`` (a process pool over this machine's cores, workers that die with this process:
-:mod:`flopwatt.search.workers`) and ``ray`` (tasks on a Ray cluster: ``ray.init(address=...)``; ``None``
-starts a local instance). Chunks are merged in work-item order, so both backends give the same rows and
-numbers. With ``out_dir`` the parts are written atomically and a manifest last (:mod:`flopwatt.search.sink`).
+:mod:`flopwatt.search.workers`) and ``ray`` (tasks on a Ray cluster: :mod:`flopwatt.search.ray_backend`;
+``address``, else ``RAY_ADDRESS``, else a local instance). Chunks are merged in work-item order, so both
+backends give the same rows and numbers. With ``out_dir`` the parts are written atomically and a manifest
+last (:mod:`flopwatt.search.sink`).
 """
 
 from __future__ import annotations
@@ -120,26 +121,13 @@ def run_local(tasks: list[tuple], workers: int, progress, stats: TaskStats | Non
     return out
 
 
-def run_ray(tasks: list[tuple], address: str | None, progress, stats: TaskStats | None = None) -> list[run.ChunkResult]:
-    try:
-        import ray
-    except ImportError as exc:
-        raise InputError("--backend", "ray installed (pip install 'flopwatt[ray]')", "ray") from exc
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 num_cpus=None if address else os.cpu_count())
-    try:
-        start = time.perf_counter()
-        remote = ray.remote(_timed_task)
-        refs = [remote.remote(t) for t in tasks]
-        out = [progress(_record(stats, r)) for r in ray.get(refs)]
-        if stats is not None:
-            stats.wall_s += time.perf_counter() - start
-        return out
-    finally:
-        if started:
-            ray.shutdown()
+def run_ray(tasks: list[tuple], address: str | None, progress, stats: TaskStats | None = None,
+            top_k: int = 10) -> list[list[tuple[int, run.ChunkResult]]]:
+    """The tasks on a Ray cluster (:mod:`flopwatt.search.ray_backend`); rows ``merge`` cannot use are dropped
+    as results arrive, so pass the search's ``top_k``."""
+    from flopwatt.search import ray_backend
+
+    return ray_backend.run(tasks, address, progress, stats, _timed_task, _record, top_k)
 
 
 def merge(results: list[run.ChunkResult], top_k: int) -> PlanReport:
@@ -215,7 +203,7 @@ def search(cfg: PlanConfig, *, backend: str = "local", workers: int | None = Non
         if backend == "local":
             bundles = run_local(tasks, workers or os.cpu_count() or 1, ticks, stats)
         elif backend == "ray":
-            bundles = run_ray(tasks, address, ticks, stats)
+            bundles = run_ray(tasks, address, ticks, stats, cfg.top_k)
         else:
             raise InputError("--backend", "local or ray", backend)
     except BaseException:
