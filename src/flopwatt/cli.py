@@ -97,7 +97,8 @@ def _add_plan(sub: Any) -> None:
     plan = sub.add_parser("plan", help="search the design space: Pareto front of time, $, MWh, tCO2e")
     plan.add_argument("config", type=Path, help="TOML: [workload], [menu], [plan], [constraints], [output]")
     plan.add_argument("--backend", choices=("local", "ray"), default="local")
-    plan.add_argument("--address", help="Ray cluster address (e.g. ray://head:10001); default: a local instance")
+    plan.add_argument("--address", help="Ray cluster address (e.g. ray://head:10001); "
+                                        "default: RAY_ADDRESS, else a local instance")
     plan.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
     plan.add_argument("--out", type=Path, help="directory for every feasible configuration (one part per chunk)")
     plan.add_argument("--format", choices=FORMATS, default="parquet")
