@@ -9,12 +9,15 @@ body the schema itself refuses); an infeasible plan is a 200 whose ``feasible`` 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import functools
 import json
 import math
 import socket
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any, Literal
 
@@ -64,14 +67,17 @@ def _json_default(value: Any) -> Any:
 
 
 def _finite(value: Any) -> Any:
-    """JSON has no infinity: a search row's unknown (infinite) $, MWh or tCO2e is sent as null."""
+    """Plain JSON values in one walk: JSON has no infinity, so an unknown (non-finite) number (a search row's
+    $, MWh or tCO2e) is sent as null; tuples become lists and numpy scalars Python ones (:func:`_json_default`)."""
+    if value is None or isinstance(value, str | int):
+        return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
-    return value
+    return _finite(_json_default(value))
 
 
 def _no_files(req: Any) -> None:
@@ -106,7 +112,7 @@ def answer(endpoint: str, body: str) -> str:
         out = [r.payload() if isinstance(r, api.Result) else r for r in out]
     elif isinstance(out, api.Result):
         out = out.payload()
-    return json.dumps(_finite(json.loads(json.dumps(out, default=_json_default))), allow_nan=False)
+    return json.dumps(_finite(out), allow_nan=False)
 
 
 def _fabric(req: FabricRequest) -> Any:
@@ -259,12 +265,23 @@ def _require_token(app: FastAPI, token: str) -> None:
         return await call_next(request)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Every worker is started, and has imported the server, before the first request is taken (no request
+    waits for a process start); they are stopped with the server."""
+    await asyncio.to_thread(app.state.pool.warm)
+    try:
+        yield
+    finally:
+        app.state.pool.close()
+
+
 def create_app(*, timeout_s: float = TIMEOUT_S, workers: int | None = None, cache_bytes: int = CACHE_BYTES,
                token: str | None = None) -> FastAPI:
     """The app; each computation runs in one of ``workers`` processes, killed after ``timeout_s``; with
     ``token``, /v1 requests need it in the X-Flopwatt-Token header."""
     app = FastAPI(title="flopwatt", version="1", description="Planner and simulator for AI infrastructure.",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, lifespan=_lifespan)
     app.state.timeout_s = timeout_s
     app.state.cache = AnswerCache(cache_bytes)
     app.state.pool = pool.Pool(workers, catalog.overlay_paths())
@@ -381,8 +398,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -
     token = token or os.environ.get("FLOPWATT_WEB_TOKEN") or None
     for line in serve_banner(host, port, token):
         print(line, file=sys.stderr if "warning" in line else sys.stdout, flush=True)
-    app = create_app(token=token)
-    app.state.pool.warm()
+    app = create_app(token=token)  # its workers start before it takes requests (_lifespan)
     try:
         uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     finally:

@@ -1,0 +1,63 @@
+"""The web server's serving path: workers started before the first request, answers serialised in one walk."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="web extra (fastapi) not installed")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from flopwatt.server.app import _finite, _json_default, answer, create_app  # noqa: E402
+
+
+def test_workers_start_before_the_first_request_and_stop_with_the_server():
+    app = create_app(workers=2)
+    assert not app.state.pool.idle  # nothing runs until the app is served
+    with TestClient(app) as client:
+        started = list(app.state.pool.idle)
+        assert len(started) == 2 and all(w.process.is_alive() for w in started)
+        assert client.post("/v1/reliability", json={"devices": 100, "days": 3}).status_code == 200
+        assert set(app.state.pool.idle) == set(started)  # the request was answered by a started worker
+    assert not app.state.pool.idle and not any(w.process.is_alive() for w in started)
+
+
+def _old_chain(value):
+    """The serialisation this walk replaced: dumps with numpy scalars, loads, non-finite to null, dumps."""
+    def finite(v):
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        return [finite(x) for x in v] if isinstance(v, list) else v
+    return json.dumps(finite(json.loads(json.dumps(value, default=_json_default))), allow_nan=False)
+
+
+@pytest.mark.parametrize("value", [
+    {"a": (1, np.float32(2.5), np.int64(3), float("nan"), np.float64("inf"), np.bool_(True), -0.0)},
+    {1: [None, "x", np.array([4.0]), True], 2.5: {"z": [float("-inf"), 1e300, 5e-324]}, "k": ()},
+    [np.float64(0.1), np.int32(-7), "Infinity", {"nested": ({"t": np.float16(1.5)},)}],
+])
+def test_one_walk_gives_the_bytes_of_dumps_loads_dumps(value):
+    assert json.dumps(_finite(value), allow_nan=False) == _old_chain(value)
+
+
+def test_a_training_answer_is_plain_json_with_unknowns_as_null():
+    body = json.dumps({"model": "llama3-8b", "devices": 64, "global_batch": 64, "tokens": 1e10, "advise": False})
+    from flopwatt.api.requests import TrainRequest
+
+    canonical = TrainRequest.model_validate_json(body).model_dump_json()
+    text = answer("train", canonical)
+    from flopwatt import api
+
+    expected = api.train(TrainRequest.model_validate_json(canonical)).payload()
+    assert text == _old_chain(expected)
+    assert json.loads(text)["inputs"]["tokens"] == 1e10
+
+
+def test_an_object_json_cannot_write_is_still_refused():
+    with pytest.raises(TypeError, match="not JSON-serialisable"):
+        _finite({"x": object()})
