@@ -38,13 +38,13 @@ REQUEST_TIMEOUT_S = 60.0
 """A request not answered by then counts as an error."""
 
 
-def _serve(port: int, http: str, loop: str) -> None:
+def _serve(port: int, http: str, loop: str, workers: int | None) -> None:
     """The app as ``flopwatt web`` serves it (its workers start before the first request is taken)."""
     import uvicorn
 
     from flopwatt.server.app import create_app
 
-    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning", http=http, loop=loop)
+    uvicorn.run(create_app(workers=workers), host="127.0.0.1", port=port, log_level="warning", http=http, loop=loop)
 
 
 def _rss_bytes(pid: int) -> int:
@@ -221,16 +221,18 @@ def main() -> None:
                         help="uvicorn's HTTP parser (auto, as flopwatt web: httptools where installed)")
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                         help="uvicorn's event loop (auto, as flopwatt web: uvloop where installed)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: as flopwatt web, min(4, cores))")
     args = parser.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port, args.http, args.loop))
+    spawn = multiprocessing.get_context("spawn")
+    server = spawn.Process(target=_serve, args=(port, args.http, args.loop, args.workers))
     server.start()
     try:
         _wait_up(port)
         print(f"cores usable: {len(os.sched_getaffinity(0))}; load average before: {_load_average()}; uvicorn "
-              f"http={args.http} loop={args.loop}")
+              f"http={args.http} loop={args.loop}; workers {args.workers or 'default'}")
         print(f"RSS before: {_rss_line(server.pid)}")
         workers = _descendants(server.pid)
         cpu_before = {p: _cpu_s(p) for p in [server.pid, *workers]}

@@ -26,16 +26,22 @@ at once)."""
 async def _readable(loop: asyncio.AbstractEventLoop, conn: Any, timeout_s: float) -> None:
     """Return when ``conn`` has data (or EOF) or after ``timeout_s``, whichever is first."""
     ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
     try:
-        loop.add_reader(conn.fileno(), lambda: ready.done() or ready.set_result(None))
+        loop.add_reader(conn.fileno(), wake)
     except (RuntimeError, AttributeError, ValueError):  # no selector loop (Windows raises a RuntimeError
         # subclass for add_reader): a plain poll
         await asyncio.sleep(timeout_s)
         return
+    timer = loop.call_later(timeout_s, wake)  # a timer handle, not wait_for's extra task and futures
     try:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ready, timeout_s)
+        await ready
     finally:
+        timer.cancel()
         loop.remove_reader(conn.fileno())
 
 
@@ -186,14 +192,16 @@ class Pool:
     async def _wait(self, worker: Worker, deadline: float,
                     disconnected: Callable[[], Awaitable[bool]] | None) -> tuple[str, str]:
         loop = asyncio.get_running_loop()
-        while not worker.conn.poll():
+        while True:  # wait first: most answers come within one POLL_S, and then nothing else is checked
+            await _readable(loop, worker.conn, min(POLL_S, max(deadline - time.monotonic(), 0.0)))
+            if worker.conn.poll():
+                break
             if not worker.process.is_alive():
                 raise RuntimeError(f"web worker {worker.process.pid} died (exit {worker.process.exitcode})")
             if time.monotonic() >= deadline:
                 raise Timeout
             if disconnected is not None and await disconnected():
                 raise Disconnected
-            await _readable(loop, worker.conn, min(POLL_S, max(deadline - time.monotonic(), 0.0)))
         try:
             return worker.conn.recv()
         except (EOFError, OSError):
