@@ -61,3 +61,22 @@ def test_a_training_answer_is_plain_json_with_unknowns_as_null():
 def test_an_object_json_cannot_write_is_still_refused():
     with pytest.raises(TypeError, match="not JSON-serialisable"):
         _finite({"x": object()})
+
+
+def test_a_full_cache_holds_no_more_memory_than_its_bound():
+    import tracemalloc
+
+    from flopwatt.server.app import AnswerCache
+
+    pad_key, pad_answer = "x" * 560, "y" * 3650  # the sizes of a /v1/train key and answer
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        cache = AnswerCache(max_bytes=2**20)
+        for i in range(3000):
+            cache.put(("train", f'{{"tokens":{i},"pad":"{pad_key}"}}'), f'{{"tokens":{i},"pad":"{pad_answer}"}}')
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert 200 < len(cache.entries) < 3000  # full: old answers were dropped
+    assert held <= cache.max_bytes and cache.memory_bytes() <= cache.max_bytes

@@ -16,6 +16,7 @@ import functools
 import json
 import math
 import socket
+import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -131,11 +132,13 @@ ENDPOINTS = {
 
 
 class AnswerCache:
-    """Answers by (endpoint, body), least recently used first out, bounded in bytes (keys and answers);
-    errors are not cached. Repeated questions (a page re-rendered, a sweep re-run) are served from memory."""
+    """Answers by (endpoint, body), least recently used first out, bounded in bytes of memory: the key tuple,
+    body and answer strings as allocated (``sys.getsizeof``) and the table holding them; errors are not
+    cached. Repeated questions (a page re-rendered, a sweep re-run) are served from memory."""
 
     def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
         self.max_bytes, self.bytes = max_bytes, 0
+        """``bytes``: the entries' strings and key tuples (the table's own size is added when bounding)."""
         self.entries: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def get(self, key: tuple[str, str]) -> str | None:
@@ -143,19 +146,24 @@ class AnswerCache:
             self.entries.move_to_end(key)
         return self.entries.get(key)
 
+    def memory_bytes(self) -> int:
+        """What the cache holds: its entries and its table (``sys.getsizeof`` of the ordered dict)."""
+        return self.bytes + sys.getsizeof(self.entries)
+
     def put(self, key: tuple[str, str], text: str) -> None:
-        size = _utf8_bytes(*key, text)
+        size = _entry_bytes(key, text)
         if size > self.max_bytes or key in self.entries:
             return
         self.entries[key] = text
         self.bytes += size
-        while self.bytes > self.max_bytes:
-            (endpoint, body), old = self.entries.popitem(last=False)
-            self.bytes -= _utf8_bytes(endpoint, body, old)
+        while self.entries and self.memory_bytes() > self.max_bytes:
+            old_key, old = self.entries.popitem(last=False)
+            self.bytes -= _entry_bytes(old_key, old)
 
 
-def _utf8_bytes(*texts: str) -> int:
-    return sum(len(t.encode("utf-8")) for t in texts)
+def _entry_bytes(key: tuple[str, str], text: str) -> int:
+    """Memory of one entry: the key tuple, the body and the answer (the endpoint name is a shared constant)."""
+    return sys.getsizeof(key) + sys.getsizeof(key[1]) + sys.getsizeof(text)
 
 
 async def _run(app: FastAPI, endpoint: str, body: str, http: Request) -> Response:
@@ -390,7 +398,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -
     """Run the server (the ``flopwatt web`` command); the socket is bound first, so a bad host or port is
     one line naming it; ``token`` defaults to $FLOPWATT_WEB_TOKEN."""
     import os
-    import sys
 
     import uvicorn
 
