@@ -80,3 +80,27 @@ def test_a_full_cache_holds_no_more_memory_than_its_bound():
         tracemalloc.stop()
     assert 200 < len(cache.entries) < 3000  # full: old answers were dropped
     assert held <= cache.max_bytes and cache.memory_bytes() <= cache.max_bytes
+
+
+def test_requests_waiting_for_a_worker_are_served_first_come_first_served():
+    import asyncio
+
+    from flopwatt.server.pool import Pool
+
+    async def main() -> list[int]:
+        pool = Pool(1)
+        pool.warm()
+        order: list[int] = []
+
+        async def one(i: int) -> None:
+            status, _ = await pool.run("reliability", json.dumps({"devices": 100 + i, "days": 3}), 60)
+            assert status == "ok"
+            order.append(i)
+
+        try:
+            await asyncio.gather(*(asyncio.create_task(one(i)) for i in range(12)))
+        finally:
+            pool.close()
+        return order
+
+    assert asyncio.run(main()) == list(range(12))
