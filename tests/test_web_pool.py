@@ -14,15 +14,19 @@ from fastapi.testclient import TestClient  # noqa: E402
 from flopwatt.server.app import _finite, _json_default, answer, create_app  # noqa: E402
 
 
-def test_workers_start_before_the_first_request_and_stop_with_the_server():
+def test_workers_start_before_the_first_request():
     app = create_app(workers=2)
     assert not app.state.pool.idle  # nothing runs until the app is served
-    with TestClient(app) as client:
-        started = list(app.state.pool.idle)
-        assert len(started) == 2 and all(w.process.is_alive() for w in started)
-        assert client.post("/v1/reliability", json={"devices": 100, "days": 3}).status_code == 200
-        assert set(app.state.pool.idle) == set(started)  # the request was answered by a started worker
-    assert not app.state.pool.idle and not any(w.process.is_alive() for w in started)
+    try:
+        with TestClient(app) as client:
+            started = list(app.state.pool.idle)
+            assert len(started) == 2 and all(w.process.is_alive() for w in started)
+            assert client.post("/v1/reliability", json={"devices": 100, "days": 3}).status_code == 200
+            assert set(app.state.pool.idle) == set(started)  # the request was answered by a started worker
+        with TestClient(app):  # a later lifespan (a client per request) keeps the same workers
+            assert set(app.state.pool.idle) == set(started)
+    finally:
+        app.state.pool.close()
 
 
 def _old_chain(value):

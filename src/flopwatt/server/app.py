@@ -276,12 +276,10 @@ def _require_token(app: FastAPI, token: str) -> None:
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Every worker is started, and has imported the server, before the first request is taken (no request
-    waits for a process start); they are stopped with the server."""
+    waits for a process start). They outlive a lifespan (a test client opens one per request; the
+    workers are daemons, and :func:`serve` stops them)."""
     await asyncio.to_thread(app.state.pool.warm)
-    try:
-        yield
-    finally:
-        app.state.pool.close()
+    yield
 
 
 def create_app(*, timeout_s: float = TIMEOUT_S, workers: int | None = None, cache_bytes: int = CACHE_BYTES,
