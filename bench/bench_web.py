@@ -2,7 +2,7 @@
 test run).
 
     python bench/bench_web.py [--clients 50] [--seconds 30] [--new-space] [--no-advise] [--client raw|httpx]
-                              [--http auto|h11|httptools] [--loop auto|asyncio|uvloop]
+                              [--http auto|h11|httptools] [--loop auto|asyncio|uvloop] [--workers N]
 
 Starts `flopwatt web`'s app under uvicorn in a child process on 127.0.0.1 (a free port; its workers start
 before it takes requests), so the clients (in this process) do not share the server's interpreter. Each client
@@ -12,12 +12,14 @@ connection. The default client writes HTTP/1.1 on asyncio streams (~0.3 ms CPU a
 an answer counts as an error unless it is a 200 whose JSON is a training result for that request's own tokens
 (a refused connection, a timeout or a short answer count too). Every request is a new question (the server's
 answer cache never hits): by default they differ in tokens (one plan space, searched by each worker on its first
-request, then cached); ``--new-space`` also gives each a new global batch (every stack's search runs).
+request, then cached); ``--new-space`` also cycles through 64 global batches (each worker searches each space,
+and every other stack's for the advice, once).
 
-Prints the cores and the load average before and after (other processes share the machine), requests,
-errors, throughput, p50/p90/p99/max latency, CPU time per request of the server, its workers and this
-client (less noisy than wall time on a shared machine), and the resident memory (VmRSS) of the server and
-of its child processes before and after.
+Prints the cores and the load average before and after (other processes share the machine); requests, errors,
+throughput, p50/p90/p99/max latency and the requests over 500 ms; the p99 of the requests sent in each 5 s (a
+slow window is the machine, not the queue); CPU time per request of the server, its workers and this client
+(less noisy than wall time on a shared machine); the resident memory (VmRSS) of the server and of its child
+processes before and after.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from typing import Any
 
 REQUEST_TIMEOUT_S = 60.0
 """A request not answered by then counts as an error."""
+SLOW_S = 0.5
+"""The issue's p99 bound (issue #20): the requests slower than this are counted."""
+WINDOW_S = 5.0
 
 
 def _serve(port: int, http: str, loop: str, workers: int | None) -> None:
@@ -78,13 +83,24 @@ class Tally:
     """Latency of every answered or failed request (s) and the errors, by kind."""
 
     def __init__(self) -> None:
+        self.starts: list[float] = []
         self.latencies: list[float] = []
         self.errors: collections.Counter[str] = collections.Counter()
 
     def add(self, start: float, error: str | None) -> None:
+        self.starts.append(start)
         self.latencies.append(time.perf_counter() - start)
         if error:
             self.errors[error] += 1
+
+    def windows(self, seconds: float) -> list[list[float]]:
+        """Latencies (sorted) of the requests sent in each ``seconds`` window: a slow window is the machine
+        (other processes), a slow request in fast windows is the server's queueing."""
+        first = min(self.starts, default=0.0)
+        out: dict[int, list[float]] = collections.defaultdict(list)
+        for start, latency in zip(self.starts, self.latencies, strict=True):
+            out[int((start - first) // seconds)].append(latency)
+        return [sorted(out[k]) for k in sorted(out)]
 
 
 def _check(status: int, payload: bytes, body: dict) -> str | None:
@@ -191,22 +207,25 @@ def _wait_up(port: int) -> None:
 
 def _rss_line(server_pid: int) -> str:
     children = _descendants(server_pid)
-    return (f"server {_rss_bytes(server_pid) / 2**20:.0f} MiB; {len(children)} child processes (forkserver, "
-            f"resource tracker, workers) max {max((_rss_bytes(p) for p in children), default=0) / 2**20:.0f} MiB, "
+    return (f"server {_rss_bytes(server_pid) / 2**20:.0f} MiB; {len(children)} child processes (forkserver and "
+            f"workers) max {max((_rss_bytes(p) for p in children), default=0) / 2**20:.0f} MiB, "
             f"sum {sum(_rss_bytes(p) for p in children) / 2**20:.0f} MiB")
 
 
 def _report(args: argparse.Namespace, tally: Tally, wall: float) -> None:
     ordered = sorted(tally.latencies)
     n = max(len(ordered), 1)
-    kind = "new plan space each" if args.new_space else "new tokens each (plan space searched before)"
+    kind = "new plan space each" if args.new_space else "new tokens each, one plan space"
     errors = sum(tally.errors.values())
     print(f"{args.clients} clients x {args.seconds:g} s, distinct /v1/train ({kind}, advise={not args.no_advise}), "
           f"{args.client} client: {len(ordered)} requests, {errors} errors"
           f"{' ' + str(dict(tally.errors)) if errors else ''}, {len(ordered) / wall:.1f}/s")
     print("latency " + ", ".join(f"{name} {_quantile(ordered, q) * 1e3:.0f} ms" for name, q in
                                  (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))) +
-          f", mean {sum(ordered) / n * 1e3:.0f} ms")
+          f", mean {sum(ordered) / n * 1e3:.0f} ms; over {SLOW_S * 1e3:.0f} ms: "
+          f"{sum(x > SLOW_S for x in ordered)} ({sum(x > SLOW_S for x in ordered) / n:.1%})")
+    print(f"p99 of the requests sent in each {WINDOW_S:g} s: " +
+          " ".join(f"{_quantile(w, 0.99) * 1e3:.0f}" for w in tally.windows(WINDOW_S)) + " ms")
 
 
 def main() -> None:
