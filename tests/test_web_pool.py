@@ -108,3 +108,30 @@ def test_requests_waiting_for_a_worker_are_served_first_come_first_served():
         return order
 
     assert asyncio.run(main()) == list(range(12))
+
+
+def test_a_request_whose_client_left_while_it_waited_kills_no_worker():
+    """It gives its worker, untouched (its caches kept), to the next request instead of computing."""
+    import asyncio
+
+    from flopwatt.server.pool import Disconnected, Pool
+
+    async def gone() -> bool:
+        return True
+
+    async def main() -> tuple[list, list, int, int]:
+        pool = Pool(1)
+        pool.warm()
+        pid = pool.idle[0].process.pid
+        body = json.dumps({"devices": 100, "days": 3})
+        try:
+            results = await asyncio.gather(pool.run("reliability", body, 60),  # holds the only worker
+                                           pool.run("reliability", body, 60, gone),  # waits; its client left
+                                           pool.run("reliability", body, 60), return_exceptions=True)
+            return results, pool.killed, pid, pool.idle[0].process.pid
+        finally:
+            pool.close()
+
+    results, killed, before, after = asyncio.run(main())
+    assert results[0][0] == "ok" and isinstance(results[1], Disconnected) and results[2][0] == "ok"
+    assert not killed and before == after

@@ -120,13 +120,16 @@ class Pool:
 
     async def run(self, endpoint: str, body: str, timeout_s: float,
                   disconnected: Callable[[], Awaitable[bool]] | None = None) -> tuple[str, str]:
-        """``(status, text)`` of one request; raises Timeout or Disconnected after killing its worker.
+        """``(status, text)`` of one request; raises Timeout or Disconnected after killing its worker (a
+        request whose client went while it waited for a worker raises Disconnected and kills nothing).
 
         Requests waiting for a worker are served first come, first served (a queue of futures, not a
         polling race), and a request learns that its answer arrived from the event loop (the pipe is
         readable), not at the next poll: a free worker never idles while requests wait."""
         deadline = time.monotonic() + timeout_s
-        worker = await self._acquire(deadline)
+        worker, waited = await self._acquire(deadline)
+        if waited and disconnected is not None:
+            await self._check_client(worker, disconnected)
         self.busy.add(worker)
         try:
             worker.conn.send((endpoint, body))
@@ -140,14 +143,27 @@ class Pool:
         self._free(worker)
         return result
 
-    async def _acquire(self, deadline: float) -> Worker:
-        """An idle worker, a new one if fewer than ``size`` exist, else the next one freed (in arrival order)."""
+    async def _check_client(self, worker: Worker, disconnected: Callable[[], Awaitable[bool]]) -> None:
+        """After a wait in the queue: a request whose client went meanwhile hands its worker, untouched (its
+        caches kept), to the next request instead of computing an answer nobody reads."""
+        try:
+            gone = await disconnected()
+        except BaseException:
+            self._free(worker)
+            raise
+        if gone:
+            self._free(worker)
+            raise Disconnected
+
+    async def _acquire(self, deadline: float) -> tuple[Worker, bool]:
+        """An idle worker, a new one if fewer than ``size`` exist, else the next one freed (in arrival order);
+        and whether the request waited for it."""
         if not self.waiting:
             if self.idle:
-                return self.idle.pop()
+                return self.idle.pop(), False
             if self.starting + len(self.busy) < self.size:
                 self.starting += 1
-                return await self._start()
+                return await self._start(), False
         handed: asyncio.Future = asyncio.get_running_loop().create_future()
         self.waiting.append(handed)
         try:
@@ -160,7 +176,7 @@ class Pool:
             if isinstance(exc, TimeoutError):
                 raise Timeout from None
             raise
-        return got if got is not None else await self._start()
+        return (got if got is not None else await self._start()), True
 
     def _pass_on(self, worker: Worker | None) -> None:
         if worker is None:
