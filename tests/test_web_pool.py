@@ -135,3 +135,52 @@ def test_a_request_whose_client_left_while_it_waited_kills_no_worker():
     results, killed, before, after = asyncio.run(main())
     assert results[0][0] == "ok" and isinstance(results[1], Disconnected) and results[2][0] == "ok"
     assert not killed and before == after
+
+
+SLOW_PLAN = {"workload": {"model": "gpt3-175b", "tokens": 300e9, "global_batch": [1536, 3072]},
+             "menu": {"devices": [1024, 2048, 3072, 4096], "fabrics": ["ideal", "fat-tree", "rail-optimized"],
+                      "stacks": ["megatron-core", "megatron-2022", "fsdp", "megascale"]}}
+"""A search of several seconds (it holds the only worker while another request waits)."""
+
+
+def test_a_request_that_never_got_a_worker_is_busy_not_a_stopped_computation():
+    import asyncio
+
+    from flopwatt.server.pool import Busy, Pool
+
+    async def main() -> tuple[type, list]:
+        pool = Pool(1)
+        pool.warm()
+        try:
+            slow = asyncio.create_task(pool.run("plan", json.dumps(SLOW_PLAN), 60))
+            await asyncio.sleep(0.2)  # the search holds the worker
+            try:
+                await pool.run("reliability", json.dumps({"devices": 100, "days": 3}), 0.3)
+                raised: type = type(None)
+            except Busy:
+                raised = Busy
+            killed_while_waiting = list(pool.killed)
+            slow.cancel()
+            await asyncio.gather(slow, return_exceptions=True)
+            return raised, killed_while_waiting
+        finally:
+            pool.close()
+
+    raised, killed = asyncio.run(main())
+    assert raised is Busy and not killed
+
+
+def test_busy_is_a_503_with_retry_after():
+    from flopwatt.server import pool
+    from flopwatt.server.app import RETRY_AFTER_S
+
+    class Full:
+        async def run(self, *args, **kwargs):
+            raise pool.Busy
+
+    app = create_app(workers=1, cache_bytes=0)
+    app.state.pool = Full()
+    response = TestClient(app).post("/v1/train", json={"devices": 64, "global_batch": 64})
+    assert response.status_code == 503 and response.headers["retry-after"] == str(RETRY_AFTER_S)
+    assert "busy" in response.json()["detail"]
+    assert "503" in app.openapi()["paths"]["/v1/train"]["post"]["responses"]

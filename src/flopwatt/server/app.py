@@ -45,6 +45,8 @@ TIMEOUT_S = 20.0
 """Seconds a computation may take; then its worker process is killed and the answer is 408."""
 CACHE_BYTES = 64 * 2**20
 """Bound of the answer cache (keys and answers, in bytes)."""
+RETRY_AFTER_S = 5
+"""Seconds a client is asked to wait (Retry-After) when no worker was free before its deadline (a rule)."""
 MAX_BODY_BYTES = 2**20
 """Largest request body accepted (every field is bounded far below this; larger is 413)."""
 
@@ -173,6 +175,10 @@ async def _run(app: FastAPI, endpoint: str, body: str, http: Request) -> Respons
     if text is None:
         try:
             status, text = await app.state.pool.run(endpoint, body, app.state.timeout_s, http.is_disconnected)
+        except pool.Busy:
+            raise HTTPException(status_code=503, detail=f"no worker was free within {app.state.timeout_s:g} s (the "
+                                "server is busy); nothing was computed; retry later",
+                                headers={"Retry-After": str(RETRY_AFTER_S)}) from None
         except pool.Timeout:
             raise HTTPException(status_code=408, detail=f"request took over {app.state.timeout_s:g} s; the "
                                 "computation was stopped; narrow it (or run the CLI)") from None
@@ -215,6 +221,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     408: {"description": f"The computation took longer than the timeout ({TIMEOUT_S:g} s by default) and was "
                          "stopped", "model": Problem},
     413: {"description": f"Body larger than {MAX_BODY_BYTES:,} bytes", "model": Problem},
+    503: {"description": f"No worker was free within the timeout (the server is busy): nothing was computed; "
+                         f"retry after the Retry-After seconds ({RETRY_AFTER_S})", "model": Problem},
 }
 """Error answers every computing route may give (422: the schema refused the body, documented by FastAPI)."""
 

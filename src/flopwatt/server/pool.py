@@ -49,6 +49,10 @@ class Timeout(Exception):
     """The deadline passed: the worker was killed."""
 
 
+class Busy(Timeout):
+    """The deadline passed while the request waited for a worker: nothing was computed, nothing killed."""
+
+
 class Disconnected(Exception):
     """The client went away: the worker was killed."""
 
@@ -174,7 +178,7 @@ class Pool:
             if handed.done() and not handed.cancelled():  # handed over at the last moment: pass it on
                 self._pass_on(handed.result())
             if isinstance(exc, TimeoutError):
-                raise Timeout from None
+                raise Busy from None
             raise
         return (got if got is not None else await self._start()), True
 
