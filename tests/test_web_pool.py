@@ -184,3 +184,34 @@ def test_busy_is_a_503_with_retry_after():
     assert response.status_code == 503 and response.headers["retry-after"] == str(RETRY_AFTER_S)
     assert "busy" in response.json()["detail"]
     assert "503" in app.openapi()["paths"]["/v1/train"]["post"]["responses"]
+
+
+def test_quick_requests_take_turns_with_a_search_s_queued_parts():
+    """One worker, held; three long requests queue, then two quick ones: the lanes alternate (FIFO within
+    each), so a quick estimate waits for at most one long request, not for every queued part."""
+    import asyncio
+
+    from flopwatt.server.pool import Pool
+
+    quick = json.dumps({"devices": 100, "days": 3})
+    long = json.dumps({"endpoints": 4096, "topology": "fat-tree", "radix": 64, "switch": "eth-51t2-800g"})
+
+    async def main() -> list[str]:
+        pool = Pool(1, long_endpoints=frozenset({"fabric"}))
+        pool.warm()
+        order: list[str] = []
+
+        async def one(name: str, endpoint: str, body: str) -> None:
+            status, _ = await pool.run(endpoint, body, 60)
+            assert status == "ok"
+            order.append(name)
+
+        jobs = [("A", "reliability", quick), ("L1", "fabric", long), ("L2", "fabric", long), ("L3", "fabric", long),
+                ("Q1", "reliability", quick), ("Q2", "reliability", quick)]
+        try:
+            await asyncio.gather(*(asyncio.create_task(one(*job)) for job in jobs))
+        finally:
+            pool.close()
+        return order
+
+    assert asyncio.run(main()) == ["A", "Q1", "L1", "Q2", "L2", "L3"]

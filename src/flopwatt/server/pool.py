@@ -95,11 +95,19 @@ class Worker:
         self.conn.close()
 
 
+LONG_ENDPOINTS = frozenset({"plan", "plan/part", "plan/report", "fleet", "fleet/report", "capacity",
+                            "capacity/report"})
+"""Searches and simulations (up to seconds each; a streamed search queues many parts at once). They wait in
+their own lane, so a quick estimate never waits behind a search's queued parts."""
+
+
 class Pool:
     """At most ``size`` workers, started on demand; a worker busy past a deadline is killed, not waited for."""
 
-    def __init__(self, size: int | None = None, overlays: list[str] | None = None) -> None:
+    def __init__(self, size: int | None = None, overlays: list[str] | None = None,
+                 long_endpoints: frozenset[str] = LONG_ENDPOINTS) -> None:
         self.size = size or max(1, min(4, os.cpu_count() or 1))
+        self.long_endpoints = long_endpoints
         self.overlays = list(overlays or [])
         forkserver = "forkserver" in multiprocessing.get_all_start_methods()  # not on Windows
         self.ctx = multiprocessing.get_context("forkserver" if forkserver else "spawn")
@@ -110,8 +118,12 @@ class Pool:
         """(pid, time.monotonic() when it was reaped) of every killed worker (the tests read it)."""
         self.busy: set[Worker] = set()
         self.starting = 0
-        self.waiting: collections.deque[asyncio.Future] = collections.deque()
-        """Requests waiting for a worker, oldest first; each future gets a worker, or None: start one."""
+        self.waiting: dict[bool, collections.deque[asyncio.Future]] = {False: collections.deque(),
+                                                                       True: collections.deque()}
+        """Requests waiting for a worker, oldest first, in two lanes (True: long endpoints); each future gets a
+        worker, or None: start one."""
+        self.turn = False
+        """The lane that gets the next freed worker when both have requests waiting (they take turns)."""
 
     def warm(self) -> None:
         """Start every worker now (the first start imports the server once, in the forkserver)."""
@@ -128,10 +140,11 @@ class Pool:
         request whose client went while it waited for a worker raises Disconnected and kills nothing).
 
         Requests waiting for a worker are served first come, first served (a queue of futures, not a
-        polling race), and a request learns that its answer arrived from the event loop (the pipe is
-        readable), not at the next poll: a free worker never idles while requests wait."""
+        polling race) within their lane, the quick and the long lanes taking turns for each freed worker;
+        a request learns that its answer arrived from the event loop (the pipe is readable), not at the
+        next poll: a free worker never idles while requests wait."""
         deadline = time.monotonic() + timeout_s
-        worker, waited = await self._acquire(deadline)
+        worker, waited = await self._acquire(deadline, endpoint in self.long_endpoints)
         if waited and disconnected is not None:
             await self._check_client(worker, disconnected)
         self.busy.add(worker)
@@ -159,22 +172,22 @@ class Pool:
             self._free(worker)
             raise Disconnected
 
-    async def _acquire(self, deadline: float) -> tuple[Worker, bool]:
+    async def _acquire(self, deadline: float, long: bool) -> tuple[Worker, bool]:
         """An idle worker, a new one if fewer than ``size`` exist, else the next one freed (in arrival order);
         and whether the request waited for it."""
-        if not self.waiting:
+        if not (self.waiting[False] or self.waiting[True]):
             if self.idle:
                 return self.idle.pop(), False
             if self.starting + len(self.busy) < self.size:
                 self.starting += 1
                 return await self._start(), False
         handed: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.waiting.append(handed)
+        self.waiting[long].append(handed)
         try:
             got = await asyncio.wait_for(handed, max(deadline - time.monotonic(), 0.0))
         except BaseException as exc:  # timed out, or the request was cancelled while it waited
             with contextlib.suppress(ValueError):
-                self.waiting.remove(handed)
+                self.waiting[long].remove(handed)
             if handed.done() and not handed.cancelled():  # handed over at the last moment: pass it on
                 self._pass_on(handed.result())
             if isinstance(exc, TimeoutError):
@@ -198,14 +211,18 @@ class Pool:
             self.starting -= 1
 
     def _free(self, worker: Worker | None) -> None:
-        """Hand a worker (or, ``None``, the slot of a killed one) to the longest-waiting request, else keep it."""
-        while self.waiting:
-            handed = self.waiting.popleft()
-            if not handed.done():
-                if worker is None:
-                    self.starting += 1  # the slot is reserved for the request that will start the worker
-                handed.set_result(worker)
-                return
+        """Hand a worker (or, ``None``, the slot of a killed one) to the longest-waiting request of the lane
+        whose turn it is (else of the other lane), else keep it."""
+        for lane in (self.turn, not self.turn):
+            queue = self.waiting[lane]
+            while queue:
+                handed = queue.popleft()
+                if not handed.done():
+                    if worker is None:
+                        self.starting += 1  # the slot is reserved for the request that will start the worker
+                    self.turn = not lane
+                    handed.set_result(worker)
+                    return
         if worker is not None:
             self.idle.append(worker)
 
