@@ -101,6 +101,21 @@ LONG_ENDPOINTS = frozenset({"plan", "plan/part", "plan/report", "fleet", "fleet/
 their own lane, so a quick estimate never waits behind a search's queued parts."""
 
 
+class Lanes:
+    """Requests waiting for a worker, oldest first, in two lanes: ``lanes[False]`` quick, ``lanes[True]`` long
+    endpoints; its length is theirs together."""
+
+    def __init__(self) -> None:
+        self.queues: dict[bool, collections.deque[asyncio.Future]] = {False: collections.deque(),
+                                                                      True: collections.deque()}
+
+    def __getitem__(self, long: bool) -> collections.deque[asyncio.Future]:
+        return self.queues[long]
+
+    def __len__(self) -> int:
+        return len(self.queues[False]) + len(self.queues[True])
+
+
 class Pool:
     """At most ``size`` workers, started on demand; a worker busy past a deadline is killed, not waited for."""
 
@@ -118,10 +133,8 @@ class Pool:
         """(pid, time.monotonic() when it was reaped) of every killed worker (the tests read it)."""
         self.busy: set[Worker] = set()
         self.starting = 0
-        self.waiting: dict[bool, collections.deque[asyncio.Future]] = {False: collections.deque(),
-                                                                       True: collections.deque()}
-        """Requests waiting for a worker, oldest first, in two lanes (True: long endpoints); each future gets a
-        worker, or None: start one."""
+        self.waiting = Lanes()
+        """Requests waiting for a worker; each future gets a worker, or None: start one."""
         self.turn = False
         """The lane that gets the next freed worker when both have requests waiting (they take turns)."""
 
@@ -175,7 +188,7 @@ class Pool:
     async def _acquire(self, deadline: float, long: bool) -> tuple[Worker, bool]:
         """An idle worker, a new one if fewer than ``size`` exist, else the next one freed (in arrival order);
         and whether the request waited for it."""
-        if not (self.waiting[False] or self.waiting[True]):
+        if not self.waiting:
             if self.idle:
                 return self.idle.pop(), False
             if self.starting + len(self.busy) < self.size:
