@@ -215,3 +215,25 @@ def test_quick_requests_take_turns_with_a_search_s_queued_parts():
         return order
 
     assert asyncio.run(main()) == ["A", "Q1", "L1", "Q2", "L2", "L3"]
+
+
+def test_the_worker_pipe_stays_blocking_after_a_wait_under_uvloop():
+    """uvloop's add_reader makes a file non-blocking; an answer larger than one write (over 16 KiB, an HTML
+    report) then failed half-way through recv ('web worker died')."""
+    import multiprocessing
+    import os
+
+    uvloop = pytest.importorskip("uvloop", reason="uvloop not installed")
+    from flopwatt.server.pool import _readable
+
+    ours, theirs = multiprocessing.Pipe()
+    loop = uvloop.new_event_loop()
+    try:
+        theirs.send("x" * 100_000)
+        loop.run_until_complete(_readable(loop, ours, 5.0))
+        assert os.get_blocking(ours.fileno())
+        assert ours.recv() == "x" * 100_000
+    finally:
+        loop.close()
+        ours.close()
+        theirs.close()

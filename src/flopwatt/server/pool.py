@@ -43,6 +43,8 @@ async def _readable(loop: asyncio.AbstractEventLoop, conn: Any, timeout_s: float
     finally:
         timer.cancel()
         loop.remove_reader(conn.fileno())
+        if not os.get_blocking(conn.fileno()):  # uvloop's add_reader makes it non-blocking: a recv of an answer
+            os.set_blocking(conn.fileno(), True)  # larger than the pipe's buffer would stop half-way
 
 
 class Timeout(Exception):
