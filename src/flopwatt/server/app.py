@@ -9,12 +9,15 @@ body the schema itself refuses); an infeasible plan is a 200 whose ``feasible`` 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import functools
 import json
 import math
 import socket
-from collections import OrderedDict
+import sys
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any, Literal
 
@@ -35,12 +38,13 @@ from flopwatt.api.requests import (
 )
 from flopwatt.errors import InputError
 from flopwatt.server import config_routes, pool
+from flopwatt.server.cache import CACHE_BYTES, AnswerCache
 
 MAX_SEARCH_CONFIGURATIONS = 2_000_000
 TIMEOUT_S = 20.0
 """Seconds a computation may take; then its worker process is killed and the answer is 408."""
-CACHE_BYTES = 64 * 2**20
-"""Bound of the answer cache (keys and answers, in bytes)."""
+RETRY_AFTER_S = 5
+"""Seconds a client is asked to wait (Retry-After) when no worker was free before its deadline (a rule)."""
 MAX_BODY_BYTES = 2**20
 """Largest request body accepted (every field is bounded far below this; larger is 413)."""
 
@@ -64,14 +68,17 @@ def _json_default(value: Any) -> Any:
 
 
 def _finite(value: Any) -> Any:
-    """JSON has no infinity: a search row's unknown (infinite) $, MWh or tCO2e is sent as null."""
+    """Plain JSON values in one walk: JSON has no infinity, so an unknown (non-finite) number (a search row's
+    $, MWh or tCO2e) is sent as null; tuples become lists and numpy scalars Python ones (:func:`_json_default`)."""
+    if value is None or isinstance(value, str | int):
+        return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
-    return value
+    return _finite(_json_default(value))
 
 
 def _no_files(req: Any) -> None:
@@ -106,7 +113,7 @@ def answer(endpoint: str, body: str) -> str:
         out = [r.payload() if isinstance(r, api.Result) else r for r in out]
     elif isinstance(out, api.Result):
         out = out.payload()
-    return json.dumps(_finite(json.loads(json.dumps(out, default=_json_default))), allow_nan=False)
+    return json.dumps(_finite(out), allow_nan=False)
 
 
 def _fabric(req: FabricRequest) -> Any:
@@ -124,34 +131,6 @@ ENDPOINTS = {
 }
 
 
-class AnswerCache:
-    """Answers by (endpoint, body), least recently used first out, bounded in bytes (keys and answers);
-    errors are not cached. Repeated questions (a page re-rendered, a sweep re-run) are served from memory."""
-
-    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
-        self.max_bytes, self.bytes = max_bytes, 0
-        self.entries: OrderedDict[tuple[str, str], str] = OrderedDict()
-
-    def get(self, key: tuple[str, str]) -> str | None:
-        if key in self.entries:
-            self.entries.move_to_end(key)
-        return self.entries.get(key)
-
-    def put(self, key: tuple[str, str], text: str) -> None:
-        size = _utf8_bytes(*key, text)
-        if size > self.max_bytes or key in self.entries:
-            return
-        self.entries[key] = text
-        self.bytes += size
-        while self.bytes > self.max_bytes:
-            (endpoint, body), old = self.entries.popitem(last=False)
-            self.bytes -= _utf8_bytes(endpoint, body, old)
-
-
-def _utf8_bytes(*texts: str) -> int:
-    return sum(len(t.encode("utf-8")) for t in texts)
-
-
 async def _run(app: FastAPI, endpoint: str, body: str, http: Request) -> Response:
     """One computing request: from the cache, or from a worker killed at the deadline or when the client goes."""
     key = (endpoint, body)
@@ -159,6 +138,10 @@ async def _run(app: FastAPI, endpoint: str, body: str, http: Request) -> Respons
     if text is None:
         try:
             status, text = await app.state.pool.run(endpoint, body, app.state.timeout_s, http.is_disconnected)
+        except pool.Busy:
+            raise HTTPException(status_code=503, detail=f"no worker was free within {app.state.timeout_s:g} s (the "
+                                "server is busy); nothing was computed; retry later",
+                                headers={"Retry-After": str(RETRY_AFTER_S)}) from None
         except pool.Timeout:
             raise HTTPException(status_code=408, detail=f"request took over {app.state.timeout_s:g} s; the "
                                 "computation was stopped; narrow it (or run the CLI)") from None
@@ -201,6 +184,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     408: {"description": f"The computation took longer than the timeout ({TIMEOUT_S:g} s by default) and was "
                          "stopped", "model": Problem},
     413: {"description": f"Body larger than {MAX_BODY_BYTES:,} bytes", "model": Problem},
+    503: {"description": f"No worker was free within the timeout (the server is busy): nothing was computed; "
+                         f"retry after the Retry-After seconds ({RETRY_AFTER_S})", "model": Problem},
 }
 """Error answers every computing route may give (422: the schema refused the body, documented by FastAPI)."""
 
@@ -259,12 +244,21 @@ def _require_token(app: FastAPI, token: str) -> None:
         return await call_next(request)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Every worker is started, and has imported the server, before the first request is taken (no request
+    waits for a process start). They outlive a lifespan (a test client opens one per request; the
+    workers are daemons, and :func:`serve` stops them)."""
+    await asyncio.to_thread(app.state.pool.warm)
+    yield
+
+
 def create_app(*, timeout_s: float = TIMEOUT_S, workers: int | None = None, cache_bytes: int = CACHE_BYTES,
                token: str | None = None) -> FastAPI:
     """The app; each computation runs in one of ``workers`` processes, killed after ``timeout_s``; with
     ``token``, /v1 requests need it in the X-Flopwatt-Token header."""
     app = FastAPI(title="flopwatt", version="1", description="Planner and simulator for AI infrastructure.",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, lifespan=_lifespan)
     app.state.timeout_s = timeout_s
     app.state.cache = AnswerCache(cache_bytes)
     app.state.pool = pool.Pool(workers, catalog.overlay_paths())
@@ -373,7 +367,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -
     """Run the server (the ``flopwatt web`` command); the socket is bound first, so a bad host or port is
     one line naming it; ``token`` defaults to $FLOPWATT_WEB_TOKEN."""
     import os
-    import sys
 
     import uvicorn
 
@@ -381,8 +374,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -
     token = token or os.environ.get("FLOPWATT_WEB_TOKEN") or None
     for line in serve_banner(host, port, token):
         print(line, file=sys.stderr if "warning" in line else sys.stdout, flush=True)
-    app = create_app(token=token)
-    app.state.pool.warm()
+    app = create_app(token=token)  # its workers start before it takes requests (_lifespan)
     try:
         uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     finally:
