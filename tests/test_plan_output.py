@@ -242,10 +242,11 @@ def test_sigkill_of_the_planner_leaves_no_worker(tmp_path):
 WATCHED_CHILD = """
 import os, sys, time
 from flopwatt.search import workers
-pid = os.fork()
+planner = os.getpid()                  # taken before the fork, as the pool passes it: the test may kill
+pid = os.fork()                        # this process before the child has armed its watchdog
 if pid == 0:
     sys.platform = "no-prctl"          # the watchdog alone, as on a system without PR_SET_PDEATHSIG
-    workers.start_worker(os.getppid(), True)
+    workers.start_worker(planner, True)
     time.sleep(120)
     os._exit(0)
 print(pid, flush=True)
