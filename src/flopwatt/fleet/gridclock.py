@@ -160,11 +160,30 @@ class GridClock:
 
 
 def _integral_site(cumulative: np.ndarray, factors: np.ndarray, t_s: np.ndarray) -> np.ndarray:
-    """``_integral_s`` at one site (its 1-D tables): the same operations, element by element."""
-    years = np.floor(t_s / grid.YEAR_S)
-    rest = t_s - years * grid.YEAR_S
-    hour = np.minimum(np.maximum(np.floor(rest / grid.HOUR_S).astype(np.int64), 0), grid.YEAR_HOURS - 1)
-    return years * cumulative[-1] + cumulative[hour] + factors[hour] * (rest - hour * grid.HOUR_S)
+    """``_integral_s`` at one site (its 1-D tables): the same operations, element by element, in place where
+    an operand is not needed again. Where every time falls in year 0 (0 <= t and t / YEAR_S < 1, checked on
+    the extremes: division is monotonic), years = 0 makes ``rest = t - 0.0`` = t and ``0.0 * cumulative[-1] +
+    cumulative[hour]`` = cumulative[hour] (a sum with +0.0, where the table holds no -0.0): those operations
+    are skipped, the values are the same."""
+    if t_s.size and t_s.min() >= 0.0 and t_s.max() / grid.YEAR_S < 1.0 and not np.signbit(cumulative).any():
+        rest, years = t_s, None
+    else:
+        years = np.floor(t_s / grid.YEAR_S)
+        rest = years * grid.YEAR_S
+        np.subtract(t_s, rest, out=rest)
+    hour = np.floor(rest / grid.HOUR_S).astype(np.int64)
+    np.maximum(hour, 0, out=hour)
+    np.minimum(hour, grid.YEAR_HOURS - 1, out=hour)
+    part = hour * grid.HOUR_S
+    np.subtract(rest, part, out=part)
+    part *= factors[hour]  # factors[hour] x (rest - hour x HOUR_S)
+    if years is None:
+        part += cumulative[hour]
+        return part
+    years *= cumulative[-1]
+    years += cumulative[hour]
+    years += part
+    return years
 
 
 def _mean_one(tables: tuple[list, ...], s: int, a: float, b: float) -> float:

@@ -85,12 +85,18 @@ class Policy:
     def pick(self, view: FleetView) -> tuple[int, int] | None:
         if view.queue.waiting == 0:
             return None
-        fits = view.fits()
-        rows = fits.any(axis=1)
-        if not rows.any():
+        fits = view.nodes.fits_runnable(view.queue.demand)  # the table the nodes keep current, if they keep one
+        if fits is None:
+            fits = view.fits()
+            rows = np.logical_or.reduce(fits, axis=1)
+        else:
+            rows = view.nodes.runnable_rows()
+        # the earliest head among the buckets with a fit; an empty bucket's head is at inf, so it never wins
+        ready = np.where(rows, view.queue.head_ready_s, np.inf)
+        b = int(ready.argmin())
+        if ready[b] == np.inf:
             return None
-        b = int(np.argmin(np.where(rows, view.queue.head_ready_s, np.inf)))
-        return b, self.pool_for(view, b, fits[b])
+        return b, self.pool_for(view, b, fits[b].copy())
 
     def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
         return int(np.argmax(fitting))
@@ -208,7 +214,9 @@ class GridAware(Policy):
                 wake_s: float) -> float:
         """Wait for ``wake_s`` if its cost beats the best start now (pools with room, else any) by min_saving."""
         fit_now = view.nodes.fits(view.queue.demand)[b, pools]
-        now_cost = cost_now[fit_now].min() if fit_now.any() else cost_now.min()
+        now_cost = np.minimum.reduce(np.where(fit_now, cost_now, np.inf))  # the least over the pools with room
+        if now_cost == np.inf and not fit_now.any():
+            now_cost = np.minimum.reduce(cost_now)
         return float(wake_s) if later_min < (1.0 - self.min_saving) * now_cost else view.now_s
 
     def _bucket(self, view: FleetView, job: int, b: int) -> _BucketCosts | None:

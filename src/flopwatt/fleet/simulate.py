@@ -257,7 +257,7 @@ class _Run:
         while True:
             choice = self.policy.pick(view) if queue.waiting else None
             if choice is None:
-                self.blocked = not (queue.waiting and view.fits().any())
+                self.blocked = not (queue.waiting and np.count_nonzero(nodes.runnable_rows() & queue.nonempty[:, 0]))
                 return
             b, p = choice
             job = queue.pop(b)
