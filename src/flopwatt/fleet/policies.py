@@ -96,9 +96,10 @@ class Policy:
         b = int(ready.argmin())
         if ready[b] == np.inf:
             return None
-        return b, self.pool_for(view, b, fits[b].copy())
+        return b, self.pool_for(view, b, fits[b])  # read-only, current during the call
 
     def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
+        """The pool for bucket ``b``'s head among ``fitting`` ([P], read-only, valid during the call)."""
         return int(np.argmax(fitting))
 
     def service_order(self, view: FleetView, rates: Any) -> np.ndarray:
