@@ -189,8 +189,11 @@ class GridAware(Policy):
                                                                  work / rate)
 
     def defer(self, view: FleetView, job: int, b: int) -> float:
-        deadline, now = view.jobs.deadline_s[job], view.now_s
-        if not np.isfinite(deadline):
+        now = view.now_s
+        if getattr(self, "_view", None) is not view:  # a new run (see _bucket)
+            self._start_run(view)
+        deadline = self._deadline[job]
+        if not math.isfinite(deadline):
             return now
         bucket = self._bucket(view, job, b)
         if bucket is None:  # no pool can run it
@@ -223,10 +226,14 @@ class GridAware(Policy):
     def _bucket(self, view: FleetView, job: int, b: int) -> _BucketCosts | None:
         """What the policy tables ahead for bucket ``b`` (of ``job``), built on first use; None: no pool runs it."""
         if getattr(self, "_view", None) is not view:  # a new run: its own buckets
-            self._view, self._buckets, self._arrival = view, {}, view.jobs.arrival_s.tolist()
+            self._start_run(view)
         if b not in self._buckets:
             self._buckets[b] = self._bucket_costs(view, job, b)
         return self._buckets[b]
+
+    def _start_run(self, view: FleetView) -> None:
+        self._view, self._buckets = view, {}
+        self._arrival, self._deadline = view.jobs.arrival_s.tolist(), view.jobs.deadline_s.tolist()
 
     def _bucket_costs(self, view: FleetView, job: int, b: int) -> _BucketCosts | None:
         pools = np.flatnonzero(view.rate[b] > 0)

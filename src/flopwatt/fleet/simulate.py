@@ -197,6 +197,7 @@ class _Run:
         self.history: list[np.ndarray] = []
         self.demand: list[list[float]] = []
         self.per_node = [s.rates.tokens_per_s_per_node.tolist() for s in prep.services]
+        self.asked = [s.demand_tokens_per_s.tolist() for s in prep.services]
         self.work = prep.jobs.work_tokens.tolist()
         self.lo, self.hi = prep.jobs.devices_min.tolist(), prep.jobs.devices_max.tolist()
         self.job_class = prep.jobs.job_class.tolist()
@@ -255,9 +256,12 @@ class _Run:
             return
         view, queue, nodes = self.view, self.queue, self.nodes
         while True:
-            choice = self.policy.pick(view) if queue.waiting else None
-            if choice is None:
-                self.blocked = not (queue.waiting and np.count_nonzero(nodes.runnable_rows() & queue.nonempty[:, 0]))
+            if not (queue.waiting and np.count_nonzero(nodes.runnable_rows() & queue.nonempty[:, 0])):
+                self.blocked = True  # nothing can be placed: the policy is not asked
+                return
+            choice = self.policy.pick(view)
+            if choice is None:  # the policy places none of the jobs that fit
+                self.blocked = False
                 return
             b, p = choice
             job = queue.pop(b)
@@ -273,16 +277,17 @@ class _Run:
     def serve(self, k: int) -> None:
         """Re-place every service's replicas for service interval ``k``."""
         view, demand = self.view, []
-        free_nodes = self.nodes.free_nodes
-        for s, (svc, per_node_rate) in enumerate(zip(self.prep.services, self.per_node, strict=True)):
-            need = svc.demand_tokens_per_s[k % len(svc.demand_tokens_per_s)]
+        for s, (svc, per_node_rate, asked) in enumerate(zip(self.prep.services, self.per_node, self.asked,
+                                                            strict=True)):
+            free_nodes = self.nodes.free_nodes.tolist()  # after the services before this one took theirs
+            need = asked[k % len(asked)]  # a Python float: the same arithmetic as on the array's float64
             demand.append(need)
             held, new = self.held[s].tolist(), [0] * len(per_node_rate)
             for p in self.policy.service_order(view, svc.rates).tolist():
                 if need <= 0:
                     break
                 per_node = per_node_rate[p]
-                new[p] = min(held[p] + int(free_nodes[p]), math.ceil(need / per_node))
+                new[p] = min(held[p] + free_nodes[p], math.ceil(need / per_node))
                 need -= new[p] * per_node
             self._resize(s, held, new)
         self.history.append(self.held.copy())
