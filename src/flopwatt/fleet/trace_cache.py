@@ -47,14 +47,29 @@ def _entry(path: str | Path, kind: str) -> Path | None:
 
 def cached(path: str | Path, kind: str, parse: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The arrays ``parse()`` gives for the file ``path`` (a loader of ``kind``), from the cache when warm."""
-    entry = _entry(path, kind)
+    return cached_at(_entry(path, kind), parse)
+
+
+def entry_for(kind: str, key: bytes) -> Path | None:
+    """Where arrays computed from inputs whose digest is ``key`` are kept (None: no cache directory)."""
+    from flopwatt.catalog.parse_cache import cache_dir
+
+    folder = cache_dir()
+    if folder is None:
+        return None
+    digest = hashlib.sha256(f"{_FORMAT}\0{kind}\0{np.__version__}\0".encode() + key).hexdigest()
+    return folder / f"{kind}-all-{digest}.npz"
+
+
+def cached_at(entry: Path | None, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays kept in ``entry`` if it can be read, else ``compute()`` (then kept there; None: not kept)."""
     if entry is not None:
         try:
             with np.load(entry, allow_pickle=False) as stored:
                 return {name: stored[name] for name in stored.files}
         except (OSError, ValueError, KeyError, EOFError):
             pass
-    arrays = parse()
+    arrays = compute()
     if entry is not None:
         _store(entry, arrays)
     return arrays
