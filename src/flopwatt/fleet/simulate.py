@@ -13,8 +13,12 @@ replays them under one policy on the event kernel (:mod:`flopwatt.fleet.kernel`)
 Speed (issue 22): per event the loop does Python-scalar work and a few numpy operations on [buckets,
 pools] tables kept current incrementally (:mod:`flopwatt.fleet.nodes`, :mod:`flopwatt.fleet.queue`);
 the policy is not asked while no waiting job fits anywhere (see ``_Run.place``); the grid-aware
-policies table their deferral inputs per bucket ahead (:mod:`flopwatt.fleet.deferral`). None of it
-changes a decision: tests/test_fleet_reference.py replays a plain reference and compares bit for bit.
+policies table their deferral inputs per bucket ahead (:mod:`flopwatt.fleet.deferral`) and each job's
+cost per token in each pool at its arrival; the kernel keeps the one SCHEDULE event of an instant
+beside its heap. :func:`prepare` reads parsed traces and the throughput matrix from the cache directory
+when an earlier run left them (:mod:`flopwatt.fleet.trace_cache`, :mod:`flopwatt.fleet.rates_cache`,
+named by digests of everything they are computed from). None of it changes a decision or a figure:
+tests/test_fleet_reference.py replays a plain reference and compares bit for bit.
 
 Device-seconds are conserved: a placement never takes more than a pool's free devices (checked
 at every step), so busy time never exceeds capacity. Randomness (the class of each trace job)
