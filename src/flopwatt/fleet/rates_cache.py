@@ -6,9 +6,9 @@ directory) is named by a digest of everything the matrix is computed from: the c
 value by value (dataclasses field by field, arrays by their bytes), the device counts, and the text of
 every Python and data file of the installed flopwatt package (so any change of a model, a catalog
 entry or this code gives another name), with the Python and numpy versions. With a user catalog
-overlay (``FLOPWATT_CATALOG`` or ``--catalog``) nothing is cached. One matrix is kept (a new one
-replaces it). A value of a type not listed in :func:`_frozen`
-turns the cache off for that call rather than risk two inputs sharing a name.
+overlay (``FLOPWATT_CATALOG`` or ``--catalog``) nothing is cached. A value of a type not listed in
+:func:`_frozen` turns the cache off for that call rather than risk two inputs sharing a name. The newest
+``KEEP`` matrices are kept.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 _SUFFIXES = (".py", ".toml", ".json", ".csv")
+KEEP = 16
+"""Throughput matrices kept (the newest; each a few kB)."""
 
 
 @functools.lru_cache(maxsize=1)

@@ -81,7 +81,7 @@ def training_rates(classes: dict[str, JobClass], systems: dict[str, System], cou
                     rate[c, s, k], watts[c, s, k] = _best_rate(job_class, system, int(n))
         return {"tokens_per_s": rate, "it_power_w": watts}
 
-    got = cached_at(rates_cache.entry(classes, systems, counts), compute)  # kept across runs (rates_cache)
+    got = cached_at(rates_cache.entry(classes, systems, counts), compute, rates_cache.KEEP)  # across runs
     return TrainingRates(classes=tuple(classes), systems=tuple(systems), counts=counts,
                          tokens_per_s=got["tokens_per_s"], it_power_w=got["it_power_w"])
 

@@ -47,7 +47,7 @@ def _entry(path: str | Path, kind: str) -> Path | None:
 
 def cached(path: str | Path, kind: str, parse: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The arrays ``parse()`` gives for the file ``path`` (a loader of ``kind``), from the cache when warm."""
-    return cached_at(_entry(path, kind), parse)
+    return cached_at(_entry(path, kind), parse)  # one entry per file path
 
 
 def entry_for(kind: str, key: bytes) -> Path | None:
@@ -61,8 +61,9 @@ def entry_for(kind: str, key: bytes) -> Path | None:
     return folder / f"{kind}-all-{digest}.npz"
 
 
-def cached_at(entry: Path | None, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """The arrays kept in ``entry`` if it can be read, else ``compute()`` (then kept there; None: not kept)."""
+def cached_at(entry: Path | None, compute: Callable[[], dict[str, np.ndarray]], keep: int = 1) -> dict[str, np.ndarray]:
+    """The arrays kept in ``entry`` if it can be read, else ``compute()`` (then kept there; None: not kept),
+    with at most ``keep`` entries of the same prefix (the newest)."""
     if entry is not None:
         try:
             with np.load(entry, allow_pickle=False) as stored:
@@ -71,12 +72,13 @@ def cached_at(entry: Path | None, compute: Callable[[], dict[str, np.ndarray]]) 
             pass
     arrays = compute()
     if entry is not None:
-        _store(entry, arrays)
+        _store(entry, arrays, keep)
     return arrays
 
 
-def _store(entry: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``entry`` atomically, drop the older entries of the same path; on failure, nothing."""
+def _store(entry: Path, arrays: dict[str, np.ndarray], keep: int) -> None:
+    """Write ``arrays`` to ``entry`` atomically, keep the newest ``keep`` entries of its prefix (the same trace
+    path, or every throughput matrix); on failure, nothing."""
     import tempfile
 
     try:
@@ -90,8 +92,9 @@ def _store(entry: Path, arrays: dict[str, np.ndarray]) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
         prefix = entry.name.rsplit("-", 1)[0] + "-"
-        for old in entry.parent.glob(f"{prefix}*.npz"):
-            if old != entry:
-                old.unlink(missing_ok=True)
+        others = sorted((p for p in entry.parent.glob(f"{prefix}*.npz") if p != entry),
+                        key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in others[keep - 1:]:
+            old.unlink(missing_ok=True)
     except (OSError, ValueError):
         return
