@@ -216,3 +216,27 @@ def test_a_job_needing_a_whole_node_waits_for_one():
             {"class": "small", "arrival_s": 1.0, "devices": 16, "tokens": 1e9}]
     run = simulate(prepare(config(jobs=jobs, pools=pools)), Policy())
     assert run.start_s[2] == pytest.approx(max(run.end_s[0], run.end_s[1]))
+
+
+def test_throughput_matrix_cache_gives_the_computed_matrix(tmp_path, monkeypatch):
+    """Issue 22: a warm entry gives the matrix the plan searches give, bit for bit; other inputs, another entry;
+    a user catalog overlay is never cached."""
+    from flopwatt import catalog, estimate
+    from flopwatt.fleet import rates_cache
+    from flopwatt.fleet.throughput import training_rates
+
+    monkeypatch.setenv("FLOPWATT_CACHE_DIR", str(tmp_path))
+    cfg = parse_config(copy.deepcopy(BASE), Path("."))
+    systems = {p.system.id: p.system for p in cfg.pools}
+    counts = np.array([1, 8])
+    cold = training_rates(cfg.classes, systems, counts)
+    estimate.clear_choices()
+    warm = training_rates(cfg.classes, systems, counts)
+    assert len(list(tmp_path.glob("throughput-*.npz"))) == 1
+    for got in (cold, warm):
+        assert got.tokens_per_s.any()
+        np.testing.assert_array_equal(got.tokens_per_s, cold.tokens_per_s)
+        np.testing.assert_array_equal(got.it_power_w, cold.it_power_w)
+    assert rates_cache.entry(cfg.classes, systems, np.array([1, 2])) != rates_cache.entry(cfg.classes, systems, counts)
+    monkeypatch.setenv(catalog.OVERLAY_ENV, str(tmp_path))
+    assert rates_cache.entry(cfg.classes, systems, counts) is None

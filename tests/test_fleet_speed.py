@@ -62,6 +62,25 @@ def test_grid_clock_equals_mean_over_value_by_value(which):
             np.testing.assert_array_equal(clock(which, site[part], start[part], start[part] + span[part]), got[part])
 
 
+@pytest.mark.parametrize("which", ["carbon", "price"])
+@pytest.mark.parametrize("years", [(-1.0, 3.0), (0.0, 0.9)])  # the second keeps every time in year 0 (its fast path)
+def test_run_means_equal_spans_value_by_value(which, years):
+    """The deferral tables' pool-by-pool path (one site's tables, each start's integral once per site)."""
+    ids = ["de-frankfurt", "us-texas", "us-oregon", "jp-tokyo", "no-oslo"]
+    offset = 7654321.0
+    clock = GridClock([catalog.get("sites", s) for s in ids], offset)
+    rng = np.random.default_rng(11)
+    jobs, starts, pools = 60, 49, np.array([0, 1, 1, 2, 4, 0, 3])
+    start = rng.uniform(years[0] * grid.YEAR_S, years[1] * grid.YEAR_S - offset - 50 * grid.HOUR_S, (jobs, 1)) + \
+        grid.HOUR_S * np.arange(starts)[None, :]
+    start[::4] = np.round(start[::4] / grid.HOUR_S) * grid.HOUR_S
+    longest = 2 * grid.YEAR_S if years[0] < 0 else 86400.0
+    run_s = rng.choice([0.0, 1e-9, 1.0, 1800.0, 86400.0, longest], (jobs, len(pools))) * \
+        rng.uniform(0.5, 1.5, (jobs, len(pools)))
+    want = clock.spans(which, pools[None, :, None], start[:, None, :], start[:, None, :] + run_s[:, :, None])
+    np.testing.assert_array_equal(clock.run_means(which, pools, start, run_s), want)
+
+
 def test_every_policy_gives_the_numbers_recorded_before_issue_22():
     if not TRACE.exists():
         pytest.fail(f"trace missing: {TRACE}")

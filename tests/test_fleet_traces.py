@@ -296,3 +296,32 @@ def test_synthetic_requests_constant_and_varying_rates():
     assert len(synthetic_requests(10.0, np.random.default_rng(5), rate_per_s=0.0, **kw)) == 0
     with pytest.raises(InputError, match="mean_output_tokens"):
         synthetic_requests(10.0, np.random.default_rng(5), rate_per_s=1.0, mean_input_tokens=10, mean_output_tokens=0)
+
+
+def test_parsed_trace_cache_gives_the_same_arrays_and_follows_the_bytes(tmp_path, monkeypatch):
+    """Issue 22: a warm cache entry gives the parse bit for bit; edited bytes are parsed again; bad files are
+    never stored; FLOPWATT_CACHE_DIR set but empty turns the cache off."""
+    from flopwatt.fleet import traces as t
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FLOPWATT_CACHE_DIR", str(cache))
+    trace = tmp_path / "jobs.csv"
+    trace.write_text("arrival_s,duration_s,devices,group\n5,10,1,a\n0,20,2,b\n")
+    cold, warm, plain = t.load_training_trace(trace), t.load_training_trace(trace), t._load_training_trace(trace)
+    assert len(list(cache.glob("trace-training-*.npz"))) == 1
+    for got in (cold, warm):
+        for name in t.TrainingTrace._DTYPES:
+            assert getattr(got, name).dtype == getattr(plain, name).dtype
+            np.testing.assert_array_equal(getattr(got, name), getattr(plain, name))
+        assert (got.source, got.group_names) == (plain.source, plain.group_names) == (str(trace), ("a", "b"))
+    trace.write_text("arrival_s,duration_s,devices,group\n5,10,4,a\n")
+    assert t.load_training_trace(trace).devices.tolist() == [4]
+    assert len(list(cache.glob("trace-training-*.npz"))) == 1  # the older entry of this path is dropped
+    trace.write_text("arrival_s,duration_s,devices\n5,-1,4\n")
+    with pytest.raises(InputError):
+        t.load_training_trace(trace)
+    assert len(list(cache.glob("trace-training-*.npz"))) == 1
+    monkeypatch.setenv("FLOPWATT_CACHE_DIR", "")
+    trace.write_text("arrival_s,duration_s,devices\n1,2,3\n")
+    assert t.load_training_trace(trace).devices.tolist() == [3]
+    assert len(list(cache.glob("trace-training-*.npz"))) == 1

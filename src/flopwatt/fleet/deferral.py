@@ -24,6 +24,8 @@ import numpy as np
 HOUR_S = 3600.0
 CHUNK_ELEMENTS = 1 << 20
 """Jobs are evaluated in chunks of at most about this many (job, pool, start) costs (memory bound)."""
+WIDTH_GROWTH = 1.25
+"""A chunk takes jobs of up to this many times the fewest hours of slack in it (less work on masked starts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +49,21 @@ class BucketRates:
     site: np.ndarray
 
 
-Entry = tuple[np.ndarray, float, float] | None
-"""(cost now per pool, least later cost, its start), or None: the job may not wait (under an hour of slack)."""
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Decisions tabled ahead for one bucket: ``rows[(job, time)]`` is a row of the arrays below.
+
+    A row whose ``may_wait`` is False is a decision to start now (under an hour of slack); otherwise the
+    decision waits for ``wake_s`` if ``later_min`` beats the least cost now among the pools with room."""
+
+    rows: dict[tuple[int, float], int]
+    cost_now: np.ndarray
+    """[rows, pools] cost per token of starting now in each of the bucket's pools (NaN where may_wait is False)."""
+    later_min: list[float]
+    """The least cost per token of a later start on the hour (within the job's slack)."""
+    wake_s: list[float]
+    """The start that gives it (the first on ties)."""
+    may_wait: list[bool]
 
 
 def slack_hours(deadline_s: np.ndarray, now_s: np.ndarray, work: np.ndarray, min_rate: float,
@@ -59,39 +74,53 @@ def slack_hours(deadline_s: np.ndarray, now_s: np.ndarray, work: np.ndarray, min
 
 
 def decision_table(clock, settings: Settings, bucket: BucketRates, jobs: np.ndarray, arrival_s: np.ndarray,
-                   deadline_s: np.ndarray, work: np.ndarray) -> dict[tuple[int, float], Entry]:
-    """``{(job, time): entry}`` for ``jobs`` (indices, with their arrivals, deadlines and work) of one bucket:
-    at each job's arrival, then at each start it would wake at if it waited, as long as waiting is possible
-    whatever the state (the best later start beats the dearest pool now by ``min_saving``), for at most
+                   deadline_s: np.ndarray, work: np.ndarray) -> Table:
+    """The decisions of ``jobs`` (indices, with their arrivals, deadlines and work) of one bucket: at each
+    job's arrival, then at each start it would wake at if it waited, as long as waiting is possible whatever
+    the state (the best later start beats the dearest pool now by ``min_saving``), for at most
     ``settings.max_levels`` decisions. A decision not in the table is made by the one-job path."""
-    table: dict[tuple[int, float], Entry] = {}
+    keys: list[tuple[int, float]] = []
+    cost_now, later_min, wake, may_wait = [], [], [], []
     row, now = np.arange(len(jobs)), np.asarray(arrival_s, float)
     for _ in range(settings.max_levels):
         hours = slack_hours(deadline_s[row], now, work[row], bucket.rate.min(), settings.runtime_margin,
                             settings.max_defer_h)
-        cost_now, later_min, wake = _level(clock, settings.which, bucket, now, work[row], hours)
-        for k, (job, t) in enumerate(zip(jobs[row].tolist(), now.tolist(), strict=True)):
-            table[(job, t)] = (cost_now[k], later_min[k], wake[k]) if hours[k] >= 1 else None
-        may = (hours >= 1) & ~(later_min >= (1.0 - settings.min_saving) * cost_now.max(axis=1))  # NaN: may
-        row, now = row[may], wake[may]
+        level = _level(clock, settings.which, bucket, now, work[row], hours)
+        keys.extend(zip(jobs[row].tolist(), now.tolist(), strict=True))
+        cost_now.append(level[0])
+        later_min.extend(level[1].tolist())
+        wake.extend(level[2].tolist())
+        may_wait.extend((hours >= 1).tolist())
+        may = (hours >= 1) & ~(level[1] >= (1.0 - settings.min_saving) * level[0].max(axis=1))  # NaN: may
+        row, now = row[may], level[2][may]
         if not row.size:
             break
-    return table
+    return Table(rows=dict(zip(keys, range(len(keys)), strict=True)),
+                 cost_now=np.concatenate(cost_now) if cost_now else np.zeros((0, len(bucket.rate))),
+                 later_min=later_min, wake_s=wake, may_wait=may_wait)
 
 
 def _level(clock, which: str, bucket: BucketRates, now_s: np.ndarray, work: np.ndarray,
            hours: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Cost now, least later cost and its start for each job (NaN where it has under an hour of slack)."""
+    """Cost now, least later cost and its start for each job (NaN where it has under an hour of slack).
+
+    Jobs are taken in order of their hours of slack, in chunks of similar width (each job's costs do not
+    depend on the others', nor on the width of its chunk: starts past its own slack are masked)."""
     n, pools = len(now_s), len(bucket.rate)
     cost_now, later_min, wake = np.full((n, pools), np.nan), np.full(n, np.nan), np.full(n, np.nan)
     todo = np.flatnonzero(hours >= 1)
-    if todo.size:
-        width = int(hours[todo].max()) + 1
-        step = max(CHUNK_ELEMENTS // (pools * width), 1)
-        for first in range(0, todo.size, step):
-            part = todo[first:first + step]
-            cost_now[part], later_min[part], wake[part] = _costs(clock, which, bucket, now_s[part], work[part],
-                                                                 hours[part], width)
+    todo = todo[np.argsort(hours[todo], kind="stable")]
+    sorted_hours = hours[todo]
+    first = 0
+    while first < todo.size:
+        width = int(sorted_hours[first]) + 1
+        last = int(np.searchsorted(sorted_hours, int(width * WIDTH_GROWTH) - 1, side="right"))  # similar widths
+        width = int(sorted_hours[last - 1]) + 1
+        last = min(last, first + max(CHUNK_ELEMENTS // (pools * width), 1))
+        part = todo[first:last]
+        cost_now[part], later_min[part], wake[part] = _costs(clock, which, bucket, now_s[part], work[part],
+                                                             hours[part], width)
+        first = last
     return cost_now, later_min, wake
 
 
@@ -101,9 +130,8 @@ def _costs(clock, which: str, bucket: BucketRates, now_s: np.ndarray, work: np.n
     offsets = HOUR_S * np.arange(width)
     starts = now_s[:, None] + offsets[None, :]  # [J, starts]
     run_s = work[:, None] / bucket.rate[None, :]  # [J, pools]
-    mean = clock.spans(which, bucket.site[None, :, None], starts[:, None, :],
-                       starts[:, None, :] + run_s[:, :, None])
-    cost = bucket.kwh_per_token[None, :, None] * mean
+    cost = clock.run_means(which, bucket.site, starts, run_s)
+    cost *= bucket.kwh_per_token[None, :, None]  # in place: the products kwh_per_token x mean
     later = cost[:, :, 1:].min(axis=1)  # [J, starts - 1]: the best pool at each later start
     later = np.where(np.arange(1, width)[None, :] <= hours[:, None], later, np.inf)
     best = np.argmin(later, axis=1)

@@ -111,6 +111,31 @@ class GridClock:
         start_s = np.asarray(start_s, float)[None, :]
         return self.spans(which, np.asarray(site)[:, None], start_s, start_s + np.asarray(run_s, float)[:, None])
 
+    def run_means(self, which: str, site: np.ndarray, starts_s: np.ndarray, run_s: np.ndarray) -> np.ndarray:
+        """[J, P, H]: ``spans(which, site[None, :, None], starts_s[:, None, :], starts_s[:, None, :] +
+        run_s[:, :, None])`` for starts [J, H], run times [J, P] and the pools' sites [P].
+
+        The same element-wise operations, so the same values, pool by pool on one site's 1-D tables, the
+        integral to each start taken once per site rather than once per pool (deferral tables)."""
+        factors, cumulative, annual, wholesale = self._tables(which)
+        start = starts_s + self.offset_s
+        out = np.empty((starts_s.shape[0], len(site), starts_s.shape[1]))
+        to_start: dict[int, np.ndarray] = {}
+        for p, s in enumerate(np.asarray(site).tolist()):
+            fac, cum = factors[s], cumulative[s]
+            if s not in to_start:
+                to_start[s] = _integral_site(cum, fac, start)
+            end = (starts_s + run_s[:, p, None]) + self.offset_s
+            span = end - start
+            positive = span > 0
+            mean = (_integral_site(cum, fac, end) - to_start[s]) / np.where(positive, span, 1.0)
+            if not positive.all():
+                point = fac[np.floor(start / grid.HOUR_S).astype(np.int64) % grid.YEAR_HOURS]
+                mean = np.where(positive, mean, point)
+            w = wholesale[s]
+            out[:, p, :] = annual[s] * mean if w != w else annual[s] + w * (mean - 1.0)  # w != w: NaN, no shape
+        return out
+
     def spans(self, which: str, site: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
         """``__call__`` for arrays that broadcast together and intervals known to be ordered (not checked).
 
@@ -132,6 +157,33 @@ class GridClock:
             return annual[site] * mean
         moves = ~np.isnan(w)
         return np.where(moves, annual[site] + np.where(moves, w, 0.0) * (mean - 1.0), annual[site] * mean)
+
+
+def _integral_site(cumulative: np.ndarray, factors: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """``_integral_s`` at one site (its 1-D tables): the same operations, element by element, in place where
+    an operand is not needed again. Where every time falls in year 0 (0 <= t and t / YEAR_S < 1, checked on
+    the extremes: division is monotonic), years = 0 makes ``rest = t - 0.0`` = t and ``0.0 * cumulative[-1] +
+    cumulative[hour]`` = cumulative[hour] (a sum with +0.0, where the table holds no -0.0): those operations
+    are skipped, the values are the same."""
+    if t_s.size and t_s.min() >= 0.0 and t_s.max() / grid.YEAR_S < 1.0 and not np.signbit(cumulative).any():
+        rest, years = t_s, None
+    else:
+        years = np.floor(t_s / grid.YEAR_S)
+        rest = years * grid.YEAR_S
+        np.subtract(t_s, rest, out=rest)
+    hour = np.floor(rest / grid.HOUR_S).astype(np.int64)
+    np.maximum(hour, 0, out=hour)
+    np.minimum(hour, grid.YEAR_HOURS - 1, out=hour)
+    part = hour * grid.HOUR_S
+    np.subtract(rest, part, out=part)
+    part *= factors[hour]  # factors[hour] x (rest - hour x HOUR_S)
+    if years is None:
+        part += cumulative[hour]
+        return part
+    years *= cumulative[-1]
+    years += cumulative[hour]
+    years += part
+    return years
 
 
 def _mean_one(tables: tuple[list, ...], s: int, a: float, b: float) -> float:

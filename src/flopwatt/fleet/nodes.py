@@ -37,6 +37,7 @@ class PoolNodes:
         self._runnable = np.zeros((0, n), dtype=bool)
         self._fit, self._fit_runnable = np.zeros((0, n), dtype=bool), np.zeros((0, n), dtype=bool)
         self._fit_view, self._fit_runnable_view = self._fit.view(), self._fit_runnable.view()
+        self._rows_word, self._rows_words = None, np.zeros((0, 1), dtype=np.uint64)
         self._columns: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         for p in range(n):
             self._refresh(p)
@@ -57,6 +58,8 @@ class PoolNodes:
         most = max(nodes) if nodes else 0
         whole = nodes.count(size)  # only full-size nodes can have ``size`` devices free
         self.free[p] = sum(nodes)
+        if most == self._most[p] and whole == self._whole_count[p]:
+            return  # the same summaries: every fit answer of the pool stays
         self.max_node_free[p] = most
         self.free_nodes[p] = whole
         self._most[p], self._whole_count[p] = most, whole
@@ -94,7 +97,13 @@ class PoolNodes:
         self._tracked = None
         self._runnable = np.array(runnable, dtype=bool)
         self._fit = np.ascontiguousarray(self.fits(demand))
-        self._fit_runnable = self._fit & self._runnable
+        pools = self._fit.shape[1]
+        padded = np.zeros((len(demand), max(-(-pools // 8) * 8, 8)), dtype=bool)  # whole 8-byte words per row
+        self._fit_runnable = padded[:, :pools]  # a view: column updates write into ``padded``
+        self._fit_runnable[:] = self._fit & self._runnable
+        words = padded.view(np.uint64)  # a word is nonzero iff one of its 8 booleans is True
+        self._rows_word = words[:, 0] if words.shape[1] == 1 else None
+        self._rows_words = words
         self._fit_view, self._fit_runnable_view = self._fit.view(), self._fit_runnable.view()
         self._fit_view.flags.writeable = self._fit_runnable_view.flags.writeable = False
         self._columns = {}
@@ -104,6 +113,12 @@ class PoolNodes:
         """The tracked ``fits(demand) & runnable`` (a read-only view kept current); None if ``demand`` is
         not the tracked array."""
         return self._fit_runnable_view if demand is self._tracked else None
+
+    def runnable_rows(self) -> np.ndarray:
+        """``fits_runnable(tracked).any(axis=1)``: the tracked rows that fit some pool now (a new array)."""
+        if self._rows_word is not None:  # up to 8 pools: one word per row
+            return self._rows_word != 0
+        return np.logical_or.reduce(self._rows_words != 0, axis=1)
 
     def take(self, p: int, devices: int) -> list[tuple[int, int]]:
         """Place ``devices`` in pool ``p``: [(node, devices taken)]. The caller checked :meth:`fits`."""

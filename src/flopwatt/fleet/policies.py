@@ -85,14 +85,21 @@ class Policy:
     def pick(self, view: FleetView) -> tuple[int, int] | None:
         if view.queue.waiting == 0:
             return None
-        fits = view.fits()
-        rows = fits.any(axis=1)
-        if not rows.any():
+        fits = view.nodes.fits_runnable(view.queue.demand)  # the table the nodes keep current, if they keep one
+        if fits is None:
+            fits = view.fits()
+            rows = np.logical_or.reduce(fits, axis=1)
+        else:
+            rows = view.nodes.runnable_rows()
+        # the earliest head among the buckets with a fit; an empty bucket's head is at inf, so it never wins
+        ready = np.where(rows, view.queue.head_ready_s, np.inf)
+        b = int(ready.argmin())
+        if ready[b] == np.inf:
             return None
-        b = int(np.argmin(np.where(rows, view.queue.head_ready_s, np.inf)))
-        return b, self.pool_for(view, b, fits[b])
+        return b, self.pool_for(view, b, fits[b])  # read-only, current during the call
 
     def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
+        """The pool for bucket ``b``'s head among ``fitting`` ([P], read-only, valid during the call)."""
         return int(np.argmax(fitting))
 
     def service_order(self, view: FleetView, rates: Any) -> np.ndarray:
@@ -182,16 +189,21 @@ class GridAware(Policy):
                                                                  work / rate)
 
     def defer(self, view: FleetView, job: int, b: int) -> float:
-        deadline, now = view.jobs.deadline_s[job], view.now_s
-        if not np.isfinite(deadline):
+        now = view.now_s
+        if getattr(self, "_view", None) is not view:  # a new run (see _bucket)
+            self._start_run(view)
+        deadline = self._deadline[job]
+        if not math.isfinite(deadline):
             return now
         bucket = self._bucket(view, job, b)
         if bucket is None:  # no pool can run it
             return now
-        pools, table = bucket
-        entry = table.get((job, now), False)
-        if entry is not False:  # tabled ahead (deferral.decision_table)
-            return now if entry is None else self._decide(view, b, pools, *entry)
+        pools, table = bucket.pools, bucket.decisions
+        row = table.rows.get((job, now))
+        if row is not None:  # tabled ahead (deferral.decision_table)
+            if not table.may_wait[row]:
+                return now
+            return self._decide(view, b, pools, table.cost_now[row], table.later_min[row], table.wake_s[row])
         work = float(view.jobs.work_tokens[job])
         hours = int(deferral.slack_hours(deadline, now, work, view.rate[b, pools].min(), self.runtime_margin,
                                          self.max_defer_h))
@@ -206,38 +218,61 @@ class GridAware(Policy):
                 wake_s: float) -> float:
         """Wait for ``wake_s`` if its cost beats the best start now (pools with room, else any) by min_saving."""
         fit_now = view.nodes.fits(view.queue.demand)[b, pools]
-        now_cost = cost_now[fit_now].min() if fit_now.any() else cost_now.min()
+        now_cost = np.minimum.reduce(np.where(fit_now, cost_now, np.inf))  # the least over the pools with room
+        if now_cost == np.inf and not fit_now.any():
+            now_cost = np.minimum.reduce(cost_now)
         return float(wake_s) if later_min < (1.0 - self.min_saving) * now_cost else view.now_s
 
-    def _bucket(self, view: FleetView, job: int, b: int) -> tuple[np.ndarray, dict] | None:
-        """The pools bucket ``b`` runs in and the decision table of its flexible jobs (built on first use)."""
+    def _bucket(self, view: FleetView, job: int, b: int) -> _BucketCosts | None:
+        """What the policy tables ahead for bucket ``b`` (of ``job``), built on first use; None: no pool runs it."""
         if getattr(self, "_view", None) is not view:  # a new run: its own buckets
-            self._view, self._buckets = view, {}
+            self._start_run(view)
         if b not in self._buckets:
-            self._buckets[b] = self._decision_table(view, job, b)
+            self._buckets[b] = self._bucket_costs(view, job, b)
         return self._buckets[b]
 
-    def _decision_table(self, view: FleetView, job: int, b: int) -> tuple | None:
+    def _start_run(self, view: FleetView) -> None:
+        self._view, self._buckets = view, {}
+        self._arrival, self._deadline = view.jobs.arrival_s.tolist(), view.jobs.deadline_s.tolist()
+
+    def _bucket_costs(self, view: FleetView, job: int, b: int) -> _BucketCosts | None:
         pools = np.flatnonzero(view.rate[b] > 0)
         if not len(pools):
             return None
         jobs = view.jobs
         same = ((jobs.job_class == jobs.job_class[job]) & (jobs.devices_min == jobs.devices_min[job])
-                & (jobs.devices_max == jobs.devices_max[job]) & (jobs.rejected == 0) & np.isfinite(jobs.deadline_s))
-        idx = np.flatnonzero(same)
+                & (jobs.devices_max == jobs.devices_max[job]) & (jobs.rejected == 0))
         rate = view.rate[b, pools]
         kwh_per_token = view.power_w[b, pools] * view.pue[pools] / rate / 3.6e6
-        settings = deferral.Settings(self.which, self.runtime_margin, self.max_defer_h, self.min_saving)
         rates = deferral.BucketRates(rate, kwh_per_token, view.pool_site[pools])
+        members = np.flatnonzero(same)
+        arrival = jobs.arrival_s[members]
+        at_arrival = view.grid_mean.run_means(self.which, rates.site, arrival[:, None],
+                                              jobs.work_tokens[members][:, None] / rate[None, :])[:, :, 0]
+        at_arrival *= kwh_per_token[None, :]  # in place: the products kwh_per_token x mean, as _per_token
+        idx = np.flatnonzero(same & np.isfinite(jobs.deadline_s))
+        settings = deferral.Settings(self.which, self.runtime_margin, self.max_defer_h, self.min_saving)
         table = deferral.decision_table(view.grid_mean, settings, rates, idx, jobs.arrival_s[idx],
                                         jobs.deadline_s[idx], jobs.work_tokens[idx])
-        return pools, table
+        return _BucketCosts(pools, table, dict(zip(members.tolist(), range(len(members)), strict=True)), at_arrival)
 
     def pool_for(self, view: FleetView, b: int, fitting: np.ndarray) -> int:
-        """The fitting pool of least cost per token over the run started now (the first on ties), on Python
-        floats: the operations of ``_per_token``, pool by pool."""
-        now = view.now_s
-        work = float(view.jobs.work_tokens[view.queue.head(b)])
+        """The fitting pool of least cost per token over the run started now (the first on ties, the first
+        NaN if any, as np.argmin). Costs at a job's arrival and at its tabled wakes are looked up (the same
+        values, tabled ahead); others are computed on Python floats: the operations of ``_per_token``."""
+        now, job = view.now_s, view.queue.head(b)
+        bucket = self._bucket(view, job, b)
+        cost = None
+        if now == self._arrival[job]:
+            cost = bucket.at_arrival[bucket.arrival_row[job]]
+        else:
+            row = bucket.decisions.rows.get((job, now))
+            if row is not None and bucket.decisions.may_wait[row]:
+                cost = bucket.decisions.cost_now[row]
+        if cost is not None:
+            k = int(np.argmin(np.where(fitting[bucket.pools], cost, np.inf)))
+            return int(bucket.pools[k]) if fitting[bucket.pools[k]] else int(np.argmax(fitting))  # all +inf: first
+        work = float(view.jobs.work_tokens[job])
         rate, power, pue, site = view.rate[b].tolist(), view.power_w[b].tolist(), view.pue.tolist(), \
             view.pool_site.tolist()
         pools = np.flatnonzero(fitting).tolist()
@@ -251,6 +286,17 @@ class GridAware(Policy):
             if best < 0 or cost < best_cost:
                 best, best_cost = p, cost
         return best
+
+
+@dataclass(frozen=True, slots=True)
+class _BucketCosts:
+    """A grid-aware policy's tables for one bucket: the pools it runs in, the deferral decisions of its
+    flexible jobs, and every job's cost per token in each pool at its arrival (``at_arrival[arrival_row[job]]``)."""
+
+    pools: np.ndarray
+    decisions: deferral.Table
+    arrival_row: dict[int, int]
+    at_arrival: np.ndarray
 
 
 class PriceAware(GridAware):

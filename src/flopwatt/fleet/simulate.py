@@ -13,8 +13,12 @@ replays them under one policy on the event kernel (:mod:`flopwatt.fleet.kernel`)
 Speed (issue 22): per event the loop does Python-scalar work and a few numpy operations on [buckets,
 pools] tables kept current incrementally (:mod:`flopwatt.fleet.nodes`, :mod:`flopwatt.fleet.queue`);
 the policy is not asked while no waiting job fits anywhere (see ``_Run.place``); the grid-aware
-policies table their deferral inputs per bucket ahead (:mod:`flopwatt.fleet.deferral`). None of it
-changes a decision: tests/test_fleet_reference.py replays a plain reference and compares bit for bit.
+policies table their deferral inputs per bucket ahead (:mod:`flopwatt.fleet.deferral`) and each job's
+cost per token in each pool at its arrival; the kernel keeps the one SCHEDULE event of an instant
+beside its heap. :func:`prepare` reads parsed traces and the throughput matrix from the cache directory
+when an earlier run left them (:mod:`flopwatt.fleet.trace_cache`, :mod:`flopwatt.fleet.rates_cache`,
+named by digests of everything they are computed from). None of it changes a decision or a figure:
+tests/test_fleet_reference.py replays a plain reference and compares bit for bit.
 
 Device-seconds are conserved: a placement never takes more than a pool's free devices (checked
 at every step), so busy time never exceeds capacity. Randomness (the class of each trace job)
@@ -197,6 +201,7 @@ class _Run:
         self.history: list[np.ndarray] = []
         self.demand: list[list[float]] = []
         self.per_node = [s.rates.tokens_per_s_per_node.tolist() for s in prep.services]
+        self.asked = [s.demand_tokens_per_s.tolist() for s in prep.services]
         self.work = prep.jobs.work_tokens.tolist()
         self.lo, self.hi = prep.jobs.devices_min.tolist(), prep.jobs.devices_max.tolist()
         self.job_class = prep.jobs.job_class.tolist()
@@ -255,9 +260,12 @@ class _Run:
             return
         view, queue, nodes = self.view, self.queue, self.nodes
         while True:
-            choice = self.policy.pick(view) if queue.waiting else None
-            if choice is None:
-                self.blocked = not (queue.waiting and view.fits().any())
+            if not (queue.waiting and np.count_nonzero(nodes.runnable_rows() & queue.nonempty[:, 0])):
+                self.blocked = True  # nothing can be placed: the policy is not asked
+                return
+            choice = self.policy.pick(view)
+            if choice is None:  # the policy places none of the jobs that fit
+                self.blocked = False
                 return
             b, p = choice
             job = queue.pop(b)
@@ -273,16 +281,17 @@ class _Run:
     def serve(self, k: int) -> None:
         """Re-place every service's replicas for service interval ``k``."""
         view, demand = self.view, []
-        free_nodes = self.nodes.free_nodes
-        for s, (svc, per_node_rate) in enumerate(zip(self.prep.services, self.per_node, strict=True)):
-            need = svc.demand_tokens_per_s[k % len(svc.demand_tokens_per_s)]
+        for s, (svc, per_node_rate, asked) in enumerate(zip(self.prep.services, self.per_node, self.asked,
+                                                            strict=True)):
+            free_nodes = self.nodes.free_nodes.tolist()  # after the services before this one took theirs
+            need = asked[k % len(asked)]  # a Python float: the same arithmetic as on the array's float64
             demand.append(need)
             held, new = self.held[s].tolist(), [0] * len(per_node_rate)
             for p in self.policy.service_order(view, svc.rates).tolist():
                 if need <= 0:
                     break
                 per_node = per_node_rate[p]
-                new[p] = min(held[p] + int(free_nodes[p]), math.ceil(need / per_node))
+                new[p] = min(held[p] + free_nodes[p], math.ceil(need / per_node))
                 need -= new[p] * per_node
             self._resize(s, held, new)
         self.history.append(self.held.copy())

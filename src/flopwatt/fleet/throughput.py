@@ -22,7 +22,9 @@ import numpy as np
 
 from flopwatt.errors import InputError
 from flopwatt.estimate import estimate_best
+from flopwatt.fleet import rates_cache
 from flopwatt.fleet.config import JobClass, Pool, Service
+from flopwatt.fleet.trace_cache import cached_at
 from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.space import PlanRequest
 from flopwatt.serve import ServeRequest, estimate_serving
@@ -69,14 +71,19 @@ def _best_rate(job_class: JobClass, system: System, devices: int) -> tuple[float
 def training_rates(classes: dict[str, JobClass], systems: dict[str, System], counts: np.ndarray) -> TrainingRates:
     """Evaluate every class on every system at every device count (one plan search each)."""
     counts = np.unique(np.asarray(counts, dtype=np.int64))
-    shape = (len(classes), len(systems), len(counts))
-    rate, watts = np.zeros(shape), np.zeros(shape)
-    for c, job_class in enumerate(classes.values()):
-        for s, system in enumerate(systems.values()):
-            for k, n in enumerate(counts):
-                rate[c, s, k], watts[c, s, k] = _best_rate(job_class, system, int(n))
+
+    def compute() -> dict[str, np.ndarray]:
+        shape = (len(classes), len(systems), len(counts))
+        rate, watts = np.zeros(shape), np.zeros(shape)
+        for c, job_class in enumerate(classes.values()):
+            for s, system in enumerate(systems.values()):
+                for k, n in enumerate(counts):
+                    rate[c, s, k], watts[c, s, k] = _best_rate(job_class, system, int(n))
+        return {"tokens_per_s": rate, "it_power_w": watts}
+
+    got = cached_at(rates_cache.entry(classes, systems, counts), compute, rates_cache.KEEP)  # across runs
     return TrainingRates(classes=tuple(classes), systems=tuple(systems), counts=counts,
-                         tokens_per_s=rate, it_power_w=watts)
+                         tokens_per_s=got["tokens_per_s"], it_power_w=got["it_power_w"])
 
 
 @dataclass(frozen=True, slots=True)

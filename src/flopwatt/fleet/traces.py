@@ -31,6 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 from flopwatt.errors import InputError
+from flopwatt.fleet import trace_cache
 
 #: Jobs per GPU count in philly_jobs.csv (82,247 jobs), counted with
 #: ``gzip -dc data/traces/philly_jobs.csv.gz | awk -F, 'NR>1 && NF {print $3}' | sort -n | uniq -c``.
@@ -215,7 +216,19 @@ def load_philly(path: str | Path) -> TrainingTrace:
 
 
 def load_training_trace(path: str | Path) -> TrainingTrace:
-    """Load a training trace in the Philly schema or flopwatt's ``arrival_s,duration_s,devices[,group]``."""
+    """Load a training trace in the Philly schema or flopwatt's ``arrival_s,duration_s,devices[,group]``
+    (parsed once per file content: :mod:`flopwatt.fleet.trace_cache`)."""
+    def parse() -> dict[str, np.ndarray]:
+        trace = _load_training_trace(path)
+        return {**{name: getattr(trace, name) for name in TrainingTrace._DTYPES},
+                "group_names": np.array(trace.group_names, dtype=str)}
+
+    got = trace_cache.cached(path, "training", parse)
+    return TrainingTrace(*(got[name] for name in TrainingTrace._DTYPES), str(path),
+                         tuple(got["group_names"].tolist()))
+
+
+def _load_training_trace(path: str | Path) -> TrainingTrace:
     src, header, rows = _read_table(path)
     if "timestamp" in header:
         return _philly(src, header, rows)
@@ -229,7 +242,17 @@ def load_training_trace(path: str | Path) -> TrainingTrace:
 
 
 def load_azure_llm(path: str | Path) -> RequestTrace:
-    """Load an Azure LLM inference trace (module doc); timestamps ``...SS.fffffff`` are read to the nanosecond."""
+    """Load an Azure LLM inference trace (module doc); timestamps ``...SS.fffffff`` are read to the nanosecond
+    (parsed once per file content: :mod:`flopwatt.fleet.trace_cache`)."""
+    def parse() -> dict[str, np.ndarray]:
+        trace = _load_azure_llm(path)
+        return {name: getattr(trace, name) for name in RequestTrace._DTYPES}
+
+    got = trace_cache.cached(path, "azure-llm", parse)
+    return RequestTrace(*(got[name] for name in RequestTrace._DTYPES), str(path))
+
+
+def _load_azure_llm(path: str | Path) -> RequestTrace:
     src, header, rows = _read_table(path)
     cols = _columns(src, header, rows, _AZURE)
     arrival = _seconds(src, cols["TIMESTAMP"], _AZURE_TIME, "TIMESTAMP as YYYY-MM-DD HH:MM:SS[.fffffff]")
