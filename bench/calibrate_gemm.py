@@ -41,16 +41,21 @@ def errors_with_tables(rows: list[dict[str, str]], tables: dict[str, GemmTable])
     original = catalog.efficiency
     catalog.efficiency = lambda: patched  # the validation path reads the catalog through this function
     try:
-        out = {}
-        for row in rows:
-            try:
-                result = _train_row(row)
-            except Skip:
-                continue
-            out[row["id"]] = (result.predicted - result.measured) / result.measured
-        return out
+        return signed_errors(rows)
     finally:
         catalog.efficiency = original
+
+
+def signed_errors(rows: list[dict[str, str]]) -> dict[str, float]:
+    """(predicted - published) / published of each training row the model predicts, by id (skipped rows left out)."""
+    out = {}
+    for row in rows:
+        try:
+            result = _train_row(row)
+        except Skip:
+            continue
+        out[row["id"]] = (result.predicted - result.measured) / result.measured
+    return out
 
 
 def errors(rows: list[dict[str, str]], e_max: float, f_half: float) -> dict[str, float]:

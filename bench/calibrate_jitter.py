@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from calibrate_gemm import signed_errors  # bench/ is the script's directory, so on sys.path
 from flopwatt import catalog
-from flopwatt.validate import _train_row, read_rows
-from flopwatt.validate.rows import Skip
+from flopwatt.validate import read_rows
 
 FIT_CSV = Path(__file__).resolve().parents[1] / "validation" / "train_fit.csv"
 GRID_S = np.round(np.arange(0.0, 0.4001, 0.002), 3)
@@ -34,14 +34,7 @@ def residuals(rows: list[dict[str, str]], stack_id: str, tau_s: float | None) ->
     original = stacks[stack_id]
     stacks[stack_id] = dataclasses.replace(original, rank_jitter_mean_s=tau_s)
     try:
-        out = {}
-        for row in rows:
-            try:
-                result = _train_row(row)
-            except Skip:
-                continue
-            out[row["id"]] = (result.predicted - result.measured) / result.measured
-        return out
+        return signed_errors(rows)
     finally:
         stacks[stack_id] = original
 
