@@ -88,23 +88,29 @@ def _store(entry: Path, payload: dict[str, Any], prefix: str) -> None:
     """Write ``payload`` to ``entry`` atomically and drop the older entries of the same file; on any failure
     (unwritable, a value JSON does not keep exactly) write nothing. ``prefix`` names this file of this
     installation, so installations sharing the cache directory do not drop each other's entries."""
-    import tempfile  # only when an entry is written
-
     try:
         text = json.dumps(payload, allow_nan=False)
         if json.loads(text) != payload:  # e.g. a type JSON would change: do not store
             return
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=entry.parent, prefix=entry.name, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(entry, lambda out: out.write(text.encode("utf-8")))
         for old in entry.parent.glob(f"{prefix}*.json"):
             if old != entry:
                 old.unlink(missing_ok=True)
     except (OSError, TypeError, ValueError):
         return
+
+
+def write_atomically(entry: Path, write: Callable[[Any], None]) -> None:
+    """Create ``entry`` (and its folder) from ``write(binary file)`` under a temporary name, then rename it into
+    place, so a reader never sees half a file; the temporary file is removed if anything fails (then re-raised)."""
+    import tempfile  # only when an entry is written
+
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=entry.parent, prefix=entry.name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            write(out)
+        os.replace(tmp, entry)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -14,11 +14,12 @@ are written atomically; older entries of the same file path are dropped.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from flopwatt.catalog.parse_cache import cache_dir, write_atomically
 
 _FORMAT = "1"
 
@@ -29,8 +30,6 @@ def _parser_digest() -> bytes:
 
 def _entry(path: str | Path, kind: str) -> Path | None:
     """Where the parsed ``path`` would be kept (None: no cache, or the file cannot be read here)."""
-    from flopwatt.catalog.parse_cache import cache_dir
-
     folder = cache_dir()
     if folder is None:
         return None
@@ -52,8 +51,6 @@ def cached(path: str | Path, kind: str, parse: Callable[[], dict[str, np.ndarray
 
 def entry_for(kind: str, key: bytes) -> Path | None:
     """Where arrays computed from inputs whose digest is ``key`` are kept (None: no cache directory)."""
-    from flopwatt.catalog.parse_cache import cache_dir
-
     folder = cache_dir()
     if folder is None:
         return None
@@ -79,18 +76,8 @@ def cached_at(entry: Path | None, compute: Callable[[], dict[str, np.ndarray]], 
 def _store(entry: Path, arrays: dict[str, np.ndarray], keep: int) -> None:
     """Write ``arrays`` to ``entry`` atomically, keep the newest ``keep`` entries of its prefix (the same trace
     path, or every throughput matrix); on failure, nothing."""
-    import tempfile
-
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=entry.parent, prefix=entry.name, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                np.savez(out, **arrays)
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(entry, lambda out: np.savez(out, **arrays))
         prefix = entry.name.rsplit("-", 1)[0] + "-"
         others = sorted((p for p in entry.parent.glob(f"{prefix}*.npz") if p != entry),
                         key=lambda p: p.stat().st_mtime, reverse=True)
