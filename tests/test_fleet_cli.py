@@ -50,6 +50,7 @@ def test_unknown_accelerator_in_config(tmp_path):
     (["--policy", "fastest"], ("--policy", "max-throughput")),
     (["--policy", "os:path"], ("--policy", "subclass")),
     (["--max-jobs", "0"], ("--max-jobs",)),
+    (["--workers", "0"], ("--workers", ">= 1")),
     (["--trace", "/no/such/trace.csv"], ("--trace", "existing")),
 ])
 def test_bad_flags(tmp_path, args, needles):

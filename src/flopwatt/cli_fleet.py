@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ def add_fleet_parser(sub: Any) -> None:
                    "([trace].synthetic_scale) without its own [trace].seed (default: [fleet].seed)")
     p.add_argument("--max-jobs", type=int, help="only the first N trace jobs (default: [trace].max_jobs or all)")
     p.add_argument("--report", type=Path, help="also write a self-contained HTML report with figures")
+    p.add_argument("--workers", type=int, help="local processes for the throughput matrix when it is not cached "
+                   "(default: all cores); figures do not depend on it")
     p.add_argument("--json", action="store_true")
 
 
@@ -39,6 +42,8 @@ def fleet_command(args: argparse.Namespace) -> tuple[Any, str]:
         raise InputError("--seed", "an integer >= 0", args.seed)
     if args.max_jobs is not None and args.max_jobs < 1:
         raise InputError("--max-jobs", "an integer >= 1", args.max_jobs)
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers", "an integer >= 1", args.workers)
     if args.trace is not None and not args.trace.is_file():
         raise InputError("--trace", "an existing trace file", str(args.trace))
     cfg = fleet_config.load_config(args.config)
@@ -49,7 +54,7 @@ def fleet_command(args: argparse.Namespace) -> tuple[Any, str]:
         if beat:
             beat.status = "preparing jobs, services and throughput tables"
         t0 = time.perf_counter()
-        prep = prepare(cfg, args.trace, args.seed, args.max_jobs)
+        prep = prepare(cfg, args.trace, args.seed, args.max_jobs, args.workers or os.cpu_count() or 1)
         prepare_s = time.perf_counter() - t0
         runs = {}
         for k, policy in enumerate(policies):

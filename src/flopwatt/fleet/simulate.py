@@ -119,8 +119,9 @@ def _training_trace(config: FleetConfig, path: Path | None, seed: int | None) ->
 
 
 def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | None = None,
-            max_jobs: int | None = None) -> Prepared:
-    """Load traces, evaluate the throughput matrix, build the jobs (same seed -> same jobs)."""
+            max_jobs: int | None = None, workers: int = 1) -> Prepared:
+    """Load traces, evaluate the throughput matrix (over ``workers`` local processes when it is not
+    cached), build the jobs (same seed -> same jobs)."""
     trace = None
     if trace_path is not None or config.trace is not None:
         if config.trace is None:
@@ -135,7 +136,7 @@ def prepare(config: FleetConfig, trace_path: Path | None = None, seed: int | Non
         ref_system = catalog.system_for(config.trace.reference_accelerator)
         systems.setdefault(ref_system.id, ref_system)
         ref = list(systems).index(ref_system.id)
-    rates = training_rates(config.classes, systems, needed_counts(config, trace))
+    rates = training_rates(config.classes, systems, needed_counts(config, trace), workers)
     site_ids = tuple(config.sites)
     pools = config.pools
     pool_system = np.array([list(systems).index(p.system.id) for p in pools])

@@ -68,17 +68,38 @@ def _best_rate(job_class: JobClass, system: System, devices: int) -> tuple[float
     return float(best.metrics["tokens_per_s"][0]), watts
 
 
-def training_rates(classes: dict[str, JobClass], systems: dict[str, System], counts: np.ndarray) -> TrainingRates:
-    """Evaluate every class on every system at every device count (one plan search each)."""
+def _class_on_system(job_class: JobClass, system: System, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens/s, IT power) of one class on one system at each device count (one plan search each)."""
+    pairs = [_best_rate(job_class, system, int(n)) for n in counts]
+    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+
+def _search_all(classes: dict[str, JobClass], systems: dict[str, System], counts: np.ndarray,
+                workers: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every (class, system) pair, in order; over ``workers`` local processes when more than one.
+
+    The searches are independent pure functions, so the pool changes only the wall time, never a figure."""
+    pairs = [(c, s) for c in classes.values() for s in systems.values()]
+    if workers <= 1 or len(pairs) <= 1:
+        return [_class_on_system(c, s, counts) for c, s in pairs]
+    from flopwatt.search.workers import process_pool  # a leaf import: only a cold matrix needs a pool
+    with process_pool(min(workers, len(pairs))) as pool:
+        futures = [pool.submit(_class_on_system, c, s, counts) for c, s in pairs]
+        return [f.result() for f in futures]
+
+
+def training_rates(classes: dict[str, JobClass], systems: dict[str, System], counts: np.ndarray,
+                   workers: int = 1) -> TrainingRates:
+    """Evaluate every class on every system at every device count (one plan search each).
+
+    ``workers`` local processes share the searches when the matrix is not in the cache."""
     counts = np.unique(np.asarray(counts, dtype=np.int64))
 
     def compute() -> dict[str, np.ndarray]:
         shape = (len(classes), len(systems), len(counts))
-        rate, watts = np.zeros(shape), np.zeros(shape)
-        for c, job_class in enumerate(classes.values()):
-            for s, system in enumerate(systems.values()):
-                for k, n in enumerate(counts):
-                    rate[c, s, k], watts[c, s, k] = _best_rate(job_class, system, int(n))
+        found = _search_all(classes, systems, counts, workers)
+        rate = np.stack([r for r, _ in found]).reshape(shape) if found else np.zeros(shape)
+        watts = np.stack([w for _, w in found]).reshape(shape) if found else np.zeros(shape)
         return {"tokens_per_s": rate, "it_power_w": watts}
 
     got = cached_at(rates_cache.entry(classes, systems, counts), compute, rates_cache.KEEP)  # across runs
