@@ -1,0 +1,94 @@
+"""Shape checks on validation/infer_heldout2.csv, the second serving hold-out (data only: no flopwatt prediction
+is made on these rows, see validation/SPLIT_infer.md)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from flopwatt import catalog
+from flopwatt import validate as val
+from flopwatt.validate.rows import publishes_run_inputs
+
+ROOT = Path(__file__).resolve().parent.parent
+CSV = ROOT / "validation" / "infer_heldout2.csv"
+FIRST = ROOT / "validation" / "infer_heldout.csv"
+PREFIXES = {"MLPA41", "MLPP51", "RHAT51", "MLPA60", "MLPP60", "KRAI60"}  # validation/DATASET_infer.md
+UNITS = {"tokens/s"}
+SCENARIOS = {"offline", "server", "max_load"}
+
+
+def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _rows() -> list[dict[str, str]]:
+    header, rows = _read(CSV)
+    assert header == _read(FIRST)[0] == list(val.SCHEMA)
+    return rows
+
+
+def _other_ids() -> dict[str, set[str]]:
+    """Row ids of every other validation or benchmark data file that has an ``id`` column."""
+    out = {}
+    for path in sorted([*ROOT.glob("validation/*.csv"), *ROOT.glob("bench/data/*.csv")]):
+        if path == CSV:
+            continue
+        header, rows = _read(path)
+        if "id" in header:
+            out[path.name] = {r["id"] for r in rows}
+    return out
+
+
+def test_ids_are_unique_new_and_carry_the_new_prefixes():
+    rows = _rows()
+    ids = [r["id"] for r in rows]
+    assert len(rows) >= 20 and len(set(ids)) == len(ids)
+    assert {i.rsplit("-", 1)[0] for i in ids} == PREFIXES
+    others = _other_ids()
+    assert "infer_heldout.csv" in others and "visible.csv" in others
+    for name, other in others.items():
+        assert not set(ids) & other, name
+        assert not PREFIXES & {i.rsplit("-", 1)[0] for i in other}, name
+
+
+def test_enums_units_and_held_out_marker():
+    for r in _rows():
+        assert r["kind"] == "infer" and r["unit"] in UNITS, r["id"]
+        assert r["framework"] in val.FRAMEWORKS and r["metric"] in val.INFER_METRICS, r["id"]
+        assert r["scenario"] in SCENARIOS, r["id"]
+        assert r["source"] and r["network"] and "HELD OUT" in r["notes"], r["id"]
+
+
+def test_run_inputs_present_and_in_range():
+    """Every row publishes the run inputs validate needs (devices, mean output length); lengths, limits and the
+    measured value are in physical ranges; the published plan uses exactly the row's devices."""
+    for r in _rows():
+        assert publishes_run_inputs(r), r["id"]
+        n, tp, pp, dp = (int(r[k]) for k in ("n_devices", "tp", "pp", "dp"))
+        assert n >= 1 and n == tp * pp * dp, r["id"]
+        assert 1.0 <= float(r["output_len"]) <= 32768, r["id"]
+        if r["input_len"]:
+            assert 1.0 <= float(r["input_len"]) <= 131072, r["id"]
+        assert float(r["value"]) > 0, r["id"]
+        assert r["precision"] in {"fp4", "fp8", "bf16", "fp16"}, r["id"]
+        if r["scenario"] == "server":
+            assert 0 < float(r["ttft_p99_s"]) <= 10 and 0 < float(r["tpot_p99_s"]) <= 1, r["id"]
+        else:
+            assert not r["ttft_p99_s"] and not r["tpot_p99_s"], r["id"]
+
+
+def test_accelerators_models_and_precisions_are_in_the_catalog():
+    known = catalog.accelerators()
+    for r in _rows():
+        assert r["accelerator"] in known, r["id"]
+        assert r["precision"] in known[r["accelerator"]].peak_flops_per_s, r["id"]
+        model = catalog.model_by_name(r["model"])
+        assert model is not None and model.layers == int(r["layers"]) and model.hidden == int(r["hidden"]), r["id"]
+
+
+def test_read_by_the_validation_reader():
+    """validate's own reader accepts the file (header order, numeric cells)."""
+    assert len(val.read_rows(CSV)) == len(_rows())
