@@ -17,7 +17,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from flopwatt.validate import read_rows, validate
+from flopwatt.validate import FRAMEWORKS, read_rows, validate
+from flopwatt.validate import conventions as conv
 
 HELD_OUT = Path(__file__).with_name("data") / "mlperf_inference_v5.csv"
 VISIBLE = Path(__file__).resolve().parents[1] / "validation" / "visible.csv"
@@ -34,6 +35,12 @@ def _benchmark(row: dict[str, str]) -> str:
         if name in text:
             return name
     return "?"
+
+
+def _profile(row: dict[str, str]) -> str:
+    """The engines.toml profile the row runs under (conventions.toml ``engine``), or the family rule."""
+    named = conv.for_row(row["id"]).engine
+    return named if named is not None else f"family({FRAMEWORKS.get(row['framework'].strip(), '?')})"
 
 
 def main() -> None:
@@ -56,6 +63,13 @@ def main() -> None:
         print(f"{rnd} {bench}: median signed error {100 * statistics.median(errs):+.1f}%, median |error| "
               f"{100 * statistics.median(map(abs, errs)):.1f}% over {len(errs)} rows")
     held = [abs(e) for (rnd, _), errs in errors.items() if rnd == "v5.0" for e in errs]
+    profiles: dict[str, list[float]] = defaultdict(list)
+    for res in report["rows"]:
+        if _round(by_id[res["id"]]["source"]) == "v5.0":
+            profiles[_profile(by_id[res["id"]])].append(res["predicted"] / res["measured"] - 1.0)
+    for name, errs in sorted(profiles.items()):
+        print(f"v5.0 engine profile {name}: {len(errs)} rows, median |error| "
+              f"{100 * statistics.median(map(abs, errs)):.1f}%")
     print(f"v5.0 (held out): median |error| {100 * statistics.median(held):.1f}% over {len(held)} rows")
 
 
