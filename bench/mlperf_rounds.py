@@ -5,7 +5,8 @@ llama2-70b results; ``bench/data/mlperf_inference_v5.csv`` holds 27 v5.0 results
 reads: llama2-70b (Offline, Server, Interactive), Mixtral 8x7B and Llama 3.1 405B on H100, H200, B200,
 GB200 NVL72, MI300X and MI325X systems of several submitters. Each row goes through the same path as
 ``flopwatt validate --kind infer``; the table prints the signed error per row and per round, so the
-spread that software alone adds between rounds sits next to the model's error.
+spread that software alone adds between rounds sits next to the model's error. The last lines count the v5.0
+rows per engine profile (conventions.toml ``engine``, else the family rule) with their median |error|.
 Run: ``python bench/mlperf_rounds.py [--visible PATH]``.
 """
 
