@@ -5,7 +5,8 @@ llama2-70b results; ``bench/data/mlperf_inference_v5.csv`` holds 27 v5.0 results
 reads: llama2-70b (Offline, Server, Interactive), Mixtral 8x7B and Llama 3.1 405B on H100, H200, B200,
 GB200 NVL72, MI300X and MI325X systems of several submitters. Each row goes through the same path as
 ``flopwatt validate --kind infer``; the table prints the signed error per row and per round, so the
-spread that software alone adds between rounds sits next to the model's error.
+spread that software alone adds between rounds sits next to the model's error. The last lines count the v5.0
+rows per engine profile (conventions.toml ``engine``, else the family rule) with their median |error|.
 Run: ``python bench/mlperf_rounds.py [--visible PATH]``.
 """
 
@@ -17,7 +18,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from flopwatt.validate import read_rows, validate
+from flopwatt.validate import FRAMEWORKS, read_rows, validate
+from flopwatt.validate import conventions as conv
 
 HELD_OUT = Path(__file__).with_name("data") / "mlperf_inference_v5.csv"
 VISIBLE = Path(__file__).resolve().parents[1] / "validation" / "visible.csv"
@@ -34,6 +36,12 @@ def _benchmark(row: dict[str, str]) -> str:
         if name in text:
             return name
     return "?"
+
+
+def _profile(row: dict[str, str]) -> str:
+    """The engines.toml profile the row runs under (conventions.toml ``engine``), or the family rule."""
+    named = conv.for_row(row["id"]).engine
+    return named if named is not None else f"family({FRAMEWORKS.get(row['framework'].strip(), '?')})"
 
 
 def main() -> None:
@@ -56,6 +64,13 @@ def main() -> None:
         print(f"{rnd} {bench}: median signed error {100 * statistics.median(errs):+.1f}%, median |error| "
               f"{100 * statistics.median(map(abs, errs)):.1f}% over {len(errs)} rows")
     held = [abs(e) for (rnd, _), errs in errors.items() if rnd == "v5.0" for e in errs]
+    profiles: dict[str, list[float]] = defaultdict(list)
+    for res in report["rows"]:
+        if _round(by_id[res["id"]]["source"]) == "v5.0":
+            profiles[_profile(by_id[res["id"]])].append(res["predicted"] / res["measured"] - 1.0)
+    for name, errs in sorted(profiles.items()):
+        print(f"v5.0 engine profile {name}: {len(errs)} rows, median |error| "
+              f"{100 * statistics.median(map(abs, errs)):.1f}%")
     print(f"v5.0 (held out): median |error| {100 * statistics.median(held):.1f}% over {len(held)} rows")
 
 

@@ -78,7 +78,9 @@ DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02",
                          "mlperf-amd-v5.1-mixtral-8x7b-mi300x-offline",
                          "mlperf-amd-v5.1-mixtral-8x7b-mi300x-server",
                          "mlperf-amd-v5.1-mixtral-8x7b-mi325x-offline",
-                         "mlperf-amd-v5.1-mixtral-8x7b-mi325x-server"})
+                         "mlperf-amd-v5.1-mixtral-8x7b-mi325x-server",
+                         "mlperf-amd-v5.0-llama2-70b-mi325x-offline",
+                         "mlperf-mangoboost-v5.0-llama2-70b-mi300x"})
 """Profiles of one published deployment (its own token budget and batch, set for that run), not of a release's
 defaults: :func:`family` leaves them out."""
 

@@ -248,7 +248,7 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
                                                            tp) / pp,
         "elementwise_s": step.elementwise_time(model, r, tokens, tp) / pp,
         "logits_s": step.logits_time(model, r, seqs, tp, weight_bytes),
-        "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up) / pp,
+        "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up, hw.domain_devices) / pp,
         "pp_comm_s": np.where(pp > 1, coll.p2p(step.ACT_BYTES * model.hidden * tokens, hw.scale_up), 0.0),
         "ep_all_to_all_s": ep_par.all_to_all_time(model, tokens, tp, ep, tiers, hw.domain_devices, quantized) / pp,
     }

@@ -11,7 +11,8 @@ through the same layers. Per layer, on one device of a tensor-parallel group:
   attention); prefill queries attend causally over their prompt (compute-bound, FlashAttention);
 - fused element-wise kernels (memory-bound), counted per token below;
 - two all-reduces of the layer output across TP (Megatron row/column split, Shoeybi et al. 2019), one-shot or
-  two-shot on a switched domain (:func:`flopwatt.perf.collectives.all_reduce_serving`).
+  two-shot on a switched domain (:func:`flopwatt.perf.collectives.all_reduce_serving`); on xGMI's point-to-point
+  mesh a group reaches only the links to its own peers (:func:`group_tier`).
 
 Element-wise traffic per token per layer, in activation elements, for an inference engine that fuses
 the residual add into RMSNorm (vLLM ``fused_add_rms_norm``, TensorRT-LLM's fused AddRMSNorm) and the
@@ -27,6 +28,8 @@ as TensorRT-LLM and DeepSeek-V3 serve), or across ``tp x ep`` devices of ``ep`` 
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -160,7 +163,29 @@ def logits_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np
     return rates.gemm_time(flops, nbytes - ACT_BYTES * weights + weight_bytes * weights, linear=True)
 
 
-def tp_comm_time(model: ModelSpec, tokens: np.ndarray, tp: np.ndarray, up: coll.Tier) -> np.ndarray:
+POINT_TO_POINT = ("xgmi",)
+"""Scale-up fabrics that are a full mesh of point-to-point links, one to each peer, not a switch: AMD Infinity
+Fabric (xGMI) on an 8-GPU MI300X/MI325X/MI355X platform, 7 links per GPU (MI300X data sheet: 7 x 128 GB/s
+bidirectional, 64 GB/s per direction; catalog/accelerators.toml mi300x notes). The scale-up bandwidth in the
+catalog is the all-peer aggregate."""
+
+
+def group_tier(up: coll.Tier, tp: np.ndarray, domain_devices: int | None) -> coll.Tier:
+    """The scale-up tier as a tensor-parallel group of ``tp`` ranks sees it. On a switch every rank drives its
+    whole bandwidth into any group; on a point-to-point mesh of ``domain_devices`` a rank reaches its
+    ``tp - 1`` peers over ``tp - 1`` of its ``domain_devices - 1`` links, so the group gets that share of the
+    aggregate: a one-shot all-reduce (each rank reads every peer's buffer) then takes ``n / link`` whatever
+    ``tp``, and the ring's rings spread over the same links."""
+    if domain_devices is None or domain_devices < 2 or not up.link.technology.startswith(POINT_TO_POINT):
+        return up
+    peers = np.clip(np.asarray(tp, dtype=float) - 1.0, 1.0, domain_devices - 1.0)
+    return dataclasses.replace(up, share=up.share * peers / (domain_devices - 1.0))
+
+
+def tp_comm_time(model: ModelSpec, tokens: np.ndarray, tp: np.ndarray, up: coll.Tier,
+                 domain_devices: int | None = None) -> np.ndarray:
     """Two all-reduces of the hidden state per layer (after attention and after the MLP), in the serving
-    engines' latency-optimised form (:func:`flopwatt.perf.collectives.all_reduce_serving`)."""
-    return 2 * model.layers * coll.all_reduce_serving(tp, ACT_BYTES * model.hidden * tokens, up)
+    engines' latency-optimised form (:func:`flopwatt.perf.collectives.all_reduce_serving`), over the links
+    the group reaches (:func:`group_tier`; ``domain_devices`` None: a switch)."""
+    tier = group_tier(up, tp, domain_devices)
+    return 2 * model.layers * coll.all_reduce_serving(tp, ACT_BYTES * model.hidden * tokens, tier)
