@@ -68,6 +68,20 @@ MAMF_LOW_PRECISION_AS = {  # no low-precision MAMF: the named device's ratio, pl
     "gb300": ("b300-sxm-288gb", "same Blackwell Ultra GPU as B300"),
     "rubin": ("b300-sxm-288gb", "announced part; the previous NVIDIA generation's measured ratio"),
 }
+AMD_MAF = "ROCm/rocm-blogs@8e011952aebcdc6ad86b42f5ee236136aa8765dd"
+AMD_MAF_PATH = "blogs/software-tools-optimization/measuring-max-achievable-flops-part2/README.md"
+AMD_MAF_LOW_PRECISION = {  # accelerator: (BF16 MAF, BF16 peak, FP8 MAF, FP8 peak, method, table row), TFLOP/s
+    "mi300x": (708, 1307.4, 1273, 2614.9,
+               "hipblaslt-bench, trig_float inputs, rotating 512 MB buffers, M=4096 N=3648/4864 K=32896, ROCm 6.3.0, "
+               "hipBLASLt db8e93b4fd6, MI300X 750 W",
+               "MI300X: BF16 708 TFLOPs at 1207 MHz, FP8 1273 TFLOPs at 1230 MHz",
+               ". The blog's footnote 4 prints the FP8 figure as '1223.6 TFLOPs ... at 1273MHz' (digits apparently "
+               "swapped with the table's 1273 TFLOPs at 1230 MHz): the table value is used; with 1223.6 the ratio "
+               "would be 0.8641"),
+    "mi325x": (843, 1307.4, 1519, 2614.9,
+               "hipblaslt-bench, trig_float inputs, rotating buffers, ROCm 6.3.0, hipBLASLt db8e93b4fd6",
+               "MI325X: BF16 843 TFLOPs at 1447 MHz, FP8 1519 TFLOPs at 1464 MHz", ""),
+}
 FITTED = {  # (accelerator, precision): ratio fitted end to end where the microbenchmark ratio misreads serving
     ("gb200", "fp4"): 0.60, ("b200-sxm-180gb", "fp4"): 0.60,
 }
@@ -114,6 +128,17 @@ def mamf_low_precision_table(acc: str, measured_as: str, note: str, with_fp4: bo
     return "\n".join(lines) + "\n"
 
 
+def amd_maf_table(acc: str) -> str:
+    """ratio_fp8 from AMD's own Max-Achievable-FLOPs table (FP8 and BF16 rows of one method)."""
+    bf16, peak, fp8, peak_fp8, method, row, footnote = AMD_MAF_LOW_PRECISION[acc]
+    ratio = (fp8 / peak_fp8) / (bf16 / peak)
+    return (f"[low_precision.{acc}]\nfp8 = {ratio:.4f}\n"
+            f'source = "DERIVED (the MAF rule of tools/efficiency_tables.py mamf_low_precision_table, by hand): '
+            f"fp8: ({fp8}/{peak_fp8}) / ({bf16}/{peak}) = {ratio:.4f}; AMD's own Max-Achievable FLOPs table, FP8 "
+            f"and BF16 rows of one method ({method}): {AMD_MAF} {AMD_MAF_PATH}, Table 1 'AMD MAF Results' ({row}); "
+            f'peaks of catalog/accelerators.toml {acc}{footnote}"\nretrieved = "2026-12-06"\n')
+
+
 def table(acc: str, mamf: float, peak: float, note: str) -> str:
     e = K * mamf / peak
     f_half = T0_S * e * peak * 1e12
@@ -146,6 +171,8 @@ def main() -> None:
         print(mamf_low_precision_table(acc, acc, "", with_fp4=False))
     for acc, (measured_as, why) in MAMF_LOW_PRECISION_AS.items():
         print(mamf_low_precision_table(acc, measured_as, why, with_fp4=True))
+    for acc in AMD_MAF_LOW_PRECISION:
+        print(amd_maf_table(acc))
 
 
 if __name__ == "__main__":
