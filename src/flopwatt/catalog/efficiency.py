@@ -7,6 +7,8 @@
 - Straggler: the share of markedly slow hosts and the step-time penalty one of them causes a synchronous job.
 - Low precision: the fraction of its own peak a sustained FP8/FP4 matmul reaches, over the fraction
   BF16 reaches of its peak, per accelerator and precision (1 where nothing is measured).
+- Attention kernel: the fraction of the 16-bit peak a flash-attention kernel reaches per accelerator, and the
+  stacks that run it; it scales the attention core's GEMM-table efficiency (1 where nothing is measured).
 
 Each table carries its ``source`` or ``derivation``. Evaluation is vectorised (``np.interp`` in
 log-size space), so any array of sizes is one call.
@@ -99,6 +101,46 @@ def _low_precision(data: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 
 @dataclass(frozen=True, slots=True)
+class AttentionKernel:
+    """A flash-attention kernel (``[attention_kernel.<name>]``): the stacks whose attention core runs it, its
+    measured fraction of the dense 16-bit peak per accelerator, and the reference device the GEMM tables were
+    calibrated on."""
+
+    stacks: tuple[str, ...]
+    peak_fraction: dict[str, float]
+    reference: str
+    source: str
+
+    def scale(self, accelerator_id: str, gemm: dict[str, GemmTable]) -> float:
+        """(kernel fraction / GEMM plateau) on the device over the same ratio on the reference device: how much
+        further below a cuBLAS-class GEMM the kernel falls here than where the GEMM tables were calibrated
+        (whose end-to-end fit already holds the reference's attention); 1 where the device has no measurement."""
+        if accelerator_id not in self.peak_fraction or accelerator_id not in gemm:
+            return 1.0
+        def ratio(acc: str) -> float:
+            return self.peak_fraction[acc] / float(np.max(gemm[acc].efficiency))
+        return ratio(accelerator_id) / ratio(self.reference)
+
+
+def _attention_kernels(data: dict[str, Any], gemm: dict[str, GemmTable]) -> dict[str, AttentionKernel]:
+    out = {}
+    for name, entry in data.get("attention_kernel", {}).items():
+        owner = f"efficiency attention_kernel.{name}"
+        stacks, fractions, ref = entry.get("stacks"), entry.get("peak_fraction"), entry.get("reference")
+        if not isinstance(stacks, list) or not all(isinstance(x, str) for x in stacks) or not stacks:
+            raise InputError(f"{owner}.stacks", "a list of stack ids")
+        if not isinstance(fractions, dict) or not fractions or not all(
+                isinstance(v, float) and 0 < v <= 1 for v in fractions.values()):
+            raise InputError(f"{owner}.peak_fraction", "accelerator = fraction of the dense peak in (0, 1]")
+        if ref not in fractions or ref not in gemm:
+            raise InputError(f"{owner}.reference", "an accelerator with a peak_fraction and a GEMM table")
+        if "source" not in entry or "retrieved" not in entry:
+            raise InputError(owner, "a source and a retrieved date")
+        out[name] = AttentionKernel(tuple(stacks), dict(fractions), ref, entry["source"])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class GemmTable:
     """Achievable fraction of dense peak vs GEMM size (FLOPs of one call)."""
 
@@ -140,6 +182,8 @@ class EfficiencyCatalog:
     message size (``[all_reduce_measured]``), where one exists."""
     straggler: Straggler | None = None
     """Slow-host penalty of synchronous steps (``[straggler]``); None = no penalty."""
+    attention_kernels: dict[str, AttentionKernel] | None = None
+    """Flash-attention kernels by name (``[attention_kernel]``), each with the stacks that run it."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
@@ -159,7 +203,7 @@ class EfficiencyCatalog:
                           fraction=False)
             measured[tech] = CollectiveTable(x, y, entry["source"])
         return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data), measured,
-                   _straggler(data))
+                   _straggler(data), _attention_kernels(data, gemm))
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:
@@ -180,6 +224,14 @@ class EfficiencyCatalog:
         """Scale on the ``precision`` peak of the device's linear GEMMs; 1 where none is measured
         (ASSUMED: low-precision matmuls then reach the BF16 fraction of their peak)."""
         return self.low_precision.get(accelerator_id, {}).get(precision, 1.0)
+
+    def attention_core_scale(self, stack_id: str, accelerator_id: str) -> float:
+        """Scale on the attention core's GEMM-table efficiency for ``stack_id``'s flash kernel on the device
+        (:meth:`AttentionKernel.scale`); 1 where the stack's kernel or the device has no measurement."""
+        for kernel in (self.attention_kernels or {}).values():
+            if stack_id in kernel.stacks:
+                return kernel.scale(accelerator_id, self.gemm)
+        return 1.0
 
     def all_reduce_measured_for(self, technology: str) -> CollectiveTable | None:
         """Measured all-reduce bus bandwidth of a scale-up technology, None where none is published."""

@@ -47,6 +47,10 @@ class DeviceRates:
     linear_peak_fraction: float = 1.0
     """Sustained low-precision matmul fraction of ``linear_peak_flops_per_s`` over the fraction the
     16-bit table assumes (catalog ``low_precision``): measured FP8 GEMMs on Hopper reach ~0.92 of it."""
+    attention_core_scale: float = 1.0
+    """Scale on the GEMM-table efficiency of the attention-core GEMMs (Q K^T, attention x V) for the stack's flash
+    kernel on this device (catalog ``attention_kernel``): FlashAttention-2 reaches 73 % of an A100's peak but
+    37 % of an H100's, where cuBLAS GEMMs reach ~80 % of both; 1 = the kernel runs as the GEMM table says."""
 
     def exposed(self, comm: np.ndarray, compute: np.ndarray) -> np.ndarray:
         """Time a collective adds when run concurrently with ``compute``.
@@ -56,16 +60,18 @@ class DeviceRates:
         """
         return np.maximum(comm, compute + self.overlap_slowdown * comm) - compute
 
-    def gemm_time(self, flops: np.ndarray, nbytes: np.ndarray, linear: bool = False) -> np.ndarray:
+    def gemm_time(self, flops: np.ndarray, nbytes: np.ndarray, linear: bool = False,
+                  efficiency_scale: float = 1.0) -> np.ndarray:
         """Roofline time of one GEMM call, ``max(compute, memory)``, smoothed to the p-norm
         ``(compute^n + memory^n)^(1/n)`` when ``roofline_norm`` is set. At a faster (low-precision)
         peak the same call finishes sooner, so its efficiency is read at its time-equivalent size
         (FLOPs x peak_bf16 / peak), the low-precision peak taken at its measured sustained fraction
-        (``linear_peak_fraction``)."""
+        (``linear_peak_fraction``). ``efficiency_scale`` scales the table's efficiency (a kernel that is not a
+        cuBLAS-class GEMM, e.g. the flash attention core: ``attention_core_scale``)."""
         low = linear and self.linear_peak_flops_per_s
         peak = self.linear_peak_flops_per_s * self.linear_peak_fraction if low else self.peak_flops_per_s
         equivalent = flops * self.peak_flops_per_s / peak
-        compute = flops / (peak * self.gemm_efficiency(equivalent))
+        compute = flops / (peak * self.gemm_efficiency(equivalent) * efficiency_scale)
         memory = self.memory_time(nbytes)
         if self.roofline_norm is None:
             return np.maximum(compute, memory)
@@ -148,7 +154,7 @@ def layer_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndarray
         io = rates.act_bytes * batch * (model.heads / tp) * (seq + seq_kv)
         io = io * (model.head_size if model.mla is None else model.mla.qk_nope_head_dim + model.mla.v_head_dim)
         gemms = {**gemms, **{k: (gemms[k][0], io, gemms[k][2]) for k in fl.ATTENTION_CORE}}
-    t_gemm = {k: c * rates.gemm_time(f, b, linear=k not in fl.ATTENTION_CORE) for k, (f, b, c) in gemms.items()}
+    t_gemm = {k: c * _call_time(rates, k, f, b, stack.flash_attention) for k, (f, b, c) in gemms.items()}
     dense = sum(t for k, t in t_gemm.items() if k not in fl.ATTENTION_CORE)
     core = sum(t_gemm[k] for k in fl.ATTENTION_CORE)
     other, attn = elementwise_elements(model, seq, batch, tp, sequence_parallel, stack, moe=moe, seq_kv=seq_kv)
@@ -165,6 +171,14 @@ def layer_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndarray
                       recompute_selective=selective, elementwise_forward=t_other + t_attn,
                       weight_gradient=dense, hbm_bytes_forward=hbm_forward, hbm_bytes_selective=core_bytes,
                       attention_core=core + t_attn)
+
+
+def _call_time(rates: DeviceRates, name: str, flops: np.ndarray, nbytes: np.ndarray, flash: bool) -> np.ndarray:
+    """Time of one call of the layer GEMM ``name``: the linear layers at the run's (possibly low) precision, the
+    attention core in 16 bits, inside a flash kernel at that kernel's efficiency (``attention_core_scale``)."""
+    if name not in fl.ATTENTION_CORE:
+        return rates.gemm_time(flops, nbytes, linear=True)
+    return rates.gemm_time(flops, nbytes, efficiency_scale=rates.attention_core_scale if flash else 1.0)
 
 
 def recomputed_matmul_share(model: ModelSpec) -> float:

@@ -99,6 +99,7 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
         act_bytes=ACT_BYTES[workload.precision],
         overlap_slowdown=eff.overlap_for(acc.id),
         roofline_norm=eff.roofline_norm,
+        attention_core_scale=eff.attention_core_scale(stack.id, acc.id),
     )
     up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
