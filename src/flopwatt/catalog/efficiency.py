@@ -7,6 +7,8 @@
 - Straggler: the share of markedly slow hosts and the step-time penalty one of them causes a synchronous job.
 - Low precision: the fraction of its own peak a sustained FP8/FP4 matmul reaches, over the fraction
   BF16 reaches of its peak, per accelerator and precision (1 where nothing is measured).
+- FP8 cast traffic: the bytes a dynamically scaled FP8 linear layer reads and writes to find its operands'
+  scales and cast them (per element of input, weight and output gradient), for the stacks that run that recipe.
 - Attention kernel: the fraction of the 16-bit peak a flash-attention kernel reaches per accelerator, and the
   stacks that run it; it scales the attention core's GEMM-table efficiency (1 where nothing is measured).
 
@@ -141,6 +143,46 @@ def _attention_kernels(data: dict[str, Any], gemm: dict[str, GemmTable]) -> dict
 
 
 @dataclass(frozen=True, slots=True)
+class CastTraffic:
+    """Memory traffic of casting one FP8 linear layer's operands (``[fp8_cast.<recipe>]``), in bytes per element of
+    the forward input (M x K), the weight (K x N, forward and backward casts) and the output gradient (M x N), and
+    the kernels it launches per layer (each at least ``kernel_floor_s``)."""
+
+    stacks: tuple[str, ...]
+    input_forward: float
+    weight_forward: float
+    weight_backward: float
+    grad_output_backward: float
+    kernels_forward: int
+    kernels_backward: int
+    kernel_floor_s: float
+    source: str
+
+
+_CAST_FIELDS = ("input_forward", "weight_forward", "weight_backward", "grad_output_backward")
+
+
+def _cast_traffic(data: dict[str, Any]) -> dict[str, CastTraffic]:
+    out = {}
+    for name, entry in data.get("fp8_cast", {}).items():
+        owner = f"efficiency fp8_cast.{name}"
+        stacks = entry.get("stacks")
+        if not isinstance(stacks, list) or not stacks or not all(isinstance(x, str) for x in stacks):
+            raise InputError(f"{owner}.stacks", "a list of stack ids")
+        for key in (*_CAST_FIELDS, "kernel_floor_s"):
+            if not isinstance(entry.get(key), float) or entry[key] < 0:
+                raise InputError(f"{owner}.{key}", "a number >= 0 (bytes per element; seconds for kernel_floor_s)")
+        for key in ("kernels_forward", "kernels_backward"):
+            if not isinstance(entry.get(key), int) or entry[key] < 0:
+                raise InputError(f"{owner}.{key}", "a whole number of kernels >= 0")
+        if "source" not in entry or "retrieved" not in entry:
+            raise InputError(owner, "a source and a retrieved date")
+        out[name] = CastTraffic(tuple(stacks), *(entry[k] for k in _CAST_FIELDS), entry["kernels_forward"],
+                                entry["kernels_backward"], entry["kernel_floor_s"], entry["source"])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class GemmTable:
     """Achievable fraction of dense peak vs GEMM size (FLOPs of one call)."""
 
@@ -184,6 +226,8 @@ class EfficiencyCatalog:
     """Slow-host penalty of synchronous steps (``[straggler]``); None = no penalty."""
     attention_kernels: dict[str, AttentionKernel] | None = None
     """Flash-attention kernels by name (``[attention_kernel]``), each with the stacks that run it."""
+    fp8_casts: dict[str, CastTraffic] | None = None
+    """FP8 scaling recipes by name (``[fp8_cast]``), each with the stacks that run it."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
@@ -203,7 +247,7 @@ class EfficiencyCatalog:
                           fraction=False)
             measured[tech] = CollectiveTable(x, y, entry["source"])
         return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data), measured,
-                   _straggler(data), _attention_kernels(data, gemm))
+                   _straggler(data), _attention_kernels(data, gemm), _cast_traffic(data))
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:
@@ -232,6 +276,14 @@ class EfficiencyCatalog:
             if stack_id in kernel.stacks:
                 return kernel.scale(accelerator_id, self.gemm)
         return 1.0
+
+    def fp8_cast_for(self, stack_id: str) -> CastTraffic | None:
+        """The FP8 cast traffic of ``stack_id``'s scaling recipe; None where the stack's recipe has none recorded
+        (its casts are then taken as free: fused into neighbouring kernels or unmeasured)."""
+        for recipe in (self.fp8_casts or {}).values():
+            if stack_id in recipe.stacks:
+                return recipe
+        return None
 
     def all_reduce_measured_for(self, technology: str) -> CollectiveTable | None:
         """Measured all-reduce bus bandwidth of a scale-up technology, None where none is published."""

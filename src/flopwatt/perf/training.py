@@ -100,6 +100,7 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
         overlap_slowdown=eff.overlap_for(acc.id),
         roofline_norm=eff.roofline_norm,
         attention_core_scale=eff.attention_core_scale(stack.id, acc.id),
+        fp8_cast=eff.fp8_cast_for(stack.id) if low else None,
     )
     up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
