@@ -98,3 +98,14 @@ def test_malformed_cast_entries_are_named(bad):
         del data["fp8_cast"]["torchao-tensorwise"]["source"]
     with pytest.raises(InputError, match="fp8_cast.torchao-tensorwise"):
         EfficiencyCatalog.from_dict(data)
+
+
+def test_delayed_scaling_moves_less_than_dynamic_scaling():
+    """TE's cast_transpose (delayed scaling: no max_abs pass; both layouts in one kernel) against torchao's
+    dynamic tensorwise casts, on the same layer: fewer bytes forward and backward."""
+    te, ao = _rates("llm-foundry"), _rates("torchtitan")
+    assert te.fp8_cast is not None and te.fp8_cast.weight_backward == 0.0
+    shard, off = _shard(2048, 8, 1), np.array([False])
+    te_f, te_b, _ = fp8_cast_times(MODEL, shard, off, te)
+    ao_f, ao_b, _ = fp8_cast_times(MODEL, shard, off, ao)
+    assert te_f[0] < ao_f[0] and te_b[0] < ao_b[0]
