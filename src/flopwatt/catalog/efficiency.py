@@ -115,8 +115,9 @@ class AttentionKernel:
 
     def scale(self, accelerator_id: str, gemm: dict[str, GemmTable]) -> float:
         """(kernel fraction / GEMM plateau) on the device over the same ratio on the reference device: how much
-        further below a cuBLAS-class GEMM the kernel falls here than where the GEMM tables were calibrated
-        (whose end-to-end fit already holds the reference's attention); 1 where the device has no measurement."""
+        further below a cuBLAS-class GEMM the kernel falls here than on the reference, where it is ASSUMED to run
+        at the GEMM table's efficiency (the A100 tables' K was fitted on Megatron rows without flash attention);
+        1 where the device has no measurement."""
         if accelerator_id not in self.peak_fraction or accelerator_id not in gemm:
             return 1.0
         def ratio(acc: str) -> float:
