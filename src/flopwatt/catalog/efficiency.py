@@ -7,6 +7,10 @@
 - Straggler: the share of markedly slow hosts and the step-time penalty one of them causes a synchronous job.
 - Low precision: the fraction of its own peak a sustained FP8/FP4 matmul reaches, over the fraction
   BF16 reaches of its peak, per accelerator and precision (1 where nothing is measured).
+- FP8 cast traffic: the bytes a dynamically scaled FP8 linear layer reads and writes to find its operands'
+  scales and cast them (per element of input, weight and output gradient), for the stacks that run that recipe.
+- Attention kernel: the fraction of the 16-bit peak a flash-attention kernel reaches per accelerator, and the
+  stacks that run it; it scales the attention core's GEMM-table efficiency (1 where nothing is measured).
 
 Each table carries its ``source`` or ``derivation``. Evaluation is vectorised (``np.interp`` in
 log-size space), so any array of sizes is one call.
@@ -99,6 +103,87 @@ def _low_precision(data: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 
 @dataclass(frozen=True, slots=True)
+class AttentionKernel:
+    """A flash-attention kernel (``[attention_kernel.<name>]``): the stacks whose attention core runs it, its
+    measured fraction of the dense 16-bit peak per accelerator, and the reference device the GEMM tables were
+    calibrated on."""
+
+    stacks: tuple[str, ...]
+    peak_fraction: dict[str, float]
+    reference: str
+    source: str
+
+    def scale(self, accelerator_id: str, gemm: dict[str, GemmTable]) -> float:
+        """(kernel fraction / GEMM plateau) on the device over the same ratio on the reference device: how much
+        further below a cuBLAS-class GEMM the kernel falls here than on the reference, where it is ASSUMED to run
+        at the GEMM table's efficiency (the A100 tables' K was fitted on Megatron rows without flash attention);
+        1 where the device has no measurement."""
+        if accelerator_id not in self.peak_fraction or accelerator_id not in gemm:
+            return 1.0
+        def ratio(acc: str) -> float:
+            return self.peak_fraction[acc] / float(np.max(gemm[acc].efficiency))
+        return ratio(accelerator_id) / ratio(self.reference)
+
+
+def _attention_kernels(data: dict[str, Any], gemm: dict[str, GemmTable]) -> dict[str, AttentionKernel]:
+    out = {}
+    for name, entry in data.get("attention_kernel", {}).items():
+        owner = f"efficiency attention_kernel.{name}"
+        stacks, fractions, ref = entry.get("stacks"), entry.get("peak_fraction"), entry.get("reference")
+        if not isinstance(stacks, list) or not all(isinstance(x, str) for x in stacks) or not stacks:
+            raise InputError(f"{owner}.stacks", "a list of stack ids")
+        if not isinstance(fractions, dict) or not fractions or not all(
+                isinstance(v, float) and 0 < v <= 1 for v in fractions.values()):
+            raise InputError(f"{owner}.peak_fraction", "accelerator = fraction of the dense peak in (0, 1]")
+        if ref not in fractions or ref not in gemm:
+            raise InputError(f"{owner}.reference", "an accelerator with a peak_fraction and a GEMM table")
+        if "source" not in entry or "retrieved" not in entry:
+            raise InputError(owner, "a source and a retrieved date")
+        out[name] = AttentionKernel(tuple(stacks), dict(fractions), ref, entry["source"])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CastTraffic:
+    """Memory traffic of casting one FP8 linear layer's operands (``[fp8_cast.<recipe>]``), in bytes per element of
+    the forward input (M x K), the weight (K x N, forward and backward casts) and the output gradient (M x N), and
+    the kernels it launches per layer (each at least ``kernel_floor_s``)."""
+
+    stacks: tuple[str, ...]
+    input_forward: float
+    weight_forward: float
+    weight_backward: float
+    grad_output_backward: float
+    kernels_forward: int
+    kernels_backward: int
+    kernel_floor_s: float
+    source: str
+
+
+_CAST_FIELDS = ("input_forward", "weight_forward", "weight_backward", "grad_output_backward")
+
+
+def _cast_traffic(data: dict[str, Any]) -> dict[str, CastTraffic]:
+    out = {}
+    for name, entry in data.get("fp8_cast", {}).items():
+        owner = f"efficiency fp8_cast.{name}"
+        stacks = entry.get("stacks")
+        if not isinstance(stacks, list) or not stacks or not all(isinstance(x, str) for x in stacks):
+            raise InputError(f"{owner}.stacks", "a list of stack ids")
+        for key in (*_CAST_FIELDS, "kernel_floor_s"):
+            if not isinstance(entry.get(key), float) or entry[key] < 0:
+                raise InputError(f"{owner}.{key}", "a number >= 0 (bytes per element; seconds for kernel_floor_s)")
+        for key in ("kernels_forward", "kernels_backward"):
+            if not isinstance(entry.get(key), int) or entry[key] < 0:
+                raise InputError(f"{owner}.{key}", "a whole number of kernels >= 0")
+        if "source" not in entry or "retrieved" not in entry:
+            raise InputError(owner, "a source and a retrieved date")
+        out[name] = CastTraffic(tuple(stacks), *(entry[k] for k in _CAST_FIELDS), entry["kernels_forward"],
+                                entry["kernels_backward"], entry["kernel_floor_s"], entry["source"])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class GemmTable:
     """Achievable fraction of dense peak vs GEMM size (FLOPs of one call)."""
 
@@ -140,6 +225,10 @@ class EfficiencyCatalog:
     message size (``[all_reduce_measured]``), where one exists."""
     straggler: Straggler | None = None
     """Slow-host penalty of synchronous steps (``[straggler]``); None = no penalty."""
+    attention_kernels: dict[str, AttentionKernel] | None = None
+    """Flash-attention kernels by name (``[attention_kernel]``), each with the stacks that run it."""
+    fp8_casts: dict[str, CastTraffic] | None = None
+    """FP8 scaling recipes by name (``[fp8_cast]``), each with the stacks that run it."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
@@ -159,7 +248,7 @@ class EfficiencyCatalog:
                           fraction=False)
             measured[tech] = CollectiveTable(x, y, entry["source"])
         return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data), measured,
-                   _straggler(data))
+                   _straggler(data), _attention_kernels(data, gemm), _cast_traffic(data))
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:
@@ -180,6 +269,22 @@ class EfficiencyCatalog:
         """Scale on the ``precision`` peak of the device's linear GEMMs; 1 where none is measured
         (ASSUMED: low-precision matmuls then reach the BF16 fraction of their peak)."""
         return self.low_precision.get(accelerator_id, {}).get(precision, 1.0)
+
+    def attention_core_scale(self, stack_id: str, accelerator_id: str) -> float:
+        """Scale on the attention core's GEMM-table efficiency for ``stack_id``'s flash kernel on the device
+        (:meth:`AttentionKernel.scale`); 1 where the stack's kernel or the device has no measurement."""
+        for kernel in (self.attention_kernels or {}).values():
+            if stack_id in kernel.stacks:
+                return kernel.scale(accelerator_id, self.gemm)
+        return 1.0
+
+    def fp8_cast_for(self, stack_id: str) -> CastTraffic | None:
+        """The FP8 cast traffic of ``stack_id``'s scaling recipe; None where the stack's recipe has none recorded
+        (its casts are then taken as free: fused into neighbouring kernels or unmeasured)."""
+        for recipe in (self.fp8_casts or {}).values():
+            if stack_id in recipe.stacks:
+                return recipe
+        return None
 
     def all_reduce_measured_for(self, technology: str) -> CollectiveTable | None:
         """Measured all-reduce bus bandwidth of a scale-up technology, None where none is published."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopwatt.catalog.efficiency import GemmTable
+from flopwatt.catalog.efficiency import CastTraffic, GemmTable
 from flopwatt.perf import flops as fl
 from flopwatt.specs import ModelSpec, StackProfile
 
@@ -47,6 +47,13 @@ class DeviceRates:
     linear_peak_fraction: float = 1.0
     """Sustained low-precision matmul fraction of ``linear_peak_flops_per_s`` over the fraction the
     16-bit table assumes (catalog ``low_precision``): measured FP8 GEMMs on Hopper reach ~0.92 of it."""
+    attention_core_scale: float = 1.0
+    """Scale on the GEMM-table efficiency of the attention-core GEMMs (Q K^T, attention x V) for the stack's flash
+    kernel on this device (catalog ``attention_kernel``): FlashAttention-2 reaches 73 % of an A100's peak but
+    37 % of an H100's, where cuBLAS GEMMs reach ~80 % of both; 1 = the kernel runs as the GEMM table says."""
+    fp8_cast: CastTraffic | None = None
+    """Traffic of finding scales for and casting the FP8 linear layers' operands (catalog ``fp8_cast``); None = the
+    linear layers run in 16 bits, or the stack's casts are fused into neighbouring kernels or unmeasured."""
 
     def exposed(self, comm: np.ndarray, compute: np.ndarray) -> np.ndarray:
         """Time a collective adds when run concurrently with ``compute``.
@@ -56,16 +63,18 @@ class DeviceRates:
         """
         return np.maximum(comm, compute + self.overlap_slowdown * comm) - compute
 
-    def gemm_time(self, flops: np.ndarray, nbytes: np.ndarray, linear: bool = False) -> np.ndarray:
+    def gemm_time(self, flops: np.ndarray, nbytes: np.ndarray, linear: bool = False,
+                  efficiency_scale: float = 1.0) -> np.ndarray:
         """Roofline time of one GEMM call, ``max(compute, memory)``, smoothed to the p-norm
         ``(compute^n + memory^n)^(1/n)`` when ``roofline_norm`` is set. At a faster (low-precision)
         peak the same call finishes sooner, so its efficiency is read at its time-equivalent size
         (FLOPs x peak_bf16 / peak), the low-precision peak taken at its measured sustained fraction
-        (``linear_peak_fraction``)."""
+        (``linear_peak_fraction``). ``efficiency_scale`` scales the table's efficiency (a kernel that is not a
+        cuBLAS-class GEMM, e.g. the flash attention core: ``attention_core_scale``)."""
         low = linear and self.linear_peak_flops_per_s
         peak = self.linear_peak_flops_per_s * self.linear_peak_fraction if low else self.peak_flops_per_s
         equivalent = flops * self.peak_flops_per_s / peak
-        compute = flops / (peak * self.gemm_efficiency(equivalent))
+        compute = flops / (peak * self.gemm_efficiency(equivalent) * efficiency_scale)
         memory = self.memory_time(nbytes)
         if self.roofline_norm is None:
             return np.maximum(compute, memory)
@@ -148,23 +157,70 @@ def layer_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndarray
         io = rates.act_bytes * batch * (model.heads / tp) * (seq + seq_kv)
         io = io * (model.head_size if model.mla is None else model.mla.qk_nope_head_dim + model.mla.v_head_dim)
         gemms = {**gemms, **{k: (gemms[k][0], io, gemms[k][2]) for k in fl.ATTENTION_CORE}}
-    t_gemm = {k: c * rates.gemm_time(f, b, linear=k not in fl.ATTENTION_CORE) for k, (f, b, c) in gemms.items()}
+    t_gemm = {k: c * _call_time(rates, k, f, b, stack.flash_attention) for k, (f, b, c) in gemms.items()}
     dense = sum(t for k, t in t_gemm.items() if k not in fl.ATTENTION_CORE)
     core = sum(t_gemm[k] for k in fl.ATTENTION_CORE)
     other, attn = elementwise_elements(model, seq, batch, tp, sequence_parallel, stack, moe=moe, seq_kv=seq_kv)
     t_other = rates.memory_time(other * rates.act_bytes)
     t_attn = rates.memory_time(attn * rates.act_bytes)
-    forward = dense + core + t_other + t_attn
-    backward = 2 * (dense + core) + 2 * (t_other + t_attn)
+    cast_f, cast_b, cast_bytes = fp8_cast_times(model, shard, sequence_parallel, rates, moe=moe)
+    forward = dense + core + t_other + t_attn + cast_f
+    backward = 2 * (dense + core) + 2 * (t_other + t_attn) + cast_b
     core_bytes = sum(gemms[k][1] * gemms[k][2] for k in fl.ATTENTION_CORE) + attn * rates.act_bytes
-    hbm_forward = sum(b * c for _, b, c in gemms.values()) + (other + attn) * rates.act_bytes
+    hbm_forward = sum(b * c for _, b, c in gemms.values()) + (other + attn) * rates.act_bytes + cast_bytes
     selective = core + t_attn
     if stack.selective_saves == "every-other-matmul":
-        selective = recomputed_matmul_share(model) * dense + t_other
+        selective = recomputed_matmul_share(model) * (dense + cast_f) + t_other
     return LayerTimes(forward=forward, backward=backward, recompute_full=forward,
                       recompute_selective=selective, elementwise_forward=t_other + t_attn,
                       weight_gradient=dense, hbm_bytes_forward=hbm_forward, hbm_bytes_selective=core_bytes,
                       attention_core=core + t_attn)
+
+
+def fp8_cast_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndarray, rates: DeviceRates,
+                   *, moe: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(forward s, backward s, forward bytes) of scaling and casting the FP8 linear layers' operands of one layer.
+
+    Dynamic tensorwise scaling (torchao ``Float8Linear``; its roofline model, ``get_tensor_memory_traffic_ovhd_s``):
+    each operand is read once for its absolute maximum and once more to be cast, written in FP8 row- and
+    column-major; the weight is cast again in the backward. Per GEMM with input M x K, weight K x N, output
+    gradient M x N: forward bytes ``i M K + w_f K N``, backward ``w_b K N + g M N`` (``CastTraffic``), each pass
+    at least its kernels' launch floor. Under sequence parallelism the hidden-stream operand of a tensor-parallel
+    GEMM (the input of a column-parallel one, the output gradient of a row-parallel one) is cast on the rank's
+    sequence shard, before its all-gather (torchao float8_tensor_parallel.py ``PrepareFloat8ModuleInput``: 'the
+    float8 cast happens before the all-gather'): 1/tp of it. Zero where the linears run in 16 bits or no rule applies.
+    """
+    rule = rates.fp8_cast
+    zero = np.zeros(np.shape(shard.seq))
+    if rule is None or rates.linear_peak_flops_per_s is None:
+        return zero, zero, zero
+    forward, backward, nbytes = zero, zero, zero
+    shard_of = np.where(sequence_parallel, 1.0 / np.asarray(shard.tp, dtype=float), 1.0)
+    for name, (inputs, weights, outputs, calls) in fl.linear_operands(model, shard, moe=moe).items():
+        inputs = inputs * shard_of if name in fl.COLUMN_PARALLEL else inputs
+        outputs = outputs * shard_of if name in fl.ROW_PARALLEL else outputs
+        fwd, bwd, moved = linear_cast_times(rule, rates, inputs, weights, outputs)
+        forward, backward, nbytes = forward + calls * fwd, backward + calls * bwd, nbytes + calls * moved
+    return forward, backward, nbytes
+
+
+def linear_cast_times(rule: CastTraffic, rates: DeviceRates, inputs: np.ndarray, weights: np.ndarray,
+                      outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(forward s, backward s, forward bytes) of casting one FP8 linear's input, weight and output gradient of
+    ``inputs``, ``weights``, ``outputs`` elements: each pass streams its bytes, and takes at least its kernels'
+    launch floor (``CastTraffic``)."""
+    fwd = rule.input_forward * inputs + rule.weight_forward * weights
+    bwd = rule.weight_backward * weights + rule.grad_output_backward * outputs
+    return (np.maximum(rates.memory_time(fwd), rule.kernels_forward * rule.kernel_floor_s),
+            np.maximum(rates.memory_time(bwd), rule.kernels_backward * rule.kernel_floor_s), fwd)
+
+
+def _call_time(rates: DeviceRates, name: str, flops: np.ndarray, nbytes: np.ndarray, flash: bool) -> np.ndarray:
+    """Time of one call of the layer GEMM ``name``: the linear layers at the run's (possibly low) precision, the
+    attention core in 16 bits, inside a flash kernel at that kernel's efficiency (``attention_core_scale``)."""
+    if name not in fl.ATTENTION_CORE:
+        return rates.gemm_time(flops, nbytes, linear=True)
+    return rates.gemm_time(flops, nbytes, efficiency_scale=rates.attention_core_scale if flash else 1.0)
 
 
 def recomputed_matmul_share(model: ModelSpec) -> float:

@@ -1,4 +1,4 @@
-"""Expert-parallel and context-parallel communication per layer and micro-batch (vectorised).
+"""Expert-parallel communication per layer and micro-batch (vectorised; context parallelism: perf/context_parallel).
 
 Expert parallelism (GShard, Lepikhin et al. 2020; DeepSeek-V3 Sec. 3.2): each MoE layer sends every
 token's hidden state to the devices holding its top-k experts (dispatch) and brings the results
@@ -9,11 +9,6 @@ rank grid (order tp-ep-dp-pp with expert tp = etp and no cp axis; megatron/core/
 ``expert_decoder_rank_generator``) then puts EP ranks on consecutive devices: min(domain, ep) of them
 share a scale-up domain (MoE parallel folding: EP may span the TP and CP ranks of the dense layers). A
 rail-only fabric forwards cross-rail bytes through that domain (Wang et al. 2023).
-
-Context parallelism (ring attention: Liu et al. 2023; Megatron-Core CP): each of cp ranks holds
-s / cp of the sequence; per layer the K and V chunks travel the ring (cp - 1 steps of
-2 x s / cp x kv_width / tp elements), and backward moves K, V and their gradients (twice that).
-The exchange overlaps the attention-core computation it feeds.
 
 Also here: the routed experts' gradient reduction over their expert-data-parallel group (its ranks sit ep
 devices apart, so with EP filling a node it all crosses the network), and the floor a dropless MoE layer's
@@ -67,23 +62,6 @@ def ep_layer_time(ctx, plans: Plans, seq_local: np.ndarray, moe_compute: np.ndar
     if ctx.stack.ep_overlap:
         total = ctx.rates.exposed(total, moe_compute)
     return total, np.where(plans.ep > 1, moved, 0.0)
-
-
-def cp_layer_time(ctx, plans: Plans, seq_local: np.ndarray, attention_core: np.ndarray,
-                  backward_core: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(exposed ring-attention KV exchange per layer per micro-batch, bytes per device)."""
-    model = ctx.model
-    kv_width = model.kv_width if model.mla is None else model.mla.kv_lora_rank + model.mla.qk_rope_head_dim
-    chunk = 2 * plans.micro_batch * seq_local * kv_width / plans.tp * ctx.rates.act_bytes
-    inside = plans.tp * plans.cp <= ctx.system.scale_up_domain_devices
-    out = ctx.out_for(np.ceil(plans.cp * plans.tp / ctx.system.scale_up_domain_devices))
-    step = np.where(inside, coll.p2p(chunk, ctx.up), coll.p2p(chunk, out))
-    forward = (plans.cp - 1) * step
-    backward = 2 * forward
-    passes = 1 + plans.recompute_weights(ctx.stack.selective_recompute)[0]
-    exposed = (passes * ctx.rates.exposed(forward, attention_core) + ctx.rates.exposed(backward, backward_core))
-    moved = (passes + 2) * (plans.cp - 1) * chunk
-    return np.where(plans.cp > 1, exposed, 0.0), np.where(plans.cp > 1, moved, 0.0)
 
 
 def routed_params_per_device(model, plans: Plans, layers: np.ndarray) -> np.ndarray:

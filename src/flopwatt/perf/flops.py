@@ -34,6 +34,10 @@ import numpy as np
 from flopwatt.specs import ModelSpec
 
 ATTENTION_CORE = ("scores", "attn_v")
+COLUMN_PARALLEL = ("qkv", "q", "q_down", "kv_down", "mlp_up", "shared_up")
+"""Tensor-parallel GEMMs that read the whole hidden stream (all-gathered under sequence parallelism)."""
+ROW_PARALLEL = ("proj", "mlp_down", "shared_down")
+"""Tensor-parallel GEMMs that write the hidden stream (reduce-scattered under sequence parallelism)."""
 Gemms = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
@@ -58,23 +62,24 @@ def _gemm(m: np.ndarray, n: np.ndarray, k: np.ndarray, act_bytes: float, calls=1
     return 2.0 * m * n * k, act_bytes * (m * k + k * n + m * n), np.broadcast_to(np.asarray(calls, float), np.shape(m))
 
 
-def _attention(model: ModelSpec, tokens: np.ndarray, tp: np.ndarray, act_bytes: float) -> Gemms:
+def _attention(model: ModelSpec, tokens: np.ndarray, tp: np.ndarray, act_bytes: float,
+               gemm=_gemm) -> Gemms:
     h = model.hidden
     if model.mla is None:
         a, kv = model.attention_width, model.kv_width
-        return {"qkv": _gemm(tokens, (a + 2 * kv) / tp, h, act_bytes), "proj": _gemm(tokens, h, a / tp, act_bytes)}
+        return {"qkv": gemm(tokens, (a + 2 * kv) / tp, h, act_bytes), "proj": gemm(tokens, h, a / tp, act_bytes)}
     m, heads = model.mla, model.heads / tp
     q_dim = heads * (m.qk_nope_head_dim + m.qk_rope_head_dim)
     out = {
-        "kv_down": _gemm(tokens, m.kv_lora_rank + m.qk_rope_head_dim, h, act_bytes),
-        "kv_up": _gemm(tokens, heads * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, act_bytes),
-        "proj": _gemm(tokens, h, heads * m.v_head_dim, act_bytes),
+        "kv_down": gemm(tokens, m.kv_lora_rank + m.qk_rope_head_dim, h, act_bytes),
+        "kv_up": gemm(tokens, heads * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, act_bytes),
+        "proj": gemm(tokens, h, heads * m.v_head_dim, act_bytes),
     }
     if m.q_lora_rank is None:
-        out["q"] = _gemm(tokens, q_dim, h, act_bytes)
+        out["q"] = gemm(tokens, q_dim, h, act_bytes)
     else:
-        out["q_down"] = _gemm(tokens, m.q_lora_rank, h, act_bytes)
-        out["q_up"] = _gemm(tokens, q_dim, m.q_lora_rank, act_bytes)
+        out["q_down"] = gemm(tokens, m.q_lora_rank, h, act_bytes)
+        out["q_up"] = gemm(tokens, q_dim, m.q_lora_rank, act_bytes)
     return out
 
 
@@ -92,25 +97,26 @@ def _core(model: ModelSpec, batch, seq, seq_kv, tp, act_bytes: float) -> Gemms:
     return {"scores": scores, "attn_v": attn_v}
 
 
-def _mlp(model: ModelSpec, tokens, tp, act_bytes: float, moe: bool, ep, capacity: bool) -> Gemms:
+def _mlp(model: ModelSpec, tokens, tp, act_bytes: float, moe: bool, ep, capacity: bool,
+         gemm=_gemm) -> Gemms:
     h, mats = model.hidden, model.mlp_matrices
     if not moe:
         f = model.ffn_hidden
-        return {"mlp_up": _gemm(tokens, (mats - 1) * f / tp, h, act_bytes),
-                "mlp_down": _gemm(tokens, h, f / tp, act_bytes)}
+        return {"mlp_up": gemm(tokens, (mats - 1) * f / tp, h, act_bytes),
+                "mlp_down": gemm(tokens, h, f / tp, act_bytes)}
     spec = model.moe
     f, local_tokens = spec.ffn_hidden, tokens / tp  # tokens reach the experts split over TP ranks
     per_expert = ep * local_tokens * spec.topk * (spec.capacity_factor if capacity else 1.0) / spec.experts
     experts_here = spec.experts / ep
     out = {
-        "router": _gemm(local_tokens, spec.experts, h, act_bytes),
-        "expert_up": _gemm(per_expert, (mats - 1) * f, h, act_bytes, experts_here),
-        "expert_down": _gemm(per_expert, h, f, act_bytes, experts_here),
+        "router": gemm(local_tokens, spec.experts, h, act_bytes),
+        "expert_up": gemm(per_expert, (mats - 1) * f, h, act_bytes, experts_here),
+        "expert_down": gemm(per_expert, h, f, act_bytes, experts_here),
     }
     if spec.shared_experts:
         width = spec.shared_experts * f
-        out["shared_up"] = _gemm(local_tokens, (mats - 1) * width, h, act_bytes)
-        out["shared_down"] = _gemm(local_tokens, h, width, act_bytes)
+        out["shared_up"] = gemm(local_tokens, (mats - 1) * width, h, act_bytes)
+        out["shared_down"] = gemm(local_tokens, h, width, act_bytes)
     return out
 
 
@@ -124,6 +130,20 @@ def layer_gemms(model: ModelSpec, shard: Shard, act_bytes: float, *, moe: bool =
     return {**_attention(model, tokens, shard.tp, act_bytes),
             **_core(model, shard.batch, shard.seq, shard.keys, shard.tp, act_bytes),
             **_mlp(model, tokens, shard.tp, act_bytes, moe, shard.ep, capacity)}
+
+
+def _operands(m: np.ndarray, n: np.ndarray, k: np.ndarray, act_bytes: float, calls=1.0):
+    """(input elements m k, weight elements k n, output elements m n, calls) of an m x k x n GEMM."""
+    del act_bytes
+    return m * k, k * n, m * n, np.broadcast_to(np.asarray(calls, float), np.shape(m))
+
+
+def linear_operands(model: ModelSpec, shard: Shard, *, moe: bool = False) -> dict[str, tuple]:
+    """Operand sizes of the layer's linear GEMMs (all but the attention core), as :func:`layer_gemms` lists them:
+    name -> (input elements, weight elements, output elements, calls), per device and micro-batch."""
+    tokens = shard.batch * shard.seq
+    return {**_attention(model, tokens, shard.tp, 2.0, gemm=_operands),
+            **_mlp(model, tokens, shard.tp, 2.0, moe, shard.ep, True, gemm=_operands)}
 
 
 def total_flops(gemms: Gemms, names=None) -> np.ndarray:

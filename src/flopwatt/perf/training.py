@@ -24,6 +24,7 @@ from flopwatt.perf import collectives as coll
 from flopwatt.perf import data_parallel, experts, feasibility, ici_layout, memory, model_parallel, overlap, partition
 from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times, recomputed_matmul_share
+from flopwatt.perf.context_parallel import cp_layer_time
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile, System, TrainingWorkload
 
@@ -99,6 +100,8 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
         act_bytes=ACT_BYTES[workload.precision],
         overlap_slowdown=eff.overlap_for(acc.id),
         roofline_norm=eff.roofline_norm,
+        attention_core_scale=eff.attention_core_scale(stack.id, acc.id),
+        fp8_cast=eff.fp8_cast_for(stack.id) if low else None,
     )
     up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
@@ -143,7 +146,7 @@ def _layer_mix(ctx: _Context, plans: Plans, seq: np.ndarray, seq_kv: np.ndarray 
     shard = fl.Shard(seq=seq, batch=plans.micro_batch, tp=plans.tp, ep=plans.ep, seq_kv=seq_kv)
     args = (ctx.model, shard, plans.sequence_parallel, ctx.stack, ctx.rates)
     dense = layer_times(*args)
-    cp_time, cp_bytes = experts.cp_layer_time(ctx, plans, seq, dense.attention_core, 2 * dense.attention_core)
+    cp_time, cp_bytes = cp_layer_time(ctx, plans, seq, dense.attention_core, 2 * dense.attention_core)
     extra = {"comm/cp": cp_time, "_cp_bytes": cp_bytes, "comm/ep": np.zeros(len(plans)), "_ep_bytes": 0.0}
     if ctx.model.moe is None:
         return dense, extra
