@@ -32,6 +32,7 @@ import numpy as np
 
 from flopwatt.perf import collectives as coll
 from flopwatt.perf import flops as fl
+from flopwatt.perf import serving_kernels as kernels
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.specs import ModelSpec
 
@@ -128,9 +129,16 @@ def decode_attention_time(model: ModelSpec, rates: DeviceRates, sequences: np.nd
                           kv_bytes_per_token_layer: np.ndarray, tp: np.ndarray) -> np.ndarray:
     """One new token for each of ``sequences``, each reading its whole KV cache of ``context`` tokens
     (FlashDecoding / paged attention: memory-bound for MHA/GQA; MLA's absorbed heads make it compute-bound
-    at 128 heads, FlashMLA), all layers, one device."""
+    at 128 heads, at FlashMLA's measured rates, BF16 or FP8 cache), all layers, one device."""
     flops = 2.0 * sequences * context * _decode_attention_width(model) / tp
-    return model.layers * rates.gemm_time(flops, sequences * context * kv_bytes_per_token_layer)
+    nbytes = sequences * context * kv_bytes_per_token_layer
+    if model.mla is not None:  # FlashMLA's measured rates (:mod:`flopwatt.perf.serving_kernels`)
+        mla = kernels.mla_decode_kernel()
+        latent = model.mla.kv_lora_rank + model.mla.qk_rope_head_dim
+        peak = rates.peak_flops_per_s * mla.compute_fraction(float(np.max(kv_bytes_per_token_layer)) / latent)
+        return model.layers * kernels.roofline(flops / peak, nbytes / (rates.hbm_bandwidth_bytes_per_s
+                                                                        * mla.memory_fraction), rates.roofline_norm)
+    return model.layers * rates.gemm_time(flops, nbytes)
 
 
 def prefill_attention_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, prompt: float,
