@@ -19,7 +19,8 @@ Per device per iteration, weights streamed = attention and dense weights / tp + 
 number of experts (each attention group's share of experts is whole, as TensorRT-LLM requires
 num_experts % moe_ep_size == 0), or the experts plus ``R`` redundant copies of busy ones (EPLB;
 SGLang's EP72 for 256 experts with --ep-num-redundant-experts 32: 288 = 72 x 4 slots), each group then
-holding (E + R) / ep experts.
+holding (E + R) / ep experts. The step waits for the busiest expert rank and the busiest attention group
+(:mod:`flopwatt.perf.serving_balance`: the sampling spread of routed rows and of the groups' KV contexts).
 
 Per MoE layer a token's hidden state goes to its k experts (dispatch) and the k results come back
 (combine): two All-to-Alls of ``tokens / tp x k x hidden`` elements per device (each rank of an attention
