@@ -119,3 +119,13 @@ class Lengths:
 
     def output_cv(self) -> float:
         return float(np.sqrt(max(self._oo() / self.output_tokens ** 2 - 1.0, 0.0)))
+
+    def slot_context_cv(self) -> float:
+        """Coefficient of variation of a busy slot's KV context ``c = in + U o`` (slot drawn length-biased by
+        ``o``, ``U`` uniform): ``E[c^2] = (E[in^2 o] + E[in o^2] + E[o^3] / 3) / E[o]``. The third moments are
+        not measured: ASSUMED prompt and output independent in them and the output gamma distributed with its
+        mean and CV, ``E[o^3] = E[o]^3 (1 + cv^2)(1 + 2 cv^2)``. Fixed lengths give ``(o / sqrt 12) / (in + o/2)``."""
+        i, o, cv2 = self.input_tokens, self.output_tokens, self.output_cv() ** 2
+        second = self.input_second_moment() + i * self._oo() / o + o ** 2 * (1.0 + cv2) * (1.0 + 2.0 * cv2) / 3.0
+        mean = self.slot_context_tokens()
+        return float(np.sqrt(max(second - mean ** 2, 0.0)) / mean)

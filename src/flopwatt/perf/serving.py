@@ -30,6 +30,7 @@ from statistics import NormalDist
 import numpy as np
 
 from flopwatt.perf import collectives as coll
+from flopwatt.perf import serving_balance as balance
 from flopwatt.perf import serving_ep as ep_par
 from flopwatt.perf import serving_queue as queue
 from flopwatt.perf import serving_step as step
@@ -243,7 +244,8 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
     quantized = r.linear_peak_flops_per_s is not None and r.linear_peak_flops_per_s > r.peak_flops_per_s
     parts = {
         "linear_s": linear / pp,
-        "decode_attention_s": step.decode_attention_time(model, r, seqs, lengths.slot_context_tokens(), kv, tp) / pp,
+        "decode_attention_s": step.decode_attention_time(model, r, seqs, lengths.slot_context_tokens(), kv, tp) / pp
+        * balance.busiest_group_factor(seqs, ep, lengths.slot_context_cv()),  # the busiest group's KV sets the pace
         "prefill_attention_s": step.prefill_attention_time(model, r, prompt, lengths.prompt_attention_tokens(), kv,
                                                            tp) / pp,
         "elementwise_s": step.elementwise_time(model, r, tokens, tp) / pp,

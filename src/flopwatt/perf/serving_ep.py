@@ -19,7 +19,8 @@ Per device per iteration, weights streamed = attention and dense weights / tp + 
 number of experts (each attention group's share of experts is whole, as TensorRT-LLM requires
 num_experts % moe_ep_size == 0), or the experts plus ``R`` redundant copies of busy ones (EPLB;
 SGLang's EP72 for 256 experts with --ep-num-redundant-experts 32: 288 = 72 x 4 slots), each group then
-holding (E + R) / ep experts.
+holding (E + R) / ep experts. The step waits for the busiest expert rank and the busiest attention group
+(:mod:`flopwatt.perf.serving_balance`: the sampling spread of routed rows and of the groups' KV contexts).
 
 Per MoE layer a token's hidden state goes to its k experts (dispatch) and the k results come back
 (combine): two All-to-Alls of ``tokens / tp x k x hidden`` elements per device (each rank of an attention
@@ -34,7 +35,10 @@ rest leaves on each device's own NIC, concurrently (the bandwidth terms of
 peers' messages are issued at once (DeepEP's low-latency kernels, NCCL grouped send/recv), so the
 latency is one step, not the p - 1 steps of a pairwise exchange: DeepEP's README measures EP64 to
 EP256 dispatch of 128 tokens on H800 + CX7 400 Gb/s at 173-194 us, flat in p and bandwidth-bound
-(43-39 GB/s), where p - 1 steps of 10 us alone would be 0.63-2.6 ms. Unless a plan overlaps them
+(43-39 GB/s), where p - 1 steps of 10 us alone would be 0.63-2.6 ms. That one step is at least the
+kernels' fixed cost per call, what DeepEP's table leaves once its bytes are sent at the links' maximum rates
+(about 42 us a dispatch, 55 us a combine: :func:`flopwatt.perf.serving_kernels.deepep_fixed_latency_s`), which
+bounds an EP layer at small token counts. Unless a plan overlaps them
 (two micro-batches, :mod:`flopwatt.perf.serving`), the All-to-Alls are exposed; node-limited routing
 is not modelled for serving.
 """
@@ -46,6 +50,7 @@ import dataclasses
 import numpy as np
 
 from flopwatt.perf import collectives as coll
+from flopwatt.perf import serving_kernels as kernels
 from flopwatt.perf.serving_step import ACT_BYTES
 from flopwatt.specs import ModelSpec
 
@@ -86,13 +91,15 @@ def all_to_all_bytes_per_token(model: ModelSpec, quantized: bool = False) -> flo
 
 
 def concurrent_all_to_all(p: np.ndarray, per_domain: np.ndarray, nbytes: np.ndarray, up: coll.Tier,
-                          out: coll.Tier) -> np.ndarray:
+                          out: coll.Tier, kernel_latency_s: float = 0.0) -> np.ndarray:
     """All-to-All with every peer's message issued at once: one latency step (the larger tier's when the
-    group leaves the domain) plus the bandwidth terms of the hierarchical All-to-All (module docstring)."""
+    group leaves the domain, at least the EP kernel's fixed cost ``kernel_latency_s``) plus the bandwidth
+    terms of the hierarchical All-to-All (module docstring)."""
     p, g = np.asarray(p, dtype=float), np.minimum(np.asarray(per_domain, dtype=float), p)
     up0, out0 = (dataclasses.replace(t, extra_latency_s=-t.link.latency_s) for t in (up, out))
     wire = coll.all_to_all_hierarchical(p, g, nbytes, up0, out0)
     alpha = np.where(p > g, np.maximum(up.latency_s, out.latency_s), up.latency_s)
+    alpha = np.maximum(alpha, kernel_latency_s)
     return np.where((p > 1) & (np.asarray(nbytes) > 0), wire + alpha, 0.0)
 
 
@@ -108,6 +115,7 @@ def all_to_all_time(model: ModelSpec, group_tokens: np.ndarray, tp: np.ndarray, 
     p = tp * ep
     per_domain = p if domain is None else np.minimum(p, domain)
     elements = group_tokens / tp * model.moe.topk * model.hidden
-    dispatch, combine = (concurrent_all_to_all(p, per_domain, elements * b, tiers[0], tiers[1])
-                         for b in (dispatch_bytes_per_element(quantized), ACT_BYTES))
+    fixed = kernels.deepep_fixed_latency_s()
+    dispatch, combine = (concurrent_all_to_all(p, per_domain, elements * b, tiers[0], tiers[1], alpha)
+                         for b, alpha in zip((dispatch_bytes_per_element(quantized), ACT_BYTES), fixed, strict=True))
     return np.where(ep > 1, model.moe_layers * (dispatch + combine), 0.0)

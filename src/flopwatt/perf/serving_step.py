@@ -35,6 +35,8 @@ import numpy as np
 
 from flopwatt.perf import collectives as coll
 from flopwatt.perf import flops as fl
+from flopwatt.perf import serving_balance as balance
+from flopwatt.perf import serving_kernels as kernels
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.specs import ModelSpec
 
@@ -90,15 +92,21 @@ def _moe_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, groups:
                routed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One MoE layer: attention GEMMs on the group's ``tokens`` over ``tp``; router, shared and routed
     experts on the ``routed`` tokens over the ``tp x ep`` devices that hold the experts (each holds
-    E / (tp ep) of them, or a slice of one expert when tp ep > E)."""
+    E / (tp ep) of them, or a slice of one expert when tp ep > E); the routed experts run the busiest rank's
+    rows."""
     spec, (tp, group) = model.moe, groups
     one = np.ones_like(tokens, dtype=float)
     attention = fl.layer_gemms(model, fl.Shard(seq=one, batch=tokens, tp=tp, ep=group), ACT_BYTES, moe=True,
                                capacity=False)
     experts = fl.layer_gemms(model, fl.Shard(seq=one, batch=routed, tp=group, ep=group), ACT_BYTES, moe=True,
                              capacity=False)
+    # the busiest expert rank sets the layer's time (:mod:`flopwatt.perf.serving_balance`)
+    busiest = routed * balance.busiest_expert_rank_factor(routed, spec.topk, spec.experts, group)
+    busy = fl.layer_gemms(model, fl.Shard(seq=one, batch=busiest, tp=group, ep=group), ACT_BYTES, moe=True,
+                          capacity=False)
     gemms = {name: (experts if name in MOE_GEMMS else attention)[name] for name in attention}
-    rows_per_expert = routed * spec.topk / spec.experts
+    gemms.update({name: busy[name] for name in ("expert_up", "expert_down")})
+    rows_per_expert = busiest * spec.topk / spec.experts
     share = 1.0 - (1.0 - spec.topk / spec.experts) ** routed
     touched = {name: (rows_per_expert, share) for name in ("expert_up", "expert_down")}
     # the router and shared experts run on each rank's share of the tokens with replicated weights
@@ -131,9 +139,16 @@ def decode_attention_time(model: ModelSpec, rates: DeviceRates, sequences: np.nd
                           kv_bytes_per_token_layer: np.ndarray, tp: np.ndarray) -> np.ndarray:
     """One new token for each of ``sequences``, each reading its whole KV cache of ``context`` tokens
     (FlashDecoding / paged attention: memory-bound for MHA/GQA; MLA's absorbed heads make it compute-bound
-    at 128 heads, FlashMLA), all layers, one device."""
+    at 128 heads, at FlashMLA's measured rates, BF16 or FP8 cache), all layers, one device."""
     flops = 2.0 * sequences * context * _decode_attention_width(model) / tp
-    return model.layers * rates.gemm_time(flops, sequences * context * kv_bytes_per_token_layer)
+    nbytes = sequences * context * kv_bytes_per_token_layer
+    if model.mla is not None:  # FlashMLA's measured rates (:mod:`flopwatt.perf.serving_kernels`)
+        mla = kernels.mla_decode_kernel()
+        latent = model.mla.kv_lora_rank + model.mla.qk_rope_head_dim
+        peak = rates.peak_flops_per_s * mla.compute_fraction(float(np.max(kv_bytes_per_token_layer)) / latent)
+        return model.layers * kernels.roofline(flops / peak, nbytes / (rates.hbm_bandwidth_bytes_per_s
+                                                                        * mla.memory_fraction), rates.roofline_norm)
+    return model.layers * rates.gemm_time(flops, nbytes)
 
 
 def prefill_attention_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, prompt: float,
