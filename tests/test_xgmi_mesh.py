@@ -62,4 +62,15 @@ def test_tp2_on_xgmi_pays_more_all_reduce_time_than_the_aggregate_suggested():
     _, hw = _hardware("mi300x")
     tokens, tp = np.array([64.0]), np.array([2.0])
     assert (step.tp_comm_time(model, tokens, tp, hw.scale_up, 8)[0]
-            > 3 * step.tp_comm_time(model, tokens, tp, hw.scale_up)[0])
+            > 3 * step.tp_comm_time(model, tokens, tp, hw.scale_up, None)[0])
+
+
+@pytest.mark.parametrize(("accelerator", "tp", "listed"), [("mi300x", 2, True), ("mi300x", 8, False),
+                                                            ("h100-sxm5-80gb", 2, False)])
+def test_a_result_lists_the_mesh_rule_when_it_applies(accelerator, tp, listed):
+    """The xGMI group rule is a stated rule: a serve result on a point-to-point mesh with a partial group says so."""
+    from flopwatt import api
+    result = api.serve(api.ServeRequest(model="llama3.1-70b", accelerator=accelerator, devices=8, tp=tp,
+                                        input_len=1024, output_len=256))
+    assert result.feasible and result.plan["tp"] == tp
+    assert any("point-to-point mesh" in line for line in result.assumptions) == listed

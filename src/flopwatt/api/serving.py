@@ -81,6 +81,17 @@ def _cost_basis(system, notes: Assumptions) -> None:
                   "hosts and network unpriced, $/token a lower bound)")
 
 
+def _mesh_rule(system, plan: dict, notes: Assumptions) -> None:
+    """Say so when a tensor-parallel group sits on a point-to-point mesh (xGMI): it reaches only the links to its
+    own peers (:func:`flopwatt.perf.serving_step.group_tier`)."""
+    from flopwatt.perf.serving_step import POINT_TO_POINT
+    tp = int(plan.get("tp") or 1)
+    if system.scale_up.technology.startswith(POINT_TO_POINT) and 1 < tp < system.scale_up_domain_devices:
+        notes.add(f"tensor parallel: {system.scale_up.technology} is a point-to-point mesh of "
+                  f"{system.scale_up_domain_devices} devices, so a group of {tp} drives only its {tp - 1} "
+                  f"link{'s' if tp > 2 else ''} to its peers, {tp - 1}/{system.scale_up_domain_devices - 1} of each device's scale-up bandwidth (rule)")
+
+
 def _estimate(req: ServeRequest, core, engine_id: str, notes: Assumptions) -> results.Result:
     from flopwatt.serve import NoFeasiblePlan, estimate_disaggregated, estimate_serving
 
@@ -100,6 +111,7 @@ def _estimate(req: ServeRequest, core, engine_id: str, notes: Assumptions) -> re
         return results.infeasible("serve", inputs, exc.counts, sum(exc.counts.values()), notes.items,
                                   message=exc.expected)
     metrics = out["metrics"]
+    _mesh_rule(core.system, out["plan"], notes)
     unknown = unknown_parts(core.system)
     if metrics.get("unknown"):
         unknown = unknown or [metrics["unknown"]]

@@ -108,7 +108,7 @@ def prefill_pass(model: ModelSpec, hw: ServingHardware, tp: np.ndarray, prompts:
             "prefill_attention_s": step.prefill_attention_time(model, r, tokens, input_len, kv, tp),
             "elementwise_s": step.elementwise_time(model, r, tokens, tp),
             "logits_s": step.logits_time(model, r, prompts, tp, weight_bytes),
-            "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up)}
+            "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up, hw.domain_devices)}
 
 
 def decode_pass(model: ModelSpec, hw: ServingHardware, tp: np.ndarray, batch: np.ndarray,
@@ -124,7 +124,7 @@ def decode_pass(model: ModelSpec, hw: ServingHardware, tp: np.ndarray, batch: np
             "decode_attention_s": step.decode_attention_time(model, r, batch, lengths.slot_context_tokens(), kv, tp),
             "elementwise_s": step.elementwise_time(model, r, batch, tp),
             "logits_s": step.logits_time(model, r, batch, tp, weight_bytes),
-            "tp_comm_s": step.tp_comm_time(model, batch, tp, hw.scale_up)}
+            "tp_comm_s": step.tp_comm_time(model, batch, tp, hw.scale_up, hw.domain_devices)}
 
 
 def kv_transfer_time(model: ModelSpec, kv_bytes: float, input_len: float, tp_prefill: np.ndarray,

@@ -198,7 +198,7 @@ def group_tier(up: coll.Tier, tp: np.ndarray, domain_devices: int | None) -> col
 
 
 def tp_comm_time(model: ModelSpec, tokens: np.ndarray, tp: np.ndarray, up: coll.Tier,
-                 domain_devices: int | None = None) -> np.ndarray:
+                 domain_devices: int | None) -> np.ndarray:
     """Two all-reduces of the hidden state per layer (after attention and after the MLP), in the serving
     engines' latency-optimised form (:func:`flopwatt.perf.collectives.all_reduce_serving`), over the links
     the group reaches (:func:`group_tier`; ``domain_devices`` None: a switch)."""
