@@ -87,9 +87,10 @@ def _mesh_rule(system, plan: dict, notes: Assumptions) -> None:
     from flopwatt.perf.serving_step import POINT_TO_POINT
     tp = int(plan.get("tp") or 1)
     if system.scale_up.technology.startswith(POINT_TO_POINT) and 1 < tp < system.scale_up_domain_devices:
-        notes.add(f"tensor parallel: {system.scale_up.technology} is a point-to-point mesh of "
-                  f"{system.scale_up_domain_devices} devices, so a group of {tp} drives only its {tp - 1} "
-                  f"link{'s' if tp > 2 else ''} to its peers, {tp - 1}/{system.scale_up_domain_devices - 1} of each device's scale-up bandwidth (rule)")
+        domain = system.scale_up_domain_devices
+        notes.add(f"tensor parallel: {system.scale_up.technology} is a point-to-point mesh of {domain} devices, so "
+                  f"a group of {tp} drives only its {tp - 1} link{'s' if tp > 2 else ''} to its peers, "
+                  f"{tp - 1}/{domain - 1} of each device's scale-up bandwidth (rule)")
 
 
 def _estimate(req: ServeRequest, core, engine_id: str, notes: Assumptions) -> results.Result:
