@@ -1,5 +1,5 @@
 """The end of a training step across data-parallel replicas: the exposed gradient/parameter collectives and the
-wait for the slowest rank (used by :mod:`flopwatt.perf.training`).
+wait for the slowest replica (used by :mod:`flopwatt.perf.training`).
 
 Gradient sync with a sharded optimizer (ZeRO-1/2, Megatron's distributed optimizer) is a ReduceScatter of the
 gradient buffer and an AllGather of the updated parameters, each in its own type: Megatron-LM's
@@ -87,9 +87,9 @@ def rank_jitter_time(mean_delay_s: float | None, plans: Plans) -> np.ndarray:
     ranks = np.asarray(plans.tp * plans.pp * plans.cp, dtype=int)
     if mean_delay_s is None:
         return np.zeros(len(replicas))
-    pairs = {(int(r), int(n)) for r, n in zip(ranks, replicas, strict=True)}
-    table = {pair: expected_max_of_sums(*pair) for pair in pairs}
-    return mean_delay_s * np.array([table[(int(r), int(n))] for r, n in zip(ranks, replicas, strict=True)])
+    pairs, index = np.unique(np.stack([ranks, replicas], axis=1), axis=0, return_inverse=True)
+    table = np.array([expected_max_of_sums(int(r), int(n)) for r, n in pairs])
+    return mean_delay_s * table[index.reshape(-1)]
 
 
 def sync_bytes(ctx, plans: Plans, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
