@@ -1,13 +1,15 @@
-"""Fit a stack's mean per-rank jitter (StackProfile.rank_jitter_mean_s) on FIT rows only.
+"""Fit a stack's mean per-rank stall (StackProfile.rank_jitter_mean_s) on FIT rows only.
 
 The physics (flopwatt.perf.data_parallel): host-side work that is not coordinated across ranks (Python garbage
-collection, some PyTorch operations) delays each rank at random; every synchronous step waits for the slowest of
-the N ranks, E[max] = tau x H_N for exponential delays of mean tau (MegaScale, Jiang et al. 2024 Sec. 6.3, names
-the cause in the Megatron-LM code it started from and removed it in MegaScale). No source measures tau, so it is
-fitted here, by grid search minimising the median absolute error, on the rows of validation/train_fit.csv whose
-framework is the stack (for megatron-lm-2024: MEGASC-01 and MEGASC-03, MegaScale Fig. 9, 530B on 2,240 and 4,480
-GPUs). validation/train_heldout.csv and validation/strong_scaling.csv are never read. The bench prints the fit,
-the residuals before and after, and the TOML line to paste into the stack's catalog entry.
+collection, some PyTorch operations) stalls each rank at random (MegaScale, Jiang et al. 2024 Sec. 6.3, names the
+cause in the Megatron-LM code it started from and removed it in MegaScale). A replica's tensor- and pipeline-
+parallel synchronisation makes it lose the sum of its R = N / dp ranks' stalls; the step waits for the slowest of
+the dp replicas at the gradient reduce-scatter: tau x E[max of dp Gamma(R, 1)] for exponential stalls of mean tau.
+No source measures tau, so it is fitted here, by grid search minimising the median absolute error, on the rows of
+validation/train_fit.csv whose framework is the stack (for megatron-lm-2024: MEGASC-01 and MEGASC-03, MegaScale
+Fig. 9, 530B on 2,240 and 4,480 GPUs). validation/train_heldout.csv and validation/strong_scaling.csv are never
+read. The bench prints the fit, the residuals before and after, and the TOML line to paste into the stack's
+catalog entry.
 
     python bench/calibrate_jitter.py [--stack megatron-lm-2024]
 """
@@ -25,7 +27,7 @@ from flopwatt import catalog
 from flopwatt.validate import read_rows
 
 FIT_CSV = Path(__file__).resolve().parents[1] / "validation" / "train_fit.csv"
-GRID_S = np.round(np.arange(0.0, 0.4001, 0.002), 3)
+GRID_S = np.round(np.arange(0.0, 0.02001, 0.0001), 4)
 
 
 def residuals(rows: list[dict[str, str]], stack_id: str, tau_s: float | None) -> dict[str, float]:

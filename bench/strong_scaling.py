@@ -6,7 +6,7 @@ the validation runner (flopwatt.validate, the same code as ``flopwatt validate``
 published and predicted metric per point with the error, grouped into series (framework, global batch),
 and each series' largest error against a per-point tolerance (5 % by default, issue 16). Nothing is fitted on
 this file. Beside each point: the scale-dependent shares of the predicted step (bubble, exposed data-parallel
-sync, wait for the slowest rank, slow hosts) and the largest part of the step other than compute.
+sync, wait for the slowest replica, slow hosts) and the largest part of the step other than compute.
 
     python bench/strong_scaling.py [validation/strong_scaling.csv] [--tolerance 0.05]
 
@@ -130,7 +130,9 @@ def print_published(path: Path, tolerance: float) -> bool:
     if errors:
         middle = len(errors) // 2
         median = errors[middle] if len(errors) % 2 else (errors[middle - 1] + errors[middle]) / 2
-        print(f"all {len(errors)} points: median error {median:.1%}, largest {errors[-1]:.1%}")
+        within = sum(e <= tolerance for e in errors)
+        print(f"all {len(errors)} points: median error {median:.1%}, largest {errors[-1]:.1%}, "
+              f"{within} within {tolerance:.0%}")
     print(f"every point within {tolerance:.0%}: {'yes' if every_point_ok else 'no'}")
     return every_point_ok
 

@@ -1,5 +1,5 @@
 """The end of a training step across data-parallel replicas: the exposed gradient/parameter collectives and the
-wait for the slowest rank (used by :mod:`flopwatt.perf.training`).
+wait for the slowest replica (used by :mod:`flopwatt.perf.training`).
 
 Gradient sync with a sharded optimizer (ZeRO-1/2, Megatron's distributed optimizer) is a ReduceScatter of the
 gradient buffer and an AllGather of the updated parameters, each in its own type: Megatron-LM's
@@ -8,18 +8,26 @@ DistributedOptimizer (megatron/optimizer/distributed_optimizer.py, 2023: ``reduc
 ``gather_model_params`` runs ``_all_gather_base`` on the param buffers, views of the grad buffer's storage in the
 params' dtype). Without sharding (ZeRO-0) it is one AllReduce of the gradients.
 
-Rank jitter: where a stack's host-side work (Python garbage collection, some PyTorch operations) delays ranks at
-random, every synchronous step waits for the slowest of the N ranks (MegaScale, Jiang et al. 2024 Sec. 6.3:
-"some ranks initiate the reduce-scatter operation later than others, forcing a wait for the slowest rank"; the
-cause: "irregular garbage collection ... certain PyTorch operations"; the same reason is why torchtnt's
-GarbageCollector callback, pytorch/tnt torchtnt/framework/callbacks/garbage_collector.py, collects synchronously
-on every rank at set steps in fully-synchronous training). With each rank's delay exponential of mean
-tau, E[max of N] = tau x H_N (H_N = 1 + 1/2 + ... + 1/N ~ ln N + 0.577): it grows with the log of the job size.
-The exponential tail is an assumption (no source gives the delay's distribution); tau is fitted on FIT rows by
-bench/calibrate_jitter.py and lives in the stack's catalog entry.
+Rank jitter (MegaScale, Jiang et al. 2024 Sec. 6.3): host-side work that is not coordinated across ranks (Python
+garbage collection, "certain PyTorch operations") stalls ranks at random during the forward pass; "some ranks
+initiate the reduce-scatter operation later than others, forcing a wait for the slowest rank" (the same reason
+torchtnt's GarbageCollector callback, pytorch/tnt torchtnt/framework/callbacks/garbage_collector.py, collects on
+every rank at set steps). Where the wait builds up follows the plan's synchronisation: a stalled rank stalls its
+tensor-parallel peers at the next layer collective and its pipeline neighbours at the next send/receive, so one
+replica (its R = N / dp ranks) loses the SUM of its ranks' stalls; replicas meet once, at the gradient
+reduce-scatter, so the step waits for the slowest of the dp replicas. With each rank's stall per step exponential
+of mean tau, a replica's loss is Gamma(R, tau) and the step's expected wait is tau x E[max of dp Gamma(R, 1)]
+(:func:`expected_max_of_sums`): R tau for one replica, tau x H_dp for one rank per replica, and in between
+R tau + sqrt(R) tau x (the expected maximum of dp standard normals, ~ sqrt(2 ln dp)). Its growth with the job size
+is that of a Gaussian maximum over the replicas, not the harmonic number of all ranks. The exponential stall is an
+assumption (no source gives its distribution); tau is fitted on FIT rows by bench/calibrate_jitter.py and lives in
+the stack's catalog entry.
 """
 
 from __future__ import annotations
+
+import functools
+import math
 
 import numpy as np
 
@@ -28,26 +36,60 @@ from flopwatt.perf import experts, ici_layout, memory, overlap
 from flopwatt.perf.plans import Plans
 
 EULER_GAMMA = 0.5772156649015329
-
+EXACT_SHAPE_MAX = 256
+"""Replica sizes up to which the Gamma CDF is summed exactly; beyond, Wilson-Hilferty (error < 1e-3)."""
+GRID_POINTS = 4001
 
 _EXACT = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, 257))])
+_ERF = np.frompyfunc(math.erf, 1, 1)
 
 
 def harmonic_number(n: np.ndarray) -> np.ndarray:
-    """H_n = sum_{k<=n} 1/k for n >= 1 ranks (rounded): summed up to 256, beyond by its asymptotic series
+    """H_n = sum_{k<=n} 1/k for n >= 1 (rounded): summed up to 256, beyond by its asymptotic series
     ln n + gamma + 1/(2n) - 1/(12 n^2), whose error there is below 1e-10."""
     n = np.maximum(np.rint(np.asarray(n, dtype=float)), 1.0)
     series = np.log(n) + EULER_GAMMA + 1 / (2 * n) - 1 / (12 * n**2)
     return np.where(n < _EXACT.size, _EXACT[np.minimum(n, _EXACT.size - 1).astype(int)], series)
 
 
-def rank_jitter_time(mean_delay_s: float | None, ranks: np.ndarray) -> np.ndarray:
-    """Expected wait per step for the slowest of ``ranks`` ranks whose delays are exponential of mean
-    ``mean_delay_s`` (module doc); zero where the stack has none (None)."""
-    ranks = np.asarray(ranks, dtype=float)
+def _gamma_cdf(shape: int, y: np.ndarray) -> np.ndarray:
+    """P(Gamma(shape, 1) <= y) for an integer shape: 1 - e^-y sum_{k<shape} y^k / k! (the Poisson tail) summed
+    in log space up to EXACT_SHAPE_MAX, beyond by the Wilson-Hilferty cube-root normal approximation."""
+    if shape <= EXACT_SHAPE_MAX:
+        k = np.arange(shape, dtype=float)
+        log_fact = np.cumsum(np.log(np.maximum(k, 1.0)))
+        log_y = np.log(np.maximum(y, 1e-300))[:, None]
+        terms = np.exp(-y[:, None] + k[None, :] * log_y - log_fact[None, :])
+        return np.clip(1.0 - terms.sum(axis=1), 0.0, 1.0)
+    c = 1.0 / (9.0 * shape)
+    z = (np.cbrt(y / shape) - (1.0 - c)) / np.sqrt(c)
+    return 0.5 * (1.0 + _ERF(z / math.sqrt(2.0)).astype(float))
+
+
+@functools.lru_cache(maxsize=1024)
+def expected_max_of_sums(ranks_per_replica: int, replicas: int) -> float:
+    """E[max over ``replicas`` of the sum of ``ranks_per_replica`` unit-mean exponentials], i.e. of that many
+    Gamma(R, 1) variables: the integral of 1 - F(y)^n over y >= 0 (trapezoid rule on a grid reaching 40 standard
+    deviations and 2 ln n past the mean). Exact cases: R for one replica, H_n for R = 1."""
+    r, n = max(int(ranks_per_replica), 1), max(int(replicas), 1)
+    if n == 1:
+        return float(r)
+    top = r + 40.0 * math.sqrt(r) + 2.0 * math.log(n) + 40.0
+    y = np.linspace(0.0, top, GRID_POINTS)
+    tail = 1.0 - _gamma_cdf(r, y) ** n
+    return float(np.sum((tail[1:] + tail[:-1]) * np.diff(y)) / 2.0)
+
+
+def rank_jitter_time(mean_delay_s: float | None, plans: Plans) -> np.ndarray:
+    """Expected wait per step for the slowest replica (module doc): ``mean_delay_s`` x E[max over the plans' dp
+    replicas of the sum of their N / dp ranks' unit exponential stalls]; zero where the stack has none (None)."""
+    replicas = np.asarray(plans.dp, dtype=int)
+    ranks = np.asarray(plans.tp * plans.pp * plans.cp, dtype=int)
     if mean_delay_s is None:
-        return np.zeros_like(ranks)
-    return mean_delay_s * harmonic_number(ranks)
+        return np.zeros(len(replicas))
+    pairs, index = np.unique(np.stack([ranks, replicas], axis=1), axis=0, return_inverse=True)
+    table = np.array([expected_max_of_sums(int(r), int(n)) for r, n in pairs])
+    return mean_delay_s * table[index.reshape(-1)]
 
 
 def sync_bytes(ctx, plans: Plans, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -118,9 +118,10 @@ class StackProfile:
     gradient instead of 2): Megatron-LM's validate_args sets ``accumulate_allreduce_grads_in_fp32`` for
     ``--bf16`` ("bfloat16 requires gradient accumulation and all-reduce to be done in fp32")."""
     rank_jitter_mean_s: float | None = None
-    """Mean per-rank, per-step delay from host-side work that is not coordinated across ranks (Python garbage
-    collection, some PyTorch operations; MegaScale Sec. 6.3), where the stack has it: a synchronous step then
-    waits for the slowest rank (:func:`flopwatt.perf.data_parallel.rank_jitter_time`). None: not modelled."""
+    """Mean per-rank, per-step stall from host-side work that is not coordinated across ranks (Python garbage
+    collection, some PyTorch operations; MegaScale Sec. 6.3), where the stack has it: a replica loses the sum of
+    its ranks' stalls and the step waits for the slowest replica at the gradient reduce-scatter
+    (:func:`flopwatt.perf.data_parallel.rank_jitter_time`). None: not modelled."""
     zero_stages: tuple[int, ...] = (0,)
     """Optimizer-state sharding stages the stack provides (a plan left open chooses among these)."""
     source: str
