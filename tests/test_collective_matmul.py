@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flopwatt import catalog
@@ -116,3 +116,21 @@ def test_published_maxtext_tp16_rows_are_within_15_percent():
     assert len(rows) == 9 and report["summary"]["n"] == 9, report["summary"]["skipped"]
     errors = {r["id"]: r["predicted"] / r["measured"] - 1 for r in report["rows"]}
     assert max(abs(e) for e in errors.values()) <= 0.15, errors
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.sampled_from([2, 4, 8, 16, 32]), st.sampled_from(["tpu-v5e-slice", "tpu-v5p-slice", "tpu-v4-slice"]))
+def test_collective_matmul_never_costs_more_than_serial_collectives(tp, system_id):
+    serial, overlapped = (_maxtext_128b_on_v5e(256, tp, flag, system_id) for flag in (False, True))
+    assert 0 < overlapped["time/comm/tp"][0] <= serial["time/comm/tp"][0]
+    assert overlapped["time/step"][0] <= serial["time/step"][0]
+
+
+def test_sixteen_way_groups_on_smaller_slices_span_two_axes():
+    """v5e 4x4 (16 chips): 16-way TP spans both axes, neither wrapped (v5e wraps only a full 16 axis);
+    v5p 8x8x8 (v5p-1024): an 8x2 block, the 8-axis a wrapped ring (full axis, multiple of 4), the other a line."""
+    from flopwatt.catalog.ici import torus_for
+    from flopwatt.perf import collectives as coll
+
+    assert coll.torus_placement(torus_for("ici-v5e"), 16, 16)[:2] == ((4, 4), (False, False))
+    assert coll.torus_placement(torus_for("ici-v5p"), 512, 16)[:2] == ((8, 2, 1), (True, False, False))
