@@ -10,6 +10,9 @@ in the other slices over DCN. Placement on the torus: :func:`flopwatt.perf.colle
 A slice is the whole job up to the largest slice of the generation (``max_slice_chips`` in ici.toml) and the
 system's scale-up domain; a published multi-slice run smaller than that is modelled as one slice (the row
 schema does not carry the slice size).
+
+:func:`tp_time` is one TP collective with nothing beside it; where the stack sets ``tp_collective_matmul``
+(MaxText: XLA's windowed einsum on TPU), perf/model_parallel.py charges only what outlasts its matmul.
 """
 
 from __future__ import annotations

@@ -175,6 +175,9 @@ def _micro_batch_parts(ctx: _Context, plans: Plans) -> dict[str, np.ndarray]:
     if ctx.stack.tp_overlap:
         tp_backward = ctx.rates.exposed(tp_backward, lt.weight_gradient)
     tp_forward = overlap.tp_forward(ctx.stack, ctx.rates, ctx.model, 2 * t_coll, lt.weight_gradient)
+    if ctx.stack.tp_collective_matmul and ctx.torus is not None:  # XLA windowed einsum on TPU (model_parallel)
+        tp_forward, tp_backward = model_parallel.collective_matmul_exposed(
+            ctx.stack, ctx.rates, ctx.model, plans, 2 * t_coll, lt.weight_gradient)
     tp_layer = (1 + w_full) * tp_forward + tp_backward  # fwd, recomputed fwd, bwd
     t_layer = lt.forward + lt.backward + rec + tp_layer + extra["comm/ep"] + extra["comm/cp"]
     layers, with_logits = _stage_layers(ctx, plans, t_layer, log_f + log_b)

@@ -106,6 +106,10 @@ class StackProfile:
     tp_gemm_overlap: bool = False
     """Forward (and backward) TP AllGather/ReduceScatter are fused into the FFN linears, split into chunks
     and pipelined with the GEMM on a second stream (MegaScale Sec. 3.2, Fig. 3b-c)."""
+    tp_collective_matmul: bool = False
+    """On a TPU ICI torus, each tensor-parallel AllGather / ReduceScatter is decomposed into a ring of
+    collective-permutes pipelined with the chunks of the matmul it feeds or follows (XLA's windowed einsum,
+    "collective matmul", Wang et al. ASPLOS'23): :func:`flopwatt.perf.model_parallel.collective_matmul_exposed`."""
     pp_overlap: bool = False
     """Pipeline sends and receives are decoupled and asynchronous, beside the stage's computation
     (MegaScale Sec. 3.2, Fig. 4)."""
@@ -138,7 +142,7 @@ class StackProfile:
                      "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache", "partial_recompute",
                      "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline", "cuda_runtime_reserve",
                      "bf16_grad_reduce_fp32", "parallel_block", "tp_gemm_overlap", "pp_overlap",
-                     "dp_chunk_overlap"):
+                     "dp_chunk_overlap", "tp_collective_matmul"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
         for name, allowed in (("selective_saves", SELECTIVE), ("zero3_gather_unit", GATHER_UNITS)):
