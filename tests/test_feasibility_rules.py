@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flopwatt import catalog
 from flopwatt.estimate import estimate_training
 from flopwatt.footprint import default_setting, run_footprint
 from flopwatt.perf.feasibility import REASONS, structural_reasons
+from flopwatt.perf.partition import first_last_split, split_ok
 from flopwatt.perf.plans import Plans
 from flopwatt.perf.space import PlanRequest, enumerate_plans
 from flopwatt.specs import TrainingWorkload
@@ -58,3 +61,31 @@ def test_expert_parallelism_folds_over_tensor_and_data_parallel_ranks():
     request = PlanRequest(devices=64, global_batch=64, tp=2, pp=2, ep=32)  # the planner enumerates it too
     enumerated = enumerate_plans(request, model, stack, catalog.get("systems", "dgx-h100"))
     assert len(enumerated) > 0 and set(enumerated.ep.tolist()) == {32}
+
+
+def test_llama3_405b_takes_eight_virtual_stages_on_sixteen_ranks_where_the_ends_count_as_layers():
+    """126 layers + embedding + output layer = 128 units = 16 ranks x 8 virtual stages of one unit (torchtitan
+    _generate_llm_fqn_per_model_part; Megatron-Core account_for_embedding/loss_in_pipeline_split); a ninth
+    virtual stage would leave some stage empty."""
+    model = catalog.get("models", "llama3.1-405b")
+    layers_pp = REASONS.index("layers_pp")
+    for stack in ("meta-llama3", "torchtitan", "megatron-bridge"):
+        reasons = [structural_reasons(model, Plans.build(tp=8, pp=16, dp=128, vpp=vpp, micro_batch=1,
+                                                         global_batch=2048, sequence_parallel=True),
+                                      catalog.get("stacks", stack), 16384, 8192)[0] for vpp in (8, 9)]
+        assert reasons[0] != layers_pp and reasons[1] == layers_pp, stack
+
+
+@given(layers=st.integers(1, 200), pp=st.integers(1, 64), vpp=st.integers(1, 16))
+def test_each_partition_rule_accepts_exactly_its_splits(layers, pp, vpp):
+    stages = pp * vpp
+    pp_, vpp_ = np.array([pp]), np.array([vpp])
+    assert bool(split_ok(layers, "uniform", pp_, vpp_)[0]) == (layers % stages == 0)
+    assert bool(split_ok(layers, "parameters", pp_, vpp_)[0]) == (stages <= layers)
+    # L + 2 units over the virtual stages, as balanced as they go: every stage keeps at least one unit
+    units = np.full(stages, (layers + 2) // stages) + (np.arange(stages) < (layers + 2) % stages)
+    assert bool(split_ok(layers, "transformer-embedding", pp_, vpp_)[0]) == bool(units.min() >= 1)
+    assert bool(split_ok(layers, "first-last", pp_, vpp_)[0]) == bool(first_last_split(layers, pp_, vpp_)["ok"][0])
+    # the uniform split is one of the uneven ones
+    if split_ok(layers, "uniform", pp_, vpp_)[0]:
+        assert split_ok(layers, "parameters", pp_, vpp_)[0] and split_ok(layers, "transformer-embedding", pp_, vpp_)[0]

@@ -13,7 +13,8 @@ physical limit or a rule the stack's code enforces, never a preference:
   number. No stack here runs uneven micro-batches, so the rule is the frameworks' own; any whole number of
   micro-batches per rank (gradient accumulation) passes. Not checked: older Megatron-LM's interleaved
   schedule also asked the micro-batch count to be a multiple of pp (not confirmed for the releases here).
-* ``layers_pp``: the stack's pipeline split (perf/partition.py), e.g. Megatron-Core's equal middle stages.
+* ``layers_pp``: the stack's pipeline split (perf/partition.py ``split_ok``), e.g. Megatron-Core's equal middle
+  stages, or at most L + 2 virtual stages where the embedding and the output layer count as a layer each.
 * ``ep``: MoE parallel folding as Megatron-Core builds it (``parallel_state.initialize_model_parallel``: the
   expert grid is etp x ep x edp x pp over the same world, ``world_size % (etp * ep * pp) == 0`` or
   RuntimeError; NVIDIA/Megatron-LM megatron/core/parallel_state.py, find_string id 1491751663). This planner
@@ -29,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from flopwatt.catalog import facility_costs
-from flopwatt.perf.partition import first_last_split
+from flopwatt.perf.partition import split_ok
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile, System
 
@@ -59,11 +60,7 @@ def structural_reasons(model: ModelSpec, plans: Plans, stack: StackProfile, devi
                        seq_len: int) -> np.ndarray:
     """Reason codes for everything but memory (which needs the time/memory model)."""
     kv_ok = (model.kv_heads % plans.tp == 0) | (plans.tp % model.kv_heads == 0)
-    layers_ok = (model.layers % (plans.pp * plans.vpp) == 0) | stack.uneven_pipeline_partition
-    if stack.uneven_pipeline_partition:
-        layers_ok &= plans.pp * plans.vpp <= model.layers
-    if stack.pipeline_partition == "first-last":
-        layers_ok &= first_last_split(model.layers, plans.pp, plans.vpp)["ok"]
+    layers_ok = split_ok(model.layers, stack.pipeline_partition, plans.pp, plans.vpp)
     checks = [
         ("devices", plans.devices == devices),
         ("stack_parallelism", ((plans.tp == 1) | stack.tensor_parallel) & ((plans.pp == 1) | stack.pipeline_parallel)),

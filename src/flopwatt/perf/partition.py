@@ -13,6 +13,16 @@
   (NVIDIA/Megatron-LM@d98e8a64dd megatron/core/transformer/transformer_config.py ``__post_init__``,
   "Uneven PP"; in Megatron-Core since core_r0.9.0, with virtual stages since core_v0.11.0).
 
+How many virtual stages a rule allows (:func:`split_ok`): ``uniform`` L % (pp x vpp) == 0; ``parameters``
+pp x vpp <= L (DeepSpeed has no interleaving, vpp = 1); ``transformer-embedding`` pp x vpp <= L + 2, every
+virtual stage holding at least one of the L + 2 units (torchtitan
+``_generate_llm_fqn_per_model_part``: "Number of stages ... cannot be greater than effective layers", effective
+layers = L + input_weight + output_weight, both weights 1 by default, pytorch/torchtitan@b5bcd76c66
+torchtitan/distributed/pipeline_parallel.py; Megatron-Core's ``account_for_embedding_in_pipeline_split`` /
+``account_for_loss_in_pipeline_split`` count the embedding and the loss as a layer each, and its docstring's
+example puts the embedding alone on the first virtual stage, NVIDIA/Megatron-LM@d98e8a64dd
+megatron/core/transformer/transformer_config.py); ``first-last``: :func:`first_last_split`.
+
 This module returns the planner's best ``first-last`` split (the lightest busiest stage the rule
 allows, checked by brute force in tests/test_partition.py): middle stages of c = ceil(L / pp) layers
 rounded up to a multiple of vpp, the first stage c (or less, so that the last stage keeps a layer),
@@ -76,3 +86,15 @@ def rank_layers(layers: int, rule: str, pp: np.ndarray, vpp: np.ndarray,
         return {"first": first.astype(float), "middle": middle.astype(float),
                 "last": np.where(pp == 1, 0, last).astype(float)}
     return {"first": busiest, "middle": busiest, "last": busiest}
+
+
+def split_ok(layers: int, rule: str, pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
+    """Whether the stack's rule ``rule`` splits ``layers`` over pp x vpp (virtual) stages (module docstring)."""
+    stages = np.asarray(pp, dtype=np.int64) * np.maximum(np.asarray(vpp, dtype=np.int64), 1)
+    if rule == "uniform":
+        return layers % stages == 0
+    if rule == "first-last":
+        return first_last_split(layers, pp, vpp)["ok"]
+    if rule == "transformer-embedding":
+        return stages <= layers + 2
+    return stages <= layers
