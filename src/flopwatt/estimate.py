@@ -24,6 +24,7 @@ from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
 from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, ShapeBounds, pruned_search, shape_bounds
 from flopwatt.perf.plans import Plans
+from flopwatt.perf.shape_grid import stacks_shape_bounds
 from flopwatt.perf.space import PlanRequest, enumerate_plans, shape_superset
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
@@ -222,6 +223,14 @@ def _key(workload: TrainingWorkload, system: System, stack: StackProfile, reques
     return (replace(workload, tokens=None), _system_key(system), stack, request, _Same(catalog.efficiency()))
 
 
+def _stack_keys(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
+                request: PlanRequest) -> list[tuple]:
+    """:func:`_key` of each of ``stacks`` on one request, its shared parts built once."""
+    shared = (replace(workload, tokens=None), _system_key(system))
+    tail = (request, _Same(catalog.efficiency()))
+    return [(*shared, stack, *tail) for stack in stacks]
+
+
 @dataclass(frozen=True, slots=True)
 class Fastest:
     """The fastest feasible plan of a space and its figures (what the advice compares across stacks)."""
@@ -281,9 +290,28 @@ def stack_bounds(workload: TrainingWorkload, system: System, stack: StackProfile
     with _CHOICES_LOCK:
         found = _STACK_BOUNDS.get(key)
     if found is None or not all(other.id in found for other in others):
-        found = {other.id: least_bound(workload, system, other, request) for other in others}
+        found = {other.id: terms.least(request.global_batch)
+                 for other, terms in zip(others, _shape_bounds(workload, system, others, request), strict=True)}
         _remember(_STACK_BOUNDS, key, found)
     return found
+
+
+def _shape_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
+                  request: PlanRequest) -> list[ShapeBounds]:
+    """The ShapeBounds :func:`least_bound` keeps for each of ``stacks``: those not kept computed together
+    (perf/shape_grid.py: the same numbers as one by one)."""
+    keys = _stack_keys(workload, system, stacks, replace(request, global_batch=1))
+    with _CHOICES_LOCK:
+        kept = [_SHAPES.get(key) for key in keys]
+    todo = [stack for stack, terms in zip(stacks, kept, strict=True) if terms is None]
+    computed = stacks_shape_bounds(workload, system, todo, request)
+    out = []
+    for stack, key, terms in zip(stacks, keys, kept, strict=True):
+        if terms is None:
+            terms = computed[stack.id]
+            _remember(_SHAPES, key, terms, SHAPE_CACHE_ENTRIES)
+        out.append(terms)
+    return out
 
 
 def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,

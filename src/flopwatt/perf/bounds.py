@@ -71,14 +71,29 @@ def held_layer_range(ctx, plans: Plans) -> tuple[np.ndarray, np.ndarray]:
     return np.where(pp == 1, layers, units - 1), np.where(pp == 1, layers, units)
 
 
+def shard_key(tp: np.ndarray, cp: np.ndarray, micro_batch: np.ndarray, ep: np.ndarray,
+              sequence_parallel: np.ndarray) -> np.ndarray:
+    """One integer per distinct shard (tp, cp, micro-batch, ep, sequence parallel): a mixed-radix number."""
+    key = np.zeros(len(tp), dtype=np.int64)
+    for column in (tp, cp, micro_batch, ep, sequence_parallel):
+        column = np.asarray(column, dtype=np.int64)
+        key = key * (int(column.max(initial=0)) + 1) + column
+    return key
+
+
 def _unique_layer_times(ctx, plans: Plans) -> LayerTimes:
     """``training._layer_mix`` without communication, on each distinct shard once, spread back to the plans."""
-    key = np.zeros(len(plans), dtype=np.int64)
-    for column in (plans.tp, plans.cp, plans.micro_batch, plans.ep, plans.sequence_parallel):
-        column = np.asarray(column, dtype=np.int64)
-        key = key * (int(column.max(initial=0)) + 1) + column  # mixed radix: one integer per distinct shard
+    key = shard_key(plans.tp, plans.cp, plans.micro_batch, plans.ep, plans.sequence_parallel)
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    few = plans.take(first)
+    return _spread(_layer_times(ctx, plans.take(first)), np.ravel(inverse))
+
+
+def _spread(lt: LayerTimes, inverse: np.ndarray) -> LayerTimes:
+    return LayerTimes(**{f.name: np.asarray(getattr(lt, f.name))[inverse] for f in dataclasses.fields(LayerTimes)})
+
+
+def _layer_times(ctx, few: Plans) -> LayerTimes:
+    """``training._layer_mix`` without communication, per plan of ``few`` (row by row)."""
     seq = np.full(len(few), ctx.seq / few.cp)
     seq_kv = np.where(few.cp > 1, float(ctx.seq), seq)
     shard = fl.Shard(seq=seq, batch=few.micro_batch, tp=few.tp, ep=few.ep, seq_kv=seq_kv)
@@ -89,20 +104,19 @@ def _unique_layer_times(ctx, plans: Plans) -> LayerTimes:
         w = ctx.model.moe_layers / ctx.model.layers
         lt = LayerTimes(**{f.name: (1 - w) * getattr(lt, f.name) + w * getattr(moe, f.name)
                            for f in dataclasses.fields(LayerTimes)})
-    inverse = np.ravel(inverse)
-    return LayerTimes(**{f.name: np.asarray(getattr(lt, f.name))[inverse] for f in dataclasses.fields(LayerTimes)})
+    return lt
 
 
-def _stage_work(ctx, plans: Plans, per_layer: np.ndarray, logits: np.ndarray) -> np.ndarray:
+def _stage_work(ctx, pp: np.ndarray, vpp: np.ndarray, per_layer: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """Smallest compute + recompute per micro-batch of the stage ``training._stage_layers`` calls slowest."""
-    layers, pp = ctx.model.layers, plans.pp
+    layers = ctx.model.layers
     partition = ctx.stack.pipeline_partition
     if partition == "uniform":
         return layers / pp * per_layer + logits
     if partition == "parameters":
         return np.ceil(layers / pp) * per_layer + logits
     if partition == "first-last":
-        split = _split(layers, pp, plans.vpp)
+        split = _split(layers, pp, vpp)
         front = np.maximum(split["first"], np.where(pp > 2, split["middle"], 0))
         return np.minimum(split["last"] * per_layer + logits, front * per_layer + (pp == 1) * logits)
     units = np.ceil((layers + 2) / pp)
@@ -110,11 +124,11 @@ def _stage_work(ctx, plans: Plans, per_layer: np.ndarray, logits: np.ndarray) ->
     return np.where(pp == 1, layers * per_layer + logits, staged)
 
 
-def bubble_stages(ctx, plans: Plans) -> np.ndarray:
+def bubble_stages(ctx, pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
     """Pipeline fill and drain in micro-batch times, as ``training._bubble_stages``."""
     if ctx.stack.pipeline_schedule == "dualpipe":
-        return np.maximum(plans.pp / 2 - 1, 0)
-    return (plans.pp - 1) / plans.vpp
+        return np.maximum(pp / 2 - 1, 0)
+    return (pp - 1) / vpp
 
 
 def step_time_lower_bound(ctx, plans: Plans, straggler_penalty: float = 0.0) -> np.ndarray:
@@ -130,12 +144,39 @@ def step_time_lower_bound(ctx, plans: Plans, straggler_penalty: float = 0.0) -> 
 def _stage_and_bubble(ctx, plans: Plans) -> tuple[np.ndarray, np.ndarray]:
     """The slowest stage's least compute + recompute per micro-batch, and the bubble in micro-batch times: the
     factors of the bound that do not depend on the global batch."""
-    lt = _unique_layer_times(ctx, plans)
+    per_layer, logits = shard_work(ctx, plans, _unique_layer_times(ctx, plans))
+    return _stage_work(ctx, plans.pp, plans.vpp, per_layer, logits), bubble_stages(ctx, plans.pp, plans.vpp)
+
+
+def shard_work(ctx, plans: Plans, lt: LayerTimes | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per plan: one layer's compute + recompute per micro-batch, and the output layer's (``lt``: the plans'
+    layer times, if known)."""
+    lt, logits = shard_times(ctx, plans) if lt is None else (lt, None)
+    if logits is None:
+        seq = np.full(len(plans), ctx.seq / plans.cp)
+        log_f, log_b = logits_times(ctx.model, seq, plans.micro_batch, plans.tp, ctx.rates)
+        logits = log_f + log_b
+    return layer_work(lt, plans.recompute_weights(ctx.stack.selective_recompute)), logits
+
+
+def shard_times(ctx, plans: Plans) -> tuple[LayerTimes, np.ndarray]:
+    """Per plan: the layer times (no communication) and the output layer's forward + backward time."""
     seq = np.full(len(plans), ctx.seq / plans.cp)
     log_f, log_b = logits_times(ctx.model, seq, plans.micro_batch, plans.tp, ctx.rates)
-    w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
-    per_layer = lt.forward + lt.backward + w_full * lt.recompute_full + w_sel * lt.recompute_selective
-    return _stage_work(ctx, plans, per_layer, log_f + log_b), bubble_stages(ctx, plans)
+    return _layer_times(ctx, plans), log_f + log_b
+
+
+def layer_work(lt: LayerTimes, weights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """One layer's compute + recompute per micro-batch: forward, backward and the recomputed shares (``weights``:
+    ``Plans.recompute_weights``)."""
+    w_full, w_sel = weights
+    return lt.forward + lt.backward + w_full * lt.recompute_full + w_sel * lt.recompute_selective
+
+
+def stage_bounds(ctx, pp: np.ndarray, vpp: np.ndarray, per_layer: np.ndarray,
+                 logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`_stage_and_bubble`) from each plan's :func:`shard_work`."""
+    return _stage_work(ctx, pp, vpp, per_layer, logits), bubble_stages(ctx, pp, vpp)
 
 
 def _combine(micro_batches: np.ndarray, bubble: np.ndarray, stage: np.ndarray, straggler_penalty: float) -> np.ndarray:

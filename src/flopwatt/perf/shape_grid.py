@@ -1,0 +1,166 @@
+"""The shape bounds (:class:`flopwatt.perf.bounds.ShapeBounds`) of many stacks' spaces on one request at once.
+
+The advice bounds every other stack's space (api/training.py); each is :func:`flopwatt.perf.bounds.shape_bounds`
+of the stack's :func:`flopwatt.perf.space.shape_superset`. Here they share their work:
+
+- one grid holds every shape any of the stacks allows (the union of their knob options under the stack-free
+  layout rules, ``space.layout_rules``); a stack's superset is the rows its own options and layer-split rules
+  (``space.stack_layout_rules``) keep: the same set of shapes (a least bound does not depend on their order);
+- the work of a shard (tp, cp, micro-batch, ep, sequence parallel: ``bounds.shard_work``) is computed once for
+  every stack the computation cannot tell apart. It reads the stack through :class:`_Reads`, which records each
+  attribute read; a stack with the same value of each of them gets the stored numbers (a pure function that
+  reads the same inputs computes the same values), another computes its own.
+
+Same numbers as :func:`flopwatt.perf.bounds.shape_bounds` per stack (tests/test_search_bounds.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.perf import bounds, space
+from flopwatt.perf.bounds import ShapeBounds
+from flopwatt.perf.plans import Plans
+from flopwatt.perf.space import PlanRequest
+from flopwatt.perf.training import search_context
+from flopwatt.specs import StackProfile, System, TrainingWorkload
+
+_AXES = ("tp", "pp", "cp", "micro_batch", "vpp", "sequence_parallel", "ep")
+"""The order of ``space.shape_axes``."""
+
+
+class _Reads:
+    """Stands for a stack and records every attribute read from it (name -> value)."""
+
+    __slots__ = ("_stack", "seen")
+
+    def __init__(self, stack: StackProfile) -> None:
+        self._stack = stack
+        self.seen: dict[str, object] = {}
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(self._stack, name)
+        self.seen[name] = value
+        return value
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return a is b or (type(a) is type(b) and bool(a == b))
+    except (TypeError, ValueError):  # a value without a plain truth (an array): never shared
+        return False
+
+
+_TIMES = ("forward", "backward", "recompute_full", "recompute_selective")
+"""The layer times (``compute.LayerTimes``) a shape's bound reads."""
+
+
+@dataclass(frozen=True)
+class _ShardWork:
+    """``bounds.shard_times`` of the grid's shards, the same for every stack that agrees with ``seen``."""
+
+    times: dict[str, np.ndarray]
+    """The layer times of ``_TIMES`` and the output layer's forward + backward time ("logits"), per shard."""
+    seen: dict[str, object]
+    """Attribute -> value of every read of the stack that computed ``times``."""
+
+    def agrees(self, stack: StackProfile) -> bool:
+        return all(_same(getattr(stack, name), value) for name, value in self.seen.items())
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Every shape of the stacks' supersets: per shape, its layout, micro-batch and sequence-parallel indices
+    into the union options, and its shard (an index into ``shards``)."""
+
+    options: tuple[np.ndarray, ...]
+    """Union of the stacks' options per knob, in ``_AXES`` order."""
+    layout: tuple[np.ndarray, ...]
+    """Per layout: its option index on the tp, pp, cp, vpp and ep axes."""
+    shape_layout: np.ndarray
+    shape_mb: np.ndarray
+    shape_sp: np.ndarray
+    shape_shard: np.ndarray
+    shards: Plans
+
+
+def _grid(request: PlanRequest, options: tuple[np.ndarray, ...]) -> _Grid:
+    tp, pp, cp, mb, vpp, sp, ep = options
+    index = np.meshgrid(*(np.arange(len(a)) for a in (tp, pp, cp, vpp, ep)), indexing="ij")
+    i_tp, i_pp, i_cp, i_vpp, i_ep = (i.ravel() for i in index)
+    keep = space.layout_rules(request, tp[i_tp], pp[i_pp], cp[i_cp], vpp[i_vpp], ep[i_ep])
+    layout = tuple(i[keep] for i in (i_tp, i_pp, i_cp, i_vpp, i_ep))
+    li, mi, si = (g.ravel() for g in np.meshgrid(np.arange(len(layout[0])), np.arange(len(mb)), np.arange(len(sp)),
+                                                 indexing="ij"))
+    keep = ~sp[si] | (tp[layout[0][li]] > 1)  # sequence parallelism needs tensor parallelism (as shape_superset)
+    li, mi, si = li[keep], mi[keep], si[keep]
+    s_tp, s_cp, s_ep = tp[layout[0][li]], cp[layout[2][li]], ep[layout[4][li]]
+    key = bounds.shard_key(s_tp, s_cp, mb[mi], s_ep, sp[si])
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    shards = Plans.build(tp=s_tp[first], pp=1, dp=1, cp=s_cp[first], ep=s_ep[first], vpp=1, micro_batch=mb[mi][first],
+                         global_batch=1, zero_stage=0, recompute="none", sequence_parallel=sp[si][first],
+                         recompute_layers=1.0)
+    return _Grid(options=options, layout=layout, shape_layout=li, shape_mb=mi, shape_sp=si,
+                 shape_shard=np.ravel(inverse), shards=shards)
+
+
+def _stack_rows(grid: _Grid, request: PlanRequest, workload: TrainingWorkload, stack: StackProfile,
+                axes: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Indices of the grid's shapes that are ``stack``'s superset (``space.shape_superset``)."""
+    member = [(union[:, None] == own[None, :]).any(axis=1) for union, own in zip(grid.options, axes, strict=True)]
+    tp, pp, cp, _, vpp, _, ep = grid.options
+    i_tp, i_pp, i_cp, i_vpp, i_ep = grid.layout
+    layout_ok = member[0][i_tp] & member[1][i_pp] & member[2][i_cp] & member[4][i_vpp] & member[6][i_ep]
+    layout_ok &= space.stack_layout_rules(workload.model, stack, pp[i_pp], vpp[i_vpp])
+    return np.flatnonzero(layout_ok[grid.shape_layout] & member[3][grid.shape_mb] & member[5][grid.shape_sp])
+
+
+def _shard_work(grid: _Grid, memo: list[_ShardWork], workload: TrainingWorkload, system: System,
+                stack: StackProfile, request: PlanRequest) -> _ShardWork:
+    """``bounds.shard_times`` of every shard of the grid for ``stack``: a memo entry it agrees with, or a new one
+    (computed in one call, keyed by what that call read of the stack)."""
+    entry = next((e for e in memo if e.agrees(stack)), None)
+    if entry is not None:
+        return entry
+    reads = _Reads(stack)
+    ctx = search_context(workload, system, reads, request.devices, catalog.efficiency())
+    lt, logits = bounds.shard_times(ctx, grid.shards)
+    entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits}, seen=reads.seen)
+    memo.append(entry)
+    return entry
+
+
+def stacks_shape_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
+                        request: PlanRequest) -> dict[str, ShapeBounds]:
+    """Stack id -> ``bounds.shape_bounds`` of its ``space.shape_superset`` on ``request``, for each of ``stacks``."""
+    if not stacks:
+        return {}
+    base = space.superset_request(request)
+    axes = {stack.id: space.shape_axes(base, workload.model, stack, system) for stack in stacks}
+    options = tuple(np.unique(np.concatenate([own[k] for own in axes.values()])) for k in range(len(_AXES)))
+    grid = _grid(request, options)
+    tp, pp, cp, mb, vpp, _, _ = options
+    eff = catalog.efficiency()
+    penalty = bounds._straggler_penalty(eff, system, request.devices)
+    memo: list[_ShardWork] = []
+    out = {}
+    for stack in stacks:
+        rows = _stack_rows(grid, request, workload, stack, axes[stack.id])
+        shard = grid.shape_shard[rows]
+        work = _shard_work(grid, memo, workload, system, stack, request)
+        layout = grid.shape_layout[rows]
+        s_tp, s_pp, s_cp = tp[grid.layout[0][layout]], pp[grid.layout[1][layout]], cp[grid.layout[2][layout]]
+        s_vpp, s_mb = vpp[grid.layout[3][layout]], mb[grid.shape_mb[rows]]
+        ctx = search_context(workload, system, stack, request.devices, eff)
+        weights = (w[shard] for w in grid.shards.recompute_weights(stack.selective_recompute))
+        lt = SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES})
+        per_layer = bounds.layer_work(lt, tuple(weights))
+        stage, bubble = bounds.stage_bounds(ctx, s_pp, s_vpp, per_layer, work.times["logits"][shard])
+        dp = request.devices // (s_tp * s_pp * s_cp)
+        out[stack.id] = ShapeBounds(replica=dp * s_mb, micro_batch=s_mb, bubble=bubble, stage=stage,
+                                    straggler_penalty=penalty, open_micro_batch=request.micro_batch is None)
+    return out
