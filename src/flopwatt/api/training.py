@@ -156,7 +156,7 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) 
     best_alt = None
     for i, other in sorted(others, key=lambda pair: (least[pair[1].id], pair[0])):
         cutoff = rule if best_alt is None else min(rule, best_alt[1].step_time_s)
-        alt = choose_below(workload, system, other, plan_request, cutoff)
+        alt = choose_below(workload, system, other, plan_request, cutoff, bound=least[other.id])
         if alt is not None and np.isfinite(alt.step_time_s) and (best_alt is None or (
                 alt.step_time_s, i) < (best_alt[1].step_time_s, best_alt[2])):
             best_alt = (other, alt, i)

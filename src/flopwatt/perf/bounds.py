@@ -32,7 +32,7 @@ from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import LayerTimes, layer_times, logits_times
 from flopwatt.perf.partition import first_last_split
 from flopwatt.perf.plans import Plans
-from flopwatt.perf.training import evaluate_training, memory_total_bytes, search_context
+from flopwatt.perf.training import TrainingResult, evaluate_training, memory_total_bytes, search_context
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
 MARGIN = 1e-9
@@ -253,6 +253,9 @@ class Pruned:
     feasible: int | None
     evaluated: int
     """Plans the full model evaluated (the rest were settled by their bounds and memory alone)."""
+    result: TrainingResult | None = None
+    """The evaluation of ``best`` (one row, taken from the round that evaluated it: the model's numbers do not
+    depend on the other plans of a call), or None."""
 
 
 def _straggler_penalty(eff: EfficiencyCatalog, system: System, devices: int) -> float:
@@ -272,26 +275,28 @@ def _memory_classes(ctx, plans: Plans, hbm_bytes: float) -> tuple[np.ndarray, np
 
 def _rounds(run, unsure: np.ndarray, queue: np.ndarray, bound: np.ndarray, cutoff: float) -> tuple:
     """Evaluate ``unsure`` and then ``queue`` (sorted by ``bound``) in doubling rounds while the next bound is at or
-    below the best step time found and ``cutoff``: (best index, its step and MFU, unsure plans refused, evaluated).
-    The best is the first of the fastest by index, as ``np.argmin`` over the whole space picks it."""
-    best, best_step, best_mfu, refused, evaluated = None, np.inf, None, 0, 0
+    below the best step time found and ``cutoff``: (best index, its step and MFU, unsure plans refused, evaluated,
+    its evaluation as one row). The best is the first of the fastest by index, as ``np.argmin`` over the whole space
+    picks it."""
+    best, best_step, best_mfu, refused, evaluated, where = None, np.inf, None, 0, 0, None
     pos, size, chunk = 0, FIRST_CHUNK_PLANS, unsure
     while True:
         more = pos < len(queue) and bound[pos] <= min(best_step, cutoff)
         take = min(size, len(queue) - pos) if more else 0
         if not len(chunk) and not take:
-            return best, best_step, best_mfu, refused, evaluated
+            row = None if where is None else where[0].take(np.array([where[1]]))
+            return best, best_step, best_mfu, refused, evaluated, row
         first = len(chunk)
         chunk = np.concatenate([chunk, queue[pos:pos + take]])
         pos, size = pos + take, 2 * size
-        ok, step, mfu = run(chunk)
+        ok, step, mfu, res = run(chunk)
         refused += int(np.count_nonzero(~ok[:first]))
         evaluated += len(chunk)
         good = np.flatnonzero(ok & np.isfinite(step))
         if len(good):
             i = good[np.lexsort((chunk[good], step[good]))[0]]
             if step[i] < best_step or (step[i] == best_step and chunk[i] < best):
-                best, best_step, best_mfu = int(chunk[i]), float(step[i]), float(mfu[i])
+                best, best_step, best_mfu, where = int(chunk[i]), float(step[i]), float(mfu[i]), (res, i)
         chunk = chunk[:0]
 
 
@@ -327,18 +332,18 @@ def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfil
     queue, bound = valid[fits][order], bound[order]
     sentinel = np.flatnonzero(plans.tp == np.max(plans.tp))[:1] if len(plans) else valid  # a plan of the largest tp
 
-    def run(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, TrainingResult]:
         res = evaluate_training(workload, system, plans.take(np.concatenate([index, sentinel])), stack, devices, eff,
                                 fabric)
         n = len(index)
-        return res.reason[:n] == feasibility.OK, res.metrics["step_time_s"][:n], res.metrics["mfu"][:n]
+        return res.reason[:n] == feasibility.OK, res.metrics["step_time_s"][:n], res.metrics["mfu"][:n], res
 
-    best, best_step, best_mfu, unsure_oom, evaluated = _rounds(run, valid[~fits & ~oom], queue, bound, cutoff)
+    best, best_step, best_mfu, unsure_oom, evaluated, row = _rounds(run, valid[~fits & ~oom], queue, bound, cutoff)
     if best_step > cutoff:
-        best, best_step, best_mfu = None, np.inf, None
+        best, best_step, best_mfu, row = None, np.inf, None, None
     if not counts:
         return Pruned(best=best, step_time_s=best_step, mfu=best_mfu, counts=None, feasible=None,
-                      evaluated=evaluated)
+                      evaluated=evaluated, result=row)
     found = feasibility.reason_counts(reason)
     n_oom = int(np.count_nonzero(oom)) + unsure_oom
     found.pop("ok", None)
@@ -346,4 +351,4 @@ def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfil
         if n:
             found[name] = n
     return Pruned(best=best, step_time_s=best_step, mfu=best_mfu, counts=found, feasible=len(valid) - n_oom,
-                  evaluated=evaluated)
+                  evaluated=evaluated, result=row)

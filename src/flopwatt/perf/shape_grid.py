@@ -155,7 +155,7 @@ def stacks_shape_bounds(workload: TrainingWorkload, system: System, stacks: list
         layout = grid.shape_layout[rows]
         s_tp, s_pp, s_cp = tp[grid.layout[0][layout]], pp[grid.layout[1][layout]], cp[grid.layout[2][layout]]
         s_vpp, s_mb = vpp[grid.layout[3][layout]], mb[grid.shape_mb[rows]]
-        ctx = search_context(workload, system, stack, request.devices, eff)
+        ctx = SimpleNamespace(model=workload.model, stack=stack)  # all that the stage and bubble terms read
         weights = (w[shard] for w in grid.shards.recompute_weights(stack.selective_recompute))
         lt = SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES})
         per_layer = bounds.layer_work(lt, tuple(weights))

@@ -104,8 +104,19 @@ def stack_layout_rules(model: ModelSpec, stack: StackProfile, pp: np.ndarray, vp
 
 def _axes(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> tuple[np.ndarray, ...]:
     """Each knob's options: (tp, pp, cp, micro-batch, vpp, ZeRO, recompute code, sequence parallel, ep, fraction)."""
-    n = request.devices
-    divs = divisors(n)
+    tp, pp, cp, mb, vpp, sp, ep = shape_axes(request, model, stack, system)
+    zero = _options(request.zero_stage, np.array(stack.zero_stages))
+    recompute_names = [r for r in RECOMPUTE if r != "selective" or stack.selective_recompute]
+    recompute = _options(None if request.recompute is None else RECOMPUTE.index(request.recompute),
+                         np.arange(len(RECOMPUTE))[[r in recompute_names for r in RECOMPUTE]])
+    fractions = np.array(PARTIAL_RECOMPUTE if stack.partial_recompute and request.recompute is None else [1.0])
+    return tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions
+
+
+def shape_axes(request: PlanRequest, model: ModelSpec, stack: StackProfile,
+               system: System) -> tuple[np.ndarray, ...]:
+    """The options of the knobs that make a shape: (tp, pp, cp, micro-batch, vpp, sequence parallel, ep)."""
+    divs = divisors(request.devices)
     tp_max = 2 * system.scale_up_domain_devices  # TP beyond the scale-up domain is never competitive
     tp_open = divs[(divs <= tp_max) & (model.heads % divs == 0)] if stack.tensor_parallel else np.array([1])
     tp = _options(request.tp, tp_open)
@@ -115,15 +126,9 @@ def _axes(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: S
     mb = _options(request.micro_batch, mb_default)
     vpp_default = np.arange(1, MAX_VPP + 1) if stack.interleaved_pipeline else np.array([1])
     vpp = _options(request.vpp, vpp_default)
-    zero = _options(request.zero_stage, np.array(stack.zero_stages))
-    recompute_names = [r for r in RECOMPUTE if r != "selective" or stack.selective_recompute]
-    recompute = _options(None if request.recompute is None else RECOMPUTE.index(request.recompute),
-                         np.arange(len(RECOMPUTE))[[r in recompute_names for r in RECOMPUTE]])
     sp = _options(request.sequence_parallel, np.array([False, True]) if stack.sequence_parallel else np.array([False]))
-    experts = model.moe.experts if model.moe is not None else 1
-    ep = _options(request.ep, divisors(experts) if model.moe is not None else np.array([1]))
-    fractions = np.array(PARTIAL_RECOMPUTE if stack.partial_recompute and request.recompute is None else [1.0])
-    return tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions
+    ep = _options(request.ep, divisors(model.moe.experts) if model.moe is not None else np.array([1]))
+    return tp, pp, cp, mb, vpp, sp, ep
 
 
 def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
@@ -161,14 +166,6 @@ def superset_request(request: PlanRequest) -> PlanRequest:
     if request.micro_batch is None:  # the micro-batch options of a batch >= MAX_MICRO_BATCH include all others
         return replace(request, global_batch=MAX_MICRO_BATCH)
     return request
-
-
-def shape_axes(request: PlanRequest, model: ModelSpec, stack: StackProfile,
-               system: System) -> tuple[np.ndarray, ...]:
-    """The options of the knobs that make a shape, (tp, pp, cp, micro-batch, vpp, sequence parallel, ep), for
-    ``request`` as :func:`superset_request` gives it."""
-    tp, pp, cp, mb, vpp, _, _, sp, ep, _ = _axes(request, model, stack, system)
-    return tp, pp, cp, mb, vpp, sp, ep
 
 
 def batch_mask(replica: np.ndarray, micro_batch: np.ndarray, global_batch: int, open_micro_batch: bool) -> np.ndarray:
