@@ -24,7 +24,7 @@ from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
 from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, ShapeBounds, pruned_search, shape_bounds
 from flopwatt.perf.plans import Plans
-from flopwatt.perf.shape_grid import stacks_shape_bounds
+from flopwatt.perf.shape_grid import StackGrid
 from flopwatt.perf.space import PlanRequest, enumerate_plans, shape_superset
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
@@ -279,6 +279,9 @@ SHAPE_CACHE_ENTRIES = 512
 """Spaces (of every global batch) whose shape bounds are remembered: a few arrays of ~10^3 floats each."""
 _SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
 """Plan-space key without the global batch -> the bounds of its shapes (bounds.ShapeBounds), for choose_below."""
+_LOOSE_SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
+"""As _SHAPES, the looser bounds of ``shape_grid.StackGrid.grid_bounds`` (one object shared by the stacks of a
+group), for stack_bounds."""
 _STACK_BOUNDS: OrderedDict[tuple, dict[str, float]] = OrderedDict()
 """Plan-space key -> each other stack's least shape bound on the same request (stack_bounds)."""
 
@@ -292,6 +295,7 @@ def clear_choices(shapes: bool = True) -> None:
         _STACK_BOUNDS.clear()
         if shapes:
             _SHAPES.clear()
+            _LOOSE_SHAPES.clear()
 
 
 def _remember(store: OrderedDict, key: tuple, value: object, entries: int = CHOICE_CACHE_ENTRIES) -> None:
@@ -316,34 +320,47 @@ def least_bound(workload: TrainingWorkload, system: System, stack: StackProfile,
 
 
 def stack_bounds(workload: TrainingWorkload, system: System, stack: StackProfile, others: list[StackProfile],
-                 request: PlanRequest) -> dict[str, float]:
-    """Stack id -> :func:`least_bound` of each of ``others`` on ``request``, kept per the space of ``stack`` (the
-    advice's search order: a hint, so a kept value for a stack not among ``others`` is never read wrongly)."""
-    key = _key(workload, system, stack, request)
+                 request: PlanRequest, cutoff: float | None = None) -> dict[str, float]:
+    """Stack id -> a value at most the step time of every plan of each of ``others`` on ``request``: its
+    :func:`least_bound`, or where ``cutoff`` is given and a looser bound is already above it, that one
+    (``shape_grid.StackGrid.grid_bounds``: every stack's shapes, no stack's layer-split rules; it settles the stack
+    as well). Kept per the space of ``stack`` and the cutoff (the advice's search order: a hint, so a kept value
+    for a stack not among ``others`` is never read wrongly)."""
+    key = (_key(workload, system, stack, request), cutoff)
     with _CHOICES_LOCK:
         found = _STACK_BOUNDS.get(key)
     if found is None or not all(other.id in found for other in others):
-        found = {other.id: terms.least(request.global_batch)
-                 for other, terms in zip(others, _shape_bounds(workload, system, others, request), strict=True)}
+        found = _least_bounds(workload, system, others, request, cutoff)
         _remember(_STACK_BOUNDS, key, found)
     return found
 
 
-def _shape_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
-                  request: PlanRequest) -> list[ShapeBounds]:
-    """The ShapeBounds :func:`least_bound` keeps for each of ``stacks``: those not kept computed together
-    (perf/shape_grid.py: the same numbers as one by one)."""
+def _least_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile], request: PlanRequest,
+                  cutoff: float | None) -> dict[str, float]:
+    """:func:`stack_bounds` of ``stacks``: the ShapeBounds :func:`least_bound` keeps where kept, else from one grid
+    of the stacks not kept (perf/shape_grid.py: the same numbers as one by one), kept in turn."""
     keys = _stack_keys(workload, system, stacks, replace(request, global_batch=1))
     with _CHOICES_LOCK:
         kept = [_SHAPES.get(key) for key in keys]
-    todo = [stack for stack, terms in zip(stacks, kept, strict=True) if terms is None]
-    computed = stacks_shape_bounds(workload, system, todo, request)
-    out = []
-    for stack, key, terms in zip(stacks, keys, kept, strict=True):
-        if terms is None:
-            terms = computed[stack.id]
-            _remember(_SHAPES, key, terms, SHAPE_CACHE_ENTRIES)
-        out.append(terms)
+        loose = [_LOOSE_SHAPES.get(key) if cutoff is not None else None for key in keys]
+    out, grid = {}, None
+    for i, (stack, key) in enumerate(zip(stacks, keys, strict=True)):
+        if kept[i] is None and cutoff is not None:
+            if loose[i] is None:
+                grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True)
+                                                            if t is None], request)
+                loose[i] = grid.grid_bounds(stack)
+                _remember(_LOOSE_SHAPES, key, loose[i], SHAPE_CACHE_ENTRIES)
+            value = loose[i].least(request.global_batch)
+            if value > cutoff:
+                out[stack.id] = value
+                continue
+        if kept[i] is None:
+            grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True) if t is None],
+                                     request)
+            kept[i] = grid.shape_bounds(stack)
+            _remember(_SHAPES, key, kept[i], SHAPE_CACHE_ENTRIES)
+        out[stack.id] = kept[i].least(request.global_batch)
     return out
 
 

@@ -69,13 +69,13 @@ class _ShardWork:
     """Attribute -> value of every read of the stack that computed ``times``."""
 
     def agrees(self, stack: StackProfile) -> bool:
-        return all(_same(getattr(stack, name), value) for name, value in self.seen.items())
+        return _agrees(stack, self.seen)
 
 
 @dataclass(frozen=True)
 class _Grid:
     """Every shape of the stacks' supersets: per shape, its layout, micro-batch and sequence-parallel indices
-    into the union options, and its shard (an index into ``shards``)."""
+    into the union options, its knob values, and its shard (an index into ``shards``)."""
 
     options: tuple[np.ndarray, ...]
     """Union of the stacks' options per knob, in ``_AXES`` order."""
@@ -86,6 +86,11 @@ class _Grid:
     shape_sp: np.ndarray
     shape_shard: np.ndarray
     shards: Plans
+    pp: np.ndarray
+    vpp: np.ndarray
+    micro_batch: np.ndarray
+    replica: np.ndarray
+    """dp x micro-batch per shape."""
 
 
 def _grid(request: PlanRequest, options: tuple[np.ndarray, ...]) -> _Grid:
@@ -98,40 +103,100 @@ def _grid(request: PlanRequest, options: tuple[np.ndarray, ...]) -> _Grid:
                                                  indexing="ij"))
     keep = ~sp[si] | (tp[layout[0][li]] > 1)  # sequence parallelism needs tensor parallelism (as shape_superset)
     li, mi, si = li[keep], mi[keep], si[keep]
-    s_tp, s_cp, s_ep = tp[layout[0][li]], cp[layout[2][li]], ep[layout[4][li]]
-    key = bounds.shard_key(s_tp, s_cp, mb[mi], s_ep, sp[si])
+    s_tp, s_pp, s_cp, s_mb = tp[layout[0][li]], pp[layout[1][li]], cp[layout[2][li]], mb[mi]
+    s_ep = ep[layout[4][li]]
+    key = bounds.shard_key(s_tp, s_cp, s_mb, s_ep, sp[si])
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    shards = Plans.build(tp=s_tp[first], pp=1, dp=1, cp=s_cp[first], ep=s_ep[first], vpp=1, micro_batch=mb[mi][first],
+    shards = Plans.build(tp=s_tp[first], pp=1, dp=1, cp=s_cp[first], ep=s_ep[first], vpp=1, micro_batch=s_mb[first],
                          global_batch=1, zero_stage=0, recompute="none", sequence_parallel=sp[si][first],
                          recompute_layers=1.0)
+    dp = request.devices // (s_tp * s_pp * s_cp)
     return _Grid(options=options, layout=layout, shape_layout=li, shape_mb=mi, shape_sp=si,
-                 shape_shard=np.ravel(inverse), shards=shards)
+                 shape_shard=np.ravel(inverse), shards=shards, pp=s_pp, vpp=vpp[layout[3][li]], micro_batch=s_mb,
+                 replica=dp * s_mb)
 
 
-def _stack_rows(grid: _Grid, request: PlanRequest, workload: TrainingWorkload, stack: StackProfile,
+def _stack_rows(grid: _Grid, workload: TrainingWorkload, stack: StackProfile,
                 axes: tuple[np.ndarray, ...]) -> np.ndarray:
     """Indices of the grid's shapes that are ``stack``'s superset (``space.shape_superset``)."""
     member = [(union[:, None] == own[None, :]).any(axis=1) for union, own in zip(grid.options, axes, strict=True)]
-    tp, pp, cp, _, vpp, _, ep = grid.options
+    _, pp, _, _, vpp, _, _ = grid.options
     i_tp, i_pp, i_cp, i_vpp, i_ep = grid.layout
     layout_ok = member[0][i_tp] & member[1][i_pp] & member[2][i_cp] & member[4][i_vpp] & member[6][i_ep]
     layout_ok &= space.stack_layout_rules(workload.model, stack, pp[i_pp], vpp[i_vpp])
     return np.flatnonzero(layout_ok[grid.shape_layout] & member[3][grid.shape_mb] & member[5][grid.shape_sp])
 
 
-def _shard_work(grid: _Grid, memo: list[_ShardWork], workload: TrainingWorkload, system: System,
-                stack: StackProfile, request: PlanRequest) -> _ShardWork:
-    """``bounds.shard_times`` of every shard of the grid for ``stack``: a memo entry it agrees with, or a new one
-    (computed in one call, keyed by what that call read of the stack)."""
-    entry = next((e for e in memo if e.agrees(stack)), None)
-    if entry is not None:
+@dataclass(frozen=True)
+class _Whole:
+    """The bounds of every shape of the grid with the terms of the stacks that agree with ``seen`` (and ``work``)."""
+
+    work: _ShardWork
+    seen: dict[str, object]
+    terms: ShapeBounds
+
+
+class StackGrid:
+    """The shared grid of ``stacks`` on one request (module doc), and from it each stack's shape bounds."""
+
+    def __init__(self, workload: TrainingWorkload, system: System, stacks: list[StackProfile],
+                 request: PlanRequest) -> None:
+        self.workload, self.system, self.request = workload, system, request
+        base = space.superset_request(request)
+        self._axes = {stack.id: space.shape_axes(base, workload.model, stack, system) for stack in stacks}
+        options = tuple(np.unique(np.concatenate([own[k] for own in self._axes.values()]))
+                        for k in range(len(_AXES)))
+        self.grid = _grid(request, options)
+        self._penalty = bounds._straggler_penalty(catalog.efficiency(), system, request.devices)
+        self._work: list[_ShardWork] = []
+        self._whole: list[_Whole] = []
+
+    def _shard_work(self, stack: StackProfile) -> _ShardWork:
+        """``bounds.shard_times`` of every shard of the grid for ``stack``: a memo entry it agrees with, or a new
+        one (computed in one call, keyed by what that call read of the stack)."""
+        entry = next((e for e in self._work if e.agrees(stack)), None)
+        if entry is None:
+            reads = _Reads(stack)
+            ctx = search_context(self.workload, self.system, reads, self.request.devices, catalog.efficiency())
+            lt, logits = bounds.shard_times(ctx, self.grid.shards)
+            entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits},
+                               seen=reads.seen)
+            self._work.append(entry)
         return entry
-    reads = _Reads(stack)
-    ctx = search_context(workload, system, reads, request.devices, catalog.efficiency())
-    lt, logits = bounds.shard_times(ctx, grid.shards)
-    entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits}, seen=reads.seen)
-    memo.append(entry)
-    return entry
+
+    def _bounds(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray) -> ShapeBounds:
+        """The ShapeBounds of the grid's shapes ``rows`` with ``stack``'s terms (``bounds.shape_bounds``'s
+        arithmetic, each shard's layer times from ``work``)."""
+        grid = self.grid
+        shard = grid.shape_shard[rows]
+        weights = tuple(w[shard] for w in grid.shards.recompute_weights(stack.selective_recompute))
+        per_layer = bounds.layer_work(SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES}), weights)
+        ctx = SimpleNamespace(model=self.workload.model, stack=stack)  # all that the stage and bubble terms read
+        stage, bubble = bounds.stage_bounds(ctx, grid.pp[rows], grid.vpp[rows], per_layer, work.times["logits"][shard])
+        return ShapeBounds(replica=grid.replica[rows], micro_batch=grid.micro_batch[rows], bubble=bubble, stage=stage,
+                           straggler_penalty=self._penalty, open_micro_batch=self.request.micro_batch is None)
+
+    def shape_bounds(self, stack: StackProfile) -> ShapeBounds:
+        """``bounds.shape_bounds`` of ``stack``'s ``space.shape_superset`` (one of the grid's stacks)."""
+        rows = _stack_rows(self.grid, self.workload, stack, self._axes[stack.id])
+        return self._bounds(stack, self._shard_work(stack), rows)
+
+    def grid_bounds(self, stack: StackProfile) -> ShapeBounds:
+        """The bounds of every shape of the grid with ``stack``'s terms: the grid holds the stack's superset, so
+        its least at a batch is at most :meth:`shape_bounds`'s (a lower bound of every plan's step time, if a
+        looser one); one per group of stacks whose terms read the same values."""
+        work = self._shard_work(stack)
+        whole = next((w for w in self._whole if w.work is work and _agrees(stack, w.seen)), None)
+        if whole is None:
+            reads = _Reads(stack)
+            terms = self._bounds(reads, work, np.arange(len(self.grid.shape_shard)))
+            whole = _Whole(work=work, seen=reads.seen, terms=terms)
+            self._whole.append(whole)
+        return whole.terms
+
+
+def _agrees(stack: StackProfile, seen: dict[str, object]) -> bool:
+    return all(_same(getattr(stack, name), value) for name, value in seen.items())
 
 
 def stacks_shape_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
@@ -139,28 +204,5 @@ def stacks_shape_bounds(workload: TrainingWorkload, system: System, stacks: list
     """Stack id -> ``bounds.shape_bounds`` of its ``space.shape_superset`` on ``request``, for each of ``stacks``."""
     if not stacks:
         return {}
-    base = space.superset_request(request)
-    axes = {stack.id: space.shape_axes(base, workload.model, stack, system) for stack in stacks}
-    options = tuple(np.unique(np.concatenate([own[k] for own in axes.values()])) for k in range(len(_AXES)))
-    grid = _grid(request, options)
-    tp, pp, cp, mb, vpp, _, _ = options
-    eff = catalog.efficiency()
-    penalty = bounds._straggler_penalty(eff, system, request.devices)
-    memo: list[_ShardWork] = []
-    out = {}
-    for stack in stacks:
-        rows = _stack_rows(grid, request, workload, stack, axes[stack.id])
-        shard = grid.shape_shard[rows]
-        work = _shard_work(grid, memo, workload, system, stack, request)
-        layout = grid.shape_layout[rows]
-        s_tp, s_pp, s_cp = tp[grid.layout[0][layout]], pp[grid.layout[1][layout]], cp[grid.layout[2][layout]]
-        s_vpp, s_mb = vpp[grid.layout[3][layout]], mb[grid.shape_mb[rows]]
-        ctx = SimpleNamespace(model=workload.model, stack=stack)  # all that the stage and bubble terms read
-        weights = (w[shard] for w in grid.shards.recompute_weights(stack.selective_recompute))
-        lt = SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES})
-        per_layer = bounds.layer_work(lt, tuple(weights))
-        stage, bubble = bounds.stage_bounds(ctx, s_pp, s_vpp, per_layer, work.times["logits"][shard])
-        dp = request.devices // (s_tp * s_pp * s_cp)
-        out[stack.id] = ShapeBounds(replica=dp * s_mb, micro_batch=s_mb, bubble=bubble, stage=stage,
-                                    straggler_penalty=penalty, open_micro_batch=request.micro_batch is None)
-    return out
+    grid = StackGrid(workload, system, stacks, request)
+    return {stack.id: grid.shape_bounds(stack) for stack in stacks}
