@@ -24,7 +24,7 @@ from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
 from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, ShapeBounds, pruned_search, shape_bounds
 from flopwatt.perf.plans import Plans
-from flopwatt.perf.shape_grid import StackGrid
+from flopwatt.perf.shape_grid import LooseBounds, StackGrid
 from flopwatt.perf.space import PlanRequest, enumerate_plans, shape_superset
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
@@ -279,7 +279,7 @@ SHAPE_CACHE_ENTRIES = 512
 """Spaces (of every global batch) whose shape bounds are remembered: a few arrays of ~10^3 floats each."""
 _SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
 """Plan-space key without the global batch -> the bounds of its shapes (bounds.ShapeBounds), for choose_below."""
-_LOOSE_SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
+_LOOSE_SHAPES: OrderedDict[tuple, LooseBounds] = OrderedDict()
 """As _SHAPES, the looser bounds of ``shape_grid.StackGrid.grid_bounds`` (one object shared by the stacks of a
 group), for stack_bounds."""
 _STACK_BOUNDS: OrderedDict[tuple, dict[str, float]] = OrderedDict()

@@ -150,6 +150,9 @@ class StackGrid:
         self._penalty = bounds._straggler_penalty(catalog.efficiency(), system, request.devices)
         self._work: list[_ShardWork] = []
         self._whole: list[_Whole] = []
+        self._same_weights: tuple[np.ndarray, ...] | None = None
+        self._rows_memo: dict[tuple, list[tuple[dict[str, object], np.ndarray]]] = {}
+        """The stacks' options (as bytes) -> (layer-split reads, rows) of :meth:`_rows`."""
 
     def _shard_work(self, stack: StackProfile) -> _ShardWork:
         """``bounds.shard_times`` of every shard of the grid for ``stack``: a memo entry it agrees with, or a new
@@ -169,22 +172,44 @@ class StackGrid:
         arithmetic, each shard's layer times from ``work``)."""
         grid = self.grid
         shard = grid.shape_shard[rows]
-        weights = tuple(w[shard] for w in grid.shards.recompute_weights(stack.selective_recompute))
+        weights = tuple(w[shard] for w in self._weights(stack))
         per_layer = bounds.layer_work(SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES}), weights)
         ctx = SimpleNamespace(model=self.workload.model, stack=stack)  # all that the stage and bubble terms read
         stage, bubble = bounds.stage_bounds(ctx, grid.pp[rows], grid.vpp[rows], per_layer, work.times["logits"][shard])
         return ShapeBounds(replica=grid.replica[rows], micro_batch=grid.micro_batch[rows], bubble=bubble, stage=stage,
                            straggler_penalty=self._penalty, open_micro_batch=self.request.micro_batch is None)
 
+    def _rows(self, stack: StackProfile) -> np.ndarray:
+        """``_stack_rows`` of ``stack``, shared by the stacks of the same options and layer-split reads."""
+        axes = self._axes[stack.id]
+        known = self._rows_memo.setdefault(tuple((a.dtype.str, a.tobytes()) for a in axes), [])
+        for seen, rows in known:
+            if _agrees(stack, seen):
+                return rows
+        reads = _Reads(stack)
+        rows = _stack_rows(self.grid, self.workload, reads, axes)
+        known.append((reads.seen, rows))
+        return rows
+
+    def _weights(self, stack: StackProfile) -> tuple[np.ndarray, np.ndarray]:
+        """The shards' ``Plans.recompute_weights``: without reading the stack where both answers agree (a shape
+        recomputes nothing)."""
+        if self._same_weights is None:
+            with_selective, without = (self.grid.shards.recompute_weights(flag) for flag in (True, False))
+            same = all(np.array_equal(np.broadcast_to(a, np.shape(b)), b) and np.shape(a) == np.shape(b)
+                       for a, b in zip(with_selective, without, strict=True))
+            self._same_weights = with_selective if same else ()
+        if self._same_weights:
+            return self._same_weights
+        return self.grid.shards.recompute_weights(stack.selective_recompute)
+
     def shape_bounds(self, stack: StackProfile) -> ShapeBounds:
         """``bounds.shape_bounds`` of ``stack``'s ``space.shape_superset`` (one of the grid's stacks)."""
-        rows = _stack_rows(self.grid, self.workload, stack, self._axes[stack.id])
-        return self._bounds(stack, self._shard_work(stack), rows)
+        return self._bounds(stack, self._shard_work(stack), self._rows(stack))
 
-    def grid_bounds(self, stack: StackProfile) -> ShapeBounds:
-        """The bounds of every shape of the grid with ``stack``'s terms: the grid holds the stack's superset, so
-        its least at a batch is at most :meth:`shape_bounds`'s (a lower bound of every plan's step time, if a
-        looser one); one per group of stacks whose terms read the same values."""
+    def grid_bounds(self, stack: StackProfile) -> LooseBounds:
+        """The bounds of every shape of the grid with ``stack``'s terms (:class:`LooseBounds`); the terms are
+        computed once per group of stacks whose terms read the same values."""
         work = self._shard_work(stack)
         whole = next((w for w in self._whole if w.work is work and _agrees(stack, w.seen)), None)
         if whole is None:
@@ -192,7 +217,27 @@ class StackGrid:
             terms = self._bounds(reads, work, np.arange(len(self.grid.shape_shard)))
             whole = _Whole(work=work, seen=reads.seen, terms=terms)
             self._whole.append(whole)
-        return whole.terms
+        rows = self._rows(stack)
+        return LooseBounds(terms=whole.terms, replica=self.grid.replica[rows], micro_batch=self.grid.micro_batch[rows])
+
+
+@dataclass(frozen=True, slots=True)
+class LooseBounds:
+    """A stack's bound from the whole grid: the grid holds the stack's shapes, so the least over the grid's shapes
+    of a batch is at most the least over the stack's own (a lower bound of every plan's step time, if a looser
+    one). Where the stack has no shape of the batch, -inf, as ``ShapeBounds.least`` (its space is empty: never
+    settled by a bound)."""
+
+    terms: ShapeBounds
+    """Every shape of the grid, with the stack's terms (shared by the stacks of a group)."""
+    replica: np.ndarray
+    micro_batch: np.ndarray
+    """The stack's own (dp x micro-batch, micro-batch) pairs, for whether it has a shape of a batch."""
+
+    def least(self, global_batch: int) -> float:
+        if not space.batch_mask(self.replica, self.micro_batch, global_batch, self.terms.open_micro_batch).any():
+            return -np.inf
+        return self.terms.least(global_batch)
 
 
 def _agrees(stack: StackProfile, seen: dict[str, object]) -> bool:
