@@ -143,7 +143,15 @@ class StackGrid:
                  request: PlanRequest) -> None:
         self.workload, self.system, self.request = workload, system, request
         base = space.superset_request(request)
-        self._axes = {stack.id: space.shape_axes(base, workload.model, stack, system) for stack in stacks}
+        known: list[tuple[dict[str, object], tuple[np.ndarray, ...]]] = []  # shape_axes by what it read
+        self._axes = {}
+        for stack in stacks:
+            axes = next((axes for seen, axes in known if _agrees(stack, seen)), None)
+            if axes is None:
+                reads = _Reads(stack)
+                axes = space.shape_axes(base, workload.model, reads, system)
+                known.append((reads.seen, axes))
+            self._axes[stack.id] = axes
         options = tuple(np.unique(np.concatenate([own[k] for own in self._axes.values()]))
                         for k in range(len(_AXES)))
         self.grid = _grid(request, options)

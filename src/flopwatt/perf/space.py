@@ -137,9 +137,13 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     axes = _axes(request, model, stack, system)
     index = _valid_combinations(request, model, stack, axes)
     tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_, ep_, fr_ = (a[i] for a, i in zip(axes, index, strict=True))
-    return Plans.build(tp=tp_, pp=pp_, dp=n // (tp_ * pp_ * cp_), cp=cp_, ep=ep_, vpp=vpp_, micro_batch=mb_,
-                       global_batch=request.global_batch, zero_stage=z_, recompute=rc_,
-                       sequence_parallel=sp_, recompute_layers=fr_)
+    # the columns Plans.build makes of these (each already one array per plan; recompute as valid codes)
+    ints = {"tp": tp_, "pp": pp_, "dp": n // (tp_ * pp_ * cp_), "cp": cp_, "ep": ep_, "vpp": vpp_,
+            "micro_batch": mb_, "global_batch": np.full(len(tp_), request.global_batch), "zero_stage": z_,
+            "recompute": rc_}
+    return Plans(**{k: np.ascontiguousarray(v, dtype=np.int64) for k, v in ints.items()},
+                 recompute_layers=np.ascontiguousarray(fr_, dtype=float),
+                 sequence_parallel=np.ascontiguousarray(sp_, dtype=bool))
 
 
 def shape_superset(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
