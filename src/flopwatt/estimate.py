@@ -343,7 +343,7 @@ def _least_bounds(workload: TrainingWorkload, system: System, stacks: list[Stack
     with _CHOICES_LOCK:
         kept = [_SHAPES.get(key) for key in keys]
         loose = [_LOOSE_SHAPES.get(key) if cutoff is not None else None for key in keys]
-    out, grid = {}, None
+    out, grid, group_least = {}, None, {}
     for i, (stack, key) in enumerate(zip(stacks, keys, strict=True)):
         if kept[i] is None and cutoff is not None:
             if loose[i] is None:
@@ -351,7 +351,7 @@ def _least_bounds(workload: TrainingWorkload, system: System, stacks: list[Stack
                                                             if t is None], request)
                 loose[i] = grid.grid_bounds(stack)
                 _remember(_LOOSE_SHAPES, key, loose[i], SHAPE_CACHE_ENTRIES)
-            value = loose[i].least(request.global_batch)
+            value = loose[i].least(request.global_batch, group_least)
             if value > cutoff:
                 out[stack.id] = value
                 continue

@@ -159,6 +159,8 @@ class StackGrid:
         self._work: list[_ShardWork] = []
         self._whole: list[_Whole] = []
         self._same_weights: tuple[np.ndarray, ...] | None = None
+        self._work_layer: dict[int, np.ndarray] = {}
+        """id of a _ShardWork (kept in self._work) -> the layer work of every shape, where it reads no stack."""
         self._rows_memo: dict[tuple, list[tuple[dict[str, object], np.ndarray]]] = {}
         """The stacks' options (as bytes) -> (layer-split reads, rows) of :meth:`_rows`."""
 
@@ -175,13 +177,19 @@ class StackGrid:
             self._work.append(entry)
         return entry
 
-    def _bounds(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray) -> ShapeBounds:
+    def _per_layer(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray) -> np.ndarray:
+        shard = self.grid.shape_shard[rows]
+        weights = tuple(w[shard] for w in self._weights(stack))
+        return bounds.layer_work(SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES}), weights)
+
+    def _bounds(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray,
+                per_layer: np.ndarray | None = None) -> ShapeBounds:
         """The ShapeBounds of the grid's shapes ``rows`` with ``stack``'s terms (``bounds.shape_bounds``'s
-        arithmetic, each shard's layer times from ``work``)."""
+        arithmetic, each shard's layer times from ``work``; ``per_layer``: its layer work, if known)."""
         grid = self.grid
         shard = grid.shape_shard[rows]
-        weights = tuple(w[shard] for w in self._weights(stack))
-        per_layer = bounds.layer_work(SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES}), weights)
+        if per_layer is None:
+            per_layer = self._per_layer(stack, work, rows)
         ctx = SimpleNamespace(model=self.workload.model, stack=stack)  # all that the stage and bubble terms read
         stage, bubble = bounds.stage_bounds(ctx, grid.pp[rows], grid.vpp[rows], per_layer, work.times["logits"][shard])
         return ShapeBounds(replica=grid.replica[rows], micro_batch=grid.micro_batch[rows], bubble=bubble, stage=stage,
@@ -222,7 +230,14 @@ class StackGrid:
         whole = next((w for w in self._whole if w.work is work and _agrees(stack, w.seen)), None)
         if whole is None:
             reads = _Reads(stack)
-            terms = self._bounds(reads, work, np.arange(len(self.grid.shape_shard)))
+            every = np.arange(len(self.grid.shape_shard))
+            if self._weights(reads) is self._same_weights:  # the layer work reads nothing of the stack: shared
+                per_layer = self._work_layer.get(id(work))
+                if per_layer is None:
+                    per_layer = self._work_layer[id(work)] = self._per_layer(reads, work, every)
+            else:
+                per_layer = None
+            terms = self._bounds(reads, work, every, per_layer)
             whole = _Whole(work=work, seen=reads.seen, terms=terms)
             self._whole.append(whole)
         rows = self._rows(stack)
@@ -242,10 +257,16 @@ class LooseBounds:
     micro_batch: np.ndarray
     """The stack's own (dp x micro-batch, micro-batch) pairs, for whether it has a shape of a batch."""
 
-    def least(self, global_batch: int) -> float:
+    def least(self, global_batch: int, known: dict[int, float] | None = None) -> float:
+        """The least bound at ``global_batch`` (``known``: the terms' least by id, shared between the stacks of a
+        group within one call)."""
         if not space.batch_mask(self.replica, self.micro_batch, global_batch, self.terms.open_micro_batch).any():
             return -np.inf
-        return self.terms.least(global_batch)
+        if known is None:
+            return self.terms.least(global_batch)
+        if id(self.terms) not in known:
+            known[id(self.terms)] = self.terms.least(global_batch)
+        return known[id(self.terms)]
 
 
 def _agrees(stack: StackProfile, seen: dict[str, object]) -> bool:
