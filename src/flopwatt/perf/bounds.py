@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -81,17 +82,6 @@ def shard_key(tp: np.ndarray, cp: np.ndarray, micro_batch: np.ndarray, ep: np.nd
     return key
 
 
-def _unique_layer_times(ctx, plans: Plans) -> LayerTimes:
-    """``training._layer_mix`` without communication, on each distinct shard once, spread back to the plans."""
-    key = shard_key(plans.tp, plans.cp, plans.micro_batch, plans.ep, plans.sequence_parallel)
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return _spread(_layer_times(ctx, plans.take(first)), np.ravel(inverse))
-
-
-def _spread(lt: LayerTimes, inverse: np.ndarray) -> LayerTimes:
-    return LayerTimes(**{f.name: np.asarray(getattr(lt, f.name))[inverse] for f in dataclasses.fields(LayerTimes)})
-
-
 def _layer_times(ctx, few: Plans) -> LayerTimes:
     """``training._layer_mix`` without communication, per plan of ``few`` (row by row)."""
     seq = np.full(len(few), ctx.seq / few.cp)
@@ -144,19 +134,13 @@ def step_time_lower_bound(ctx, plans: Plans, straggler_penalty: float = 0.0) -> 
 def _stage_and_bubble(ctx, plans: Plans) -> tuple[np.ndarray, np.ndarray]:
     """The slowest stage's least compute + recompute per micro-batch, and the bubble in micro-batch times: the
     factors of the bound that do not depend on the global batch."""
-    per_layer, logits = shard_work(ctx, plans, _unique_layer_times(ctx, plans))
-    return _stage_work(ctx, plans.pp, plans.vpp, per_layer, logits), bubble_stages(ctx, plans.pp, plans.vpp)
-
-
-def shard_work(ctx, plans: Plans, lt: LayerTimes | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per plan: one layer's compute + recompute per micro-batch, and the output layer's (``lt``: the plans'
-    layer times, if known)."""
-    lt, logits = shard_times(ctx, plans) if lt is None else (lt, None)
-    if logits is None:
-        seq = np.full(len(plans), ctx.seq / plans.cp)
-        log_f, log_b = logits_times(ctx.model, seq, plans.micro_batch, plans.tp, ctx.rates)
-        logits = log_f + log_b
-    return layer_work(lt, plans.recompute_weights(ctx.stack.selective_recompute)), logits
+    key = shard_key(plans.tp, plans.cp, plans.micro_batch, plans.ep, plans.sequence_parallel)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    lt, logits = shard_times(ctx, plans.take(first))  # per distinct shard (each row on its own), spread back
+    inverse = np.ravel(inverse)
+    spread = SimpleNamespace(**{name: getattr(lt, name)[inverse] for name in LAYER_WORK_TIMES})
+    per_layer = layer_work(spread, plans.recompute_weights(ctx.stack.selective_recompute))
+    return _stage_work(ctx, plans.pp, plans.vpp, per_layer, logits[inverse]), bubble_stages(ctx, plans.pp, plans.vpp)
 
 
 def shard_times(ctx, plans: Plans) -> tuple[LayerTimes, np.ndarray]:
@@ -164,6 +148,10 @@ def shard_times(ctx, plans: Plans) -> tuple[LayerTimes, np.ndarray]:
     seq = np.full(len(plans), ctx.seq / plans.cp)
     log_f, log_b = logits_times(ctx.model, seq, plans.micro_batch, plans.tp, ctx.rates)
     return _layer_times(ctx, plans), log_f + log_b
+
+
+LAYER_WORK_TIMES = ("forward", "backward", "recompute_full", "recompute_selective")
+"""The fields of ``compute.LayerTimes`` that :func:`layer_work` reads."""
 
 
 def layer_work(lt: LayerTimes, weights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -175,7 +163,7 @@ def layer_work(lt: LayerTimes, weights: tuple[np.ndarray, np.ndarray]) -> np.nda
 
 def stage_bounds(ctx, pp: np.ndarray, vpp: np.ndarray, per_layer: np.ndarray,
                  logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(:func:`_stage_and_bubble`) from each plan's :func:`shard_work`."""
+    """(:func:`_stage_and_bubble`) from each plan's :func:`layer_work` and output-layer time."""
     return _stage_work(ctx, pp, vpp, per_layer, logits), bubble_stages(ctx, pp, vpp)
 
 

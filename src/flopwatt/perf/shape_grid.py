@@ -6,12 +6,14 @@ of the stack's :func:`flopwatt.perf.space.shape_superset`. Here they share their
 - one grid holds every shape any of the stacks allows (the union of their knob options under the stack-free
   layout rules, ``space.layout_rules``); a stack's superset is the rows its own options and layer-split rules
   (``space.stack_layout_rules``) keep: the same set of shapes (a least bound does not depend on their order);
-- the work of a shard (tp, cp, micro-batch, ep, sequence parallel: ``bounds.shard_work``) is computed once for
+- the layer times of a shard (tp, cp, micro-batch, ep, sequence parallel: ``bounds.shard_times``) are computed once for
   every stack the computation cannot tell apart. It reads the stack through :class:`_Reads`, which records each
   attribute read; a stack with the same value of each of them gets the stored numbers (a pure function that
   reads the same inputs computes the same values), another computes its own.
 
-Same numbers as :func:`flopwatt.perf.bounds.shape_bounds` per stack (tests/test_search_bounds.py).
+Same numbers as :func:`flopwatt.perf.bounds.shape_bounds` per stack (tests/test_shape_grid.py). Looser and cheaper,
+:meth:`StackGrid.grid_bounds` bounds every shape of the grid with a stack's terms (one computation per group of
+stacks that read alike): the advice settles a stack by it where it is already above the cutoff.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def _same(a: object, b: object) -> bool:
         return False
 
 
-_TIMES = ("forward", "backward", "recompute_full", "recompute_selective")
+_TIMES = bounds.LAYER_WORK_TIMES
 """The layer times (``compute.LayerTimes``) a shape's bound reads."""
 
 
