@@ -24,6 +24,7 @@ from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
 from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, ShapeBounds, pruned_search, shape_bounds
 from flopwatt.perf.plans import Plans
+from flopwatt.perf.shape_grid import LooseBounds, StackGrid
 from flopwatt.perf.space import PlanRequest, enumerate_plans, shape_superset
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
@@ -139,34 +140,40 @@ class _Same:
 
 
 def _search(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
-            fabric: Fabric | None) -> Choice:
+            fabric: Fabric | None) -> tuple[Choice, TrainingResult | None]:
     """The space's Choice, by the pruned search (perf/bounds.py) where the space is large: the same plan, figures
-    and reason counts as evaluating every plan (:func:`exhaustive_choice`)."""
+    and reason counts as evaluating every plan (:func:`exhaustive_choice`); and the chosen plan's evaluation with
+    ``workload`` (one row of a call that evaluated it; None if none is feasible)."""
     plans = enumerate_plans(request, workload.model, stack, system)
     if len(plans) <= PRUNE_ABOVE_PLANS or not SEARCH_PRUNED:
-        return exhaustive_choice(workload, system, stack, request, fabric, plans)
+        return _exhaustive(workload, system, stack, request, fabric, plans)
     found = pruned_search(workload, system, stack, plans, request.devices, fabric=fabric)
     counts = tuple(sorted(found.counts.items()))
     if found.best is None:
         return Choice(plan=None, evaluated=len(plans), feasible=found.feasible, counts=counts, step_time_s=np.inf,
-                      mfu=None)
+                      mfu=None), None
     return Choice(plan=plans.take(np.array([found.best])), evaluated=len(plans), feasible=found.feasible,
-                  counts=counts, step_time_s=found.step_time_s, mfu=found.mfu)
+                  counts=counts, step_time_s=found.step_time_s, mfu=found.mfu), found.result
 
 
 def exhaustive_choice(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
                       fabric: Fabric | None = None, plans: Plans | None = None) -> Choice:
     """What :func:`estimate_training` finds (every plan evaluated), as a Choice."""
+    return _exhaustive(workload, system, stack, request, fabric, plans)[0]
+
+
+def _exhaustive(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
+                fabric: Fabric | None, plans: Plans | None) -> tuple[Choice, TrainingResult | None]:
     est = estimate_training(workload, system, stack, request, fabric=fabric, plans=plans)
     counts = tuple(sorted(est.infeasible_counts().items()))
     n_ok = int(est.result.feasible.sum())
     if est.best is None:
         return Choice(plan=None, evaluated=len(est.result), feasible=n_ok, counts=counts, step_time_s=np.inf,
-                      mfu=None)
-    best = est.result.plans.take(np.array([est.best]))  # a copy, not a view that keeps the space alive
-    return Choice(plan=best, evaluated=len(est.result),
+                      mfu=None), None
+    row = est.result.take(np.array([est.best]))  # a copy, not a view that keeps the space alive
+    return Choice(plan=row.plans, evaluated=len(est.result),
                   feasible=n_ok, counts=counts, step_time_s=float(est.result.metrics["step_time_s"][est.best]),
-                  mfu=float(est.result.metrics["mfu"][est.best]))
+                  mfu=float(est.result.metrics["mfu"][est.best])), row
 
 
 def _frozen(obj: object) -> object:
@@ -183,17 +190,33 @@ def _frozen(obj: object) -> object:
     return obj
 
 
-_SYSTEM_KEYS: dict[int, tuple[System, object]] = {}
+class _Hashed:
+    """A frozen value with its hash computed once (a system's key is a deep tuple: hashing it costs ~10 us)."""
+
+    __slots__ = ("hash", "value")
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        self.hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, _Hashed) and other.hash == self.hash and other.value == self.value)
+
+
+_SYSTEM_KEYS: dict[int, tuple[System, _Hashed]] = {}
 """id -> (system, its frozen value): systems are catalog objects, so their keys are computed once."""
 
 
-def _system_key(system: System) -> object:
+def _system_key(system: System) -> _Hashed:
     known = _SYSTEM_KEYS.get(id(system))
     if known is not None and known[0] is system:
         return known[1]
     if len(_SYSTEM_KEYS) >= 256:
         _SYSTEM_KEYS.clear()
-    key = _frozen(system)
+    key = _Hashed(_frozen(system))
     _SYSTEM_KEYS[id(system)] = (system, key)  # holding the system keeps its id from being reused
     return key
 
@@ -205,6 +228,13 @@ _CHOICES_LOCK = threading.Lock()
 def choose(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
            fabric: Fabric | None = None) -> Choice:
     """The fastest feasible plan of ``request``'s space (cached unless a fabric is given)."""
+    return _choose(workload, system, stack, request, fabric)[0]
+
+
+def _choose(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
+            fabric: Fabric | None) -> tuple[Choice, TrainingResult | None]:
+    """:func:`choose`, and the chosen plan's evaluation with ``workload`` where this call searched (None when the
+    Choice came from the cache, which keeps no tokens-dependent figure)."""
     if fabric is not None:
         return _search(workload, system, stack, request, fabric)
     key = _key(workload, system, stack, request)
@@ -212,14 +242,26 @@ def choose(workload: TrainingWorkload, system: System, stack: StackProfile, requ
         found = _CHOICES.get(key)
         if found is not None:
             _CHOICES.move_to_end(key)
-            return found
-    choice = _search(workload, system, stack, request, None)
+            return found, None
+    choice, row = _search(workload, system, stack, request, None)
     _remember(_CHOICES, key, choice)
-    return choice
+    return choice, row
 
 
 def _key(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest) -> tuple:
-    return (replace(workload, tokens=None), _system_key(system), stack, request, _Same(catalog.efficiency()))
+    return (_tokenless(workload), _system_key(system), stack, request, _Same(catalog.efficiency()))
+
+
+def _tokenless(workload: TrainingWorkload) -> TrainingWorkload:
+    return workload if workload.tokens is None else replace(workload, tokens=None)
+
+
+def _stack_keys(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
+                request: PlanRequest) -> list[tuple]:
+    """:func:`_key` of each of ``stacks`` on one request, its shared parts built once."""
+    shared = (_tokenless(workload), _system_key(system))
+    tail = (request, _Same(catalog.efficiency()))
+    return [(*shared, stack, *tail) for stack in stacks]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +279,9 @@ SHAPE_CACHE_ENTRIES = 512
 """Spaces (of every global batch) whose shape bounds are remembered: a few arrays of ~10^3 floats each."""
 _SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
 """Plan-space key without the global batch -> the bounds of its shapes (bounds.ShapeBounds), for choose_below."""
+_LOOSE_SHAPES: OrderedDict[tuple, LooseBounds] = OrderedDict()
+"""As _SHAPES, the looser bounds of ``shape_grid.StackGrid.grid_bounds`` (one object shared by the stacks of a
+group), for stack_bounds."""
 _STACK_BOUNDS: OrderedDict[tuple, dict[str, float]] = OrderedDict()
 """Plan-space key -> each other stack's least shape bound on the same request (stack_bounds)."""
 
@@ -250,6 +295,7 @@ def clear_choices(shapes: bool = True) -> None:
         _STACK_BOUNDS.clear()
         if shapes:
             _SHAPES.clear()
+            _LOOSE_SHAPES.clear()
 
 
 def _remember(store: OrderedDict, key: tuple, value: object, entries: int = CHOICE_CACHE_ENTRIES) -> None:
@@ -274,30 +320,65 @@ def least_bound(workload: TrainingWorkload, system: System, stack: StackProfile,
 
 
 def stack_bounds(workload: TrainingWorkload, system: System, stack: StackProfile, others: list[StackProfile],
-                 request: PlanRequest) -> dict[str, float]:
-    """Stack id -> :func:`least_bound` of each of ``others`` on ``request``, kept per the space of ``stack`` (the
-    advice's search order: a hint, so a kept value for a stack not among ``others`` is never read wrongly)."""
-    key = _key(workload, system, stack, request)
+                 request: PlanRequest, cutoff: float | None = None) -> dict[str, float]:
+    """Stack id -> a value at most the step time of every plan of each of ``others`` on ``request``: its
+    :func:`least_bound`, or where ``cutoff`` is given and a looser bound is already above it, that one
+    (``shape_grid.StackGrid.grid_bounds``: every stack's shapes, no stack's layer-split rules; it settles the stack
+    as well). Kept per the space of ``stack`` and the cutoff (the advice's search order: a hint, so a kept value
+    for a stack not among ``others`` is never read wrongly)."""
+    key = (_key(workload, system, stack, request), cutoff)
     with _CHOICES_LOCK:
         found = _STACK_BOUNDS.get(key)
     if found is None or not all(other.id in found for other in others):
-        found = {other.id: least_bound(workload, system, other, request) for other in others}
+        found = _least_bounds(workload, system, others, request, cutoff)
         _remember(_STACK_BOUNDS, key, found)
     return found
 
 
+def _least_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile], request: PlanRequest,
+                  cutoff: float | None) -> dict[str, float]:
+    """:func:`stack_bounds` of ``stacks``: the ShapeBounds :func:`least_bound` keeps where kept, else from one grid
+    of the stacks not kept (perf/shape_grid.py: the same numbers as one by one), kept in turn."""
+    keys = _stack_keys(workload, system, stacks, replace(request, global_batch=1))
+    with _CHOICES_LOCK:
+        kept = [_SHAPES.get(key) for key in keys]
+        loose = [_LOOSE_SHAPES.get(key) if cutoff is not None else None for key in keys]
+    out, grid, group_least = {}, None, {}
+    for i, (stack, key) in enumerate(zip(stacks, keys, strict=True)):
+        if kept[i] is None and cutoff is not None:
+            if loose[i] is None:
+                grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True)
+                                                            if t is None], request)
+                loose[i] = grid.grid_bounds(stack)
+                _remember(_LOOSE_SHAPES, key, loose[i], SHAPE_CACHE_ENTRIES)
+            value = loose[i].least(request.global_batch, group_least)
+            if value > cutoff:
+                out[stack.id] = value
+                continue
+        if kept[i] is None:
+            grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True) if t is None],
+                                     request)
+            kept[i] = grid.shape_bounds(stack)
+            _remember(_SHAPES, key, kept[i], SHAPE_CACHE_ENTRIES)
+        out[stack.id] = kept[i].least(request.global_batch)
+    return out
+
+
 def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
-                 cutoff: float) -> Fastest | None:
+                 cutoff: float, bound: float | None = None) -> Fastest | None:
     """The fastest feasible plan of ``request``'s space if its step time is <= ``cutoff``, else None (the same plan
     and figures as :func:`choose`). The search stops once the bounds show no plan at or below the cutoff can be
     left (perf/bounds.py); it counts no reasons, so it is cheaper than :func:`choose` on a space not searched.
     A space whose shapes' least bound (:func:`flopwatt.perf.bounds.space_lower_bound`, its batch-free factors
-    kept per space of every global batch) is above the cutoff is settled before it is enumerated."""
+    kept per space of every global batch) is above the cutoff is settled before it is enumerated (``bound``: that
+    least bound, where the caller has it from :func:`stack_bounds`)."""
     key = _key(workload, system, stack, request)
     with _CHOICES_LOCK:
         full, known = _CHOICES.get(key), _FASTEST.get(key)
     if full is None and (known is None or (known[0] is None and cutoff > known[1])):
-        if SEARCH_PRUNED and least_bound(workload, system, stack, request) > cutoff:
+        if bound is None and SEARCH_PRUNED:
+            bound = least_bound(workload, system, stack, request)
+        if SEARCH_PRUNED and bound > cutoff:
             # no plan of the (non-empty) space can be at or below the cutoff: what pruned_search would find,
             # without enumerating the space or bounding each of its plans
             _remember(_FASTEST, key, (None, cutoff))
@@ -319,12 +400,15 @@ def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile
 
 def estimate_best(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
                   fabric: Fabric | None = None) -> BestEstimate:
-    """:func:`choose`, then the chosen plan evaluated with ``workload`` (its tokens included)."""
-    choice = choose(workload, system, stack, request, fabric)
+    """:func:`choose`, then the chosen plan evaluated with ``workload`` (its tokens included): the search's own
+    evaluation of it where this call searched (a row of a call of many plans: the model evaluates each plan on its
+    own, tests/test_estimate_reuse.py), else the plan alone."""
+    choice, result = _choose(workload, system, stack, request, fabric)
     chosen = tuple(k for k in KNOBS if getattr(request, k) is None)
     if choice.plan is None:
         return BestEstimate(choice=choice, result=None, chosen=chosen)
-    result = evaluate_training(workload, system, choice.plan, stack, request.devices, fabric=fabric)
+    if result is None:
+        result = evaluate_training(workload, system, choice.plan, stack, request.devices, fabric=fabric)
     return BestEstimate(choice=choice, result=result, chosen=chosen)
 
 

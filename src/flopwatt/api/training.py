@@ -152,11 +152,11 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) 
     rule = mine / ADVICE_SPEEDUP * (1 + ADVICE_CUTOFF_SLACK)
     others = [(i, other) for i, other in enumerate(catalog.stacks().values())
               if other.id != stack.id and other.parallel_block == stack.parallel_block]  # MegaScale: not advice
-    least = stack_bounds(workload, system, stack, [other for _, other in others], plan_request)
+    least = stack_bounds(workload, system, stack, [other for _, other in others], plan_request, cutoff=rule)
     best_alt = None
     for i, other in sorted(others, key=lambda pair: (least[pair[1].id], pair[0])):
         cutoff = rule if best_alt is None else min(rule, best_alt[1].step_time_s)
-        alt = choose_below(workload, system, other, plan_request, cutoff)
+        alt = choose_below(workload, system, other, plan_request, cutoff, bound=least[other.id])
         if alt is not None and np.isfinite(alt.step_time_s) and (best_alt is None or (
                 alt.step_time_s, i) < (best_alt[1].step_time_s, best_alt[2])):
             best_alt = (other, alt, i)

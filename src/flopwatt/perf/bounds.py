@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import LayerTimes, layer_times, logits_times
 from flopwatt.perf.partition import first_last_split
 from flopwatt.perf.plans import Plans
-from flopwatt.perf.training import evaluate_training, memory_total_bytes, search_context
+from flopwatt.perf.training import TrainingResult, evaluate_training, memory_total_bytes, search_context
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
 MARGIN = 1e-9
@@ -71,14 +72,18 @@ def held_layer_range(ctx, plans: Plans) -> tuple[np.ndarray, np.ndarray]:
     return np.where(pp == 1, layers, units - 1), np.where(pp == 1, layers, units)
 
 
-def _unique_layer_times(ctx, plans: Plans) -> LayerTimes:
-    """``training._layer_mix`` without communication, on each distinct shard once, spread back to the plans."""
-    key = np.zeros(len(plans), dtype=np.int64)
-    for column in (plans.tp, plans.cp, plans.micro_batch, plans.ep, plans.sequence_parallel):
+def shard_key(tp: np.ndarray, cp: np.ndarray, micro_batch: np.ndarray, ep: np.ndarray,
+              sequence_parallel: np.ndarray) -> np.ndarray:
+    """One integer per distinct shard (tp, cp, micro-batch, ep, sequence parallel): a mixed-radix number."""
+    key = np.zeros(len(tp), dtype=np.int64)
+    for column in (tp, cp, micro_batch, ep, sequence_parallel):
         column = np.asarray(column, dtype=np.int64)
-        key = key * (int(column.max(initial=0)) + 1) + column  # mixed radix: one integer per distinct shard
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    few = plans.take(first)
+        key = key * (int(column.max(initial=0)) + 1) + column
+    return key
+
+
+def _layer_times(ctx, few: Plans) -> LayerTimes:
+    """``training._layer_mix`` without communication, per plan of ``few`` (row by row)."""
     seq = np.full(len(few), ctx.seq / few.cp)
     seq_kv = np.where(few.cp > 1, float(ctx.seq), seq)
     shard = fl.Shard(seq=seq, batch=few.micro_batch, tp=few.tp, ep=few.ep, seq_kv=seq_kv)
@@ -89,20 +94,19 @@ def _unique_layer_times(ctx, plans: Plans) -> LayerTimes:
         w = ctx.model.moe_layers / ctx.model.layers
         lt = LayerTimes(**{f.name: (1 - w) * getattr(lt, f.name) + w * getattr(moe, f.name)
                            for f in dataclasses.fields(LayerTimes)})
-    inverse = np.ravel(inverse)
-    return LayerTimes(**{f.name: np.asarray(getattr(lt, f.name))[inverse] for f in dataclasses.fields(LayerTimes)})
+    return lt
 
 
-def _stage_work(ctx, plans: Plans, per_layer: np.ndarray, logits: np.ndarray) -> np.ndarray:
+def _stage_work(ctx, pp: np.ndarray, vpp: np.ndarray, per_layer: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """Smallest compute + recompute per micro-batch of the stage ``training._stage_layers`` calls slowest."""
-    layers, pp = ctx.model.layers, plans.pp
+    layers = ctx.model.layers
     partition = ctx.stack.pipeline_partition
     if partition == "uniform":
         return layers / pp * per_layer + logits
     if partition == "parameters":
         return np.ceil(layers / pp) * per_layer + logits
     if partition == "first-last":
-        split = _split(layers, pp, plans.vpp)
+        split = _split(layers, pp, vpp)
         front = np.maximum(split["first"], np.where(pp > 2, split["middle"], 0))
         return np.minimum(split["last"] * per_layer + logits, front * per_layer + (pp == 1) * logits)
     units = np.ceil((layers + 2) / pp)
@@ -110,11 +114,11 @@ def _stage_work(ctx, plans: Plans, per_layer: np.ndarray, logits: np.ndarray) ->
     return np.where(pp == 1, layers * per_layer + logits, staged)
 
 
-def bubble_stages(ctx, plans: Plans) -> np.ndarray:
+def bubble_stages(ctx, pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
     """Pipeline fill and drain in micro-batch times, as ``training._bubble_stages``."""
     if ctx.stack.pipeline_schedule == "dualpipe":
-        return np.maximum(plans.pp / 2 - 1, 0)
-    return (plans.pp - 1) / plans.vpp
+        return np.maximum(pp / 2 - 1, 0)
+    return (pp - 1) / vpp
 
 
 def step_time_lower_bound(ctx, plans: Plans, straggler_penalty: float = 0.0) -> np.ndarray:
@@ -130,12 +134,37 @@ def step_time_lower_bound(ctx, plans: Plans, straggler_penalty: float = 0.0) -> 
 def _stage_and_bubble(ctx, plans: Plans) -> tuple[np.ndarray, np.ndarray]:
     """The slowest stage's least compute + recompute per micro-batch, and the bubble in micro-batch times: the
     factors of the bound that do not depend on the global batch."""
-    lt = _unique_layer_times(ctx, plans)
+    key = shard_key(plans.tp, plans.cp, plans.micro_batch, plans.ep, plans.sequence_parallel)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    lt, logits = shard_times(ctx, plans.take(first))  # per distinct shard (each row on its own), spread back
+    inverse = np.ravel(inverse)
+    spread = SimpleNamespace(**{name: getattr(lt, name)[inverse] for name in LAYER_WORK_TIMES})
+    per_layer = layer_work(spread, plans.recompute_weights(ctx.stack.selective_recompute))
+    return _stage_work(ctx, plans.pp, plans.vpp, per_layer, logits[inverse]), bubble_stages(ctx, plans.pp, plans.vpp)
+
+
+def shard_times(ctx, plans: Plans) -> tuple[LayerTimes, np.ndarray]:
+    """Per plan: the layer times (no communication) and the output layer's forward + backward time."""
     seq = np.full(len(plans), ctx.seq / plans.cp)
     log_f, log_b = logits_times(ctx.model, seq, plans.micro_batch, plans.tp, ctx.rates)
-    w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
-    per_layer = lt.forward + lt.backward + w_full * lt.recompute_full + w_sel * lt.recompute_selective
-    return _stage_work(ctx, plans, per_layer, log_f + log_b), bubble_stages(ctx, plans)
+    return _layer_times(ctx, plans), log_f + log_b
+
+
+LAYER_WORK_TIMES = ("forward", "backward", "recompute_full", "recompute_selective")
+"""The fields of ``compute.LayerTimes`` that :func:`layer_work` reads."""
+
+
+def layer_work(lt: LayerTimes, weights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """One layer's compute + recompute per micro-batch: forward, backward and the recomputed shares (``weights``:
+    ``Plans.recompute_weights``)."""
+    w_full, w_sel = weights
+    return lt.forward + lt.backward + w_full * lt.recompute_full + w_sel * lt.recompute_selective
+
+
+def stage_bounds(ctx, pp: np.ndarray, vpp: np.ndarray, per_layer: np.ndarray,
+                 logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`_stage_and_bubble`) from each plan's :func:`layer_work` and output-layer time."""
+    return _stage_work(ctx, pp, vpp, per_layer, logits), bubble_stages(ctx, pp, vpp)
 
 
 def _combine(micro_batches: np.ndarray, bubble: np.ndarray, stage: np.ndarray, straggler_penalty: float) -> np.ndarray:
@@ -212,6 +241,9 @@ class Pruned:
     feasible: int | None
     evaluated: int
     """Plans the full model evaluated (the rest were settled by their bounds and memory alone)."""
+    result: TrainingResult | None = None
+    """The evaluation of ``best`` (one row, taken from the round that evaluated it: the model's numbers do not
+    depend on the other plans of a call), or None."""
 
 
 def _straggler_penalty(eff: EfficiencyCatalog, system: System, devices: int) -> float:
@@ -231,26 +263,28 @@ def _memory_classes(ctx, plans: Plans, hbm_bytes: float) -> tuple[np.ndarray, np
 
 def _rounds(run, unsure: np.ndarray, queue: np.ndarray, bound: np.ndarray, cutoff: float) -> tuple:
     """Evaluate ``unsure`` and then ``queue`` (sorted by ``bound``) in doubling rounds while the next bound is at or
-    below the best step time found and ``cutoff``: (best index, its step and MFU, unsure plans refused, evaluated).
-    The best is the first of the fastest by index, as ``np.argmin`` over the whole space picks it."""
-    best, best_step, best_mfu, refused, evaluated = None, np.inf, None, 0, 0
+    below the best step time found and ``cutoff``: (best index, its step and MFU, unsure plans refused, evaluated,
+    its evaluation as one row). The best is the first of the fastest by index, as ``np.argmin`` over the whole space
+    picks it."""
+    best, best_step, best_mfu, refused, evaluated, where = None, np.inf, None, 0, 0, None
     pos, size, chunk = 0, FIRST_CHUNK_PLANS, unsure
     while True:
         more = pos < len(queue) and bound[pos] <= min(best_step, cutoff)
         take = min(size, len(queue) - pos) if more else 0
         if not len(chunk) and not take:
-            return best, best_step, best_mfu, refused, evaluated
+            row = None if where is None else where[0].take(np.array([where[1]]))
+            return best, best_step, best_mfu, refused, evaluated, row
         first = len(chunk)
         chunk = np.concatenate([chunk, queue[pos:pos + take]])
         pos, size = pos + take, 2 * size
-        ok, step, mfu = run(chunk)
+        ok, step, mfu, res = run(chunk)
         refused += int(np.count_nonzero(~ok[:first]))
         evaluated += len(chunk)
         good = np.flatnonzero(ok & np.isfinite(step))
         if len(good):
             i = good[np.lexsort((chunk[good], step[good]))[0]]
             if step[i] < best_step or (step[i] == best_step and chunk[i] < best):
-                best, best_step, best_mfu = int(chunk[i]), float(step[i]), float(mfu[i])
+                best, best_step, best_mfu, where = int(chunk[i]), float(step[i]), float(mfu[i]), (res, i)
         chunk = chunk[:0]
 
 
@@ -286,18 +320,18 @@ def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfil
     queue, bound = valid[fits][order], bound[order]
     sentinel = np.flatnonzero(plans.tp == np.max(plans.tp))[:1] if len(plans) else valid  # a plan of the largest tp
 
-    def run(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, TrainingResult]:
         res = evaluate_training(workload, system, plans.take(np.concatenate([index, sentinel])), stack, devices, eff,
                                 fabric)
         n = len(index)
-        return res.reason[:n] == feasibility.OK, res.metrics["step_time_s"][:n], res.metrics["mfu"][:n]
+        return res.reason[:n] == feasibility.OK, res.metrics["step_time_s"][:n], res.metrics["mfu"][:n], res
 
-    best, best_step, best_mfu, unsure_oom, evaluated = _rounds(run, valid[~fits & ~oom], queue, bound, cutoff)
+    best, best_step, best_mfu, unsure_oom, evaluated, row = _rounds(run, valid[~fits & ~oom], queue, bound, cutoff)
     if best_step > cutoff:
-        best, best_step, best_mfu = None, np.inf, None
+        best, best_step, best_mfu, row = None, np.inf, None, None
     if not counts:
         return Pruned(best=best, step_time_s=best_step, mfu=best_mfu, counts=None, feasible=None,
-                      evaluated=evaluated)
+                      evaluated=evaluated, result=row)
     found = feasibility.reason_counts(reason)
     n_oom = int(np.count_nonzero(oom)) + unsure_oom
     found.pop("ok", None)
@@ -305,4 +339,4 @@ def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfil
         if n:
             found[name] = n
     return Pruned(best=best, step_time_s=best_step, mfu=best_mfu, counts=found, feasible=len(valid) - n_oom,
-                  evaluated=evaluated)
+                  evaluated=evaluated, result=row)

@@ -7,6 +7,7 @@ trimmed to the combinations that multiply out to the device count.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -50,9 +51,9 @@ class PlanRequest:
         if self.recompute is not None and self.recompute not in RECOMPUTE:
             raise InputError("recompute", f"one of {', '.join(RECOMPUTE)}", self.recompute)
         fixed = [getattr(self, k) for k in ("tp", "pp", "dp", "cp")]
-        if all(v is not None for v in fixed) and np.prod(fixed) != self.devices:
-            raise InputError("devices", f"tp*pp*dp*cp = {int(np.prod(fixed))}", self.devices)
-        product = int(np.prod([v for v in fixed if v is not None]))
+        if all(v is not None for v in fixed) and math.prod(fixed) != self.devices:
+            raise InputError("devices", f"tp*pp*dp*cp = {math.prod(fixed)}", self.devices)
+        product = math.prod(v for v in fixed if v is not None)
         if self.devices % product:
             raise InputError("devices", f"a multiple of the fixed parallel degrees' product ({product})",
                              self.devices)
@@ -75,23 +76,47 @@ def _layouts(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     grid = np.meshgrid(*(np.arange(len(a)) for a in axes), indexing="ij")
     i_tp, i_pp, i_cp, i_vpp, i_ep = (g.ravel() for g in grid)
     tp_, pp_, cp_, vpp_, ep_ = tp[i_tp], pp[i_pp], cp[i_cp], vpp[i_vpp], ep[i_ep]
-    n = request.devices
-    dp_ = n // (tp_ * pp_ * cp_)
-    keep = (tp_ * pp_ * cp_ * dp_ == n) & ((vpp_ == 1) | (pp_ > 1)) & (dp_ > 0)
-    keep &= np.maximum(tp_ * cp_ * dp_, 1) % ep_ == 0  # EP folds over tp x cp x dp (perf/feasibility.py "ep")
-    if request.dp is not None:
-        keep &= dp_ == request.dp
-    if not stack.uneven_pipeline_partition:
-        keep &= model.layers % (pp_ * vpp_) == 0
-    if stack.pipeline_partition == "first-last":
-        keep &= first_last_split(model.layers, pp_, vpp_)["ok"]
+    keep = layout_rules(request, tp_, pp_, cp_, vpp_, ep_) & stack_layout_rules(model, stack, pp_, vpp_)
     return tuple(i[keep] for i in (i_tp, i_pp, i_cp, i_vpp, i_ep))
+
+
+def layout_rules(request: PlanRequest, tp: np.ndarray, pp: np.ndarray, cp: np.ndarray, vpp: np.ndarray,
+                 ep: np.ndarray) -> np.ndarray:
+    """Which (tp, pp, cp, vpp, ep) layouts fit the devices, whatever the stack."""
+    n = request.devices
+    dp = n // (tp * pp * cp)
+    keep = (tp * pp * cp * dp == n) & ((vpp == 1) | (pp > 1)) & (dp > 0)
+    keep &= np.maximum(tp * cp * dp, 1) % ep == 0  # EP folds over tp x cp x dp (perf/feasibility.py "ep")
+    if request.dp is not None:
+        keep &= dp == request.dp
+    return keep
+
+
+def stack_layout_rules(model: ModelSpec, stack: StackProfile, pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
+    """Which layouts the stack's layer split allows (all where it allows every split)."""
+    keep = np.ones(np.shape(pp), dtype=bool)
+    if not stack.uneven_pipeline_partition:
+        keep &= model.layers % (pp * vpp) == 0
+    if stack.pipeline_partition == "first-last":
+        keep &= first_last_split(model.layers, pp, vpp)["ok"]
+    return keep
 
 
 def _axes(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> tuple[np.ndarray, ...]:
     """Each knob's options: (tp, pp, cp, micro-batch, vpp, ZeRO, recompute code, sequence parallel, ep, fraction)."""
-    n = request.devices
-    divs = divisors(n)
+    tp, pp, cp, mb, vpp, sp, ep = shape_axes(request, model, stack, system)
+    zero = _options(request.zero_stage, np.array(stack.zero_stages))
+    recompute_names = [r for r in RECOMPUTE if r != "selective" or stack.selective_recompute]
+    recompute = _options(None if request.recompute is None else RECOMPUTE.index(request.recompute),
+                         np.arange(len(RECOMPUTE))[[r in recompute_names for r in RECOMPUTE]])
+    fractions = np.array(PARTIAL_RECOMPUTE if stack.partial_recompute and request.recompute is None else [1.0])
+    return tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions
+
+
+def shape_axes(request: PlanRequest, model: ModelSpec, stack: StackProfile,
+               system: System) -> tuple[np.ndarray, ...]:
+    """The options of the knobs that make a shape: (tp, pp, cp, micro-batch, vpp, sequence parallel, ep)."""
+    divs = divisors(request.devices)
     tp_max = 2 * system.scale_up_domain_devices  # TP beyond the scale-up domain is never competitive
     tp_open = divs[(divs <= tp_max) & (model.heads % divs == 0)] if stack.tensor_parallel else np.array([1])
     tp = _options(request.tp, tp_open)
@@ -101,15 +126,9 @@ def _axes(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: S
     mb = _options(request.micro_batch, mb_default)
     vpp_default = np.arange(1, MAX_VPP + 1) if stack.interleaved_pipeline else np.array([1])
     vpp = _options(request.vpp, vpp_default)
-    zero = _options(request.zero_stage, np.array(stack.zero_stages))
-    recompute_names = [r for r in RECOMPUTE if r != "selective" or stack.selective_recompute]
-    recompute = _options(None if request.recompute is None else RECOMPUTE.index(request.recompute),
-                         np.arange(len(RECOMPUTE))[[r in recompute_names for r in RECOMPUTE]])
     sp = _options(request.sequence_parallel, np.array([False, True]) if stack.sequence_parallel else np.array([False]))
-    experts = model.moe.experts if model.moe is not None else 1
-    ep = _options(request.ep, divisors(experts) if model.moe is not None else np.array([1]))
-    fractions = np.array(PARTIAL_RECOMPUTE if stack.partial_recompute and request.recompute is None else [1.0])
-    return tp, pp, cp, mb, vpp, zero, recompute, sp, ep, fractions
+    ep = _options(request.ep, divisors(model.moe.experts) if model.moe is not None else np.array([1]))
+    return tp, pp, cp, mb, vpp, sp, ep
 
 
 def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
@@ -118,9 +137,13 @@ def enumerate_plans(request: PlanRequest, model: ModelSpec, stack: StackProfile,
     axes = _axes(request, model, stack, system)
     index = _valid_combinations(request, model, stack, axes)
     tp_, pp_, cp_, mb_, vpp_, z_, rc_, sp_, ep_, fr_ = (a[i] for a, i in zip(axes, index, strict=True))
-    return Plans.build(tp=tp_, pp=pp_, dp=n // (tp_ * pp_ * cp_), cp=cp_, ep=ep_, vpp=vpp_, micro_batch=mb_,
-                       global_batch=request.global_batch, zero_stage=z_, recompute=rc_,
-                       sequence_parallel=sp_, recompute_layers=fr_)
+    # the columns Plans.build makes of these (each already one array per plan; recompute as valid codes)
+    ints = {"tp": tp_, "pp": pp_, "dp": n // (tp_ * pp_ * cp_), "cp": cp_, "ep": ep_, "vpp": vpp_,
+            "micro_batch": mb_, "global_batch": np.full(len(tp_), request.global_batch), "zero_stage": z_,
+            "recompute": rc_}
+    return Plans(**{k: np.ascontiguousarray(v, dtype=np.int64) for k, v in ints.items()},
+                 recompute_layers=np.ascontiguousarray(fr_, dtype=float),
+                 sequence_parallel=np.ascontiguousarray(sp_, dtype=bool))
 
 
 def shape_superset(request: PlanRequest, model: ModelSpec, stack: StackProfile, system: System) -> Plans:
@@ -128,8 +151,7 @@ def shape_superset(request: PlanRequest, model: ModelSpec, stack: StackProfile, 
     every micro-batch option of any batch (up to MAX_MICRO_BATCH when it is open) and sequence-parallel choice,
     the batch split not checked; ``global_batch`` holds a placeholder. :func:`batch_mask` selects one batch's."""
     n = request.devices
-    if request.micro_batch is None:  # the micro-batch options of a batch >= MAX_MICRO_BATCH include all others
-        request = replace(request, global_batch=MAX_MICRO_BATCH)
+    request = superset_request(request)
     axes = _axes(request, model, stack, system)
     tp, pp, cp, mb, vpp, _, _, sp, ep, _ = axes
     layout, li, mi = _layout_batches(request, model, stack, axes, split=False)
@@ -141,6 +163,13 @@ def shape_superset(request: PlanRequest, model: ModelSpec, stack: StackProfile, 
     return Plans.build(tp=tp_, pp=pp_, dp=n // (tp_ * pp_ * cp_), cp=cp_, ep=ep[layout[4][lay]],
                        vpp=vpp[layout[3][lay]], micro_batch=mb[mi[pi]], global_batch=request.global_batch,
                        zero_stage=0, recompute="none", sequence_parallel=sp[si], recompute_layers=1.0)
+
+
+def superset_request(request: PlanRequest) -> PlanRequest:
+    """The request whose knob options are those of every global batch (:func:`shape_superset`)."""
+    if request.micro_batch is None:  # the micro-batch options of a batch >= MAX_MICRO_BATCH include all others
+        return replace(request, global_batch=MAX_MICRO_BATCH)
+    return request
 
 
 def batch_mask(replica: np.ndarray, micro_batch: np.ndarray, global_batch: int, open_micro_batch: bool) -> np.ndarray:

@@ -1,0 +1,284 @@
+"""The shape bounds (:class:`flopwatt.perf.bounds.ShapeBounds`) of many stacks' spaces on one request at once.
+
+The advice bounds every other stack's space (api/training.py); each is :func:`flopwatt.perf.bounds.shape_bounds`
+of the stack's :func:`flopwatt.perf.space.shape_superset`. Here they share their work:
+
+- one grid holds every shape any of the stacks allows (the union of their knob options under the stack-free
+  layout rules, ``space.layout_rules``); a stack's superset is the rows its own options and layer-split rules
+  (``space.stack_layout_rules``) keep: the same set of shapes (a least bound does not depend on their order);
+- the layer times of a shard (tp, cp, micro-batch, ep, sequence parallel: ``bounds.shard_times``) are computed once for
+  every stack the computation cannot tell apart. It reads the stack through :class:`_Reads`, which records each
+  attribute read; a stack with the same value of each of them gets the stored numbers (a pure function that
+  reads the same inputs computes the same values), another computes its own.
+
+Same numbers as :func:`flopwatt.perf.bounds.shape_bounds` per stack (tests/test_shape_grid.py). Looser and cheaper,
+:meth:`StackGrid.grid_bounds` bounds every shape of the grid with a stack's terms (one computation per group of
+stacks that read alike): the advice settles a stack by it where it is already above the cutoff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from flopwatt import catalog
+from flopwatt.perf import bounds, space
+from flopwatt.perf.bounds import ShapeBounds
+from flopwatt.perf.plans import Plans
+from flopwatt.perf.space import PlanRequest
+from flopwatt.perf.training import search_context
+from flopwatt.specs import StackProfile, System, TrainingWorkload
+
+_AXES = ("tp", "pp", "cp", "micro_batch", "vpp", "sequence_parallel", "ep")
+"""The order of ``space.shape_axes``."""
+
+
+class _Reads:
+    """Stands for a stack and records every attribute read from it (name -> value)."""
+
+    __slots__ = ("_stack", "seen")
+
+    def __init__(self, stack: StackProfile) -> None:
+        self._stack = stack
+        self.seen: dict[str, object] = {}
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(self._stack, name)
+        self.seen[name] = value
+        return value
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return a is b or (type(a) is type(b) and bool(a == b))
+    except (TypeError, ValueError):  # a value without a plain truth (an array): never shared
+        return False
+
+
+_TIMES = bounds.LAYER_WORK_TIMES
+"""The layer times (``compute.LayerTimes``) a shape's bound reads."""
+
+
+@dataclass(frozen=True)
+class _ShardWork:
+    """``bounds.shard_times`` of the grid's shards, the same for every stack that agrees with ``seen``."""
+
+    times: dict[str, np.ndarray]
+    """The layer times of ``_TIMES`` and the output layer's forward + backward time ("logits"), per shard."""
+    seen: dict[str, object]
+    """Attribute -> value of every read of the stack that computed ``times``."""
+
+    def agrees(self, stack: StackProfile) -> bool:
+        return _agrees(stack, self.seen)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Every shape of the stacks' supersets: per shape, its layout, micro-batch and sequence-parallel indices
+    into the union options, its knob values, and its shard (an index into ``shards``)."""
+
+    options: tuple[np.ndarray, ...]
+    """Union of the stacks' options per knob, in ``_AXES`` order."""
+    layout: tuple[np.ndarray, ...]
+    """Per layout: its option index on the tp, pp, cp, vpp and ep axes."""
+    shape_layout: np.ndarray
+    shape_mb: np.ndarray
+    shape_sp: np.ndarray
+    shape_shard: np.ndarray
+    shards: Plans
+    pp: np.ndarray
+    vpp: np.ndarray
+    micro_batch: np.ndarray
+    replica: np.ndarray
+    """dp x micro-batch per shape."""
+
+
+def _grid(request: PlanRequest, options: tuple[np.ndarray, ...]) -> _Grid:
+    tp, pp, cp, mb, vpp, sp, ep = options
+    index = np.meshgrid(*(np.arange(len(a)) for a in (tp, pp, cp, vpp, ep)), indexing="ij")
+    i_tp, i_pp, i_cp, i_vpp, i_ep = (i.ravel() for i in index)
+    keep = space.layout_rules(request, tp[i_tp], pp[i_pp], cp[i_cp], vpp[i_vpp], ep[i_ep])
+    layout = tuple(i[keep] for i in (i_tp, i_pp, i_cp, i_vpp, i_ep))
+    li, mi, si = (g.ravel() for g in np.meshgrid(np.arange(len(layout[0])), np.arange(len(mb)), np.arange(len(sp)),
+                                                 indexing="ij"))
+    keep = ~sp[si] | (tp[layout[0][li]] > 1)  # sequence parallelism needs tensor parallelism (as shape_superset)
+    li, mi, si = li[keep], mi[keep], si[keep]
+    s_tp, s_pp, s_cp, s_mb = tp[layout[0][li]], pp[layout[1][li]], cp[layout[2][li]], mb[mi]
+    s_ep = ep[layout[4][li]]
+    key = bounds.shard_key(s_tp, s_cp, s_mb, s_ep, sp[si])
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    shards = Plans.build(tp=s_tp[first], pp=1, dp=1, cp=s_cp[first], ep=s_ep[first], vpp=1, micro_batch=s_mb[first],
+                         global_batch=1, zero_stage=0, recompute="none", sequence_parallel=sp[si][first],
+                         recompute_layers=1.0)
+    dp = request.devices // (s_tp * s_pp * s_cp)
+    return _Grid(options=options, layout=layout, shape_layout=li, shape_mb=mi, shape_sp=si,
+                 shape_shard=np.ravel(inverse), shards=shards, pp=s_pp, vpp=vpp[layout[3][li]], micro_batch=s_mb,
+                 replica=dp * s_mb)
+
+
+def _stack_rows(grid: _Grid, workload: TrainingWorkload, stack: StackProfile,
+                axes: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Indices of the grid's shapes that are ``stack``'s superset (``space.shape_superset``)."""
+    member = [(union[:, None] == own[None, :]).any(axis=1) for union, own in zip(grid.options, axes, strict=True)]
+    _, pp, _, _, vpp, _, _ = grid.options
+    i_tp, i_pp, i_cp, i_vpp, i_ep = grid.layout
+    layout_ok = member[0][i_tp] & member[1][i_pp] & member[2][i_cp] & member[4][i_vpp] & member[6][i_ep]
+    layout_ok &= space.stack_layout_rules(workload.model, stack, pp[i_pp], vpp[i_vpp])
+    return np.flatnonzero(layout_ok[grid.shape_layout] & member[3][grid.shape_mb] & member[5][grid.shape_sp])
+
+
+@dataclass(frozen=True)
+class _Whole:
+    """The bounds of every shape of the grid with the terms of the stacks that agree with ``seen`` (and ``work``)."""
+
+    work: _ShardWork
+    seen: dict[str, object]
+    terms: ShapeBounds
+
+
+class StackGrid:
+    """The shared grid of ``stacks`` on one request (module doc), and from it each stack's shape bounds."""
+
+    def __init__(self, workload: TrainingWorkload, system: System, stacks: list[StackProfile],
+                 request: PlanRequest) -> None:
+        self.workload, self.system, self.request = workload, system, request
+        base = space.superset_request(request)
+        known: list[tuple[dict[str, object], tuple[np.ndarray, ...]]] = []  # shape_axes by what it read
+        self._axes = {}
+        for stack in stacks:
+            axes = next((axes for seen, axes in known if _agrees(stack, seen)), None)
+            if axes is None:
+                reads = _Reads(stack)
+                axes = space.shape_axes(base, workload.model, reads, system)
+                known.append((reads.seen, axes))
+            self._axes[stack.id] = axes
+        options = tuple(np.unique(np.concatenate([own[k] for own in self._axes.values()]))
+                        for k in range(len(_AXES)))
+        self.grid = _grid(request, options)
+        self._penalty = bounds._straggler_penalty(catalog.efficiency(), system, request.devices)
+        self._work: list[_ShardWork] = []
+        self._whole: list[_Whole] = []
+        self._same_weights: tuple[np.ndarray, ...] | None = None
+        self._work_layer: dict[int, np.ndarray] = {}
+        """id of a _ShardWork (kept in self._work) -> the layer work of every shape, where it reads no stack."""
+        self._rows_memo: dict[tuple, list[tuple[dict[str, object], np.ndarray]]] = {}
+        """The stacks' options (as bytes) -> (layer-split reads, rows) of :meth:`_rows`."""
+
+    def _shard_work(self, stack: StackProfile) -> _ShardWork:
+        """``bounds.shard_times`` of every shard of the grid for ``stack``: a memo entry it agrees with, or a new
+        one (computed in one call, keyed by what that call read of the stack)."""
+        entry = next((e for e in self._work if e.agrees(stack)), None)
+        if entry is None:
+            reads = _Reads(stack)
+            ctx = search_context(self.workload, self.system, reads, self.request.devices, catalog.efficiency())
+            lt, logits = bounds.shard_times(ctx, self.grid.shards)
+            entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits},
+                               seen=reads.seen)
+            self._work.append(entry)
+        return entry
+
+    def _per_layer(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray) -> np.ndarray:
+        shard = self.grid.shape_shard[rows]
+        weights = tuple(w[shard] for w in self._weights(stack))
+        return bounds.layer_work(SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES}), weights)
+
+    def _bounds(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray,
+                per_layer: np.ndarray | None = None) -> ShapeBounds:
+        """The ShapeBounds of the grid's shapes ``rows`` with ``stack``'s terms (``bounds.shape_bounds``'s
+        arithmetic, each shard's layer times from ``work``; ``per_layer``: its layer work, if known)."""
+        grid = self.grid
+        shard = grid.shape_shard[rows]
+        if per_layer is None:
+            per_layer = self._per_layer(stack, work, rows)
+        ctx = SimpleNamespace(model=self.workload.model, stack=stack)  # all that the stage and bubble terms read
+        stage, bubble = bounds.stage_bounds(ctx, grid.pp[rows], grid.vpp[rows], per_layer, work.times["logits"][shard])
+        return ShapeBounds(replica=grid.replica[rows], micro_batch=grid.micro_batch[rows], bubble=bubble, stage=stage,
+                           straggler_penalty=self._penalty, open_micro_batch=self.request.micro_batch is None)
+
+    def _rows(self, stack: StackProfile) -> np.ndarray:
+        """``_stack_rows`` of ``stack``, shared by the stacks of the same options and layer-split reads."""
+        axes = self._axes[stack.id]
+        known = self._rows_memo.setdefault(tuple((a.dtype.str, a.tobytes()) for a in axes), [])
+        for seen, rows in known:
+            if _agrees(stack, seen):
+                return rows
+        reads = _Reads(stack)
+        rows = _stack_rows(self.grid, self.workload, reads, axes)
+        known.append((reads.seen, rows))
+        return rows
+
+    def _weights(self, stack: StackProfile) -> tuple[np.ndarray, np.ndarray]:
+        """The shards' ``Plans.recompute_weights``: without reading the stack where both answers agree (a shape
+        recomputes nothing)."""
+        if self._same_weights is None:
+            with_selective, without = (self.grid.shards.recompute_weights(flag) for flag in (True, False))
+            same = all(np.array_equal(np.broadcast_to(a, np.shape(b)), b) and np.shape(a) == np.shape(b)
+                       for a, b in zip(with_selective, without, strict=True))
+            self._same_weights = with_selective if same else ()
+        if self._same_weights:
+            return self._same_weights
+        return self.grid.shards.recompute_weights(stack.selective_recompute)
+
+    def shape_bounds(self, stack: StackProfile) -> ShapeBounds:
+        """``bounds.shape_bounds`` of ``stack``'s ``space.shape_superset`` (one of the grid's stacks)."""
+        return self._bounds(stack, self._shard_work(stack), self._rows(stack))
+
+    def grid_bounds(self, stack: StackProfile) -> LooseBounds:
+        """The bounds of every shape of the grid with ``stack``'s terms (:class:`LooseBounds`); the terms are
+        computed once per group of stacks whose terms read the same values."""
+        work = self._shard_work(stack)
+        whole = next((w for w in self._whole if w.work is work and _agrees(stack, w.seen)), None)
+        if whole is None:
+            reads = _Reads(stack)
+            every = np.arange(len(self.grid.shape_shard))
+            if self._weights(reads) is self._same_weights:  # the layer work reads nothing of the stack: shared
+                per_layer = self._work_layer.get(id(work))
+                if per_layer is None:
+                    per_layer = self._work_layer[id(work)] = self._per_layer(reads, work, every)
+            else:
+                per_layer = None
+            terms = self._bounds(reads, work, every, per_layer)
+            whole = _Whole(work=work, seen=reads.seen, terms=terms)
+            self._whole.append(whole)
+        rows = self._rows(stack)
+        return LooseBounds(terms=whole.terms, replica=self.grid.replica[rows], micro_batch=self.grid.micro_batch[rows])
+
+
+@dataclass(frozen=True, slots=True)
+class LooseBounds:
+    """A stack's bound from the whole grid: the grid holds the stack's shapes, so the least over the grid's shapes
+    of a batch is at most the least over the stack's own (a lower bound of every plan's step time, if a looser
+    one). Where the stack has no shape of the batch, -inf, as ``ShapeBounds.least`` (its space is empty: never
+    settled by a bound)."""
+
+    terms: ShapeBounds
+    """Every shape of the grid, with the stack's terms (shared by the stacks of a group)."""
+    replica: np.ndarray
+    micro_batch: np.ndarray
+    """The stack's own (dp x micro-batch, micro-batch) pairs, for whether it has a shape of a batch."""
+
+    def least(self, global_batch: int, known: dict[int, float] | None = None) -> float:
+        """The least bound at ``global_batch`` (``known``: the terms' least by id, shared between the stacks of a
+        group within one call)."""
+        if not space.batch_mask(self.replica, self.micro_batch, global_batch, self.terms.open_micro_batch).any():
+            return -np.inf
+        if known is None:
+            return self.terms.least(global_batch)
+        if id(self.terms) not in known:
+            known[id(self.terms)] = self.terms.least(global_batch)
+        return known[id(self.terms)]
+
+
+def _agrees(stack: StackProfile, seen: dict[str, object]) -> bool:
+    return all(_same(getattr(stack, name), value) for name, value in seen.items())
+
+
+def stacks_shape_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
+                        request: PlanRequest) -> dict[str, ShapeBounds]:
+    """Stack id -> ``bounds.shape_bounds`` of its ``space.shape_superset`` on ``request``, for each of ``stacks``."""
+    if not stacks:
+        return {}
+    grid = StackGrid(workload, system, stacks, request)
+    return {stack.id: grid.shape_bounds(stack) for stack in stacks}
