@@ -158,6 +158,10 @@ class CastTraffic:
     kernels_backward: int
     kernel_floor_s: float
     source: str
+    norm_fused_input_backward: float | None = None
+    """Where the recipe's norm kernel writes the FP8 input of the column-parallel GEMMs that follow it (Transformer
+    Engine LayerNormLinear under delayed scaling): no forward input cast for those GEMMs, and this many bytes per
+    element of the gathered input in the backward (the FP8 transpose for the weight gradient); None = no fusion."""
 
 
 _CAST_FIELDS = ("input_forward", "weight_forward", "weight_backward", "grad_output_backward")
@@ -176,10 +180,13 @@ def _cast_traffic(data: dict[str, Any]) -> dict[str, CastTraffic]:
         for key in ("kernels_forward", "kernels_backward"):
             if not isinstance(entry.get(key), int) or entry[key] < 0:
                 raise InputError(f"{owner}.{key}", "a whole number of kernels >= 0")
+        fused = entry.get("norm_fused_input_backward")
+        if fused is not None and not (isinstance(fused, float) and fused >= 0):
+            raise InputError(f"{owner}.norm_fused_input_backward", "a number >= 0 (bytes per element)")
         if "source" not in entry or "retrieved" not in entry:
             raise InputError(owner, "a source and a retrieved date")
         out[name] = CastTraffic(tuple(stacks), *(entry[k] for k in _CAST_FIELDS), entry["kernels_forward"],
-                                entry["kernels_backward"], entry["kernel_floor_s"], entry["source"])
+                                entry["kernels_backward"], entry["kernel_floor_s"], entry["source"], fused)
     return out
 
 

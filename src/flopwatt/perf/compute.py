@@ -188,7 +188,10 @@ def fp8_cast_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndar
     at least its kernels' launch floor. Under sequence parallelism the hidden-stream operand of a tensor-parallel
     GEMM (the input of a column-parallel one, the output gradient of a row-parallel one) is cast on the rank's
     sequence shard, before its all-gather (torchao float8_tensor_parallel.py ``PrepareFloat8ModuleInput``: 'the
-    float8 cast happens before the all-gather'): 1/tp of it. Zero where the linears run in 16 bits or no rule applies.
+    float8 cast happens before the all-gather'): 1/tp of it. A recipe whose norm writes the FP8 input of the
+    column-parallel GEMMs (``CastTraffic.norm_fused_input_backward``; TE 1.8 layernorm_linear.py: the FP8 norm output,
+    gathered, is transposed by ``tex.fp8_transpose`` for the weight gradient) casts none of those inputs forward and
+    transposes the gathered input in the backward. Zero where the linears run in 16 bits or no rule applies.
     """
     rule = rates.fp8_cast
     zero = np.zeros(np.shape(shard.seq))
@@ -196,21 +199,26 @@ def fp8_cast_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndar
         return zero, zero, zero
     forward, backward, nbytes = zero, zero, zero
     shard_of = np.where(sequence_parallel, 1.0 / np.asarray(shard.tp, dtype=float), 1.0)
+    fused = rule.norm_fused_input_backward
     for name, (inputs, weights, outputs, calls) in fl.linear_operands(model, shard, moe=moe).items():
+        transposed = 0.0
+        if fused is not None and name in fl.COLUMN_PARALLEL:
+            inputs, transposed = 0.0 * inputs, fused * inputs  # cast by the norm; the gathered input transposed
         inputs = inputs * shard_of if name in fl.COLUMN_PARALLEL else inputs
         outputs = outputs * shard_of if name in fl.ROW_PARALLEL else outputs
-        fwd, bwd, moved = linear_cast_times(rule, rates, inputs, weights, outputs)
+        fwd, bwd, moved = linear_cast_times(rule, rates, inputs, weights, outputs, transposed)
         forward, backward, nbytes = forward + calls * fwd, backward + calls * bwd, nbytes + calls * moved
     return forward, backward, nbytes
 
 
 def linear_cast_times(rule: CastTraffic, rates: DeviceRates, inputs: np.ndarray, weights: np.ndarray,
-                      outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      outputs: np.ndarray, backward_bytes: np.ndarray | float = 0.0,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(forward s, backward s, forward bytes) of casting one FP8 linear's input, weight and output gradient of
-    ``inputs``, ``weights``, ``outputs`` elements: each pass streams its bytes, and takes at least its kernels'
-    launch floor (``CastTraffic``)."""
+    ``inputs``, ``weights``, ``outputs`` elements (plus ``backward_bytes`` moved in the backward): each pass streams
+    its bytes, and takes at least its kernels' launch floor (``CastTraffic``)."""
     fwd = rule.input_forward * inputs + rule.weight_forward * weights
-    bwd = rule.weight_backward * weights + rule.grad_output_backward * outputs
+    bwd = rule.weight_backward * weights + rule.grad_output_backward * outputs + backward_bytes
     return (np.maximum(rates.memory_time(fwd), rule.kernels_forward * rule.kernel_floor_s),
             np.maximum(rates.memory_time(bwd), rule.kernels_backward * rule.kernel_floor_s), fwd)
 
