@@ -19,33 +19,42 @@ from flopwatt.perf.compute import DeviceRates, layer_times
 
 EFF = catalog.efficiency()
 DEVICES = sorted(EFF.gemm)
-STACKS = sorted(catalog.stacks())
+KERNELS = [None, *sorted(EFF.attention_kernels)]
 
 
 @settings(max_examples=60, deadline=None)
-@given(acc=st.sampled_from(DEVICES), stack=st.sampled_from(STACKS),
+@given(acc=st.sampled_from(DEVICES), kernel=st.sampled_from(KERNELS),
        small=st.floats(1e3, 1e15), factor=st.floats(1.0, 1e4))
-def test_attention_efficiency_is_monotone_in_size_and_below_the_peak(acc, stack, small, factor):
+def test_attention_efficiency_is_monotone_in_size_and_below_the_peak(acc, kernel, small, factor):
     """table(F) x scale never decreases with the call's FLOPs and never exceeds 1 (the dense peak)."""
-    table, scale = EFF.gemm_for(acc), EFF.attention_core_scale(stack, acc)
+    table, scale = EFF.gemm_for(acc), EFF.attention_core_scale(kernel, acc)
     lo, hi = table(np.array([small]))[0] * scale, table(np.array([small * factor]))[0] * scale
     assert 0 < lo <= hi + 1e-15
     assert hi <= 1.0
 
 
 def test_scale_is_one_where_nothing_is_measured():
-    """The reference device, a device without a measured fraction, and a stack that runs no listed kernel."""
+    """The reference device, a device without a measured fraction, and a stack that names no kernel."""
     kernel = EFF.attention_kernels["flash-attention-2"]
-    assert EFF.attention_core_scale(kernel.stacks[0], kernel.reference) == pytest.approx(1.0)
-    assert EFF.attention_core_scale(kernel.stacks[0], "mi300x") == 1.0
-    assert EFF.attention_core_scale("megatron-core", "h100-sxm5-80gb") == 1.0
+    assert EFF.attention_core_scale("flash-attention-2", kernel.reference) == pytest.approx(1.0)
+    assert EFF.attention_core_scale("flash-attention-2", "mi300x") == 1.0
+    assert catalog.get("stacks", "megatron-core").attention_kernel is None
+    assert EFF.attention_core_scale(None, "h100-sxm5-80gb") == 1.0
+
+
+def test_stacks_name_their_kernel_and_an_unknown_name_is_an_error():
+    """A stack states the kernel it runs (stacks.toml); a name efficiency.toml lacks is one clear error."""
+    assert catalog.get("stacks", "torchtitan").attention_kernel == "flash-attention-2"
+    with pytest.raises(InputError, match="attention_kernel"):
+        EFF.attention_core_scale("flash-attention-9", "h100-sxm5-80gb")
 
 
 def test_h100_scale_follows_the_published_fractions():
     """(0.374 / H100 plateau) / (0.73 / A100 plateau): FlashAttention-2 falls further below cuBLAS on Hopper."""
     h100, a100 = EFF.gemm_for("h100-sxm5-80gb"), EFF.gemm_for("a100-sxm4-80gb")
     expected = (0.374 / h100.efficiency.max()) / (0.73 / a100.efficiency.max())
-    assert EFF.attention_core_scale("torchtitan", "h100-sxm5-80gb") == pytest.approx(expected)
+    assert EFF.attention_core_scale(catalog.get("stacks", "torchtitan").attention_kernel,
+                                    "h100-sxm5-80gb") == pytest.approx(expected)
     assert 0.5 < expected < 0.6
 
 
@@ -86,8 +95,14 @@ def _with_kernel(**kernel) -> dict:
     return {**data, "attention_kernel": {"flash-attention-2": entry}}
 
 
-@pytest.mark.parametrize("bad", [{"stacks": []}, {"stacks": "torchtitan"}, {"reference": "tpu-v5p"},
+@pytest.mark.parametrize("bad", [{"reference": "tpu-v5p"},
                                  {"peak_fraction": {"a100-sxm4-80gb": 1.5}}, {"peak_fraction": {}}])
 def test_malformed_kernel_entries_are_named(bad):
     with pytest.raises(InputError, match="attention_kernel.flash-attention-2"):
         EfficiencyCatalog.from_dict(_with_kernel(**bad))
+
+
+@pytest.mark.parametrize("field", ["attention_kernel", "fp8_cast"])
+def test_a_stack_names_its_tables_by_a_string(field):
+    with pytest.raises(InputError, match=f"stack torchtitan.{field}"):
+        dataclasses.replace(catalog.get("stacks", "torchtitan"), **{field: 3})

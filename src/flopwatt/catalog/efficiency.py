@@ -104,11 +104,10 @@ def _low_precision(data: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 @dataclass(frozen=True, slots=True)
 class AttentionKernel:
-    """A flash-attention kernel (``[attention_kernel.<name>]``): the stacks whose attention core runs it, its
-    measured fraction of the dense 16-bit peak per accelerator, and the reference device the GEMM tables were
-    calibrated on."""
+    """A flash-attention kernel (``[attention_kernel.<name>]``, named by the stacks that run it: StackProfile
+    ``attention_kernel``): its measured fraction of the dense 16-bit peak per accelerator, and the reference device
+    the GEMM tables were calibrated on."""
 
-    stacks: tuple[str, ...]
     peak_fraction: dict[str, float]
     reference: str
     source: str
@@ -129,9 +128,7 @@ def _attention_kernels(data: dict[str, Any], gemm: dict[str, GemmTable]) -> dict
     out = {}
     for name, entry in data.get("attention_kernel", {}).items():
         owner = f"efficiency attention_kernel.{name}"
-        stacks, fractions, ref = entry.get("stacks"), entry.get("peak_fraction"), entry.get("reference")
-        if not isinstance(stacks, list) or not all(isinstance(x, str) for x in stacks) or not stacks:
-            raise InputError(f"{owner}.stacks", "a list of stack ids")
+        fractions, ref = entry.get("peak_fraction"), entry.get("reference")
         if not isinstance(fractions, dict) or not fractions or not all(
                 isinstance(v, float) and 0 < v <= 1 for v in fractions.values()):
             raise InputError(f"{owner}.peak_fraction", "accelerator = fraction of the dense peak in (0, 1]")
@@ -139,17 +136,17 @@ def _attention_kernels(data: dict[str, Any], gemm: dict[str, GemmTable]) -> dict
             raise InputError(f"{owner}.reference", "an accelerator with a peak_fraction and a GEMM table")
         if "source" not in entry or "retrieved" not in entry:
             raise InputError(owner, "a source and a retrieved date")
-        out[name] = AttentionKernel(tuple(stacks), dict(fractions), ref, entry["source"])
+        out[name] = AttentionKernel(dict(fractions), ref, entry["source"])
     return out
 
 
 @dataclass(frozen=True, slots=True)
 class CastTraffic:
-    """Memory traffic of casting one FP8 linear layer's operands (``[fp8_cast.<recipe>]``), in bytes per element of
+    """Memory traffic of casting one FP8 linear layer's operands (``[fp8_cast.<recipe>]``, named by the stacks whose
+    recipe it is: StackProfile ``fp8_cast``), in bytes per element of
     the forward input (M x K), the weight (K x N, forward and backward casts) and the output gradient (M x N), and
     the kernels it launches per layer (each at least ``kernel_floor_s``)."""
 
-    stacks: tuple[str, ...]
     input_forward: float
     weight_forward: float
     weight_backward: float
@@ -171,9 +168,6 @@ def _cast_traffic(data: dict[str, Any]) -> dict[str, CastTraffic]:
     out = {}
     for name, entry in data.get("fp8_cast", {}).items():
         owner = f"efficiency fp8_cast.{name}"
-        stacks = entry.get("stacks")
-        if not isinstance(stacks, list) or not stacks or not all(isinstance(x, str) for x in stacks):
-            raise InputError(f"{owner}.stacks", "a list of stack ids")
         for key in (*_CAST_FIELDS, "kernel_floor_s"):
             if not isinstance(entry.get(key), float) or entry[key] < 0:
                 raise InputError(f"{owner}.{key}", "a number >= 0 (bytes per element; seconds for kernel_floor_s)")
@@ -185,7 +179,7 @@ def _cast_traffic(data: dict[str, Any]) -> dict[str, CastTraffic]:
             raise InputError(f"{owner}.norm_fused_input_backward", "a number >= 0 (bytes per element)")
         if "source" not in entry or "retrieved" not in entry:
             raise InputError(owner, "a source and a retrieved date")
-        out[name] = CastTraffic(tuple(stacks), *(entry[k] for k in _CAST_FIELDS), entry["kernels_forward"],
+        out[name] = CastTraffic(*(entry[k] for k in _CAST_FIELDS), entry["kernels_forward"],
                                 entry["kernels_backward"], entry["kernel_floor_s"], entry["source"], fused)
     return out
 
@@ -277,21 +271,25 @@ class EfficiencyCatalog:
         (ASSUMED: low-precision matmuls then reach the BF16 fraction of their peak)."""
         return self.low_precision.get(accelerator_id, {}).get(precision, 1.0)
 
-    def attention_core_scale(self, stack_id: str, accelerator_id: str) -> float:
-        """Scale on the attention core's GEMM-table efficiency for ``stack_id``'s flash kernel on the device
-        (:meth:`AttentionKernel.scale`); 1 where the stack's kernel or the device has no measurement."""
-        for kernel in (self.attention_kernels or {}).values():
-            if stack_id in kernel.stacks:
-                return kernel.scale(accelerator_id, self.gemm)
-        return 1.0
+    def attention_core_scale(self, kernel: str | None, accelerator_id: str) -> float:
+        """Scale on the attention core's GEMM-table efficiency for the flash ``kernel`` (a stack's
+        ``attention_kernel``) on the device (:meth:`AttentionKernel.scale`); 1 for None or an unmeasured device."""
+        if kernel is None:
+            return 1.0
+        kernels = self.attention_kernels or {}
+        if kernel not in kernels:
+            raise unknown_id("efficiency attention_kernel (a stack's attention_kernel)", kernel, kernels)
+        return kernels[kernel].scale(accelerator_id, self.gemm)
 
-    def fp8_cast_for(self, stack_id: str) -> CastTraffic | None:
-        """The FP8 cast traffic of ``stack_id``'s scaling recipe; None where the stack's recipe has none recorded
-        (its casts are then taken as free: fused into neighbouring kernels or unmeasured)."""
-        for recipe in (self.fp8_casts or {}).values():
-            if stack_id in recipe.stacks:
-                return recipe
-        return None
+    def fp8_cast_for(self, recipe: str | None) -> CastTraffic | None:
+        """The FP8 cast traffic of a stack's scaling ``recipe`` (its ``fp8_cast``); None for None (the stack's
+        casts are then taken as free: fused into neighbouring kernels or unmeasured)."""
+        if recipe is None:
+            return None
+        casts = self.fp8_casts or {}
+        if recipe not in casts:
+            raise unknown_id("efficiency fp8_cast (a stack's fp8_cast)", recipe, casts)
+        return casts[recipe]
 
     def all_reduce_measured_for(self, technology: str) -> CollectiveTable | None:
         """Measured all-reduce bus bandwidth of a scale-up technology, None where none is published."""

@@ -100,8 +100,8 @@ def _context(workload: TrainingWorkload, system: System, stack: StackProfile,
         act_bytes=ACT_BYTES[workload.precision],
         overlap_slowdown=eff.overlap_for(acc.id),
         roofline_norm=eff.roofline_norm,
-        attention_core_scale=eff.attention_core_scale(stack.id, acc.id),
-        fp8_cast=eff.fp8_cast_for(stack.id) if low else None,
+        attention_core_scale=eff.attention_core_scale(stack.attention_kernel, acc.id),
+        fp8_cast=eff.fp8_cast_for(stack.fp8_cast) if low else None,
     )
     up = coll.Tier(system.scale_up, eff.collective_for(system.scale_up.technology))
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))

@@ -126,6 +126,12 @@ class StackProfile:
     collection, some PyTorch operations; MegaScale Sec. 6.3), where the stack has it: a replica loses the sum of
     its ranks' stalls and the step waits for the slowest replica at the gradient reduce-scatter
     (:func:`flopwatt.perf.data_parallel.rank_jitter_time`). None: not modelled."""
+    attention_kernel: str | None = None
+    """The flash-attention kernel the stack's attention core runs (an ``[attention_kernel.<name>]`` of
+    efficiency.toml, with its measured fraction of peak per device). None: the GEMM tables' efficiency."""
+    fp8_cast: str | None = None
+    """The FP8 scaling recipe whose cast traffic the stack's FP8 linears pay (an ``[fp8_cast.<name>]`` of
+    efficiency.toml). None: casts taken as free (fused into neighbouring kernels or unmeasured)."""
     zero_stages: tuple[int, ...] = (0,)
     """Optimizer-state sharding stages the stack provides (a plan left open chooses among these)."""
     source: str
@@ -150,6 +156,10 @@ class StackProfile:
                 raise InputError(f"stack {self.id}.{name}", f"one of {', '.join(allowed)}", getattr(self, name))
         if self.pipeline_schedule not in ("1f1b", "dualpipe"):
             raise InputError(f"stack {self.id}.pipeline_schedule", "1f1b or dualpipe", self.pipeline_schedule)
+        for name in ("attention_kernel", "fp8_cast"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise InputError(f"stack {self.id}.{name}", "the name of an efficiency.toml table", value)
         jitter = self.rank_jitter_mean_s
         if jitter is not None and (isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or jitter < 0):
             raise InputError(f"stack {self.id}.rank_jitter_mean_s", "a number of seconds >= 0", jitter)
