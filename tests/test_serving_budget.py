@@ -65,3 +65,12 @@ def test_the_v50_interactive_rows_run_nvidias_hopper_interactive_settings():
     assert conv.for_row("MLPI5-13").engine is None  # B200's interactive settings were not read
     family = engine_catalog.family("tensorrt-llm")
     assert family.max_num_tokens is None and family.max_batch_size is None  # a deployment, not a release
+
+
+def test_nvidias_v50_mixtral_h200_server_settings_reach_its_row_only():
+    profile = engine_catalog.get("mlperf-nvidia-v5.0-mixtral-8x7b-h200-server")
+    assert (profile.kv_allocation, profile.max_num_tokens, profile.max_batch_size, profile.chunked_prefill) == (
+        "on-demand", 8192, 3072, True)
+    assert conv.for_row("MLPI5-15").engine == profile.id
+    assert conv.for_row("MLPI5-15").suite == "mlperf-inference"  # the prefix's entry still applies
+    assert all(conv.for_row(r).engine is None for r in ("MLPI5-14", "MLPI5-16", "MLPI5-17"))
