@@ -84,13 +84,17 @@ def test_amd_submitted_v50_rows_run_an_amd_profile(row_id, profile_id):
     assert convention.max_output_tokens == 1024 and convention.suite == "mlperf-inference"  # kept from before
 
 
-def test_every_v50_row_on_an_amd_gpu_is_routed_and_no_nvidia_row_is():
+def test_every_v50_row_on_an_amd_gpu_is_routed_and_nvidia_rows_only_to_tensorrt_llm_profiles():
+    """NVIDIA-harness rows run the family rule, or a TensorRT-LLM deployment profile read from the round's
+    configs (the llama2-70b-interactive Hopper settings), never an AMD one."""
     rows = _v5_rows()
     amd = {rid for rid, row in rows.items() if row["accelerator"].startswith("mi")}
     assert amd == set(AMD_V5)
     for rid, row in rows.items():
         if rid not in amd:
-            assert row["framework"] == "mlperf-nvidia" and conv.for_row(rid).engine is None, rid
+            engine = conv.for_row(rid).engine
+            assert row["framework"] == "mlperf-nvidia", rid
+            assert engine is None or engine_catalog.get(engine).engine == "tensorrt-llm", rid
 
 
 def test_v40_and_v41_nvidia_harness_profiles_differ_in_no_field_the_model_reads():

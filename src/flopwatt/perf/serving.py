@@ -258,29 +258,33 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
 
 
 def _prompt_queue(lengths: Lengths, tpot, chunk_cycle, chunk: float, prefill_tokens, own_ttft,
-                  slo: Slo) -> tuple[np.ndarray, np.ndarray]:
+                  slo: Slo, budget_floor=None) -> tuple[np.ndarray, np.ndarray]:
     """(share of full load the server may take, TTFT-quantile wait in the prompt queue there): the M/G/1
     prompt queue of :mod:`flopwatt.perf.serving_queue`, service = a prompt's prefill at the marginal time
     per prefill token the extra chunk adds to a cycle. Without a TTFT target, full load and no wait."""
     if slo.ttft_s is None:
         return np.ones_like(tpot), np.zeros_like(tpot)
     per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
+    if budget_floor is not None:  # prompts only fill the token budget the decodes leave (serving_queue)
+        per_token = np.maximum(per_token, budget_floor)
     share = per_token * prefill_tokens / tpot  # prefill share of a full-load cycle
     return queue.admitted_load(share, lengths.input_tokens * per_token, lengths.input_second_moment() * per_token ** 2,
                                own_ttft, slo.ttft_s, slo.percentile / 100.0)
 
 
 def _request_tpot_quantile(lengths: Lengths, cycles: tuple, chunk: float, prefill_tokens, z: float,
-                           percentile: float) -> np.ndarray:
+                           percentile: float, piece=np.inf) -> np.ndarray:
     """Percentile over requests of their TPOT (:mod:`flopwatt.perf.serving_tail`). ``cycles`` = (mean cycle,
     cycle at the tail batch ``b + z sqrt(b)``, cycle with one more prompt chunk). The prompts of a cycle arrive
     ``prefill_tokens / E[in]`` at a time (Poisson), each adding the marginal time per prompt token for its
-    tokens in that cycle; a prompt longer than the chunk is spread over cycles of ``chunk`` tokens, so a cycle's
-    prompt-time variance is ``rate x c^2 x E[in min(in, chunk)]`` (taken as min(E[in^2], chunk E[in]))."""
+    tokens in that cycle; a prompt longer than ``piece`` (the most prompt tokens of one request a cycle carries:
+    the engine's chunk, or the budget the decodes leave) is spread over cycles, so a cycle's prompt-time variance
+    is ``rate x c^2 x E[in min(in, piece)]`` (taken as min(E[in^2], piece E[in])). ``chunk`` is only the test
+    chunk that measured ``c``."""
     tpot, tpot_batch, chunk_cycle = cycles
     per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
     prompts = np.asarray(prefill_tokens, dtype=float) / lengths.input_tokens
-    spread = min(lengths.input_second_moment(), chunk * lengths.input_tokens)
+    spread = np.minimum(lengths.input_second_moment(), np.asarray(piece, dtype=float) * lengths.input_tokens)
     points = request_tail.output_length_points(lengths.output_tokens, lengths.output_cv())
     return request_tail.tpot_quantile_s(tpot, (tpot_batch - tpot) / z, prompts * per_token ** 2 * spread, points,
                                 percentile / 100.0)
@@ -335,6 +339,13 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     # longer than a plain one by its chunk's share of the marginal prefill time
     chunk = engine.chunk(inp)
     chunks = np.ceil(inp / chunk)
+    budget_floor = None
+    piece = np.full_like(b, np.inf if engine.chunk_tokens is None else float(engine.chunk_tokens))
+    if engine.token_budget is not None and engine.chunk_tokens is not None and not engine.prefill_alone:
+        # chunked prompts fill the iteration budget the decodes leave (serving_queue)
+        chunks = np.maximum(chunks, queue.budget_prompt_cycles(inp, b / ep, engine.token_budget))
+        budget_floor = queue.leftover_budget_s_per_token(tpot, b / ep, engine.token_budget)
+        piece = np.minimum(piece, np.maximum(engine.token_budget - b / ep, 1.0))
     chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"])
     ttft = 0.5 * tpot + chunks * tpot + (chunk_cycle - tpot) * inp / chunk
     if z <= 0:
@@ -343,8 +354,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         tail_chunk = engine.cycle(run(b + z * np.sqrt(b), chunk)["cycle_s"])
         ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
         tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
-                                        slo.percentile)
-    load, wait = _prompt_queue(lengths, tpot, chunk_cycle, chunk, mean["prefill_tokens"], ttft_q, slo)
+                                        slo.percentile, piece)
+    load, wait = _prompt_queue(lengths, tpot, chunk_cycle, chunk, mean["prefill_tokens"], ttft_q, slo, budget_floor)
     tpot_slo = slo.tpot_s
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if tpot_slo is not None:

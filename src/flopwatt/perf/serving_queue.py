@@ -16,6 +16,16 @@ and 0 otherwise. The largest ``u`` whose ``p`` quantile of wait plus the prompt'
 target is the load the server may take; its throughput is ``u`` times the full-load one. Arrivals are
 split over replicas (each its own queue, as a load balancer without global state does).
 
+Under an iteration token budget ``B`` (TensorRT-LLM's max_num_tokens) the prompt server is also bounded by
+tokens, not only by time: the scheduler first takes the generation requests (one token each) and only "if
+there is any remaining space" adds context chunks, sized to the capacity ``B`` minus the generation tokens
+(NVIDIA/TensorRT-LLM@0a949d3128bfaf4ddedefb0259125622a9ec830f cpp/tensorrt_llm/batch_manager/
+microBatchScheduler.cpp, MicroBatchScheduler::operator(), steps 1 and 2: ctxTokensCapacity = maxNumTokensRuntime -
+batchNumTokens; a later commit than the v5.0 harness's build, whose source was not read). With ``b`` decoding
+sequences a cycle then prefills at most ``B - b`` prompt tokens, so a prompt token costs at least
+``cycle / (B - b)`` of server time (:func:`leftover_budget_s_per_token`), and a prompt of ``in`` tokens needs
+``ceil(in / (B - b))`` cycles of its own (:func:`budget_prompt_cycles`).
+
 This matters when prefill dominates the work and prompts are long against the target (MLPerf
 llama3.1-405b: 9,429-token prompts, 6 s TTFT, a prompt's prefill near 1 s on 8 GPUs); for short
 prompts (llama2-70b: 222 tokens, ~30 ms) the queue never binds.
@@ -87,3 +97,19 @@ def admitted_load(share: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: 
     load = max_load_share(share, mean_service_s, service_sq_s2, own_ttft_s, ttft_target_s, quantile)
     wait = wait_quantile_s(load * share, mean_service_s, service_sq_s2, quantile)
     return load, np.where(load > 0, wait, 0.0)
+
+
+def leftover_budget_s_per_token(cycle_s: np.ndarray, decode_tokens: np.ndarray, budget_tokens: float) -> np.ndarray:
+    """Server time per prompt token when prompt chunks only fill the iteration budget the decodes leave:
+    ``cycle / (B - b)`` (module docstring); inf where the decodes fill the budget."""
+    left = float(budget_tokens) - np.asarray(decode_tokens, dtype=float)
+    cycle = np.asarray(cycle_s, dtype=float)
+    return np.divide(cycle, left, out=np.full(np.broadcast(cycle, left).shape, np.inf), where=left > 0)
+
+
+def budget_prompt_cycles(input_tokens: float, decode_tokens: np.ndarray, budget_tokens: float) -> np.ndarray:
+    """Cycles a prompt of ``input_tokens`` rides when each carries at most ``B - b`` of its tokens
+    (module docstring); inf where the decodes fill the budget."""
+    left = float(budget_tokens) - np.asarray(decode_tokens, dtype=float)
+    safe = np.maximum(left, 1.0)
+    return np.where(left >= 1.0, np.ceil(float(input_tokens) / safe), np.inf)

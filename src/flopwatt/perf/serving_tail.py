@@ -1,7 +1,11 @@
 """Per-request TPOT percentile: the batch a request shares its decode with, and the prompts that ride its steps.
 
 MLPerf (and most serving benchmarks) takes TPOT per request, ``(latency - TTFT) / (n - 1)`` for a request that
-generates ``n`` tokens, and reports a percentile over requests. A request's iterations differ in two ways:
+generates ``n`` tokens, and reports a percentile over requests (LoadGen: mlcommons/inference@b66003e10e2d
+loadgen/logging.cc sets ``time_per_output_token_[i] = (latency - token_latencies_[i]) / (n_tokens - 1)`` per
+sample; loadgen/results.cc ProcessTokenLatencies sorts those per-sample values and reads the one at
+``sample_count x percentile``: a percentile over requests, not over iterations or tokens).
+A request's iterations differ in two ways:
 
 - the batch it decodes with: the sequences in service under Poisson arrivals are Poisson distributed (M/G/inf),
   slow against one request's life, so its whole decode runs near one draw of the batch. The caller gives the
