@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flopwatt import catalog
 from flopwatt.perf import experts
 from flopwatt.validate import read_rows, validate
 
@@ -29,16 +30,15 @@ BACKWARD_FACTOR = 2.0
 
 def moe_rows() -> list[dict[str, str]]:
     """MoE training rows of the fit sets run on a stack the rule covers."""
-    stacks = experts.moe_host_issue()["stacks"]
+    stacks = {s.id for s in catalog.stacks().values() if s.moe_dispatch_host_sync}
     return [r for path in FIT_CSVS for r in read_rows(path)
             if r["kind"] == "train" and r["moe_experts"].strip() and r["framework"].strip() in stacks]
 
 
 def log_errors(rows: list[dict[str, str]], forward_s: float) -> dict[str, float]:
     """log(predicted / measured) per row with ``forward_s`` in place of the catalog value."""
-    stacks = experts.moe_host_issue()["stacks"]
     original = experts.moe_host_issue
-    experts.moe_host_issue = lambda: {"forward_s": forward_s, "backward_factor": BACKWARD_FACTOR, "stacks": stacks}
+    experts.moe_host_issue = lambda: {"forward_s": forward_s, "backward_factor": BACKWARD_FACTOR}
     try:
         result = validate(rows, kind="train")
     finally:

@@ -11,31 +11,15 @@ the backward moves K, V and their gradients (twice that). Two ways to move them:
   first sub-attention (the local chunk, 1/cp of the core) runs beside. The backward's gradient exchange is taken
   as in the ring (not confirmed for the all-gather method).
 
-Which stacks all-gather is catalog data (efficiency.toml ``[cp_kv_exchange]``).
+Which a stack does is its ``cp_kv_exchange`` (stacks.toml, with the source).
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from flopwatt import catalog
-from flopwatt.errors import InputError
 from flopwatt.perf import collectives as coll
 from flopwatt.perf.plans import Plans
-
-
-@functools.cache
-def allgather_stacks() -> tuple[str, ...]:
-    """Stacks whose context-parallel attention all-gathers the KV shards (``[cp_kv_exchange]`` of the built-in
-    efficiency.toml)."""
-    entry = catalog.read_toml("efficiency.toml", "catalog efficiency.toml").get("cp_kv_exchange", {})
-    stacks = entry.get("allgather_stacks", [])
-    if not isinstance(stacks, list) or not all(isinstance(s, str) for s in stacks) or (stacks and "source" not in
-                                                                                        entry):
-        raise InputError("catalog efficiency.toml cp_kv_exchange.allgather_stacks", "a list of stack ids and a source")
-    return tuple(stacks)
 
 
 def cp_layer_time(ctx, plans: Plans, seq_local: np.ndarray, attention_core: np.ndarray,
@@ -49,7 +33,7 @@ def cp_layer_time(ctx, plans: Plans, seq_local: np.ndarray, attention_core: np.n
     step = np.where(inside, coll.p2p(chunk, ctx.up), coll.p2p(chunk, out))
     forward = (plans.cp - 1) * step
     hidden_behind = attention_core
-    if ctx.stack.id in allgather_stacks():
+    if ctx.stack.cp_kv_exchange == "allgather":
         gathered = plans.cp * chunk
         forward = np.where(inside, coll.all_gather(plans.cp, gathered, ctx.up),
                            coll.all_gather(plans.cp, gathered, out))

@@ -89,14 +89,13 @@ def expert_dp_time(ctx, plans: Plans, kind: str, nbytes: np.ndarray) -> np.ndarr
 
 @functools.cache
 def moe_host_issue() -> dict:
-    """``[moe_host_issue]`` of the built-in efficiency.toml: host time to issue one MoE layer forward (s), the
-    backward's multiple of it, and the stacks whose token dispatcher synchronises with the host per layer."""
+    """``[moe_host_issue]`` of the built-in efficiency.toml: host time to issue one MoE layer forward (s) and the
+    backward's multiple of it (for the stacks whose dispatcher synchronises with the host: moe_dispatch_host_sync)."""
     entry = catalog.read_toml("efficiency.toml", "catalog efficiency.toml").get("moe_host_issue", {})
     try:
-        return {"forward_s": float(entry["forward_s"]), "backward_factor": float(entry["backward_factor"]),
-                "stacks": tuple(entry["stacks"])}
+        return {"forward_s": float(entry["forward_s"]), "backward_factor": float(entry["backward_factor"])}
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError("catalog efficiency.toml moe_host_issue", "forward_s, backward_factor and stacks",
+        raise InputError("catalog efficiency.toml moe_host_issue", "forward_s and backward_factor",
                          str(exc)) from exc
 
 
@@ -110,7 +109,7 @@ def host_issue_floor(ctx, plans: Plans, moe: LayerTimes, ep_time: np.ndarray) ->
     device time includes the layer's EP All-to-Alls (``ep_time``, spread evenly over its passes).
     """
     spec, rule = ctx.model.moe, moe_host_issue()
-    if ctx.stack.id not in rule["stacks"] or spec.capacity_factor > 1:
+    if not ctx.stack.moe_dispatch_host_sync or spec.capacity_factor > 1:
         return moe
     ep_pass = ep_time / (2 + plans.recompute_weights(ctx.stack.selective_recompute)[0])
     forward = np.maximum(moe.forward + ep_pass, rule["forward_s"]) - ep_pass

@@ -132,6 +132,14 @@ class StackProfile:
     fp8_cast: str | None = None
     """The FP8 scaling recipe whose cast traffic the stack's FP8 linears pay (an ``[fp8_cast.<name>]`` of
     efficiency.toml). None: casts taken as free (fused into neighbouring kernels or unmeasured)."""
+    moe_dispatch_host_sync: bool = False
+    """Dropless MoE token dispatch copies the tokens-per-expert counts to the host before the EP All-to-All, so
+    each MoE layer takes at least the host's kernel-issue time (Megatron-Core token_dispatcher.py
+    ``cuda_sync_point``; :func:`flopwatt.perf.experts.host_issue_floor`)."""
+    cp_kv_exchange: str = "ring"
+    """How context-parallel attention moves the KV shards: "ring" (one chunk per step beside that step's
+    attention, Megatron-Core) or "allgather" (one AllGather hidden only behind the local sub-attention);
+    :func:`flopwatt.perf.context_parallel.cp_layer_time`."""
     zero_stages: tuple[int, ...] = (0,)
     """Optimizer-state sharding stages the stack provides (a plan left open chooses among these)."""
     source: str
@@ -148,12 +156,14 @@ class StackProfile:
                      "blocking_p2p", "ep_overlap", "ep_dispatch_fp8", "fp8_activation_cache", "partial_recompute",
                      "fused_cross_entropy", "fp32_sharded_params", "zero3_with_pipeline", "cuda_runtime_reserve",
                      "bf16_grad_reduce_fp32", "parallel_block", "tp_gemm_overlap", "pp_overlap",
-                     "dp_chunk_overlap", "tp_collective_matmul"):
+                     "dp_chunk_overlap", "tp_collective_matmul", "moe_dispatch_host_sync"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"stack {self.id}.{name}", "true or false", getattr(self, name))
         for name, allowed in (("selective_saves", SELECTIVE), ("zero3_gather_unit", GATHER_UNITS)):
             if getattr(self, name) not in allowed:
                 raise InputError(f"stack {self.id}.{name}", f"one of {', '.join(allowed)}", getattr(self, name))
+        if self.cp_kv_exchange not in ("ring", "allgather"):
+            raise InputError(f"stack {self.id}.cp_kv_exchange", "ring or allgather", self.cp_kv_exchange)
         if self.pipeline_schedule not in ("1f1b", "dualpipe"):
             raise InputError(f"stack {self.id}.pipeline_schedule", "1f1b or dualpipe", self.pipeline_schedule)
         for name in ("attention_kernel", "fp8_cast"):
