@@ -24,11 +24,6 @@ def _exact_harmonic(n: int) -> float:
     return math.fsum(1.0 / k for k in range(1, n + 1))
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 10, 255, 256, 257, 1000, 4096])
-def test_harmonic_number_matches_the_sum(n):
-    assert data_parallel.harmonic_number(np.array([n]))[0] == pytest.approx(_exact_harmonic(n), rel=1e-9)
-
-
 @pytest.mark.parametrize("replicas", [1, 2, 3, 10, 192, 1000])
 def test_one_rank_per_replica_is_the_harmonic_number(replicas):
     """R = 1: the slowest of n exponentials, tau x H_n (the former all-ranks model as a special case)."""

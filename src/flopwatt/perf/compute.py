@@ -24,6 +24,15 @@ from flopwatt.perf import flops as fl
 from flopwatt.specs import ModelSpec, StackProfile
 
 
+def roofline_time(compute_s: np.ndarray, memory_s: np.ndarray, norm: float | None) -> np.ndarray:
+    """A kernel's time from its compute and memory times: ``max(compute, memory)``, or with ``norm`` n the p-norm
+    ``(compute^n + memory^n)^(1/n)`` (the smoothed roofline fitted on the TensorRT-LLM table,
+    ``DeviceRates.roofline_norm``)."""
+    if norm is None:
+        return np.maximum(compute_s, memory_s)
+    return (compute_s ** norm + memory_s ** norm) ** (1.0 / norm)
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceRates:
     """What one device sustains for this workload's precision."""
@@ -75,11 +84,7 @@ class DeviceRates:
         peak = self.linear_peak_flops_per_s * self.linear_peak_fraction if low else self.peak_flops_per_s
         equivalent = flops * self.peak_flops_per_s / peak
         compute = flops / (peak * self.gemm_efficiency(equivalent) * efficiency_scale)
-        memory = self.memory_time(nbytes)
-        if self.roofline_norm is None:
-            return np.maximum(compute, memory)
-        n = self.roofline_norm
-        return (compute ** n + memory ** n) ** (1.0 / n)
+        return roofline_time(compute, self.memory_time(nbytes), self.roofline_norm)
 
     def memory_time(self, nbytes: np.ndarray) -> np.ndarray:
         """Time to stream ``nbytes``; infinite (never a division by zero) where the bandwidth is 0."""

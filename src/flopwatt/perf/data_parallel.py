@@ -35,21 +35,11 @@ from flopwatt.perf import collectives as coll
 from flopwatt.perf import experts, ici_layout, memory, overlap
 from flopwatt.perf.plans import Plans
 
-EULER_GAMMA = 0.5772156649015329
 EXACT_SHAPE_MAX = 256
 """Replica sizes up to which the Gamma CDF is summed exactly; beyond, Wilson-Hilferty (error < 1e-3)."""
 GRID_POINTS = 4001
 
-_EXACT = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, 257))])
 _ERF = np.frompyfunc(math.erf, 1, 1)
-
-
-def harmonic_number(n: np.ndarray) -> np.ndarray:
-    """H_n = sum_{k<=n} 1/k for n >= 1 (rounded): summed up to 256, beyond by its asymptotic series
-    ln n + gamma + 1/(2n) - 1/(12 n^2), whose error there is below 1e-10."""
-    n = np.maximum(np.rint(np.asarray(n, dtype=float)), 1.0)
-    series = np.log(n) + EULER_GAMMA + 1 / (2 * n) - 1 / (12 * n**2)
-    return np.where(n < _EXACT.size, _EXACT[np.minimum(n, _EXACT.size - 1).astype(int)], series)
 
 
 def _gamma_cdf(shape: int, y: np.ndarray) -> np.ndarray:

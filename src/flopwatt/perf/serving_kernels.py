@@ -8,7 +8,8 @@ cache; with an FP8 cache it dequantises to BF16 before the matrix multiplication
 Its time is the roofline of those two rates, taken as fractions of the device's BF16 dense peak and HBM
 bandwidth (ASSUMED to carry over from the H800 to other devices):
 
-    t = roofline(FLOPs / (f_c(kv) x peak_bf16), bytes / (f_m x HBM)),  f_c = 660/989.4 or 410/989.4, f_m = 3000/3350
+    t = roofline_time(FLOPs / (f_c(kv) x peak_bf16), bytes / (f_m x HBM))   (perf/compute.py)
+    f_c = 660/989.4 or 410/989.4, f_m = 3000/3350
 
 Expert dispatch/combine at small token counts (DeepEP low-latency kernels, deepseek-ai/DeepEP docs/legacy.md):
 at 128 tokens per rank a call takes 77-194 us (dispatch) and 114-369 us (combine) over EP 8-256, more than its
@@ -23,8 +24,6 @@ from __future__ import annotations
 import functools
 import statistics
 from dataclasses import dataclass
-
-import numpy as np
 
 from flopwatt import catalog
 from flopwatt.errors import InputError
@@ -65,14 +64,6 @@ def mla_decode_kernel() -> MlaDecodeKernel:
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"catalog {CATALOG} [flashmla_decode]", "device, bf16_kv_flops_per_s, fp8_kv_flops_per_s "
                          "and memory_bytes_per_s", str(exc)) from exc
-
-
-def roofline(compute_s: np.ndarray, memory_s: np.ndarray, norm: float | None) -> np.ndarray:
-    """``max(compute, memory)``, or the p-norm ``(compute^n + memory^n)^(1/n)`` the GEMM rule uses
-    (:meth:`flopwatt.perf.compute.DeviceRates.gemm_time`)."""
-    if norm is None:
-        return np.maximum(compute_s, memory_s)
-    return (compute_s ** norm + memory_s ** norm) ** (1.0 / norm)
 
 
 def deepep_call_residuals_s(kind: str) -> list[float]:

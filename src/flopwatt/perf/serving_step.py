@@ -37,7 +37,7 @@ from flopwatt.perf import collectives as coll
 from flopwatt.perf import flops as fl
 from flopwatt.perf import serving_balance as balance
 from flopwatt.perf import serving_kernels as kernels
-from flopwatt.perf.compute import DeviceRates
+from flopwatt.perf.compute import DeviceRates, roofline_time
 from flopwatt.specs import ModelSpec
 
 ACT_BYTES = 2.0
@@ -146,7 +146,7 @@ def decode_attention_time(model: ModelSpec, rates: DeviceRates, sequences: np.nd
         mla = kernels.mla_decode_kernel()
         latent = model.mla.kv_lora_rank + model.mla.qk_rope_head_dim
         peak = rates.peak_flops_per_s * mla.compute_fraction(float(np.max(kv_bytes_per_token_layer)) / latent)
-        return model.layers * kernels.roofline(flops / peak, nbytes / (rates.hbm_bandwidth_bytes_per_s
+        return model.layers * roofline_time(flops / peak, nbytes / (rates.hbm_bandwidth_bytes_per_s
                                                                         * mla.memory_fraction), rates.roofline_norm)
     return model.layers * rates.gemm_time(flops, nbytes)
 
