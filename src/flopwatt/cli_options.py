@@ -76,12 +76,25 @@ def option_specs(cls: type[Request], *, skip: tuple[str, ...] = ()) -> list[dict
 _TYPES = {"str": str, "int": int}
 
 
+class _StoreOnce(argparse.Action):
+    """Store an option's value, refusing a second occurrence: argparse would keep the last one silently
+    (``--accelerator a --accelerator b`` meaning only b). A list field takes comma-separated values once."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, argparse.SUPPRESS) is not argparse.SUPPRESS:
+            parser.error(f"{option_string}: given more than once; expected it once "
+                         "(a list field takes comma-separated values: a,b,c)")
+        setattr(namespace, self.dest, values)
+
+
 def add_spec_options(parser: argparse.ArgumentParser, specs: list[dict[str, Any]]) -> None:
     """The options of :func:`option_specs` (not given: absent, so the request's default applies)."""
     for spec in specs:
         kwargs = dict(spec["kwargs"], default=argparse.SUPPRESS)
         if kwargs.get("action") == "bool":
             kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["action"] = _StoreOnce
         if "choices" in kwargs:
             kwargs["choices"] = tuple(kwargs["choices"])
             kwargs["type"] = _TYPES[kwargs["type"]]
