@@ -1,0 +1,108 @@
+"""Shape checks on validation/infer_heldout3.csv, the third serving hold-out (data only: no flopwatt prediction
+is made on these rows, see validation/SPLIT_infer.md)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from flopwatt import catalog
+from flopwatt import validate as val
+from flopwatt.validate.rows import publishes_run_inputs
+
+ROOT = Path(__file__).resolve().parent.parent
+CSV = ROOT / "validation" / "infer_heldout3.csv"
+FIRST = ROOT / "validation" / "infer_heldout.csv"
+PREFIXES = {"MLPR50", "MLPR51", "MLPB51", "MLPR60"}  # validation/DATASET_infer.md, "Third hold-out"
+UNITS = {"tokens/s"}
+SCENARIOS = {"offline", "server", "max_load"}
+NON_TRTLLM = {"mlperf-amd", "vllm", "sglang"}
+"""Issue 17: rows from non-NVIDIA accelerators or non-TensorRT-LLM engines."""
+SERVER_LIMITS = {("2", "0.2"), ("0.45", "0.04")}
+"""MLPerf Server and Interactive p99 limits of llama2-70b and mixtral-8x7b (TTFT s, TPOT s)."""
+
+
+def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _rows() -> list[dict[str, str]]:
+    header, rows = _read(CSV)
+    assert header == _read(FIRST)[0] == list(val.SCHEMA)
+    return rows
+
+
+def _others() -> dict[str, list[dict[str, str]]]:
+    """Rows of every other validation or benchmark data file that has an ``id`` column."""
+    out = {}
+    for path in sorted([*ROOT.glob("validation/*.csv"), *ROOT.glob("bench/data/*.csv")]):
+        if path == CSV:
+            continue
+        header, rows = _read(path)
+        if "id" in header:
+            out[path.name] = rows
+    return out
+
+
+def test_ids_are_unique_new_and_carry_the_new_prefixes():
+    rows = _rows()
+    ids = [r["id"] for r in rows]
+    assert len(rows) >= 15 and len(set(ids)) == len(ids)
+    assert {i.rsplit("-", 1)[0] for i in ids} == PREFIXES
+    others = _others()
+    assert {"infer_heldout.csv", "infer_heldout2.csv", "visible.csv", "mlperf_inference_v5.csv"} <= set(others)
+    for name, other in others.items():
+        other_ids = {r["id"] for r in other}
+        assert not set(ids) & other_ids, name
+        assert not PREFIXES & {i.rsplit("-", 1)[0] for i in other_ids}, name
+
+
+def test_no_measurement_repeats_one_already_collected():
+    """No row repeats a measurement of another file: the same accelerator, scenario and measured value."""
+    seen = {(r.get("accelerator"), r.get("scenario"), r.get("value")) for rows in _others().values() for r in rows}
+    for r in _rows():
+        assert (r["accelerator"], r["scenario"], r["value"]) not in seen, r["id"]
+
+
+def test_enums_units_and_held_out_marker():
+    for r in _rows():
+        assert r["kind"] == "infer" and r["unit"] in UNITS, r["id"]
+        assert r["framework"] in val.FRAMEWORKS and r["framework"] in NON_TRTLLM, r["id"]
+        assert r["metric"] in val.INFER_METRICS and r["scenario"] in SCENARIOS, r["id"]
+        assert r["source"] and r["network"] and "HELD OUT" in r["notes"] and "third hold-out" in r["notes"], r["id"]
+
+
+def test_run_inputs_present_and_in_range():
+    """Every row publishes the run inputs validate needs (devices, mean output length); lengths, limits and the
+    measured value are in physical ranges; the published plan uses exactly the row's devices."""
+    for r in _rows():
+        assert publishes_run_inputs(r), r["id"]
+        n, tp, pp, dp = (int(r[k]) for k in ("n_devices", "tp", "pp", "dp"))
+        assert n >= 1 and n == tp * pp * dp, r["id"]
+        assert 1.0 <= float(r["output_len"]) <= 32768, r["id"]
+        if r["input_len"]:
+            assert 1.0 <= float(r["input_len"]) <= 131072, r["id"]
+        assert 0 < float(r["value"]) / n <= 20000, r["id"]  # generated tokens/s per device
+        assert r["precision"] in {"fp4", "fp8", "bf16", "fp16"}, r["id"]
+        if r["scenario"] == "server":
+            assert (r["ttft_p99_s"], r["tpot_p99_s"]) in SERVER_LIMITS, r["id"]
+        else:
+            assert not r["ttft_p99_s"] and not r["tpot_p99_s"], r["id"]
+
+
+def test_accelerators_models_request_sets_and_precisions_are_in_the_catalog():
+    known = catalog.accelerators()
+    suite_models = {d.model for d in catalog.serving_datasets().values() if d.suite == "mlperf-inference"}
+    for r in _rows():
+        assert r["accelerator"] in known and known[r["accelerator"]].vendor != "NVIDIA", r["id"]
+        assert r["precision"] in known[r["accelerator"]].peak_flops_per_s, r["id"]
+        model = catalog.model_by_name(r["model"])
+        assert model is not None and model.layers == int(r["layers"]) and model.hidden == int(r["hidden"]), r["id"]
+        assert r["input_len"] or model.id in suite_models, r["id"]
+
+
+def test_read_by_the_validation_reader():
+    """validate's own reader accepts the file (header order, numeric cells)."""
+    assert len(val.read_rows(CSV)) == len(_rows())
