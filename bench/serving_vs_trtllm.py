@@ -2,30 +2,88 @@
 
 Reads bench/data/trtllm_perf_overview.csv (NVIDIA's perf overview: trtllm-bench at an infinite request
 rate, fixed input/output lengths, TP as published) and prints, row by row, the measured output tokens/s
-of the TP group, what ``flopwatt serve`` predicts at the same TP, and their ratio, then the median ratio
-per accelerator. Run: ``python bench/serving_vs_trtllm.py [--model llama3.1-70b]``.
+of the TP group, what flopwatt's serving model predicts at the same TP, and their ratio, then the median
+ratio per accelerator.
+
+The prediction is ``flopwatt serve``'s best plan at the same TP, with the benchmark's engine options: CUDA-graph
+padding of decode-only iterations to the captured batch sizes of the document's ``llm_options.yml``
+(:data:`PERF_OVERVIEW_GRAPH_BATCH_SIZES`; :func:`flopwatt.perf.serving._graph_padding`).
+
+``--at-capacity`` takes instead the benchmark's own operating point: trtllm-bench at an infinite rate keeps as many
+sequences running as its KV cache admits (GUARANTEED_NO_EVICT) and its batch limit allows, ``min(KV capacity,
+4096)`` (NVIDIA/TensorRT-LLM tensorrt_llm/bench/build/tuning.py ``finetune_setting``: "raw_bs =
+min(kv_cache_max_requests, 4096)", the max batch size rounded up from there), the model's KV capacity found one
+sequence at a time; ``flopwatt serve`` searches a batch grid and may stop short of a captured size to avoid padding.
+Run: ``python bench/serving_vs_trtllm.py [--model llama3.1-70b] [--at-capacity]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from flopwatt import catalog
+from flopwatt import serve as serving_api
 from flopwatt.errors import InputError
+from flopwatt.perf.serving import EngineIteration, ServingPlans, evaluate_serving
 from flopwatt.serve import ServeRequest, estimate_serving
 
 DATA = Path(__file__).with_name("data") / "trtllm_perf_overview.csv"
 
+PERF_OVERVIEW_GRAPH_BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192)
+"""CUDA-graph batch sizes the table was measured with, padding on: the ``llm_options.yml`` of the same document
+(NVIDIA/TensorRT-LLM@00f37686aa854010d68bcbd0f4ab000221541ca6 docs/source/performance/perf-overview.md, 'Running
+the Benchmark', dense models: ``cuda_graph_config: enable_padding: true, batch_sizes: [1, 2, 4, ..., 8192]``)."""
 
-def predict(row: dict[str, str]) -> float | None:
+TRTLLM_BENCH_MAX_BATCH = 4096
+"""trtllm-bench's cap on its max batch size (tensorrt_llm/bench/build/tuning.py, ``finetune_setting``)."""
+
+
+class PerfOverviewRequest(ServeRequest):
+    """A serving request run with the perf overview's engine options (CUDA-graph padding; ServeRequest has no
+    field for it yet, so the engine it builds is extended here)."""
+
+    @property
+    def engine(self) -> EngineIteration:
+        return dataclasses.replace(super().engine, graph_batch_sizes=PERF_OVERVIEW_GRAPH_BATCH_SIZES)
+
+
+def request(row: dict[str, str]) -> PerfOverviewRequest:
     tp = int(row["tp"])
-    req = ServeRequest(model=catalog.get("models", row["model"]), system=catalog.system_for(row["accelerator"]),
-                       devices=tp, tp=tp, input_len=float(row["input_len"]), output_len=float(row["output_len"]),
-                       precision=row["precision"])
+    return PerfOverviewRequest(model=catalog.get("models", row["model"]),
+                               system=catalog.system_for(row["accelerator"]), devices=tp, tp=tp,
+                               input_len=float(row["input_len"]), output_len=float(row["output_len"]),
+                               precision=row["precision"])
+
+
+def at_kv_capacity(req: ServeRequest) -> dict[str, float] | None:
+    """Metrics at the benchmark's concurrency: the most sequences the KV cache holds, at most
+    :data:`TRTLLM_BENCH_MAX_BATCH` (module docstring); None when not even one fits."""
+    hardware, element_bytes, slo = serving_api._setup(req)  # noqa: SLF001 - the same hardware as flopwatt serve
+    batch = np.arange(1, TRTLLM_BENCH_MAX_BATCH + 1, dtype=float)
+    ones = np.ones_like(batch)
+    plans = ServingPlans(tp=ones * req.tp, pp=ones, batch=batch)
+    result = evaluate_serving(req.model, hardware, req.devices, plans, lengths=req.lengths,
+                              element_bytes=element_bytes, slo=slo, engine=req.engine)
+    fits = np.flatnonzero(result.feasible)
+    if not len(fits):
+        return None
+    i = int(fits[-1])
+    return {"batch": float(batch[i]), **{k: float(v[i]) for k, v in result.metrics.items()}}
+
+
+def predict(row: dict[str, str], at_capacity: bool = False) -> float | None:
+    """Predicted output tokens/s of a row: ``flopwatt serve``'s plan, or at the benchmark's KV capacity."""
+    req = request(row)
+    if at_capacity:
+        point = at_kv_capacity(req)
+        return None if point is None else point["output_tokens_per_s"]
     try:
         return estimate_serving(req)["metrics"]["output_tokens_per_s"]
     except InputError:
@@ -35,13 +93,15 @@ def predict(row: dict[str, str]) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="only rows of this catalog model")
+    parser.add_argument("--at-capacity", action="store_true",
+                        help="at the benchmark's concurrency (the KV capacity), not flopwatt serve's best plan")
     args = parser.parse_args()
     ratios: dict[str, list[float]] = defaultdict(list)
     print(f"{'model':14} {'accelerator':16} {'tp':>2} {'prec':4} {'in/out':>11} {'measured':>9} {'predicted':>9} ratio")
     for row in csv.DictReader(DATA.open()):
         if args.model and row["model"] != args.model:
             continue
-        measured, predicted = float(row["output_tokens_per_s"]), predict(row)
+        measured, predicted = float(row["output_tokens_per_s"]), predict(row, args.at_capacity)
         ratio = predicted / measured if predicted else float("nan")
         if predicted:
             ratios[row["accelerator"]].append(ratio)

@@ -77,6 +77,9 @@ class EngineIteration:
     chunked prefill), not in the decode iteration's pass: :func:`_iteration`."""
     token_budget: float | None = None
     """Tokens one scheduled step may carry (the engine's max_num_tokens); bounds a prefill-alone step."""
+    graph_batch_sizes: tuple[int, ...] | None = None
+    """Batch sizes of the captured CUDA graphs a decode-only iteration is padded up to (TensorRT-LLM
+    ``cuda_graph_config`` with ``enable_padding``): :func:`_graph_padding`; None = no padding."""
 
     def chunk(self, input_len: float) -> float:
         """Prompt tokens prefilled per iteration for a prompt of ``input_len`` tokens."""
@@ -172,7 +175,8 @@ def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengt
     and ``ep_all_to_all_s`` is the exposed part. The new prompt's chunk is split over the halves.
 
     An engine that runs prompts in steps of their own takes :func:`_iteration_prefill_alone` instead
-    (:func:`evaluate_serving`; the All-to-All overlap is then not applied)."""
+    (:func:`evaluate_serving`; the All-to-All overlap is then not applied). An engine that pads its decode-only
+    iterations to captured CUDA-graph batch sizes adds :func:`_graph_padding`."""
     tp, pp, ep = shape
     micro = batch / pp
     parts, streamed, prompt_tokens = _stage(model, hw, shape, micro, lengths, element_bytes, extra_prompt)
@@ -186,6 +190,31 @@ def _iteration(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengt
     stage = sum(parts.values())
     return {"cycle_s": pp * stage, "prefill_tokens": prompt_tokens * pp,
             "weights_streamed_bytes": streamed, **{k: pp * v for k, v in parts.items()}}
+
+
+def _graph_padding(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengths, element_bytes,
+                   engine: EngineIteration, iteration: dict) -> dict:
+    """``iteration`` (:func:`_iteration`) plus what CUDA-graph padding adds on average. A decode-only iteration
+    replays the graph of the next captured batch size (:func:`flopwatt.perf.serving_step.graph_padded_batch`); its
+    empty slots run the GEMMs, element-wise kernels, logits and collectives like real rows, but hold no KV
+    (TensorRT-LLM pads with dummy requests), so the decode attention does not grow. Iterations that carry a prompt
+    run eagerly, unpadded: the padded slots cost ``share x (decode pass at padded rows - decode pass at the real
+    rows)`` per stage pass, ``share`` the decode-only share of iterations
+    (:func:`flopwatt.perf.serving_step.decode_only_share`; 1 in a decode-only pool, whose requests arrive
+    prefilled)."""
+    tp, pp, ep = shape
+    lengths = Lengths.of(lengths)
+    micro = batch / pp
+    seqs = micro / ep
+    padded = ep * step.graph_padded_batch(seqs, engine.graph_batch_sizes)
+    real, _, _ = _stage(model, hw, shape, micro, lengths, element_bytes, 0.0, "decode")
+    pad, _, _ = _stage(model, hw, shape, padded, lengths, element_bytes, 0.0, "decode")
+    chunks = np.ceil(lengths.input_tokens / engine.chunk(lengths.input_tokens))
+    share = 1.0 if lengths.prefilled else step.decode_only_share(seqs, lengths.output_tokens, chunks)
+    extra = {k: pp * share * np.maximum(pad[k] - real[k], 0.0) for k in real if k != "decode_attention_s"}
+    out = {k: v + extra[k] if k in extra else v for k, v in iteration.items()}
+    out["cycle_s"] = iteration["cycle_s"] + sum(extra.values())
+    return out
 
 
 def _iteration_prefill_alone(model: ModelSpec, hw: ServingHardware, shape: tuple, batch, lengths, element_bytes,
@@ -329,7 +358,10 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     def run(batch, extra_prompt: float = 0.0) -> dict:
         if engine.prefill_alone:
             return _iteration_prefill_alone(model, hw, shape, batch, lengths, element_bytes, extra_prompt, engine)
-        return _iteration(model, hw, shape, batch, lengths, element_bytes, extra_prompt, ov)
+        it = _iteration(model, hw, shape, batch, lengths, element_bytes, extra_prompt, ov)
+        if engine.graph_batch_sizes:
+            it = _graph_padding(model, hw, shape, batch, lengths, element_bytes, engine, it)
+        return it
 
     mean = run(b)
     z = NormalDist().inv_cdf(slo.percentile / 100.0)

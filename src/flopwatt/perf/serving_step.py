@@ -204,3 +204,24 @@ def tp_comm_time(model: ModelSpec, tokens: np.ndarray, tp: np.ndarray, up: coll.
     the group reaches (:func:`group_tier`; ``domain_devices`` None: a switch)."""
     tier = group_tier(up, tp, domain_devices)
     return 2 * model.layers * coll.all_reduce_serving(tp, ACT_BYTES * model.hidden * tokens, tier)
+
+
+def graph_padded_batch(sequences: np.ndarray, graph_batch_sizes: tuple[int, ...]) -> np.ndarray:
+    """Rows a decode-only iteration of ``sequences`` runs with CUDA-graph padding: the next captured batch size
+    (TensorRT-LLM ``cuda_graph_config.enable_padding``: "an incoming batch is padded to the next available captured
+    size, wasting some compute on empty slots", NVIDIA/TensorRT-LLM docs/source/blogs/tech_blog/
+    blog20_Tuning_CUDA_Graph_Batch_Sizes_for_Higher_Output_Throughput.md). A batch above the largest captured
+    size runs without a graph, unpadded."""
+    sizes = np.sort(np.asarray(graph_batch_sizes, dtype=float))
+    seqs = np.asarray(sequences, dtype=float)
+    index = np.minimum(np.searchsorted(sizes, seqs, side="left"), len(sizes) - 1)
+    return np.where(seqs <= sizes[-1], np.maximum(sizes[index], seqs), seqs)
+
+
+def decode_only_share(sequences: np.ndarray, output_tokens: float, prompt_iterations: float) -> np.ndarray:
+    """Share of iterations that carry no prompt (the only ones a CUDA graph replays). In the steady state
+    ``sequences / output_tokens`` requests finish, and as many prompts start, per iteration; each rides
+    ``prompt_iterations`` iterations (its chunks). Taking prompt starts as Poisson over iterations (ASSUMED),
+    an iteration is decode-only with probability ``exp(-rate x prompt_iterations)``."""
+    rate = np.asarray(sequences, dtype=float) / float(output_tokens)
+    return np.exp(-rate * float(prompt_iterations))
