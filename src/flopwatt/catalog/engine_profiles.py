@@ -180,7 +180,10 @@ def _plan(profile: EngineProfile, asked: dict[str, int | None]) -> tuple[dict[st
     """(tp/pp/ep, those taken from the profile, notes): the request's own degrees win over the profile's."""
     fixed, notes = plan_fixes(profile)
     plan, taken = dict(asked), []
-    for knob, value in fixed.items():
+    for knob in PLAN_FIELDS:
+        if knob not in fixed:
+            continue
+        value = fixed[knob]
         if asked[knob] is None:
             plan[knob] = value
             taken.append(knob)
