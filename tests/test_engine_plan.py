@@ -135,3 +135,48 @@ def test_a_profile_degree_the_request_cannot_take_names_the_profile_field():
     with pytest.raises(InputError) as err:  # the user's own ep is the user's error
         api.serve(ApiServeRequest(**body, ep=16))
     assert err.value.field == "--ep"
+
+
+V50_ROWS = {"MLPI5-01": ("mlperf-nvidia-v5.0-llama2-70b-h200", 1, 1),
+            "MLPI5-02": ("mlperf-nvidia-v5.0-llama2-70b-h200", 1, 1),
+            "MLPI5-03": ("mlperf-nvidia-v5.0-llama2-70b-h100-offline", 1, 2),
+            "MLPI5-05": ("mlperf-nvidia-v5.0-llama2-70b-interactive-hopper", 1, 1),
+            "MLPI5-06": ("mlperf-hpe-v5.0-llama2-70b-interactive-h100", 2, 1),
+            "MLPI5-14": ("mlperf-nvidia-v5.0-mixtral-8x7b-h200-offline", 1, 1),
+            "MLPI5-15": ("mlperf-nvidia-v5.0-mixtral-8x7b-h200-server", 1, 1),
+            "MLPI5-16": ("mlperf-cisco-v5.0-mixtral-8x7b-h100-offline", 1, 1),
+            "MLPI5-17": ("mlperf-cisco-v5.0-mixtral-8x7b-h100-server", 1, 1),
+            "MLPI5-20": ("mlperf-nvidia-v5.0-llama3.1-405b-h200-offline", 4, 2),
+            "MLPI5-21": ("mlperf-nvidia-v5.0-llama3.1-405b-h200-server", 8, 1),
+            "MLPI5-22": ("mlperf-dell-v5.0-llama3.1-405b-h100-offline", 8, 1),
+            "MLPI5-23": ("mlperf-dell-v5.0-llama3.1-405b-h100-server", 4, 2)}
+"""The v5.0 rows mapped to the deployment their result ran, with the tp x pp its config class sets (as read)."""
+
+
+@pytest.mark.parametrize("row_id", sorted(V50_ROWS))
+def test_each_v50_nvidia_harness_row_runs_its_own_class_with_its_parallelism(row_id):
+    from flopwatt.validate import conventions as conv
+
+    engine_id, tp, pp = V50_ROWS[row_id]
+    convention = conv.for_row(row_id)
+    assert convention.engine == engine_id and engine_id in engine_profiles.DEPLOYMENTS
+    assert "engine:" in convention.source and engine_id in convention.source
+    profile = engine_profiles.get(engine_id)
+    assert profile.engine == "tensorrt-llm" and "closed/" in profile.source and "configs/" in profile.source
+    assert (profile.tensor_parallel_size, profile.pipeline_parallel_size) == (tp, pp)
+    if "mixtral" in engine_id:
+        assert profile.expert_parallel_size == 1  # one GPU per tp-1 engine holds all experts
+    assert engine_profiles.settings(profile).knobs()["tp"] == tp
+
+
+def test_validate_states_the_profile_fix_and_a_rows_own_tp_wins():
+    from flopwatt.validate import _engine
+
+    row = {"id": "MLPI5-15", "framework": "mlperf-nvidia"}
+    notes: list[str] = []
+    knobs = _engine(row, notes, {"tp": None, "pp": None, "ep": None})
+    assert (knobs.tp, knobs.pp, knobs.ep) == (1, 1, 1)
+    assert any(n.startswith("engine profile mlperf-nvidia-v5.0-mixtral-8x7b-h200-server fixes") for n in notes)
+    notes = []
+    own = _engine(row, notes, {"tp": 2, "pp": None, "ep": None})
+    assert own.tp == 2 and any("the request asks tp=2" in n for n in notes)
