@@ -60,8 +60,10 @@ def test_the_v50_interactive_rows_run_nvidias_hopper_interactive_settings():
     assert profile.engine == "tensorrt-llm" and profile.max_num_tokens == 256 and profile.max_batch_size == 512
     assert profile.kv_allocation is None and profile.chunked_prefill is None  # not in the lines read
     assert "llama2-70b-interactive/Server/custom.py" in profile.source
-    for row_id in ("MLPI5-05", "MLPI5-06"):
-        assert conv.for_row(row_id).engine == profile.id
+    assert conv.for_row("MLPI5-05").engine == profile.id
+    hpe = engine_catalog.get(conv.for_row("MLPI5-06").engine)  # HPE's H100 class: the same budget at tp 2
+    assert (hpe.max_num_tokens, hpe.max_batch_size, hpe.tensor_parallel_size) == (256, 512, 2)
+    assert profile.tensor_parallel_size == 1
     assert conv.for_row("MLPI5-13").engine is None  # B200's interactive settings were not read
     family = engine_catalog.family("tensorrt-llm")
     assert family.max_num_tokens is None and family.max_batch_size is None  # a deployment, not a release
@@ -73,7 +75,8 @@ def test_nvidias_v50_mixtral_h200_server_settings_reach_its_row_only():
         "on-demand", 8192, 3072, True)
     assert conv.for_row("MLPI5-15").engine == profile.id
     assert conv.for_row("MLPI5-15").suite == "mlperf-inference"  # the prefix's entry still applies
-    assert all(conv.for_row(r).engine is None for r in ("MLPI5-14", "MLPI5-16", "MLPI5-17"))
+    others = {conv.for_row(r).engine for r in ("MLPI5-14", "MLPI5-16", "MLPI5-17")}  # their own classes
+    assert profile.id not in others and None not in others
 
 
 def test_the_tpot_tail_sees_the_whole_prompt_spread_unless_a_cycle_carries_less():

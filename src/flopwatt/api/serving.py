@@ -60,15 +60,20 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
     if req.kv_precision is None:
         notes.add("kv_precision: fp8 with quantised weights, else bf16 (rule)")
     _weight_only(req.precision, system.accelerator, notes)
-    engine = engine_profiles.settings(engine_profiles.get(engine_id), req.kv_admission)
+    # the request's own tp/pp/ep win over a deployment profile's (engine_profiles.settings)
+    engine = engine_profiles.settings(engine_profiles.get(engine_id), req.kv_admission, tp=req.tp, pp=req.pp,
+                                      ep=req.ep)
     for line in engine.notes:
         notes.add(line)
-    return CoreServeRequest(
-        model=model, system=system, devices=devices, input_len=input_len, output_len=output_len,
-        length_moments=moments, precision=req.precision, kv_precision=req.kv_precision, ttft_slo_s=req.ttft_slo_s,
-        tpot_slo_s=req.tpot_slo_s, tp=req.tp, pp=req.pp, ep=req.ep, overlap=req.overlap_all_to_all,
-        slo_percentile=req.slo_percentile, disaggregate=req.disaggregate or req.prefill_devices is not None,
-        prefill_devices=req.prefill_devices, power_cap_w=req.power_cap_w, **engine.knobs())
+    try:
+        return CoreServeRequest(
+            model=model, system=system, devices=devices, input_len=input_len, output_len=output_len,
+            length_moments=moments, precision=req.precision, kv_precision=req.kv_precision,
+            ttft_slo_s=req.ttft_slo_s, tpot_slo_s=req.tpot_slo_s, overlap=req.overlap_all_to_all,
+            slo_percentile=req.slo_percentile, disaggregate=req.disaggregate or req.prefill_devices is not None,
+            prefill_devices=req.prefill_devices, power_cap_w=req.power_cap_w, **engine.knobs())
+    except InputError as exc:  # a degree the engine profile fixed is named as the profile's field
+        raise engine.blame(exc) from exc
 
 
 def _cost_basis(system, notes: Assumptions) -> None:

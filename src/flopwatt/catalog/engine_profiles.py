@@ -1,5 +1,6 @@
 """Serving-engine profiles (engines.toml): documented defaults per engine release, and what they set
-in the serving model (:func:`settings`: physical knobs only, each a profile field with its source).
+in the serving model (:func:`settings`: physical knobs only, each a profile field with its source; a
+deployment profile's parallelism fixes the plan's tp/pp/ep unless the request gives its own).
 """
 
 from __future__ import annotations
@@ -71,7 +72,17 @@ DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02",
                          "mlperf-nvidia-v5.1-deepseek-r1-server",
                          "mlperf-nvidia-v5.1-llama3.1-8b-b200",
                          "mlperf-nvidia-v5.0-llama2-70b-interactive-hopper",
+                         "mlperf-hpe-v5.0-llama2-70b-interactive-h100",
                          "mlperf-nvidia-v5.0-mixtral-8x7b-h200-server",
+                         "mlperf-nvidia-v5.0-llama2-70b-h200",
+                         "mlperf-nvidia-v5.0-llama2-70b-h100-offline",
+                         "mlperf-nvidia-v5.0-mixtral-8x7b-h200-offline",
+                         "mlperf-cisco-v5.0-mixtral-8x7b-h100-offline",
+                         "mlperf-cisco-v5.0-mixtral-8x7b-h100-server",
+                         "mlperf-nvidia-v5.0-llama3.1-405b-h200-offline",
+                         "mlperf-nvidia-v5.0-llama3.1-405b-h200-server",
+                         "mlperf-dell-v5.0-llama3.1-405b-h100-offline",
+                         "mlperf-dell-v5.0-llama3.1-405b-h100-server",
                          "mlperf-amd-v5.1-llama2-70b-mi300x-offline",
                          "mlperf-amd-v5.1-llama2-70b-mi300x-server",
                          "mlperf-amd-v5.1-llama2-70b-mi300x-interactive",
@@ -114,19 +125,96 @@ class EngineSettings:
     iteration_overhead_s: float
     overhead_hidden: bool
     prefill_alone: bool
+    tp: int | None
+    pp: int | None
+    ep: int | None
+    """The plan degrees: the request's own where it gives them, else the deployment profile's (:func:`plan_fixes`),
+    else None (searched)."""
     notes: tuple[str, ...]
+    profile_id: str = ""
+    from_profile: tuple[str, ...] = ()
+    """The plan degrees (tp, pp, ep) whose value came from the profile, not the request."""
 
     def knobs(self) -> dict[str, Any]:
-        """Keyword arguments of :class:`flopwatt.serve.ServeRequest`."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "notes"}
+        """Keyword arguments of :class:`flopwatt.serve.ServeRequest` (tp, pp and ep included)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _NOT_KNOBS}
+
+    def blame(self, exc: InputError) -> InputError:
+        """``exc``, raised while building a ServeRequest from these knobs, named after the profile field when
+        the degree it rejects (``--tp``/``--pp``/``--ep``) came from the profile rather than the request."""
+        knob = exc.field.removeprefix("--")
+        if knob not in self.from_profile:
+            return exc
+        return InputError(f"engine {self.profile_id}.{PLAN_FIELDS[knob]}", f"{exc.expected} (the profile fixes "
+                          f"{knob}={getattr(self, knob)}; give {exc.field} to override it)", exc.got)
 
 
-def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits: bool = True) -> EngineSettings:
+_NOT_KNOBS = frozenset({"notes", "profile_id", "from_profile"})
+
+PLAN_FIELDS = {"tp": "tensor_parallel_size", "pp": "pipeline_parallel_size", "ep": "expert_parallel_size"}
+"""Plan degree of :class:`flopwatt.serve.ServeRequest` -> the profile field that states it."""
+
+
+def plan_fixes(profile: EngineProfile) -> tuple[dict[str, int], list[str]]:
+    """The plan degrees (tp, pp, ep of :class:`flopwatt.serve.ServeRequest`) a deployment profile fixes, and a
+    note for each degree it states that the plan cannot take. In a plan, tp is the devices of one attention group
+    and ep the attention groups that share one copy of the experts (:mod:`flopwatt.perf.serving_ep`). So:
+    attention data-parallel -> tp 1, and ep = expert_parallel_size (the ranks the experts are spread over, each
+    its own attention group); otherwise tp = tensor_parallel_size, and ep = 1 where expert_parallel_size is 1 (each
+    engine holds all experts); an expert_parallel_size > 1 without attention data-parallel counts expert ranks
+    inside one TP group (TensorRT-LLM moe_ep), which is not a plan's ep: ep stays searched. pp =
+    pipeline_parallel_size. Release profiles state none of these (a test holds it)."""
+    fixed: dict[str, int] = {}
+    notes: list[str] = []
+    ep = profile.expert_parallel_size
+    if profile.attention_data_parallel:
+        fixed["tp"] = 1
+        if ep is not None:
+            fixed["ep"] = ep
+    else:
+        if profile.tensor_parallel_size is not None:
+            fixed["tp"] = profile.tensor_parallel_size
+        if ep == 1:
+            fixed["ep"] = 1
+        elif ep is not None:
+            notes.append(f"engine profile {profile.id}: expert_parallel_size {ep} without attention data-parallel "
+                         "counts expert ranks inside a TP group, not attention groups: ep left to the search")
+    if profile.pipeline_parallel_size is not None:
+        fixed["pp"] = profile.pipeline_parallel_size
+    return fixed, notes
+
+
+def _plan(profile: EngineProfile, asked: dict[str, int | None]) -> tuple[dict[str, int | None], tuple[str, ...],
+                                                                         list[str]]:
+    """(tp/pp/ep, those taken from the profile, notes): the request's own degrees win over the profile's."""
+    fixed, notes = plan_fixes(profile)
+    plan, taken = dict(asked), []
+    for knob in PLAN_FIELDS:
+        if knob not in fixed:
+            continue
+        value = fixed[knob]
+        if asked[knob] is None:
+            plan[knob] = value
+            taken.append(knob)
+        elif asked[knob] != value:
+            notes.append(f"engine profile {profile.id} fixes {knob}={value}, but the request asks {knob}="
+                         f"{asked[knob]}: the request's value is used (the request wins over the profile)")
+    if taken:
+        how = " (attention data-parallel: one attention group per rank)" if profile.attention_data_parallel else ""
+        notes.append(f"engine profile {profile.id} fixes " + ", ".join(f"{k}={plan[k]}" for k in taken)
+                     + f"{how} (the deployment's own config: engines.toml [{profile.id}] source)")
+    return plan, tuple(taken), notes
+
+
+def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits: bool = True,
+             tp: int | None = None, pp: int | None = None, ep: int | None = None) -> EngineSettings:
     """What ``profile`` sets in the serving model: KV allocation (``kv_allocation`` when given, else the
     profile's, else :data:`KV_RULE`), the prompt chunk and iteration token budget (max_num_tokens; the whole
-    prompt per iteration when chunked prefill is off), the max batch, and the per-iteration CPU time hidden or
-    not by an overlapped scheduler. ``limits=False``: the run set its own max batch and token budget, so the
-    profile's defaults for those are not applied."""
+    prompt per iteration when chunked prefill is off), the max batch, the per-iteration CPU time hidden or
+    not by an overlapped scheduler, and a deployment's parallelism (:func:`plan_fixes`). ``limits=False``: the
+    run set its own max batch and token budget, so the profile's defaults for those are not applied.
+    ``tp``/``pp``/``ep``: the request's own degrees (None = not given); a degree the request gives wins over
+    the profile's, and a note says so where they differ."""
     from flopwatt.perf.serving import PREFILL_CHUNK_TOKENS
 
     notes = [f"engine: {profile.id} ({profile.name})"]
@@ -164,9 +252,11 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     if alone:
         notes.append("engine prompts: prefilled in steps of their own while the decodes wait (vLLM V0 scheduler "
                      "without chunked prefill)")
+    plan, taken, plan_notes = _plan(profile, {"tp": tp, "pp": pp, "ep": ep})
+    notes.extend(plan_notes)
     return EngineSettings(kv_reserve=kv == "reserve", prefill_chunk_tokens=chunk, max_tokens_per_iteration=budget,
                           max_batch=batch, iteration_overhead_s=float(overhead), overhead_hidden=hidden,
-                          prefill_alone=alone, notes=tuple(notes))
+                          prefill_alone=alone, **plan, notes=tuple(notes), profile_id=profile.id, from_profile=taken)
 
 
 def prefill_alone(profile: EngineProfile) -> bool:

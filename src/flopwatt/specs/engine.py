@@ -2,7 +2,9 @@
 
 Facts about the code or the documentation of that release (how KV cache is taken, the token budget
 of one iteration, whether CPU scheduling overlaps GPU work), each with a source; never a per-run
-factor fitted to a measurement. A field the source does not give stays None (unknown).
+factor fitted to a measurement. A field the source does not give stays None (unknown). A deployment
+profile (one published run's own settings) may also state the parallelism that run used
+(``tensor_parallel_size`` ...); a release's defaults never do.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ KV_ALLOCATIONS = ("reserve", "on-demand")
 request is never paused (TensorRT-LLM's GUARANTEED_NO_EVICT capacity policy); ``on-demand``: KV pages
 are taken as tokens arrive and a request may be paused or preempted when they run out (vLLM's
 PagedAttention blocks, SGLang's token slots, TensorRT-LLM's MAX_UTILIZATION)."""
+
+PARALLEL_SIZES = ("tensor_parallel_size", "pipeline_parallel_size", "expert_parallel_size")
+"""The parallel degrees a deployment profile may state (positive integers)."""
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MAX_OVERHEAD_S = 1.0
@@ -89,6 +94,18 @@ class EngineProfile:
     """Sampling time per iteration, only where a published profile gives it."""
     attention_kernel: str | None = None
     """Default attention kernel family (e.g. flashinfer, flash-attention-3)."""
+    tensor_parallel_size: int | None = None
+    """Deployments only: the engine's tensor-parallel degree as the run's config sets it (TensorRT-LLM
+    tensor_parallelism, vLLM tensor_parallel_size, SGLang --tp-size). With ``attention_data_parallel`` its
+    ranks run attention data-parallel, so each is an attention group of its own."""
+    pipeline_parallel_size: int | None = None
+    """Deployments only: pipeline stages of one engine instance as the run's config sets it."""
+    expert_parallel_size: int | None = None
+    """Deployments only: ranks the routed experts are spread over (TensorRT-LLM moe_expert_parallelism);
+    1 = every engine instance holds all experts (no expert parallelism)."""
+    attention_data_parallel: bool | None = None
+    """Deployments only: attention runs data-parallel over the tensor-parallel ranks (TensorRT-LLM
+    enable_attention_dp, SGLang --enable-dp-attention)."""
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -108,5 +125,8 @@ class EngineProfile:
         _overhead(owner, "per_iteration_overhead_s", self.per_iteration_overhead_s)
         _overhead(owner, "sampling_overhead_s", self.sampling_overhead_s)
         _text(owner, "attention_kernel", self.attention_kernel, allow_none=True)
+        for name in PARALLEL_SIZES:
+            positive_int(owner, name, getattr(self, name), allow_none=True)
+        _flag(owner, "attention_data_parallel", self.attention_data_parallel)
         if not isinstance(self.notes, str):
             raise InputError(f"{owner}.notes", "a text", self.notes)

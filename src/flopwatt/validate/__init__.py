@@ -214,9 +214,10 @@ whose release has none gets the fields all profiled releases of its engine share
 (:func:`flopwatt.catalog.engine_profiles.family`)."""
 
 
-def _engine(row: dict[str, str], notes: list[str]):
+def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None]):
     """The row's engine settings (:func:`flopwatt.catalog.engine_profiles.settings`), from its framework and
-    the release its source names (conventions.toml)."""
+    the release its source names (conventions.toml). ``plan``: the row's own tp/pp/ep (None where blank),
+    which win over a deployment profile's."""
     framework = row["framework"].strip()
     if framework not in FRAMEWORKS:
         raise Skip(f"engine {framework or '(blank)'!r} has no serving profile")
@@ -229,7 +230,7 @@ def _engine(row: dict[str, str], notes: list[str]):
         if profile.engine != FRAMEWORKS[framework]:
             raise InputError(f"conventions {row['id']}.engine", f"a {FRAMEWORKS[framework]} profile (framework "
                              f"{framework})", convention.engine)
-    settings = engine_profiles.settings(profile, limits=not convention.run_sets_batch_limits)
+    settings = engine_profiles.settings(profile, limits=not convention.run_sets_batch_limits, **plan)
     notes.extend(settings.notes)
     return settings
 
@@ -246,9 +247,11 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     if row["metric"] not in INFER_METRICS:
         raise Skip(f"metric {row['metric']} is not predicted for inference rows")
     notes: list[str] = []
-    engine = _engine(row, notes)
-    devices = _int(row, "n_devices", minimum=1)
     convention = conv.for_row(row["id"])
+    tp = 1 if convention.attention_dp else _int(row, "tp")
+    ep = _int(row, "ep") if row["moe_experts"].strip() else None
+    engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep})
+    devices = _int(row, "n_devices", minimum=1)
     out_len = _float(row, "output_len")
     if out_len is None and convention.phase is not None:
         out_len = 1.0
@@ -264,7 +267,6 @@ def _infer_row(row: dict[str, str]) -> RowResult:
                                       max_output_tokens=convention.max_output_tokens)
         notes.append(f"each request capped at {convention.max_output_tokens} generated tokens (conventions "
                      "max_output_tokens): a reserving engine holds KV for the cap")
-    tp = 1 if convention.attention_dp else _int(row, "tp")
     if convention.attention_dp:
         notes.append(f"attention data-parallel (conventions attention_dp): the source's tp {_int(row, 'tp')} ranks "
                      "are attention groups of tp 1 sharing the experts")
@@ -275,14 +277,16 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     precision = row["precision"].strip() or "bf16"
     if not row["precision"].strip():
         notes.append("precision not published: bf16 (rule)")
-    request = ServeRequest(model=model, system=_system(row), devices=devices, input_len=in_len, output_len=out_len,
-                           precision=precision, tp=tp, pp=_int(row, "pp"), decode_only=convention.phase == "decode",
-                           redundant_experts=convention.redundant_experts,
-                           ep=_int(row, "ep") if row["moe_experts"].strip() else None,
-                           ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
-                           tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
-                           slo_percentile=99.0 if server else 50.0, length_moments=moments,
-                           power_cap_w=_power_limit(row), **engine.knobs())
+    try:
+        request = ServeRequest(model=model, system=_system(row), devices=devices, input_len=in_len,
+                               output_len=out_len, precision=precision, decode_only=convention.phase == "decode",
+                               redundant_experts=convention.redundant_experts,
+                               ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
+                               tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
+                               slo_percentile=99.0 if server else 50.0, length_moments=moments,
+                               power_cap_w=_power_limit(row), **engine.knobs())
+    except InputError as exc:  # a degree the engine profile fixed is named as the profile's field
+        raise engine.blame(exc) from exc
     try:
         best = estimate_serving(request)
     except InputError as exc:
