@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flopwatt import catalog
+from flopwatt import serve as serve_module
 from flopwatt.catalog import engine_profiles as engine_catalog
 from flopwatt.perf import serving_queue as queue
 from flopwatt.serve import ServeRequest, estimate_serving
@@ -97,3 +98,16 @@ def test_the_tpot_tail_sees_the_whole_prompt_spread_unless_a_cycle_carries_less(
     direct = tail.tpot_quantile_s(np.array([0.030]), np.array([0.004 / 2.326]), np.array([var]), points, 0.99)[0]
     assert whole == pytest.approx(direct, rel=1e-9)
     assert whole > capped
+
+
+@given(cap=st.sampled_from([8, 16, 32, 64]), pp=st.sampled_from([1, 2, 4]))
+def test_the_batch_cap_holds_per_micro_batch_under_pipeline_parallelism(cap, pp):
+    """TensorRT-LLM runs max_batch_size sequences per micro-batch, pp micro-batches in flight: the plans admit up
+    to cap x pp sequences per replica (above one cap when pp > 1), no micro-batch above the cap."""
+    req = ServeRequest(model=catalog.get("models", "llama2-70b"), system=catalog.system_for("h100-sxm5-80gb"),
+                       devices=8, input_len=222.3, output_len=294.5, precision="fp8", tp=1, pp=pp, max_batch=cap)
+    plans = serve_module._plans(req)
+    micro = plans.batch / (plans.ep * plans.pp)
+    assert (micro <= cap).all()
+    assert plans.batch.max() <= cap * pp
+    assert pp == 1 or plans.batch.max() > cap  # more than one micro-batch's cap in flight

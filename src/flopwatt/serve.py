@@ -87,7 +87,8 @@ class ServeRequest:
     """Engine: token budget of one scheduled batch (decode plus prompt tokens), a bound on the batch
     search (None = unbounded)."""
     max_batch: int | None = None
-    """Engine: most sequences one scheduler runs at once, a bound on the batch search (None = unbounded)."""
+    """Engine: most sequences one scheduler runs at once (one micro-batch under pipeline parallelism), a bound on
+    the batch search (None = unbounded)."""
     iteration_overhead_s: float = 0.0
     """Engine: published CPU time per iteration (scheduling, sampling); 0 = none published."""
     overhead_hidden: bool = False
@@ -227,15 +228,19 @@ def _plans(req: ServeRequest) -> ServingPlans:
     batch = per_group * ep
     halves = np.where(overlap, 2, 1)  # an overlapped pass runs two halves
     keep = (tp * ep * pp <= req.devices) & (per_group >= halves * pp) & ((ep > 1) | ~overlap)
-    keep &= _engine_admits(req, batch / ep)
+    keep &= _engine_admits(req, batch / (ep * pp))
     return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep], overlap=overlap[keep])
 
 
 def _engine_admits(req: ServeRequest, per_scheduler: np.ndarray) -> np.ndarray:
-    """Batches one engine scheduler (an attention group) can run: at most ``max_batch`` sequences, and
-    their mean tokens per iteration (one decode token each plus the steady-state prompt tokens of
+    """Batches one engine scheduler (an attention group's micro-batch) can run: at most ``max_batch`` sequences,
+    and their mean tokens per iteration (one decode token each plus the steady-state prompt tokens of
     :mod:`flopwatt.perf.serving`, ``in / out`` per sequence, none in a decode-only pool) within
-    ``max_tokens_per_iteration``."""
+    ``max_tokens_per_iteration``. Under pipeline parallelism each of the ``pp`` micro-batches in flight is one
+    scheduled batch: TensorRT-LLM holds ``max_batch_size x pipeline parallelism`` sequences
+    (NVIDIA/TensorRT-LLM@c8c6df08bd0ead54cd47f7973e1e425c28a174cd cpp/tensorrt_llm/batch_manager/trtGptModel.h:
+    ``mMaxNumSequences = mMaxBatchSize * worldConfig.getPipelineParallelism()``), so ``per_scheduler`` is the
+    replica's batch over ``ep x pp``."""
     ok = np.ones_like(per_scheduler, dtype=bool)
     if req.max_batch is not None:
         ok &= per_scheduler <= req.max_batch
