@@ -5,9 +5,9 @@ rate, fixed input/output lengths, TP as published) and prints, row by row, the m
 of the TP group, what flopwatt's serving model predicts at the same TP, and their ratio, then the median
 ratio per accelerator.
 
-The prediction is ``flopwatt serve``'s best plan at the same TP, with the benchmark's engine options: CUDA-graph
-padding of decode-only iterations to the captured batch sizes of the document's ``llm_options.yml``
-(:data:`PERF_OVERVIEW_GRAPH_BATCH_SIZES`; :func:`flopwatt.perf.serving._graph_padding`).
+The prediction is ``flopwatt serve --engine trtllm-perf-overview-v1.0-dense``'s best plan at the same TP: the
+engine profile of the document's own ``llm_options.yml`` (catalog/engines.toml, :data:`ENGINE`), whose captured
+CUDA-graph batch sizes pad decode-only iterations (:func:`flopwatt.perf.serving._graph_padding`).
 
 ``--at-capacity`` takes instead the benchmark's own operating point: trtllm-bench at an infinite rate keeps as many
 sequences running as its KV cache admits (GUARANTEED_NO_EVICT) and its batch limit allows, ``min(KV capacity,
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -30,36 +29,29 @@ import numpy as np
 
 from flopwatt import catalog
 from flopwatt import serve as serving_api
+from flopwatt.catalog import engine_profiles
 from flopwatt.errors import InputError
-from flopwatt.perf.serving import EngineIteration, ServingPlans, evaluate_serving
+from flopwatt.perf.serving import ServingPlans, evaluate_serving
 from flopwatt.serve import ServeRequest, estimate_serving
 
 DATA = Path(__file__).with_name("data") / "trtllm_perf_overview.csv"
 
-PERF_OVERVIEW_GRAPH_BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192)
-"""CUDA-graph batch sizes the table was measured with, padding on: the ``llm_options.yml`` of the same document
-(NVIDIA/TensorRT-LLM@00f37686aa854010d68bcbd0f4ab000221541ca6 docs/source/performance/perf-overview.md, 'Running
-the Benchmark', dense models: ``cuda_graph_config: enable_padding: true, batch_sizes: [1, 2, 4, ..., 8192]``)."""
+ENGINE = "trtllm-perf-overview-v1.0-dense"
+"""The engine profile of the table's trtllm-bench configuration (engines.toml: CUDA-graph padding on, the
+document's captured batch sizes)."""
 
 TRTLLM_BENCH_MAX_BATCH = 4096
 """trtllm-bench's cap on its max batch size (tensorrt_llm/bench/build/tuning.py, ``finetune_setting``)."""
 
 
-class PerfOverviewRequest(ServeRequest):
-    """A serving request run with the perf overview's engine options (CUDA-graph padding; ServeRequest has no
-    field for it yet, so the engine it builds is extended here)."""
-
-    @property
-    def engine(self) -> EngineIteration:
-        return dataclasses.replace(super().engine, graph_batch_sizes=PERF_OVERVIEW_GRAPH_BATCH_SIZES)
-
-
-def request(row: dict[str, str]) -> PerfOverviewRequest:
+def request(row: dict[str, str]) -> ServeRequest:
+    """The row as ``flopwatt serve --engine ENGINE --tp TP`` builds it (:func:`flopwatt.api.serving._core`): the
+    profile's knobs (:func:`flopwatt.catalog.engine_profiles.settings`) with the row's TP."""
     tp = int(row["tp"])
-    return PerfOverviewRequest(model=catalog.get("models", row["model"]),
-                               system=catalog.system_for(row["accelerator"]), devices=tp, tp=tp,
-                               input_len=float(row["input_len"]), output_len=float(row["output_len"]),
-                               precision=row["precision"])
+    knobs = engine_profiles.settings(engine_profiles.get(ENGINE), tp=tp).knobs()
+    return ServeRequest(model=catalog.get("models", row["model"]), system=catalog.system_for(row["accelerator"]),
+                        devices=tp, input_len=float(row["input_len"]), output_len=float(row["output_len"]),
+                        precision=row["precision"], **knobs)
 
 
 def at_kv_capacity(req: ServeRequest) -> dict[str, float] | None:

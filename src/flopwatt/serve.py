@@ -35,6 +35,7 @@ from flopwatt.perf.serving import (
 from flopwatt.perf.space import divisors
 from flopwatt.serve_cost import serving_footprint
 from flopwatt.specs import ModelSpec, System
+from flopwatt.specs.engine import graph_batch_sizes
 
 BATCHES = np.unique(np.round(np.geomspace(1, 8192, 60))).astype(int)
 
@@ -100,6 +101,9 @@ class ServeRequest:
     prefill_alone: bool = False
     """Engine: prompts run in steps of their own while the decodes wait (vLLM V0 without chunked prefill;
     :func:`flopwatt.perf.serving._iteration_prefill_alone`); False = prompts ride the decode iteration."""
+    cuda_graph_batch_sizes: tuple[int, ...] | None = None
+    """Engine: captured CUDA-graph batch sizes a decode-only iteration is padded up to (an engine profile's
+    ``cuda_graph_batch_sizes``; :func:`flopwatt.perf.serving._graph_padding`); None = no padding."""
 
     @property
     def lengths(self) -> Lengths:
@@ -112,7 +116,8 @@ class ServeRequest:
         return EngineIteration(chunk_tokens=self.prefill_chunk_tokens, overhead_s=self.iteration_overhead_s,
                                overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve,
                                redundant_experts=self.redundant_experts, prefill_alone=self.prefill_alone,
-                               token_budget=self.max_tokens_per_iteration)
+                               token_budget=self.max_tokens_per_iteration,
+                               graph_batch_sizes=self.cuda_graph_batch_sizes)
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:
@@ -149,6 +154,8 @@ class ServeRequest:
             raise InputError("engine redundant_experts", "a whole number of experts >= 0", self.redundant_experts)
         if not 0.0 <= self.iteration_overhead_s < 1.0:
             raise InputError("engine iteration_overhead_s", "seconds in [0, 1)", self.iteration_overhead_s)
+        sizes = graph_batch_sizes("engine cuda_graph_batch_sizes", self.cuda_graph_batch_sizes)
+        object.__setattr__(self, "cuda_graph_batch_sizes", sizes)  # a list given is kept as a tuple
 
     def prompt_fits(self) -> bool:
         """Without chunked prefill a prompt must fit the iteration's token budget in one piece."""

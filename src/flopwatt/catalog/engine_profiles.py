@@ -63,11 +63,13 @@ def get(engine_id: str) -> EngineProfile:
     return table[engine_id]
 
 
+# cuda_graph_batch_sizes is not agreed over a family: padding is a deployment's stated setting (only profiles
+# whose source states graph sizes with padding on give it), so a release without a profile is never padded.
 AGREED = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill", "cuda_graphs", "schedule_overlap",
           "per_iteration_overhead_s", "sampling_overhead_s", "attention_kernel")
 
 
-DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02",
+DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02", "trtllm-perf-overview-v1.0-dense",
                          "mlperf-nvidia-v5.1-deepseek-r1-offline",
                          "mlperf-nvidia-v5.1-deepseek-r1-server",
                          "mlperf-nvidia-v5.1-llama3.1-8b-b200",
@@ -94,8 +96,9 @@ DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02",
                          "mlperf-amd-v5.1-mixtral-8x7b-mi325x-server",
                          "mlperf-amd-v5.0-llama2-70b-mi325x-offline",
                          "mlperf-mangoboost-v5.0-llama2-70b-mi300x"})
-"""Profiles of one published deployment (its own token budget and batch, set for that run), not of a release's
-defaults: :func:`family` leaves them out."""
+"""Profiles of one published deployment (its own token budget and batch, set for that run) or benchmark
+configuration (trtllm-perf-overview-v1.0-dense: the engine options one published table was measured with), not
+of a release's defaults: :func:`family` leaves them out."""
 
 
 def family(engine: str) -> EngineProfile:
@@ -125,6 +128,8 @@ class EngineSettings:
     iteration_overhead_s: float
     overhead_hidden: bool
     prefill_alone: bool
+    cuda_graph_batch_sizes: tuple[int, ...] | None
+    """Captured CUDA-graph batch sizes decode-only iterations are padded to (the profile's; None = no padding)."""
     tp: int | None
     pp: int | None
     ep: int | None
@@ -211,8 +216,10 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     """What ``profile`` sets in the serving model: KV allocation (``kv_allocation`` when given, else the
     profile's, else :data:`KV_RULE`), the prompt chunk and iteration token budget (max_num_tokens; the whole
     prompt per iteration when chunked prefill is off), the max batch, the per-iteration CPU time hidden or
-    not by an overlapped scheduler, and a deployment's parallelism (:func:`plan_fixes`). ``limits=False``: the
-    run set its own max batch and token budget, so the profile's defaults for those are not applied.
+    not by an overlapped scheduler, the captured CUDA-graph batch sizes decode-only iterations are padded to
+    (a fact of the graphs, not a limit: kept with ``limits=False``), and a deployment's parallelism
+    (:func:`plan_fixes`). ``limits=False``: the run set its own max batch and token budget, so the profile's
+    defaults for those are not applied.
     ``tp``/``pp``/``ep``: the request's own degrees (None = not given); a degree the request gives wins over
     the profile's, and a note says so where they differ."""
     from flopwatt.perf.serving import PREFILL_CHUNK_TOKENS
@@ -252,11 +259,16 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     if alone:
         notes.append("engine prompts: prefilled in steps of their own while the decodes wait (vLLM V0 scheduler "
                      "without chunked prefill)")
+    graphs = profile.cuda_graph_batch_sizes
+    if graphs is not None:
+        notes.append(f"engine profile {profile.id} pads decode-only iterations to its captured CUDA-graph batch sizes "
+                     f"{', '.join(map(str, graphs))} (engines.toml [{profile.id}] source)")
     plan, taken, plan_notes = _plan(profile, {"tp": tp, "pp": pp, "ep": ep})
     notes.extend(plan_notes)
     return EngineSettings(kv_reserve=kv == "reserve", prefill_chunk_tokens=chunk, max_tokens_per_iteration=budget,
                           max_batch=batch, iteration_overhead_s=float(overhead), overhead_hidden=hidden,
-                          prefill_alone=alone, **plan, notes=tuple(notes), profile_id=profile.id, from_profile=taken)
+                          prefill_alone=alone, cuda_graph_batch_sizes=graphs, **plan, notes=tuple(notes),
+                          profile_id=profile.id, from_profile=taken)
 
 
 def prefill_alone(profile: EngineProfile) -> bool:

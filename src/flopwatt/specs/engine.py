@@ -55,6 +55,21 @@ def _overhead(owner: str, name: str, value: float | None) -> None:
         raise InputError(f"{owner}.{name}", f"seconds in (0, {_MAX_OVERHEAD_S})", value)
 
 
+def graph_batch_sizes(field: str, value) -> tuple[int, ...] | None:
+    """``value`` as a tuple of captured CUDA-graph batch sizes (whole numbers >= 1, strictly increasing), or
+    None; anything else is one InputError naming ``field``."""
+    if value is None:
+        return None
+    expected = "a non-empty list of whole batch sizes >= 1, strictly increasing"
+    if not isinstance(value, (list, tuple)) or not value:
+        raise InputError(field, expected, value)
+    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
+        raise InputError(field, expected, value)
+    if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+        raise InputError(field, expected, value)
+    return tuple(value)
+
+
 def _text(owner: str, name: str, value: str | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -86,6 +101,11 @@ class EngineProfile:
     """Long prompts are split across iterations by default."""
     cuda_graphs: bool | None = None
     """Decode iterations are replayed from captured CUDA/HIP graphs by default."""
+    cuda_graph_batch_sizes: tuple[int, ...] | None = None
+    """Batch sizes of the captured CUDA graphs, given only where the source states them WITH padding on
+    (TensorRT-LLM ``cuda_graph_config: enable_padding: true, batch_sizes: [...]``): a decode-only iteration is
+    padded up to the next captured size (:func:`flopwatt.perf.serving._graph_padding`). None = no padding
+    modelled (not stated, or padding off). A list in TOML; strictly increasing whole numbers >= 1."""
     schedule_overlap: bool | None = None
     """CPU scheduling of iteration i+1 overlaps GPU execution of iteration i by default."""
     per_iteration_overhead_s: float | None = None
@@ -122,6 +142,11 @@ class EngineProfile:
         positive_int(owner, "max_batch_size", self.max_batch_size, allow_none=True)
         for name in ("chunked_prefill", "cuda_graphs", "schedule_overlap"):
             _flag(owner, name, getattr(self, name))
+        object.__setattr__(self, "cuda_graph_batch_sizes", graph_batch_sizes(
+            f"{owner}.cuda_graph_batch_sizes", self.cuda_graph_batch_sizes))
+        if self.cuda_graph_batch_sizes is not None and self.cuda_graphs is False:
+            raise InputError(f"{owner}.cuda_graph_batch_sizes", "none when cuda_graphs is false (no graphs are "
+                             "captured, so none pads)", list(self.cuda_graph_batch_sizes))
         _overhead(owner, "per_iteration_overhead_s", self.per_iteration_overhead_s)
         _overhead(owner, "sampling_overhead_s", self.sampling_overhead_s)
         _text(owner, "attention_kernel", self.attention_kernel, allow_none=True)
