@@ -134,8 +134,8 @@ class ServeRequest(SiteSettings):
                                          json_schema_extra={"aliases": ["tpot-slo"]})
     slo_percentile: f.Percentile = 50.0
     engine: f.CatalogId = Field(DEFAULT_ENGINE, description=(
-        "serving engine profile (flopwatt catalog engines): sets the KV allocation, prefill chunk, token budget "
-        "and max batch"))
+        "serving engine profile (flopwatt catalog engines): sets the KV allocation, prefill chunk, token budget, "
+        "max batch and CUDA-graph padding; a deployment profile also fixes tp/pp/ep unless given"))
     kv_admission: Literal["reserve", "on-demand"] | None = Field(None, description=(
         "reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM); default: "
         "the engine's"))
