@@ -102,11 +102,12 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
                                                  stack.selective_recompute, saves)
     if stack.fp8_activation_cache:
         stored = stored / 2
-    counts = rank_layers(model.layers, stack.pipeline_partition, plans.pp, plans.vpp, layers_per_stage)
-    first = stored * counts["first"] * in_flight_micro_batches(plans, 0)
-    second = stored * np.where(plans.pp > 2, counts["middle"], counts["last"]) * in_flight_micro_batches(plans, 1)
+    counts = _rank_layers(model.layers, stack.pipeline_partition, plans, layers_per_stage)
+    m = plans.micro_batches
+    first = stored * counts["first"] * in_flight_micro_batches(plans, 0, m)
+    second = stored * np.where(plans.pp > 2, counts["middle"], counts["last"]) * in_flight_micro_batches(plans, 1, m)
     first = np.where(plans.pp > 2, np.maximum(first, second), first)
-    last = stored * counts["last"] * in_flight_micro_batches(plans, plans.pp - 1)
+    last = stored * counts["last"] * in_flight_micro_batches(plans, plans.pp - 1, m)
     # one layer rebuilt during the backward: in full, or what the op-level policy did not keep
     rebuilt = np.where(plans.recompute == 2, working, 0.0)
     if saves != "attention-core":
@@ -120,7 +121,22 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
     return peak
 
 
-def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int) -> np.ndarray:
+def _rank_layers(layers: int, rule: str, plans: Plans, busiest: np.ndarray) -> dict[str, np.ndarray]:
+    """``partition.rank_layers`` of the plans; where the rule does not read ``busiest`` (an element-wise function of
+    pp and vpp) computed once per (pp, vpp) pair of a small table and looked up: the same values."""
+    if rule not in ("first-last", "transformer-embedding") or len(plans) < 64:
+        return rank_layers(layers, rule, plans.pp, plans.vpp, busiest)
+    rows, cols = int(np.max(plans.pp)) + 1, int(np.max(plans.vpp)) + 1
+    if rows * cols > len(plans) or min(int(np.min(plans.pp)), int(np.min(plans.vpp))) < 0:
+        return rank_layers(layers, rule, plans.pp, plans.vpp, busiest)
+    grid_pp, grid_vpp = np.divmod(np.arange(rows * cols), cols)
+    table = rank_layers(layers, rule, grid_pp, grid_vpp, np.zeros(rows * cols))
+    at = plans.pp * cols + plans.vpp
+    return {k: v[at] for k, v in table.items()}
+
+
+def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int,
+                            micro_batches: np.ndarray | None = None) -> np.ndarray:
     """Micro-batches of its layers that pipeline rank ``rank`` holds at its peak: pp - rank under 1F1B;
     (v pp + pp - 1 - 2 rank) chunks of 1/v of its layers under the interleaved schedule (Megatron-LM
     warm-up, Narayanan et al. 2021 Sec. 2.2.2); at most all m micro-batches (m v chunks; Megatron runs all
@@ -132,10 +148,12 @@ def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int) -> np.ndarray:
     micro-batches per round. Llama 3's schedule makes that group size N tunable (arXiv:2407.21783
     Sec. 3.3.2, Fig. 6; warm-up (v - 1) N + 2 (pp - 1 - rank) chunks); the runs' N is not published. With
     N < pp the first rank idles while its first chunk crosses the other ranks (a reading of the schedule,
-    not a published figure), so N = pp, the smallest group without that extra bubble, is used for every stack."""
+    not a published figure), so N = pp, the smallest group without that extra bubble, is used for every stack.
+    ``micro_batches``: ``plans.micro_batches``, where the caller has it."""
     pp, v = plans.pp, np.maximum(plans.vpp, 1)
     per_rank = np.where(v > 1, pp + (pp - 1 - 2 * rank) / v, np.maximum(pp - rank, 1))
-    return np.minimum(per_rank, np.maximum(plans.micro_batches, 1))
+    m = plans.micro_batches if micro_batches is None else micro_batches
+    return np.minimum(per_rank, np.maximum(m, 1))
 
 
 def loss_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, fused: bool) -> np.ndarray:

@@ -356,10 +356,14 @@ def _bubble_stages(ctx: _Context, plans: Plans) -> np.ndarray:
 
 def _sanitised(plans: Plans) -> Plans:
     """Plans with degenerate values clamped so that infeasible rows compute without warnings."""
-    fields = {f: np.maximum(getattr(plans, f), 1) for f in ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch")}
+    fields = {f: _at_least_one(getattr(plans, f)) for f in ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch")}
     per_replica = fields["dp"] * fields["micro_batch"]
-    rounded = np.maximum(plans.global_batch - plans.global_batch % per_replica, per_replica)
-    gb = np.where(plans.micro_batches > 0, plans.global_batch, rounded)
+    split = plans.micro_batches > 0
+    if split.all():  # every batch splits: it stays (the rounding below would not be read)
+        gb = plans.global_batch
+    else:
+        rounded = np.maximum(plans.global_batch - plans.global_batch % per_replica, per_replica)
+        gb = np.where(split, plans.global_batch, rounded)
     return Plans(**fields, global_batch=gb, zero_stage=plans.zero_stage, recompute=plans.recompute,
                  recompute_layers=plans.recompute_layers,
                  sequence_parallel=plans.sequence_parallel)
@@ -386,6 +390,11 @@ def _sequence_flops(model: ModelSpec, seq: int) -> tuple[np.ndarray, np.ndarray,
             _SEQUENCE_FLOPS.clear()
         _SEQUENCE_FLOPS[key] = found
     return found
+
+
+def _at_least_one(values: np.ndarray) -> np.ndarray:
+    """``np.maximum(values, 1)``; the array itself where no value is below 1 (the same values, no copy)."""
+    return values if len(values) and values.min() >= 1 else np.maximum(values, 1)
 
 
 def _metrics(ctx: _Context, workload: TrainingWorkload, plans: Plans, step: np.ndarray,
