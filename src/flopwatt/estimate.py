@@ -24,7 +24,7 @@ from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
 from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, ShapeBounds, pruned_search, shape_bounds
 from flopwatt.perf.plans import Plans
-from flopwatt.perf.shape_grid import LooseBounds, StackGrid
+from flopwatt.perf.shape_grid import LooseBounds, StackGrid, loose_least
 from flopwatt.perf.space import PlanRequest, enumerate_plans, shape_superset
 from flopwatt.perf.training import TrainingResult, evaluate_training
 from flopwatt.specs import StackProfile, System, TrainingWorkload
@@ -338,27 +338,35 @@ def stack_bounds(workload: TrainingWorkload, system: System, stack: StackProfile
 def _least_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile], request: PlanRequest,
                   cutoff: float | None) -> dict[str, float]:
     """:func:`stack_bounds` of ``stacks``: the ShapeBounds :func:`least_bound` keeps where kept, else from one grid
-    of the stacks not kept (perf/shape_grid.py: the same numbers as one by one), kept in turn."""
+    of the stacks not kept (perf/shape_grid.py: the same numbers as one by one), kept in turn. The looser bounds
+    of a batch are taken together (``shape_grid.loose_least``: one batch mask, the distinct terms stacked)."""
     keys = _stack_keys(workload, system, stacks, replace(request, global_batch=1))
     with _CHOICES_LOCK:
         kept = [_SHAPES.get(key) for key in keys]
-        loose = [_LOOSE_SHAPES.get(key) if cutoff is not None else None for key in keys]
-    out, grid, group_least = {}, None, {}
-    for i, (stack, key) in enumerate(zip(stacks, keys, strict=True)):
-        if kept[i] is None and cutoff is not None:
-            if loose[i] is None:
-                grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True)
-                                                            if t is None], request)
-                loose[i] = grid.grid_bounds(stack)
+        loose = [_LOOSE_SHAPES.get(key) if cutoff is not None and kept[i] is None else None
+                 for i, key in enumerate(keys)]
+    grid = None
+
+    def stack_grid() -> StackGrid:
+        nonlocal grid
+        grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True) if t is None],
+                                 request)
+        return grid
+
+    if cutoff is not None:
+        for i, (stack, key) in enumerate(zip(stacks, keys, strict=True)):
+            if kept[i] is None and loose[i] is None:
+                loose[i] = stack_grid().grid_bounds(stack)
                 _remember(_LOOSE_SHAPES, key, loose[i], SHAPE_CACHE_ENTRIES)
-            value = loose[i].least(request.global_batch, group_least)
-            if value > cutoff:
-                out[stack.id] = value
-                continue
+    looked = [i for i, b in enumerate(loose) if b is not None]
+    values = dict(zip(looked, loose_least([loose[i] for i in looked], request.global_batch), strict=True))
+    out = {}
+    for i, (stack, key) in enumerate(zip(stacks, keys, strict=True)):
+        if i in values and values[i] > cutoff:
+            out[stack.id] = values[i]
+            continue
         if kept[i] is None:
-            grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True) if t is None],
-                                     request)
-            kept[i] = grid.shape_bounds(stack)
+            kept[i] = stack_grid().shape_bounds(stack)
             _remember(_SHAPES, key, kept[i], SHAPE_CACHE_ENTRIES)
         out[stack.id] = kept[i].least(request.global_batch)
     return out

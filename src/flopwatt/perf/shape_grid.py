@@ -179,22 +179,25 @@ class StackGrid:
             self._work.append(entry)
         return entry
 
-    def _per_layer(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray) -> np.ndarray:
+    def _per_layer(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray | slice) -> np.ndarray:
         shard = self.grid.shape_shard[rows]
         weights = tuple(w[shard] for w in self._weights(stack))
         return bounds.layer_work(SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES}), weights)
 
-    def _bounds(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray,
+    def _bounds(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray | None,
                 per_layer: np.ndarray | None = None) -> ShapeBounds:
-        """The ShapeBounds of the grid's shapes ``rows`` with ``stack``'s terms (``bounds.shape_bounds``'s
-        arithmetic, each shard's layer times from ``work``; ``per_layer``: its layer work, if known)."""
+        """The ShapeBounds of the grid's shapes ``rows`` (None: every shape, the grid's own arrays) with ``stack``'s
+        terms (``bounds.shape_bounds``'s arithmetic, each shard's layer times from ``work``; ``per_layer``: its
+        layer work, if known)."""
         grid = self.grid
-        shard = grid.shape_shard[rows]
+        every = slice(None) if rows is None else rows
         if per_layer is None:
-            per_layer = self._per_layer(stack, work, rows)
+            per_layer = self._per_layer(stack, work, every)
         ctx = SimpleNamespace(model=self.workload.model, stack=stack)  # all that the stage and bubble terms read
-        stage, bubble = bounds.stage_bounds(ctx, grid.pp[rows], grid.vpp[rows], per_layer, work.times["logits"][shard])
-        return ShapeBounds(replica=grid.replica[rows], micro_batch=grid.micro_batch[rows], bubble=bubble, stage=stage,
+        pick = (lambda a: a) if rows is None else (lambda a: a[rows])
+        stage, bubble = bounds.stage_bounds(ctx, pick(grid.pp), pick(grid.vpp), per_layer,
+                                            work.times["logits"][pick(grid.shape_shard)])
+        return ShapeBounds(replica=pick(grid.replica), micro_batch=pick(grid.micro_batch), bubble=bubble, stage=stage,
                            straggler_penalty=self._penalty, open_micro_batch=self.request.micro_batch is None)
 
     def _rows(self, stack: StackProfile) -> np.ndarray:
@@ -232,18 +235,16 @@ class StackGrid:
         whole = next((w for w in self._whole if w.work is work and _agrees(stack, w.seen)), None)
         if whole is None:
             reads = _Reads(stack)
-            every = np.arange(len(self.grid.shape_shard))
             if self._weights(reads) is self._same_weights:  # the layer work reads nothing of the stack: shared
                 per_layer = self._work_layer.get(id(work))
                 if per_layer is None:
-                    per_layer = self._work_layer[id(work)] = self._per_layer(reads, work, every)
+                    per_layer = self._work_layer[id(work)] = self._per_layer(reads, work, slice(None))
             else:
                 per_layer = None
-            terms = self._bounds(reads, work, every, per_layer)
+            terms = self._bounds(reads, work, None, per_layer)
             whole = _Whole(work=work, seen=reads.seen, terms=terms)
             self._whole.append(whole)
-        rows = self._rows(stack)
-        return LooseBounds(terms=whole.terms, replica=self.grid.replica[rows], micro_batch=self.grid.micro_batch[rows])
+        return LooseBounds(terms=whole.terms, rows=self._rows(stack))
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,21 +255,48 @@ class LooseBounds:
     settled by a bound)."""
 
     terms: ShapeBounds
-    """Every shape of the grid, with the stack's terms (shared by the stacks of a group)."""
-    replica: np.ndarray
-    micro_batch: np.ndarray
-    """The stack's own (dp x micro-batch, micro-batch) pairs, for whether it has a shape of a batch."""
+    """Every shape of the grid, with the stack's terms (shared by the stacks of a group; its replica and
+    micro-batch arrays are the grid's, shared by every group)."""
+    rows: np.ndarray
+    """The stack's own shapes among the grid's, for whether it has a shape of a batch."""
 
-    def least(self, global_batch: int, known: dict[int, float] | None = None) -> float:
-        """The least bound at ``global_batch`` (``known``: the terms' least by id, shared between the stacks of a
-        group within one call)."""
-        if not space.batch_mask(self.replica, self.micro_batch, global_batch, self.terms.open_micro_batch).any():
-            return -np.inf
-        if known is None:
-            return self.terms.least(global_batch)
-        if id(self.terms) not in known:
-            known[id(self.terms)] = self.terms.least(global_batch)
-        return known[id(self.terms)]
+    def least(self, global_batch: int) -> float:
+        """The least bound at ``global_batch``."""
+        return loose_least([self], global_batch)[0]
+
+
+def loose_least(loose: list[LooseBounds], global_batch: int) -> list[float]:
+    """``[b.least(global_batch) for b in loose]``: one batch mask per grid, and the least of each distinct terms
+    object in one stacked operation per grid (``ShapeBounds.least``'s arithmetic, element by element)."""
+    out = [-np.inf] * len(loose)
+    grids: dict[tuple, list[int]] = {}
+    for i, b in enumerate(loose):
+        terms = b.terms
+        grids.setdefault((id(terms.replica), id(terms.micro_batch), terms.straggler_penalty,
+                          terms.open_micro_batch), []).append(i)
+    for members in grids.values():
+        first = loose[members[0]].terms
+        keep = space.batch_mask(first.replica, first.micro_batch, global_batch, first.open_micro_batch)
+        present = [i for i in members if keep[loose[i].rows].any()]
+        if not present:
+            continue
+        distinct = {id(loose[i].terms): loose[i].terms for i in present}
+        least = dict(zip(distinct, _stacked_least(list(distinct.values()), np.flatnonzero(keep), global_batch),
+                         strict=True))
+        for i in present:
+            out[i] = least[id(loose[i].terms)]
+    return out
+
+
+def _stacked_least(terms: list[ShapeBounds], keep: np.ndarray, global_batch: int) -> list[float]:
+    """``ShapeBounds.least`` of each of ``terms`` (one grid's: the same replica and micro-batch arrays) over the
+    shapes ``keep`` of ``global_batch`` (non-empty): a matrix of terms x shapes, its row minima."""
+    first = terms[0]
+    micro_batches = (global_batch // first.replica[keep]).astype(float)
+    bubble = np.stack([np.broadcast_to(t.bubble, np.shape(t.stage))[keep] for t in terms])
+    stage = np.stack([np.asarray(t.stage)[keep] for t in terms])
+    values = bounds._combine(micro_batches, bubble, stage, first.straggler_penalty)
+    return [float(v) for v in np.min(values, axis=1)]
 
 
 def _agrees(stack: StackProfile, seen: dict[str, object]) -> bool:
