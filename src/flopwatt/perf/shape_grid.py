@@ -50,6 +50,25 @@ class _Reads:
         return value
 
 
+class _Fields:
+    """Stands for a search context and records the names of the fields read from it."""
+
+    __slots__ = ("_ctx", "names")
+
+    def __init__(self, ctx: object) -> None:
+        self._ctx = ctx
+        self.names: set[str] = set()
+
+    def __getattr__(self, name: str) -> object:
+        self.names.add(name)
+        return getattr(self._ctx, name)
+
+
+CONTEXT_ONLY_READS = {"bf16_grad_reduce_fp32": "grad_reduce_bytes"}
+"""Stack attribute -> the one field of ``training.search_context`` it sets (tests/test_shape_grid.py checks it):
+where the layer times read no such field, stacks that differ only in the attribute share them."""
+
+
 def _same(a: object, b: object) -> bool:
     try:
         return a is b or (type(a) is type(b) and bool(a == b))
@@ -173,9 +192,12 @@ class StackGrid:
         if entry is None:
             reads = _Reads(stack)
             ctx = search_context(self.workload, self.system, reads, self.request.devices, catalog.efficiency())
-            lt, logits = bounds.shard_times(ctx, self.grid.shards)
-            entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits},
-                               seen=reads.seen)
+            made, reads.seen = reads.seen, {}
+            fields = _Fields(ctx)
+            lt, logits = bounds.shard_times(fields, self.grid.shards)
+            unread = {name for name, field in CONTEXT_ONLY_READS.items() if field not in fields.names}
+            seen = {**{k: v for k, v in made.items() if k not in unread}, **reads.seen}
+            entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits}, seen=seen)
             self._work.append(entry)
         return entry
 
