@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flopwatt.perf.partition import rank_layers
+from flopwatt.perf.partition import first_last_split, rank_layers
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile
 
@@ -121,18 +121,39 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
     return peak
 
 
+_LAST_SPLIT: tuple = ()
+"""(layers, pp, vpp, first_last_split) of the last call of :func:`first_last_split_of`."""
+
+
+def first_last_split_of(layers: int, pp: np.ndarray, vpp: np.ndarray) -> dict[str, np.ndarray]:
+    """``partition.first_last_split(layers, pp, vpp)``; the same arrays (by identity: plans are never written) get
+    the last answer again (evaluate_training reads it three times of one call's plans). Not to be modified."""
+    global _LAST_SPLIT
+    last = _LAST_SPLIT
+    if last and last[0] == layers and last[1] is pp and last[2] is vpp:
+        return last[3]
+    split = first_last_split(layers, pp, vpp)
+    _LAST_SPLIT = (layers, pp, vpp, split)
+    return split
+
+
 def _rank_layers(layers: int, rule: str, plans: Plans, busiest: np.ndarray) -> dict[str, np.ndarray]:
-    """``partition.rank_layers`` of the plans; where the rule does not read ``busiest`` (an element-wise function of
-    pp and vpp) computed once per (pp, vpp) pair of a small table and looked up: the same values."""
-    if rule not in ("first-last", "transformer-embedding") or len(plans) < 64:
-        return rank_layers(layers, rule, plans.pp, plans.vpp, busiest)
-    rows, cols = int(np.max(plans.pp)) + 1, int(np.max(plans.vpp)) + 1
-    if rows * cols > len(plans) or min(int(np.min(plans.pp)), int(np.min(plans.vpp))) < 0:
-        return rank_layers(layers, rule, plans.pp, plans.vpp, busiest)
-    grid_pp, grid_vpp = np.divmod(np.arange(rows * cols), cols)
-    table = rank_layers(layers, rule, grid_pp, grid_vpp, np.zeros(rows * cols))
-    at = plans.pp * cols + plans.vpp
-    return {k: v[at] for k, v in table.items()}
+    """``partition.rank_layers`` of the plans. Where the rule does not read ``busiest`` (an element-wise function of
+    pp and vpp) on many plans: computed once per (pp, vpp) pair of a small table and looked up; the first-last
+    split of fewer plans from :func:`first_last_split_of` (the same values either way)."""
+    table = rule in ("first-last", "transformer-embedding") and len(plans) >= 64
+    rows = int(np.max(plans.pp)) + 1 if table else 0
+    cols = int(np.max(plans.vpp)) + 1 if table else 0
+    table = table and rows * cols <= len(plans) and min(int(np.min(plans.pp)), int(np.min(plans.vpp))) >= 0
+    if table:
+        grid_pp, grid_vpp = np.divmod(np.arange(rows * cols), cols)
+        counts = rank_layers(layers, rule, grid_pp, grid_vpp, np.zeros(rows * cols))
+        at = plans.pp * cols + plans.vpp
+        return {k: v[at] for k, v in counts.items()}
+    if rule == "first-last":  # rank_layers' first-last counts
+        split = first_last_split_of(layers, plans.pp, plans.vpp)
+        return {k: split[k].astype(float) for k in ("first", "middle", "last")}
+    return rank_layers(layers, rule, plans.pp, plans.vpp, busiest)
 
 
 def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int,

@@ -21,7 +21,7 @@ from flopwatt.catalog.efficiency import EfficiencyCatalog
 from flopwatt.catalog.ici import Torus, torus_for
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import data_parallel, experts, feasibility, ici_layout, memory, model_parallel, overlap, partition
+from flopwatt.perf import data_parallel, experts, feasibility, ici_layout, memory, model_parallel, overlap
 from flopwatt.perf import flops as fl
 from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times, recomputed_matmul_share
 from flopwatt.perf.context_parallel import cp_layer_time
@@ -122,7 +122,7 @@ def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
     if ctx.stack.pipeline_partition == "parameters":
         return np.ceil(layers / plans.pp), with_logits
     if ctx.stack.pipeline_partition == "first-last":  # Megatron-Core uneven split (perf/partition.py)
-        split = partition.first_last_split(layers, plans.pp, plans.vpp)
+        split = memory.first_last_split_of(layers, plans.pp, plans.vpp)
         front = np.maximum(split["first"], np.where(plans.pp > 2, split["middle"], 0))
         logits_bound = split["last"] * t_layer + t_logits > front * t_layer
         return np.where(logits_bound, split["last"], front), (plans.pp == 1) | logits_bound
@@ -137,7 +137,7 @@ def _held_layers(ctx: _Context, plans: Plans, busiest: np.ndarray) -> np.ndarray
     pp micro-batches) or a middle stage's for the ``first-last`` split; else the slowest stage's."""
     if ctx.stack.pipeline_partition != "first-last":
         return busiest
-    split = partition.first_last_split(ctx.model.layers, plans.pp, plans.vpp)
+    split = memory.first_last_split_of(ctx.model.layers, plans.pp, plans.vpp)
     return np.maximum(split["first"], np.where(plans.pp > 2, split["middle"], 0)).astype(float)
 
 
