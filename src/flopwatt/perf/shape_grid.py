@@ -137,15 +137,9 @@ def _grid(request: PlanRequest, options: tuple[np.ndarray, ...]) -> _Grid:
                  replica=dp * s_mb)
 
 
-def _stack_rows(grid: _Grid, workload: TrainingWorkload, stack: StackProfile,
-                axes: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Indices of the grid's shapes that are ``stack``'s superset (``space.shape_superset``)."""
-    member = [(union[:, None] == own[None, :]).any(axis=1) for union, own in zip(grid.options, axes, strict=True)]
-    _, pp, _, _, vpp, _, _ = grid.options
-    i_tp, i_pp, i_cp, i_vpp, i_ep = grid.layout
-    layout_ok = member[0][i_tp] & member[1][i_pp] & member[2][i_cp] & member[4][i_vpp] & member[6][i_ep]
-    layout_ok &= space.stack_layout_rules(workload.model, stack, pp[i_pp], vpp[i_vpp])
-    return np.flatnonzero(layout_ok[grid.shape_layout] & member[3][grid.shape_mb] & member[5][grid.shape_sp])
+def _member(union: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Which of the grid's options of one knob are among a stack's."""
+    return (union[:, None] == own[None, :]).any(axis=1)
 
 
 @dataclass(frozen=True)
@@ -182,8 +176,13 @@ class StackGrid:
         self._same_weights: tuple[np.ndarray, ...] | None = None
         self._work_layer: dict[int, np.ndarray] = {}
         """id of a _ShardWork (kept in self._work) -> the layer work of every shape, where it reads no stack."""
-        self._rows_memo: dict[tuple, list[tuple[dict[str, object], np.ndarray]]] = {}
-        """The stacks' options (as bytes) -> (layer-split reads, rows) of :meth:`_rows`."""
+        self._members: dict[tuple, np.ndarray] = {}
+        """(knob, a stack's options as bytes) -> which of the grid's options they hold."""
+        self._options_memo: dict[int, tuple] = {}
+        """id of a stack's options (self._axes) -> (them, layouts and shapes they allow, [(layer-split reads,
+        rows)])."""
+        self._split_memo: list[tuple[dict[str, object], np.ndarray]] = []
+        """(reads, the layouts ``space.stack_layout_rules`` allows) per distinct layer-split reads."""
 
     def _shard_work(self, stack: StackProfile) -> _ShardWork:
         """``bounds.shard_times`` of every shard of the grid for ``stack``: a memo entry it agrees with, or a new
@@ -223,15 +222,33 @@ class StackGrid:
                            straggler_penalty=self._penalty, open_micro_batch=self.request.micro_batch is None)
 
     def _rows(self, stack: StackProfile) -> np.ndarray:
-        """``_stack_rows`` of ``stack``, shared by the stacks of the same options and layer-split reads."""
+        """Indices of the grid's shapes that are ``stack``'s superset (``space.shape_superset``): its options on
+        every knob and its layer split (``space.stack_layout_rules``); shared by the stacks of the same options and
+        layer-split reads, each part computed once per distinct options or reads."""
         axes = self._axes[stack.id]
-        known = self._rows_memo.setdefault(tuple((a.dtype.str, a.tobytes()) for a in axes), [])
+        if id(axes) not in self._options_memo:  # per shape_axes group (StackGrid.__init__)
+            grid = self.grid
+            member = [self._members.setdefault((k, own.dtype.str, own.tobytes()), None) for k, own in enumerate(axes)]
+            for k, own in enumerate(axes):
+                if member[k] is None:
+                    member[k] = self._members[(k, own.dtype.str, own.tobytes())] = _member(grid.options[k], own)
+            i_tp, i_pp, i_cp, i_vpp, i_ep = grid.layout
+            layout_ok = member[0][i_tp] & member[1][i_pp] & member[2][i_cp] & member[4][i_vpp] & member[6][i_ep]
+            self._options_memo[id(axes)] = (axes, layout_ok, member[3][grid.shape_mb] & member[5][grid.shape_sp], [])
+        _, layout_ok, shape_ok, known = self._options_memo[id(axes)]
         for seen, rows in known:
             if _agrees(stack, seen):
                 return rows
-        reads = _Reads(stack)
-        rows = _stack_rows(self.grid, self.workload, reads, axes)
-        known.append((reads.seen, rows))
+        split = next((ok for seen, ok in self._split_memo if _agrees(stack, seen)), None)
+        if split is None:
+            reads = _Reads(stack)
+            _, pp, _, _, vpp, _, _ = self.grid.options
+            i_pp, i_vpp = self.grid.layout[1], self.grid.layout[3]
+            split = space.stack_layout_rules(self.workload.model, reads, pp[i_pp], vpp[i_vpp])
+            self._split_memo.append((reads.seen, split))
+        seen_split = next(seen for seen, ok in self._split_memo if ok is split)
+        rows = np.flatnonzero((layout_ok & split)[self.grid.shape_layout] & shape_ok)
+        known.append((seen_split, rows))
         return rows
 
     def _weights(self, stack: StackProfile) -> tuple[np.ndarray, np.ndarray]:
