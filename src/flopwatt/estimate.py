@@ -221,7 +221,7 @@ def _system_key(system: System) -> _Hashed:
     return key
 
 
-_CHOICES: OrderedDict[tuple, Choice] = OrderedDict()
+_CHOICES: OrderedDict[_Hashed, Choice] = OrderedDict()
 _CHOICES_LOCK = threading.Lock()
 
 
@@ -248,8 +248,37 @@ def _choose(workload: TrainingWorkload, system: System, stack: StackProfile, req
     return choice, row
 
 
-def _key(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest) -> tuple:
-    return (_tokenless(workload), _system_key(system), stack, request, _Same(catalog.efficiency()))
+_STACK_KEYS: dict[int, tuple[StackProfile, _Hashed]] = {}
+"""id -> (stack, it hashed once): a stack's hash reads its every field (~3 us), and the advice keys ~18 stacks."""
+_LAST_WORKLOAD: tuple = ()
+"""(workload, its tokenless value hashed once): one request's calls share one workload object."""
+
+
+def _stack_key(stack: StackProfile) -> _Hashed:
+    known = _STACK_KEYS.get(id(stack))
+    if known is not None and known[0] is stack:
+        return known[1]
+    if len(_STACK_KEYS) >= 256:
+        _STACK_KEYS.clear()
+    key = _Hashed(stack)
+    _STACK_KEYS[id(stack)] = (stack, key)  # holding the stack keeps its id from being reused
+    return key
+
+
+def _workload_key(workload: TrainingWorkload) -> _Hashed:
+    global _LAST_WORKLOAD
+    last = _LAST_WORKLOAD
+    if last and last[0] is workload:
+        return last[1]
+    key = _Hashed(_tokenless(workload))
+    _LAST_WORKLOAD = (workload, key)
+    return key
+
+
+def _key(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest) -> _Hashed:
+    """The cache key of a plan space: a tuple of everything but the tokens, hashed once (each part too)."""
+    return _Hashed((_workload_key(workload), _system_key(system), _stack_key(stack), request,
+                    _Same(catalog.efficiency())))
 
 
 def _tokenless(workload: TrainingWorkload) -> TrainingWorkload:
@@ -257,11 +286,10 @@ def _tokenless(workload: TrainingWorkload) -> TrainingWorkload:
 
 
 def _stack_keys(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
-                request: PlanRequest) -> list[tuple]:
+                request: PlanRequest) -> list[_Hashed]:
     """:func:`_key` of each of ``stacks`` on one request, its shared parts built once."""
-    shared = (_tokenless(workload), _system_key(system))
-    tail = (request, _Same(catalog.efficiency()))
-    return [(*shared, stack, *tail) for stack in stacks]
+    shared, tail = (_workload_key(workload), _system_key(system)), (request, _Same(catalog.efficiency()))
+    return [_Hashed((*shared, _stack_key(stack), *tail)) for stack in stacks]
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,13 +301,13 @@ class Fastest:
     mfu: float
 
 
-_FASTEST: OrderedDict[tuple, tuple[Fastest | None, float]] = OrderedDict()
+_FASTEST: OrderedDict[_Hashed, tuple[Fastest | None, float]] = OrderedDict()
 """Plan-space key -> (its fastest plan, or None: no feasible plan at or below the float), for choose_below."""
 SHAPE_CACHE_ENTRIES = 512
 """Spaces (of every global batch) whose shape bounds are remembered: a few arrays of ~10^3 floats each."""
-_SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
+_SHAPES: OrderedDict[_Hashed, ShapeBounds] = OrderedDict()
 """Plan-space key without the global batch -> the bounds of its shapes (bounds.ShapeBounds), for choose_below."""
-_LOOSE_SHAPES: OrderedDict[tuple, LooseBounds] = OrderedDict()
+_LOOSE_SHAPES: OrderedDict[_Hashed, LooseBounds] = OrderedDict()
 """As _SHAPES, the looser bounds of ``shape_grid.StackGrid.grid_bounds`` (one object shared by the stacks of a
 group), for stack_bounds."""
 _STACK_BOUNDS: OrderedDict[tuple, dict[str, float]] = OrderedDict()
