@@ -174,6 +174,8 @@ class StackGrid:
         self._work: list[_ShardWork] = []
         self._whole: list[_Whole] = []
         self._same_weights: tuple[np.ndarray, ...] | None = None
+        self._work_logits: dict[int, np.ndarray] = {}
+        """id of a _ShardWork (kept in self._work) -> its output-layer time of every shape."""
         self._work_layer: dict[int, np.ndarray] = {}
         """id of a _ShardWork (kept in self._work) -> the layer work of every shape, where it reads no stack."""
         self._members: dict[tuple, np.ndarray] = {}
@@ -201,9 +203,17 @@ class StackGrid:
         return entry
 
     def _per_layer(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray | slice) -> np.ndarray:
-        shard = self.grid.shape_shard[rows]
-        weights = tuple(w[shard] for w in self._weights(stack))
-        return bounds.layer_work(SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES}), weights)
+        """``bounds.layer_work`` of the shapes ``rows``: per shard (an element-wise function of the shard's times
+        and weights), then spread to the shapes."""
+        per_shard = bounds.layer_work(SimpleNamespace(**{name: work.times[name] for name in _TIMES}),
+                                      self._weights(stack))
+        return per_shard[self.grid.shape_shard[rows]]
+
+    def _logits(self, work: _ShardWork) -> np.ndarray:
+        """The output layer's time of every shape (from ``work``), spread once per shard work."""
+        if id(work) not in self._work_logits:
+            self._work_logits[id(work)] = work.times["logits"][self.grid.shape_shard]
+        return self._work_logits[id(work)]
 
     def _bounds(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray | None,
                 per_layer: np.ndarray | None = None) -> ShapeBounds:
@@ -216,8 +226,8 @@ class StackGrid:
             per_layer = self._per_layer(stack, work, every)
         ctx = SimpleNamespace(model=self.workload.model, stack=stack)  # all that the stage and bubble terms read
         pick = (lambda a: a) if rows is None else (lambda a: a[rows])
-        stage, bubble = bounds.stage_bounds(ctx, pick(grid.pp), pick(grid.vpp), per_layer,
-                                            work.times["logits"][pick(grid.shape_shard)])
+        logits = self._logits(work) if rows is None else work.times["logits"][grid.shape_shard[rows]]
+        stage, bubble = bounds.stage_bounds(ctx, pick(grid.pp), pick(grid.vpp), per_layer, logits)
         return ShapeBounds(replica=pick(grid.replica), micro_batch=pick(grid.micro_batch), bubble=bubble, stage=stage,
                            straggler_penalty=self._penalty, open_micro_batch=self.request.micro_batch is None)
 
@@ -316,7 +326,12 @@ def loose_least(loose: list[LooseBounds], global_batch: int) -> list[float]:
     for members in grids.values():
         first = loose[members[0]].terms
         keep = space.batch_mask(first.replica, first.micro_batch, global_batch, first.open_micro_batch)
-        present = [i for i in members if keep[loose[i].rows].any()]
+        has: dict[int, bool] = {}  # per distinct rows (stacks of the same options and split share them)
+        for i in members:
+            rows = loose[i].rows
+            if id(rows) not in has:
+                has[id(rows)] = bool(keep[rows].any())
+        present = [i for i in members if has[id(loose[i].rows)]]
         if not present:
             continue
         distinct = {id(loose[i].terms): loose[i].terms for i in present}
