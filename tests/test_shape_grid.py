@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from flopwatt import catalog
 from flopwatt.errors import InputError
 from flopwatt.perf import bounds
-from flopwatt.perf.shape_grid import CONTEXT_ONLY_READS, StackGrid
-from flopwatt.perf.space import PlanRequest, shape_superset
+from flopwatt.perf.shape_grid import CONTEXT_ONLY_READS, StackGrid, loose_least
+from flopwatt.perf.space import PlanRequest, batch_mask, shape_superset
 from flopwatt.perf.training import search_context
 from flopwatt.specs import TrainingWorkload
 
@@ -102,3 +102,21 @@ def test_an_attribute_the_context_reads_for_one_field_sets_only_that_field():
     own = bounds.shape_bounds(workload, system, flipped, shape_superset(PlanRequest(devices=64, global_batch=128),
                               model, flipped, system), 64, True)
     assert _rows(grid.shape_bounds(flipped)) == _rows(own)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests())
+def test_the_stacked_loose_least_is_each_stacks_own(case):
+    """loose_least (one mask per grid, the terms stacked) gives, bit for bit, each stack's grid-wide least where the
+    stack has a shape of the batch and -inf where it has none, also for bounds kept from two grids."""
+    workload, system, stacks, request = case
+    grids = [StackGrid(workload, system, stacks, request), StackGrid(workload, system, stacks[::-1], request)]
+    loose = [grid.grid_bounds(stack) for grid in grids for stack in stacks]
+    for batch in {request.global_batch, *BATCHES}:
+        expected = []
+        for b in loose:
+            terms = b.terms
+            own = batch_mask(terms.replica[b.rows], terms.micro_batch[b.rows], batch, terms.open_micro_batch)
+            expected.append(terms.least(batch) if own.any() else -np.inf)
+        got = loose_least(loose, batch)
+        assert [np.float64(x).tobytes() for x in got] == [np.float64(x).tobytes() for x in expected]
