@@ -124,17 +124,25 @@ def _grid(request: PlanRequest, options: tuple[np.ndarray, ...]) -> _Grid:
                                                  indexing="ij"))
     keep = ~sp[si] | (tp[layout[0][li]] > 1)  # sequence parallelism needs tensor parallelism (as shape_superset)
     li, mi, si = li[keep], mi[keep], si[keep]
-    s_tp, s_pp, s_cp, s_mb = tp[layout[0][li]], pp[layout[1][li]], cp[layout[2][li]], mb[mi]
-    s_ep = ep[layout[4][li]]
-    key = bounds.shard_key(s_tp, s_cp, s_mb, s_ep, sp[si])
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    shards = Plans.build(tp=s_tp[first], pp=1, dp=1, cp=s_cp[first], ep=s_ep[first], vpp=1, micro_batch=s_mb[first],
-                         global_batch=1, zero_stage=0, recompute="none", sequence_parallel=sp[si][first],
+    # a shard's (tp, cp, micro-batch, ep, sp) option indices as one mixed-radix number: the options are sorted, so
+    # the numbers' order is that of bounds.shard_key's (the values in the same field order)
+    radix = (len(cp), len(mb), len(ep), len(sp))
+    code = ((((layout[0] * radix[0] + layout[2])[li] * radix[1] + mi) * radix[2] + layout[4][li]) * radix[3] + si)
+    present = np.zeros(len(tp) * int(np.prod(radix)), dtype=bool)
+    present[code] = True
+    codes = np.flatnonzero(present)
+    rest, s_sp = np.divmod(codes, radix[3])
+    rest, s_ep = np.divmod(rest, radix[2])
+    rest, s_mb = np.divmod(rest, radix[1])
+    s_tp, s_cp = np.divmod(rest, radix[0])
+    shards = Plans.build(tp=tp[s_tp], pp=1, dp=1, cp=cp[s_cp], ep=ep[s_ep], vpp=1, micro_batch=mb[s_mb],
+                         global_batch=1, zero_stage=0, recompute="none", sequence_parallel=sp[s_sp],
                          recompute_layers=1.0)
-    dp = request.devices // (s_tp * s_pp * s_cp)
+    layout_dp = request.devices // (tp[layout[0]] * pp[layout[1]] * cp[layout[2]])
+    micro_batch = mb[mi]
     return _Grid(options=options, layout=layout, shape_layout=li, shape_mb=mi, shape_sp=si,
-                 shape_shard=np.ravel(inverse), shards=shards, pp=s_pp, vpp=vpp[layout[3][li]], micro_batch=s_mb,
-                 replica=dp * s_mb)
+                 shape_shard=(np.cumsum(present) - 1)[code], shards=shards, pp=pp[layout[1]][li],
+                 vpp=vpp[layout[3]][li], micro_batch=micro_batch, replica=layout_dp[li] * micro_batch)
 
 
 def _member(union: np.ndarray, own: np.ndarray) -> np.ndarray:
@@ -167,8 +175,8 @@ class StackGrid:
                 axes = space.shape_axes(base, workload.model, reads, system)
                 known.append((reads.seen, axes))
             self._axes[stack.id] = axes
-        options = tuple(np.unique(np.concatenate([own[k] for own in self._axes.values()]))
-                        for k in range(len(_AXES)))
+        distinct = [axes for _, axes in known]
+        options = tuple(np.unique(np.concatenate([own[k] for own in distinct])) for k in range(len(_AXES)))
         self.grid = _grid(request, options)
         self._penalty = bounds._straggler_penalty(catalog.efficiency(), system, request.devices)
         self._work: list[_ShardWork] = []
