@@ -332,8 +332,9 @@ def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfil
     sentinel = np.flatnonzero(plans.tp == np.max(plans.tp))[:1] if len(plans) else valid  # a plan of the largest tp
 
     def run(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, TrainingResult]:
-        res = evaluate_training(workload, system, plans.take(np.concatenate([index, sentinel])), stack, devices, eff,
-                                fabric)
+        rows = np.concatenate([index, sentinel])
+        res = evaluate_training(workload, system, plans.take(rows), stack, devices, eff, fabric,
+                                structural=reason[rows] if counts else None)  # the reasons counted above
         n = len(index)
         return res.reason[:n] == feasibility.OK, res.metrics["step_time_s"][:n], res.metrics["mfu"][:n], res
 

@@ -275,12 +275,14 @@ def memory_total_bytes(ctx: _Context, plans: Plans, held_layers: np.ndarray) -> 
 
 def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, stack: StackProfile,
                       devices: int, efficiency: EfficiencyCatalog | None = None,
-                      fabric: Fabric | None = None) -> TrainingResult:
+                      fabric: Fabric | None = None, structural: np.ndarray | None = None) -> TrainingResult:
     """Step time with its breakdown, memory per device, MFU/HFU for every plan (vectorised, no I/O).
 
     Infeasible plans are not dropped: ``reason`` says why (see :mod:`flopwatt.perf.feasibility`);
     their numbers are computed but meaningless. Without a ``fabric`` the scale-out network is an
     ideal non-blocking one; with one, groups that climb above a leaf share its oversubscribed uplinks.
+    ``structural``: ``feasibility.structural_reasons`` of these plans, where the caller has them (a search that
+    counted them over its whole space).
     """
     eff = efficiency or catalog.efficiency()
     ctx = _context(workload, system, stack, eff, fabric, devices)
@@ -308,7 +310,8 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
         time["time/jitter"] = data_parallel.rank_jitter_time(stack.rank_jitter_mean_s, safe)
     time["time/step"] = sum(time.values())
     mem = _memory(ctx, safe, params, mb["_held_layers"])
-    reason = feasibility.structural_reasons(ctx.model, plans, stack, devices, workload.seq_len)
+    reason = structural if structural is not None else feasibility.structural_reasons(ctx.model, plans, stack,
+                                                                                      devices, workload.seq_len)
     reason = feasibility.with_memory(reason, mem["memory/total"], system.accelerator.hbm_bytes)
     metrics = _metrics(ctx, workload, safe, time["time/step"], devices)
     traffic = _traffic(ctx, safe, mb, params, shard)
