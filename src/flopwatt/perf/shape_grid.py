@@ -362,7 +362,12 @@ def _stacked_least(terms: list[ShapeBounds], keep: np.ndarray, global_batch: int
 
 
 def _agrees(stack: StackProfile, seen: dict[str, object]) -> bool:
-    return all(_same(getattr(stack, name), value) for name, value in seen.items())
+    """Whether ``stack`` has each value of ``seen`` (``_same``; the common case, the same object, checked inline)."""
+    for name, value in seen.items():
+        mine = getattr(stack, name)
+        if mine is not value and not _same(mine, value):
+            return False
+    return True
 
 
 def stacks_shape_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
