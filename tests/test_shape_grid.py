@@ -4,7 +4,7 @@ between stacks that agree on every attribute the computation read."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from flopwatt import catalog
 from flopwatt.errors import InputError
 from flopwatt.perf import bounds
-from flopwatt.perf.shape_grid import StackGrid
-from flopwatt.perf.space import PlanRequest, shape_superset
+from flopwatt.perf.shape_grid import CONTEXT_ONLY_READS, StackGrid, loose_least
+from flopwatt.perf.space import PlanRequest, batch_mask, shape_superset
+from flopwatt.perf.training import search_context
 from flopwatt.specs import TrainingWorkload
 
 MODELS = ("gpt3-1.3b", "llama3-8b", "llama3-70b", "mixtral-8x7b", "qwen3-30b-a3b", "deepseek-v2", "bloom-176b")
@@ -78,3 +79,44 @@ def test_layer_times_are_shared_only_between_stacks_that_read_alike():
     own = bounds.shape_bounds(workload, system, unflashed, shape_superset(request, model, unflashed, system),
                               request.devices, True)
     assert grid.shape_bounds(unflashed).least(128) == own.least(128)
+
+
+def test_an_attribute_the_context_reads_for_one_field_sets_only_that_field():
+    """CONTEXT_ONLY_READS: flipping the attribute changes no other field of the search context, for every stack,
+    so stacks that differ in it share layer times that never read that field."""
+    model, system = catalog.get("models", "llama3-70b"), catalog.get("systems", "dgx-h100")
+    for precision in ("bf16", "fp8"):
+        workload = TrainingWorkload(model=model, seq_len=8192, tokens=None, precision=precision)
+        for stack in catalog.stacks().values():
+            for name, field in CONTEXT_ONLY_READS.items():
+                flipped = replace(stack, **{name: not getattr(stack, name)})
+                a, b = (search_context(workload, system, s, 1024) for s in (stack, flipped))
+                for f in fields(a):
+                    if f.name not in (field, "stack"):
+                        assert getattr(a, f.name) == getattr(b, f.name), (stack.id, name, f.name)
+    base = catalog.get("stacks", "megatron-core")
+    flipped = replace(base, id="fp32-reduce-core", bf16_grad_reduce_fp32=not base.bf16_grad_reduce_fp32)
+    workload = TrainingWorkload(model=model, seq_len=8192, tokens=None, precision="bf16")
+    grid = StackGrid(workload, system, [base, flipped], PlanRequest(devices=64, global_batch=128))
+    assert grid._shard_work(base) is grid._shard_work(flipped)
+    own = bounds.shape_bounds(workload, system, flipped, shape_superset(PlanRequest(devices=64, global_batch=128),
+                              model, flipped, system), 64, True)
+    assert _rows(grid.shape_bounds(flipped)) == _rows(own)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests())
+def test_the_stacked_loose_least_is_each_stacks_own(case):
+    """loose_least (one mask per grid, the terms stacked) gives, bit for bit, each stack's grid-wide least where the
+    stack has a shape of the batch and -inf where it has none, also for bounds kept from two grids."""
+    workload, system, stacks, request = case
+    grids = [StackGrid(workload, system, stacks, request), StackGrid(workload, system, stacks[::-1], request)]
+    loose = [grid.grid_bounds(stack) for grid in grids for stack in stacks]
+    for batch in {request.global_batch, *BATCHES}:
+        expected = []
+        for b in loose:
+            terms = b.terms
+            own = batch_mask(terms.replica[b.rows], terms.micro_batch[b.rows], batch, terms.open_micro_batch)
+            expected.append(terms.least(batch) if own.any() else -np.inf)
+        got = loose_least(loose, batch)
+        assert [np.float64(x).tobytes() for x in got] == [np.float64(x).tobytes() for x in expected]

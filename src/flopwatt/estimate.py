@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from flopwatt import catalog
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import feasibility
 from flopwatt.perf.bounds import PRUNE_ABOVE_PLANS, ShapeBounds, pruned_search, shape_bounds
 from flopwatt.perf.plans import Plans
-from flopwatt.perf.shape_grid import LooseBounds, StackGrid
+from flopwatt.perf.shape_grid import LooseBounds, StackGrid, loose_least
 from flopwatt.perf.space import PlanRequest, enumerate_plans, shape_superset
 from flopwatt.perf.training import TrainingResult, evaluate_training
+from flopwatt.plan_keys import Hashed, space_key, stack_keys
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
 CHOICE_CACHE_ENTRIES = 4096
@@ -124,21 +124,6 @@ class BestEstimate:
         return dict(self.choice.counts)
 
 
-class _Same:
-    """Compares by identity: the catalog's efficiency tables in a cache key (a new catalog, a new key)."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj: object) -> None:
-        self.obj = obj
-
-    def __hash__(self) -> int:
-        return id(self.obj)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Same) and other.obj is self.obj
-
-
 def _search(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest,
             fabric: Fabric | None) -> tuple[Choice, TrainingResult | None]:
     """The space's Choice, by the pruned search (perf/bounds.py) where the space is large: the same plan, figures
@@ -176,52 +161,7 @@ def _exhaustive(workload: TrainingWorkload, system: System, stack: StackProfile,
                   mfu=float(est.result.metrics["mfu"][est.best])), row
 
 
-def _frozen(obj: object) -> object:
-    """A hashable value equal for equal specs (dataclasses, dicts, sequences, arrays): a cache key part."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return (type(obj).__name__, *(_frozen(getattr(obj, f.name)) for f in fields(obj)))
-    if isinstance(obj, dict):
-        return ("dict", *sorted((k, _frozen(v)) for k, v in obj.items()))
-    if isinstance(obj, list | tuple):
-        return ("seq", *(_frozen(v) for v in obj))
-    if isinstance(obj, np.ndarray):
-        return ("array", obj.dtype.str, obj.shape, obj.tobytes())
-    hash(obj)  # anything else must be hashable already
-    return obj
-
-
-class _Hashed:
-    """A frozen value with its hash computed once (a system's key is a deep tuple: hashing it costs ~10 us)."""
-
-    __slots__ = ("hash", "value")
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-        self.hash = hash(value)
-
-    def __hash__(self) -> int:
-        return self.hash
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (isinstance(other, _Hashed) and other.hash == self.hash and other.value == self.value)
-
-
-_SYSTEM_KEYS: dict[int, tuple[System, _Hashed]] = {}
-"""id -> (system, its frozen value): systems are catalog objects, so their keys are computed once."""
-
-
-def _system_key(system: System) -> _Hashed:
-    known = _SYSTEM_KEYS.get(id(system))
-    if known is not None and known[0] is system:
-        return known[1]
-    if len(_SYSTEM_KEYS) >= 256:
-        _SYSTEM_KEYS.clear()
-    key = _Hashed(_frozen(system))
-    _SYSTEM_KEYS[id(system)] = (system, key)  # holding the system keeps its id from being reused
-    return key
-
-
-_CHOICES: OrderedDict[tuple, Choice] = OrderedDict()
+_CHOICES: OrderedDict[Hashed, Choice] = OrderedDict()
 _CHOICES_LOCK = threading.Lock()
 
 
@@ -237,7 +177,7 @@ def _choose(workload: TrainingWorkload, system: System, stack: StackProfile, req
     Choice came from the cache, which keeps no tokens-dependent figure)."""
     if fabric is not None:
         return _search(workload, system, stack, request, fabric)
-    key = _key(workload, system, stack, request)
+    key = space_key(workload, system, stack, request)
     with _CHOICES_LOCK:
         found = _CHOICES.get(key)
         if found is not None:
@@ -246,22 +186,6 @@ def _choose(workload: TrainingWorkload, system: System, stack: StackProfile, req
     choice, row = _search(workload, system, stack, request, None)
     _remember(_CHOICES, key, choice)
     return choice, row
-
-
-def _key(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest) -> tuple:
-    return (_tokenless(workload), _system_key(system), stack, request, _Same(catalog.efficiency()))
-
-
-def _tokenless(workload: TrainingWorkload) -> TrainingWorkload:
-    return workload if workload.tokens is None else replace(workload, tokens=None)
-
-
-def _stack_keys(workload: TrainingWorkload, system: System, stacks: list[StackProfile],
-                request: PlanRequest) -> list[tuple]:
-    """:func:`_key` of each of ``stacks`` on one request, its shared parts built once."""
-    shared = (_tokenless(workload), _system_key(system))
-    tail = (request, _Same(catalog.efficiency()))
-    return [(*shared, stack, *tail) for stack in stacks]
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,13 +197,13 @@ class Fastest:
     mfu: float
 
 
-_FASTEST: OrderedDict[tuple, tuple[Fastest | None, float]] = OrderedDict()
+_FASTEST: OrderedDict[Hashed, tuple[Fastest | None, float]] = OrderedDict()
 """Plan-space key -> (its fastest plan, or None: no feasible plan at or below the float), for choose_below."""
 SHAPE_CACHE_ENTRIES = 512
 """Spaces (of every global batch) whose shape bounds are remembered: a few arrays of ~10^3 floats each."""
-_SHAPES: OrderedDict[tuple, ShapeBounds] = OrderedDict()
+_SHAPES: OrderedDict[Hashed, ShapeBounds] = OrderedDict()
 """Plan-space key without the global batch -> the bounds of its shapes (bounds.ShapeBounds), for choose_below."""
-_LOOSE_SHAPES: OrderedDict[tuple, LooseBounds] = OrderedDict()
+_LOOSE_SHAPES: OrderedDict[Hashed, LooseBounds] = OrderedDict()
 """As _SHAPES, the looser bounds of ``shape_grid.StackGrid.grid_bounds`` (one object shared by the stacks of a
 group), for stack_bounds."""
 _STACK_BOUNDS: OrderedDict[tuple, dict[str, float]] = OrderedDict()
@@ -309,7 +233,7 @@ def _remember(store: OrderedDict, key: tuple, value: object, entries: int = CHOI
 def least_bound(workload: TrainingWorkload, system: System, stack: StackProfile, request: PlanRequest) -> float:
     """The least step-time bound of the shapes of ``request``'s space (-inf if it has none): at most every plan's
     step time (perf/bounds.py ``space_lower_bound``). The batch-free factors are kept per space of every batch."""
-    key = _key(workload, system, stack, replace(request, global_batch=1))
+    key = space_key(workload, system, stack, replace(request, global_batch=1))
     with _CHOICES_LOCK:
         terms = _SHAPES.get(key)
     if terms is None:
@@ -326,7 +250,7 @@ def stack_bounds(workload: TrainingWorkload, system: System, stack: StackProfile
     (``shape_grid.StackGrid.grid_bounds``: every stack's shapes, no stack's layer-split rules; it settles the stack
     as well). Kept per the space of ``stack`` and the cutoff (the advice's search order: a hint, so a kept value
     for a stack not among ``others`` is never read wrongly)."""
-    key = (_key(workload, system, stack, request), cutoff)
+    key = (space_key(workload, system, stack, request), cutoff)
     with _CHOICES_LOCK:
         found = _STACK_BOUNDS.get(key)
     if found is None or not all(other.id in found for other in others):
@@ -338,27 +262,35 @@ def stack_bounds(workload: TrainingWorkload, system: System, stack: StackProfile
 def _least_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile], request: PlanRequest,
                   cutoff: float | None) -> dict[str, float]:
     """:func:`stack_bounds` of ``stacks``: the ShapeBounds :func:`least_bound` keeps where kept, else from one grid
-    of the stacks not kept (perf/shape_grid.py: the same numbers as one by one), kept in turn."""
-    keys = _stack_keys(workload, system, stacks, replace(request, global_batch=1))
+    of the stacks not kept (perf/shape_grid.py: the same numbers as one by one), kept in turn. The looser bounds
+    of a batch are taken together (``shape_grid.loose_least``: one batch mask, the distinct terms stacked)."""
+    keys = stack_keys(workload, system, stacks, replace(request, global_batch=1))
     with _CHOICES_LOCK:
         kept = [_SHAPES.get(key) for key in keys]
-        loose = [_LOOSE_SHAPES.get(key) if cutoff is not None else None for key in keys]
-    out, grid, group_least = {}, None, {}
-    for i, (stack, key) in enumerate(zip(stacks, keys, strict=True)):
-        if kept[i] is None and cutoff is not None:
-            if loose[i] is None:
-                grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True)
-                                                            if t is None], request)
-                loose[i] = grid.grid_bounds(stack)
+        loose = [_LOOSE_SHAPES.get(key) if cutoff is not None and kept[i] is None else None
+                 for i, key in enumerate(keys)]
+    grid = None
+
+    def stack_grid() -> StackGrid:
+        nonlocal grid
+        grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True) if t is None],
+                                 request)
+        return grid
+
+    if cutoff is not None:
+        for i, (stack, key) in enumerate(zip(stacks, keys, strict=True)):
+            if kept[i] is None and loose[i] is None:
+                loose[i] = stack_grid().grid_bounds(stack)
                 _remember(_LOOSE_SHAPES, key, loose[i], SHAPE_CACHE_ENTRIES)
-            value = loose[i].least(request.global_batch, group_least)
-            if value > cutoff:
-                out[stack.id] = value
-                continue
+    looked = [i for i, b in enumerate(loose) if b is not None]
+    values = dict(zip(looked, loose_least([loose[i] for i in looked], request.global_batch), strict=True))
+    out = {}
+    for i, (stack, key) in enumerate(zip(stacks, keys, strict=True)):
+        if i in values and values[i] > cutoff:
+            out[stack.id] = values[i]
+            continue
         if kept[i] is None:
-            grid = grid or StackGrid(workload, system, [s for s, t in zip(stacks, kept, strict=True) if t is None],
-                                     request)
-            kept[i] = grid.shape_bounds(stack)
+            kept[i] = stack_grid().shape_bounds(stack)
             _remember(_SHAPES, key, kept[i], SHAPE_CACHE_ENTRIES)
         out[stack.id] = kept[i].least(request.global_batch)
     return out
@@ -372,7 +304,7 @@ def choose_below(workload: TrainingWorkload, system: System, stack: StackProfile
     A space whose shapes' least bound (:func:`flopwatt.perf.bounds.space_lower_bound`, its batch-free factors
     kept per space of every global batch) is above the cutoff is settled before it is enumerated (``bound``: that
     least bound, where the caller has it from :func:`stack_bounds`)."""
-    key = _key(workload, system, stack, request)
+    key = space_key(workload, system, stack, request)
     with _CHOICES_LOCK:
         full, known = _CHOICES.get(key), _FASTEST.get(key)
     if full is None and (known is None or (known[0] is None and cutoff > known[1])):

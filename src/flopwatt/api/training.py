@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from flopwatt import catalog
+from flopwatt import estimate as search
 from flopwatt.api import outcome
 from flopwatt.api.defaults import DEFAULTS
 from flopwatt.api.outcome import Outcome
@@ -156,6 +157,8 @@ def _advice(req: TrainRequest, workload, system, stack, estimate: BestEstimate) 
     best_alt = None
     for i, other in sorted(others, key=lambda pair: (least[pair[1].id], pair[0])):
         cutoff = rule if best_alt is None else min(rule, best_alt[1].step_time_s)
+        if search.SEARCH_PRUNED and least[other.id] > cutoff:
+            continue  # every plan of the stack is slower than the cutoff: what choose_below would find
         alt = choose_below(workload, system, other, plan_request, cutoff, bound=least[other.id])
         if alt is not None and np.isfinite(alt.step_time_s) and (best_alt is None or (
                 alt.step_time_s, i) < (best_alt[1].step_time_s, best_alt[2])):

@@ -44,13 +44,24 @@ FIRST_CHUNK_PLANS = 256
 """Plans fully evaluated in the first round (in bound order); each later round doubles."""
 
 
+_LAST_SPLIT: tuple = ()
+"""(layers, pp, vpp, _split) of the last call: the advice's grid splits the same arrays for each stack's terms."""
+
+
 def _split(layers: int, pp: np.ndarray, vpp: np.ndarray) -> dict[str, np.ndarray]:
-    """``first_last_split`` per plan, computed once per (pp, vpp) pair of a small table and looked up."""
+    """``first_last_split`` per plan, computed once per (pp, vpp) pair of a small table and looked up; the same
+    arrays (by identity: plans are never written) get the last answer again. Not to be modified."""
+    global _LAST_SPLIT
+    last = _LAST_SPLIT
+    if last and last[0] == layers and last[1] is pp and last[2] is vpp:
+        return last[3]
     rows, cols = int(np.max(pp, initial=1)) + 1, int(np.max(vpp, initial=1)) + 1
     grid_pp, grid_vpp = np.divmod(np.arange(rows * cols), cols)
     table = first_last_split(layers, grid_pp, grid_vpp)
     at = np.asarray(pp, dtype=np.int64) * cols + np.asarray(vpp, dtype=np.int64)
-    return {k: v[at] for k, v in table.items()}
+    split = {k: v[at] for k, v in table.items()}
+    _LAST_SPLIT = (layers, pp, vpp, split)
+    return split
 
 
 def held_layer_range(ctx, plans: Plans) -> tuple[np.ndarray, np.ndarray]:
@@ -321,8 +332,9 @@ def pruned_search(workload: TrainingWorkload, system: System, stack: StackProfil
     sentinel = np.flatnonzero(plans.tp == np.max(plans.tp))[:1] if len(plans) else valid  # a plan of the largest tp
 
     def run(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, TrainingResult]:
-        res = evaluate_training(workload, system, plans.take(np.concatenate([index, sentinel])), stack, devices, eff,
-                                fabric)
+        rows = np.concatenate([index, sentinel])
+        res = evaluate_training(workload, system, plans.take(rows), stack, devices, eff, fabric,
+                                structural=reason[rows] if counts else None)  # the reasons counted above
         n = len(index)
         return res.reason[:n] == feasibility.OK, res.metrics["step_time_s"][:n], res.metrics["mfu"][:n], res
 

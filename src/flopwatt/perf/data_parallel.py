@@ -98,23 +98,28 @@ def dp_times(ctx, plans: Plans, params: np.ndarray, mb: dict[str, np.ndarray]) -
     routed = experts.routed_params_per_device(ctx.model, plans, mb["_held_layers"])  # reduced over expert DP
     grads, gathered = sync_bytes(ctx, plans, params - routed)
     expert_grads, expert_gathered = sync_bytes(ctx, plans, routed)
-    scatter = (coll.hierarchical("rs", plans.dp, per_domain, grads, ctx.up, out)
-               + experts.expert_dp_time(ctx, plans, "rs", expert_grads))
-    gather = (coll.hierarchical("ag", plans.dp, per_domain, gathered, ctx.up, out)
-              + experts.expert_dp_time(ctx, plans, "ag", expert_gathered))
+
+    def expert_time(kind: str, nbytes: np.ndarray) -> np.ndarray | float:
+        # a dense model has no routed experts: a collective of 0 bytes takes 0 s (collectives._ring), and x + 0.0 is x
+        return 0.0 if ctx.model.moe is None else experts.expert_dp_time(ctx, plans, kind, nbytes)
+
+    scatter = coll.hierarchical("rs", plans.dp, per_domain, grads, ctx.up, out) + expert_time("rs", expert_grads)
+    gather = coll.hierarchical("ag", plans.dp, per_domain, gathered, ctx.up, out) + expert_time("ag", expert_gathered)
     step_end = scatter + gather
     if ctx.stack.dp_chunk_overlap:
         step_end = overlap.dp_chunked(ctx.rates, gather, scatter, plans.vpp, mb["_forward_stage"],
                                       mb["_backward_stage"])
     elif ctx.stack.dp_overlap:
         step_end = ctx.rates.exposed(step_end, mb["_backward_stage"])
+    if not np.any(plans.zero_stage >= 3):  # the ZeRO-3 time below would not be read
+        return np.where(plans.dp == 1, 0.0, step_end)
     weights, expert_weights = (params - routed) * memory.WEIGHT_BYTES, routed * memory.WEIGHT_BYTES
     gathers = 2 + plans.recompute_weights(ctx.stack.selective_recompute)[0]  # fwd, bwd, recomputed fwd
     zero3_domain = 1 if ctx.stack.zero3_flat_collectives else per_domain
     zero3 = (gathers * coll.hierarchical("ag", plans.dp, zero3_domain, weights, ctx.up, out)
              + coll.hierarchical("rs", plans.dp, zero3_domain, grads, ctx.up, out)
-             + gathers * experts.expert_dp_time(ctx, plans, "ag", expert_weights)
-             + experts.expert_dp_time(ctx, plans, "rs", expert_grads))
+             + gathers * expert_time("ag", expert_weights)
+             + expert_time("rs", expert_grads))
     if ctx.stack.zero3_prefetch_overlap:
         zero3 = ctx.rates.exposed(zero3, mb["compute"] + mb["recompute"])
     m = np.maximum(plans.micro_batches, 1)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flopwatt.perf.partition import rank_layers
+from flopwatt.perf.partition import first_last_split, rank_layers
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile
 
@@ -102,11 +102,12 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
                                                  stack.selective_recompute, saves)
     if stack.fp8_activation_cache:
         stored = stored / 2
-    counts = rank_layers(model.layers, stack.pipeline_partition, plans.pp, plans.vpp, layers_per_stage)
-    first = stored * counts["first"] * in_flight_micro_batches(plans, 0)
-    second = stored * np.where(plans.pp > 2, counts["middle"], counts["last"]) * in_flight_micro_batches(plans, 1)
+    counts = _rank_layers(model.layers, stack.pipeline_partition, plans, layers_per_stage)
+    m = plans.micro_batches
+    first = stored * counts["first"] * in_flight_micro_batches(plans, 0, m)
+    second = stored * np.where(plans.pp > 2, counts["middle"], counts["last"]) * in_flight_micro_batches(plans, 1, m)
     first = np.where(plans.pp > 2, np.maximum(first, second), first)
-    last = stored * counts["last"] * in_flight_micro_batches(plans, plans.pp - 1)
+    last = stored * counts["last"] * in_flight_micro_batches(plans, plans.pp - 1, m)
     # one layer rebuilt during the backward: in full, or what the op-level policy did not keep
     rebuilt = np.where(plans.recompute == 2, working, 0.0)
     if saves != "attention-core":
@@ -120,7 +121,43 @@ def stage_activation_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, stac
     return peak
 
 
-def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int) -> np.ndarray:
+_LAST_SPLIT: tuple = ()
+"""(layers, pp, vpp, first_last_split) of the last call of :func:`first_last_split_of`."""
+
+
+def first_last_split_of(layers: int, pp: np.ndarray, vpp: np.ndarray) -> dict[str, np.ndarray]:
+    """``partition.first_last_split(layers, pp, vpp)``; the same arrays (by identity: plans are never written) get
+    the last answer again (evaluate_training reads it three times of one call's plans). Not to be modified."""
+    global _LAST_SPLIT
+    last = _LAST_SPLIT
+    if last and last[0] == layers and last[1] is pp and last[2] is vpp:
+        return last[3]
+    split = first_last_split(layers, pp, vpp)
+    _LAST_SPLIT = (layers, pp, vpp, split)
+    return split
+
+
+def _rank_layers(layers: int, rule: str, plans: Plans, busiest: np.ndarray) -> dict[str, np.ndarray]:
+    """``partition.rank_layers`` of the plans. Where the rule does not read ``busiest`` (an element-wise function of
+    pp and vpp) on many plans: computed once per (pp, vpp) pair of a small table and looked up; the first-last
+    split of fewer plans from :func:`first_last_split_of` (the same values either way)."""
+    table = rule in ("first-last", "transformer-embedding") and len(plans) >= 64
+    rows = int(np.max(plans.pp)) + 1 if table else 0
+    cols = int(np.max(plans.vpp)) + 1 if table else 0
+    table = table and rows * cols <= len(plans) and min(int(np.min(plans.pp)), int(np.min(plans.vpp))) >= 0
+    if table:
+        grid_pp, grid_vpp = np.divmod(np.arange(rows * cols), cols)
+        counts = rank_layers(layers, rule, grid_pp, grid_vpp, np.zeros(rows * cols))
+        at = plans.pp * cols + plans.vpp
+        return {k: v[at] for k, v in counts.items()}
+    if rule == "first-last":  # rank_layers' first-last counts
+        split = first_last_split_of(layers, plans.pp, plans.vpp)
+        return {k: split[k].astype(float) for k in ("first", "middle", "last")}
+    return rank_layers(layers, rule, plans.pp, plans.vpp, busiest)
+
+
+def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int,
+                            micro_batches: np.ndarray | None = None) -> np.ndarray:
     """Micro-batches of its layers that pipeline rank ``rank`` holds at its peak: pp - rank under 1F1B;
     (v pp + pp - 1 - 2 rank) chunks of 1/v of its layers under the interleaved schedule (Megatron-LM
     warm-up, Narayanan et al. 2021 Sec. 2.2.2); at most all m micro-batches (m v chunks; Megatron runs all
@@ -132,10 +169,12 @@ def in_flight_micro_batches(plans: Plans, rank: np.ndarray | int) -> np.ndarray:
     micro-batches per round. Llama 3's schedule makes that group size N tunable (arXiv:2407.21783
     Sec. 3.3.2, Fig. 6; warm-up (v - 1) N + 2 (pp - 1 - rank) chunks); the runs' N is not published. With
     N < pp the first rank idles while its first chunk crosses the other ranks (a reading of the schedule,
-    not a published figure), so N = pp, the smallest group without that extra bubble, is used for every stack."""
+    not a published figure), so N = pp, the smallest group without that extra bubble, is used for every stack.
+    ``micro_batches``: ``plans.micro_batches``, where the caller has it."""
     pp, v = plans.pp, np.maximum(plans.vpp, 1)
     per_rank = np.where(v > 1, pp + (pp - 1 - 2 * rank) / v, np.maximum(pp - rank, 1))
-    return np.minimum(per_rank, np.maximum(plans.micro_batches, 1))
+    m = plans.micro_batches if micro_batches is None else micro_batches
+    return np.minimum(per_rank, np.maximum(m, 1))
 
 
 def loss_bytes(model: ModelSpec, seq: np.ndarray, plans: Plans, fused: bool) -> np.ndarray:

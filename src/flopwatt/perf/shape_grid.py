@@ -50,6 +50,25 @@ class _Reads:
         return value
 
 
+class _Fields:
+    """Stands for a search context and records the names of the fields read from it."""
+
+    __slots__ = ("_ctx", "names")
+
+    def __init__(self, ctx: object) -> None:
+        self._ctx = ctx
+        self.names: set[str] = set()
+
+    def __getattr__(self, name: str) -> object:
+        self.names.add(name)
+        return getattr(self._ctx, name)
+
+
+CONTEXT_ONLY_READS = {"bf16_grad_reduce_fp32": "grad_reduce_bytes"}
+"""Stack attribute -> the one field of ``training.search_context`` it sets (tests/test_shape_grid.py checks it):
+where the layer times read no such field, stacks that differ only in the attribute share them."""
+
+
 def _same(a: object, b: object) -> bool:
     try:
         return a is b or (type(a) is type(b) and bool(a == b))
@@ -105,28 +124,30 @@ def _grid(request: PlanRequest, options: tuple[np.ndarray, ...]) -> _Grid:
                                                  indexing="ij"))
     keep = ~sp[si] | (tp[layout[0][li]] > 1)  # sequence parallelism needs tensor parallelism (as shape_superset)
     li, mi, si = li[keep], mi[keep], si[keep]
-    s_tp, s_pp, s_cp, s_mb = tp[layout[0][li]], pp[layout[1][li]], cp[layout[2][li]], mb[mi]
-    s_ep = ep[layout[4][li]]
-    key = bounds.shard_key(s_tp, s_cp, s_mb, s_ep, sp[si])
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    shards = Plans.build(tp=s_tp[first], pp=1, dp=1, cp=s_cp[first], ep=s_ep[first], vpp=1, micro_batch=s_mb[first],
-                         global_batch=1, zero_stage=0, recompute="none", sequence_parallel=sp[si][first],
+    # a shard's (tp, cp, micro-batch, ep, sp) option indices as one mixed-radix number: the options are sorted, so
+    # the numbers' order is that of bounds.shard_key's (the values in the same field order)
+    radix = (len(cp), len(mb), len(ep), len(sp))
+    code = ((((layout[0] * radix[0] + layout[2])[li] * radix[1] + mi) * radix[2] + layout[4][li]) * radix[3] + si)
+    present = np.zeros(len(tp) * int(np.prod(radix)), dtype=bool)
+    present[code] = True
+    codes = np.flatnonzero(present)
+    rest, s_sp = np.divmod(codes, radix[3])
+    rest, s_ep = np.divmod(rest, radix[2])
+    rest, s_mb = np.divmod(rest, radix[1])
+    s_tp, s_cp = np.divmod(rest, radix[0])
+    shards = Plans.build(tp=tp[s_tp], pp=1, dp=1, cp=cp[s_cp], ep=ep[s_ep], vpp=1, micro_batch=mb[s_mb],
+                         global_batch=1, zero_stage=0, recompute="none", sequence_parallel=sp[s_sp],
                          recompute_layers=1.0)
-    dp = request.devices // (s_tp * s_pp * s_cp)
+    layout_dp = request.devices // (tp[layout[0]] * pp[layout[1]] * cp[layout[2]])
+    micro_batch = mb[mi]
     return _Grid(options=options, layout=layout, shape_layout=li, shape_mb=mi, shape_sp=si,
-                 shape_shard=np.ravel(inverse), shards=shards, pp=s_pp, vpp=vpp[layout[3][li]], micro_batch=s_mb,
-                 replica=dp * s_mb)
+                 shape_shard=(np.cumsum(present) - 1)[code], shards=shards, pp=pp[layout[1]][li],
+                 vpp=vpp[layout[3]][li], micro_batch=micro_batch, replica=layout_dp[li] * micro_batch)
 
 
-def _stack_rows(grid: _Grid, workload: TrainingWorkload, stack: StackProfile,
-                axes: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Indices of the grid's shapes that are ``stack``'s superset (``space.shape_superset``)."""
-    member = [(union[:, None] == own[None, :]).any(axis=1) for union, own in zip(grid.options, axes, strict=True)]
-    _, pp, _, _, vpp, _, _ = grid.options
-    i_tp, i_pp, i_cp, i_vpp, i_ep = grid.layout
-    layout_ok = member[0][i_tp] & member[1][i_pp] & member[2][i_cp] & member[4][i_vpp] & member[6][i_ep]
-    layout_ok &= space.stack_layout_rules(workload.model, stack, pp[i_pp], vpp[i_vpp])
-    return np.flatnonzero(layout_ok[grid.shape_layout] & member[3][grid.shape_mb] & member[5][grid.shape_sp])
+def _member(union: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Which of the grid's options of one knob are among a stack's."""
+    return (union[:, None] == own[None, :]).any(axis=1)
 
 
 @dataclass(frozen=True)
@@ -154,17 +175,24 @@ class StackGrid:
                 axes = space.shape_axes(base, workload.model, reads, system)
                 known.append((reads.seen, axes))
             self._axes[stack.id] = axes
-        options = tuple(np.unique(np.concatenate([own[k] for own in self._axes.values()]))
-                        for k in range(len(_AXES)))
+        distinct = [axes for _, axes in known]
+        options = tuple(np.unique(np.concatenate([own[k] for own in distinct])) for k in range(len(_AXES)))
         self.grid = _grid(request, options)
         self._penalty = bounds._straggler_penalty(catalog.efficiency(), system, request.devices)
         self._work: list[_ShardWork] = []
         self._whole: list[_Whole] = []
         self._same_weights: tuple[np.ndarray, ...] | None = None
+        self._work_logits: dict[int, np.ndarray] = {}
+        """id of a _ShardWork (kept in self._work) -> its output-layer time of every shape."""
         self._work_layer: dict[int, np.ndarray] = {}
         """id of a _ShardWork (kept in self._work) -> the layer work of every shape, where it reads no stack."""
-        self._rows_memo: dict[tuple, list[tuple[dict[str, object], np.ndarray]]] = {}
-        """The stacks' options (as bytes) -> (layer-split reads, rows) of :meth:`_rows`."""
+        self._members: dict[tuple, np.ndarray] = {}
+        """(knob, a stack's options as bytes) -> which of the grid's options they hold."""
+        self._options_memo: dict[int, tuple] = {}
+        """id of a stack's options (self._axes) -> (them, layouts and shapes they allow, [(layer-split reads,
+        rows)])."""
+        self._split_memo: list[tuple[dict[str, object], np.ndarray]] = []
+        """(reads, the layouts ``space.stack_layout_rules`` allows) per distinct layer-split reads."""
 
     def _shard_work(self, stack: StackProfile) -> _ShardWork:
         """``bounds.shard_times`` of every shard of the grid for ``stack``: a memo entry it agrees with, or a new
@@ -173,40 +201,72 @@ class StackGrid:
         if entry is None:
             reads = _Reads(stack)
             ctx = search_context(self.workload, self.system, reads, self.request.devices, catalog.efficiency())
-            lt, logits = bounds.shard_times(ctx, self.grid.shards)
-            entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits},
-                               seen=reads.seen)
+            made, reads.seen = reads.seen, {}
+            fields = _Fields(ctx)
+            lt, logits = bounds.shard_times(fields, self.grid.shards)
+            unread = {name for name, field in CONTEXT_ONLY_READS.items() if field not in fields.names}
+            seen = {**{k: v for k, v in made.items() if k not in unread}, **reads.seen}
+            entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits}, seen=seen)
             self._work.append(entry)
         return entry
 
-    def _per_layer(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray) -> np.ndarray:
-        shard = self.grid.shape_shard[rows]
-        weights = tuple(w[shard] for w in self._weights(stack))
-        return bounds.layer_work(SimpleNamespace(**{name: work.times[name][shard] for name in _TIMES}), weights)
+    def _per_layer(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray | slice) -> np.ndarray:
+        """``bounds.layer_work`` of the shapes ``rows``: per shard (an element-wise function of the shard's times
+        and weights), then spread to the shapes."""
+        per_shard = bounds.layer_work(SimpleNamespace(**{name: work.times[name] for name in _TIMES}),
+                                      self._weights(stack))
+        return per_shard[self.grid.shape_shard[rows]]
 
-    def _bounds(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray,
+    def _logits(self, work: _ShardWork) -> np.ndarray:
+        """The output layer's time of every shape (from ``work``), spread once per shard work."""
+        if id(work) not in self._work_logits:
+            self._work_logits[id(work)] = work.times["logits"][self.grid.shape_shard]
+        return self._work_logits[id(work)]
+
+    def _bounds(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray | None,
                 per_layer: np.ndarray | None = None) -> ShapeBounds:
-        """The ShapeBounds of the grid's shapes ``rows`` with ``stack``'s terms (``bounds.shape_bounds``'s
-        arithmetic, each shard's layer times from ``work``; ``per_layer``: its layer work, if known)."""
+        """The ShapeBounds of the grid's shapes ``rows`` (None: every shape, the grid's own arrays) with ``stack``'s
+        terms (``bounds.shape_bounds``'s arithmetic, each shard's layer times from ``work``; ``per_layer``: its
+        layer work, if known)."""
         grid = self.grid
-        shard = grid.shape_shard[rows]
+        every = slice(None) if rows is None else rows
         if per_layer is None:
-            per_layer = self._per_layer(stack, work, rows)
+            per_layer = self._per_layer(stack, work, every)
         ctx = SimpleNamespace(model=self.workload.model, stack=stack)  # all that the stage and bubble terms read
-        stage, bubble = bounds.stage_bounds(ctx, grid.pp[rows], grid.vpp[rows], per_layer, work.times["logits"][shard])
-        return ShapeBounds(replica=grid.replica[rows], micro_batch=grid.micro_batch[rows], bubble=bubble, stage=stage,
+        pick = (lambda a: a) if rows is None else (lambda a: a[rows])
+        logits = self._logits(work) if rows is None else work.times["logits"][grid.shape_shard[rows]]
+        stage, bubble = bounds.stage_bounds(ctx, pick(grid.pp), pick(grid.vpp), per_layer, logits)
+        return ShapeBounds(replica=pick(grid.replica), micro_batch=pick(grid.micro_batch), bubble=bubble, stage=stage,
                            straggler_penalty=self._penalty, open_micro_batch=self.request.micro_batch is None)
 
     def _rows(self, stack: StackProfile) -> np.ndarray:
-        """``_stack_rows`` of ``stack``, shared by the stacks of the same options and layer-split reads."""
+        """Indices of the grid's shapes that are ``stack``'s superset (``space.shape_superset``): its options on
+        every knob and its layer split (``space.stack_layout_rules``); shared by the stacks of the same options and
+        layer-split reads, each part computed once per distinct options or reads."""
         axes = self._axes[stack.id]
-        known = self._rows_memo.setdefault(tuple((a.dtype.str, a.tobytes()) for a in axes), [])
+        if id(axes) not in self._options_memo:  # per shape_axes group (StackGrid.__init__)
+            grid = self.grid
+            member = [self._members.setdefault((k, own.dtype.str, own.tobytes()), None) for k, own in enumerate(axes)]
+            for k, own in enumerate(axes):
+                if member[k] is None:
+                    member[k] = self._members[(k, own.dtype.str, own.tobytes())] = _member(grid.options[k], own)
+            i_tp, i_pp, i_cp, i_vpp, i_ep = grid.layout
+            layout_ok = member[0][i_tp] & member[1][i_pp] & member[2][i_cp] & member[4][i_vpp] & member[6][i_ep]
+            self._options_memo[id(axes)] = (axes, layout_ok, member[3][grid.shape_mb] & member[5][grid.shape_sp], [])
+        _, layout_ok, shape_ok, known = self._options_memo[id(axes)]
         for seen, rows in known:
             if _agrees(stack, seen):
                 return rows
-        reads = _Reads(stack)
-        rows = _stack_rows(self.grid, self.workload, reads, axes)
-        known.append((reads.seen, rows))
+        split = next((ok for seen, ok in self._split_memo if _agrees(stack, seen)), None)
+        if split is None:
+            reads = _Reads(stack)
+            _, pp, _, _, vpp, _, _ = self.grid.options
+            i_pp, i_vpp = self.grid.layout[1], self.grid.layout[3]
+            split = space.stack_layout_rules(self.workload.model, reads, pp[i_pp], vpp[i_vpp])
+            self._split_memo.append((reads.seen, split))
+        seen_split = next(seen for seen, ok in self._split_memo if ok is split)
+        rows = np.flatnonzero((layout_ok & split)[self.grid.shape_layout] & shape_ok)
+        known.append((seen_split, rows))
         return rows
 
     def _weights(self, stack: StackProfile) -> tuple[np.ndarray, np.ndarray]:
@@ -232,18 +292,16 @@ class StackGrid:
         whole = next((w for w in self._whole if w.work is work and _agrees(stack, w.seen)), None)
         if whole is None:
             reads = _Reads(stack)
-            every = np.arange(len(self.grid.shape_shard))
             if self._weights(reads) is self._same_weights:  # the layer work reads nothing of the stack: shared
                 per_layer = self._work_layer.get(id(work))
                 if per_layer is None:
-                    per_layer = self._work_layer[id(work)] = self._per_layer(reads, work, every)
+                    per_layer = self._work_layer[id(work)] = self._per_layer(reads, work, slice(None))
             else:
                 per_layer = None
-            terms = self._bounds(reads, work, every, per_layer)
+            terms = self._bounds(reads, work, None, per_layer)
             whole = _Whole(work=work, seen=reads.seen, terms=terms)
             self._whole.append(whole)
-        rows = self._rows(stack)
-        return LooseBounds(terms=whole.terms, replica=self.grid.replica[rows], micro_batch=self.grid.micro_batch[rows])
+        return LooseBounds(terms=whole.terms, rows=self._rows(stack))
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,25 +312,62 @@ class LooseBounds:
     settled by a bound)."""
 
     terms: ShapeBounds
-    """Every shape of the grid, with the stack's terms (shared by the stacks of a group)."""
-    replica: np.ndarray
-    micro_batch: np.ndarray
-    """The stack's own (dp x micro-batch, micro-batch) pairs, for whether it has a shape of a batch."""
+    """Every shape of the grid, with the stack's terms (shared by the stacks of a group; its replica and
+    micro-batch arrays are the grid's, shared by every group)."""
+    rows: np.ndarray
+    """The stack's own shapes among the grid's, for whether it has a shape of a batch."""
 
-    def least(self, global_batch: int, known: dict[int, float] | None = None) -> float:
-        """The least bound at ``global_batch`` (``known``: the terms' least by id, shared between the stacks of a
-        group within one call)."""
-        if not space.batch_mask(self.replica, self.micro_batch, global_batch, self.terms.open_micro_batch).any():
-            return -np.inf
-        if known is None:
-            return self.terms.least(global_batch)
-        if id(self.terms) not in known:
-            known[id(self.terms)] = self.terms.least(global_batch)
-        return known[id(self.terms)]
+    def least(self, global_batch: int) -> float:
+        """The least bound at ``global_batch``."""
+        return loose_least([self], global_batch)[0]
+
+
+def loose_least(loose: list[LooseBounds], global_batch: int) -> list[float]:
+    """``[b.least(global_batch) for b in loose]``: one batch mask per grid, and the least of each distinct terms
+    object in one stacked operation per grid (``ShapeBounds.least``'s arithmetic, element by element)."""
+    out = [-np.inf] * len(loose)
+    grids: dict[tuple, list[int]] = {}
+    for i, b in enumerate(loose):
+        terms = b.terms
+        grids.setdefault((id(terms.replica), id(terms.micro_batch), terms.straggler_penalty,
+                          terms.open_micro_batch), []).append(i)
+    for members in grids.values():
+        first = loose[members[0]].terms
+        keep = space.batch_mask(first.replica, first.micro_batch, global_batch, first.open_micro_batch)
+        has: dict[int, bool] = {}  # per distinct rows (stacks of the same options and split share them)
+        for i in members:
+            rows = loose[i].rows
+            if id(rows) not in has:
+                has[id(rows)] = bool(keep[rows].any())
+        present = [i for i in members if has[id(loose[i].rows)]]
+        if not present:
+            continue
+        distinct = {id(loose[i].terms): loose[i].terms for i in present}
+        least = dict(zip(distinct, _stacked_least(list(distinct.values()), np.flatnonzero(keep), global_batch),
+                         strict=True))
+        for i in present:
+            out[i] = least[id(loose[i].terms)]
+    return out
+
+
+def _stacked_least(terms: list[ShapeBounds], keep: np.ndarray, global_batch: int) -> list[float]:
+    """``ShapeBounds.least`` of each of ``terms`` (one grid's: the same replica and micro-batch arrays) over the
+    shapes ``keep`` of ``global_batch`` (non-empty): a matrix of terms x shapes, its row minima."""
+    first = terms[0]
+    micro_batches = (global_batch // first.replica[keep]).astype(float)
+    bubble = np.stack([np.broadcast_to(t.bubble, np.shape(t.stage))[keep] for t in terms])
+    stage = np.stack([np.asarray(t.stage)[keep] for t in terms])
+    values = bounds._combine(micro_batches, bubble, stage, first.straggler_penalty)
+    return [float(v) for v in np.min(values, axis=1)]
 
 
 def _agrees(stack: StackProfile, seen: dict[str, object]) -> bool:
-    return all(_same(getattr(stack, name), value) for name, value in seen.items())
+    """Whether ``stack`` has each value of ``seen`` (``_same``; the common case, the same object, checked inline)."""
+    for name, value in seen.items():
+        mine = getattr(stack, name)
+        if mine is not value and not _same(mine, value):
+            return False
+    return True
 
 
 def stacks_shape_bounds(workload: TrainingWorkload, system: System, stacks: list[StackProfile],

@@ -21,9 +21,18 @@ from flopwatt.catalog.efficiency import EfficiencyCatalog
 from flopwatt.catalog.ici import Torus, torus_for
 from flopwatt.fabric.network import Fabric
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import data_parallel, experts, feasibility, ici_layout, memory, model_parallel, overlap, partition
+from flopwatt.perf import (
+    data_parallel,
+    experts,
+    feasibility,
+    ici_layout,
+    memory,
+    model_parallel,
+    overlap,
+    training_metrics,
+)
 from flopwatt.perf import flops as fl
-from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times, recomputed_matmul_share
+from flopwatt.perf.compute import DeviceRates, LayerTimes, layer_times, logits_times
 from flopwatt.perf.context_parallel import cp_layer_time
 from flopwatt.perf.plans import Plans
 from flopwatt.specs import ModelSpec, StackProfile, System, TrainingWorkload
@@ -122,7 +131,7 @@ def _stage_layers(ctx: _Context, plans: Plans, t_layer: np.ndarray,
     if ctx.stack.pipeline_partition == "parameters":
         return np.ceil(layers / plans.pp), with_logits
     if ctx.stack.pipeline_partition == "first-last":  # Megatron-Core uneven split (perf/partition.py)
-        split = partition.first_last_split(layers, plans.pp, plans.vpp)
+        split = memory.first_last_split_of(layers, plans.pp, plans.vpp)
         front = np.maximum(split["first"], np.where(plans.pp > 2, split["middle"], 0))
         logits_bound = split["last"] * t_layer + t_logits > front * t_layer
         return np.where(logits_bound, split["last"], front), (plans.pp == 1) | logits_bound
@@ -137,7 +146,7 @@ def _held_layers(ctx: _Context, plans: Plans, busiest: np.ndarray) -> np.ndarray
     pp micro-batches) or a middle stage's for the ``first-last`` split; else the slowest stage's."""
     if ctx.stack.pipeline_partition != "first-last":
         return busiest
-    split = partition.first_last_split(ctx.model.layers, plans.pp, plans.vpp)
+    split = memory.first_last_split_of(ctx.model.layers, plans.pp, plans.vpp)
     return np.maximum(split["first"], np.where(plans.pp > 2, split["middle"], 0)).astype(float)
 
 
@@ -275,12 +284,14 @@ def memory_total_bytes(ctx: _Context, plans: Plans, held_layers: np.ndarray) -> 
 
 def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, stack: StackProfile,
                       devices: int, efficiency: EfficiencyCatalog | None = None,
-                      fabric: Fabric | None = None) -> TrainingResult:
+                      fabric: Fabric | None = None, structural: np.ndarray | None = None) -> TrainingResult:
     """Step time with its breakdown, memory per device, MFU/HFU for every plan (vectorised, no I/O).
 
     Infeasible plans are not dropped: ``reason`` says why (see :mod:`flopwatt.perf.feasibility`);
     their numbers are computed but meaningless. Without a ``fabric`` the scale-out network is an
     ideal non-blocking one; with one, groups that climb above a leaf share its oversubscribed uplinks.
+    ``structural``: ``feasibility.structural_reasons`` of these plans, where the caller has them (a search that
+    counted them over its whole space).
     """
     eff = efficiency or catalog.efficiency()
     ctx = _context(workload, system, stack, eff, fabric, devices)
@@ -308,9 +319,10 @@ def evaluate_training(workload: TrainingWorkload, system: System, plans: Plans, 
         time["time/jitter"] = data_parallel.rank_jitter_time(stack.rank_jitter_mean_s, safe)
     time["time/step"] = sum(time.values())
     mem = _memory(ctx, safe, params, mb["_held_layers"])
-    reason = feasibility.structural_reasons(ctx.model, plans, stack, devices, workload.seq_len)
+    reason = structural if structural is not None else feasibility.structural_reasons(ctx.model, plans, stack,
+                                                                                      devices, workload.seq_len)
     reason = feasibility.with_memory(reason, mem["memory/total"], system.accelerator.hbm_bytes)
-    metrics = _metrics(ctx, workload, safe, time["time/step"], devices)
+    metrics = training_metrics.metrics(ctx, workload, safe, time["time/step"], devices)
     traffic = _traffic(ctx, safe, mb, params, shard)
     return TrainingResult(plans=plans, reason=reason, time=time, memory=mem, metrics=metrics, traffic=traffic)
 
@@ -356,36 +368,19 @@ def _bubble_stages(ctx: _Context, plans: Plans) -> np.ndarray:
 
 def _sanitised(plans: Plans) -> Plans:
     """Plans with degenerate values clamped so that infeasible rows compute without warnings."""
-    fields = {f: np.maximum(getattr(plans, f), 1) for f in ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch")}
+    fields = {f: _at_least_one(getattr(plans, f)) for f in ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch")}
     per_replica = fields["dp"] * fields["micro_batch"]
-    rounded = np.maximum(plans.global_batch - plans.global_batch % per_replica, per_replica)
-    gb = np.where(plans.micro_batches > 0, plans.global_batch, rounded)
+    split = plans.micro_batches > 0
+    if split.all():  # every batch splits: it stays (the rounding below would not be read)
+        gb = plans.global_batch
+    else:
+        rounded = np.maximum(plans.global_batch - plans.global_batch % per_replica, per_replica)
+        gb = np.where(split, plans.global_batch, rounded)
     return Plans(**fields, global_batch=gb, zero_stage=plans.zero_stage, recompute=plans.recompute,
                  recompute_layers=plans.recompute_layers,
                  sequence_parallel=plans.sequence_parallel)
 
 
-def _metrics(ctx: _Context, workload: TrainingWorkload, plans: Plans, step: np.ndarray,
-             devices: int) -> dict[str, np.ndarray]:
-    model_flops = fl.model_flops_per_step(ctx.model, ctx.seq, plans.global_batch)
-    w_full, w_sel = plans.recompute_weights(ctx.stack.selective_recompute)
-    full = fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, np.full(len(plans), 2))
-    selective = fl.recompute_flops_per_step(ctx.model, ctx.seq, plans.global_batch, np.full(len(plans), 1))
-    if ctx.stack.selective_saves == "every-other-matmul":  # a share of the linear layers, not the attention core
-        core = fl.attention_core_flops_per_sequence(ctx.model, ctx.seq) * plans.global_batch
-        selective = recomputed_matmul_share(ctx.model) * (full - core)
-    hw_flops = model_flops + w_full * full + w_sel * selective
-    peak = ctx.rates.linear_peak_flops_per_s or ctx.rates.peak_flops_per_s  # MFU against the run's precision
-    tokens_per_step = plans.global_batch * ctx.seq
-    out = {
-        "step_time_s": step,
-        "tokens_per_s": tokens_per_step / step,
-        "model_flops_per_s_per_device": model_flops / (step * devices),
-        "hardware_flops_per_s_per_device": hw_flops / (step * devices),
-        "mfu": model_flops / (step * devices * peak),
-        "mfu_16bit": model_flops / (step * devices * ctx.rates.peak_flops_per_s),
-        "hfu": hw_flops / (step * devices * peak),
-    }
-    if workload.tokens is not None:
-        out["time_to_train_s"] = workload.tokens / tokens_per_step * step
-    return out
+def _at_least_one(values: np.ndarray) -> np.ndarray:
+    """``np.maximum(values, 1)``; the array itself where no value is below 1 (the same values, no copy)."""
+    return values if len(values) and values.min() >= 1 else np.maximum(values, 1)
