@@ -18,6 +18,7 @@ stacks that read alike): the advice settles a stack by it where it is already ab
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -78,6 +79,66 @@ def _same(a: object, b: object) -> bool:
 
 _TIMES = bounds.LAYER_WORK_TIMES
 """The layer times (``compute.LayerTimes``) a shape's bound reads."""
+
+
+class _NotPerRow(Exception):
+    """The stacked contexts differ in a value that cannot be taken per row."""
+
+
+PER_ROW_STACK = ("flash_attention", "fused_elementwise", "selective_saves")
+"""Stack attributes ``compute.layer_times`` takes per row (``compute.per_row``)."""
+PER_ROW_RATES = ("attention_core_scale",)
+"""``compute.DeviceRates`` fields its arithmetic takes per row (a factor in ``gemm_time``)."""
+
+
+def _per_row(values: list[object], rows: int, may_differ: bool) -> object:
+    """One value of each block: itself where all agree (``_same``), else, where ``may_differ``, per row (a bool,
+    number or string array of ``rows`` rows per block); anything else cannot be per row."""
+    if all(_same(v, values[0]) for v in values[1:]):
+        return values[0]
+    if not may_differ or len({type(v) for v in values}) > 1 or not isinstance(values[0], (bool, int, float, str)):
+        raise _NotPerRow
+    return np.repeat(np.array(values), rows)
+
+
+class _StackedStack:
+    """Stands for the blocks' stacks: each attribute read once, per row where they differ; the names read kept."""
+
+    def __init__(self, stacks: list[StackProfile], rows: int) -> None:
+        self._stacks, self._rows, self.names = stacks, rows, set()
+
+    def __getattr__(self, name: str) -> object:
+        self.names.add(name)
+        return _per_row([getattr(s, name) for s in self._stacks], self._rows, name in PER_ROW_STACK)
+
+
+class _StackedContext:
+    """Stands for the blocks' search contexts (``training.search_context``), for one ``bounds.shard_times`` call
+    over the blocks' stacked rows: ``stack`` a :class:`_StackedStack`, ``rates`` one ``DeviceRates`` with each
+    field per row where they differ, every other field one value all agree on (else :class:`_NotPerRow`)."""
+
+    def __init__(self, contexts: list[object], stacks: list[StackProfile], rows: int) -> None:
+        self._contexts, self._rows = contexts, rows
+        self._stack = _StackedStack(stacks, rows)
+        self.fields: set[str] = set()
+
+    @property
+    def stack_reads(self) -> set[str]:
+        return self._stack.names
+
+    def __getattr__(self, name: str) -> object:
+        self.fields.add(name)
+        if name == "stack":
+            return self._stack
+        values = [getattr(c, name) for c in self._contexts]
+        if name == "rates":
+            first = values[0]
+            per_row = {f.name: _per_row([getattr(r, f.name) for r in values], self._rows, f.name in PER_ROW_RATES)
+                       for f in dataclasses.fields(first)}
+            return dataclasses.replace(first, **per_row)
+        if not all(_same(v, values[0]) for v in values[1:]):
+            raise _NotPerRow
+        return values[0]
 
 
 @dataclass(frozen=True)
@@ -178,6 +239,8 @@ class StackGrid:
         distinct = [axes for _, axes in known]
         options = tuple(np.unique(np.concatenate([own[k] for own in distinct])) for k in range(len(_AXES)))
         self.grid = _grid(request, options)
+        self._stacks = list(stacks)
+        """Stacks whose shard work is computed together (:meth:`_stacked_work`) on the first call that needs one."""
         self._penalty = bounds._straggler_penalty(catalog.efficiency(), system, request.devices)
         self._work: list[_ShardWork] = []
         self._whole: list[_Whole] = []
@@ -197,6 +260,8 @@ class StackGrid:
     def _shard_work(self, stack: StackProfile) -> _ShardWork:
         """``bounds.shard_times`` of every shard of the grid for ``stack``: a memo entry it agrees with, or a new
         one (computed in one call, keyed by what that call read of the stack)."""
+        if self._stacks:
+            self._stacked_work()
         entry = next((e for e in self._work if e.agrees(stack)), None)
         if entry is None:
             reads = _Reads(stack)
@@ -209,6 +274,42 @@ class StackGrid:
             entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits}, seen=seen)
             self._work.append(entry)
         return entry
+
+    def _stacked_work(self) -> None:
+        """The shard work of every stack of the grid in one ``bounds.shard_times`` call: each stack's rows of the
+        shards stacked (the layer arithmetic is row by row), its attributes and rates per row where they differ
+        (:class:`_StackedContext`). Where the contexts differ in what cannot be per row, nothing: each group
+        computes its own (:meth:`_shard_work`). Entries that read alike are kept once."""
+        stacks, self._stacks = self._stacks, []
+        contexts: list[tuple[dict[str, object], object]] = []  # (search_context's reads, the context)
+        blocks = []
+        for stack in stacks:
+            if any(e.agrees(stack) for e in self._work):
+                continue
+            known = next((c for c in contexts if _agrees(stack, c[0])), None)
+            if known is None:
+                reads = _Reads(stack)
+                ctx = search_context(self.workload, self.system, reads, self.request.devices, catalog.efficiency())
+                known = (reads.seen, ctx)
+                contexts.append(known)
+            blocks.append((stack, *known))
+        if len(blocks) < 2:
+            return
+        n = len(self.grid.shards)
+        stacked = _StackedContext([ctx for _, _, ctx in blocks], [stack for stack, _, _ in blocks], n)
+        try:
+            lt, logits = bounds.shard_times(stacked, self.grid.shards.take(np.tile(np.arange(n), len(blocks))))
+        except _NotPerRow:
+            return
+        unread = {name for name, field in CONTEXT_ONLY_READS.items() if field not in stacked.fields}
+        for k, (stack, made, _) in enumerate(blocks):
+            seen = {**{a: v for a, v in made.items() if a not in unread},
+                    **{a: getattr(stack, a) for a in stacked.stack_reads}}
+            if any(_agrees(stack, e.seen) for e in self._work):
+                continue
+            rows = slice(k * n, (k + 1) * n)
+            times = {**{name: getattr(lt, name)[rows] for name in _TIMES}, "logits": logits[rows]}
+            self._work.append(_ShardWork(times=times, seen=seen))
 
     def _per_layer(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray | slice) -> np.ndarray:
         """``bounds.layer_work`` of the shapes ``rows``: per shard (an element-wise function of the shard's times
