@@ -120,6 +120,7 @@ class _StackedContext:
     def __init__(self, contexts: list[object], stacks: list[StackProfile], rows: int) -> None:
         self._contexts, self._rows = contexts, rows
         self._stack = _StackedStack(stacks, rows)
+        self._rates = None
         self.fields: set[str] = set()
 
     @property
@@ -132,10 +133,13 @@ class _StackedContext:
             return self._stack
         values = [getattr(c, name) for c in self._contexts]
         if name == "rates":
+            if self._rates is not None:
+                return self._rates
             first = values[0]
             per_row = {f.name: _per_row([getattr(r, f.name) for r in values], self._rows, f.name in PER_ROW_RATES)
                        for f in dataclasses.fields(first)}
-            return dataclasses.replace(first, **per_row)
+            self._rates = dataclasses.replace(first, **per_row)
+            return self._rates
         if not all(_same(v, values[0]) for v in values[1:]):
             raise _NotPerRow
         return values[0]
@@ -292,7 +296,11 @@ class StackGrid:
                 ctx = search_context(self.workload, self.system, reads, self.request.devices, catalog.efficiency())
                 known = (reads.seen, ctx)
                 contexts.append(known)
-            blocks.append((stack, *known))
+            # one block per context and per-row values: a stack read alike in every other attribute agrees with
+            # its block's entry, one read otherwise computes its own (every block reads the others alike)
+            if not any(ctx is known[1] and all(_same(getattr(stack, a), getattr(other, a)) for a in PER_ROW_STACK)
+                       for other, _, ctx in blocks):
+                blocks.append((stack, *known))
         if len(blocks) < 2:
             return
         n = len(self.grid.shards)
