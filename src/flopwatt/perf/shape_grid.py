@@ -9,7 +9,9 @@ of the stack's :func:`flopwatt.perf.space.shape_superset`. Here they share their
 - the layer times of a shard (tp, cp, micro-batch, ep, sequence parallel: ``bounds.shard_times``) are computed once for
   every stack the computation cannot tell apart. It reads the stack through :class:`_Reads`, which records each
   attribute read; a stack with the same value of each of them gets the stored numbers (a pure function that
-  reads the same inputs computes the same values), another computes its own.
+  reads the same inputs computes the same values), another computes its own. The stacks' distinct inputs are
+  computed in one call over stacked rows (``StackGrid._stacked_work``): the attributes ``compute.layer_times``
+  takes per row (``PER_ROW_STACK``, ``PER_ROW_RATES``) may differ between the rows, nothing else may.
 
 Same numbers as :func:`flopwatt.perf.bounds.shape_bounds` per stack (tests/test_shape_grid.py). Looser and cheaper,
 :meth:`StackGrid.grid_bounds` bounds every shape of the grid with a stack's terms (one computation per group of
