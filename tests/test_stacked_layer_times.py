@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flopwatt import catalog
-from flopwatt.perf import bounds, shape_grid
+from flopwatt.perf import bounds, shape_grid, stacked_rows
 from flopwatt.perf.shape_grid import StackGrid
 from flopwatt.perf.space import PlanRequest
 from flopwatt.perf.training import search_context
@@ -80,12 +80,12 @@ def test_contexts_that_differ_in_a_shared_value_get_a_call_each(monkeypatch):
     base = catalog.get("stacks", "megatron-core")
     other = replace(base, id="other-kernel", attention_kernel=None)
     calls = _counting(monkeypatch)
-    real_per_row = shape_grid._per_row
+    real_per_row = stacked_rows._per_row
 
     def no_rows(values, rows, may_differ):  # as if no field could be per row
         return real_per_row(values, rows, False)
 
-    monkeypatch.setattr(shape_grid, "_per_row", no_rows)
+    monkeypatch.setattr(stacked_rows, "_per_row", no_rows)
     grid = StackGrid(workload, system, [base, replace(other, flash_attention=not base.flash_attention)], request)
     first = grid._shard_work(base)
     assert len(calls) == 2 and calls[0] == 2 * len(grid.grid.shards)  # the stacked try, then base's own

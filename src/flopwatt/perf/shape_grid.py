@@ -11,7 +11,7 @@ of the stack's :func:`flopwatt.perf.space.shape_superset`. Here they share their
   attribute read; a stack with the same value of each of them gets the stored numbers (a pure function that
   reads the same inputs computes the same values), another computes its own. The stacks' distinct inputs are
   computed in one call over stacked rows (``StackGrid._stacked_work``): the attributes ``compute.layer_times``
-  takes per row (``PER_ROW_STACK``, ``PER_ROW_RATES``) may differ between the rows, nothing else may.
+  takes per row (perf/stacked_rows.py) may differ between the rows, nothing else may.
 
 Same numbers as :func:`flopwatt.perf.bounds.shape_bounds` per stack (tests/test_shape_grid.py). Looser and cheaper,
 :meth:`StackGrid.grid_bounds` bounds every shape of the grid with a stack's terms (one computation per group of
@@ -20,7 +20,6 @@ stacks that read alike): the advice settles a stack by it where it is already ab
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -31,6 +30,8 @@ from flopwatt.perf import bounds, space
 from flopwatt.perf.bounds import ShapeBounds
 from flopwatt.perf.plans import Plans
 from flopwatt.perf.space import PlanRequest
+from flopwatt.perf.stacked_rows import PER_ROW_STACK, NotPerRow, StackedContext
+from flopwatt.perf.stacked_rows import same as _same
 from flopwatt.perf.training import search_context
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
@@ -72,79 +73,8 @@ CONTEXT_ONLY_READS = {"bf16_grad_reduce_fp32": "grad_reduce_bytes"}
 where the layer times read no such field, stacks that differ only in the attribute share them."""
 
 
-def _same(a: object, b: object) -> bool:
-    try:
-        return a is b or (type(a) is type(b) and bool(a == b))
-    except (TypeError, ValueError):  # a value without a plain truth (an array): never shared
-        return False
-
-
 _TIMES = bounds.LAYER_WORK_TIMES
 """The layer times (``compute.LayerTimes``) a shape's bound reads."""
-
-
-class _NotPerRow(Exception):
-    """The stacked contexts differ in a value that cannot be taken per row."""
-
-
-PER_ROW_STACK = ("flash_attention", "fused_elementwise", "selective_saves")
-"""Stack attributes ``compute.layer_times`` takes per row (``compute.per_row``)."""
-PER_ROW_RATES = ("attention_core_scale",)
-"""``compute.DeviceRates`` fields its arithmetic takes per row (a factor in ``gemm_time``)."""
-
-
-def _per_row(values: list[object], rows: int, may_differ: bool) -> object:
-    """One value of each block: itself where all agree (``_same``), else, where ``may_differ``, per row (a bool,
-    number or string array of ``rows`` rows per block); anything else cannot be per row."""
-    if all(_same(v, values[0]) for v in values[1:]):
-        return values[0]
-    if not may_differ or len({type(v) for v in values}) > 1 or not isinstance(values[0], (bool, int, float, str)):
-        raise _NotPerRow
-    return np.repeat(np.array(values), rows)
-
-
-class _StackedStack:
-    """Stands for the blocks' stacks: each attribute read once, per row where they differ; the names read kept."""
-
-    def __init__(self, stacks: list[StackProfile], rows: int) -> None:
-        self._stacks, self._rows, self.names = stacks, rows, set()
-
-    def __getattr__(self, name: str) -> object:
-        self.names.add(name)
-        return _per_row([getattr(s, name) for s in self._stacks], self._rows, name in PER_ROW_STACK)
-
-
-class _StackedContext:
-    """Stands for the blocks' search contexts (``training.search_context``), for one ``bounds.shard_times`` call
-    over the blocks' stacked rows: ``stack`` a :class:`_StackedStack`, ``rates`` one ``DeviceRates`` with each
-    field per row where they differ, every other field one value all agree on (else :class:`_NotPerRow`)."""
-
-    def __init__(self, contexts: list[object], stacks: list[StackProfile], rows: int) -> None:
-        self._contexts, self._rows = contexts, rows
-        self._stack = _StackedStack(stacks, rows)
-        self._rates = None
-        self.fields: set[str] = set()
-
-    @property
-    def stack_reads(self) -> set[str]:
-        return self._stack.names
-
-    def __getattr__(self, name: str) -> object:
-        self.fields.add(name)
-        if name == "stack":
-            return self._stack
-        values = [getattr(c, name) for c in self._contexts]
-        if name == "rates":
-            if self._rates is not None:
-                return self._rates
-            first = values[0]
-            per_row = {f.name: _per_row([getattr(r, f.name) for r in values], self._rows, f.name in PER_ROW_RATES)
-                       for f in dataclasses.fields(first)}
-            self._rates = dataclasses.replace(first, **per_row)
-            return self._rates
-        if not all(_same(v, values[0]) for v in values[1:]):
-            raise _NotPerRow
-        return values[0]
 
 
 @dataclass(frozen=True)
@@ -284,7 +214,7 @@ class StackGrid:
     def _stacked_work(self) -> None:
         """The shard work of every stack of the grid in one ``bounds.shard_times`` call: each stack's rows of the
         shards stacked (the layer arithmetic is row by row), its attributes and rates per row where they differ
-        (:class:`_StackedContext`). Where the contexts differ in what cannot be per row, nothing: each group
+        (:class:`StackedContext`). Where the contexts differ in what cannot be per row, nothing: each group
         computes its own (:meth:`_shard_work`). Entries that read alike are kept once."""
         stacks, self._stacks = self._stacks, []
         contexts: list[tuple[dict[str, object], object]] = []  # (search_context's reads, the context)
@@ -306,10 +236,10 @@ class StackGrid:
         if len(blocks) < 2:
             return
         n = len(self.grid.shards)
-        stacked = _StackedContext([ctx for _, _, ctx in blocks], [stack for stack, _, _ in blocks], n)
+        stacked = StackedContext([ctx for _, _, ctx in blocks], [stack for stack, _, _ in blocks], n)
         try:
             lt, logits = bounds.shard_times(stacked, self.grid.shards.take(np.tile(np.arange(n), len(blocks))))
-        except _NotPerRow:
+        except NotPerRow:
             return
         unread = {name for name, field in CONTEXT_ONLY_READS.items() if field not in stacked.fields}
         for k, (stack, made, _) in enumerate(blocks):
