@@ -114,6 +114,14 @@ class LayerTimes:
     """Forward time of the attention core (what context-parallel KV exchange overlaps)."""
 
 
+def per_row(flag: object, yes: object, no: object) -> object:
+    """``yes if flag else no``; where ``flag`` is an array (one stack attribute per row: perf/shape_grid.py stacks
+    several stacks' rows in one call), the choice row by row (``np.where``: the same value in each row)."""
+    if isinstance(flag, np.ndarray):
+        return np.where(flag, yes, no)
+    return yes if flag else no
+
+
 def elementwise_elements(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, tp: np.ndarray,
                          sequence_parallel: np.ndarray, stack: StackProfile, *, moe: bool = False,
                          seq_kv: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -124,18 +132,22 @@ def elementwise_elements(model: ModelSpec, seq: np.ndarray, batch: np.ndarray, t
     tokens = batch * seq
     replicated = np.where(sequence_parallel, tokens / tp, tokens)  # norms/dropout run on every TP rank
     gated = model.mlp_matrices == 3
-    if stack.fused_elementwise:
-        norm_dropout = (2 * 2 + 2 * 3.5) * h * replicated
-        activation = (3 if gated else 2) * f * tokens / tp
-        softmax = 2.0 + 2.5
-    else:
-        norm_dropout = (2 * 2 + 2 * 7.5) * h * replicated
-        activation = (5 if gated else 4) * f * tokens / tp
-        softmax = 6.0 + 2.5
+    fused = stack.fused_elementwise
+    norm_dropout = per_row(fused, 2 * 2 + 2 * 3.5, 2 * 2 + 2 * 7.5) * h * replicated
+    activation = per_row(fused, 3 if gated else 2, 5 if gated else 4) * f * tokens / tp
+    softmax = per_row(fused, 2.0 + 2.5, 6.0 + 2.5)
     scores = batch * (model.heads / tp) * seq * (seq if seq_kv is None else seq_kv)
-    attention = np.zeros_like(scores, dtype=float) if stack.flash_attention else softmax * scores
+    flash = stack.flash_attention
+    attention = np.zeros_like(scores, dtype=float) if _always(flash) else softmax * scores
+    if isinstance(flash, np.ndarray):
+        attention = np.where(flash, 0.0, attention)
     routing = token_routing_elements(model, tokens / tp) if moe else 0.0
     return norm_dropout + activation + routing, attention
+
+
+def _always(flag: object) -> bool:
+    """Whether a stack attribute (a value, or per row an array) is true in every row."""
+    return bool(np.all(flag)) if isinstance(flag, np.ndarray) else bool(flag)
 
 
 def token_routing_elements(model: ModelSpec, tokens: np.ndarray) -> np.ndarray:
@@ -158,11 +170,13 @@ def layer_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndarray
     """Forward, backward and recompute time of one layer for one micro-batch (no communication)."""
     gemms = fl.layer_gemms(model, shard, rates.act_bytes, moe=moe)
     seq, batch, tp, seq_kv = shard.seq, shard.batch, shard.tp, shard.keys
-    if stack.flash_attention:  # scores stay on chip: only Q, K, V and the output are read/written
+    flash = stack.flash_attention
+    if np.any(flash):  # scores stay on chip: only Q, K, V and the output are read/written
         io = rates.act_bytes * batch * (model.heads / tp) * (seq + seq_kv)
         io = io * (model.head_size if model.mla is None else model.mla.qk_nope_head_dim + model.mla.v_head_dim)
-        gemms = {**gemms, **{k: (gemms[k][0], io, gemms[k][2]) for k in fl.ATTENTION_CORE}}
-    t_gemm = {k: c * _call_time(rates, k, f, b, stack.flash_attention) for k, (f, b, c) in gemms.items()}
+        gemms = {**gemms, **{k: (gemms[k][0], per_row(flash, io, gemms[k][1]), gemms[k][2])
+                             for k in fl.ATTENTION_CORE}}
+    t_gemm = {k: c * _call_time(rates, k, f, b, flash) for k, (f, b, c) in gemms.items()}
     dense = sum(t for k, t in t_gemm.items() if k not in fl.ATTENTION_CORE)
     core = sum(t_gemm[k] for k in fl.ATTENTION_CORE)
     other, attn = elementwise_elements(model, seq, batch, tp, sequence_parallel, stack, moe=moe, seq_kv=seq_kv)
@@ -173,9 +187,12 @@ def layer_times(model: ModelSpec, shard: fl.Shard, sequence_parallel: np.ndarray
     backward = 2 * (dense + core) + 2 * (t_other + t_attn) + cast_b
     core_bytes = sum(gemms[k][1] * gemms[k][2] for k in fl.ATTENTION_CORE) + attn * rates.act_bytes
     hbm_forward = sum(b * c for _, b, c in gemms.values()) + (other + attn) * rates.act_bytes + cast_bytes
+    saves = stack.selective_saves
+    every_other = np.asarray(saves) == "every-other-matmul" if isinstance(saves, np.ndarray) else \
+        saves == "every-other-matmul"
     selective = core + t_attn
-    if stack.selective_saves == "every-other-matmul":
-        selective = recomputed_matmul_share(model) * (dense + cast_f) + t_other
+    if np.any(every_other):
+        selective = per_row(every_other, recomputed_matmul_share(model) * (dense + cast_f) + t_other, selective)
     return LayerTimes(forward=forward, backward=backward, recompute_full=forward,
                       recompute_selective=selective, elementwise_forward=t_other + t_attn,
                       weight_gradient=dense, hbm_bytes_forward=hbm_forward, hbm_bytes_selective=core_bytes,
@@ -233,7 +250,7 @@ def _call_time(rates: DeviceRates, name: str, flops: np.ndarray, nbytes: np.ndar
     attention core in 16 bits, inside a flash kernel at that kernel's efficiency (``attention_core_scale``)."""
     if name not in fl.ATTENTION_CORE:
         return rates.gemm_time(flops, nbytes, linear=True)
-    return rates.gemm_time(flops, nbytes, efficiency_scale=rates.attention_core_scale if flash else 1.0)
+    return rates.gemm_time(flops, nbytes, efficiency_scale=per_row(flash, rates.attention_core_scale, 1.0))
 
 
 def recomputed_matmul_share(model: ModelSpec) -> float:

@@ -9,7 +9,9 @@ of the stack's :func:`flopwatt.perf.space.shape_superset`. Here they share their
 - the layer times of a shard (tp, cp, micro-batch, ep, sequence parallel: ``bounds.shard_times``) are computed once for
   every stack the computation cannot tell apart. It reads the stack through :class:`_Reads`, which records each
   attribute read; a stack with the same value of each of them gets the stored numbers (a pure function that
-  reads the same inputs computes the same values), another computes its own.
+  reads the same inputs computes the same values), another computes its own. The stacks' distinct inputs are
+  computed in one call over stacked rows (``StackGrid._stacked_work``): the attributes ``compute.layer_times``
+  takes per row (perf/stacked_rows.py) may differ between the rows, nothing else may.
 
 Same numbers as :func:`flopwatt.perf.bounds.shape_bounds` per stack (tests/test_shape_grid.py). Looser and cheaper,
 :meth:`StackGrid.grid_bounds` bounds every shape of the grid with a stack's terms (one computation per group of
@@ -28,6 +30,8 @@ from flopwatt.perf import bounds, space
 from flopwatt.perf.bounds import ShapeBounds
 from flopwatt.perf.plans import Plans
 from flopwatt.perf.space import PlanRequest
+from flopwatt.perf.stacked_rows import PER_ROW_STACK, NotPerRow, StackedContext
+from flopwatt.perf.stacked_rows import same as _same
 from flopwatt.perf.training import search_context
 from flopwatt.specs import StackProfile, System, TrainingWorkload
 
@@ -67,13 +71,6 @@ class _Fields:
 CONTEXT_ONLY_READS = {"bf16_grad_reduce_fp32": "grad_reduce_bytes"}
 """Stack attribute -> the one field of ``training.search_context`` it sets (tests/test_shape_grid.py checks it):
 where the layer times read no such field, stacks that differ only in the attribute share them."""
-
-
-def _same(a: object, b: object) -> bool:
-    try:
-        return a is b or (type(a) is type(b) and bool(a == b))
-    except (TypeError, ValueError):  # a value without a plain truth (an array): never shared
-        return False
 
 
 _TIMES = bounds.LAYER_WORK_TIMES
@@ -178,6 +175,8 @@ class StackGrid:
         distinct = [axes for _, axes in known]
         options = tuple(np.unique(np.concatenate([own[k] for own in distinct])) for k in range(len(_AXES)))
         self.grid = _grid(request, options)
+        self._stacks = list(stacks)
+        """Stacks whose shard work is computed together (:meth:`_stacked_work`) on the first call that needs one."""
         self._penalty = bounds._straggler_penalty(catalog.efficiency(), system, request.devices)
         self._work: list[_ShardWork] = []
         self._whole: list[_Whole] = []
@@ -197,6 +196,8 @@ class StackGrid:
     def _shard_work(self, stack: StackProfile) -> _ShardWork:
         """``bounds.shard_times`` of every shard of the grid for ``stack``: a memo entry it agrees with, or a new
         one (computed in one call, keyed by what that call read of the stack)."""
+        if self._stacks:
+            self._stacked_work()
         entry = next((e for e in self._work if e.agrees(stack)), None)
         if entry is None:
             reads = _Reads(stack)
@@ -209,6 +210,46 @@ class StackGrid:
             entry = _ShardWork(times={**{name: getattr(lt, name) for name in _TIMES}, "logits": logits}, seen=seen)
             self._work.append(entry)
         return entry
+
+    def _stacked_work(self) -> None:
+        """The shard work of every stack of the grid in one ``bounds.shard_times`` call: each stack's rows of the
+        shards stacked (the layer arithmetic is row by row), its attributes and rates per row where they differ
+        (:class:`StackedContext`). Where the contexts differ in what cannot be per row, nothing: each group
+        computes its own (:meth:`_shard_work`). Entries that read alike are kept once."""
+        stacks, self._stacks = self._stacks, []
+        contexts: list[tuple[dict[str, object], object]] = []  # (search_context's reads, the context)
+        blocks = []
+        for stack in stacks:
+            if any(e.agrees(stack) for e in self._work):
+                continue
+            known = next((c for c in contexts if _agrees(stack, c[0])), None)
+            if known is None:
+                reads = _Reads(stack)
+                ctx = search_context(self.workload, self.system, reads, self.request.devices, catalog.efficiency())
+                known = (reads.seen, ctx)
+                contexts.append(known)
+            # one block per context and per-row values: a stack read alike in every other attribute agrees with
+            # its block's entry, one read otherwise computes its own (every block reads the others alike)
+            if not any(ctx is known[1] and all(_same(getattr(stack, a), getattr(other, a)) for a in PER_ROW_STACK)
+                       for other, _, ctx in blocks):
+                blocks.append((stack, *known))
+        if len(blocks) < 2:
+            return
+        n = len(self.grid.shards)
+        stacked = StackedContext([ctx for _, _, ctx in blocks], [stack for stack, _, _ in blocks], n)
+        try:
+            lt, logits = bounds.shard_times(stacked, self.grid.shards.take(np.tile(np.arange(n), len(blocks))))
+        except NotPerRow:
+            return
+        unread = {name for name, field in CONTEXT_ONLY_READS.items() if field not in stacked.fields}
+        for k, (stack, made, _) in enumerate(blocks):
+            seen = {**{a: v for a, v in made.items() if a not in unread},
+                    **{a: getattr(stack, a) for a in stacked.stack_reads}}
+            if any(_agrees(stack, e.seen) for e in self._work):
+                continue
+            rows = slice(k * n, (k + 1) * n)
+            times = {**{name: getattr(lt, name)[rows] for name in _TIMES}, "logits": logits[rows]}
+            self._work.append(_ShardWork(times=times, seen=seen))
 
     def _per_layer(self, stack: StackProfile, work: _ShardWork, rows: np.ndarray | slice) -> np.ndarray:
         """``bounds.layer_work`` of the shapes ``rows``: per shard (an element-wise function of the shard's times
