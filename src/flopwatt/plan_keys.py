@@ -65,15 +65,21 @@ _SYSTEM_KEYS: dict[int, tuple[System, Hashed]] = {}
 """id -> (system, its frozen value): systems are catalog objects, so their keys are computed once."""
 
 
-def system_key(system: System) -> Hashed:
-    known = _SYSTEM_KEYS.get(id(system))
-    if known is not None and known[0] is system:
+def _by_identity(table: dict, obj, make) -> Hashed:
+    """``make(obj)`` computed once per object: ``table`` maps id -> (object, key), and holding the object keeps its
+    id from being reused; cleared past 256 entries."""
+    known = table.get(id(obj))
+    if known is not None and known[0] is obj:
         return known[1]
-    if len(_SYSTEM_KEYS) >= 256:
-        _SYSTEM_KEYS.clear()
-    key = Hashed(_frozen(system))
-    _SYSTEM_KEYS[id(system)] = (system, key)  # holding the system keeps its id from being reused
+    if len(table) >= 256:
+        table.clear()
+    key = make(obj)
+    table[id(obj)] = (obj, key)
     return key
+
+
+def system_key(system: System) -> Hashed:
+    return _by_identity(_SYSTEM_KEYS, system, lambda s: Hashed(_frozen(s)))
 
 
 _STACK_KEYS: dict[int, tuple[StackProfile, Hashed]] = {}
@@ -83,14 +89,7 @@ _LAST_WORKLOAD: tuple = ()
 
 
 def _stack_key(stack: StackProfile) -> Hashed:
-    known = _STACK_KEYS.get(id(stack))
-    if known is not None and known[0] is stack:
-        return known[1]
-    if len(_STACK_KEYS) >= 256:
-        _STACK_KEYS.clear()
-    key = Hashed(stack)
-    _STACK_KEYS[id(stack)] = (stack, key)  # holding the stack keeps its id from being reused
-    return key
+    return _by_identity(_STACK_KEYS, stack, Hashed)
 
 
 def _workload_key(workload: TrainingWorkload) -> Hashed:
