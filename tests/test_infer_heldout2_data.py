@@ -3,43 +3,25 @@ is made on these rows, see validation/SPLIT_infer.md)."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
+import heldout_data
 from flopwatt import catalog
 from flopwatt import validate as val
 from flopwatt.validate.rows import publishes_run_inputs
+from heldout_data import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CSV = ROOT / "validation" / "infer_heldout2.csv"
-FIRST = ROOT / "validation" / "infer_heldout.csv"
 PREFIXES = {"MLPA41", "MLPP51", "RHAT51", "MLPA60", "MLPP60", "KRAI60"}  # validation/DATASET_infer.md
 UNITS = {"tokens/s"}
 SCENARIOS = {"offline", "server", "max_load"}
 
 
-def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames or []), list(reader)
-
-
 def _rows() -> list[dict[str, str]]:
-    header, rows = _read(CSV)
-    assert header == _read(FIRST)[0] == list(val.SCHEMA)
-    return rows
+    return heldout_data.rows(CSV)
 
 
 def _other_ids() -> dict[str, set[str]]:
     """Row ids of every other validation or benchmark data file that has an ``id`` column."""
-    out = {}
-    for path in sorted([*ROOT.glob("validation/*.csv"), *ROOT.glob("bench/data/*.csv")]):
-        if path == CSV:
-            continue
-        header, rows = _read(path)
-        if "id" in header:
-            out[path.name] = {r["id"] for r in rows}
-    return out
+    return {name: {r["id"] for r in rows} for name, rows in heldout_data.others(CSV).items()}
 
 
 def test_ids_are_unique_new_and_carry_the_new_prefixes():

@@ -3,16 +3,13 @@ is made on these rows, see validation/SPLIT_infer.md)."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
+import heldout_data
 from flopwatt import catalog
 from flopwatt import validate as val
 from flopwatt.validate.rows import publishes_run_inputs
+from heldout_data import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CSV = ROOT / "validation" / "infer_heldout3.csv"
-FIRST = ROOT / "validation" / "infer_heldout.csv"
 PREFIXES = {"MLPR50", "MLPR51", "MLPB51", "MLPR60"}  # validation/DATASET_infer.md, "Third hold-out"
 UNITS = {"tokens/s"}
 SCENARIOS = {"offline", "server", "max_load"}
@@ -22,28 +19,12 @@ SERVER_LIMITS = {("2", "0.2"), ("0.45", "0.04")}
 """MLPerf Server and Interactive p99 limits of llama2-70b and mixtral-8x7b (TTFT s, TPOT s)."""
 
 
-def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames or []), list(reader)
-
-
 def _rows() -> list[dict[str, str]]:
-    header, rows = _read(CSV)
-    assert header == _read(FIRST)[0] == list(val.SCHEMA)
-    return rows
+    return heldout_data.rows(CSV)
 
 
 def _others() -> dict[str, list[dict[str, str]]]:
-    """Rows of every other validation or benchmark data file that has an ``id`` column."""
-    out = {}
-    for path in sorted([*ROOT.glob("validation/*.csv"), *ROOT.glob("bench/data/*.csv")]):
-        if path == CSV:
-            continue
-        header, rows = _read(path)
-        if "id" in header:
-            out[path.name] = rows
-    return out
+    return heldout_data.others(CSV)
 
 
 def test_ids_are_unique_new_and_carry_the_new_prefixes():
