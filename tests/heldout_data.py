@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 from flopwatt import validate as val
+from flopwatt.validate.rows import publishes_run_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = ROOT / "validation" / "infer_heldout.csv"
@@ -35,3 +36,17 @@ def others(path: Path) -> dict[str, list[dict[str, str]]]:
         if "id" in header:
             out[other.name] = found
     return out
+
+
+def check_run_inputs(row: dict[str, str]) -> None:
+    """The run inputs validate needs (devices, mean output length) are published and in physical ranges, the
+    published plan uses exactly the row's devices, and only server rows carry latency limits."""
+    assert publishes_run_inputs(row), row["id"]
+    n, tp, pp, dp = (int(row[k]) for k in ("n_devices", "tp", "pp", "dp"))
+    assert n >= 1 and n == tp * pp * dp, row["id"]
+    assert 1.0 <= float(row["output_len"]) <= 32768, row["id"]
+    if row["input_len"]:
+        assert 1.0 <= float(row["input_len"]) <= 131072, row["id"]
+    assert row["precision"] in {"fp4", "fp8", "bf16", "fp16"}, row["id"]
+    if row["scenario"] != "server":
+        assert not row["ttft_p99_s"] and not row["tpot_p99_s"], row["id"]

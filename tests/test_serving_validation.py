@@ -24,11 +24,16 @@ HOPPER = ("h100-sxm5-80gb", "h200-sxm-141gb")
 BLACKWELL = ("b200-sxm-180gb", "gb200")
 
 
+def _errors(accelerators: tuple[str, ...], count: int) -> list[float]:
+    """Signed relative error of each table row on these accelerators (``count`` rows expected)."""
+    rows = [r for r in csv.DictReader(DATA.open()) if r["accelerator"] in accelerators]
+    assert len(rows) == count
+    return [predict(r) / float(r["output_tokens_per_s"]) - 1 for r in rows]
+
+
 @pytest.fixture(scope="module")
 def errors() -> list[float]:
-    rows = [r for r in csv.DictReader(DATA.open()) if r["accelerator"] in HOPPER]
-    assert len(rows) == 60
-    return [predict(r) / float(r["output_tokens_per_s"]) - 1 for r in rows]
+    return _errors(HOPPER, 60)
 
 
 def test_hopper_fp8_median_error_within_10_percent(errors):
@@ -41,9 +46,7 @@ def test_hopper_fp8_every_row_within_30_percent(errors):
 
 @pytest.fixture(scope="module")
 def blackwell_errors() -> list[float]:
-    rows = [r for r in csv.DictReader(DATA.open()) if r["accelerator"] in BLACKWELL]
-    assert len(rows) == 40
-    return [predict(r) / float(r["output_tokens_per_s"]) - 1 for r in rows]
+    return _errors(BLACKWELL, 40)
 
 
 def test_blackwell_fp4_median_error_within_10_percent(blackwell_errors):
