@@ -285,7 +285,8 @@ def _setup(req: ServeRequest) -> tuple[ServingHardware, tuple[float, float], Slo
     kv = BYTES[req.kv_precision or ("fp8" if req.precision in ("fp8", "fp4", "int4", "int8") else "bf16")]
     memory = acc.hbm_bytes if acc.has_off_chip_memory else acc.sram_bytes
     rates = _rates(system, req.precision, req.power_cap_w)
-    hardware = ServingHardware(rates, up, memory, out, system.scale_up_domain_devices)
+    hardware = ServingHardware(rates, up, memory, out, system.scale_up_domain_devices,
+                               eff.layer_pass_for(acc.vendor) or 0.0)
     return hardware, (weight_bytes, kv), Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
 
 

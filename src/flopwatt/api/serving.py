@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flopwatt import catalog
 from flopwatt.api import results
 from flopwatt.api.fields import DEFAULTS
 from flopwatt.api.requests import ServeCompareRequest, ServeRequest
@@ -86,6 +87,17 @@ def _cost_basis(system, notes: Assumptions) -> None:
                   "hosts and network unpriced, $/token a lower bound)")
 
 
+def _layer_pass_rule(vendor: str, notes: Assumptions) -> None:
+    """Say what fixed time every layer of a forward pass is given (catalog efficiency ``[layer_pass]``)."""
+    fixed = catalog.efficiency().layer_pass_for(vendor)
+    if fixed is None:
+        notes.add(f"layer pass: no fixed time per layer known for {vendor} devices; none counted beyond the kernels' "
+                  "rooflines (unknown)")
+    else:
+        notes.add(f"layer pass: each layer of a forward pass takes {1e6 * fixed:g} us beyond its kernels' rooflines "
+                  f"(launch gaps, fill and drain; catalog efficiency layer_pass.{vendor})")
+
+
 def _mesh_rule(system, plan: dict, notes: Assumptions) -> None:
     """Say so when a tensor-parallel group sits on a point-to-point mesh (xGMI): it reaches only the links to its
     own peers (:func:`flopwatt.perf.serving_step.group_tier`)."""
@@ -103,6 +115,7 @@ def _estimate(req: ServeRequest, core, engine_id: str, notes: Assumptions) -> re
 
     setting = resolve_setting(req, notes)
     _cost_basis(core.system, notes)
+    _layer_pass_rule(core.system.accelerator.vendor, notes)
     inputs = {"model": core.model.id, "system": core.system.id, "accelerator": core.system.accelerator.id,
               "engine": engine_id, "devices": core.devices, "precision": core.precision, "input_len": core.input_len,
               "output_len": core.output_len, "site": req.site, "cooling": req.cooling}

@@ -55,6 +55,17 @@ def _fractions(data: dict[str, Any], table: str, key: str) -> dict[str, float]:
     return out
 
 
+def _layer_pass_fixed_s(data: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for vendor, entry in data.get("layer_pass", {}).items():
+        fixed = entry.get("fixed_s") if isinstance(entry, dict) else None
+        if not isinstance(fixed, float) or not 0.0 <= fixed < 1e-3 or "source" not in entry or "retrieved" not in entry:
+            raise InputError(f"efficiency layer_pass.{vendor}.fixed_s",
+                             "seconds in [0, 1e-3) with a source and a retrieved date")
+        out[vendor] = fixed
+    return out
+
+
 def _roofline_norm(data: dict[str, Any]) -> float | None:
     entry = data.get("gemm_call", {})
     norm = entry.get("roofline_norm")
@@ -230,6 +241,9 @@ class EfficiencyCatalog:
     """Flash-attention kernels by name (``[attention_kernel]``), each with the stacks that run it."""
     fp8_casts: dict[str, CastTraffic] | None = None
     """FP8 scaling recipes by name (``[fp8_cast]``), each with the stacks that run it."""
+    layer_pass_fixed_s: dict[str, float] | None = None
+    """Accelerator vendor -> fixed time a serving forward pass spends per layer on one device whatever its size
+    (``[layer_pass]``); a vendor absent has none known."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EfficiencyCatalog:
@@ -249,7 +263,11 @@ class EfficiencyCatalog:
                           fraction=False)
             measured[tech] = CollectiveTable(x, y, entry["source"])
         return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data), measured,
-                   _straggler(data), _attention_kernels(data, gemm), _cast_traffic(data))
+                   _straggler(data), _attention_kernels(data, gemm), _cast_traffic(data), _layer_pass_fixed_s(data))
+
+    def layer_pass_for(self, vendor: str) -> float | None:
+        """``[layer_pass]`` fixed time per layer for this accelerator vendor; None = none known."""
+        return (self.layer_pass_fixed_s or {}).get(vendor)
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:

@@ -143,6 +143,9 @@ class ServingHardware:
     """Each device's NIC, which expert All-to-Alls use beyond the scale-up domain (None: scale-up only)."""
     domain_devices: int | None = None
     """Devices per scale-up domain (None: a replica never leaves it)."""
+    layer_fixed_s: float = 0.0
+    """Fixed time a forward pass spends per layer on one device, however few its tokens (catalog ``[layer_pass]``):
+    :func:`_stage`."""
 
 
 def kv_bytes_per_token_layer_on_rank(model: ModelSpec, kv_bytes: float, tp: np.ndarray) -> np.ndarray:
@@ -252,7 +255,9 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
            extra_prompt: float, mode: str = "mixed") -> tuple[dict, np.ndarray, np.ndarray]:
     """(components of one stage pass of ``micro`` sequences, weight bytes it streams per device, prompt
     tokens it prefills) (:func:`_iteration`). ``mode`` "decode": a decode-only pass (no prompt tokens ride
-    it); "prompts": a prompt-only pass of ``micro`` prompt tokens (no decoding sequences)."""
+    it); "prompts": a prompt-only pass of ``micro`` prompt tokens (no decoding sequences). Each of the stage's
+    layers also takes ``hw.layer_fixed_s`` however few its tokens (``layer_fixed_s``): the gaps and the fill and
+    drain of its kernels, which the rooflines of :mod:`flopwatt.perf.serving_step` leave out."""
     tp, pp, ep = shape
     lengths = Lengths.of(lengths)
     inp, out = lengths
@@ -282,6 +287,7 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
         "tp_comm_s": step.tp_comm_time(model, tokens, tp, hw.scale_up, hw.domain_devices) / pp,
         "pp_comm_s": np.where(pp > 1, coll.p2p(step.ACT_BYTES * model.hidden * tokens, hw.scale_up), 0.0),
         "ep_all_to_all_s": ep_par.all_to_all_time(model, tokens, tp, ep, tiers, hw.domain_devices, quantized) / pp,
+        "layer_fixed_s": model.layers * hw.layer_fixed_s / pp + np.zeros_like(tokens, dtype=float),
     }
     return parts, streamed / pp, steady + extra_prompt
 

@@ -18,8 +18,8 @@ Element-wise traffic per token per layer, in activation elements, for an inferen
 the residual add into RMSNorm (vLLM ``fused_add_rms_norm``, TensorRT-LLM's fused AddRMSNorm) and the
 gate into the activation (SwiGLU ``silu_and_mul``): two norms read the residual and the branch output
 and write both back (2 x 4h); the gated activation reads 2f/t and writes f/t; rotary embedding reads
-and writes the local query and key heads. Kernel launches are hidden by CUDA graphs and are not
-counted.
+and writes the local query and key heads. What a layer's kernels take beyond these rooflines whatever their
+size (launch gaps, fill and drain) is one fixed time per layer, added by :func:`flopwatt.perf.serving._stage`.
 
 MoE layers place whole experts on the devices of the group (expert parallelism across the TP group,
 as TensorRT-LLM and DeepSeek-V3 serve), or across ``tp x ep`` devices of ``ep`` attention groups
