@@ -84,15 +84,15 @@ def test_the_tpot_tail_sees_the_whole_prompt_spread_unless_a_cycle_carries_less(
     """A prompt that fits one cycle adds its whole length to it: the cycle's prompt-time variance uses E[in^2],
     not E[in]^2 (the mean prompt fitting the chunk says nothing about the long ones); a smaller piece per cycle
     (chunk or leftover budget) caps it at piece x E[in]."""
-    from flopwatt.perf import serving as sv
+    from flopwatt.perf import serving_slo as slo
     from flopwatt.perf import serving_tail as tail
     from flopwatt.perf.lengths import Lengths
 
     lengths = Lengths(222.33, 294.45, 294.45 ** 2 * (1 + 0.787 ** 2), None, 78843.6)
     cycles = (np.array([0.030]), np.array([0.034]), np.array([0.030 + 222.33 * 7e-5]))
     args = (lengths, cycles, 222.33, np.array([150.0]), 2.326, 99.0)
-    whole = sv._request_tpot_quantile(*args, np.inf)[0]
-    capped = sv._request_tpot_quantile(*args, np.array([222.33]))[0]
+    whole = slo._request_tpot_quantile(*args, np.inf)[0]
+    capped = slo._request_tpot_quantile(*args, np.array([222.33]))[0]
     points = tail.output_length_points(294.45, lengths.output_cv())
     var = 150.0 / 222.33 * 7e-5 ** 2 * 78843.6
     direct = tail.tpot_quantile_s(np.array([0.030]), np.array([0.004 / 2.326]), np.array([var]), points, 0.99)[0]

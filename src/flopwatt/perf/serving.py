@@ -34,9 +34,9 @@ from flopwatt.perf import serving_balance as balance
 from flopwatt.perf import serving_ep as ep_par
 from flopwatt.perf import serving_queue as queue
 from flopwatt.perf import serving_step as step
-from flopwatt.perf import serving_tail as request_tail
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.lengths import Lengths
+from flopwatt.perf.serving_slo import _prompt_queue, _request_tpot_quantile
 from flopwatt.specs import ModelSpec
 
 BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5 + 1.0 / 16, "int4": 0.5 + 2.0 / 128}
@@ -290,39 +290,6 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
         "layer_fixed_s": model.layers * hw.layer_fixed_s / pp + np.zeros_like(tokens, dtype=float),
     }
     return parts, streamed / pp, steady + extra_prompt
-
-
-def _prompt_queue(lengths: Lengths, tpot, chunk_cycle, chunk: float, prefill_tokens, own_ttft,
-                  slo: Slo, budget_floor=None) -> tuple[np.ndarray, np.ndarray]:
-    """(share of full load the server may take, TTFT-quantile wait in the prompt queue there): the M/G/1
-    prompt queue of :mod:`flopwatt.perf.serving_queue`, service = a prompt's prefill at the marginal time
-    per prefill token the extra chunk adds to a cycle. Without a TTFT target, full load and no wait."""
-    if slo.ttft_s is None:
-        return np.ones_like(tpot), np.zeros_like(tpot)
-    per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
-    if budget_floor is not None:  # prompts only fill the token budget the decodes leave (serving_queue)
-        per_token = np.maximum(per_token, budget_floor)
-    share = per_token * prefill_tokens / tpot  # prefill share of a full-load cycle
-    return queue.admitted_load(share, lengths.input_tokens * per_token, lengths.input_second_moment() * per_token ** 2,
-                               own_ttft, slo.ttft_s, slo.percentile / 100.0)
-
-
-def _request_tpot_quantile(lengths: Lengths, cycles: tuple, chunk: float, prefill_tokens, z: float,
-                           percentile: float, piece=np.inf) -> np.ndarray:
-    """Percentile over requests of their TPOT (:mod:`flopwatt.perf.serving_tail`). ``cycles`` = (mean cycle,
-    cycle at the tail batch ``b + z sqrt(b)``, cycle with one more prompt chunk). The prompts of a cycle arrive
-    ``prefill_tokens / E[in]`` at a time (Poisson), each adding the marginal time per prompt token for its
-    tokens in that cycle; a prompt longer than ``piece`` (the most prompt tokens of one request a cycle carries:
-    the engine's chunk, or the budget the decodes leave) is spread over cycles, so a cycle's prompt-time variance
-    is ``rate x c^2 x E[in min(in, piece)]`` (taken as min(E[in^2], piece E[in])). ``chunk`` is only the test
-    chunk that measured ``c``."""
-    tpot, tpot_batch, chunk_cycle = cycles
-    per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
-    prompts = np.asarray(prefill_tokens, dtype=float) / lengths.input_tokens
-    spread = np.minimum(lengths.input_second_moment(), np.asarray(piece, dtype=float) * lengths.input_tokens)
-    points = request_tail.output_length_points(lengths.output_tokens, lengths.output_cv())
-    return request_tail.tpot_quantile_s(tpot, (tpot_batch - tpot) / z, prompts * per_token ** 2 * spread, points,
-                                percentile / 100.0)
 
 
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,

@@ -4,8 +4,9 @@ The advice bounds every other stack's space (api/training.py); each is :func:`fl
 of the stack's :func:`flopwatt.perf.space.shape_superset`. Here they share their work:
 
 - one grid holds every shape any of the stacks allows (the union of their knob options under the stack-free
-  layout rules, ``space.layout_rules``); a stack's superset is the rows its own options and layer-split rules
-  (``space.stack_layout_rules``) keep: the same set of shapes (a least bound does not depend on their order);
+  layout rules, ``space.layout_rules``: :mod:`flopwatt.perf.shape_union`); a stack's superset is the rows its own
+  options and layer-split rules (``space.stack_layout_rules``) keep: the same set of shapes (a least bound does not
+  depend on their order);
 - the layer times of a shard (tp, cp, micro-batch, ep, sequence parallel: ``bounds.shard_times``) are computed once for
   every stack the computation cannot tell apart. It reads the stack through :class:`_Reads`, which records each
   attribute read; a stack with the same value of each of them gets the stored numbers (a pure function that
@@ -15,7 +16,8 @@ of the stack's :func:`flopwatt.perf.space.shape_superset`. Here they share their
 
 Same numbers as :func:`flopwatt.perf.bounds.shape_bounds` per stack (tests/test_shape_grid.py). Looser and cheaper,
 :meth:`StackGrid.grid_bounds` bounds every shape of the grid with a stack's terms (one computation per group of
-stacks that read alike): the advice settles a stack by it where it is already above the cutoff.
+stacks that read alike; :mod:`flopwatt.perf.loose_bounds`): the advice settles a stack by it where it is already
+above the cutoff.
 """
 
 from __future__ import annotations
@@ -28,15 +30,14 @@ import numpy as np
 from flopwatt import catalog
 from flopwatt.perf import bounds, space
 from flopwatt.perf.bounds import ShapeBounds
-from flopwatt.perf.plans import Plans
+from flopwatt.perf.loose_bounds import LooseBounds
+from flopwatt.perf.loose_bounds import loose_least as loose_least  # imported from here too
+from flopwatt.perf.shape_union import AXES, option_member, union_grid
 from flopwatt.perf.space import PlanRequest
 from flopwatt.perf.stacked_rows import PER_ROW_STACK, NotPerRow, StackedContext
 from flopwatt.perf.stacked_rows import same as _same
 from flopwatt.perf.training import search_context
 from flopwatt.specs import StackProfile, System, TrainingWorkload
-
-_AXES = ("tp", "pp", "cp", "micro_batch", "vpp", "sequence_parallel", "ep")
-"""The order of ``space.shape_axes``."""
 
 
 class _Reads:
@@ -91,63 +92,6 @@ class _ShardWork:
 
 
 @dataclass(frozen=True)
-class _Grid:
-    """Every shape of the stacks' supersets: per shape, its layout, micro-batch and sequence-parallel indices
-    into the union options, its knob values, and its shard (an index into ``shards``)."""
-
-    options: tuple[np.ndarray, ...]
-    """Union of the stacks' options per knob, in ``_AXES`` order."""
-    layout: tuple[np.ndarray, ...]
-    """Per layout: its option index on the tp, pp, cp, vpp and ep axes."""
-    shape_layout: np.ndarray
-    shape_mb: np.ndarray
-    shape_sp: np.ndarray
-    shape_shard: np.ndarray
-    shards: Plans
-    pp: np.ndarray
-    vpp: np.ndarray
-    micro_batch: np.ndarray
-    replica: np.ndarray
-    """dp x micro-batch per shape."""
-
-
-def _grid(request: PlanRequest, options: tuple[np.ndarray, ...]) -> _Grid:
-    tp, pp, cp, mb, vpp, sp, ep = options
-    index = np.meshgrid(*(np.arange(len(a)) for a in (tp, pp, cp, vpp, ep)), indexing="ij")
-    i_tp, i_pp, i_cp, i_vpp, i_ep = (i.ravel() for i in index)
-    keep = space.layout_rules(request, tp[i_tp], pp[i_pp], cp[i_cp], vpp[i_vpp], ep[i_ep])
-    layout = tuple(i[keep] for i in (i_tp, i_pp, i_cp, i_vpp, i_ep))
-    li, mi, si = (g.ravel() for g in np.meshgrid(np.arange(len(layout[0])), np.arange(len(mb)), np.arange(len(sp)),
-                                                 indexing="ij"))
-    keep = ~sp[si] | (tp[layout[0][li]] > 1)  # sequence parallelism needs tensor parallelism (as shape_superset)
-    li, mi, si = li[keep], mi[keep], si[keep]
-    # a shard's (tp, cp, micro-batch, ep, sp) option indices as one mixed-radix number: the options are sorted, so
-    # the numbers' order is that of bounds.shard_key's (the values in the same field order)
-    radix = (len(cp), len(mb), len(ep), len(sp))
-    code = ((((layout[0] * radix[0] + layout[2])[li] * radix[1] + mi) * radix[2] + layout[4][li]) * radix[3] + si)
-    present = np.zeros(len(tp) * int(np.prod(radix)), dtype=bool)
-    present[code] = True
-    codes = np.flatnonzero(present)
-    rest, s_sp = np.divmod(codes, radix[3])
-    rest, s_ep = np.divmod(rest, radix[2])
-    rest, s_mb = np.divmod(rest, radix[1])
-    s_tp, s_cp = np.divmod(rest, radix[0])
-    shards = Plans.build(tp=tp[s_tp], pp=1, dp=1, cp=cp[s_cp], ep=ep[s_ep], vpp=1, micro_batch=mb[s_mb],
-                         global_batch=1, zero_stage=0, recompute="none", sequence_parallel=sp[s_sp],
-                         recompute_layers=1.0)
-    layout_dp = request.devices // (tp[layout[0]] * pp[layout[1]] * cp[layout[2]])
-    micro_batch = mb[mi]
-    return _Grid(options=options, layout=layout, shape_layout=li, shape_mb=mi, shape_sp=si,
-                 shape_shard=(np.cumsum(present) - 1)[code], shards=shards, pp=pp[layout[1]][li],
-                 vpp=vpp[layout[3]][li], micro_batch=micro_batch, replica=layout_dp[li] * micro_batch)
-
-
-def _member(union: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """Which of the grid's options of one knob are among a stack's."""
-    return (union[:, None] == own[None, :]).any(axis=1)
-
-
-@dataclass(frozen=True)
 class _Whole:
     """The bounds of every shape of the grid with the terms of the stacks that agree with ``seen`` (and ``work``)."""
 
@@ -173,8 +117,8 @@ class StackGrid:
                 known.append((reads.seen, axes))
             self._axes[stack.id] = axes
         distinct = [axes for _, axes in known]
-        options = tuple(np.unique(np.concatenate([own[k] for own in distinct])) for k in range(len(_AXES)))
-        self.grid = _grid(request, options)
+        options = tuple(np.unique(np.concatenate([own[k] for own in distinct])) for k in range(len(AXES)))
+        self.grid = union_grid(request, options)
         self._stacks = list(stacks)
         """Stacks whose shard work is computed together (:meth:`_stacked_work`) on the first call that needs one."""
         self._penalty = bounds._straggler_penalty(catalog.efficiency(), system, request.devices)
@@ -290,7 +234,7 @@ class StackGrid:
             member = [self._members.setdefault((k, own.dtype.str, own.tobytes()), None) for k, own in enumerate(axes)]
             for k, own in enumerate(axes):
                 if member[k] is None:
-                    member[k] = self._members[(k, own.dtype.str, own.tobytes())] = _member(grid.options[k], own)
+                    member[k] = self._members[(k, own.dtype.str, own.tobytes())] = option_member(grid.options[k], own)
             i_tp, i_pp, i_cp, i_vpp, i_ep = grid.layout
             layout_ok = member[0][i_tp] & member[1][i_pp] & member[2][i_cp] & member[4][i_vpp] & member[6][i_ep]
             self._options_memo[id(axes)] = (axes, layout_ok, member[3][grid.shape_mb] & member[5][grid.shape_sp], [])
@@ -343,63 +287,6 @@ class StackGrid:
             whole = _Whole(work=work, seen=reads.seen, terms=terms)
             self._whole.append(whole)
         return LooseBounds(terms=whole.terms, rows=self._rows(stack))
-
-
-@dataclass(frozen=True, slots=True)
-class LooseBounds:
-    """A stack's bound from the whole grid: the grid holds the stack's shapes, so the least over the grid's shapes
-    of a batch is at most the least over the stack's own (a lower bound of every plan's step time, if a looser
-    one). Where the stack has no shape of the batch, -inf, as ``ShapeBounds.least`` (its space is empty: never
-    settled by a bound)."""
-
-    terms: ShapeBounds
-    """Every shape of the grid, with the stack's terms (shared by the stacks of a group; its replica and
-    micro-batch arrays are the grid's, shared by every group)."""
-    rows: np.ndarray
-    """The stack's own shapes among the grid's, for whether it has a shape of a batch."""
-
-    def least(self, global_batch: int) -> float:
-        """The least bound at ``global_batch``."""
-        return loose_least([self], global_batch)[0]
-
-
-def loose_least(loose: list[LooseBounds], global_batch: int) -> list[float]:
-    """``[b.least(global_batch) for b in loose]``: one batch mask per grid, and the least of each distinct terms
-    object in one stacked operation per grid (``ShapeBounds.least``'s arithmetic, element by element)."""
-    out = [-np.inf] * len(loose)
-    grids: dict[tuple, list[int]] = {}
-    for i, b in enumerate(loose):
-        terms = b.terms
-        grids.setdefault((id(terms.replica), id(terms.micro_batch), terms.straggler_penalty,
-                          terms.open_micro_batch), []).append(i)
-    for members in grids.values():
-        first = loose[members[0]].terms
-        keep = space.batch_mask(first.replica, first.micro_batch, global_batch, first.open_micro_batch)
-        has: dict[int, bool] = {}  # per distinct rows (stacks of the same options and split share them)
-        for i in members:
-            rows = loose[i].rows
-            if id(rows) not in has:
-                has[id(rows)] = bool(keep[rows].any())
-        present = [i for i in members if has[id(loose[i].rows)]]
-        if not present:
-            continue
-        distinct = {id(loose[i].terms): loose[i].terms for i in present}
-        least = dict(zip(distinct, _stacked_least(list(distinct.values()), np.flatnonzero(keep), global_batch),
-                         strict=True))
-        for i in present:
-            out[i] = least[id(loose[i].terms)]
-    return out
-
-
-def _stacked_least(terms: list[ShapeBounds], keep: np.ndarray, global_batch: int) -> list[float]:
-    """``ShapeBounds.least`` of each of ``terms`` (one grid's: the same replica and micro-batch arrays) over the
-    shapes ``keep`` of ``global_batch`` (non-empty): a matrix of terms x shapes, its row minima."""
-    first = terms[0]
-    micro_batches = (global_batch // first.replica[keep]).astype(float)
-    bubble = np.stack([np.broadcast_to(t.bubble, np.shape(t.stage))[keep] for t in terms])
-    stage = np.stack([np.asarray(t.stage)[keep] for t in terms])
-    values = bounds._combine(micro_batches, bubble, stage, first.straggler_penalty)
-    return [float(v) for v in np.min(values, axis=1)]
 
 
 def _agrees(stack: StackProfile, seen: dict[str, object]) -> bool:
