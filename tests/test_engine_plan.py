@@ -149,7 +149,16 @@ V50_ROWS = {"MLPI5-01": ("mlperf-nvidia-v5.0-llama2-70b-h200", 1, 1),
             "MLPI5-20": ("mlperf-nvidia-v5.0-llama3.1-405b-h200-offline", 4, 2),
             "MLPI5-21": ("mlperf-nvidia-v5.0-llama3.1-405b-h200-server", 8, 1),
             "MLPI5-22": ("mlperf-dell-v5.0-llama3.1-405b-h100-offline", 8, 1),
-            "MLPI5-23": ("mlperf-dell-v5.0-llama3.1-405b-h100-server", 4, 2)}
+            "MLPI5-23": ("mlperf-dell-v5.0-llama3.1-405b-h100-server", 4, 2),
+            "MLPI5-11": ("mlperf-nvidia-v5.0-llama2-70b-b200", 1, 1),
+            "MLPI5-12": ("mlperf-nvidia-v5.0-llama2-70b-b200", 1, 1),
+            "MLPI5-13": ("mlperf-nvidia-v5.0-llama2-70b-interactive-b200", 1, 1),
+            "MLPI5-18": ("mlperf-nvidia-v5.0-mixtral-8x7b-b200-offline", 1, 1),
+            "MLPI5-19": ("mlperf-nvidia-v5.0-mixtral-8x7b-b200-server", 1, 1),
+            "MLPI5-24": ("mlperf-nvidia-v5.0-llama3.1-405b-b200-offline", 2, 2),
+            "MLPI5-25": ("mlperf-nvidia-v5.0-llama3.1-405b-b200-server", 2, 2),
+            "MLPI5-26": ("mlperf-nvidia-v5.0-llama3.1-405b-gb200-offline", 2, 2),
+            "MLPI5-27": ("mlperf-nvidia-v5.0-llama3.1-405b-gb200-server", 2, 2)}
 """The v5.0 rows mapped to the deployment their result ran, with the tp x pp its config class sets (as read)."""
 
 

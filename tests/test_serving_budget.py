@@ -65,7 +65,9 @@ def test_the_v50_interactive_rows_run_nvidias_hopper_interactive_settings():
     hpe = engine_catalog.get(conv.for_row("MLPI5-06").engine)  # HPE's H100 class: the same budget at tp 2
     assert (hpe.max_num_tokens, hpe.max_batch_size, hpe.tensor_parallel_size) == (256, 512, 2)
     assert profile.tensor_parallel_size == 1
-    assert conv.for_row("MLPI5-13").engine is None  # B200's interactive settings were not read
+    b200 = engine_catalog.get(conv.for_row("MLPI5-13").engine)  # NVIDIA's B200 x8 interactive class
+    assert (b200.max_num_tokens, b200.max_batch_size, b200.tensor_parallel_size) == (768, 768, 1)
+    assert b200.kv_allocation is None and b200.chunked_prefill is None  # its parent class was not read
     family = engine_catalog.family("tensorrt-llm")
     assert family.max_num_tokens is None and family.max_batch_size is None  # a deployment, not a release
 
