@@ -140,6 +140,7 @@ def test_a_profile_degree_the_request_cannot_take_names_the_profile_field():
 V50_ROWS = {"MLPI5-01": ("mlperf-nvidia-v5.0-llama2-70b-h200", 1, 1),
             "MLPI5-02": ("mlperf-nvidia-v5.0-llama2-70b-h200", 1, 1),
             "MLPI5-03": ("mlperf-nvidia-v5.0-llama2-70b-h100-offline", 1, 2),
+            "MLPI5-04": ("mlperf-nvidia-v5.0-llama2-70b-h100-server", 1, 2),
             "MLPI5-05": ("mlperf-nvidia-v5.0-llama2-70b-interactive-hopper", 1, 1),
             "MLPI5-06": ("mlperf-hpe-v5.0-llama2-70b-interactive-h100", 2, 1),
             "MLPI5-14": ("mlperf-nvidia-v5.0-mixtral-8x7b-h200-offline", 1, 1),

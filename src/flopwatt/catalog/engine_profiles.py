@@ -77,7 +77,7 @@ DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02", "t
                          "mlperf-hpe-v5.0-llama2-70b-interactive-h100",
                          "mlperf-nvidia-v5.0-mixtral-8x7b-h200-server",
                          "mlperf-nvidia-v5.0-llama2-70b-h200",
-                         "mlperf-nvidia-v5.0-llama2-70b-h100-offline",
+                         "mlperf-nvidia-v5.0-llama2-70b-h100-offline", "mlperf-nvidia-v5.0-llama2-70b-h100-server",
                          "mlperf-nvidia-v5.0-mixtral-8x7b-h200-offline",
                          "mlperf-cisco-v5.0-mixtral-8x7b-h100-offline",
                          "mlperf-cisco-v5.0-mixtral-8x7b-h100-server",
