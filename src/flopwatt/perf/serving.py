@@ -286,16 +286,14 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
     return parts, streamed / pp, steady + extra_prompt
 
 
-def _prompt_queue(lengths: Lengths, tpot, chunk_cycle, chunk: float, prefill_tokens, own_ttft,
-                  slo: Slo, budget_floor=None) -> tuple[np.ndarray, np.ndarray]:
+def _prompt_queue(lengths: Lengths, tpot, per_token, prefill_tokens, own_ttft,
+                  slo: Slo) -> tuple[np.ndarray, np.ndarray]:
     """(share of full load the server may take, TTFT-quantile wait in the prompt queue there): the M/G/1
-    prompt queue of :mod:`flopwatt.perf.serving_queue`, service = a prompt's prefill at the marginal time
-    per prefill token the extra chunk adds to a cycle. Without a TTFT target, full load and no wait."""
+    prompt queue of :mod:`flopwatt.perf.serving_queue`, service = a prompt's prefill at ``per_token`` of
+    server time per prompt token (:func:`flopwatt.perf.serving_queue.prompt_service_s_per_token`). Without a
+    TTFT target, full load and no wait."""
     if slo.ttft_s is None:
         return np.ones_like(tpot), np.zeros_like(tpot)
-    per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
-    if budget_floor is not None:  # prompts only fill the token budget the decodes leave (serving_queue)
-        per_token = np.maximum(per_token, budget_floor)
     share = per_token * prefill_tokens / tpot  # prefill share of a full-load cycle
     return queue.admitted_load(share, lengths.input_tokens * per_token, lengths.input_second_moment() * per_token ** 2,
                                own_ttft, slo.ttft_s, slo.percentile / 100.0)
@@ -374,10 +372,10 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     budget_floor = None
     piece = np.full_like(b, np.inf if engine.chunk_tokens is None else float(engine.chunk_tokens))
     if engine.token_budget is not None and engine.chunk_tokens is not None and not engine.prefill_alone:
-        # chunked prompts fill the iteration budget the decodes leave (serving_queue)
-        chunks = np.maximum(chunks, queue.budget_prompt_cycles(inp, b / ep, engine.token_budget))
-        budget_floor = queue.leftover_budget_s_per_token(tpot, b / ep, engine.token_budget)
-        piece = np.minimum(piece, np.maximum(engine.token_budget - b / ep, 1.0))
+        # chunked prompts fill the iteration budget the decodes of their micro-batch leave (serving_queue)
+        chunks = np.maximum(chunks, queue.budget_prompt_cycles(inp, b / (ep * pp), engine.token_budget))
+        budget_floor = queue.leftover_budget_s_per_token(tpot, b / (ep * pp), engine.token_budget)
+        piece = np.minimum(piece, np.maximum(engine.token_budget - b / (ep * pp), 1.0))
     chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"])
     ttft = 0.5 * tpot + chunks * tpot + (chunk_cycle - tpot) * inp / chunk
     if z <= 0:
@@ -387,7 +385,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
         tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
                                         slo.percentile, piece)
-    load, wait = _prompt_queue(lengths, tpot, chunk_cycle, chunk, mean["prefill_tokens"], ttft_q, slo, budget_floor)
+    per_token = queue.prompt_service_s_per_token(chunk_cycle - tpot, chunk, budget_floor, pp)
+    load, wait = _prompt_queue(lengths, tpot, per_token, mean["prefill_tokens"], ttft_q, slo)
     tpot_slo = slo.tpot_s
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if tpot_slo is not None:

@@ -26,6 +26,20 @@ sequences a cycle then prefills at most ``B - b`` prompt tokens, so a prompt tok
 ``cycle / (B - b)`` of server time (:func:`leftover_budget_s_per_token`), and a prompt of ``in`` tokens needs
 ``ceil(in / (B - b))`` cycles of its own (:func:`budget_prompt_cycles`).
 
+Under pipeline parallelism (``pp`` stages) TensorRT-LLM keeps ``pp`` micro-batches in flight and schedules each on
+its own: every ``forwardAsync`` call runs the micro-batch scheduler for one micro-batch with the full
+``mMaxNumTokensRuntime`` budget, then adds the scheduled requests, context ones included, to ``mInflightReqIds``
+"so they can be skipped in other micro batches", and moves to the next of ``mNumMicroBatches = pp`` micro-batches
+(NVIDIA/TensorRT-LLM@b35ac1b64368513d215c57d2ed01d62d910df8da cpp/tensorrt_llm/batch_manager/
+trtGptModelInflightBatching.cpp, constructor and TrtGptModelInflightBatching::forwardAsync; a later commit than the
+v5.0 harness's build, whose source was not read). So a prompt rides one micro-batch, one chunk per pipeline cycle
+(its own TTFT is that of a lone prompt), while a queued prompt goes to the next micro-batch scheduled: the ``pp``
+micro-batches prefill different prompts at once, ``pp`` prompt servers (M/G/c, c = pp) that each serve a prompt in
+``S`` and each have a budget ``B - b / pp`` of their own. The wait is taken as that of one server ``c`` times as fast
+(:func:`prompt_service_s_per_token`): the same utilisation, and for exponential service the same decay rate
+``c mu - lambda`` of the wait's tail, with the prefactor ``rho`` at or above M/M/c's Erlang C probability of waiting
+(a conservative wait).
+
 This matters when prefill dominates the work and prompts are long against the target (MLPerf
 llama3.1-405b: 9,429-token prompts, 6 s TTFT, a prompt's prefill near 1 s on 8 GPUs); for short
 prompts (llama2-70b: 222 tokens, ~30 ms) the queue never binds.
@@ -113,3 +127,17 @@ def budget_prompt_cycles(input_tokens: float, decode_tokens: np.ndarray, budget_
     left = float(budget_tokens) - np.asarray(decode_tokens, dtype=float)
     safe = np.maximum(left, 1.0)
     return np.where(left >= 1.0, np.ceil(float(input_tokens) / safe), np.inf)
+
+
+
+def prompt_service_s_per_token(chunk_extra_s: np.ndarray, chunk_tokens: float, budget_floor_s: np.ndarray | None = None,
+                               micro_batches: np.ndarray | float = 1.0) -> np.ndarray:
+    """Queue service time per prompt token: the time ``chunk_extra_s`` one prompt chunk of ``chunk_tokens`` adds to
+    the cycle of its micro-batch, per token, at least ``budget_floor_s`` (one micro-batch's leftover budget,
+    :func:`leftover_budget_s_per_token`; None: no budget), over the ``micro_batches`` that prefill prompts of their
+    own side by side (module docstring: M/G/c taken as one server c times as fast); one micro-batch without
+    pipeline parallelism."""
+    per_server = np.maximum(np.asarray(chunk_extra_s, dtype=float), 0.0) / float(chunk_tokens)
+    if budget_floor_s is not None:
+        per_server = np.maximum(per_server, budget_floor_s)
+    return per_server / np.maximum(np.asarray(micro_batches, dtype=float), 1.0)
