@@ -80,8 +80,28 @@ def test_more_prompt_servers_never_admit_less_load(share, service, cv2, own, mic
     args = (service, service ** 2 * (1.0 + cv2), own, 6.0, 0.99)
     one, _ = queue.admitted_load(np.array([share]), *args)
     fast = (service / micro, args[1] / micro ** 2, own, 6.0, 0.99)
-    many, _ = queue.admitted_load(np.array([share / micro]), *fast)
-    assert many[0] >= one[0] - 1e-9
+    pooled, _ = queue.admitted_load(np.array([share / micro]), *fast, micro)
+    single_fast, _ = queue.admitted_load(np.array([share / micro]), *fast)
+    assert pooled[0] >= single_fast[0] - 1e-9 >= one[0] - 2e-9  # c servers wait less often than one fast one
+
+
+@given(rho=st.floats(0.01, 0.99), servers=st.integers(1, 8))
+def test_erlang_c_is_rho_at_one_server_and_falls_with_more_servers_at_the_same_utilisation(rho, servers):
+    one = queue.probability_of_waiting(np.array([rho]), 1)[0]
+    assert one == pytest.approx(rho)
+    c = queue.probability_of_waiting(np.array([rho, rho]), np.array([servers, servers + 1]))
+    assert 0.0 < c[1] <= c[0] <= rho + 1e-12
+
+
+def test_exponential_service_gives_the_exact_mmc_waiting_time_quantile():
+    """M/M/2: P(wait) = 2 rho^2 / (1 + rho) and P(W > t) = P(wait) exp(-(2 mu - lambda) t), so the p quantile is
+    ln(P(wait) / (1 - p)) / (2 mu (1 - rho)); the moments passed are those of the server twice as fast."""
+    service, rho, p = 1.6, np.array([0.4, 0.7, 0.9]), 0.99
+    fast = service / 2
+    got = queue.wait_quantile_s(rho, fast, 2 * fast ** 2, p, 2)
+    waits = 2 * rho ** 2 / (1 + rho)
+    assert queue.probability_of_waiting(rho, 2) == pytest.approx(waits)
+    assert got == pytest.approx(np.log(waits / (1 - p)) / (2 / service * (1 - rho)), rel=1e-6)
 
 
 def test_each_pipeline_micro_batch_has_its_own_token_budget():

@@ -287,7 +287,7 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
 
 
 def _prompt_queue(lengths: Lengths, tpot, per_token, prefill_tokens, own_ttft,
-                  slo: Slo) -> tuple[np.ndarray, np.ndarray]:
+                  slo: Slo, servers=1.0) -> tuple[np.ndarray, np.ndarray]:
     """(share of full load the server may take, TTFT-quantile wait in the prompt queue there): the M/G/1
     prompt queue of :mod:`flopwatt.perf.serving_queue`, service = a prompt's prefill at ``per_token`` of
     server time per prompt token (:func:`flopwatt.perf.serving_queue.prompt_service_s_per_token`). Without a
@@ -296,7 +296,7 @@ def _prompt_queue(lengths: Lengths, tpot, per_token, prefill_tokens, own_ttft,
         return np.ones_like(tpot), np.zeros_like(tpot)
     share = per_token * prefill_tokens / tpot  # prefill share of a full-load cycle
     return queue.admitted_load(share, lengths.input_tokens * per_token, lengths.input_second_moment() * per_token ** 2,
-                               own_ttft, slo.ttft_s, slo.percentile / 100.0)
+                               own_ttft, slo.ttft_s, slo.percentile / 100.0, servers)
 
 
 def _request_tpot_quantile(lengths: Lengths, cycles: tuple, chunk: float, prefill_tokens, z: float,
@@ -386,7 +386,7 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
                                         slo.percentile, piece)
     per_token = queue.prompt_service_s_per_token(chunk_cycle - tpot, chunk, budget_floor, pp)
-    load, wait = _prompt_queue(lengths, tpot, per_token, mean["prefill_tokens"], ttft_q, slo)
+    load, wait = _prompt_queue(lengths, tpot, per_token, mean["prefill_tokens"], ttft_q, slo, pp)
     tpot_slo = slo.tpot_s
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if tpot_slo is not None:
