@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flopwatt import catalog
 from flopwatt.perf import serving_queue as queue
@@ -54,3 +56,87 @@ def test_near_deterministic_service_decays_at_the_lundberg_rate_faster_than_king
     got = queue.wait_quantile_s(rho, mean_s, mean_s ** 2 * (1 + 1e-9), p)[0]
     x = 1.2564312086261697  # root of 0.5 (e^x - 1) = x
     assert got == pytest.approx(np.log(0.5 / 0.01) * mean_s / x, rel=1e-4)
+
+
+@given(extra=st.floats(0.0, 5.0), chunk=st.floats(1.0, 16384.0), floor=st.floats(0.0, 1e-3),
+       micro=st.integers(1, 8))
+def test_a_prompt_token_costs_one_micro_batch_its_chunk_time_or_leftover_budget_over_the_micro_batches(
+        extra, chunk, floor, micro):
+    """One micro-batch serves prompts at the marginal chunk time per token, at least its leftover-budget floor; the
+    pp micro-batches of a pipeline serve different prompts side by side, a server pp times as fast."""
+    one = queue.prompt_service_s_per_token(np.array([extra]), chunk, np.array([floor]), 1.0)[0]
+    assert one == pytest.approx(max(extra / chunk, floor))
+    assert queue.prompt_service_s_per_token(np.array([extra]), chunk, None)[0] == pytest.approx(extra / chunk)
+    many = queue.prompt_service_s_per_token(np.array([extra]), chunk, np.array([floor]), np.array([micro]))[0]
+    assert many == pytest.approx(one / micro)
+
+
+@given(share=st.floats(0.05, 1.0), service=st.floats(0.05, 3.0), cv2=st.floats(0.0, 2.0), own=st.floats(0.0, 5.0),
+       micro=st.integers(2, 8))
+@settings(max_examples=30, deadline=None)
+def test_more_prompt_servers_never_admit_less_load(share, service, cv2, own, micro):
+    """Splitting the prefill over pp micro-batches lowers the utilisation and shortens the service, so the load a
+    TTFT target admits never drops."""
+    args = (service, service ** 2 * (1.0 + cv2), own, 6.0, 0.99)
+    one, _ = queue.admitted_load(np.array([share]), *args)
+    fast = (service / micro, args[1] / micro ** 2, own, 6.0, 0.99)
+    pooled, _ = queue.admitted_load(np.array([share / micro]), *fast, micro)
+    single_fast, _ = queue.admitted_load(np.array([share / micro]), *fast)
+    assert pooled[0] >= single_fast[0] - 1e-9 >= one[0] - 2e-9  # c servers wait less often than one fast one
+
+
+@given(rho=st.floats(0.01, 0.99), servers=st.integers(1, 8))
+def test_erlang_c_is_rho_at_one_server_and_falls_with_more_servers_at_the_same_utilisation(rho, servers):
+    one = queue.probability_of_waiting(np.array([rho]), 1)[0]
+    assert one == pytest.approx(rho)
+    c = queue.probability_of_waiting(np.array([rho, rho]), np.array([servers, servers + 1]))
+    assert 0.0 < c[1] <= c[0] <= rho + 1e-12
+
+
+def test_exponential_service_gives_the_exact_mmc_waiting_time_quantile():
+    """M/M/2: P(wait) = 2 rho^2 / (1 + rho) and P(W > t) = P(wait) exp(-(2 mu - lambda) t), so the p quantile is
+    ln(P(wait) / (1 - p)) / (2 mu (1 - rho)); the moments passed are those of the server twice as fast."""
+    service, rho, p = 1.6, np.array([0.4, 0.7, 0.9]), 0.99
+    fast = service / 2
+    got = queue.wait_quantile_s(rho, fast, 2 * fast ** 2, p, 2)
+    waits = 2 * rho ** 2 / (1 + rho)
+    assert queue.probability_of_waiting(rho, 2) == pytest.approx(waits)
+    assert got == pytest.approx(np.log(waits / (1 - p)) / (2 / service * (1 - rho)), rel=1e-6)
+
+
+def test_each_pipeline_micro_batch_has_its_own_token_budget():
+    """TensorRT-LLM schedules each of its pp micro-batches with the whole max_num_tokens: 300 decoding sequences over
+    two micro-batches leave 106 tokens of a 256-token budget to prompts in each, where one micro-batch of 300 would
+    leave none (the prompt never starts: TTFT unbounded)."""
+    from flopwatt.perf.serving import EngineIteration, ServingPlans, evaluate_serving
+    from flopwatt.serve import _setup
+
+    req = _request("llama2-70b", 222.3, 294.5, ttft_slo_s=2.0, tpot_slo_s=0.2, slo_percentile=99.0)
+    hardware, element_bytes, slo = _setup(req)
+    engine = EngineIteration(chunk_tokens=256, token_budget=256)
+    plans = ServingPlans(tp=np.array([2, 2]), pp=np.array([1, 2]), batch=np.array([300.0, 300.0]))
+    result = evaluate_serving(req.model, hardware, 8, plans, lengths=req.lengths, element_bytes=element_bytes,
+                              slo=slo, engine=engine)
+    ttft = result.metrics["ttft_slo_percentile_s"]
+    assert np.isinf(ttft[0]) and result.metrics["load_share"][0] == 0.0
+    assert np.isfinite(ttft[1]) and result.metrics["load_share"][1] > 0.0
+
+
+@pytest.mark.parametrize("budget", [None, 2560])
+def test_a_pipeline_pools_its_prompt_servers_at_least_as_well_as_separate_replicas(budget):
+    """Eight H200s as one tp4 x pp2 replica of 2b sequences or two tp4 replicas of b each: the same cycle and own
+    TTFT, and the pipeline's two micro-batches prefill prompts side by side, so under a TTFT target it admits at
+    least the load of the two separate replicas (a pooled queue), not half their prefill capacity."""
+    from flopwatt.perf.serving import EngineIteration, ServingPlans, evaluate_serving
+    from flopwatt.serve import _setup
+
+    req = _request("llama3.1-405b", 9428.6, 684.7, ttft_slo_s=6.0, tpot_slo_s=0.175, slo_percentile=99.0)
+    hardware, element_bytes, slo = _setup(req)
+    engine = EngineIteration() if budget is None else EngineIteration(chunk_tokens=budget, token_budget=budget)
+    b = np.array([4.0, 8.0, 16.0])
+    plans = ServingPlans(tp=np.full(6, 4), pp=np.repeat([1, 2], 3), batch=np.concatenate([b, 2 * b]))
+    m = evaluate_serving(req.model, hardware, 8, plans, lengths=req.lengths, element_bytes=element_bytes, slo=slo,
+                         engine=engine).metrics
+    assert m["tpot_s"][3:] == pytest.approx(m["tpot_s"][:3], rel=0.02)  # the same cycle either way
+    assert (m["load_share"][3:] >= m["load_share"][:3]).all()
+    assert (m["load_share"][:3] < 1.0).any()  # the target binds somewhere

@@ -347,10 +347,10 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     budget_floor = None
     piece = np.full_like(b, np.inf if engine.chunk_tokens is None else float(engine.chunk_tokens))
     if engine.token_budget is not None and engine.chunk_tokens is not None and not engine.prefill_alone:
-        # chunked prompts fill the iteration budget the decodes leave (serving_queue)
-        chunks = np.maximum(chunks, queue.budget_prompt_cycles(inp, b / ep, engine.token_budget))
-        budget_floor = queue.leftover_budget_s_per_token(tpot, b / ep, engine.token_budget)
-        piece = np.minimum(piece, np.maximum(engine.token_budget - b / ep, 1.0))
+        # chunked prompts fill the iteration budget the decodes of their micro-batch leave (serving_queue)
+        chunks = np.maximum(chunks, queue.budget_prompt_cycles(inp, b / (ep * pp), engine.token_budget))
+        budget_floor = queue.leftover_budget_s_per_token(tpot, b / (ep * pp), engine.token_budget)
+        piece = np.minimum(piece, np.maximum(engine.token_budget - b / (ep * pp), 1.0))
     chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"])
     ttft = 0.5 * tpot + chunks * tpot + (chunk_cycle - tpot) * inp / chunk
     if z <= 0:
@@ -360,7 +360,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
         tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
                                         slo.percentile, piece)
-    load, wait = _prompt_queue(lengths, tpot, chunk_cycle, chunk, mean["prefill_tokens"], ttft_q, slo, budget_floor)
+    per_token = queue.prompt_service_s_per_token(chunk_cycle - tpot, chunk, budget_floor, pp)
+    load, wait = _prompt_queue(lengths, tpot, per_token, mean["prefill_tokens"], ttft_q, slo, pp)
     tpot_slo = slo.tpot_s
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if tpot_slo is not None:

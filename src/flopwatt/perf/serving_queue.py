@@ -26,6 +26,22 @@ sequences a cycle then prefills at most ``B - b`` prompt tokens, so a prompt tok
 ``cycle / (B - b)`` of server time (:func:`leftover_budget_s_per_token`), and a prompt of ``in`` tokens needs
 ``ceil(in / (B - b))`` cycles of its own (:func:`budget_prompt_cycles`).
 
+Under pipeline parallelism (``pp`` stages) TensorRT-LLM keeps ``pp`` micro-batches in flight and schedules each on
+its own: every ``forwardAsync`` call runs the micro-batch scheduler for one micro-batch with the full
+``mMaxNumTokensRuntime`` budget, then adds the scheduled requests, context ones included, to ``mInflightReqIds``
+"so they can be skipped in other micro batches", and moves to the next of ``mNumMicroBatches = pp`` micro-batches
+(NVIDIA/TensorRT-LLM@b35ac1b64368513d215c57d2ed01d62d910df8da cpp/tensorrt_llm/batch_manager/
+trtGptModelInflightBatching.cpp, constructor and TrtGptModelInflightBatching::forwardAsync; a later commit than the
+v5.0 harness's build, whose source was not read; the model's pipeline, :func:`flopwatt.perf.serving._iteration`,
+runs pp micro-batches for every engine, and the queue follows it). So a prompt rides one micro-batch, one chunk per
+pipeline cycle (its own TTFT is that of a lone prompt), while a queued prompt goes to the next micro-batch
+scheduled: the ``pp`` micro-batches prefill different prompts at once, ``pp`` prompt servers (M/G/c, c = pp) that
+each serve a prompt in ``S`` and each have a budget ``B - b / pp`` of their own. The wait's tail is taken as
+M/M/c's, ``P(W > t) = C(c, rho) exp(-gamma t)``, with Erlang C's probability of waiting ``C``
+(:func:`probability_of_waiting`; ``rho`` at c = 1, as above) and the decay rate of one server ``c`` times as fast
+(:func:`prompt_service_s_per_token`), which for exponential service is M/M/c's ``c mu - lambda``: exact for
+exponential service, as in the one-server case.
+
 This matters when prefill dominates the work and prompts are long against the target (MLPerf
 llama3.1-405b: 9,429-token prompts, 6 s TTFT, a prompt's prefill near 1 s on 8 GPUs); for short
 prompts (llama2-70b: 222 tokens, ~30 ms) the queue never binds.
@@ -59,19 +75,38 @@ def _decay_rate(rho: np.ndarray, mean_s: np.ndarray, sq_s2: np.ndarray) -> np.nd
     return np.sqrt(lo * hi)
 
 
+def probability_of_waiting(rho: np.ndarray, servers: np.ndarray | float = 1.0) -> np.ndarray:
+    """Erlang C: the probability that an arrival waits in an M/M/c queue of ``servers`` servers each busy a share
+    ``rho`` < 1 of the time (offered load ``a = c rho``): ``(a^c / c!) / (1 - rho)`` over
+    ``sum_{k<c} a^k / k! + (a^c / c!) / (1 - rho)``; ``rho`` itself at one server (module docstring)."""
+    rho = np.asarray(rho, dtype=float)
+    c = np.broadcast_to(np.maximum(np.rint(np.asarray(servers, dtype=float)), 1.0), rho.shape)
+    a = c * rho
+    term, below, last = np.ones_like(rho), np.zeros_like(rho), np.ones_like(rho)  # a^k / k! from k = 0
+    for k in range(int(c.max()) if c.size else 1):
+        below = below + np.where(k < c, term, 0.0)
+        term = term * a / (k + 1)
+        last = np.where(k + 1 == c, term, last)
+    waiting = last / (1.0 - rho)
+    return waiting / (below + waiting)
+
+
 def wait_quantile_s(rho: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: np.ndarray,
-                    quantile: float) -> np.ndarray:
-    """``quantile`` of the M/G/1 waiting time at utilisation ``rho`` (module docstring); inf at rho >= 1."""
+                    quantile: float, servers: np.ndarray | float = 1.0) -> np.ndarray:
+    """``quantile`` of the waiting time at utilisation ``rho`` of ``servers`` prompt servers, the service moments
+    being those of the one server that many times as fast (module docstring); inf at rho >= 1."""
     rho = np.asarray(rho, dtype=float)
     safe = np.clip(rho, 1e-9, 1.0 - 1e-9)
     mean_s = np.broadcast_to(np.asarray(mean_service_s, dtype=float), safe.shape)
     sq = np.broadcast_to(np.asarray(service_sq_s2, dtype=float), safe.shape)
-    tail = np.where(safe > 1.0 - quantile, np.log(safe / (1.0 - quantile)) / _decay_rate(safe, mean_s, sq), 0.0)
+    waits = probability_of_waiting(safe, servers)
+    tail = np.where(waits > 1.0 - quantile, np.log(waits / (1.0 - quantile)) / _decay_rate(safe, mean_s, sq), 0.0)
     return np.where(rho >= 1.0, np.inf, np.where(rho <= 0.0, 0.0, tail))
 
 
 def max_load_share(prefill_share: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: np.ndarray,
-                   own_ttft_s: np.ndarray, ttft_target_s: float, quantile: float) -> np.ndarray:
+                   own_ttft_s: np.ndarray, ttft_target_s: float, quantile: float,
+                   servers: np.ndarray | float = 1.0) -> np.ndarray:
     """Largest share u in [0, 1] of full-load throughput whose TTFT quantile (queue wait + the prompt's
     own TTFT) meets the target; 0 where even an empty queue misses it. ``prefill_share`` (in [0, 1]) is
     the prefill share of a full-load cycle. Vectorised bisection."""
@@ -79,7 +114,7 @@ def max_load_share(prefill_share: np.ndarray, mean_service_s: np.ndarray, servic
     budget = ttft_target_s - np.asarray(own_ttft_s, dtype=float)
 
     def meets(u: np.ndarray) -> np.ndarray:
-        return wait_quantile_s(u * share, mean_service_s, service_sq_s2, quantile) <= budget
+        return wait_quantile_s(u * share, mean_service_s, service_sq_s2, quantile, servers) <= budget
 
     lo, hi = np.zeros_like(share), np.ones_like(share)
     full = meets(hi)
@@ -91,11 +126,12 @@ def max_load_share(prefill_share: np.ndarray, mean_service_s: np.ndarray, servic
 
 
 def admitted_load(share: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: np.ndarray,
-                  own_ttft_s: np.ndarray, ttft_target_s: float, quantile: float) -> tuple[np.ndarray, np.ndarray]:
+                  own_ttft_s: np.ndarray, ttft_target_s: float, quantile: float,
+                  servers: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(share of full load the target admits, the ``quantile`` wait there; 0 where nothing is admitted)."""
     share = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
-    load = max_load_share(share, mean_service_s, service_sq_s2, own_ttft_s, ttft_target_s, quantile)
-    wait = wait_quantile_s(load * share, mean_service_s, service_sq_s2, quantile)
+    load = max_load_share(share, mean_service_s, service_sq_s2, own_ttft_s, ttft_target_s, quantile, servers)
+    wait = wait_quantile_s(load * share, mean_service_s, service_sq_s2, quantile, servers)
     return load, np.where(load > 0, wait, 0.0)
 
 
@@ -113,3 +149,17 @@ def budget_prompt_cycles(input_tokens: float, decode_tokens: np.ndarray, budget_
     left = float(budget_tokens) - np.asarray(decode_tokens, dtype=float)
     safe = np.maximum(left, 1.0)
     return np.where(left >= 1.0, np.ceil(float(input_tokens) / safe), np.inf)
+
+
+
+def prompt_service_s_per_token(chunk_extra_s: np.ndarray, chunk_tokens: float, budget_floor_s: np.ndarray | None = None,
+                               micro_batches: np.ndarray | float = 1.0) -> np.ndarray:
+    """Queue service time per prompt token: the time ``chunk_extra_s`` one prompt chunk of ``chunk_tokens`` adds to
+    the cycle of its micro-batch, per token, at least ``budget_floor_s`` (one micro-batch's leftover budget,
+    :func:`leftover_budget_s_per_token`; None: no budget), over the ``micro_batches`` that prefill prompts of their
+    own side by side (module docstring: M/G/c taken as one server c times as fast); one micro-batch without
+    pipeline parallelism."""
+    per_server = np.maximum(np.asarray(chunk_extra_s, dtype=float), 0.0) / float(chunk_tokens)
+    if budget_floor_s is not None:
+        per_server = np.maximum(per_server, budget_floor_s)
+    return per_server / np.maximum(np.asarray(micro_batches, dtype=float), 1.0)

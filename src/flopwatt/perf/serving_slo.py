@@ -2,7 +2,7 @@
 :func:`flopwatt.perf.serving.evaluate_serving`:
 
 - :func:`_prompt_queue`: under a TTFT target, the share of full load a server may take while prompts queue for
-  their prefill, and the quantile wait there (the M/G/1 queue of :mod:`flopwatt.perf.serving_queue`);
+  their prefill, and the quantile wait there (the queue of :mod:`flopwatt.perf.serving_queue`);
 - :func:`_request_tpot_quantile`: the percentile over requests of their TPOT, spread by the batch they share and
   the prompts that ride their cycles (:mod:`flopwatt.perf.serving_tail`).
 """
@@ -21,19 +21,18 @@ if TYPE_CHECKING:
     from flopwatt.perf.serving import Slo
 
 
-def _prompt_queue(lengths: Lengths, tpot, chunk_cycle, chunk: float, prefill_tokens, own_ttft,
-                  slo: Slo, budget_floor=None) -> tuple[np.ndarray, np.ndarray]:
-    """(share of full load the server may take, TTFT-quantile wait in the prompt queue there): the M/G/1
-    prompt queue of :mod:`flopwatt.perf.serving_queue`, service = a prompt's prefill at the marginal time
-    per prefill token the extra chunk adds to a cycle. Without a TTFT target, full load and no wait."""
+def _prompt_queue(lengths: Lengths, tpot, per_token, prefill_tokens, own_ttft,
+                  slo: Slo, servers=1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(share of full load the server may take, TTFT-quantile wait in the prompt queue there): the prompt queue
+    of :mod:`flopwatt.perf.serving_queue` with ``servers`` prompt servers (a pipeline's micro-batches), service =
+    a prompt's prefill at ``per_token`` of server time per prompt token
+    (:func:`flopwatt.perf.serving_queue.prompt_service_s_per_token`). Without a TTFT target, full load and no
+    wait."""
     if slo.ttft_s is None:
         return np.ones_like(tpot), np.zeros_like(tpot)
-    per_token = np.maximum(chunk_cycle - tpot, 0.0) / chunk
-    if budget_floor is not None:  # prompts only fill the token budget the decodes leave (serving_queue)
-        per_token = np.maximum(per_token, budget_floor)
     share = per_token * prefill_tokens / tpot  # prefill share of a full-load cycle
     return queue.admitted_load(share, lengths.input_tokens * per_token, lengths.input_second_moment() * per_token ** 2,
-                               own_ttft, slo.ttft_s, slo.percentile / 100.0)
+                               own_ttft, slo.ttft_s, slo.percentile / 100.0, servers)
 
 
 def _request_tpot_quantile(lengths: Lengths, cycles: tuple, chunk: float, prefill_tokens, z: float,
