@@ -9,7 +9,11 @@ same ``flopwatt serve`` plan) under the engine profile of its release (:func:`en
 - v0.17: the TensorRT engine path (``trtllm-bench build`` then ``trtllm-bench throughput --engine_dir``, no
   ``--backend pytorch``, no CUDA-graph option in the document's commands), so no graph padding:
   ``tensorrt-llm-0.11`` (engines.toml: max_num_tokens 8192, no chunked context, GUARANTEED_NO_EVICT = reserve;
-  the document's sample run prints 'Max Runtime Tokens: 8192' and 'Scheduling Policy: Guaranteed No Evict').
+  the document's sample run prints 'Max Runtime Tokens: 8192' and 'Scheduling Policy: Guaranteed No Evict'),
+  and the engine is built for at most 4096 sequences (``trtllm-bench build`` tunes its max batch size as
+  ``min(kv_cache_max_requests, 4096)``, :data:`serving_vs_trtllm.TRTLLM_BENCH_MAX_BATCH`; the sample run prints
+  'Max Runtime Batch Size: 4096'): ``--max-batch 4096``. The profile's 8192-token budget without chunked context
+  cannot take a 20000-token prompt, so the 20000/2000 rows of this release are not predicted.
 - v1.0: the PyTorch backend with ``cuda_graph_config: enable_padding: true`` and the same captured batch sizes
   for MoE models as for dense ones (the MoE llm_options.yml adds only ``enable_attention_dp``, a no-op at TP1):
   ``trtllm-perf-overview-v1.0-dense``, as :mod:`serving_vs_trtllm` uses.
@@ -26,7 +30,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from serving_vs_trtllm import ENGINE, predict
+from serving_vs_trtllm import ENGINE, TRTLLM_BENCH_MAX_BATCH, predict
 
 DATA = Path(__file__).with_name("data") / "trtllm_perf_overview_moe.csv"
 DENSE_V017 = Path(__file__).with_name("data") / "trtllm_perf_overview_v0.17_dense.csv"
@@ -34,6 +38,10 @@ DENSE_V017 = Path(__file__).with_name("data") / "trtllm_perf_overview_v0.17_dens
 ENGINES = {"258c7540c03517def55d9a5aadfa9288af474e1b": "tensorrt-llm-0.11", "00f37686aa854010d68bcbd0f4ab000221541ca6":
            ENGINE}
 """Perf-overview commit -> engine profile of that release's benchmark commands (module docstring)."""
+
+
+MAX_BATCH = {"tensorrt-llm-0.11": TRTLLM_BENCH_MAX_BATCH}
+"""Engine profile -> the max batch size its release's benchmark engine was built with (module docstring)."""
 
 
 def engine_for(row: dict[str, str]) -> str:
@@ -45,7 +53,9 @@ def ratios(path: Path, show: bool = True) -> dict[tuple[str, str, str], list[flo
     """predicted / measured of every predictable row, per (model, accelerator, TP); printed row by row."""
     out: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for row in csv.DictReader(path.open()):
-        measured, predicted = float(row["output_tokens_per_s"]), predict(row, engine=engine_for(row))
+        engine = engine_for(row)
+        measured = float(row["output_tokens_per_s"])
+        predicted = predict(row, engine=engine, max_batch=MAX_BATCH.get(engine))
         ratio = predicted / measured if predicted else float("nan")
         if predicted:
             out[(row["model"], row["accelerator"], row["tp"])].append(ratio)
