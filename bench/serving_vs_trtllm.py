@@ -44,11 +44,14 @@ TRTLLM_BENCH_MAX_BATCH = 4096
 """trtllm-bench's cap on its max batch size (tensorrt_llm/bench/build/tuning.py, ``finetune_setting``)."""
 
 
-def request(row: dict[str, str]) -> ServeRequest:
-    """The row as ``flopwatt serve --engine ENGINE --tp TP`` builds it (:func:`flopwatt.api.serving._core`): the
-    profile's knobs (:func:`flopwatt.catalog.engine_profiles.settings`) with the row's TP."""
+def request(row: dict[str, str], engine: str = ENGINE, max_batch: int | None = None) -> ServeRequest:
+    """The row as ``flopwatt serve --engine ENGINE --tp TP [--max-batch N]`` builds it
+    (:func:`flopwatt.api.serving._core`): the profile's knobs (:func:`flopwatt.catalog.engine_profiles.settings`)
+    with the row's TP, and ``max_batch`` where given."""
     tp = int(row["tp"])
-    knobs = engine_profiles.settings(engine_profiles.get(ENGINE), tp=tp).knobs()
+    knobs = engine_profiles.settings(engine_profiles.get(engine), tp=tp).knobs()
+    if max_batch is not None:
+        knobs["max_batch"] = max_batch
     return ServeRequest(model=catalog.get("models", row["model"]), system=catalog.system_for(row["accelerator"]),
                         devices=tp, input_len=float(row["input_len"]), output_len=float(row["output_len"]),
                         precision=row["precision"], **knobs)
@@ -70,9 +73,11 @@ def at_kv_capacity(req: ServeRequest) -> dict[str, float] | None:
     return {"batch": float(batch[i]), **{k: float(v[i]) for k, v in result.metrics.items()}}
 
 
-def predict(row: dict[str, str], at_capacity: bool = False) -> float | None:
-    """Predicted output tokens/s of a row: ``flopwatt serve``'s plan, or at the benchmark's KV capacity."""
-    req = request(row)
+def predict(row: dict[str, str], at_capacity: bool = False, engine: str = ENGINE,
+            max_batch: int | None = None) -> float | None:
+    """Predicted output tokens/s of a row under the ``engine`` profile (and ``max_batch``): ``flopwatt serve``'s
+    plan, or at the benchmark's KV capacity."""
+    req = request(row, engine, max_batch)
     if at_capacity:
         point = at_kv_capacity(req)
         return None if point is None else point["output_tokens_per_s"]

@@ -21,8 +21,9 @@ and write both back (2 x 4h); the gated activation reads 2f/t and writes f/t; ro
 and writes the local query and key heads. What a layer's kernels take beyond these rooflines whatever their
 size (launch gaps, fill and drain) is one fixed time per layer, added by :func:`flopwatt.perf.serving._stage`.
 
-MoE layers place whole experts on the devices of the group (expert parallelism across the TP group,
-as TensorRT-LLM and DeepSeek-V3 serve), or across ``tp x ep`` devices of ``ep`` attention groups
+MoE layers without expert parallelism (``ep`` = 1) split every expert over the TP group as a dense MLP is split,
+each rank routing all tokens (TensorRT-LLM's default moe_tp_size = tp: :mod:`flopwatt.perf.serving_moe`); with
+``ep`` > 1 they place whole experts across the ``tp x ep`` devices of ``ep`` attention groups
 (:mod:`flopwatt.perf.serving_ep`). An iteration of ``m`` routed tokens touches on average
 ``E (1 - (1 - k/E)^m)`` of the ``E`` experts (each token picks k of E), and only those are streamed.
 """
@@ -37,6 +38,7 @@ from flopwatt.perf import collectives as coll
 from flopwatt.perf import flops as fl
 from flopwatt.perf import serving_balance as balance
 from flopwatt.perf import serving_kernels as kernels
+from flopwatt.perf import serving_moe
 from flopwatt.perf.compute import DeviceRates, roofline_time
 from flopwatt.specs import ModelSpec
 
@@ -90,14 +92,39 @@ def linear_time(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np
 
 def _moe_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, groups: tuple, weight_bytes: float,
                routed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One MoE layer: attention GEMMs on the group's ``tokens`` over ``tp``; router, shared and routed
-    experts on the ``routed`` tokens over the ``tp x ep`` devices that hold the experts (each holds
-    E / (tp ep) of them, or a slice of one expert when tp ep > E); the routed experts run the busiest rank's
-    rows."""
-    spec, (tp, group) = model.moe, groups
+    """One MoE layer: attention GEMMs on the group's ``tokens`` over ``tp``; router, shared and routed experts on
+    the ``routed`` tokens: split over the TP group where ``tp x ep`` = ``tp`` (:func:`_moe_tp_layer`), else over
+    the ``tp x ep`` devices that hold whole experts (:func:`_moe_ep_layer`)."""
+    tp, group = (np.asarray(g, dtype=float) for g in groups)
     one = np.ones_like(tokens, dtype=float)
     attention = fl.layer_gemms(model, fl.Shard(seq=one, batch=tokens, tp=tp, ep=group), ACT_BYTES, moe=True,
                                capacity=False)
+    ep_time, ep_streamed = _moe_ep_layer(model, rates, tokens, group, weight_bytes, routed, attention)
+    tp_time, tp_streamed = _moe_tp_layer(model, rates, tokens, tp, weight_bytes, routed, attention)
+    tp_only = group <= tp
+    return np.where(tp_only, tp_time, ep_time), np.where(tp_only, tp_streamed, ep_streamed)
+
+
+def _moe_tp_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: np.ndarray, weight_bytes: float,
+                  routed: np.ndarray, attention: fl.Gemms) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor-parallel experts (:mod:`flopwatt.perf.serving_moe`): every rank runs every touched expert's 1/tp
+    slice on its share of all ``routed`` tokens, then the token shuffle around the grouped GEMMs."""
+    spec = model.moe
+    gemms = {name: gemm for name, gemm in attention.items() if name not in MOE_GEMMS}
+    gemms.update(serving_moe.moe_tp_gemms(model, routed, tp, ACT_BYTES))
+    share = 1.0 - (1.0 - spec.topk / spec.experts) ** routed
+    touched = {name: (routed * spec.topk / spec.experts, share) for name in ("expert_up", "expert_down")}
+    touched.update({name: (routed, 1.0) for name in ("router", "shared_up", "shared_down")})
+    time, streamed = _gemm_group(gemms, rates, tokens, weight_bytes, touched)
+    return time + serving_moe.token_shuffle_time(model, rates, routed, ACT_BYTES), streamed
+
+
+def _moe_ep_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, group: np.ndarray, weight_bytes: float,
+                  routed: np.ndarray, attention: fl.Gemms) -> tuple[np.ndarray, np.ndarray]:
+    """Expert-parallel experts: each of the ``group`` = tp x ep devices holds E / (tp ep) whole experts (or a slice
+    of one when tp ep > E); the routed experts run the busiest rank's rows."""
+    spec = model.moe
+    one = np.ones_like(tokens, dtype=float)
     experts = fl.layer_gemms(model, fl.Shard(seq=one, batch=routed, tp=group, ep=group), ACT_BYTES, moe=True,
                              capacity=False)
     # the busiest expert rank sets the layer's time (:mod:`flopwatt.perf.serving_balance`)

@@ -1,0 +1,68 @@
+"""Tensor-parallel MoE layers (expert parallelism 1): flopwatt.perf.serving_moe through serving_step._moe_layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flopwatt import catalog
+from flopwatt.perf import flops as fl
+from flopwatt.perf import serving_moe
+from flopwatt.perf import serving_step as step
+from flopwatt.serve import _rates
+
+RATES = _rates(catalog.system_for("h200-sxm-141gb"), "fp8")
+ROUTED = np.array([1.0, 16.0, 256.0, 4096.0])
+
+
+def _layer(model_id: str, tp: float, ep: float = 1.0):
+    model = catalog.get("models", model_id)
+    tp_arr = np.full_like(ROUTED, tp)
+    return step._moe_layer(model, RATES, ROUTED, (tp_arr, tp_arr * ep), 1.0, ROUTED)  # noqa: SLF001
+
+
+@pytest.mark.parametrize("model_id", ["mixtral-8x7b", "qwen3-30b-a3b", "deepseek-v3"])
+@pytest.mark.parametrize("tp", [1.0, 2.0, 8.0])
+def test_split_experts_do_the_same_work_as_whole_ones(model_id, tp):
+    """1/tp of every expert on every rank is the FLOPs of E/tp whole experts on the rank's share of the tokens."""
+    model = catalog.get("models", model_id)
+    split = serving_moe.moe_tp_gemms(model, ROUTED, np.full_like(ROUTED, tp), 2.0)
+    whole = fl.layer_gemms(model, fl.Shard(seq=np.ones_like(ROUTED), batch=ROUTED, tp=tp, ep=tp), 2.0, moe=True,
+                           capacity=False)
+    for name in ("expert_up", "expert_down", "shared_up", "shared_down"):
+        if name in whole:
+            assert np.allclose(fl.total_flops(split, [name]), fl.total_flops(whole, [name]))
+    # the router is replicated: every rank scores all tokens
+    assert np.allclose(fl.total_flops(split, ["router"]), tp * fl.total_flops(whole, ["router"]))
+
+
+def test_at_tp1_the_layouts_differ_only_by_the_token_shuffle():
+    model = catalog.get("models", "mixtral-8x7b")
+    time, streamed = _layer("mixtral-8x7b", 1.0)
+    one = np.ones_like(ROUTED)
+    attention = fl.layer_gemms(model, fl.Shard(seq=one, batch=ROUTED, tp=one, ep=one), step.ACT_BYTES, moe=True,
+                               capacity=False)
+    ep_time, ep_streamed = step._moe_ep_layer(model, RATES, ROUTED, one, 1.0, ROUTED, attention)  # noqa: SLF001
+    shuffle = serving_moe.token_shuffle_time(model, RATES, ROUTED, step.ACT_BYTES)
+    assert np.allclose(time, ep_time + shuffle) and np.allclose(streamed, ep_streamed)
+
+
+def test_token_shuffle_hand_count_and_it_does_not_shrink_with_tp():
+    model = catalog.get("models", "mixtral-8x7b")
+    moved = 2 * (1 + 2) * 4096 * 4096 * 2.0  # expand + finalize, k = 2, h = 4096, 16-bit, 4096 tokens
+    assert serving_moe.token_shuffle_time(model, RATES, np.array([4096.0]), 2.0)[0] == pytest.approx(
+        RATES.memory_time(np.array([moved]))[0])
+    t1, t8 = _layer("mixtral-8x7b", 1.0)[0], _layer("mixtral-8x7b", 8.0)[0]
+    shuffle = serving_moe.token_shuffle_time(model, RATES, ROUTED, step.ACT_BYTES)
+    assert np.all(t8 >= shuffle) and np.all(t8 < t1)
+
+
+def test_expert_parallel_plans_keep_the_whole_expert_layout():
+    model = catalog.get("models", "deepseek-v3")
+    tp, ep = np.full_like(ROUTED, 2.0), 4.0
+    one = np.ones_like(ROUTED)
+    attention = fl.layer_gemms(model, fl.Shard(seq=one, batch=ROUTED, tp=tp, ep=tp * ep), step.ACT_BYTES,
+                               moe=True, capacity=False)
+    expected = step._moe_ep_layer(model, RATES, ROUTED, tp * ep, 1.0, ROUTED, attention)  # noqa: SLF001
+    got = _layer("deepseek-v3", 2.0, ep)
+    assert np.allclose(got[0], expected[0]) and np.allclose(got[1], expected[1])
