@@ -66,3 +66,14 @@ def test_expert_parallel_plans_keep_the_whole_expert_layout():
     expected = step._moe_ep_layer(model, RATES, ROUTED, tp * ep, 1.0, ROUTED, attention)  # noqa: SLF001
     got = _layer("deepseek-v3", 2.0, ep)
     assert np.allclose(got[0], expected[0]) and np.allclose(got[1], expected[1])
+
+
+def test_the_serving_result_states_how_experts_split_at_ep_1():
+    from flopwatt import api
+    from flopwatt.api.requests import ServeRequest
+
+    body = dict(model="mixtral-8x7b", accelerator="h100-sxm5-80gb", devices=8, input_len=1000, output_len=200)
+    split = api.serve(ServeRequest(**body, tp=4))
+    assert any("experts at ep 1" in line and "1/4 slice" in line for line in split.assumptions)
+    dense = api.serve(ServeRequest(**{**body, "model": "llama3.1-8b"}, tp=4))
+    assert not any("experts at ep 1" in line for line in dense.assumptions)

@@ -98,6 +98,15 @@ def _layer_pass_rule(vendor: str, notes: Assumptions) -> None:
                   f"(launch gaps, fill and drain; catalog efficiency layer_pass.{vendor})")
 
 
+def _expert_split_rule(model, plan: dict, notes: Assumptions) -> None:
+    """Say how the experts of an MoE model sit on a tensor-parallel group without expert parallelism
+    (:mod:`flopwatt.perf.serving_moe`)."""
+    tp, ep = int(plan.get("tp") or 1), int(plan.get("ep") or 1)
+    if model.moe is not None and ep == 1 and tp > 1:
+        notes.add(f"experts at ep 1: every one of the {tp} tensor-parallel ranks holds a 1/{tp} slice of every expert "
+                  "and routes all tokens (TensorRT-LLM's moe_tp_size = tp default) (rule)")
+
+
 def _mesh_rule(system, plan: dict, notes: Assumptions) -> None:
     """Say so when a tensor-parallel group sits on a point-to-point mesh (xGMI): it reaches only the links to its
     own peers (:func:`flopwatt.perf.serving_step.group_tier`)."""
@@ -131,6 +140,7 @@ def _estimate(req: ServeRequest, core, engine_id: str, notes: Assumptions) -> re
                                   message=exc.expected)
     metrics = out["metrics"]
     _mesh_rule(core.system, out["plan"], notes)
+    _expert_split_rule(core.model, out["plan"], notes)
     unknown = unknown_parts(core.system)
     if metrics.get("unknown"):
         unknown = unknown or [metrics["unknown"]]
