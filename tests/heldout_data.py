@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from flopwatt import catalog
 from flopwatt import validate as val
 from flopwatt.validate.rows import publishes_run_inputs
 
@@ -50,3 +51,42 @@ def check_run_inputs(row: dict[str, str]) -> None:
     assert row["precision"] in {"fp4", "fp8", "bf16", "fp16"}, row["id"]
     if row["scenario"] != "server":
         assert not row["ttft_p99_s"] and not row["tpot_p99_s"], row["id"]
+
+
+MLPERF_SERVER_LIMITS = {("2", "0.2"), ("0.45", "0.04")}
+"""MLPerf Server and Interactive p99 limits of llama2-70b and mixtral-8x7b (TTFT s, TPOT s)."""
+
+
+def check_amd_mlperf_row(row: dict[str, str]):
+    """An AMD MLPerf llama2-70b / mixtral row: run inputs (:func:`check_run_inputs`), generated tokens/s per device
+    and server limits in range, a non-NVIDIA catalog accelerator with the row's precision, and a catalog model of
+    the row's shape. Returns the model."""
+    check_run_inputs(row)
+    assert 0 < float(row["value"]) / int(row["n_devices"]) <= 20000, row["id"]
+    if row["scenario"] == "server":
+        assert (row["ttft_p99_s"], row["tpot_p99_s"]) in MLPERF_SERVER_LIMITS, row["id"]
+    known = catalog.accelerators()
+    assert row["accelerator"] in known and known[row["accelerator"]].vendor != "NVIDIA", row["id"]
+    assert row["precision"] in known[row["accelerator"]].peak_flops_per_s, row["id"]
+    model = catalog.model_by_name(row["model"])
+    assert model is not None and model.layers == int(row["layers"]) and model.hidden == int(row["hidden"]), row["id"]
+    return model
+
+
+def mlperf_suite_models() -> set[str]:
+    """Models with an MLPerf Inference request set in the catalog (a row without an input length uses it)."""
+    return {d.model for d in catalog.serving_datasets().values() if d.suite == "mlperf-inference"}
+
+
+def check_new_ids(path: Path, prefixes: set[str], earlier: set[str]) -> None:
+    """A hold-out's ids are unique, carry exactly its own ``prefixes``, and neither its ids nor its prefixes
+    appear in any other data file (``earlier``: files that must be among those)."""
+    ids = [r["id"] for r in rows(path)]
+    assert len(ids) >= 15 and len(set(ids)) == len(ids)
+    assert {i.rsplit("-", 1)[0] for i in ids} == prefixes
+    found = others(path)
+    assert earlier <= set(found)
+    for name, other in found.items():
+        other_ids = {r["id"] for r in other}
+        assert not set(ids) & other_ids, name
+        assert not prefixes & {i.rsplit("-", 1)[0] for i in other_ids}, name

@@ -4,7 +4,6 @@ is made on these rows, see validation/SPLIT_infer.md)."""
 from __future__ import annotations
 
 import heldout_data
-from flopwatt import catalog
 from flopwatt import validate as val
 from heldout_data import ROOT
 
@@ -14,8 +13,6 @@ UNITS = {"tokens/s"}
 SCENARIOS = {"offline", "server", "max_load"}
 NON_TRTLLM = {"mlperf-amd", "vllm", "sglang"}
 """Issue 17: rows from non-NVIDIA accelerators or non-TensorRT-LLM engines."""
-SERVER_LIMITS = {("2", "0.2"), ("0.45", "0.04")}
-"""MLPerf Server and Interactive p99 limits of llama2-70b and mixtral-8x7b (TTFT s, TPOT s)."""
 
 
 def _rows() -> list[dict[str, str]]:
@@ -27,16 +24,8 @@ def _others() -> dict[str, list[dict[str, str]]]:
 
 
 def test_ids_are_unique_new_and_carry_the_new_prefixes():
-    rows = _rows()
-    ids = [r["id"] for r in rows]
-    assert len(rows) >= 15 and len(set(ids)) == len(ids)
-    assert {i.rsplit("-", 1)[0] for i in ids} == PREFIXES
-    others = _others()
-    assert {"infer_heldout.csv", "infer_heldout2.csv", "visible.csv", "mlperf_inference_v5.csv"} <= set(others)
-    for name, other in others.items():
-        other_ids = {r["id"] for r in other}
-        assert not set(ids) & other_ids, name
-        assert not PREFIXES & {i.rsplit("-", 1)[0] for i in other_ids}, name
+    earlier = {"infer_heldout.csv", "infer_heldout2.csv", "visible.csv", "mlperf_inference_v5.csv"}
+    heldout_data.check_new_ids(CSV, PREFIXES, earlier)
 
 
 def test_no_measurement_repeats_one_already_collected():
@@ -54,24 +43,12 @@ def test_enums_units_and_held_out_marker():
         assert r["source"] and r["network"] and "HELD OUT" in r["notes"] and "third hold-out" in r["notes"], r["id"]
 
 
-def test_run_inputs_present_and_in_range():
-    """Every row publishes the run inputs validate needs (devices, mean output length); lengths, limits and the
-    measured value are in physical ranges; the published plan uses exactly the row's devices."""
+def test_rows_are_in_range_and_in_the_catalog():
+    """Every row publishes the run inputs validate needs, its values and limits are in physical ranges, and its
+    accelerator, precision, model and request set are in the catalog (:func:`heldout_data.check_amd_mlperf_row`)."""
+    suite_models = heldout_data.mlperf_suite_models()
     for r in _rows():
-        heldout_data.check_run_inputs(r)
-        assert 0 < float(r["value"]) / int(r["n_devices"]) <= 20000, r["id"]  # generated tokens/s per device
-        if r["scenario"] == "server":
-            assert (r["ttft_p99_s"], r["tpot_p99_s"]) in SERVER_LIMITS, r["id"]
-
-
-def test_accelerators_models_request_sets_and_precisions_are_in_the_catalog():
-    known = catalog.accelerators()
-    suite_models = {d.model for d in catalog.serving_datasets().values() if d.suite == "mlperf-inference"}
-    for r in _rows():
-        assert r["accelerator"] in known and known[r["accelerator"]].vendor != "NVIDIA", r["id"]
-        assert r["precision"] in known[r["accelerator"]].peak_flops_per_s, r["id"]
-        model = catalog.model_by_name(r["model"])
-        assert model is not None and model.layers == int(r["layers"]) and model.hidden == int(r["hidden"]), r["id"]
+        model = heldout_data.check_amd_mlperf_row(r)
         assert r["input_len"] or model.id in suite_models, r["id"]
 
 
