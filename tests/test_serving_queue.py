@@ -140,3 +140,18 @@ def test_a_pipeline_pools_its_prompt_servers_at_least_as_well_as_separate_replic
     assert m["tpot_s"][3:] == pytest.approx(m["tpot_s"][:3], rel=0.02)  # the same cycle either way
     assert (m["load_share"][3:] >= m["load_share"][:3]).all()
     assert (m["load_share"][:3] < 1.0).any()  # the target binds somewhere
+
+
+def test_a_prompt_that_can_never_be_served_waits_forever_without_a_nan():
+    """Infinite service time (the decodes fill the iteration budget): the wait is inf, never NaN, and no load is
+    admitted under a TTFT target."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wait = queue.wait_quantile_s(np.array([0.0, 0.5]), np.array([np.inf, np.inf]), np.array([np.inf, np.inf]),
+                                     0.99, servers=2.0)
+        load, at_load = queue.admitted_load(np.array([1.0]), np.array([np.inf]), np.array([np.inf]), np.array([0.1]),
+                                            2.0, 0.99)
+    assert wait.tolist() == [0.0, np.inf]
+    assert load.tolist() == [0.0] and at_load.tolist() == [0.0]

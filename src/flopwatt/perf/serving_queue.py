@@ -94,14 +94,17 @@ def probability_of_waiting(rho: np.ndarray, servers: np.ndarray | float = 1.0) -
 def wait_quantile_s(rho: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: np.ndarray,
                     quantile: float, servers: np.ndarray | float = 1.0) -> np.ndarray:
     """``quantile`` of the waiting time at utilisation ``rho`` of ``servers`` prompt servers, the service moments
-    being those of the one server that many times as fast (module docstring); inf at rho >= 1."""
+    being those of the one server that many times as fast (module docstring); inf at rho >= 1 and where a prompt
+    can never be served (infinite service time: the decodes fill the iteration budget)."""
     rho = np.asarray(rho, dtype=float)
     safe = np.clip(rho, 1e-9, 1.0 - 1e-9)
     mean_s = np.broadcast_to(np.asarray(mean_service_s, dtype=float), safe.shape)
     sq = np.broadcast_to(np.asarray(service_sq_s2, dtype=float), safe.shape)
+    served = np.isfinite(mean_s) & np.isfinite(sq)
     waits = probability_of_waiting(safe, servers)
-    tail = np.where(waits > 1.0 - quantile, np.log(waits / (1.0 - quantile)) / _decay_rate(safe, mean_s, sq), 0.0)
-    return np.where(rho >= 1.0, np.inf, np.where(rho <= 0.0, 0.0, tail))
+    decay = _decay_rate(safe, np.where(served, mean_s, 1.0), np.where(served, sq, 1.0))
+    tail = np.where(waits > 1.0 - quantile, np.log(waits / (1.0 - quantile)) / decay, 0.0)
+    return np.where(rho <= 0.0, 0.0, np.where((rho >= 1.0) | ~served, np.inf, tail))
 
 
 def max_load_share(prefill_share: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: np.ndarray,
@@ -149,7 +152,6 @@ def budget_prompt_cycles(input_tokens: float, decode_tokens: np.ndarray, budget_
     left = float(budget_tokens) - np.asarray(decode_tokens, dtype=float)
     safe = np.maximum(left, 1.0)
     return np.where(left >= 1.0, np.ceil(float(input_tokens) / safe), np.inf)
-
 
 
 def prompt_service_s_per_token(chunk_extra_s: np.ndarray, chunk_tokens: float, budget_floor_s: np.ndarray | None = None,
