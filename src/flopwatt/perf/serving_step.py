@@ -99,9 +99,13 @@ def _moe_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, groups:
     one = np.ones_like(tokens, dtype=float)
     attention = fl.layer_gemms(model, fl.Shard(seq=one, batch=tokens, tp=tp, ep=group), ACT_BYTES, moe=True,
                                capacity=False)
+    tp_only = np.broadcast_to(group <= tp, np.shape(tokens))
+    if np.all(tp_only):  # each layout is computed only where some plan uses it
+        return _moe_tp_layer(model, rates, tokens, tp, weight_bytes, routed, attention)
     ep_time, ep_streamed = _moe_ep_layer(model, rates, tokens, group, weight_bytes, routed, attention)
+    if not np.any(tp_only):
+        return ep_time, ep_streamed
     tp_time, tp_streamed = _moe_tp_layer(model, rates, tokens, tp, weight_bytes, routed, attention)
-    tp_only = group <= tp
     return np.where(tp_only, tp_time, ep_time), np.where(tp_only, tp_streamed, ep_streamed)
 
 
