@@ -34,6 +34,7 @@ SETS = (  # (file under validation/, --kind or None, what it is)
     ("infer_heldout2.csv", None, "second serving held-out set (SPLIT_infer.md; run once, model frozen)"),
     ("infer_heldout3.csv", None, "third serving held-out set (SPLIT_infer.md; run once, model frozen)"),
     ("infer_heldout4.csv", None, "fourth serving held-out set (SPLIT_infer.md; run once, model frozen)"),
+    ("infer_heldout5.csv", None, "fifth serving held-out set (SPLIT_infer.md; run once, model frozen)"),
     ("strong_scaling.csv", None, "MegaScale Table 2 strong scaling (held out as a whole)"),
 )
 
