@@ -40,7 +40,7 @@ from collections.abc import Callable
 import numpy as np
 
 from flopwatt import catalog
-from flopwatt.catalog.efficiency import EfficiencyCatalog
+from flopwatt.catalog.efficiency import EfficiencyCatalog, LayerPass
 from nim_latency import DATA as NIM_DATA
 from nim_latency import at_concurrency
 from serving_vs_trtllm import DATA, predict
@@ -88,7 +88,7 @@ FITS: dict[str, tuple[tuple, Callable[[EfficiencyCatalog, object], EfficiencyCat
     "fp4": ((1.106, 1.0, 0.9, 0.8, 0.7, 0.65, 0.6, 0.55, 0.5), _with_fp4,
             table_errors(lambda row: row["accelerator"] in BLACKWELL and row["precision"] == "fp4")),
     "layer": (tuple(round(1e-6 * us, 9) for us in range(0, 101, 5)),
-              lambda eff, t: dataclasses.replace(eff, layer_pass_fixed_s={**eff.layer_pass_fixed_s, "NVIDIA": t}),
+              lambda eff, t: dataclasses.replace(eff, layer_pass={**eff.layer_pass, "NVIDIA": LayerPass(t)}),
               layer_errors),
 }
 

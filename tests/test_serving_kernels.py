@@ -119,3 +119,19 @@ def test_ep_layer_at_small_batch_is_bound_by_the_kernels_fixed_cost():
     floor = model.moe_layers * sum(kernels.deepep_fixed_latency_s())
     assert floor == pytest.approx(58 * 96.8e-6, rel=0.01)
     assert floor <= r.metrics["ep_all_to_all_s"][0] < 1.5 * floor
+
+
+def test_serving_results_say_where_measured_kernel_rates_are_carried_over():
+    """An MLA model's result names FlashMLA's measurement device; an expert-parallel plan names DeepEP's fixed cost;
+    a dense model's result names neither."""
+    from flopwatt import api
+    from flopwatt.api.requests import ServeRequest
+
+    body = dict(accelerator="mi300x", devices=8, input_len=3200, output_len=800, precision="fp8")
+    mla = api.serve(ServeRequest(model="deepseek-r1", ep=8, **body))
+    assert mla.plan["ep"] == 8
+    assert any("FlashMLA's rates measured on h800-sxm5-80gb" in line and "ASSUMED for mi300x" in line
+               for line in mla.assumptions)
+    assert any("expert dispatch / combine: a fixed" in line for line in mla.assumptions)
+    dense = api.serve(ServeRequest(model="llama3.1-8b", **body))
+    assert not any("FlashMLA" in line or "expert dispatch" in line for line in dense.assumptions)

@@ -46,7 +46,8 @@ def test_each_layer_adds_its_fixed_time_once_per_token(fixed_us, pp, batch):
 def test_shipped_fixed_time_is_sourced_and_small():
     eff = catalog.efficiency()
     entry = catalog.read_toml("efficiency.toml", "catalog efficiency.toml")["layer_pass"]
-    assert 0.0 < eff.layer_pass_for("NVIDIA") < 1e-3
+    assert 0.0 < eff.layer_pass_for("NVIDIA").fixed_s < 1e-3 and eff.layer_pass_for("NVIDIA").borrowed_from is None
+    assert eff.layer_pass_for("AMD").borrowed_from == "NVIDIA"
     assert "FITTED" in entry["NVIDIA"]["source"] and entry["NVIDIA"]["retrieved"]
     assert eff.layer_pass_for("Groq") is None  # a vendor without a figure gets none
 
@@ -58,6 +59,8 @@ def test_a_vendor_without_a_figure_says_so():
     result = api.serve(ServeRequest(model="llama3.1-8b", accelerator="groq-lpu-v1", devices=576, input_len=500,
                                     output_len=200))
     assert any("no fixed time per layer known for Groq" in line for line in result.assumptions)
+    amd = api.serve(ServeRequest(model="llama3.1-8b", accelerator="mi300x", devices=8, input_len=500, output_len=200))
+    assert any("layer_pass.AMD, ASSUMED: the figure fitted for NVIDIA" in line for line in amd.assumptions)
 
 
 @pytest.mark.parametrize("bad", [-1e-6, 1.0, "60us"])
@@ -74,4 +77,4 @@ def test_serving_reads_the_catalog_figure():
     request = ServeRequest(model=MODEL, system=catalog.get("systems", "dgx-h100"), devices=8, input_len=500.0,
                            output_len=200.0, precision="fp8")
     hardware, _, _ = _setup(request)
-    assert hardware.layer_fixed_s == catalog.efficiency().layer_pass_for("NVIDIA")
+    assert hardware.layer_fixed_s == catalog.efficiency().layer_pass_for("NVIDIA").fixed_s

@@ -114,6 +114,12 @@ def _eps(req: ServeRequest) -> np.ndarray:
     return divisors(req.model.moe.experts)
 
 
+def _layer_fixed_s(eff, vendor: str) -> float:
+    """The catalog's fixed time per layer of a forward pass for ``vendor`` (0 where none is known)."""
+    entry = eff.layer_pass_for(vendor)
+    return 0.0 if entry is None else entry.fixed_s
+
+
 def _setup(req: ServeRequest) -> tuple[ServingHardware, tuple[float, float], Slo]:
     """(hardware, (weight, KV) bytes per element, SLO) of a request."""
     system, acc = req.system, req.system.accelerator
@@ -126,7 +132,7 @@ def _setup(req: ServeRequest) -> tuple[ServingHardware, tuple[float, float], Slo
     memory = acc.hbm_bytes if acc.has_off_chip_memory else acc.sram_bytes
     rates = _rates(system, req.precision, req.power_cap_w)
     hardware = ServingHardware(rates, up, memory, out, system.scale_up_domain_devices,
-                               eff.layer_pass_for(acc.vendor) or 0.0)
+                               _layer_fixed_s(eff, acc.vendor))
     return hardware, (weight_bytes, kv), Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
 
 

@@ -89,13 +89,14 @@ def _cost_basis(system, notes: Assumptions) -> None:
 
 def _layer_pass_rule(vendor: str, notes: Assumptions) -> None:
     """Say what fixed time every layer of a forward pass is given (catalog efficiency ``[layer_pass]``)."""
-    fixed = catalog.efficiency().layer_pass_for(vendor)
-    if fixed is None:
+    entry = catalog.efficiency().layer_pass_for(vendor)
+    if entry is None:
         notes.add(f"layer pass: no fixed time per layer known for {vendor} devices; none counted beyond the kernels' "
                   "rooflines (unknown)")
-    else:
-        notes.add(f"layer pass: each layer of a forward pass takes {1e6 * fixed:g} us beyond its kernels' rooflines "
-                  f"(launch gaps, fill and drain; catalog efficiency layer_pass.{vendor})")
+        return
+    basis = "fitted" if entry.borrowed_from is None else f"ASSUMED: the figure fitted for {entry.borrowed_from}"
+    notes.add(f"layer pass: each layer of a forward pass takes {1e6 * entry.fixed_s:g} us beyond its kernels' "
+              f"rooflines (launch gaps, fill and drain; catalog efficiency layer_pass.{vendor}, {basis})")
 
 
 def _expert_split_rule(model, plan: dict, notes: Assumptions) -> None:
@@ -105,6 +106,21 @@ def _expert_split_rule(model, plan: dict, notes: Assumptions) -> None:
     if model.moe is not None and ep == 1 and tp > 1:
         notes.add(f"experts at ep 1: every one of the {tp} tensor-parallel ranks holds a 1/{tp} slice of every expert "
                   "and routes all tokens (TensorRT-LLM's moe_tp_size = tp default) (rule)")
+
+
+def _kernel_rules(model, plan: dict, accelerator: str, engine_id: str, notes: Assumptions) -> None:
+    """Say where measured kernel rates are carried over to this device and engine (catalog serving_kernels.toml,
+    :mod:`flopwatt.perf.serving_kernels`)."""
+    from flopwatt.perf import serving_kernels as kernels
+    if model.mla is not None:
+        notes.add(f"MLA decode attention at FlashMLA's rates measured on {kernels.mla_decode_measured_on()}, as shares "
+                  f"of this device's BF16 peak and HBM bandwidth (catalog serving_kernels flashmla_decode; ASSUMED for "
+                  f"{accelerator} under {engine_id})")
+    if model.moe is not None and int(plan.get("ep") or 1) > 1:
+        dispatch, combine = kernels.deepep_fixed_latency_s()
+        notes.add(f"expert dispatch / combine: a fixed {1e6 * dispatch:.0f} / {1e6 * combine:.0f} us per call, "
+                  "DeepEP's low-latency kernels' median over their published table (catalog serving_kernels "
+                  f"deepep_low_latency; ASSUMED for {accelerator} under {engine_id})")
 
 
 def _mesh_rule(system, plan: dict, notes: Assumptions) -> None:
@@ -141,6 +157,7 @@ def _estimate(req: ServeRequest, core, engine_id: str, notes: Assumptions) -> re
     metrics = out["metrics"]
     _mesh_rule(core.system, out["plan"], notes)
     _expert_split_rule(core.model, out["plan"], notes)
+    _kernel_rules(core.model, out["plan"], core.system.accelerator.id, engine_id, notes)
     unknown = unknown_parts(core.system)
     if metrics.get("unknown"):
         unknown = unknown or [metrics["unknown"]]

@@ -55,14 +55,26 @@ def _fractions(data: dict[str, Any], table: str, key: str) -> dict[str, float]:
     return out
 
 
-def _layer_pass_fixed_s(data: dict[str, Any]) -> dict[str, float]:
+@dataclass(frozen=True, slots=True)
+class LayerPass:
+    """``[layer_pass.VENDOR]``: fixed time a serving forward pass spends per layer on one device of the vendor,
+    and the vendor whose fitted figure it borrows (None: fitted for this vendor itself)."""
+
+    fixed_s: float
+    borrowed_from: str | None = None
+
+
+def _layer_passes(data: dict[str, Any]) -> dict[str, LayerPass]:
     out = {}
     for vendor, entry in data.get("layer_pass", {}).items():
         fixed = entry.get("fixed_s") if isinstance(entry, dict) else None
         if not isinstance(fixed, float) or not 0.0 <= fixed < 1e-3 or "source" not in entry or "retrieved" not in entry:
             raise InputError(f"efficiency layer_pass.{vendor}.fixed_s",
                              "seconds in [0, 1e-3) with a source and a retrieved date")
-        out[vendor] = fixed
+        borrowed = entry.get("borrowed_from")
+        if borrowed is not None and not isinstance(borrowed, str):
+            raise InputError(f"efficiency layer_pass.{vendor}.borrowed_from", "a vendor name", borrowed)
+        out[vendor] = LayerPass(fixed, borrowed)
     return out
 
 
@@ -241,7 +253,7 @@ class EfficiencyCatalog:
     """Flash-attention kernels by name (``[attention_kernel]``), each with the stacks that run it."""
     fp8_casts: dict[str, CastTraffic] | None = None
     """FP8 scaling recipes by name (``[fp8_cast]``), each with the stacks that run it."""
-    layer_pass_fixed_s: dict[str, float] | None = None
+    layer_pass: dict[str, LayerPass] | None = None
     """Accelerator vendor -> fixed time a serving forward pass spends per layer on one device whatever its size
     (``[layer_pass]``); a vendor absent has none known."""
 
@@ -263,11 +275,11 @@ class EfficiencyCatalog:
                           fraction=False)
             measured[tech] = CollectiveTable(x, y, entry["source"])
         return cls(gemm, memory, collective, overlap, _low_precision(data), _roofline_norm(data), measured,
-                   _straggler(data), _attention_kernels(data, gemm), _cast_traffic(data), _layer_pass_fixed_s(data))
+                   _straggler(data), _attention_kernels(data, gemm), _cast_traffic(data), _layer_passes(data))
 
-    def layer_pass_for(self, vendor: str) -> float | None:
+    def layer_pass_for(self, vendor: str) -> LayerPass | None:
         """``[layer_pass]`` fixed time per layer for this accelerator vendor; None = none known."""
-        return (self.layer_pass_fixed_s or {}).get(vendor)
+        return (self.layer_pass or {}).get(vendor)
 
     def gemm_for(self, accelerator_id: str) -> GemmTable:
         if accelerator_id not in self.gemm:

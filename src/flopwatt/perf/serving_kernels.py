@@ -66,6 +66,11 @@ def mla_decode_kernel() -> MlaDecodeKernel:
                          "and memory_bytes_per_s", str(exc)) from exc
 
 
+def mla_decode_measured_on() -> str:
+    """Catalog id of the device FlashMLA's decode rates were measured on (``[flashmla_decode] device``)."""
+    return str(_table("flashmla_decode").get("device"))
+
+
 def deepep_call_residuals_s(kind: str) -> list[float]:
     """Per row of DeepEP's low-latency table: measured latency minus the time its bytes need at the links'
     maximum rates (``kind``: "dispatch" or "combine"; module docstring)."""
