@@ -90,3 +90,24 @@ def check_new_ids(path: Path, prefixes: set[str], earlier: set[str]) -> None:
         other_ids = {r["id"] for r in other}
         assert not set(ids) & other_ids, name
         assert not prefixes & {i.rsplit("-", 1)[0] for i in other_ids}, name
+
+
+def _measurement(row: dict[str, str]) -> tuple[str | None, str | None, float | str | None]:
+    """(accelerator, scenario, value), the value as a number where it is one ('59040.80' is '59040.8')."""
+    value = row.get("value")
+    try:
+        number: float | str | None = float(value) if value else value
+    except ValueError:
+        number = value
+    return row.get("accelerator"), row.get("scenario"), number
+
+
+def check_no_repeated_measurement(path: Path) -> None:
+    """No row repeats a measurement of another data file (the same accelerator, scenario and measured value, compared
+    as numbers), and no two rows of the file are one measurement."""
+    seen = {_measurement(r) for found in others(path).values() for r in found}
+    mine = rows(path)
+    keys = [_measurement(r) for r in mine]
+    assert len(set(keys)) == len(keys)
+    for r, key in zip(mine, keys, strict=True):
+        assert key not in seen, r["id"]

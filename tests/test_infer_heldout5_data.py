@@ -20,28 +20,13 @@ def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
 
 
-def _measurement(row: dict[str, str]) -> tuple[str | None, str | None, float | str | None]:
-    """(accelerator, scenario, value), the value as a number where it is one ('4520.70' is '4520.7')."""
-    value = row.get("value")
-    try:
-        number: float | str | None = float(value) if value else value
-    except ValueError:
-        number = value
-    return row.get("accelerator"), row.get("scenario"), number
-
 
 def test_ids_are_unique_new_and_carry_the_new_prefixes():
     heldout_data.check_new_ids(CSV, PREFIXES, EARLIER)
 
 
 def test_no_measurement_repeats_one_already_collected():
-    """No row repeats a measurement of another file (the same accelerator, scenario and measured value), and no
-    two rows of this file are one measurement."""
-    seen = {_measurement(r) for rows in heldout_data.others(CSV).values() for r in rows}
-    mine = [_measurement(r) for r in _rows()]
-    assert len(set(mine)) == len(mine)
-    for r, key in zip(_rows(), mine, strict=True):
-        assert key not in seen, r["id"]
+    heldout_data.check_no_repeated_measurement(CSV)
 
 
 def test_enums_units_and_held_out_marker():
