@@ -26,7 +26,6 @@ def test_no_measurement_repeats_one_already_collected():
     heldout_data.check_no_repeated_measurement(CSV)
 
 
-
 def test_enums_units_and_held_out_marker():
     for r in _rows():
         assert r["kind"] == "infer" and r["unit"] == "tokens/s", r["id"]

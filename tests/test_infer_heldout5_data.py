@@ -20,7 +20,6 @@ def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
 
 
-
 def test_ids_are_unique_new_and_carry_the_new_prefixes():
     heldout_data.check_new_ids(CSV, PREFIXES, EARLIER)
 
