@@ -10,6 +10,11 @@ object store nor the driver holds the whole space's results; each task is at mos
 ``engine.MAX_CONFIGS_PER_ITEM`` configurations (what bounds a worker). The driver keeps every item's counts,
 but of the rows (fronts, top-k) only those :func:`engine.merge` can still use: :class:`Thinner`.
 
+Placement: the tasks are CPU-bound and their arguments small, so they are submitted with Ray's ``"SPREAD"``
+scheduling strategy (docs.ray.io, Scheduling: Scheduling strategies) over the cluster's nodes. Under Ray's
+default, a driver reuses the worker leases it holds for tasks of one kind; short tasks then all ran on the
+head node while a joining node's worker was still starting.
+
 Stopping: on any exception in the driver (Ctrl-C included) the tasks still queued or running are cancelled
 with ``force=True`` (their worker processes are killed) before the exception goes on; a driver that is
 killed outright (SIGKILL) is a finished job to Ray, whose raylets then kill its workers.
@@ -114,7 +119,7 @@ def run(tasks: list[tuple], address: str | None, progress: Callable, stats, task
     pending: dict[Any, None] = {}  # the refs in flight (a dict keeps their order)
     try:
         start = time.perf_counter()
-        remote = ray.remote(task_fn)
+        remote = ray.remote(task_fn).options(scheduling_strategy="SPREAD")
         limit = max(IN_FLIGHT_PER_CPU, IN_FLIGHT_PER_CPU * int(ray.cluster_resources().get("CPU", 1)))
         thinner = Thinner(top_k)
         queue = iter(tasks)
