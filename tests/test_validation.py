@@ -151,14 +151,36 @@ def test_inference_rows_pass_their_published_plan_and_engine(visible_csv):
 
 
 def test_infer_row_takes_the_engine_release_from_the_conventions(visible_csv):
-    """MLPI rows name their round's harness; a framework without a profile is skipped, not guessed."""
-    from flopwatt.validate import Skip, _infer_row
+    """MLPI rows name their round's harness; a framework that names no profiled engine (blank in the shared
+    schema, or a name without a profile) runs flopwatt serve's default engine, and says so."""
+    from flopwatt.catalog import engine_profiles
+    from flopwatt.validate import _infer_row
 
     rows = {r["id"]: r for r in read_rows(visible_csv) if r["kind"] == "infer"}
     assert "engine: mlperf-nvidia-v4.0" in " ".join(_infer_row(rows["MLPI-01"]).assumptions)
     assert "engine: mlperf-nvidia-v4.1" in " ".join(_infer_row(rows["MLPI-04"]).assumptions)
-    with pytest.raises(Skip, match="no serving profile"):
-        _infer_row({**rows["MLPI-01"], "framework": "lmdeploy"})
+    default = engine_profiles.DEFAULT_ENGINE
+    for framework, said in (("lmdeploy", "framework 'lmdeploy' has no engine profile"),
+                            ("", "framework not published")):
+        result = _infer_row({**rows["MLPI-01"], "id": "NOCONV-01", "framework": framework, "input_len": "222.33"})
+        assert f"{said}: engine {default}, the default engine of flopwatt serve (rule)" in result.assumptions
+        assert f"engine: {default} ({engine_profiles.get(default).name})" in result.assumptions
+
+
+def test_a_row_of_an_unknown_source_takes_its_models_one_request_set(visible_csv):
+    """No conventions suite: the one datasets.toml request set of the row's catalog model gives the prompt
+    length (a stated rule); a model with none is skipped with the reason."""
+    from flopwatt.validate import Skip, _infer_row
+
+    row = next(r for r in read_rows(visible_csv) if r["kind"] == "infer")
+    unknown = {**row, "id": "NOCONV-01", "input_len": ""}
+    result = _infer_row(unknown)
+    assert ("mean input length not published: the request set of the catalog's one benchmark for llama2-70b, "
+            "mlperf-llama2-70b-openorca (rule)") in result.assumptions
+    given = _infer_row({**unknown, "input_len": "222.33"})
+    assert given.predicted > 0 and result.predicted > 0
+    with pytest.raises(Skip, match="mean input length not published"):
+        _infer_row({**unknown, "model": "Llama 2 7B"})
 
 
 def test_conventions_name_existing_engine_profiles_of_the_right_engine():
@@ -193,16 +215,20 @@ def test_interactive_rows_are_server_rows_with_their_tighter_limits(visible_csv)
     assert interactive.predicted < server.predicted
 
 
-def test_a_published_ep_inside_the_tp_group_is_skipped_not_an_abort(visible_csv):
-    """tp 8 x ep 8 on 8 devices (TensorRT-LLM's moe_ep within the TP group) is a convention, not bad input."""
+def test_a_published_ep_inside_the_tp_group_leaves_ep_to_the_search(visible_csv):
+    """tp 8 x ep 8 on 8 devices (TensorRT-LLM's moe_ep within the TP group): the experts split over the tp
+    devices, ep searched (a stated rule), not an abort; a tp x pp beyond the devices is skipped."""
     from flopwatt.validate import Skip, _infer_row
 
     row = next(r for r in read_rows(visible_csv) if r["kind"] == "infer")
     moe = {**row, "model": "Mixtral 8x7B", "moe_experts": "8", "moe_topk": "2", "moe_ffn_hidden": "14336",
            "tp": "8", "ep": "8", "layers": "32", "hidden": "4096", "ffn_hidden": "14336", "heads": "32",
            "kv_heads": "8", "vocab": "32000", "input_len": "400"}
-    with pytest.raises(Skip, match="expert ranks within the TP group"):
-        _infer_row(moe)
+    result = _infer_row(moe)
+    assert result.plan["tp"] == 8 and result.plan["ep"] == 1
+    assert any("counts expert ranks inside the TP group" in a for a in result.assumptions)
+    with pytest.raises(Skip, match="tp x pp = 16 exceeds the 8 devices"):
+        _infer_row({**moe, "pp": "2"})
 
 
 @pytest.mark.parametrize("name", ["train_fit.csv", "train_heldout.csv"])

@@ -1,0 +1,177 @@
+"""Serving rows of the validation runner: the row's engine, request set and published plan through
+:func:`flopwatt.serve.estimate_serving` (the best plan within the row's p99 limits).
+
+A row of a source conventions.toml knows takes its engine release and request set from there; a row of any
+other source stands on its typed columns and the stated rules below (listed in its assumptions).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flopwatt import catalog
+from flopwatt.catalog import engine_profiles
+from flopwatt.errors import InputError
+from flopwatt.perf.lengths import Lengths
+from flopwatt.serve import ServeRequest, estimate_serving
+from flopwatt.specs import ModelSpec
+from flopwatt.validate import conventions as conv
+from flopwatt.validate.row_specs import _measured, _model, _system
+from flopwatt.validate.rows import RowResult, Skip, _float, _int
+
+INFER_METRICS = {"output_tokens_per_s": "output_tokens_per_s", "input_tokens_per_s": "input_tokens_per_s",
+                 "ttft_s": "ttft_s", "tpot_s": "tpot_s"}
+
+
+FRAMEWORKS = {"tensorrt-llm": "tensorrt-llm", "mlperf-nvidia": "tensorrt-llm", "mlperf-amd": "vllm", "vllm": "vllm",
+              "sglang": "sglang", "deepseek-infer": "deepseek-infer"}
+"""Serving engine each schema framework runs (DATASET_infer.md: NVIDIA's MLPerf harness drives TensorRT-LLM,
+AMD's harness_llm a ROCm build of vLLM). The release's profile comes from conventions.toml (``engine``); a row
+whose release has none gets the fields all profiled releases of its engine share
+(:func:`flopwatt.catalog.engine_profiles.family`)."""
+
+
+def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None]):
+    """The row's engine settings (:func:`flopwatt.catalog.engine_profiles.settings`): the release its source
+    names (conventions.toml ``engine``); else the fields all profiled releases of its framework's engine share;
+    else, for a framework that names no profiled engine (blank in the shared schema: not TensorRT-LLM or NVIDIA's
+    harness), the default engine of ``flopwatt serve`` (:data:`~flopwatt.catalog.engine_profiles.DEFAULT_ENGINE`,
+    a stated rule). ``plan``: the row's own tp/pp/ep (None where blank), which win over a deployment profile's."""
+    framework = row["framework"].strip()
+    convention = conv.for_row(row["id"])
+    if convention.engine is not None:
+        profile = engine_profiles.get(convention.engine)
+        if framework in FRAMEWORKS and profile.engine != FRAMEWORKS[framework]:
+            raise InputError(f"conventions {row['id']}.engine", f"a {FRAMEWORKS[framework]} profile (framework "
+                             f"{framework})", convention.engine)
+    elif framework in FRAMEWORKS:
+        profile = engine_profiles.family(FRAMEWORKS[framework])
+        notes.append(f"engine release of the row has no profile: fields all {profile.engine} profiles share (rule)")
+    else:
+        profile = engine_profiles.get(engine_profiles.DEFAULT_ENGINE)
+        said = f"framework {framework!r} has no engine profile" if framework else "framework not published"
+        notes.append(f"{said}: engine {profile.id}, the default engine of flopwatt serve (rule)")
+    settings = engine_profiles.settings(profile, limits=not convention.run_sets_batch_limits, **plan)
+    notes.extend(settings.notes)
+    return settings
+
+
+def _infer_row(row: dict[str, str]) -> RowResult:
+    """Serving throughput/latency of the best plan (max tokens/s within the row's p99 limits).
+
+    A blank mean prompt length is taken from the request set of the row's benchmark suite
+    (conventions.toml) for its model (datasets.toml, measured from the request set itself). The engine
+    (KV allocation, prefill chunk, token budget, max batch) is the profile of the row's framework and
+    release (:func:`_engine`). MLPerf's Interactive scenario is stored as ``server`` with its tighter limits,
+    so it takes the same path.
+    """
+    if row["metric"] not in INFER_METRICS:
+        raise Skip(f"metric {row['metric']} is not predicted for inference rows")
+    notes: list[str] = []
+    convention = conv.for_row(row["id"])
+    tp = 1 if convention.attention_dp else _int(row, "tp")
+    devices = _int(row, "n_devices", minimum=1)
+    ep = _plan_ep(row, devices, tp, notes)
+    engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep})
+    out_len = _float(row, "output_len")
+    if out_len is None and convention.phase is not None:
+        out_len = 1.0
+        notes.append(f"{convention.phase} pool measured alone (conventions phase): "
+                     + ("each request ends at its first token, output_len 1 (rule)" if convention.phase == "prefill"
+                        else "steady-state decode, each sequence holding input_len of KV; output_len 1 (rule)"))
+    if devices is None or out_len is None:
+        raise Skip("device count or mean output length not published")
+    model = _model(row, notes)
+    in_len, moments = _input_lengths(row, model, out_len, notes)
+    if convention.max_output_tokens is not None:
+        moments = dataclasses.replace(moments or Lengths(in_len, out_len),
+                                      max_output_tokens=convention.max_output_tokens)
+        notes.append(f"each request capped at {convention.max_output_tokens} generated tokens (conventions "
+                     "max_output_tokens): a reserving engine holds KV for the cap")
+    if convention.attention_dp:
+        notes.append(f"attention data-parallel (conventions attention_dp): the source's tp {_int(row, 'tp')} ranks "
+                     "are attention groups of tp 1 sharing the experts")
+    if convention.redundant_experts:
+        notes.append(f"{convention.redundant_experts} redundant experts held over the EP ranks (conventions)")
+    server = row["scenario"].strip().lower() == "server"
+    precision = row["precision"].strip() or "bf16"
+    if not row["precision"].strip():
+        notes.append("precision not published: bf16 (rule)")
+    try:
+        request = ServeRequest(model=model, system=_system(row), devices=devices, input_len=in_len,
+                               output_len=out_len, precision=precision, decode_only=convention.phase == "decode",
+                               redundant_experts=convention.redundant_experts,
+                               ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
+                               tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
+                               slo_percentile=99.0 if server else 50.0, length_moments=moments,
+                               power_cap_w=_power_limit(row), **engine.knobs())
+    except InputError as exc:  # a degree the engine profile fixed is named as the profile's field
+        raise engine.blame(exc) from exc
+    try:
+        best = estimate_serving(request)
+    except InputError as exc:
+        if exc.field != "plan":  # a malformed row stays an input error; only infeasibility is a skip
+            raise
+        raise Skip(f"no feasible serving plan ({exc})") from exc
+    predicted = best["metrics"][INFER_METRICS[row["metric"]]]
+    return RowResult(row["id"], row["metric"], _measured(row), predicted, best["plan"], notes)
+
+
+def _plan_ep(row: dict[str, str], devices: int | None, tp: int | None, notes: list[str]) -> int | None:
+    """The row's ep as a plan degree (attention groups sharing one copy of the experts,
+    :mod:`flopwatt.perf.serving_ep`). A published tp x ep x pp beyond the devices counts expert ranks inside
+    the TP group (TensorRT-LLM's moe_ep): the experts are then spread over the devices of the tp group, which
+    is the plan's own expert split, so ep is left to the search (a stated rule; a tp x pp beyond the devices
+    is skipped)."""
+    ep = _int(row, "ep") if row["moe_experts"].strip() else None
+    if devices is None or ep is None:
+        return ep
+    tp_pp = (tp or 1) * (_int(row, "pp") or 1)
+    if tp_pp > devices:
+        raise Skip(f"published tp x pp = {tp_pp} exceeds the {devices} devices")
+    if tp_pp * ep <= devices:
+        return ep
+    notes.append(f"published ep {ep} with tp x pp = {tp_pp} on {devices} devices counts expert ranks inside the "
+                 "TP group: the experts split over the tp devices, ep left to the search (rule)")
+    return None
+
+
+def _input_lengths(row: dict[str, str], model: ModelSpec, out_len: float,
+                   notes: list[str]) -> tuple[float, Lengths | None]:
+    """The row's mean prompt length, else that of its benchmark's request set: the suite conventions.toml
+    names for its source, else (a stated rule) the one request set datasets.toml holds for the row's catalog
+    model, where exactly one does."""
+    in_len = _float(row, "input_len")
+    if in_len is not None:
+        return in_len, None
+    suite = conv.for_row(row["id"]).suite
+    known = catalog.model_by_name(row["model"])
+    if known is None:
+        raise Skip("mean input length not published and the model is not in the catalog (no request set)")
+    if suite:
+        dataset = catalog.serving_dataset(suite, known.id)
+    else:
+        sets = [d for d in catalog.serving_datasets().values() if d.model == known.id]
+        dataset = sets[0] if len(sets) == 1 else None
+        if dataset is not None:
+            notes.append(f"mean input length not published: the request set of the catalog's one benchmark for "
+                         f"{known.id}, {dataset.id} (rule)")
+    if dataset is None:
+        raise Skip("mean input length not published and no request set of the row's benchmark for its model")
+    return dataset.mean_input_tokens, _dataset_lengths(dataset, out_len)
+
+
+def _power_limit(row: dict[str, str]) -> float | None:
+    """The board power limit the run used, from the submitter's configuration (conventions -> power_limits)."""
+    limit = conv.for_row(row["id"]).power_limit
+    return None if limit is None else catalog.power_limits()[limit].power_limit_w
+
+
+def _dataset_lengths(dataset, output_len: float) -> Lengths | None:
+    """The request set's length spread, its outputs scaled to the row's generated mean (the dataset
+    records reference answers; generation keeps their coefficient of variation: an assumption)."""
+    if dataset.mean_output_sq_tokens2 is None:
+        return None
+    sampled = Lengths(dataset.mean_input_tokens, dataset.mean_output_tokens, dataset.mean_output_sq_tokens2,
+                      dataset.mean_input_output_tokens2, dataset.mean_input_sq_tokens2)
+    return sampled.with_output_mean(output_len)
