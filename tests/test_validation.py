@@ -248,3 +248,18 @@ def test_catalog_models_named_by_published_rows_agree_with_the_shape_the_rows_gi
             if row[key].strip():
                 assert int(row[key]) == getattr(model, key), (row["id"], key)
     assert resolved >= 4
+
+
+def test_a_published_split_the_stack_rule_refuses_still_runs_with_the_rule_stated():
+    """Megatron-Bridge's Llama 3.1 405B layout (126 layers, pp 8 x vpp 8) with a blank framework: the default
+    stack's first-last rule refuses it, the run shows it ran, so L + 2 units are balanced (rule, stated)."""
+    from flopwatt.validate import _train_row
+
+    fit = Path(__file__).resolve().parents[1] / "validation" / "train_fit.csv"
+    row = next(r for r in read_rows(fit) if r["id"] == "MBRIDGE-17")
+    own = _train_row(row)
+    assert not any("published pp x vpp split" in a for a in own.assumptions)
+    blank = _train_row({**row, "id": "NOCONV-01", "framework": ""})
+    assert any("is not one stack megatron-core's 'first-last' rule accepts" in a for a in blank.assumptions)
+    assert (blank.plan["pp"], blank.plan["vpp"]) == (8, 8)
+    assert blank.predicted > 0

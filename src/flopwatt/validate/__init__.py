@@ -13,6 +13,8 @@ metric or accelerator skips the row with the reason; it never aborts the run.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from flopwatt import catalog
@@ -82,10 +84,25 @@ def _estimate_row(row: dict[str, str], notes: list[str]) -> tuple[TrainingWorklo
     workload = TrainingWorkload(model=model, seq_len=seq, precision=precision,
                                 tokens=tokens * 1e9 if tokens else None)
     stack = _stack(row, notes)
-    estimate = estimate_training(workload, system, stack, _request(row, devices, notes))
+    request = _request(row, devices, notes)
+    estimate = estimate_training(workload, system, stack, request)
+    if estimate.best is None and request.pp is not None and set(estimate.infeasible_counts()) == {"layers_pp"}:
+        estimate = _published_split(workload, system, stack, request, notes)
     if estimate.best is None:
         raise Skip(f"no feasible plan ({estimate.infeasible_counts()})")
     return workload, system, devices, estimate
+
+
+def _published_split(workload: TrainingWorkload, system: System, stack, request: PlanRequest,
+                     notes: list[str]) -> Estimate:
+    """The row's published pipeline layout, which its stack's split rule refuses, ran: its framework split the
+    layers some other way. Rule: the layers and the embedding and output layers balanced as L + 2 units over the
+    pp x vpp stages (``transformer-embedding``, which Megatron-Core >= 0.13's any-split
+    ``--pipeline-model-parallel-layout`` and torchtitan's split points allow; perf/partition.py)."""
+    notes.append(f"the published pp x vpp split is not one stack {stack.id}'s '{stack.pipeline_partition}' rule "
+                 "accepts, yet the run used it: layers + embedding + output balanced over the stages (rule)")
+    relaxed = dataclasses.replace(stack, pipeline_partition="transformer-embedding")
+    return estimate_training(workload, system, relaxed, request)
 
 
 def _footprint(workload: TrainingWorkload, system: System, devices: int, estimate: Estimate) -> dict:
