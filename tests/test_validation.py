@@ -263,3 +263,15 @@ def test_a_published_split_the_stack_rule_refuses_still_runs_with_the_rule_state
     assert any("is not one stack megatron-core's 'first-last' rule accepts" in a for a in blank.assumptions)
     assert (blank.plan["pp"], blank.plan["vpp"]) == (8, 8)
     assert blank.predicted > 0
+
+
+def test_a_serving_row_without_a_matmul_peak_at_its_precision_says_weight_only(visible_csv):
+    """FP8 on an A100 (no FP8 peak): weights in FP8, matmuls at the 16-bit peak, the same line serve gives."""
+    from flopwatt.serve import weight_only_note
+    from flopwatt.validate import _infer_row
+
+    row = next(r for r in read_rows(visible_csv) if r["kind"] == "infer")
+    result = _infer_row({**row, "accelerator": "a100-sxm4-80gb", "precision": "fp8"})
+    note = weight_only_note("fp8", catalog.get("accelerators", "a100-sxm4-80gb"))
+    assert note and note in result.assumptions
+    assert not any("weight-only" in a for a in _infer_row(row).assumptions)

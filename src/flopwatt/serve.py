@@ -38,6 +38,16 @@ class NoFeasiblePlan(InputError):
         self.counts = counts
 
 
+def weight_only_note(precision: str, acc) -> str | None:
+    """The assumption line when ``acc`` has no matmul peak at ``precision`` (int8/int4 use the fp8 one): the
+    weights are stored quantised and the matmuls run at the 16-bit peak (:func:`_rates`); None otherwise."""
+    peaks = acc.peak_flops_per_s
+    if precision in peaks or {"int8": "fp8", "int4": "fp8"}.get(precision) in peaks:
+        return None
+    return (f"precision: {precision} is weight-only on {acc.id} (no {precision} matmul peak): weights stored in "
+            f"{precision}, matmuls at the {acc.half_precision()} peak (rule)")
+
+
 def _rates(system: System, precision: str, power_cap_w: float | None = None) -> DeviceRates:
     """Peaks, bandwidth and efficiency tables of the device; a power limit slows the arithmetic only."""
     acc, eff = system.accelerator, catalog.efficiency()

@@ -42,12 +42,12 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
 
 
 def _weight_only(precision: str, acc, notes: Assumptions) -> None:
-    """Say so when the device has no matmul peak at ``precision`` (int8/int4 use the fp8 one): the weights are
-    stored quantised and the matmuls run at the 16-bit peak (:func:`flopwatt.serve._rates`)."""
-    peaks = acc.peak_flops_per_s
-    if precision not in peaks and {"int8": "fp8", "int4": "fp8"}.get(precision) not in peaks:
-        notes.add(f"precision: {precision} is weight-only on {acc.id} (no {precision} matmul peak): weights "
-                  f"stored in {precision}, matmuls at the {acc.half_precision()} peak (rule)")
+    """Say so when the device has no matmul peak at ``precision`` (:func:`flopwatt.serve.weight_only_note`)."""
+    from flopwatt.serve import weight_only_note
+
+    note = weight_only_note(precision, acc)
+    if note:
+        notes.add(note)
 
 
 def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, notes: Assumptions, allow_files: bool):

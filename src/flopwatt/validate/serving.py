@@ -13,7 +13,7 @@ from flopwatt import catalog
 from flopwatt.catalog import engine_profiles
 from flopwatt.errors import InputError
 from flopwatt.perf.lengths import Lengths
-from flopwatt.serve import ServeRequest, estimate_serving
+from flopwatt.serve import ServeRequest, estimate_serving, weight_only_note
 from flopwatt.specs import ModelSpec
 from flopwatt.validate import conventions as conv
 from flopwatt.validate.row_specs import _measured, _model, _system
@@ -97,8 +97,12 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     precision = row["precision"].strip() or "bf16"
     if not row["precision"].strip():
         notes.append("precision not published: bf16 (rule)")
+    system = _system(row)
+    weight_only = weight_only_note(precision, system.accelerator)
+    if weight_only:
+        notes.append(weight_only)
     try:
-        request = ServeRequest(model=model, system=_system(row), devices=devices, input_len=in_len,
+        request = ServeRequest(model=model, system=system, devices=devices, input_len=in_len,
                                output_len=out_len, precision=precision, decode_only=convention.phase == "decode",
                                redundant_experts=convention.redundant_experts,
                                ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
