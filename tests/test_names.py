@@ -26,6 +26,13 @@ from flopwatt.specs.model import ModelSpec
     ("OPT-175B pre-training", "opt-175b"),  # rule 6: a training run of the model
     ("Llama 3 70B pretraining", "llama3-70b"),
     ("Qwen3_30B_a3B", "qwen3-30b-a3b"),
+    ("nvidia/Llama-3.3-70B-Instruct-FP8", "llama3.3-70b"),  # rule 7: a quantised export
+    ("RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8-dynamic", "llama3.1-70b"),
+    ("Llama-3.1-8B-Instruct-quantized.w8a8", "llama3.1-8b"),
+    ("DeepSeek-R1-0528", "deepseek-r1"),  # rule 8: a dated re-release
+    ("deepseek-ai/DeepSeek-V3-0324", "deepseek-v3"),
+    ("Qwen3-235B-A22B-Instruct-2507-FP8", "qwen3-235b-a22b"),
+    ("Qwen3-235B-A22B-Thinking-2507", "qwen3-235b-a22b"),
 ])
 def test_published_names_resolve(name, model_id):
     assert resolve_name(name, catalog.models()).id == model_id
@@ -54,6 +61,9 @@ def test_normal_form_rules():
     assert normalise("LLaMA-65B pre-training") == "llama-65b"
     assert normalise("Llama 3.1 8B training") == "llama-3-1-8b"
     assert normalise("training") == ""  # a run word alone names no model
+    assert normalise("Mixtral-8x7B-Instruct-v0.1-FP8") == "mixtral-8x7b"
+    assert normalise("DeepSeek-R1-0528") == "deepseek-r1"
+    assert normalise("Llama-3.1-405B") == "llama-3-1-405b"  # a size is not a revision (4 digits, no letter)
 
 
 @given(st.text(max_size=40))

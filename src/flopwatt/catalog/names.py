@@ -13,11 +13,19 @@ catalog entry, by exact comparison of normal forms; no fuzzy matching.
    words stay: ``DeepSeek-V3`` and ``Qwen2.5`` name different models from their predecessors;
 6. trailing words that name a training *run* of the model rather than a model are dropped the same way:
    ``pre-training``, ``pretraining``, ``training`` (``OPT-175B pre-training`` -> ``opt-175b``, as the
-   published-runs tables of validation/ write their energy and throughput rows).
+   published-runs tables of validation/ write their energy and throughput rows);
+7. trailing words that name a *quantised export* of the checkpoint are dropped the same way: ``fp8``, ``fp4``,
+   ``nvfp4``, ``mxfp4``, ``int8``, ``int4``, ``w8a8``, ``w8a16``, ``w4a16``, ``awq``, ``gptq``, ``dynamic``,
+   ``quantized``
+   (``nvidia/Llama-3.3-70B-Instruct-FP8`` -> ``llama-3-3-70b``, ``...-FP8-dynamic``): the precision a run
+   serves is its own column, the shape is the checkpoint's;
+8. a trailing four-digit checkpoint revision (a release date, ``DeepSeek-R1-0528``, ``Qwen3-235B-A22B-
+   Instruct-2507``) and the ``thinking`` tuning word are dropped the same way: re-trained checkpoints of one
+   architecture (their config.json shapes are the base model's).
 
-The rules drop only what names a *variant* of one published checkpoint (its Hugging Face export, its chat
-or instruction tuning) or a run that trained it; tuned and base variants share one shape, which is all the
-catalog records.
+The rules drop only what names a *variant* of one published checkpoint (its Hugging Face export, its chat,
+instruction or reasoning tuning, a quantised copy, a dated re-release) or a run that trained it; these share
+one shape, which is all the catalog records.
 """
 
 from __future__ import annotations
@@ -28,12 +36,16 @@ from collections.abc import Mapping
 from flopwatt.errors import InputError
 from flopwatt.specs.model import ModelSpec
 
-VARIANT_WORDS = ("hf", "instruct", "chat", "base", "it")
+VARIANT_WORDS = ("hf", "instruct", "chat", "base", "it", "thinking")
 """Trailing words that name a variant of a published checkpoint, not another model."""
+QUANT_WORDS = ("fp8", "fp4", "nvfp4", "mxfp4", "int8", "int4", "w8a8", "w8a16", "w4a16", "awq", "gptq", "dynamic",
+               "quantized")
+"""Trailing words that name a quantised export of a checkpoint (rule 7)."""
 RUN_WORDS = ("pre-training", "pretraining", "training")
 """Trailing words that name a training run of a model (rule 6), not another model."""
-_TRAILING_VARIANT = re.compile(rf"-(?:{'|'.join(VARIANT_WORDS + RUN_WORDS)}|v0-\d+)$")
-"""One trailing variant word, or Mistral AI's release tag 'v0.<n>' as rule 3 leaves it ('v0-1')."""
+_TRAILING_VARIANT = re.compile(rf"-(?:{'|'.join(VARIANT_WORDS + RUN_WORDS + QUANT_WORDS)}|v0-\d+|\d{{4}})$")
+"""One trailing variant word, Mistral AI's release tag 'v0.<n>' as rule 3 leaves it ('v0-1'), or a
+four-digit checkpoint revision (rule 8)."""
 
 
 class AmbiguousNameError(InputError):

@@ -49,9 +49,13 @@ class ServingDataset:
     """The benchmark suite the request set belongs to (e.g. ``mlperf-inference``)."""
     model: str | None = None
     """The catalog model id the suite's benchmark serves with this request set."""
+    max_output_tokens: int | None = None
+    """The benchmark's cap on each request's generated tokens (its reference harness's max_new_tokens), which
+    an engine reserving KV at admission holds for every request (None: not stated)."""
 
     def __post_init__(self) -> None:
         positive(f"dataset {self.id}", "mean_input_tokens", self.mean_input_tokens)
+        positive(f"dataset {self.id}", "max_output_tokens", self.max_output_tokens, allow_none=True)
         positive(f"dataset {self.id}", "mean_output_tokens", self.mean_output_tokens)
         for name in ("mean_output_sq_tokens2", "mean_input_output_tokens2", "mean_input_sq_tokens2"):
             positive(f"dataset {self.id}", name, getattr(self, name), allow_none=True)

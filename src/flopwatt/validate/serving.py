@@ -15,6 +15,7 @@ from flopwatt.errors import InputError
 from flopwatt.perf.lengths import Lengths
 from flopwatt.serve import ServeRequest, estimate_serving, weight_only_note
 from flopwatt.specs import ModelSpec
+from flopwatt.specs.workload import ServingDataset
 from flopwatt.validate import conventions as conv
 from flopwatt.validate.row_specs import _measured, _model, _system
 from flopwatt.validate.rows import RowResult, Skip, _float, _int
@@ -82,12 +83,14 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     if devices is None or out_len is None:
         raise Skip("device count or mean output length not published")
     model = _model(row, notes)
-    in_len, moments = _input_lengths(row, model, out_len, notes)
-    if convention.max_output_tokens is not None:
-        moments = dataclasses.replace(moments or Lengths(in_len, out_len),
-                                      max_output_tokens=convention.max_output_tokens)
-        notes.append(f"each request capped at {convention.max_output_tokens} generated tokens (conventions "
-                     "max_output_tokens): a reserving engine holds KV for the cap")
+    in_len, moments, dataset = _input_lengths(row, model, out_len, notes)
+    cap, whose = convention.max_output_tokens, "conventions max_output_tokens"
+    if cap is None and dataset is not None and dataset.max_output_tokens is not None:
+        cap, whose = dataset.max_output_tokens, f"the benchmark's cap, datasets.toml {dataset.id}"
+    if cap is not None:
+        moments = dataclasses.replace(moments or Lengths(in_len, out_len), max_output_tokens=cap)
+        notes.append(f"each request capped at {cap} generated tokens ({whose}): a reserving engine holds KV for "
+                     "the cap")
     if convention.attention_dp:
         notes.append(f"attention data-parallel (conventions attention_dp): the source's tp {_int(row, 'tp')} ranks "
                      "are attention groups of tp 1 sharing the experts")
@@ -141,13 +144,13 @@ def _plan_ep(row: dict[str, str], devices: int | None, tp: int | None, notes: li
 
 
 def _input_lengths(row: dict[str, str], model: ModelSpec, out_len: float,
-                   notes: list[str]) -> tuple[float, Lengths | None]:
-    """The row's mean prompt length, else that of its benchmark's request set: the suite conventions.toml
-    names for its source, else (a stated rule) the one request set datasets.toml holds for the row's catalog
-    model, where exactly one does."""
+                   notes: list[str]) -> tuple[float, Lengths | None, ServingDataset | None]:
+    """The row's mean prompt length, else that of its benchmark's request set (returned with its length
+    spread): the suite conventions.toml names for its source, else (a stated rule) the one request set
+    datasets.toml holds for the row's catalog model, where exactly one does."""
     in_len = _float(row, "input_len")
     if in_len is not None:
-        return in_len, None
+        return in_len, None, None
     suite = conv.for_row(row["id"]).suite
     known = catalog.model_by_name(row["model"])
     if known is None:
@@ -162,7 +165,7 @@ def _input_lengths(row: dict[str, str], model: ModelSpec, out_len: float,
                          f"{known.id}, {dataset.id} (rule)")
     if dataset is None:
         raise Skip("mean input length not published and no request set of the row's benchmark for its model")
-    return dataset.mean_input_tokens, _dataset_lengths(dataset, out_len)
+    return dataset.mean_input_tokens, _dataset_lengths(dataset, out_len), dataset
 
 
 def _power_limit(row: dict[str, str]) -> float | None:
