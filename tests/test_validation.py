@@ -275,3 +275,18 @@ def test_a_serving_row_without_a_matmul_peak_at_its_precision_says_weight_only(v
     note = weight_only_note("fp8", catalog.get("accelerators", "a100-sxm4-80gb"))
     assert note and note in result.assumptions
     assert not any("weight-only" in a for a in _infer_row(row).assumptions)
+
+
+def test_an_energy_row_of_an_unknown_source_is_a_tdp_estimate_without_pue(visible_csv):
+    """DATASET.md: energy_kwh is 'mostly TDP- or measured-power x time x PUE'. A source conventions.toml does
+    not know: GPU-hours x board power, no PUE (a stated rule)."""
+    from flopwatt.validate import _energy_row
+
+    row = next(r for r in read_rows(visible_csv) if r["id"] == "BLOOM-03")
+    unknown = {**row, "id": "NOCONV-01"}
+    energy = _energy_row(unknown)
+    hours = _energy_row({**unknown, "metric": "gpu_hours"})
+    board_w = catalog.get("accelerators", row["accelerator"]).board_power_w
+    assert energy.predicted == pytest.approx(hours.predicted * board_w / 1e3, rel=1e-12)
+    assert any("GPU-hours x board power, no PUE (rule)" in a for a in energy.assumptions)
+    assert not any("no PUE (rule)" in a for a in _energy_row(row).assumptions)

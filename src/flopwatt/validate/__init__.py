@@ -128,9 +128,11 @@ def _train_row(row: dict[str, str]) -> RowResult:
 
 
 def _energy_row(row: dict[str, str]) -> RowResult:
-    """GPU-hours = expected wall time with interruptions x devices. Energy follows the row's own
-    definition: a 'TDP' estimate is GPU-hours x board power (x the PUE it states); otherwise the
-    modelled facility energy."""
+    """GPU-hours = expected wall time with interruptions x devices. Energy follows the source's definition
+    (conventions.toml): a 'TDP' estimate is GPU-hours x board power (x the PUE it states); 'modelled' the
+    facility energy. A source the table does not know is taken as a TDP estimate without a PUE (a stated rule:
+    DATASET.md's energy_kwh is 'mostly TDP- or measured-power x time x PUE estimates, not metered', and model
+    cards such as Llama 2's and Llama 3's multiply GPU-hours by board power alone)."""
     metric = row["metric"]
     if metric not in ("gpu_hours", "energy_kwh"):
         raise Skip(f"metric {metric} is not predicted for energy rows")
@@ -140,9 +142,13 @@ def _energy_row(row: dict[str, str]) -> RowResult:
     gpu_hours = fp["reliability/expected_wall_s"] * devices / 3600.0
     convention = conv.for_row(row["id"])
     board_w = system.accelerator.board_power_w
+    energy = convention.energy
+    if metric == "energy_kwh" and energy is None:
+        energy = "tdp"
+        notes.append("energy estimate of the source not in conventions.toml: GPU-hours x board power, no PUE (rule)")
     if metric == "gpu_hours":
         predicted = gpu_hours
-    elif convention.energy == "tdp" and board_w is not None:
+    elif energy == "tdp" and board_w is not None:
         predicted = gpu_hours * board_w / 1e3 * (convention.stated_pue or 1.0)
     elif "energy/facility_j" in fp:
         predicted = fp["energy/facility_j"] / 3.6e6

@@ -26,7 +26,9 @@ class Convention:
     flops_convention: str | None = None
     """How tflops_per_device is counted; None = not stated (rule: the plan's hardware FLOPs)."""
     system: str | None = None
-    energy: str = "modelled"
+    energy: str | None = None
+    """How energy_kwh is estimated ("tdp": GPU-hours x board power x stated_pue; "modelled": facility energy);
+    None = not stated (rule: "tdp" without a PUE, as DATASET.md describes the column)."""
     stated_pue: float | None = None
     suite: str | None = None
     power_limit: str | None = None
@@ -60,7 +62,7 @@ class Convention:
     def __post_init__(self) -> None:
         if self.flops_convention is not None and self.flops_convention not in FLOPS:
             raise InputError("conventions.flops_convention", f"one of {', '.join(FLOPS)}", self.flops_convention)
-        if self.energy not in ENERGY:
+        if self.energy is not None and self.energy not in ENERGY:
             raise InputError("conventions.energy", f"one of {', '.join(ENERGY)}", self.energy)
         if self.phase is not None and self.phase not in PHASES:
             raise InputError("conventions.phase", f"one of {', '.join(PHASES)}", self.phase)
