@@ -39,12 +39,14 @@ def others(path: Path) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def check_run_inputs(row: dict[str, str]) -> None:
+def check_run_inputs(row: dict[str, str], plan_published: bool = True) -> None:
     """The run inputs validate needs (devices, mean output length) are published and in physical ranges, the
-    published plan uses exactly the row's devices, and only server rows carry latency limits."""
+    published plan uses exactly the row's devices (``plan_published=False``: where tp, pp and dp are all given),
+    and only server rows carry latency limits."""
     assert publishes_run_inputs(row), row["id"]
-    n, tp, pp, dp = (int(row[k]) for k in ("n_devices", "tp", "pp", "dp"))
-    assert n >= 1 and n == tp * pp * dp, row["id"]
+    if plan_published or all(row[k] for k in ("tp", "pp", "dp")):
+        n, tp, pp, dp = (int(row[k]) for k in ("n_devices", "tp", "pp", "dp"))
+        assert n >= 1 and n == tp * pp * dp, row["id"]
     assert 1.0 <= float(row["output_len"]) <= 32768, row["id"]
     if row["input_len"]:
         assert 1.0 <= float(row["input_len"]) <= 131072, row["id"]
