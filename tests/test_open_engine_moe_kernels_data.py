@@ -18,7 +18,7 @@ INT_FIELDS = ("hidden", "moe_inter_per_gpu", "experts", "topk", "tokens")
 PRECISION = {"bf16": "bf16", "fp8": "fp8", "fp8_block128": "fp8"}
 BYTES_PER_WEIGHT = {"bf16": 2, "fp8": 1, "fp8_block128": 1}
 SCOPES = {"fused_moe_call"}
-KEY = ("engine_version_or_pr", "device", "dtype", "hidden", "moe_inter_per_gpu", "experts", "topk", "tokens")
+KEY = ("kernel", "engine_version_or_pr", "device", "dtype", "hidden", "moe_inter_per_gpu", "experts", "topk", "tokens")
 
 
 def _rows() -> list[dict[str, str]]:
