@@ -290,3 +290,22 @@ def test_an_energy_row_of_an_unknown_source_is_a_tdp_estimate_without_pue(visibl
     assert energy.predicted == pytest.approx(hours.predicted * board_w / 1e3, rel=1e-12)
     assert any("GPU-hours x board power, no PUE (rule)" in a for a in energy.assumptions)
     assert not any("no PUE (rule)" in a for a in _energy_row(row).assumptions)
+
+
+def test_a_training_row_without_a_sequence_length_takes_the_models_published_context():
+    """The rule flopwatt train states: seq_len = the catalog model's published context, listed; a model without
+    one is skipped with the reason."""
+    from flopwatt.validate import Skip, _train_row
+
+    fit = Path(__file__).resolve().parents[1] / "validation" / "train_fit.csv"
+    row, model = next((r, m) for r in read_rows(fit) if r["metric"] == "tflops_per_device"
+                      and (m := catalog.model_by_name(r["model"])) is not None and str(m.seq_len) == r["seq_len"])
+    blank = _train_row({**row, "seq_len": ""})
+    given = _train_row({**row, "seq_len": str(model.seq_len)})
+    assert blank.predicted == pytest.approx(given.predicted, rel=1e-12)
+    assert f"seq_len = {model.seq_len}: the published context of {model.id} (rule, as flopwatt train)" in \
+        blank.assumptions
+    with pytest.raises(Skip, match="no catalog model gives a published context"):
+        _train_row({**row, "seq_len": "", "model": "Some 7B (internal)", **{k: str(getattr(model, k)) for k in
+                                                                            ("layers", "hidden", "ffn_hidden", "heads",
+                                                                             "kv_heads", "vocab")}})

@@ -72,9 +72,7 @@ def _estimate_row(row: dict[str, str], notes: list[str]) -> tuple[TrainingWorklo
     devices = _int(row, "n_devices", minimum=1)
     if devices is None:
         raise Skip("device count not published (throughput per device depends on the scale)")
-    seq = _int(row, "seq_len")
-    if seq is None:
-        raise Skip("sequence length not published")
+    seq = _seq_len(row, notes)
     system = _system(row)
     # blank = "mixed precision, 16-bit type not stated": fp16 and bf16 share the peak where both exist
     precision = row["precision"].strip() or system.accelerator.half_precision()
@@ -91,6 +89,19 @@ def _estimate_row(row: dict[str, str], notes: list[str]) -> tuple[TrainingWorklo
     if estimate.best is None:
         raise Skip(f"no feasible plan ({estimate.infeasible_counts()})")
     return workload, system, devices, estimate
+
+
+def _seq_len(row: dict[str, str], notes: list[str]) -> int:
+    """The row's sequence length, else its catalog model's published context: the rule ``flopwatt train`` states
+    (:func:`flopwatt.api.training.train_outcome`)."""
+    seq = _int(row, "seq_len")
+    if seq is not None:
+        return seq
+    known = catalog.model_by_name(row["model"])
+    if known is None or known.seq_len is None:
+        raise Skip("sequence length not published and no catalog model gives a published context")
+    notes.append(f"seq_len = {known.seq_len}: the published context of {known.id} (rule, as flopwatt train)")
+    return known.seq_len
 
 
 def _published_split(workload: TrainingWorkload, system: System, stack, request: PlanRequest,
