@@ -14,7 +14,7 @@ from flopwatt.validate.rows import publishes_run_inputs
 from heldout_data import ROOT
 
 CSV = ROOT / "validation" / "infer_heldout7.csv"
-PREFIXES = {"INFX", "DSTK405"}  # validation/DATASET_infer.md, "Seventh hold-out"
+PREFIXES = {"INFX", "DSTK405", "DSTKTV"}  # validation/DATASET_infer.md, "Seventh hold-out"
 SHARED_FRAMEWORKS = {"", "tensorrt-llm", "mlperf-nvidia"}  # DATASET.md's serving values; blank = not in its list
 EARLIER = {"infer_heldout.csv", "infer_heldout2.csv", "infer_heldout3.csv", "infer_heldout4.csv",
            "infer_heldout5.csv", "infer_heldout6.csv", "visible.csv", "mlperf_inference_v5.csv"}
@@ -110,6 +110,16 @@ def test_dstack_rows_are_offline_vllm_runs_with_fixed_lengths():
         assert r["scenario"] == "offline" and r["n_devices"] == r["tp"] == "8" and r["dp"] == "1", r["id"]
         assert "vLLM" in r["notes"] and "derived" in r["notes"] and not r["moe_experts"], r["id"]
         assert float(r["input_len"]).is_integer() and float(r["output_len"]) == 2048, r["id"]
+
+
+def test_dstack_tgi_vs_vllm_rows_are_unbounded_rate_vllm_runs_with_derived_lengths():
+    """DSTKTV rows: vllm serving benchmark at request rate inf on 8 MI300X (tp 8, BF16), both mean lengths derived
+    from the printed record's totals."""
+    rows = [r for r in _rows() if r["id"].startswith("DSTKTV")]
+    assert len(rows) == 2
+    for r in rows:
+        assert r["scenario"] == "max_load" and r["accelerator"] == "mi300x" and r["precision"] == "bf16", r["id"]
+        assert "vLLM" in r["notes"] and "derived" in r["notes"], r["id"]
 
 
 def test_read_by_the_validation_reader():
