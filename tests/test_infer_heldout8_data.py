@@ -1,9 +1,10 @@
 """Shape checks on validation/infer_heldout8.csv, the eighth serving hold-out (data only: no flopwatt prediction
 is made on these rows, see validation/SPLIT_infer.md). Written in the shared schema as an outside party would write
 it (as the sixth and seventh): new prefixes with no conventions entry, framework `mlperf-nvidia` for NVIDIA's MLPerf
-harness and blank for every other engine, the engine and its release in notes only. Focus decided by the lead before
-any prediction: mixture-of-experts models served at full load (MLPerf Offline, or Server at its p99 limits), on NVIDIA
-and AMD GPUs; every row with its plan as published or derived, the dataset's lengths as MLPerf rows give them."""
+harness, `tensorrt-llm` for trtllm-bench and blank for every other engine, the engine and its release in notes only.
+Focus decided by the lead before any prediction: mixture-of-experts models served at full load (MLPerf Offline, Server
+at its p99 limits, or trtllm-bench's offline run of 1000+ queued requests), on NVIDIA and AMD GPUs; every row with its
+plan as published or derived and its lengths as the source gives them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from flopwatt.validate.rows import publishes_run_inputs
 from heldout_data import ROOT
 
 CSV = ROOT / "validation" / "infer_heldout8.csv"
-PREFIXES = {"MLMOE51", "MLMOE60"}  # validation/DATASET_infer.md, "Eighth hold-out"
+PREFIXES = {"MLMOE51", "MLMOE60", "TRTPO"}  # validation/DATASET_infer.md, "Eighth hold-out"
 SHARED_FRAMEWORKS = {"", "tensorrt-llm", "mlperf-nvidia"}  # DATASET.md's serving values; blank = not in its list
 EARLIER = {"infer_heldout.csv", "infer_heldout2.csv", "infer_heldout3.csv", "infer_heldout4.csv",
            "infer_heldout5.csv", "infer_heldout6.csv", "infer_heldout7.csv", "visible.csv",
@@ -27,11 +28,16 @@ SERVER_LIMITS = {  # MLPerf loadgen mlperf.conf p99 Server limits (TTFT s, TPOT 
     "256": ("2", "0.08"),  # deepseek-r1
     "128": ("3", "0.08"),  # gpt-oss-120b
 }
+MAX_TOKENS_PER_S_PER_DEVICE = 50000  # range check only: gpt-oss-120b (5.1B active) on one B200/GB200 prints ~27k
 MIXTRAL_REFERENCE_OUTPUT = 144.843  # the mixtral-8x7b set's reference generated mean (as the earlier hold-outs)
 
 
 def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
+
+
+def _mlperf_rows() -> list[dict[str, str]]:
+    return [r for r in _rows() if r["id"].startswith("MLMOE")]
 
 
 def test_ids_are_unique_new_and_carry_the_new_prefixes():
@@ -49,8 +55,9 @@ def _public_result(source: str) -> tuple[str, str]:
 
 def test_no_public_result_repeats_one_already_collected():
     """No (MLPerf Public ID, benchmark, scenario) of this file is named in another data file's source column."""
-    mine = {_public_result(r["source"]) for r in _rows()}
-    assert len(mine) == len(_rows())
+    mlperf = _mlperf_rows()
+    mine = {_public_result(r["source"]) for r in mlperf}
+    assert len(mine) == len(mlperf)
     for name, other in heldout_data.others(CSV).items():
         for r in other:
             src = r.get("source", "")
@@ -75,35 +82,36 @@ def test_enums_units_limits_and_held_out_marker():
         assert r["scenario"] in {"offline", "server"}, r["id"]
         if r["scenario"] == "server":
             assert (r["ttft_p99_s"], r["tpot_p99_s"]) == SERVER_LIMITS[r["moe_experts"]], r["id"]
-        assert r["source"] and r["network"] and "result VALID" in r["notes"], r["id"]
+        assert r["source"] and r["network"], r["id"]
+        assert r["id"].startswith("TRTPO") or "result VALID" in r["notes"], r["id"]
         assert "HELD OUT" in r["notes"] and "eighth hold-out" in r["notes"], r["id"]
 
 
 def test_focus_decided_before_any_prediction():
     """The lead's focus: every row a MoE model at full load (offline or server), at least 20 rows, both vendors, and
-    more than one model and engine family."""
+    more than one model and engine family (NVIDIA's MLPerf harness, trtllm-bench, vLLM builds)."""
     known = catalog.accelerators()
     rows = _rows()
     assert len(rows) >= 20
     assert all(r["moe_experts"] and int(r["moe_experts"]) > 1 for r in rows)
     assert {known[r["accelerator"]].vendor for r in rows} == {"NVIDIA", "AMD"}
-    assert {r["moe_experts"] for r in rows} == set(SERVER_LIMITS)
-    assert {r["framework"] for r in rows} == {"", "mlperf-nvidia"}
+    assert set(SERVER_LIMITS) <= {r["moe_experts"] for r in rows}
+    assert {r["framework"] for r in rows} == SHARED_FRAMEWORKS
 
 
 def test_rows_are_in_range_and_in_the_catalog():
     """Every row publishes devices, the plan (tp, pp, dp using exactly the row's devices), precision and the mean
-    generated length; input_len is blank (MLPerf rows name the dataset only); its value is a physical generated-token
-    rate; its accelerator (with a peak at the row's precision) is in the catalog; its model resolves to a catalog
-    model of the row's shape, or the row carries the architecture."""
+    generated length; input_len is blank exactly on MLPerf rows (they name the dataset only); its value is a physical
+    generated-token rate; its accelerator (with a peak at the row's precision) is in the catalog; its model resolves
+    to a catalog model of the row's shape, or the row carries the architecture."""
     known = catalog.accelerators()
     for r in _rows():
         assert publishes_run_inputs(r), r["id"]
         heldout_data.check_run_inputs(r)
-        assert not r["input_len"], r["id"]
+        assert bool(r["input_len"]) == r["id"].startswith("TRTPO"), r["id"]
         if r["ep"]:
             assert int(r["ep"]) == int(r["tp"]) <= int(r["n_devices"]), r["id"]
-        assert 0 < float(r["value"]) / int(r["n_devices"]) <= 20000, r["id"]
+        assert 0 < float(r["value"]) / int(r["n_devices"]) <= MAX_TOKENS_PER_S_PER_DEVICE, r["id"]
         assert r["accelerator"] in known and r["precision"] in known[r["accelerator"]].peak_flops_per_s, r["id"]
         assert all(r[k] for k in ARCHITECTURE) and all(r[k] for k in MOE_COLUMNS), r["id"]
         model = catalog.model_by_name(r["model"])
@@ -116,7 +124,7 @@ def test_mlperf_nvidia_rows_name_their_config_and_attention_data_parallel():
     """mlperf-nvidia rows cite NVIDIA-harness configuration files; every DeepSeek-R1 row (tp 8, ep 8) states in notes
     that attention ran data-parallel (the columns cannot say it); mixtral rows run one engine per GPU (tp 1, dp =
     n_devices) and carry the set's reference generated mean."""
-    for r in _rows():
+    for r in _mlperf_rows():
         if r["framework"] != "mlperf-nvidia":
             continue
         assert "/configs/" in r["source"] and "TensorRT" in r["notes"], r["id"]
@@ -138,6 +146,20 @@ def test_blank_framework_rows_are_vllm_gpt_oss_runs():
         assert r["tp"] == "1" and r["dp"] == "8", r["id"]
         if "RedHat" in r["source"]:
             assert "assumed" in r["notes"], r["id"]
+
+
+def test_trtllm_bench_rows_are_offline_runs_with_fixed_lengths():
+    """TRTPO rows: trtllm-bench throughput of the TensorRT-LLM perf overview, fixed ISL/OSL with a stated request
+    count of at least 1000, value = per-GPU output rate x GPUs (derived), one engine (dp 1); DEP columns run attention
+    data-parallel with ep = tp (assumed from the label, stated in notes)."""
+    rows = [r for r in _rows() if r["id"].startswith("TRTPO")]
+    assert len(rows) == 16
+    for r in rows:
+        assert r["framework"] == "tensorrt-llm" and r["scenario"] == "offline" and r["dp"] == "1", r["id"]
+        assert (r["input_len"], r["output_len"]) in {("1024", "1024"), ("8192", "1024"), ("1024", "8192")}, r["id"]
+        assert "requests" in r["notes"] and "derived" in r["notes"], r["id"]
+        if r["ep"]:
+            assert r["ep"] == r["tp"] and "ATTENTION DATA-PARALLEL" in r["notes"] and "assumed" in r["notes"], r["id"]
 
 
 def test_read_by_the_validation_reader():
