@@ -140,10 +140,10 @@ def test_blank_framework_rows_are_vllm_gpt_oss_runs():
     """The rows outside NVIDIA's harness: gpt-oss-120b on vLLM builds (AMD's harness on MI355X, llm-d on B200), one
     engine per GPU, MXFP4 weights stored as fp4; the Red Hat plan is marked as assumed."""
     rows = [r for r in _rows() if not r["framework"]]
-    assert len(rows) == 4
+    assert len(rows) == 8
     for r in rows:
         assert r["moe_experts"] == "128" and r["precision"] == "fp4" and "vLLM" in r["notes"], r["id"]
-        assert r["tp"] == "1" and r["dp"] == "8", r["id"]
+        assert r["tp"] == "1" and r["dp"] == r["n_devices"], r["id"]
         if "RedHat" in r["source"]:
             assert "assumed" in r["notes"], r["id"]
 
