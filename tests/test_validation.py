@@ -215,9 +215,10 @@ def test_interactive_rows_are_server_rows_with_their_tighter_limits(visible_csv)
     assert interactive.predicted < server.predicted
 
 
-def test_a_published_ep_inside_the_tp_group_leaves_ep_to_the_search(visible_csv):
-    """tp 8 x ep 8 on 8 devices (TensorRT-LLM's moe_ep within the TP group): the experts split over the tp
-    devices, ep searched (a stated rule), not an abort; a tp x pp beyond the devices is skipped."""
+def test_a_published_ep_inside_the_tp_group_leaves_tp_and_ep_to_the_search(visible_csv):
+    """tp 8 x ep 8 on 8 devices (expert ranks inside the TP group, attention tensor- or data-parallel): no plan
+    counterpart, so tp and ep are searched like blank fields (a stated rule), not an abort, and the plan is the one
+    the row would get with both blank; a tp x pp beyond the devices is skipped."""
     from flopwatt.validate import Skip, _infer_row
 
     row = next(r for r in read_rows(visible_csv) if r["kind"] == "infer")
@@ -225,8 +226,9 @@ def test_a_published_ep_inside_the_tp_group_leaves_ep_to_the_search(visible_csv)
            "tp": "8", "ep": "8", "layers": "32", "hidden": "4096", "ffn_hidden": "14336", "heads": "32",
            "kv_heads": "8", "vocab": "32000", "input_len": "400"}
     result = _infer_row(moe)
-    assert result.plan["tp"] == 8 and result.plan["ep"] == 1
-    assert any("counts expert ranks inside the TP group" in a for a in result.assumptions)
+    blank = _infer_row({**moe, "tp": "", "ep": ""})
+    assert result.plan == blank.plan and result.predicted == blank.predicted
+    assert any("tp and ep left to the search" in a for a in result.assumptions)
     with pytest.raises(Skip, match="tp x pp = 16 exceeds the 8 devices"):
         _infer_row({**moe, "pp": "2"})
 

@@ -72,7 +72,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     convention = conv.for_row(row["id"])
     tp = 1 if convention.attention_dp else _int(row, "tp")
     devices = _int(row, "n_devices", minimum=1)
-    ep = _plan_ep(row, devices, tp, notes)
+    tp, ep = _plan_tp_ep(row, devices, tp, notes)
     engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep})
     out_len = _float(row, "output_len")
     if out_len is None and convention.phase is not None:
@@ -124,23 +124,25 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     return RowResult(row["id"], row["metric"], _measured(row), predicted, best["plan"], notes)
 
 
-def _plan_ep(row: dict[str, str], devices: int | None, tp: int | None, notes: list[str]) -> int | None:
-    """The row's ep as a plan degree (attention groups sharing one copy of the experts,
-    :mod:`flopwatt.perf.serving_ep`). A published tp x ep x pp beyond the devices counts expert ranks inside
-    the TP group (TensorRT-LLM's moe_ep): the experts are then spread over the devices of the tp group, which
-    is the plan's own expert split, so ep is left to the search (a stated rule; a tp x pp beyond the devices
-    is skipped)."""
+def _plan_tp_ep(row: dict[str, str], devices: int | None, tp: int | None,
+                notes: list[str]) -> tuple[int | None, int | None]:
+    """The row's (tp, ep) as plan degrees (tp: devices of one attention group; ep: attention groups sharing one
+    copy of the experts, :mod:`flopwatt.perf.serving_ep`). A published tp x ep x pp beyond the devices counts
+    expert ranks inside the TP group, with attention tensor-parallel over the group (TensorRT-LLM "TEP", vLLM
+    ``--enable-expert-parallel``) or data-parallel (TensorRT-LLM "DEP", SGLang ``--enable-dp-attention``): the
+    columns cannot tell which, and neither is a plan of these degrees, so both are left to the search, as blank plan
+    fields are (a stated rule; a tp x pp beyond the devices is skipped)."""
     ep = _int(row, "ep") if row["moe_experts"].strip() else None
     if devices is None or ep is None:
-        return ep
+        return tp, ep
     tp_pp = (tp or 1) * (_int(row, "pp") or 1)
     if tp_pp > devices:
         raise Skip(f"published tp x pp = {tp_pp} exceeds the {devices} devices")
     if tp_pp * ep <= devices:
-        return ep
-    notes.append(f"published ep {ep} with tp x pp = {tp_pp} on {devices} devices counts expert ranks inside the "
-                 "TP group: the experts split over the tp devices, ep left to the search (rule)")
-    return None
+        return tp, ep
+    notes.append(f"published tp {tp} x ep {ep} on {devices} devices counts expert ranks inside the TP group "
+                 "(attention tensor- or data-parallel, the columns cannot say): tp and ep left to the search (rule)")
+    return None, None
 
 
 def _input_lengths(row: dict[str, str], model: ModelSpec, out_len: float,
