@@ -18,8 +18,9 @@ HOLDOUTS = {  # file -> its source prefixes (validation/DATASET_infer.md, one se
     "infer_heldout6.csv": {"MLCT50", "MLCT51", "MLCT60", "GPSTK"},
     "infer_heldout7.csv": {"INFX", "DSTK405", "DSTKTV"},
     "infer_heldout8.csv": {"MLMOE51", "MLMOE60", "TRTPO"},
+    "infer_heldout9.csv": {"TRT12", "TRTBP", "TRT20", "TRT14"},
 }
-SHARED_SCHEMA = {"infer_heldout6.csv", "infer_heldout7.csv", "infer_heldout8.csv"}
+SHARED_SCHEMA = {"infer_heldout6.csv", "infer_heldout7.csv", "infer_heldout8.csv", "infer_heldout9.csv"}
 """Written as DATASET.md writes rows: unknown prefixes, frameworks from its list only."""
 FIRST = ["visible.csv", "mlperf_inference_v5.csv", "infer_heldout.csv", "infer_heldout2.csv"]
 
