@@ -380,3 +380,17 @@ def test_random_requests_give_the_exhaustive_result(model, accelerator, devices,
     pruned, whole = _exhaustively({"model": model, "accelerator": accelerator, "devices": devices,
                                    "global_batch": batch * devices, "tokens": 1e12, "stack": stack})
     assert pruned == whole
+
+
+def test_serve_max_batch_caps_each_scheduler_and_says_so():
+    """max_batch (vLLM max_num_seqs): the plan's batch per engine scheduler stays within it, the estimate lists it
+    beside the engine profile's own, and fewer sequences cannot give more tokens/s than the uncapped search."""
+    from flopwatt import api
+
+    common = {"model": "llama3.1-70b", "accelerator": "h100-sxm5-80gb", "devices": 8, "input_len": 1000,
+              "output_len": 1000, "precision": "fp8"}
+    free = api.serve(api.ServeRequest(**common))
+    capped = api.serve(api.ServeRequest(**common, max_batch=16))
+    assert capped.plan["batch_per_replica"] <= 16 < free.plan["batch_per_replica"]
+    assert capped.metrics["output_tokens_per_s"] < free.metrics["output_tokens_per_s"]
+    assert "max batch: 16 sequences per engine scheduler (asked; the engine profile's: 1024)" in capped.assumptions

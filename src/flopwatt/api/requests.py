@@ -136,6 +136,9 @@ class ServeRequest(SiteSettings):
     engine: f.CatalogId = Field(DEFAULT_ENGINE, description=(
         "serving engine profile (flopwatt catalog engines): sets the KV allocation, prefill chunk, token budget, "
         "max batch and CUDA-graph padding; a deployment profile also fixes tp/pp/ep unless given"))
+    max_batch: f.Sequences | None = Field(None, description=(
+        "most sequences one engine scheduler runs at once (vLLM max_num_seqs, TensorRT-LLM max_batch_size); each "
+        "attention group of an expert-parallel replica schedules its own; default: the engine profile's"))
     kv_admission: Literal["reserve", "on-demand"] | None = Field(None, description=(
         "reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM); default: "
         "the engine's"))

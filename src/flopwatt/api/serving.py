@@ -66,13 +66,18 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
                                       ep=req.ep)
     for line in engine.notes:
         notes.add(line)
+    knobs = engine.knobs()
+    if req.max_batch is not None:
+        knobs["max_batch"] = req.max_batch
+        notes.add(f"max batch: {req.max_batch} sequences per engine scheduler (asked; the engine profile's: "
+                  f"{engine.max_batch if engine.max_batch is not None else 'none'})")
     try:
         return CoreServeRequest(
             model=model, system=system, devices=devices, input_len=input_len, output_len=output_len,
             length_moments=moments, precision=req.precision, kv_precision=req.kv_precision,
             ttft_slo_s=req.ttft_slo_s, tpot_slo_s=req.tpot_slo_s, overlap=req.overlap_all_to_all,
             slo_percentile=req.slo_percentile, disaggregate=req.disaggregate or req.prefill_devices is not None,
-            prefill_devices=req.prefill_devices, power_cap_w=req.power_cap_w, **engine.knobs())
+            prefill_devices=req.prefill_devices, power_cap_w=req.power_cap_w, **knobs)
     except InputError as exc:  # a degree the engine profile fixed is named as the profile's field
         raise engine.blame(exc) from exc
 
