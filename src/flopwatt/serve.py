@@ -38,11 +38,17 @@ class NoFeasiblePlan(InputError):
         self.counts = counts
 
 
+def matmul_precision(precision: str, acc) -> str | None:
+    """The peak ``acc``'s matmuls run at for weights in ``precision`` (int8/int4 use the fp8 one); None where the
+    device has no such peak, so the quantisation is weight-only and the matmuls run at the 16-bit peak."""
+    compute = precision if precision in acc.peak_flops_per_s else {"int8": "fp8", "int4": "fp8"}.get(precision)
+    return compute if compute in acc.peak_flops_per_s else None
+
+
 def weight_only_note(precision: str, acc) -> str | None:
-    """The assumption line when ``acc`` has no matmul peak at ``precision`` (int8/int4 use the fp8 one): the
-    weights are stored quantised and the matmuls run at the 16-bit peak (:func:`_rates`); None otherwise."""
-    peaks = acc.peak_flops_per_s
-    if precision in peaks or {"int8": "fp8", "int4": "fp8"}.get(precision) in peaks:
+    """The assumption line when ``acc`` has no matmul peak at ``precision`` (:func:`matmul_precision`); None
+    otherwise."""
+    if matmul_precision(precision, acc) is not None:
         return None
     return (f"precision: {precision} is weight-only on {acc.id} (no {precision} matmul peak): weights stored in "
             f"{precision}, matmuls at the {acc.half_precision()} peak (rule)")
@@ -52,9 +58,7 @@ def _rates(system: System, precision: str, power_cap_w: float | None = None) -> 
     """Peaks, bandwidth and efficiency tables of the device; a power limit slows the arithmetic only."""
     acc, eff = system.accelerator, catalog.efficiency()
     clock = clock_ratio(acc, power_cap_w)
-    compute = precision if precision in acc.peak_flops_per_s else {"int8": "fp8", "int4": "fp8"}.get(precision)
-    if compute not in acc.peak_flops_per_s:
-        compute = acc.half_precision()  # weight-only quantisation: matmuls run at the 16-bit peak
+    compute = matmul_precision(precision, acc) or acc.half_precision()  # weight-only: the 16-bit peak
     return DeviceRates(peak_flops_per_s=acc.peak(acc.half_precision()) * clock,
                        linear_peak_flops_per_s=acc.peak(compute) * clock,
                        linear_peak_fraction=eff.low_precision_for(acc.id, compute),
