@@ -82,6 +82,26 @@ def mlperf_suite_models() -> set[str]:
     """Models with an MLPerf Inference request set in the catalog (a row without an input length uses it)."""
     return {d.model for d in catalog.serving_datasets().values() if d.suite == "mlperf-inference"}
 
+ARCHITECTURE = ("params_b", "layers", "hidden", "ffn_hidden", "heads", "vocab")
+"""Shape columns a shared-schema row carries, so that it runs whether or not its model name resolves."""
+MOE_COLUMNS = ("moe_experts", "moe_topk", "moe_ffn_hidden", "moe_shared_experts")
+
+
+def check_catalog_row(row: dict[str, str], max_tokens_per_s_per_device: float = 20000.0) -> None:
+    """A shared-schema row's value is a physical generated-token rate, its accelerator is in the catalog with a
+    peak at the row's precision, it carries the architecture, and a model name that resolves names a catalog model
+    of the row's shape."""
+    known = catalog.accelerators()
+    assert 0 < float(row["value"]) / int(row["n_devices"]) <= max_tokens_per_s_per_device, row["id"]
+    assert row["accelerator"] in known and row["precision"] in known[row["accelerator"]].peak_flops_per_s, row["id"]
+    assert all(row[k] for k in ARCHITECTURE), row["id"]
+    model = catalog.model_by_name(row["model"])
+    if model is not None:
+        assert model.layers == int(row["layers"]) and model.hidden == int(row["hidden"]), row["id"]
+        if row["moe_experts"]:
+            assert model.moe is not None and model.moe.experts == int(row["moe_experts"]), row["id"]
+
+
 
 def check_new_ids(path: Path, prefixes: set[str], earlier: set[str]) -> None:
     """A hold-out's ids are unique, carry exactly its own ``prefixes``, and neither its ids nor its prefixes

@@ -11,12 +11,9 @@ from __future__ import annotations
 import heldout_data
 from flopwatt import catalog
 from flopwatt import validate as val
-from flopwatt.validate.rows import publishes_run_inputs
 from heldout_data import ROOT
 
 CSV = ROOT / "validation" / "infer_heldout8.csv"
-ARCHITECTURE = ("params_b", "layers", "hidden", "ffn_hidden", "heads", "vocab")
-MOE_COLUMNS = ("moe_experts", "moe_topk", "moe_ffn_hidden", "moe_shared_experts")
 SERVER_LIMITS = {  # MLPerf loadgen mlperf.conf p99 Server limits (TTFT s, TPOT s) by expert count of the task's model
     "8": ("2", "0.2"),  # mixtral-8x7b
     "256": ("2", "0.08"),  # deepseek-r1
@@ -34,8 +31,6 @@ def _mlperf_rows() -> list[dict[str, str]]:
     return [r for r in _rows() if r["id"].startswith("MLMOE")]
 
 
-
-
 def _public_result(source: str) -> tuple[str, str]:
     """(Public ID, 'benchmark Scenario') as this file's source column names them."""
     return source.split("result ")[1].split(" (")[0], source.split("), ")[1].split(":")[0]
@@ -51,7 +46,6 @@ def test_no_public_result_repeats_one_already_collected():
             src = r.get("source", "")
             for pub, task in mine:
                 assert not (f"result {pub} " in src and task in src), (name, r["id"], pub, task)
-
 
 
 def test_enums_units_limits_and_held_out_marker():
@@ -84,20 +78,13 @@ def test_rows_are_in_range_and_in_the_catalog():
     generated length; input_len is blank exactly on MLPerf rows (they name the dataset only); its value is a physical
     generated-token rate; its accelerator (with a peak at the row's precision) is in the catalog; its model resolves
     to a catalog model of the row's shape, or the row carries the architecture."""
-    known = catalog.accelerators()
     for r in _rows():
-        assert publishes_run_inputs(r), r["id"]
         heldout_data.check_run_inputs(r)
         assert bool(r["input_len"]) == r["id"].startswith("TRTPO"), r["id"]
         if r["ep"]:
             assert int(r["ep"]) == int(r["tp"]) <= int(r["n_devices"]), r["id"]
-        assert 0 < float(r["value"]) / int(r["n_devices"]) <= MAX_TOKENS_PER_S_PER_DEVICE, r["id"]
-        assert r["accelerator"] in known and r["precision"] in known[r["accelerator"]].peak_flops_per_s, r["id"]
-        assert all(r[k] for k in ARCHITECTURE) and all(r[k] for k in MOE_COLUMNS), r["id"]
-        model = catalog.model_by_name(r["model"])
-        if model is not None:
-            assert model.layers == int(r["layers"]) and model.hidden == int(r["hidden"]), r["id"]
-            assert model.moe is not None and model.moe.experts == int(r["moe_experts"]), r["id"]
+        assert all(r[k] for k in heldout_data.MOE_COLUMNS), r["id"]  # every row an MoE model
+        heldout_data.check_catalog_row(r, MAX_TOKENS_PER_S_PER_DEVICE)
 
 
 def test_mlperf_nvidia_rows_name_their_config_and_attention_data_parallel():
