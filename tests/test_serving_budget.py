@@ -113,3 +113,14 @@ def test_the_batch_cap_holds_per_micro_batch_under_pipeline_parallelism(cap, pp)
     assert (micro <= cap).all()
     assert plans.batch.max() <= cap * pp
     assert pp == 1 or plans.batch.max() > cap  # more than one micro-batch's cap in flight
+
+
+@given(cap=st.integers(min_value=1, max_value=3000))
+def test_a_replica_load_bounds_every_searched_plan_and_is_itself_searched(cap):
+    """``max_replica_batch`` (a fixed-concurrency run's sequences per replica) bounds each plan's replica batch per
+    micro-batch, over every expert-parallel degree, and the cap itself is among the batches searched."""
+    req = ServeRequest(model=catalog.get("models", "mixtral-8x7b"), system=catalog.system_for("h100-sxm5-80gb"),
+                       devices=8, input_len=1000, output_len=1000, max_replica_batch=cap)
+    plans = serve_module._plans(req)  # noqa: SLF001 - the searched grid itself
+    assert np.all(plans.batch / plans.pp <= cap)
+    assert cap in set((plans.batch / plans.pp).astype(int)[plans.ep == 1])

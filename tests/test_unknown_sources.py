@@ -40,3 +40,23 @@ def test_the_sixth_hold_out_in_the_shared_schema_is_covered():
     report = validate(rows)
     assert report["summary"]["skipped"] == []
     assert report["summary"]["coverage"] == pytest.approx(1.0)
+
+
+def _open_engine_row(**cells: str) -> dict[str, str]:
+    """A vLLM-style row as an outside party writes it: Llama 3.1 70B on 8 H100, framework blank."""
+    row = dict.fromkeys(read_rows(ROOT / "validation" / "visible.csv")[0], "")
+    row.update(id="ZZL-01", kind="infer", source="test", model="Llama 3.1 70B Instruct", accelerator="h100-sxm5-80gb",
+               n_devices="8", tp="8", precision="fp8", input_len="1000", output_len="1000", scenario="max_load",
+               metric="output_tokens_per_s", value="5000", unit="tokens/s")
+    row.update(cells)
+    return row
+
+
+def test_a_serving_rows_micro_batch_holds_the_load_of_each_replica():
+    """DATASET.md's micro_batch on a serving row (sequences per replica, a fixed-concurrency run's load) bounds the
+    searched batch, and the row says so; blank leaves the engine's own limit (full load)."""
+    loaded, full = (validate([_open_engine_row(micro_batch=m)])["rows"][0] for m in ("64", ""))
+    assert loaded["plan"]["batch_per_replica"] == 64 and full["plan"]["batch_per_replica"] > 64
+    assert loaded["predicted"] < full["predicted"]
+    assert any("published micro_batch 64" in n for n in loaded["assumptions"])
+    assert not any("micro_batch" in n for n in full["assumptions"])

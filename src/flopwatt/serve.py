@@ -84,16 +84,26 @@ def _plans(req: ServeRequest) -> ServingPlans:
     tps = np.array([req.tp]) if req.tp else divs[(divs <= system.scale_up_domain_devices) & (model.heads % divs == 0)]
     searched = divs[divs <= model.layers] if not system.accelerator.has_off_chip_memory else np.array([1])
     pps = np.array([req.pp]) if req.pp else searched
-    grid = np.meshgrid(tps, pps, _eps(req), BATCHES, _overlaps(req), indexing="ij")
+    eps = _eps(req)
+    grid = np.meshgrid(tps, pps, eps, _group_batches(req, eps), _overlaps(req), indexing="ij")
     tp, pp, ep, per_group, overlap = (g.ravel() for g in grid)
     batch = per_group * ep
     halves = np.where(overlap, 2, 1)  # an overlapped pass runs two halves
     keep = (tp * ep * pp <= req.devices) & (per_group >= halves * pp) & ((ep > 1) | ~overlap)
-    keep &= _engine_admits(req, batch / (ep * pp))
+    keep &= _engine_admits(req, batch / (ep * pp), batch / pp)
     return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep], overlap=overlap[keep])
 
 
-def _engine_admits(req: ServeRequest, per_scheduler: np.ndarray) -> np.ndarray:
+def _group_batches(req: ServeRequest, eps: np.ndarray) -> np.ndarray:
+    """Sequences per attention group searched: ``BATCHES``, plus the caps themselves (``max_batch``, and
+    ``max_replica_batch`` shared by each ``ep``), so that a run held at a stated load is searched at that load."""
+    caps = [req.max_batch] if req.max_batch else []
+    if req.max_replica_batch:
+        caps += [req.max_replica_batch // e for e in eps if req.max_replica_batch >= e]
+    return np.union1d(BATCHES, np.asarray(caps, dtype=int))
+
+
+def _engine_admits(req: ServeRequest, per_scheduler: np.ndarray, per_replica: np.ndarray) -> np.ndarray:
     """Batches one engine scheduler (an attention group's micro-batch) can run: at most ``max_batch`` sequences,
     and their mean tokens per iteration (one decode token each plus the steady-state prompt tokens of
     :mod:`flopwatt.perf.serving`, ``in / out`` per sequence, none in a decode-only pool) within
@@ -101,10 +111,13 @@ def _engine_admits(req: ServeRequest, per_scheduler: np.ndarray) -> np.ndarray:
     scheduled batch: TensorRT-LLM holds ``max_batch_size x pipeline parallelism`` sequences
     (NVIDIA/TensorRT-LLM@c8c6df08bd0ead54cd47f7973e1e425c28a174cd cpp/tensorrt_llm/batch_manager/trtGptModel.h:
     ``mMaxNumSequences = mMaxBatchSize * worldConfig.getPipelineParallelism()``), so ``per_scheduler`` is the
-    replica's batch over ``ep x pp``."""
+    replica's batch over ``ep x pp``. ``per_replica`` (the replica's batch over ``pp``) is held within
+    ``max_replica_batch``."""
     ok = np.ones_like(per_scheduler, dtype=bool)
     if req.max_batch is not None:
         ok &= per_scheduler <= req.max_batch
+    if req.max_replica_batch is not None:
+        ok &= per_replica <= req.max_replica_batch
     if req.max_tokens_per_iteration is not None:
         prompt = 0.0 if req.decode_only else req.input_len / req.output_len
         ok &= per_scheduler * (1.0 + prompt) <= req.max_tokens_per_iteration
@@ -221,8 +234,8 @@ def _disagg_plans(req: ServeRequest) -> DisaggPlans:
     budget = req.max_tokens_per_iteration or req.prefill_chunk_tokens or req.input_len
     most = max(1, int(budget // req.input_len))  # whole prompts within the iteration's token budget
     prompts = np.unique(np.minimum(2 ** np.arange(int(np.log2(most)) + 2), most))
-    batches = BATCHES[(BATCHES <= (req.max_batch or BATCHES[-1])) & (BATCHES <= (req.max_tokens_per_iteration
-                                                                                or BATCHES[-1]))]
+    caps = [c for c in (req.max_batch, req.max_replica_batch, req.max_tokens_per_iteration) if c]
+    batches = BATCHES[BATCHES <= min(caps, default=BATCHES[-1])]
     i, k, b = (g.ravel() for g in np.meshgrid(np.arange(len(p)), prompts, batches, indexing="ij"))
     return DisaggPlans(tp_prefill=tp_p[i], tp_decode=tp_d[i], prefill_devices=p[i], prompts=k, batch=b)
 

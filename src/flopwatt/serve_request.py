@@ -62,6 +62,9 @@ class ServeRequest:
     max_batch: int | None = None
     """Engine: most sequences one scheduler runs at once (one micro-batch under pipeline parallelism), a bound on
     the batch search (None = unbounded)."""
+    max_replica_batch: int | None = None
+    """Most sequences one replica (its ``ep`` attention groups) runs at once per micro-batch: the load a
+    fixed-concurrency benchmark keeps in flight per replica, a bound on the batch search (None = unbounded)."""
     iteration_overhead_s: float = 0.0
     """Engine: published CPU time per iteration (scheduling, sampling); 0 = none published."""
     overhead_hidden: bool = False
@@ -118,7 +121,7 @@ class ServeRequest:
             self._check_split()
 
     def _check_engine(self) -> None:
-        for name in ("prefill_chunk_tokens", "max_tokens_per_iteration", "max_batch"):
+        for name in ("prefill_chunk_tokens", "max_tokens_per_iteration", "max_batch", "max_replica_batch"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int) and value >= 1):
                 raise InputError(f"engine {name}", "a positive integer (or none)", value)

@@ -101,6 +101,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     if not row["precision"].strip():
         notes.append("precision not published: bf16 (rule)")
     system = _system(row)
+    load = _replica_load(row, notes)
     weight_only = weight_only_note(precision, system.accelerator)
     if weight_only:
         notes.append(weight_only)
@@ -111,7 +112,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
                                ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
                                tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
                                slo_percentile=99.0 if server else 50.0, length_moments=moments,
-                               power_cap_w=_power_limit(row), **engine.knobs())
+                               power_cap_w=_power_limit(row), max_replica_batch=load, **engine.knobs())
     except InputError as exc:  # a degree the engine profile fixed is named as the profile's field
         raise engine.blame(exc) from exc
     try:
@@ -122,6 +123,17 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         raise Skip(f"no feasible serving plan ({exc})") from exc
     predicted = best["metrics"][INFER_METRICS[row["metric"]]]
     return RowResult(row["id"], row["metric"], _measured(row), predicted, best["plan"], notes)
+
+
+def _replica_load(row: dict[str, str], notes: list[str]) -> int | None:
+    """A serving row's ``micro_batch``: the sequences one model replica runs at once (DATASET.md: "Sequences per
+    micro-batch per model replica or device"), e.g. a fixed-concurrency benchmark's load per replica. The batch
+    search is held to it (a stated rule); blank leaves the load to the engine's limits (full load)."""
+    load = _int(row, "micro_batch", minimum=1)
+    if load is not None:
+        notes.append(f"published micro_batch {load}: at most {load} sequences in flight per replica, the batch held "
+                     "there (rule)")
+    return load
 
 
 def _plan_tp_ep(row: dict[str, str], devices: int | None, tp: int | None,
