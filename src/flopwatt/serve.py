@@ -18,14 +18,14 @@ from flopwatt.energy.power_cap import clock_ratio
 from flopwatt.errors import InputError
 from flopwatt.footprint import Setting, default_setting
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import reasons
+from flopwatt.perf import reasons, serving_ep
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.disaggregated import DisaggHardware, DisaggPlans, evaluate_disaggregated
 from flopwatt.perf.serving import BYTES, REASONS, ServingHardware, ServingPlans, Slo, evaluate_serving
 from flopwatt.perf.space import divisors
 from flopwatt.serve_cost import serving_footprint
 from flopwatt.serve_request import ServeRequest
-from flopwatt.specs import System
+from flopwatt.specs import ModelSpec, System
 
 BATCHES = np.unique(np.round(np.geomspace(1, 8192, 60))).astype(int)
 
@@ -52,6 +52,21 @@ def weight_only_note(precision: str, acc) -> str | None:
         return None
     return (f"precision: {precision} is weight-only on {acc.id} (no {precision} matmul peak): weights stored in "
             f"{precision}, matmuls at the {acc.half_precision()} peak (rule)")
+
+
+def weight_bytes(model: ModelSpec, precision: str) -> tuple[float, str | None]:
+    """Bytes per weight at ``precision``, and the assumption line when the model's only released checkpoint keeps
+    its routed experts narrower than an 8- or 16-bit ``precision`` (``released_expert_weight_bytes``): engines serve
+    those weights as released (gpt-oss's MXFP4 experts with 16-bit activations), so the experts stay at that width
+    and the rest at ``precision``, averaged over the parameters (:func:`flopwatt.perf.serving_ep.expert_share`)."""
+    asked, released = BYTES[precision], model.released_expert_weight_bytes
+    if released is None or released >= asked or asked < 1.0:  # a 4-bit precision asked is taken as given
+        return asked, None
+    share = serving_ep.expert_share(model)
+    mean = share * released + (1.0 - share) * asked
+    return mean, (f"weights: {model.id}'s only released checkpoint holds its routed experts at {released:g} bytes "
+                  f"per weight (models.toml), kept under precision {precision}: {mean:.3g} bytes per weight on "
+                  f"average (rule)")
 
 
 def _rates(system: System, precision: str, power_cap_w: float | None = None) -> DeviceRates:
@@ -154,13 +169,13 @@ def _setup(req: ServeRequest) -> tuple[ServingHardware, tuple[float, float], Slo
     tech = system.scale_up.technology
     up = coll.Tier(system.scale_up, eff.collective_for(tech), measured_all_reduce=eff.all_reduce_measured_for(tech))
     out = coll.Tier(system.scale_out, eff.collective_for(system.scale_out.technology))
-    weight_bytes = BYTES[req.precision]
+    weights, _ = weight_bytes(req.model, req.precision)
     kv = BYTES[req.kv_precision or ("fp8" if req.precision in ("fp8", "fp4", "int4", "int8") else "bf16")]
     memory = acc.hbm_bytes if acc.has_off_chip_memory else acc.sram_bytes
     rates = _rates(system, req.precision, req.power_cap_w)
     hardware = ServingHardware(rates, up, memory, out, system.scale_up_domain_devices,
                                _layer_fixed_s(eff, acc.vendor))
-    return hardware, (weight_bytes, kv), Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
+    return hardware, (weights, kv), Slo(req.ttft_slo_s, req.tpot_slo_s, req.slo_percentile)
 
 
 def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:

@@ -41,13 +41,14 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
     return moments.input_tokens, moments.output_tokens, moments
 
 
-def _weight_only(precision: str, acc, notes: Assumptions) -> None:
-    """Say so when the device has no matmul peak at ``precision`` (:func:`flopwatt.serve.weight_only_note`)."""
-    from flopwatt.serve import weight_only_note
+def _weight_only(precision: str, acc, model, notes: Assumptions) -> None:
+    """Say so when the device has no matmul peak at ``precision`` (:func:`flopwatt.serve.weight_only_note`), and when
+    the model's released checkpoint keeps its experts narrower (:func:`flopwatt.serve.weight_bytes`)."""
+    from flopwatt.serve import weight_bytes, weight_only_note
 
-    note = weight_only_note(precision, acc)
-    if note:
-        notes.add(note)
+    for note in (weight_only_note(precision, acc), weight_bytes(model, precision)[1]):
+        if note:
+            notes.add(note)
 
 
 def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, notes: Assumptions, allow_files: bool):
@@ -60,7 +61,7 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
                          "engine": "the newest profiled open engine whose source gives every field the model reads"})
     if req.kv_precision is None:
         notes.add("kv_precision: fp8 with quantised weights, else bf16 (rule)")
-    _weight_only(req.precision, system.accelerator, notes)
+    _weight_only(req.precision, system.accelerator, model, notes)
     # the request's own tp/pp/ep win over a deployment profile's (engine_profiles.settings)
     engine = engine_profiles.settings(engine_profiles.get(engine_id), req.kv_admission, tp=req.tp, pp=req.pp,
                                       ep=req.ep)

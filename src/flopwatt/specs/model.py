@@ -106,6 +106,10 @@ class ModelSpec:
     1-byte masks per token and layer stored for the backward."""
     qk_norm: bool = False
     """Per-head RMSNorm on queries and keys (Qwen3, Gemma 3): 2 x head size weights per layer."""
+    released_expert_weight_bytes: float | None = None
+    """Bytes per routed-expert weight of the model's only released checkpoint, where narrower than 16 bits (gpt-oss:
+    MXFP4, 4.25 bits = 0.53125 bytes); None = released at 16 bits (or in several formats). Serving keeps the experts
+    at this width when the asked precision is wider (:func:`flopwatt.serve.weight_bytes`)."""
     aliases: tuple[str, ...] = field(default=())
     source: str
     retrieved: str
@@ -119,6 +123,9 @@ class ModelSpec:
         positive_int(owner, "seq_len", self.seq_len, allow_none=True)
         positive_int(owner, "norms_per_layer", self.norms_per_layer)
         positive(owner, "params_published", self.params_published, allow_none=True)
+        positive(owner, "released_expert_weight_bytes", self.released_expert_weight_bytes, allow_none=True)
+        if self.released_expert_weight_bytes is not None and self.moe is None:
+            raise InputError(f"{owner}.released_expert_weight_bytes", "a mixture-of-experts model (it has no experts)")
         one_of(owner, "mlp", self.mlp, MLP_KINDS)
         one_of(owner, "position", self.position, POSITION_KINDS)
         if self.heads % self.kv_heads:
