@@ -41,3 +41,15 @@ def test_gpt_oss_120b_in_bf16_fits_one_80_gb_gpu_as_its_card_says():
 def test_a_dense_model_cannot_carry_released_expert_weights():
     with pytest.raises(InputError, match="released_expert_weight_bytes"):
         dataclasses.replace(catalog.get("models", "llama3.1-8b"), released_expert_weight_bytes=0.5)
+
+
+def test_a_validation_row_of_the_model_keeps_its_released_experts_and_a_reshaped_one_does_not():
+    """validate builds the row's model from its columns; the catalog's released width comes along only when the
+    row's experts are the catalog model's own."""
+    from flopwatt.validate.row_specs import _model
+
+    row = {"id": "ZZW-01", "model": "gpt-oss-120b", "source": "test", "layers": "36", "hidden": "2880",
+           "ffn_hidden": "2880", "heads": "64", "kv_heads": "8", "vocab": "201088", "params_b": "",
+           "moe_experts": "128", "moe_topk": "4", "moe_ffn_hidden": "2880", "moe_shared_experts": ""}
+    assert _model(row, []).released_expert_weight_bytes == pytest.approx(0.53125)
+    assert _model({**row, "moe_experts": "64"}, []).released_expert_weight_bytes is None

@@ -38,9 +38,12 @@ def _model(row: dict[str, str], notes: list[str]) -> ModelSpec:
     for key, value in shape.items():
         if value is None:
             shape[key] = getattr(known, key)
+    moe = _moe(row, known)
+    # the released checkpoint's expert width belongs to the catalog model's own experts only
+    released = known.released_expert_weight_bytes if moe is not None and moe == known.moe else None
     return ModelSpec(id=row["id"], name=row["model"], mlp=known.mlp, source=row["source"], retrieved="n/a",
                      position=known.position, tied_embeddings=known.tied_embeddings, head_dim=known.head_dim,
-                     moe=_moe(row, known), mla=known.mla, dropout=known.dropout, **shape)
+                     moe=moe, mla=known.mla, dropout=known.dropout, released_expert_weight_bytes=released, **shape)
 
 
 def _unknown_model(row: dict[str, str], shape: dict, notes: list[str]) -> ModelSpec:
