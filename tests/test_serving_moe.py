@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flopwatt import catalog
 from flopwatt.perf import flops as fl
@@ -77,3 +79,30 @@ def test_the_serving_result_states_how_experts_split_at_ep_1():
     assert any("experts at ep 1" in line and "1/4 slice" in line for line in split.assumptions)
     dense = api.serve(ServeRequest(**{**body, "model": "llama3.1-8b"}, tp=4))
     assert not any("experts at ep 1" in line for line in dense.assumptions)
+
+
+@given(per_expert=st.floats(1e-7, 1e-1), grouped=st.floats(1e-7, 1e-1), rows=st.floats(0.0, 1e4),
+       more=st.floats(0.0, 1e4))
+def test_routed_experts_sit_between_the_grouped_pass_and_one_call_per_expert(per_expert, grouped, rows, more):
+    """Never below the grouped roofline, never above the larger reading, one call per expert once an expert's rows
+    fill a tile, and never faster for more rows per expert (flopwatt.perf.serving_moe.routed_expert_time)."""
+    t = serving_moe.routed_expert_time(np.array([per_expert]), np.array([grouped]), np.array([rows, rows + more]))
+    assert grouped <= t[0] <= max(grouped, per_expert) + 1e-18 and t[0] <= t[1]
+    if rows >= serving_moe.MOE_TILE_ROWS:
+        assert t[0] == pytest.approx(max(grouped, per_expert))
+
+
+@pytest.mark.parametrize("model_id", ["qwen3-30b-a3b", "deepseek-v3"])
+def test_few_tokens_per_expert_run_faster_than_one_call_per_expert_and_many_do_not(model_id):
+    """At 1-16 routed tokens each touched expert gets a fraction of a tile's rows: the layer runs below the
+    per-expert reading; at 4096 tokens (>= 64 rows each) it is that reading."""
+    model = catalog.get("models", model_id)
+    tp = np.full_like(ROUTED, 8.0)
+    layer, _ = step._moe_layer(model, RATES, ROUTED, (tp, tp), 1.0, ROUTED)  # noqa: SLF001
+    gemms = serving_moe.moe_tp_gemms(model, ROUTED, tp, step.ACT_BYTES)
+    share = 1.0 - (1.0 - model.moe.topk / model.moe.experts) ** ROUTED
+    touched = {n: (ROUTED * model.moe.topk / model.moe.experts, share) for n in step.ROUTED_EXPERTS}
+    per_expert, _ = step._gemm_group({n: gemms[n] for n in step.ROUTED_EXPERTS}, RATES, ROUTED, 1.0,  # noqa: SLF001
+                                     touched)
+    assert np.all(layer[:2] < per_expert[:2])
+    assert layer[3] >= per_expert[3]

@@ -61,3 +61,37 @@ def token_shuffle_time(model: ModelSpec, rates: DeviceRates, routed: np.ndarray,
     elements, memory-bound (module docstring)."""
     elements = 2.0 * (1.0 + model.moe.topk) * np.asarray(routed, dtype=float) * model.hidden
     return rates.memory_time(elements * act_bytes)
+
+
+MOE_TILE_ROWS = 64.0
+"""Rows of one tile of a grouped expert GEMM: vLLM's fused-MoE default configuration, ``BLOCK_SIZE_M`` 64 for more
+tokens than experts and for block-scaled FP8 (vllm 0.9.2 wheel, vllm/model_executor/layers/fused_moe/fused_moe.py:
+760-817 ``get_default_config``); a stated rule for every engine."""
+
+
+def grouped_expert_time(rates: DeviceRates, touched: np.ndarray, rows: np.ndarray, shapes: tuple, weight_bytes: float,
+                        act_bytes: float) -> np.ndarray:
+    """Roofline time of one rank's routed experts as grouped GEMMs (vLLM/SGLang ``fused_moe``, TensorRT-LLM's grouped
+    CUTLASS MoE GEMM): one kernel per ``(n, k)`` shape over the ``touched`` experts, whose ``rows`` split evenly over
+    them, each expert's rows padded to whole tiles of :data:`MOE_TILE_ROWS`, each touched expert's weights streamed
+    once, the efficiency read at the whole group's FLOPs (one launch)."""
+    touched = np.asarray(touched, dtype=float)
+    rows = np.asarray(rows, dtype=float)
+    per_expert = np.divide(rows, touched, out=np.zeros_like(rows), where=touched > 0)
+    padded = touched * np.ceil(per_expert / MOE_TILE_ROWS) * MOE_TILE_ROWS
+    time = np.zeros_like(rows)
+    for n, k in shapes:
+        nbytes = touched * n * k * weight_bytes + act_bytes * rows * (n + k)
+        time = time + rates.gemm_time(2.0 * padded * n * k, nbytes, linear=True)
+    return time
+
+
+def routed_expert_time(per_expert_s: np.ndarray, grouped_s: np.ndarray, rows_per_expert: np.ndarray) -> np.ndarray:
+    """Time of the routed experts between the two readings of a grouped MoE GEMM: with ``r`` rows per touched expert,
+    ``max(grouped, per_expert x min(1, r / tile))``. An expert whose rows fill a tile or more runs as a GEMM of its own
+    (``per_expert_s``: one call per expert at the small-GEMM efficiency of ``catalog/efficiency.toml``, fill and drain
+    included); experts with a fraction of a tile's rows share the device in one pass, down to the ``grouped_s``
+    roofline (published fused-MoE calls at 1-64 tokens run at 0.08-0.23 of the per-expert reading and above the
+    grouped one: ``bench/moe_kernels_vs_model.py``). A stated interpolation, no constant fitted."""
+    fill = np.minimum(1.0, np.asarray(rows_per_expert, dtype=float) / MOE_TILE_ROWS)
+    return np.maximum(grouped_s, per_expert_s * fill)

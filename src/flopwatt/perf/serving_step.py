@@ -117,10 +117,40 @@ def _moe_tp_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: 
     gemms = {name: gemm for name, gemm in attention.items() if name not in MOE_GEMMS}
     gemms.update(serving_moe.moe_tp_gemms(model, routed, tp, ACT_BYTES))
     share = 1.0 - (1.0 - spec.topk / spec.experts) ** routed
-    touched = {name: (routed * spec.topk / spec.experts, share) for name in ("expert_up", "expert_down")}
+    touched = {name: (routed * spec.topk / spec.experts, share) for name in ROUTED_EXPERTS}
     touched.update({name: (routed, 1.0) for name in ("router", "shared_up", "shared_down")})
-    time, streamed = _gemm_group(gemms, rates, tokens, weight_bytes, touched)
+    time, streamed = _routed_apart(gemms, rates, tokens, weight_bytes, touched)
+    shapes = _expert_shapes(model, spec.ffn_hidden / np.asarray(tp, dtype=float))
+    time = time + _routed_time(rates, gemms, tokens, weight_bytes, touched, spec.experts * share,
+                               routed * spec.topk, shapes)
     return time + serving_moe.token_shuffle_time(model, rates, routed, ACT_BYTES), streamed
+
+
+ROUTED_EXPERTS = ("expert_up", "expert_down")
+
+
+def _routed_apart(gemms: fl.Gemms, rates: DeviceRates, tokens: np.ndarray, weight_bytes: float,
+                  touched: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(time of every GEMM but the routed experts', weight bytes streamed by all of them)."""
+    rest = {name: gemm for name, gemm in gemms.items() if name not in ROUTED_EXPERTS}
+    time, _ = _gemm_group(rest, rates, tokens, weight_bytes, touched)
+    return time, _gemm_group(gemms, rates, tokens, weight_bytes, touched)[1]
+
+
+def _routed_time(rates: DeviceRates, gemms: fl.Gemms, tokens: np.ndarray, weight_bytes: float, touched: dict,
+                 experts_touched: np.ndarray, rows: np.ndarray, shapes: tuple) -> np.ndarray:
+    """The routed experts' time on one rank (:func:`flopwatt.perf.serving_moe.routed_expert_time`): one call per
+    expert, or one grouped pass, by the rows each touched expert gets."""
+    routed = {name: gemms[name] for name in ROUTED_EXPERTS}
+    per_expert, _ = _gemm_group(routed, rates, tokens, weight_bytes, touched)
+    grouped = serving_moe.grouped_expert_time(rates, experts_touched, rows, shapes, weight_bytes, ACT_BYTES)
+    rows_per_expert = np.divide(rows, experts_touched, out=np.zeros_like(grouped), where=experts_touched > 0)
+    return serving_moe.routed_expert_time(per_expert, grouped, rows_per_expert)
+
+
+def _expert_shapes(model: ModelSpec, width: np.ndarray | float) -> tuple:
+    """``(n, k)`` of an expert's up (gate and up fused) and down GEMMs at ``width`` intermediate columns."""
+    return (((model.mlp_matrices - 1) * width, float(model.hidden)), (float(model.hidden), width))
 
 
 def _moe_ep_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, group: np.ndarray, weight_bytes: float,
@@ -136,13 +166,19 @@ def _moe_ep_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, grou
     busy = fl.layer_gemms(model, fl.Shard(seq=one, batch=busiest, tp=group, ep=group), ACT_BYTES, moe=True,
                           capacity=False)
     gemms = {name: (experts if name in MOE_GEMMS else attention)[name] for name in attention}
-    gemms.update({name: busy[name] for name in ("expert_up", "expert_down")})
+    gemms.update({name: busy[name] for name in ROUTED_EXPERTS})
     rows_per_expert = busiest * spec.topk / spec.experts
     share = 1.0 - (1.0 - spec.topk / spec.experts) ** routed
-    touched = {name: (rows_per_expert, share) for name in ("expert_up", "expert_down")}
+    touched = {name: (rows_per_expert, share) for name in ROUTED_EXPERTS}
     # the router and shared experts run on each rank's share of the tokens with replicated weights
     touched.update({name: (routed / group, 1.0) for name in ("router", "shared_up", "shared_down")})
-    return _gemm_group(gemms, rates, tokens, weight_bytes, touched)
+    time, streamed = _routed_apart(gemms, rates, tokens, weight_bytes, touched)
+    # the busiest rank holds E / group whole experts, or a 1 / (group / E) slice of one where group > E
+    held = spec.experts / np.asarray(group, dtype=float)
+    shapes = _expert_shapes(model, spec.ffn_hidden * np.minimum(held, 1.0))
+    time = time + _routed_time(rates, gemms, tokens, weight_bytes, touched, np.maximum(held, 1.0) * share,
+                               busiest * spec.topk / np.minimum(group, spec.experts), shapes)
+    return time, streamed
 
 
 def _attention_width(model: ModelSpec) -> float:
