@@ -15,6 +15,12 @@ FIRST = ROOT / "validation" / "infer_heldout.csv"
 SHARED_FRAMEWORKS = {"", "tensorrt-llm", "mlperf-nvidia"}
 """DATASET.md's serving framework values; blank = an engine not in its list (the sixth hold-out onward)."""
 
+SHARED_ACCELERATORS = {
+    "v100-sxm2-32gb", "a100-sxm4-40gb", "a100-sxm4-80gb", "h100-sxm5-80gb", "h800-sxm5-80gb", "h200-sxm-141gb",
+    "b200-sxm-180gb", "gb200", "mi300x", "gaudi2", "gaudi3", "tpu-v3", "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e",
+}
+"""DATASET.md's accelerator enum, copied here so the check needs no catalog."""
+
 
 def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """A CSV's header and rows."""
