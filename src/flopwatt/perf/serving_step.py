@@ -121,9 +121,9 @@ def _moe_tp_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, tp: 
     touched.update({name: (routed, 1.0) for name in ("router", "shared_up", "shared_down")})
     time, streamed = _routed_apart(gemms, rates, tokens, weight_bytes, touched)
     shapes = _expert_shapes(model, spec.ffn_hidden / np.asarray(tp, dtype=float))
-    time = time + _routed_time(rates, gemms, tokens, weight_bytes, touched, spec.experts * share,
-                               routed * spec.topk, shapes)
-    return time + serving_moe.token_shuffle_time(model, rates, routed, ACT_BYTES), streamed
+    experts_t, experts_w = _routed_time(rates, gemms, tokens, weight_bytes, touched, spec.experts * share,
+                                        routed * spec.topk, shapes)
+    return time + experts_t + serving_moe.token_shuffle_time(model, rates, routed, ACT_BYTES), streamed + experts_w
 
 
 ROUTED_EXPERTS = ("expert_up", "expert_down")
@@ -131,21 +131,21 @@ ROUTED_EXPERTS = ("expert_up", "expert_down")
 
 def _routed_apart(gemms: fl.Gemms, rates: DeviceRates, tokens: np.ndarray, weight_bytes: float,
                   touched: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(time of every GEMM but the routed experts', weight bytes streamed by all of them)."""
+    """(time, weight bytes streamed) of every GEMM of the layer but the routed experts'."""
     rest = {name: gemm for name, gemm in gemms.items() if name not in ROUTED_EXPERTS}
-    time, _ = _gemm_group(rest, rates, tokens, weight_bytes, touched)
-    return time, _gemm_group(gemms, rates, tokens, weight_bytes, touched)[1]
+    return _gemm_group(rest, rates, tokens, weight_bytes, touched)
 
 
 def _routed_time(rates: DeviceRates, gemms: fl.Gemms, tokens: np.ndarray, weight_bytes: float, touched: dict,
-                 experts_touched: np.ndarray, rows: np.ndarray, shapes: tuple) -> np.ndarray:
-    """The routed experts' time on one rank (:func:`flopwatt.perf.serving_moe.routed_expert_time`): one call per
-    expert, or one grouped pass, by the rows each touched expert gets."""
+                 experts_touched: np.ndarray, rows: np.ndarray, shapes: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(time, weight bytes streamed) of the routed experts on one rank
+    (:func:`flopwatt.perf.serving_moe.routed_expert_time`): one call per expert, or one grouped pass, by the rows
+    each touched expert gets; either way each touched expert's weights are streamed once."""
     routed = {name: gemms[name] for name in ROUTED_EXPERTS}
-    per_expert, _ = _gemm_group(routed, rates, tokens, weight_bytes, touched)
+    per_expert, streamed = _gemm_group(routed, rates, tokens, weight_bytes, touched)
     grouped = serving_moe.grouped_expert_time(rates, experts_touched, rows, shapes, weight_bytes, ACT_BYTES)
     rows_per_expert = np.divide(rows, experts_touched, out=np.zeros_like(grouped), where=experts_touched > 0)
-    return serving_moe.routed_expert_time(per_expert, grouped, rows_per_expert)
+    return serving_moe.routed_expert_time(per_expert, grouped, rows_per_expert), streamed
 
 
 def _expert_shapes(model: ModelSpec, width: np.ndarray | float) -> tuple:
@@ -176,9 +176,9 @@ def _moe_ep_layer(model: ModelSpec, rates: DeviceRates, tokens: np.ndarray, grou
     # the busiest rank holds E / group whole experts, or a 1 / (group / E) slice of one where group > E
     held = spec.experts / np.asarray(group, dtype=float)
     shapes = _expert_shapes(model, spec.ffn_hidden * np.minimum(held, 1.0))
-    time = time + _routed_time(rates, gemms, tokens, weight_bytes, touched, np.maximum(held, 1.0) * share,
-                               busiest * spec.topk / np.minimum(group, spec.experts), shapes)
-    return time, streamed
+    experts_t, experts_w = _routed_time(rates, gemms, tokens, weight_bytes, touched, np.maximum(held, 1.0) * share,
+                                        busiest * spec.topk / np.minimum(group, spec.experts), shapes)
+    return time + experts_t, streamed + experts_w
 
 
 def _attention_width(model: ModelSpec) -> float:
