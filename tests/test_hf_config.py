@@ -99,7 +99,8 @@ FULL_SHAPE = ("layers", "hidden", "ffn_hidden", "heads", "kv_heads", "head_size"
 
 @pytest.mark.parametrize(("slug", "catalog_id"), [
     ("qwen3-0.6b", "qwen3-0.6b"), ("qwen3-1.7b", "qwen3-1.7b"), ("qwen3-8b", "qwen3-8b"), ("qwen3-32b", "qwen3-32b"),
-    ("qwen3-coder-480b-a35b-instruct", "qwen3-coder-480b-a35b"),
+    ("qwen3-coder-480b-a35b-instruct", "qwen3-coder-480b-a35b"), ("qwen2.5-7b", "qwen2.5-7b"),
+    ("qwen2.5-32b", "qwen2.5-32b"), ("qwen2.5-72b", "qwen2.5-72b"),
 ])
 def test_serving_model_entry_is_its_config(slug, catalog_id):
     """The open-weight serving entries were copied from these configs field by field: every field a config
