@@ -91,6 +91,29 @@ def test_fixture_shape_agrees_with_the_catalog_entry(slug, catalog_id):
             assert getattr(ours.moe, field) == getattr(theirs.moe, field), field
 
 
+FULL_SHAPE = ("layers", "hidden", "ffn_hidden", "heads", "kv_heads", "head_size", "vocab", "mlp", "seq_len", "position",
+              "tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "norm_bias", "norms_per_layer", "qk_norm", "mla",
+              "mtp_modules")
+"""Every field of a catalog entry that a config.json determines (head_size: head_dim or hidden / heads)."""
+
+
+@pytest.mark.parametrize(("slug", "catalog_id"), [
+    ("qwen3-0.6b", "qwen3-0.6b"), ("qwen3-1.7b", "qwen3-1.7b"), ("qwen3-8b", "qwen3-8b"), ("qwen3-32b", "qwen3-32b"),
+    ("qwen3-coder-480b-a35b-instruct", "qwen3-coder-480b-a35b"), ("qwen2.5-7b", "qwen2.5-7b"),
+    ("qwen2.5-32b", "qwen2.5-32b"), ("qwen2.5-72b", "qwen2.5-72b"),
+])
+def test_serving_model_entry_is_its_config(slug, catalog_id):
+    """The open-weight serving entries were copied from these configs field by field: every field a config
+    determines (head size, biases, norms, context included) and the MoE shape must be equal."""
+    ours, theirs = load_hf_config(FIXTURES / f"{slug}.json"), catalog.models()[catalog_id]
+    for field in FULL_SHAPE:
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert ours.total_params() == theirs.total_params()
+    assert (ours.moe is None) == (theirs.moe is None)
+    if theirs.moe is not None:
+        assert ours.moe == theirs.moe
+
+
 # Synthetic configs (not real models): small shapes to test each family's mapping rules.
 LLAMA_LIKE = {"hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 3, "num_attention_heads": 8,
               "vocab_size": 1000, "max_position_embeddings": 512}

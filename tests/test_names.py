@@ -47,7 +47,22 @@ def test_validation_row_names_resolve(name, model_id):
     assert catalog.model_by_name(name).id == model_id
 
 
-@pytest.mark.parametrize("name", ["GPT-9 1T", "Llama 3.2 1B", "", "instruct", "DeepSeek-V2.5", "Mixtral"])
+@pytest.mark.parametrize(("name", "model_id"), [
+    ("Qwen/Qwen3-32B", "qwen3-32b"), ("Qwen3 32B", "qwen3-32b"), ("Qwen/Qwen3-32B-FP8", "qwen3-32b"),
+    ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b"), ("meta-llama/Llama-3.2-1B-Instruct", "llama3.2-1b"),
+    ("Llama 3.2 1B", "llama3.2-1b"), ("mistralai/Mistral-7B-Instruct-v0.3", "mistral-7b-v0.3"),
+    ("mistralai/Mistral-Small-24B-Instruct-2501", "mistral-small-24b"),
+    ("Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8", "qwen3-coder-480b-a35b"), ("openai/gpt-oss-20b", "gpt-oss-20b"),
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", "qwen2.5-32b"), ("google/gemma-3-27b-it", "gemma3-27b"),
+    ("meta-llama/Llama-4-Scout-17B-16E-Instruct", "llama4-scout"), ("microsoft/phi-4", "phi-4"),
+])
+def test_serving_benchmark_names_resolve(name, model_id):
+    """Names as published serving benchmarks write them (Hugging Face repo ids, spaced names, quantised
+    exports) resolve to the open-weight serving entries."""
+    assert catalog.model_by_name(name).id == model_id
+
+
+@pytest.mark.parametrize("name", ["GPT-9 1T", "Llama 3.2 11B", "", "instruct", "DeepSeek-V2.5", "Mixtral"])
 def test_unknown_names_give_none(name):
     assert resolve_name(name, catalog.models()) is None
 
