@@ -53,3 +53,9 @@ def test_a_validation_row_of_the_model_keeps_its_released_experts_and_a_reshaped
            "moe_experts": "128", "moe_topk": "4", "moe_ffn_hidden": "2880", "moe_shared_experts": ""}
     assert _model(row, []).released_expert_weight_bytes == pytest.approx(0.53125)
     assert _model({**row, "moe_experts": "64"}, []).released_expert_weight_bytes is None
+
+
+def test_gpt_oss_20b_in_bf16_fits_16_gb_of_weights_as_its_card_says():
+    """OpenAI: MXFP4 experts let the smaller model run on systems with as little as 16 GB."""
+    model = catalog.get("models", "gpt-oss-20b")
+    assert model.total_params() * weight_bytes(model, "bf16")[0] < 16e9 < model.total_params() * BYTES["bf16"]
