@@ -60,3 +60,14 @@ def test_a_serving_rows_micro_batch_holds_the_load_of_each_replica():
     assert loaded["predicted"] < full["predicted"]
     assert any("published micro_batch 64" in n for n in loaded["assumptions"])
     assert not any("micro_batch" in n for n in full["assumptions"])
+
+
+def test_a_row_whose_columns_give_no_whole_head_size_is_skipped_with_the_reason_not_fatal():
+    """DATASET.md: head size is hidden / heads; a model whose heads do not divide its width (GLM-4.6: 5120 / 96)
+    cannot be built from the columns. The row is skipped and named; the other rows are still predicted."""
+    odd = _open_engine_row(id="ZZL-02", model="Some MoE 355B", params_b="355", layers="92", hidden="5120",
+                           ffn_hidden="12288", heads="96", kv_heads="8", vocab="151552", tp="8")
+    report = validate([_open_engine_row(), odd])
+    assert [r["id"] for r in report["rows"]] == ["ZZL-01"]
+    (skip,) = report["summary"]["skipped"]
+    assert skip["id"] == "ZZL-02" and "head size" in skip["reason"]
