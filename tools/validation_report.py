@@ -41,6 +41,7 @@ SETS = (  # (file under validation/, --kind or None, what it is)
     ("infer_heldout9.csv", None, "ninth serving held-out set, MoE layouts (SPLIT_infer.md; run once)"),
     ("infer_heldout10.csv", None, "tenth serving held-out set, open engines at full load and fixed concurrency "
      "(SPLIT_infer.md; run once)"),
+    ("infer_heldout11.csv", None, "eleventh serving held-out set, MoE at fixed load (SPLIT_infer.md; run once)"),
     ("strong_scaling.csv", None, "MegaScale Table 2 strong scaling (held out as a whole)"),
 )
 
