@@ -71,3 +71,12 @@ def test_a_row_whose_columns_give_no_whole_head_size_is_skipped_with_the_reason_
     assert [r["id"] for r in report["rows"]] == ["ZZL-01"]
     (skip,) = report["summary"]["skipped"]
     assert skip["id"] == "ZZL-02" and "head size" in skip["reason"]
+
+
+def test_a_published_degree_the_model_cannot_run_is_a_skip_with_the_reason():
+    """tp 3 does not divide Llama 3.1 70B's 64 heads: that row is skipped, named, and the file's other rows are
+    still predicted (one row must not end the run)."""
+    report = validate([_open_engine_row(), _open_engine_row(id="ZZL-03", tp="3")])
+    assert [r["id"] for r in report["rows"]] == ["ZZL-01"]
+    (skip,) = report["summary"]["skipped"]
+    assert skip["id"] == "ZZL-03" and skip["reason"].startswith("published tp 3 cannot be run")

@@ -311,3 +311,15 @@ def test_a_training_row_without_a_sequence_length_takes_the_models_published_con
         _train_row({**row, "seq_len": "", "model": "Some 7B (internal)", **{k: str(getattr(model, k)) for k in
                                                                             ("layers", "hidden", "ffn_hidden", "heads",
                                                                              "kv_heads", "vocab")}})
+
+
+def test_a_training_row_whose_degrees_miss_its_devices_is_not_fatal(visible_csv):
+    """tp x pp x cp x dp not the device count: dp comes from the devices (a stated rule); tp x pp x cp not dividing
+    them: the row is skipped with the reason. Either way the run goes on."""
+    base = next(r for r in read_rows(visible_csv) if r["kind"] == "train" and r["tp"] and r["pp"] and r["dp"])
+    report = validate([{**base, "id": "ZZT-01", "dp": str(int(base["dp"]) + 1)},
+                       {**base, "id": "ZZT-02", "tp": "3", "pp": "1"}])
+    (row,) = report["rows"]
+    assert row["id"] == "ZZT-01" and any("from the devices (rule)" in a for a in row["assumptions"])
+    (skip,) = report["summary"]["skipped"]
+    assert skip["id"] == "ZZT-02" and "does not divide" in skip["reason"]

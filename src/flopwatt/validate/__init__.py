@@ -51,9 +51,26 @@ def _request(row: dict[str, str], devices: int, notes: list[str]) -> PlanRequest
     micro, note = conv.micro_batch(row["id"], _int(row, "micro_batch"), _int(row, "pp"))
     if note:
         notes.append(note)
-    return PlanRequest(devices=devices, global_batch=gb, tp=_int(row, "tp"), pp=_int(row, "pp"),
-                       dp=_int(row, "dp"), cp=_int(row, "cp") or 1, ep=_int(row, "ep"), vpp=_int(row, "vpp"),
-                       micro_batch=micro, zero_stage=zero, recompute=recompute)
+    tp, pp, cp = _int(row, "tp"), _int(row, "pp"), _int(row, "cp") or 1
+    return PlanRequest(devices=devices, global_batch=gb, tp=tp, pp=pp, dp=_dp(row, devices, tp, pp, cp, notes), cp=cp,
+                       ep=_int(row, "ep"), vpp=_int(row, "vpp"), micro_batch=micro, zero_stage=zero,
+                       recompute=recompute)
+
+
+def _dp(row: dict[str, str], devices: int, tp: int | None, pp: int | None, cp: int, notes: list[str]) -> int | None:
+    """The row's dp, unless tp x pp x cp x dp is not its device count: then dp is left to the devices (a stated rule;
+    the other degrees shape each replica, dp only repeats it). Skip when tp x pp x cp does not divide the devices."""
+    dp, shaped = _int(row, "dp"), (tp or 1) * (pp or 1) * cp
+    if devices % shaped:
+        raise Skip(f"published tp x pp x cp = {shaped} does not divide the {devices} devices")
+    if dp is None:
+        return None
+    whole_plan = tp is not None and pp is not None  # else the search fills tp or pp: dp x shaped need only divide
+    if (dp * shaped == devices) if whole_plan else (devices % (dp * shaped) == 0):
+        return dp
+    notes.append(f"published tp {tp} x pp {pp} x cp {cp} x dp {dp} is not the {devices} devices: dp "
+                 f"{devices // shaped} from the devices (rule)")
+    return None
 
 
 def _stack(row: dict[str, str], notes: list[str]):

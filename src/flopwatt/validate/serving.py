@@ -111,8 +111,11 @@ def _infer_row(row: dict[str, str]) -> RowResult:
                                tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
                                slo_percentile=99.0 if server else 50.0, length_moments=moments,
                                power_cap_w=_power_limit(row), max_replica_batch=load, **engine.knobs())
-    except InputError as exc:  # a degree the engine profile fixed is named as the profile's field
-        raise engine.blame(exc) from exc
+    except InputError as exc:
+        knob = exc.field.removeprefix("--")
+        if knob in ("tp", "pp", "ep") and knob not in engine.from_profile:  # the row's own degree
+            raise Skip(f"published {knob} {exc.got} cannot be run: expected {exc.expected}") from exc
+        raise engine.blame(exc) from exc  # a degree the engine profile fixed is named as the profile's field
     try:
         best = estimate_serving(request)
     except InputError as exc:
