@@ -80,3 +80,26 @@ def test_a_published_degree_the_model_cannot_run_is_a_skip_with_the_reason():
     assert [r["id"] for r in report["rows"]] == ["ZZL-01"]
     (skip,) = report["summary"]["skipped"]
     assert skip["id"] == "ZZL-03" and skip["reason"].startswith("published tp 3 cannot be run")
+
+
+def test_model_columns_that_make_no_consistent_model_skip_the_row():
+    report = validate([_open_engine_row(), _open_engine_row(id="ZZL-04", kv_heads="3")])
+    assert [r["id"] for r in report["rows"]] == ["ZZL-01"]
+    (skip,) = report["summary"]["skipped"]
+    assert skip["id"] == "ZZL-04" and "not a consistent model" in skip["reason"] and "kv_heads" in skip["reason"]
+
+
+def test_a_moe_row_on_fewer_devices_than_its_tp_is_skipped_not_a_crash():
+    """tp 8 on 3 devices of an MLA model leaves no plan; the empty batch of plans must not reach a reduction."""
+    row = _open_engine_row(id="ZZL-05", model="DeepSeek-R1-0528", accelerator="h200-sxm-141gb", n_devices="3",
+                           tp="8", moe_experts="256", moe_topk="8")
+    (skip,) = validate([row])["summary"]["skipped"]
+    assert "no feasible serving plan" in skip["reason"]
+
+
+def test_an_output_above_its_request_sets_cap_skips_instead_of_ending_the_run():
+    """A blank prompt length takes the model's one request set; an output longer than that benchmark's cap says the
+    row is not that benchmark: skipped with the reason."""
+    row = _open_engine_row(id="ZZL-06", model="Llama 2 70B", input_len="", output_len="2000")
+    (skip,) = validate([row])["summary"]["skipped"]
+    assert "generation cap" in skip["reason"]

@@ -58,6 +58,7 @@ def _decay_rate(rho: np.ndarray, mean_s: np.ndarray, sq_s2: np.ndarray) -> np.nd
     """Positive root gamma of lambda (M_S(gamma) - 1) = gamma for gamma-distributed service (shape k,
     scale theta, M_S = (1 - gamma theta)^-k; deterministic service, k = inf: exp(gamma E[S])), by bisection
     on (0, 1/theta) in log space (module docstring)."""
+    mean_s = np.maximum(mean_s, 1e-15)  # a prompt of no service time (1 token, all cached): no queue, no 0/0
     var = np.maximum(sq_s2 - mean_s ** 2, 1e-12 * mean_s ** 2)
     k = mean_s ** 2 / var
     theta = mean_s / k

@@ -212,7 +212,8 @@ def decode_attention_time(model: ModelSpec, rates: DeviceRates, sequences: np.nd
     if model.mla is not None:  # FlashMLA's measured rates (:mod:`flopwatt.perf.serving_kernels`)
         mla = kernels.mla_decode_kernel()
         latent = model.mla.kv_lora_rank + model.mla.qk_rope_head_dim
-        peak = rates.peak_flops_per_s * mla.compute_fraction(float(np.max(kv_bytes_per_token_layer)) / latent)
+        element = float(np.max(kv_bytes_per_token_layer, initial=0.0)) / latent  # initial: an empty batch of plans
+        peak = rates.peak_flops_per_s * mla.compute_fraction(element)
         return model.layers * roofline_time(flops / peak, nbytes / (rates.hbm_bandwidth_bytes_per_s
                                                                         * mla.memory_fraction), rates.roofline_norm)
     return model.layers * rates.gemm_time(flops, nbytes)

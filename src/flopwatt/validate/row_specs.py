@@ -15,9 +15,9 @@ SHAPE = ("layers", "hidden", "ffn_hidden", "heads", "kv_heads", "vocab")
 
 def _moe(row: dict[str, str], known: ModelSpec | None) -> MoESpec | None:
     experts = _int(row, "moe_experts")
-    if experts is None:
+    if not experts:  # blank, or 0 routed experts: a dense model
         return None
-    topk, width = _int(row, "moe_topk"), _int(row, "moe_ffn_hidden")
+    topk, width = _int(row, "moe_topk", minimum=1), _int(row, "moe_ffn_hidden", minimum=1)
     if topk is None or width is None:
         if known is None or known.moe is None:
             raise Skip("MoE top-k or expert width not published and no catalog model matches")
@@ -28,11 +28,22 @@ def _moe(row: dict[str, str], known: ModelSpec | None) -> MoESpec | None:
                    max_nodes_per_token=known.moe.max_nodes_per_token if same else None)
 
 def _model(row: dict[str, str], notes: list[str]) -> ModelSpec:
+    """The row's shape (:func:`_shaped_model`); columns that do not make a consistent model (kv_heads not dividing
+    heads, top-k above the experts) skip the row with the reason instead of ending the run."""
+    try:
+        return _shaped_model(row, notes)
+    except InputError as exc:
+        if exc.field.startswith("row "):  # a malformed cell (not a whole number >= 1) stays an input error
+            raise
+        raise Skip(f"the row's model columns are not a consistent model: {exc}") from exc
+
+
+def _shaped_model(row: dict[str, str], notes: list[str]) -> ModelSpec:
     """The row's shape; blanks filled from the catalog model its name resolves to. A name that resolves to
     no catalog model needs the whole shape and params_b: the MLP (2 or 3 matrices) and tied or untied
     embeddings are then those whose total is nearest the published params_b (a stated rule)."""
     known = catalog.model_by_name(row["model"])
-    shape = {k: _int(row, k) for k in SHAPE}
+    shape = {k: _int(row, k, minimum=1) for k in SHAPE}
     if known is None:
         return _unknown_model(row, shape, notes)
     for key, value in shape.items():

@@ -87,6 +87,9 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     cap, whose = convention.max_output_tokens, "conventions max_output_tokens"
     if cap is None and dataset is not None and dataset.max_output_tokens is not None:
         cap, whose = dataset.max_output_tokens, f"the benchmark's cap, datasets.toml {dataset.id}"
+    if cap is not None and cap < out_len:
+        raise Skip(f"mean output {out_len:g} tokens above the {cap} generation cap of {whose}: not that benchmark's "
+                   "request set")
     if cap is not None:
         moments = dataclasses.replace(moments or Lengths(in_len, out_len), max_output_tokens=cap)
         notes.append(f"each request capped at {cap} generated tokens ({whose}): a reserving engine holds KV for "
