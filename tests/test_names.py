@@ -58,6 +58,7 @@ def test_validation_row_names_resolve(name, model_id):
     ("zai-org/GLM-4.5", "glm-4.5"), ("zai-org/GLM-4.5-FP8", "glm-4.5"), ("GLM 4.5 Air", "glm-4.5-air"),
     ("zai-org/GLM-4.5-Air-FP8", "glm-4.5-air"),
     ("moonshotai/Kimi-K2-Instruct", "kimi-k2"), ("Kimi K2", "kimi-k2"),
+    ("deepseek-ai/DeepSeek-V3.1", "deepseek-v3"),
 ])
 def test_serving_benchmark_names_resolve(name, model_id):
     """Names as published serving benchmarks write them (Hugging Face repo ids, spaced names, quantised
