@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,7 @@ def test_at_least_twelve_models_within_half_a_percent():
 @pytest.mark.parametrize(("slug", "catalog_id"), [
     ("llama-3.1-8b", "llama3.1-8b"), ("llama-3.1-70b", "llama3.1-70b"), ("llama-3.1-405b", "llama3.1-405b"),
     ("mixtral-8x7b-v0.1", "mixtral-8x7b"), ("mixtral-8x22b-v0.1", "mixtral-8x22b"), ("deepseek-v3", "deepseek-v3"),
+    ("deepseek-v3.1", "deepseek-v3"),
 ])
 def test_fixture_shape_agrees_with_the_catalog_entry(slug, catalog_id):
     """The catalog entries were typed in from papers and model cards; the configs must agree with them,
@@ -89,6 +91,13 @@ def test_fixture_shape_agrees_with_the_catalog_entry(slug, catalog_id):
     if theirs.moe is not None:
         for field in ("experts", "topk", "ffn_hidden", "shared_experts", "first_dense_layers"):
             assert getattr(ours.moe, field) == getattr(theirs.moe, field), field
+
+
+def test_deepseek_v3_1_config_gives_deepseek_v3s_shape():
+    """The deepseek-v3 entry lists DeepSeek-V3.1 as an alias: the two config.json files must map onto one
+    ModelSpec (they differ only in transformers_version and the FP8 scale format)."""
+    v3, v31 = (load_hf_config(FIXTURES / f"{slug}.json") for slug in ("deepseek-v3", "deepseek-v3.1"))
+    assert replace(v31, id=v3.id, name=v3.name, source=v3.source, retrieved=v3.retrieved, notes=v3.notes) == v3
 
 
 FULL_SHAPE = ("layers", "hidden", "ffn_hidden", "heads", "kv_heads", "head_size", "vocab", "mlp", "seq_len", "position",

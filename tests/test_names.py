@@ -55,6 +55,10 @@ def test_validation_row_names_resolve(name, model_id):
     ("Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8", "qwen3-coder-480b-a35b"), ("openai/gpt-oss-20b", "gpt-oss-20b"),
     ("deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", "qwen2.5-32b"), ("google/gemma-3-27b-it", "gemma3-27b"),
     ("meta-llama/Llama-4-Scout-17B-16E-Instruct", "llama4-scout"), ("microsoft/phi-4", "phi-4"),
+    ("zai-org/GLM-4.5", "glm-4.5"), ("zai-org/GLM-4.5-FP8", "glm-4.5"), ("GLM 4.5 Air", "glm-4.5-air"),
+    ("zai-org/GLM-4.5-Air-FP8", "glm-4.5-air"),
+    ("moonshotai/Kimi-K2-Instruct", "kimi-k2"), ("Kimi K2", "kimi-k2"),
+    ("deepseek-ai/DeepSeek-V3.1", "deepseek-v3"),
 ])
 def test_serving_benchmark_names_resolve(name, model_id):
     """Names as published serving benchmarks write them (Hugging Face repo ids, spaced names, quantised
