@@ -68,6 +68,18 @@ MLPERF_SERVER_LIMITS = {("2", "0.2"), ("0.45", "0.04")}
 """MLPerf Server and Interactive p99 limits of llama2-70b and mixtral-8x7b (TTFT s, TPOT s)."""
 
 
+def check_open_engine_row(row: dict[str, str], ordinal: str) -> None:
+    """A shared-schema serving row of an engine outside DATASET.md's list, at a stated or unbounded load: blank
+    framework, generated tokens/s, ``max_load``, an enum accelerator, a source and network, and the held-out marker
+    of the ``ordinal`` ("tenth") hold-out in its notes."""
+    assert row["kind"] == "infer" and row["unit"] == "tokens/s", row["id"]
+    assert row["framework"] == "" and row["framework"] in SHARED_FRAMEWORKS, row["id"]
+    assert row["metric"] == "output_tokens_per_s" and row["metric"] in val.INFER_METRICS, row["id"]
+    assert row["scenario"] == "max_load" and row["accelerator"] in SHARED_ACCELERATORS, row["id"]
+    assert row["source"] and row["network"], row["id"]
+    assert "HELD OUT" in row["notes"] and f"{ordinal} hold-out" in row["notes"], row["id"]
+
+
 def check_amd_mlperf_row(row: dict[str, str]):
     """An AMD MLPerf llama2-70b / mixtral row: run inputs (:func:`check_run_inputs`), generated tokens/s per device
     and server limits in range, a non-NVIDIA catalog accelerator with the row's precision, and a catalog model of

@@ -50,12 +50,7 @@ def _prefix(row: dict[str, str]) -> str:
 
 def test_enums_units_and_held_out_marker():
     for r in _rows():
-        assert r["kind"] == "infer" and r["unit"] == "tokens/s", r["id"]
-        assert r["framework"] == "" and r["framework"] in heldout_data.SHARED_FRAMEWORKS, r["id"]
-        assert r["metric"] == "output_tokens_per_s" and r["metric"] in val.INFER_METRICS, r["id"]
-        assert r["scenario"] == "max_load" and r["accelerator"] in heldout_data.SHARED_ACCELERATORS, r["id"]
-        assert r["source"] and r["network"], r["id"]
-        assert "HELD OUT" in r["notes"] and "eleventh hold-out" in r["notes"], r["id"]
+        heldout_data.check_open_engine_row(r, "eleventh")
 
 
 def test_focus_decided_before_any_prediction():
