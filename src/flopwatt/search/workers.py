@@ -64,10 +64,10 @@ def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     pool = ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(), direct))
     try:
         yield pool
+        pool.shutdown(wait=True)  # inside the try: a Ctrl-C while the last chunks finish stops the pool too
     except BaseException:
         _stop(pool)
         raise
-    pool.shutdown(wait=True)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
