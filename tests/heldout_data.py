@@ -80,6 +80,14 @@ def check_open_engine_row(row: dict[str, str], ordinal: str) -> None:
     assert "HELD OUT" in row["notes"] and f"{ordinal} hold-out" in row["notes"], row["id"]
 
 
+def run_kind(row: dict[str, str], markers: tuple[str, ...]) -> str:
+    """The one run-kind marker of ``markers`` the row's notes carry (never parsed by flopwatt; the data tests check
+    that exactly one is there)."""
+    found = [m for m in markers if m in row["notes"]]
+    assert len(found) == 1, (row["id"], found)
+    return found[0]
+
+
 def check_amd_mlperf_row(row: dict[str, str]):
     """An AMD MLPerf llama2-70b / mixtral row: run inputs (:func:`check_run_inputs`), generated tokens/s per device
     and server limits in range, a non-NVIDIA catalog accelerator with the row's precision, and a catalog model of

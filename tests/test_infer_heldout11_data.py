@@ -38,10 +38,7 @@ def _rows() -> list[dict[str, str]]:
 
 
 def _kind(row: dict[str, str]) -> str:
-    """The one run-kind marker the row's notes carry (never parsed by flopwatt; the test checks it is there)."""
-    found = [m for m in (FULL_LOAD, FIXED) if m in row["notes"]]
-    assert len(found) == 1, (row["id"], found)
-    return found[0]
+    return heldout_data.run_kind(row, (FULL_LOAD, FIXED))
 
 
 def _prefix(row: dict[str, str]) -> str:
