@@ -69,6 +69,12 @@ def weight_bytes(model: ModelSpec, precision: str) -> tuple[float, str | None]:
                   f"average (rule)")
 
 
+def weight_notes(model: ModelSpec, precision: str, acc) -> list[str]:
+    """The assumption lines about how the weights are held: weight-only on ``acc`` (:func:`weight_only_note`) and the
+    released expert width (:func:`weight_bytes`), where they apply."""
+    return [n for n in (weight_only_note(precision, acc), weight_bytes(model, precision)[1]) if n]
+
+
 def _rates(system: System, precision: str, power_cap_w: float | None = None) -> DeviceRates:
     """Peaks, bandwidth and efficiency tables of the device; a power limit slows the arithmetic only."""
     acc, eff = system.accelerator, catalog.efficiency()

@@ -42,13 +42,11 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
 
 
 def _weight_only(precision: str, acc, model, notes: Assumptions) -> None:
-    """Say so when the device has no matmul peak at ``precision`` (:func:`flopwatt.serve.weight_only_note`), and when
-    the model's released checkpoint keeps its experts narrower (:func:`flopwatt.serve.weight_bytes`)."""
-    from flopwatt.serve import weight_bytes, weight_only_note
+    """Say how the weights are held (:func:`flopwatt.serve.weight_notes`)."""
+    from flopwatt.serve import weight_notes
 
-    for note in (weight_only_note(precision, acc), weight_bytes(model, precision)[1]):
-        if note:
-            notes.add(note)
+    for note in weight_notes(model, precision, acc):
+        notes.add(note)
 
 
 def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, notes: Assumptions, allow_files: bool):

@@ -13,7 +13,7 @@ from flopwatt import catalog
 from flopwatt.catalog import engine_profiles
 from flopwatt.errors import InputError
 from flopwatt.perf.lengths import Lengths
-from flopwatt.serve import ServeRequest, estimate_serving, weight_bytes, weight_only_note
+from flopwatt.serve import ServeRequest, estimate_serving, weight_notes
 from flopwatt.specs import ModelSpec
 from flopwatt.specs.workload import ServingDataset
 from flopwatt.validate import conventions as conv
@@ -105,7 +105,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
         notes.append("precision not published: bf16 (rule)")
     system = _system(row)
     load = _replica_load(row, notes)
-    notes.extend(n for n in (weight_only_note(precision, system.accelerator), weight_bytes(model, precision)[1]) if n)
+    notes.extend(weight_notes(model, precision, system.accelerator))
     try:
         request = ServeRequest(model=model, system=system, devices=devices, input_len=in_len,
                                output_len=out_len, precision=precision, decode_only=convention.phase == "decode",
