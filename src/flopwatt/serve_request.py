@@ -14,8 +14,9 @@ import numpy as np
 
 from flopwatt.energy.power_cap import clock_ratio
 from flopwatt.errors import InputError
+from flopwatt.perf.engine_memory import EngineMemory
 from flopwatt.perf.lengths import Lengths
-from flopwatt.perf.serving import BYTES, PREFILL_CHUNK_TOKENS, EngineIteration
+from flopwatt.perf.serving import BYTES, PREFILL_CHUNK_TOKENS, USABLE_MEMORY, EngineIteration
 from flopwatt.specs import ModelSpec, System
 from flopwatt.specs.engine import graph_batch_sizes
 
@@ -79,6 +80,9 @@ class ServeRequest:
     cuda_graph_batch_sizes: tuple[int, ...] | None = None
     """Engine: captured CUDA-graph batch sizes a decode-only iteration is padded up to (an engine profile's
     ``cuda_graph_batch_sizes``; :func:`flopwatt.perf.serving._graph_padding`); None = no padding."""
+    engine_memory: EngineMemory = EngineMemory(share=USABLE_MEMORY)
+    """Engine: what it keeps out of the KV cache (:mod:`flopwatt.perf.engine_memory`; an engine profile's memory
+    fields); the default lets weights and KV fill :data:`flopwatt.perf.serving.USABLE_MEMORY` of each device."""
 
     @property
     def lengths(self) -> Lengths:
@@ -92,7 +96,7 @@ class ServeRequest:
                                overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve,
                                redundant_experts=self.redundant_experts, prefill_alone=self.prefill_alone,
                                token_budget=self.max_tokens_per_iteration,
-                               graph_batch_sizes=self.cuda_graph_batch_sizes)
+                               graph_batch_sizes=self.cuda_graph_batch_sizes, memory=self.engine_memory)
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:

@@ -53,7 +53,6 @@ from flopwatt.perf import serving_queue as queue
 from flopwatt.perf import serving_step as step
 from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.serving import (
-    USABLE_MEMORY,
     EngineIteration,
     ServingHardware,
     Slo,
@@ -222,8 +221,8 @@ def evaluate_disaggregated(model: ModelSpec, hw: DisaggHardware, devices: int, p
     if slo.tpot_s is not None:
         meets &= m["tpot_slo_percentile_s"] <= slo.tpot_s
     bad_split = (reps_p < 1) | (reps_d < 1) | (reps_p * tp_p != p_dev) | (reps_d * tp_d != d_dev)
-    usable = USABLE_MEMORY * hw.serving.memory_bytes
-    reason = np.select([bad_split, (mem_p > usable) | (mem_d > usable), ~meets], [1, 2, 3], 0)
+    limit_p, limit_d = (engine.memory.kv_limit_bytes(model, hw.serving.memory_bytes, tp) for tp in (tp_p, tp_d))
+    reason = np.select([bad_split, (mem_p > limit_p) | (mem_d > limit_d), ~meets], [1, 2, 3], 0)
     tokens = rate * out
     busy_p = np.divide(rate, cap_p, out=np.zeros_like(rate), where=cap_p > 0)
     busy_d = np.divide(rate, cap_d, out=np.zeros_like(rate), where=cap_d > 0)

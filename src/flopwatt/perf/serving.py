@@ -35,6 +35,7 @@ from flopwatt.perf import serving_ep as ep_par
 from flopwatt.perf import serving_queue as queue
 from flopwatt.perf import serving_step as step
 from flopwatt.perf.compute import DeviceRates
+from flopwatt.perf.engine_memory import EngineMemory
 from flopwatt.perf.lengths import Lengths
 from flopwatt.perf.serving_slo import _prompt_queue, _request_tpot_quantile
 from flopwatt.specs import ModelSpec
@@ -80,6 +81,9 @@ class EngineIteration:
     graph_batch_sizes: tuple[int, ...] | None = None
     """Batch sizes of the captured CUDA graphs a decode-only iteration is padded up to (TensorRT-LLM
     ``cuda_graph_config`` with ``enable_padding``): :func:`_graph_padding`; None = no padding."""
+    memory: EngineMemory = EngineMemory(share=USABLE_MEMORY)
+    """What the engine keeps out of the KV cache (:mod:`flopwatt.perf.engine_memory`); the default fills
+    :data:`USABLE_MEMORY` of the device with weights and KV."""
 
     def chunk(self, input_len: float) -> float:
         """Prompt tokens prefilled per iteration for a prompt of ``input_len`` tokens."""
@@ -368,7 +372,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         meets &= tpot_q <= tpot_slo
     # the KV of the tail batch must fit too, else the extra requests wait for blocks and miss their TTFT
     peak = memory if z <= 0 else memory + z * np.sqrt(b) / ep * held * kv_token
-    reason = np.select([replicas < 1, peak > USABLE_MEMORY * hw.memory_bytes, ~meets], [1, 2, 3], 0)
+    limit = engine.memory.kv_limit_bytes(model, hw.memory_bytes, tp)
+    reason = np.select([replicas < 1, peak > limit, ~meets], [1, 2, 3], 0)
     throughput = replicas * b / tpot * load
     metrics = {"output_tokens_per_s": throughput, "tokens_per_s_per_device": throughput / (replicas * n),
                "input_tokens_per_s": throughput * lengths.prompt_tokens_per_output_token(),

@@ -29,6 +29,8 @@ PagedAttention blocks, SGLang's token slots, TensorRT-LLM's MAX_UTILIZATION)."""
 PARALLEL_SIZES = ("tensor_parallel_size", "pipeline_parallel_size", "expert_parallel_size")
 """The parallel degrees a deployment profile may state (positive integers)."""
 
+_MAX_BYTES_PER_ELEMENT = 256.0
+"""Upper bound for bytes held per logit; more would be a unit error (bits or kB for bytes)."""
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MAX_OVERHEAD_S = 1.0
 """Upper bound for a per-iteration CPU cost; a second per iteration would be a unit error (ms for s)."""
@@ -53,6 +55,20 @@ def _overhead(owner: str, name: str, value: float | None) -> None:
         raise InputError(f"{owner}.{name}", "a finite number of seconds", value)
     if not 0.0 < value < _MAX_OVERHEAD_S:
         raise InputError(f"{owner}.{name}", f"seconds in (0, {_MAX_OVERHEAD_S})", value)
+
+
+def _share(owner: str, name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+        raise InputError(f"{owner}.{name}", "a share of device memory in (0, 1]", value)
+
+
+def _bytes(owner: str, name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < _MAX_BYTES_PER_ELEMENT:
+        raise InputError(f"{owner}.{name}", f"bytes in (0, {_MAX_BYTES_PER_ELEMENT})", value)
 
 
 def graph_batch_sizes(field: str, value) -> tuple[int, ...] | None:
@@ -112,6 +128,13 @@ class EngineProfile:
     """Exposed CPU time per iteration, only where a published profile gives it."""
     sampling_overhead_s: float | None = None
     """Sampling time per iteration, only where a published profile gives it."""
+    gpu_memory_utilization: float | None = None
+    """Share of each device's memory the engine fills with weights, activations and KV (vLLM's
+    ``gpu_memory_utilization``); with ``sampler_bytes_per_logit`` the KV gets this share less the weights and the
+    activation peak of its start-up profile at ``max_num_tokens`` and ``max_batch_size``
+    (:mod:`flopwatt.perf.engine_memory`)."""
+    sampler_bytes_per_logit: float | None = None
+    """Bytes the sampler holds per logit (requests x vocabulary) at its peak in the start-up profile."""
     attention_kernel: str | None = None
     """Default attention kernel family (e.g. flashinfer, flash-attention-3)."""
     tensor_parallel_size: int | None = None
@@ -149,6 +172,8 @@ class EngineProfile:
                              "captured, so none pads)", list(self.cuda_graph_batch_sizes))
         _overhead(owner, "per_iteration_overhead_s", self.per_iteration_overhead_s)
         _overhead(owner, "sampling_overhead_s", self.sampling_overhead_s)
+        _share(owner, "gpu_memory_utilization", self.gpu_memory_utilization)
+        _bytes(owner, "sampler_bytes_per_logit", self.sampler_bytes_per_logit)
         _text(owner, "attention_kernel", self.attention_kernel, allow_none=True)
         for name in PARALLEL_SIZES:
             positive_int(owner, name, getattr(self, name), allow_none=True)

@@ -32,12 +32,13 @@ whose release has none gets the fields all profiled releases of its engine share
 (:func:`flopwatt.catalog.engine_profiles.family`)."""
 
 
-def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None]):
+def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None], vendor: str):
     """The row's engine settings (:func:`flopwatt.catalog.engine_profiles.settings`): the release its source
     names (conventions.toml ``engine``); else the fields all profiled releases of its framework's engine share;
     else, for a framework that names no profiled engine (blank in the shared schema: not TensorRT-LLM or NVIDIA's
     harness), the default engine of ``flopwatt serve`` (:data:`~flopwatt.catalog.engine_profiles.DEFAULT_ENGINE`,
-    a stated rule). ``plan``: the row's own tp/pp/ep (None where blank), which win over a deployment profile's."""
+    a stated rule). ``plan``: the row's own tp/pp/ep (None where blank), which win over a deployment profile's;
+    ``vendor``: the row's accelerator's (what the engine keeps out of the KV cache depends on its worker)."""
     framework = row["framework"].strip()
     convention = conv.for_row(row["id"])
     if convention.engine is not None:
@@ -52,7 +53,7 @@ def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None]):
         profile = engine_profiles.get(engine_profiles.DEFAULT_ENGINE)
         said = f"framework {framework!r} has no engine profile" if framework else "framework not published"
         notes.append(f"{said}: engine {profile.id}, the default engine of flopwatt serve (rule)")
-    settings = engine_profiles.settings(profile, limits=not convention.run_sets_batch_limits, **plan)
+    settings = engine_profiles.settings(profile, limits=not convention.run_sets_batch_limits, vendor=vendor, **plan)
     notes.extend(settings.notes)
     return settings
 
@@ -73,7 +74,8 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     tp = 1 if convention.attention_dp else _int(row, "tp")
     devices = _int(row, "n_devices", minimum=1)
     tp, ep = _plan_tp_ep(row, devices, tp, notes)
-    engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep})
+    system = _system(row)
+    engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep}, system.accelerator.vendor)
     out_len = _float(row, "output_len")
     if out_len is None and convention.phase is not None:
         out_len = 1.0
@@ -103,7 +105,6 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     precision = row["precision"].strip() or "bf16"
     if not row["precision"].strip():
         notes.append("precision not published: bf16 (rule)")
-    system = _system(row)
     load = _replica_load(row, notes)
     notes.extend(weight_notes(model, precision, system.accelerator))
     try:

@@ -1,0 +1,80 @@
+"""How much of a device's memory a serving engine leaves for the KV cache (:class:`EngineMemory`).
+
+Two accountings, each read from an engine's own start-up code (catalog/engines.toml gives the source of every
+figure a profile sets):
+
+- ``share`` alone (the rule when a profile says nothing): the weights and the KV may fill ``share`` of the
+  device's memory (vLLM's and TensorRT-LLM's documented 0.9).
+- a profiled peak (vLLM V1, ``gpu_worker.determine_available_memory``): the KV gets
+  ``share x memory - weights - activation peak``, where the peak is what one dummy step of the engine's token
+  budget (``profile_tokens``) and a sampler pass over ``min(profile_tokens, profile_seqs)`` requests allocate
+  (:func:`profiled_activation_bytes`). What PyTorch does not allocate (NCCL buffers, the CUDA context) is not
+  counted: no figure for it is stated.
+- ``reserved_bytes``: memory kept back for activations and CUDA graphs, whatever the share (SGLang's
+  ``mem_fraction_static`` heuristic reserves a fixed amount per device-memory class).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from flopwatt.specs import ModelSpec
+
+ACTIVATION_BYTES = 2.0
+"""Bytes per activation element in the dummy step: bf16/fp16, the compute type of every profiled engine (FP8
+checkpoints keep bf16 activations between layers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineMemory:
+    """What an engine keeps out of the KV cache: ``share`` of device memory it may fill at all, a fixed
+    ``reserved_bytes`` per device, and (with ``profile_tokens``) the activation peak of its start-up profile."""
+
+    share: float = 0.9
+    reserved_bytes: float = 0.0
+    profile_tokens: int | None = None
+    """Tokens of the engine's dummy profiling step (its iteration token budget); None = no profiled peak."""
+    profile_seqs: int | None = None
+    """Requests the profiling step samples for (its max batch; capped at ``profile_tokens``)."""
+    sampler_bytes_per_logit: float = 0.0
+    """Bytes the sampler holds per logit at its peak (requests x vocabulary logits)."""
+
+    def kv_limit_bytes(self, model: ModelSpec, memory_bytes: float, tp) -> np.ndarray:
+        """Bytes per device that weights and KV together may take, per plan (``tp`` an array of degrees)."""
+        base = self.share * memory_bytes - self.reserved_bytes
+        if self.profile_tokens is None:
+            return np.full_like(np.asarray(tp, dtype=float), base)
+        return base - profiled_activation_bytes(model, tp, self.profile_tokens, self.profile_seqs,
+                                                self.sampler_bytes_per_logit)
+
+
+def _mlp_peak_elements(model: ModelSpec, tokens: float, tp) -> np.ndarray:
+    """Elements alive in the widest feed-forward of one layer: input, gate+up output and activated output
+    (dense: tokens x (hidden + 3 ffn / tp)); a routed MoE layer holds them per routed copy (tokens x top-k),
+    each expert's width split over the tp ranks (vLLM's fused-MoE caches), and its output per copy."""
+    tp = np.asarray(tp, dtype=float)
+    dense = tokens * (model.hidden + 3.0 * model.ffn_hidden / tp)
+    if model.moe is None:
+        return dense
+    copies = tokens * model.moe.topk
+    routed = copies * (3.0 * model.moe.ffn_hidden / tp + model.hidden) + tokens * model.hidden
+    has_dense = model.moe.first_dense_layers > 0 or model.moe.shared_experts > 0
+    return np.maximum(routed, dense) if has_dense else routed
+
+
+def profiled_activation_bytes(model: ModelSpec, tp, tokens: int, seqs: int | None,
+                              sampler_bytes_per_logit: float) -> np.ndarray:
+    """Peak bytes one device allocates in the engine's profiling step, per plan: the larger of the forward
+    step (the residual stream plus the widest feed-forward, :func:`_mlp_peak_elements`, in
+    :data:`ACTIVATION_BYTES`) and the sampler pass (min(tokens, seqs) requests x the full vocabulary, gathered
+    on every rank, x ``sampler_bytes_per_logit``, with the step's last hidden states alive). A pipeline stage
+    holds the same per-layer peak and only the last one samples; every stage is counted at the larger peak,
+    as the engine sizes one KV budget for all its ranks (the smallest)."""
+    tp = np.asarray(tp, dtype=float)
+    residual = tokens * model.hidden
+    forward = (residual + _mlp_peak_elements(model, tokens, tp)) * ACTIVATION_BYTES
+    requests = tokens if seqs is None else min(tokens, seqs)
+    sampler = requests * model.vocab * sampler_bytes_per_logit + residual * ACTIVATION_BYTES
+    return np.maximum(forward, sampler) * np.ones_like(tp)
