@@ -12,11 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flopwatt import catalog
-from flopwatt.catalog import engine_profiles
+from flopwatt.catalog import engine_memory, engine_profiles
 from flopwatt.errors import InputError
 from flopwatt.perf.engine_memory import ACTIVATION_BYTES, EngineMemory, profiled_activation_bytes
 
 GB = 1e9
+
+
+def _acc(name):
+    return catalog.accelerators()[name]
 
 
 def _llama8b():
@@ -59,7 +63,8 @@ def test_peak_grows_with_the_budget_and_never_below_either_part(tokens, seqs, pe
     more = profiled_activation_bytes(m, np.array([tp]), tokens + 1024, seqs + 64, per_logit)[0]
     assert more >= one
     assert one >= min(tokens, seqs) * m.vocab * per_logit
-    limit = EngineMemory(0.9, 0.0, tokens, seqs, per_logit).kv_limit_bytes(m, 80 * GB, np.array([tp]))[0]
+    held = EngineMemory(share=0.9, profile_tokens=tokens, profile_seqs=seqs, sampler_bytes_per_logit=per_logit)
+    limit = held.kv_limit_bytes(m, 80 * GB, np.array([tp]))[0]
     assert limit == pytest.approx(0.9 * 80 * GB - one)
 
 
@@ -72,14 +77,15 @@ def test_moe_peak_counts_the_routed_copies():
 
 def test_vllm_v1_profiles_state_the_profiled_peak_and_v0_does_not():
     for engine_id in ("vllm-0.8.0", "vllm-0.9.2"):
-        held, line = engine_profiles.memory(engine_profiles.get(engine_id), vendor="NVIDIA")
+        held, line = engine_memory.memory(engine_profiles.get(engine_id), accelerator=_acc("h100-sxm5-80gb"))
         assert held.profile_tokens == 8192 and held.profile_seqs == 1024 and held.sampler_bytes_per_logit > 0
         assert "activation peak" in line and engine_id in line
-    held, line = engine_profiles.memory(engine_profiles.get("vllm-0.6.0"), vendor="NVIDIA")
+    held, line = engine_memory.memory(engine_profiles.get("vllm-0.6.0"), accelerator=_acc("h100-sxm5-80gb"))
     assert held.profile_tokens is None and held.share == 0.9 and "no activation peak" in line
-    held, line = engine_profiles.memory(engine_profiles.get("vllm-0.9.2"), limits=False, vendor="NVIDIA")
+    held, line = engine_memory.memory(engine_profiles.get("vllm-0.9.2"), limits=False,
+                                      accelerator=_acc("h100-sxm5-80gb"))
     assert held.profile_tokens is None and "set its own" in line
-    held, _ = engine_profiles.memory(engine_profiles.get("tensorrt-llm-0.11"))
+    held, _ = engine_memory.memory(engine_profiles.get("tensorrt-llm-0.11"))
     assert held == EngineMemory(share=0.9)
 
 
@@ -109,8 +115,36 @@ def test_the_profiled_peak_is_the_gpu_workers_only():
     """vLLM's CUDA and ROCm builds share the GPU worker the sampler figure was read from; a TPU (another worker)
     or a chip vLLM does not drive keeps the plain share, and the assumption line says why."""
     profile = engine_profiles.get("vllm-0.9.2")
-    for vendor in engine_profiles.GPU_WORKER_VENDORS:
-        assert engine_profiles.memory(profile, vendor=vendor)[0].profile_tokens == 8192
-    for vendor in ("Google", "Groq", None):
-        held, line = engine_profiles.memory(profile, vendor=vendor)
+    for gpu in ("h100-sxm5-80gb", "mi300x"):
+        assert engine_memory.memory(profile, accelerator=_acc(gpu))[0].profile_tokens == 8192
+    for other in ("tpu-v6e", "groq-lpu-v1"):
+        held, line = engine_memory.memory(profile, accelerator=_acc(other))
         assert held == EngineMemory(share=0.9) and "devices run another" in line
+
+
+def test_sglang_static_fraction_by_tp_and_by_memory_class():
+    """sglang 0.4.0: mem_fraction_static 0.88 at tp 1 down to 0.81 at tp 8 (server_args.py:158-168); sglang 0.4.9:
+    the device less (9.5 + tp x pp / 2) GiB on an 80 GB H100, less 32 GiB on a B200 (server_args.py:280-319)."""
+    m, gib = _llama8b(), 2.0**30
+    h100, b200 = _acc("h100-sxm5-80gb"), _acc("b200-sxm-180gb")
+    tp = np.array([1.0, 2.0, 3.0, 8.0, 32.0])
+    old, line = engine_memory.memory(engine_profiles.get("sglang-0.4.0"), accelerator=h100)
+    assert np.allclose(old.kv_limit_bytes(m, h100.hbm_bytes, tp) / h100.hbm_bytes, [0.88, 0.87, 0.87, 0.81, 0.79])
+    assert "mem_fraction_static" in line
+    new, line = engine_memory.memory(engine_profiles.get("sglang-0.4.9"), accelerator=h100)
+    got = new.kv_limit_bytes(m, h100.hbm_bytes, np.array([1.0, 8.0]), np.array([1.0, 2.0]))
+    assert np.allclose(h100.hbm_bytes - got, [10.0 * gib, 17.5 * gib])
+    assert "9.5 GiB + 0.5 GiB per rank" in line
+    big, _ = engine_memory.memory(engine_profiles.get("sglang-0.4.9"), accelerator=b200)
+    assert np.allclose(b200.hbm_bytes - big.kv_limit_bytes(m, b200.hbm_bytes, np.array([8.0])), 32.0 * gib)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("mem_fraction_static_by_tp", [[2, 0.9]]), ("mem_fraction_static_by_tp", [[1, 0.9], [1, 0.8]]),
+    ("mem_fraction_static_by_tp", [[1, 1.2]]), ("mem_fraction_static_by_tp", [[1.5, 0.9]]),
+    ("mem_fraction_static_by_tp", "0.88"), ("reserved_memory_by_device_memory", [[1e9, -1, 0]]),
+    ("reserved_memory_by_device_memory", [[2e9, 1, 0], [1e9, 1, 0]]), ("reserved_memory_by_device_memory", [[1]])])
+def test_profile_rejects_bad_static_fraction_tables(field, value):
+    base = engine_profiles.get("sglang-0.4.9")
+    with pytest.raises(InputError, match=field):
+        dataclasses.replace(base, **{field: value})

@@ -62,7 +62,7 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
     _weight_only(req.precision, system.accelerator, model, notes)
     # the request's own tp/pp/ep win over a deployment profile's (engine_profiles.settings)
     engine = engine_profiles.settings(engine_profiles.get(engine_id), req.kv_admission, tp=req.tp, pp=req.pp,
-                                      ep=req.ep, vendor=system.accelerator.vendor)
+                                      ep=req.ep, accelerator=system.accelerator)
     for line in engine.notes:
         notes.add(line)
     knobs = engine.knobs()

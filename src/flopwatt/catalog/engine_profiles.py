@@ -10,9 +10,10 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from flopwatt.catalog import check_keys, read_toml
+from flopwatt.catalog import check_keys, engine_memory, read_toml
 from flopwatt.errors import InputError
 from flopwatt.perf.engine_memory import EngineMemory
+from flopwatt.specs import Accelerator
 from flopwatt.specs.engine import EngineProfile
 
 FILENAME = "engines.toml"
@@ -141,7 +142,7 @@ class EngineSettings:
     cuda_graph_batch_sizes: tuple[int, ...] | None
     """Captured CUDA-graph batch sizes decode-only iterations are padded to (the profile's; None = no padding)."""
     engine_memory: EngineMemory
-    """What the engine keeps out of the KV cache (:func:`memory`)."""
+    """What the engine keeps out of the KV cache (:func:`flopwatt.catalog.engine_memory.memory`)."""
     tp: int | None
     pp: int | None
     ep: int | None
@@ -225,7 +226,7 @@ def _plan(profile: EngineProfile, asked: dict[str, int | None]) -> tuple[dict[st
 
 def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits: bool = True,
              tp: int | None = None, pp: int | None = None, ep: int | None = None,
-             vendor: str | None = None) -> EngineSettings:
+             accelerator: Accelerator | None = None) -> EngineSettings:
     """What ``profile`` sets in the serving model: KV allocation (``kv_allocation`` when given, else the
     profile's, else :data:`KV_RULE`), the prompt chunk and iteration token budget (max_num_tokens; the whole
     prompt per iteration when chunked prefill is off), the max batch, the per-iteration CPU time hidden or
@@ -234,7 +235,8 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     (:func:`plan_fixes`). ``limits=False``: the run set its own max batch and token budget, so the profile's
     defaults for those are not applied.
     ``tp``/``pp``/``ep``: the request's own degrees (None = not given); a degree the request gives wins over
-    the profile's, and a note says so where they differ. ``vendor``: the accelerator's (:func:`memory`)."""
+    the profile's, and a note says so where they differ. ``accelerator``: the device served on (what the engine
+    keeps out of the KV cache depends on it: :func:`flopwatt.catalog.engine_memory.memory`)."""
     from flopwatt.perf.serving import PREFILL_CHUNK_TOKENS
 
     notes = [f"engine: {profile.id} ({profile.name})"]
@@ -276,7 +278,7 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     if graphs is not None:
         notes.append(f"engine profile {profile.id} pads decode-only iterations to its captured CUDA-graph batch sizes "
                      f"{', '.join(map(str, graphs))} (engines.toml [{profile.id}] source)")
-    held, memory_note = memory(profile, limits=limits, vendor=vendor)
+    held, memory_note = engine_memory.memory(profile, limits=limits, accelerator=accelerator)
     notes.append(memory_note)
     plan, taken, plan_notes = _plan(profile, {"tp": tp, "pp": pp, "ep": ep})
     notes.extend(plan_notes)
@@ -285,41 +287,6 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
                           prefill_alone=alone, cuda_graph_batch_sizes=graphs, engine_memory=held, **plan,
                           notes=tuple(notes),
                           profile_id=profile.id, from_profile=taken)
-
-
-GPU_WORKER_VENDORS = ("NVIDIA", "AMD")
-"""Accelerator vendors whose devices vLLM drives with its GPU worker (CUDA and ROCm share
-vllm/v1/worker/gpu_worker.py), the code a profile's ``sampler_bytes_per_logit`` was read from."""
-
-
-def memory(profile: EngineProfile, *, limits: bool = True, vendor: str | None = None) -> tuple[EngineMemory, str]:
-    """What ``profile`` keeps out of the KV cache, and the assumption line that says so. Its
-    ``gpu_memory_utilization`` is the share weights, activations and KV may fill (else :data:`USABLE_MEMORY`, a
-    rule); with ``sampler_bytes_per_logit``, ``max_num_tokens`` and ``max_batch_size`` also the activation peak
-    of its start-up profile (vLLM V1) on an accelerator of :data:`GPU_WORKER_VENDORS` (``vendor``; another
-    device runs another worker, whose peak no profile states). ``limits=False`` (the run set its own token
-    budget and batch, which are not known here): no profiled peak."""
-    from flopwatt.perf.serving import USABLE_MEMORY
-
-    share = profile.gpu_memory_utilization
-    how = "profile gpu_memory_utilization"
-    if share is None:
-        share, how = USABLE_MEMORY, "rule: not in the profile; vLLM's and TensorRT-LLM's documented 0.9"
-    stated = (profile.sampler_bytes_per_logit is not None and profile.max_num_tokens is not None
-              and profile.max_batch_size is not None)
-    why = ("" if not stated else " (the run set its own token budget and batch)" if not limits
-           else f" (the profile's is its GPU worker's; {vendor} devices run another)"
-           if vendor not in GPU_WORKER_VENDORS else "")
-    if not stated or why:
-        line = f"engine memory: weights and KV fill {share:g} of each device ({how}); no activation peak counted{why}"
-        return EngineMemory(share=share), line
-    held = EngineMemory(share=share, profile_tokens=profile.max_num_tokens, profile_seqs=profile.max_batch_size,
-                        sampler_bytes_per_logit=profile.sampler_bytes_per_logit)
-    line = (f"engine memory: KV gets {share:g} of each device ({how}) less the weights and the activation peak of "
-            f"the start-up profile: a step of {profile.max_num_tokens} tokens and a sampler pass over "
-            f"{min(profile.max_num_tokens, profile.max_batch_size)} requests x the vocabulary at "
-            f"{profile.sampler_bytes_per_logit:g} B per logit (profile {profile.id}; flopwatt.perf.engine_memory)")
-    return held, line
 
 
 def prefill_alone(profile: EngineProfile) -> bool:

@@ -10,8 +10,10 @@ figure a profile sets):
   budget (``profile_tokens``) and a sampler pass over ``min(profile_tokens, profile_seqs)`` requests allocate
   (:func:`profiled_activation_bytes`). What PyTorch does not allocate (NCCL buffers, the CUDA context) is not
   counted: no figure for it is stated.
-- ``reserved_bytes``: memory kept back for activations and CUDA graphs, whatever the share (SGLang's
-  ``mem_fraction_static`` heuristic reserves a fixed amount per device-memory class).
+- a static fraction (SGLang, ``ModelRunner.profile_max_num_token``): weights and KV fill ``mem_fraction_static``
+  of the device, a share that falls with the tensor-parallel degree (``share_by_tp``, SGLang 0.4.0) or that
+  keeps ``reserved_bytes + reserved_bytes_per_rank x tp x pp`` back for activations and CUDA graphs (SGLang
+  0.4.9, by device-memory class).
 """
 
 from __future__ import annotations
@@ -33,7 +35,12 @@ class EngineMemory:
     ``reserved_bytes`` per device, and (with ``profile_tokens``) the activation peak of its start-up profile."""
 
     share: float = 0.9
+    share_by_tp: tuple[tuple[int, float], ...] | None = None
+    """(smallest tp, share) steps, increasing in tp: a plan takes the share of the largest step its tp reaches
+    (replaces ``share``)."""
     reserved_bytes: float = 0.0
+    reserved_bytes_per_rank: float = 0.0
+    """Bytes kept back per rank of one engine instance (tp x pp), on top of ``reserved_bytes``."""
     profile_tokens: int | None = None
     """Tokens of the engine's dummy profiling step (its iteration token budget); None = no profiled peak."""
     profile_seqs: int | None = None
@@ -41,13 +48,22 @@ class EngineMemory:
     sampler_bytes_per_logit: float = 0.0
     """Bytes the sampler holds per logit at its peak (requests x vocabulary logits)."""
 
-    def kv_limit_bytes(self, model: ModelSpec, memory_bytes: float, tp) -> np.ndarray:
-        """Bytes per device that weights and KV together may take, per plan (``tp`` an array of degrees)."""
-        base = self.share * memory_bytes - self.reserved_bytes
+    def kv_limit_bytes(self, model: ModelSpec, memory_bytes: float, tp, pp=1.0) -> np.ndarray:
+        """Bytes per device that weights and KV together may take, per plan (``tp``, ``pp`` arrays of degrees)."""
+        tp = np.asarray(tp, dtype=float)
+        ranks = tp * np.asarray(pp, dtype=float)
+        base = self._share(tp) * memory_bytes - self.reserved_bytes - self.reserved_bytes_per_rank * ranks
         if self.profile_tokens is None:
-            return np.full_like(np.asarray(tp, dtype=float), base)
+            return base
         return base - profiled_activation_bytes(model, tp, self.profile_tokens, self.profile_seqs,
                                                 self.sampler_bytes_per_logit)
+
+    def _share(self, tp: np.ndarray) -> np.ndarray:
+        if self.share_by_tp is None:
+            return np.full_like(tp, self.share)
+        starts = np.array([step[0] for step in self.share_by_tp], dtype=float)
+        shares = np.array([step[1] for step in self.share_by_tp], dtype=float)
+        return shares[np.maximum(np.searchsorted(starts, tp, side="right") - 1, 0)]
 
 
 def _mlp_peak_elements(model: ModelSpec, tokens: float, tp) -> np.ndarray:

@@ -372,7 +372,7 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         meets &= tpot_q <= tpot_slo
     # the KV of the tail batch must fit too, else the extra requests wait for blocks and miss their TTFT
     peak = memory if z <= 0 else memory + z * np.sqrt(b) / ep * held * kv_token
-    limit = engine.memory.kv_limit_bytes(model, hw.memory_bytes, tp)
+    limit = engine.memory.kv_limit_bytes(model, hw.memory_bytes, tp, pp)
     reason = np.select([replicas < 1, peak > limit, ~meets], [1, 2, 3], 0)
     throughput = replicas * b / tpot * load
     metrics = {"output_tokens_per_s": throughput, "tokens_per_s_per_device": throughput / (replicas * n),

@@ -71,6 +71,39 @@ def _bytes(owner: str, name: str, value: float | None) -> None:
         raise InputError(f"{owner}.{name}", f"bytes in (0, {_MAX_BYTES_PER_ELEMENT})", value)
 
 
+def share_steps(field: str, value) -> tuple[tuple[int, float], ...] | None:
+    """``value`` as [(smallest tp, share)] steps (tp whole, strictly increasing from 1; share in (0, 1])."""
+    if value is None:
+        return None
+    expected = "a list of [tp, share] pairs, tp whole and strictly increasing from 1, share in (0, 1]"
+    try:
+        steps = tuple((t, float(v)) for t, v in value)
+    except (TypeError, ValueError):
+        raise InputError(field, expected, value) from None
+    whole = all(isinstance(t, int) and not isinstance(t, bool) for t, _ in steps)
+    rising = all(b[0] > a[0] for a, b in zip(steps, steps[1:], strict=False))
+    ok = steps and steps[0][0] == 1 and whole and rising and all(0.0 < v <= 1.0 for _, v in steps)
+    if not ok:
+        raise InputError(field, expected, value)
+    return steps
+
+
+def reserved_rows(field: str, value) -> tuple[tuple[float, float, float], ...] | None:
+    """``value`` as [(device memory below, reserved, reserved per rank)] rows in bytes, bounds increasing."""
+    if value is None:
+        return None
+    expected = "a list of [memory below, reserved, reserved per rank] byte triples, bounds strictly increasing"
+    try:
+        rows = tuple((float(a), float(b), float(c)) for a, b, c in value)
+    except (TypeError, ValueError):
+        raise InputError(field, expected, value) from None
+    ok = (rows and all(r[0] > 0 and r[1] >= 0 and r[2] >= 0 and math.isfinite(r[1] + r[2]) for r in rows)
+          and all(b[0] > a[0] for a, b in zip(rows, rows[1:], strict=False)))
+    if not ok:
+        raise InputError(field, expected, value)
+    return rows
+
+
 def graph_batch_sizes(field: str, value) -> tuple[int, ...] | None:
     """``value`` as a tuple of captured CUDA-graph batch sizes (whole numbers >= 1, strictly increasing), or
     None; anything else is one InputError naming ``field``."""
@@ -135,6 +168,13 @@ class EngineProfile:
     (:mod:`flopwatt.perf.engine_memory`)."""
     sampler_bytes_per_logit: float | None = None
     """Bytes the sampler holds per logit (requests x vocabulary) at its peak in the start-up profile."""
+    mem_fraction_static_by_tp: tuple[tuple[int, float], ...] | None = None
+    """SGLang's default ``mem_fraction_static`` (the share weights and KV fill) as [smallest tp, share] steps,
+    tp strictly increasing from 1."""
+    reserved_memory_by_device_memory: tuple[tuple[float, float, float], ...] | None = None
+    """SGLang's default memory kept back from weights and KV for activations and CUDA graphs, as [device memory
+    below (bytes), reserved bytes, reserved bytes per rank of tp x pp] rows, the first row whose bound the
+    device's memory is under applies (the last bound may be inf)."""
     attention_kernel: str | None = None
     """Default attention kernel family (e.g. flashinfer, flash-attention-3)."""
     tensor_parallel_size: int | None = None
@@ -174,6 +214,10 @@ class EngineProfile:
         _overhead(owner, "sampling_overhead_s", self.sampling_overhead_s)
         _share(owner, "gpu_memory_utilization", self.gpu_memory_utilization)
         _bytes(owner, "sampler_bytes_per_logit", self.sampler_bytes_per_logit)
+        object.__setattr__(self, "mem_fraction_static_by_tp", share_steps(
+            f"{owner}.mem_fraction_static_by_tp", self.mem_fraction_static_by_tp))
+        object.__setattr__(self, "reserved_memory_by_device_memory", reserved_rows(
+            f"{owner}.reserved_memory_by_device_memory", self.reserved_memory_by_device_memory))
         _text(owner, "attention_kernel", self.attention_kernel, allow_none=True)
         for name in PARALLEL_SIZES:
             positive_int(owner, name, getattr(self, name), allow_none=True)

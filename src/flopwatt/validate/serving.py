@@ -32,13 +32,13 @@ whose release has none gets the fields all profiled releases of its engine share
 (:func:`flopwatt.catalog.engine_profiles.family`)."""
 
 
-def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None], vendor: str):
+def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None], accelerator):
     """The row's engine settings (:func:`flopwatt.catalog.engine_profiles.settings`): the release its source
     names (conventions.toml ``engine``); else the fields all profiled releases of its framework's engine share;
     else, for a framework that names no profiled engine (blank in the shared schema: not TensorRT-LLM or NVIDIA's
     harness), the default engine of ``flopwatt serve`` (:data:`~flopwatt.catalog.engine_profiles.DEFAULT_ENGINE`,
     a stated rule). ``plan``: the row's own tp/pp/ep (None where blank), which win over a deployment profile's;
-    ``vendor``: the row's accelerator's (what the engine keeps out of the KV cache depends on its worker)."""
+    ``accelerator``: the row's (what the engine keeps out of the KV cache depends on it)."""
     framework = row["framework"].strip()
     convention = conv.for_row(row["id"])
     if convention.engine is not None:
@@ -53,7 +53,8 @@ def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None], 
         profile = engine_profiles.get(engine_profiles.DEFAULT_ENGINE)
         said = f"framework {framework!r} has no engine profile" if framework else "framework not published"
         notes.append(f"{said}: engine {profile.id}, the default engine of flopwatt serve (rule)")
-    settings = engine_profiles.settings(profile, limits=not convention.run_sets_batch_limits, vendor=vendor, **plan)
+    settings = engine_profiles.settings(profile, limits=not convention.run_sets_batch_limits,
+                                        accelerator=accelerator, **plan)
     notes.extend(settings.notes)
     return settings
 
@@ -75,7 +76,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     devices = _int(row, "n_devices", minimum=1)
     tp, ep = _plan_tp_ep(row, devices, tp, notes)
     system = _system(row)
-    engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep}, system.accelerator.vendor)
+    engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep}, system.accelerator)
     out_len = _float(row, "output_len")
     if out_len is None and convention.phase is not None:
         out_len = 1.0
