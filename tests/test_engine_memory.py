@@ -142,8 +142,9 @@ def test_sglang_static_fraction_by_tp_and_by_memory_class():
 @pytest.mark.parametrize("field,value", [
     ("mem_fraction_static_by_tp", [[2, 0.9]]), ("mem_fraction_static_by_tp", [[1, 0.9], [1, 0.8]]),
     ("mem_fraction_static_by_tp", [[1, 1.2]]), ("mem_fraction_static_by_tp", [[1.5, 0.9]]),
-    ("mem_fraction_static_by_tp", "0.88"), ("reserved_memory_by_device_memory", [[1e9, -1, 0]]),
-    ("reserved_memory_by_device_memory", [[2e9, 1, 0], [1e9, 1, 0]]), ("reserved_memory_by_device_memory", [[1]])])
+    ("mem_fraction_static_by_tp", "0.88"), ("reserved_memory_by_device_memory", [[0, -1, 0]]),
+    ("reserved_memory_by_device_memory", [[0, 1, 0], [2e9, 1, 0], [1e9, 1, 0]]),
+    ("reserved_memory_by_device_memory", [[1e9, 1, 0]]), ("reserved_memory_by_device_memory", [[1]])])
 def test_profile_rejects_bad_static_fraction_tables(field, value):
     base = engine_profiles.get("sglang-0.4.9")
     with pytest.raises(InputError, match=field):

@@ -62,12 +62,9 @@ def _static_fraction(profile: EngineProfile, accelerator: Accelerator) -> tuple[
         text = ", ".join(f"{v:g} from tp {t}" for t, v in steps)
         return held, (f"engine memory: weights and KV fill mem_fraction_static of each device ({text}; profile "
                       f"{profile.id}); activations and CUDA graphs use the rest")
-    row = next((r for r in profile.reserved_memory_by_device_memory if accelerator.hbm_bytes < r[0]), None)
-    if row is None:
-        return EngineMemory(share=1.0), (f"engine memory: no reserve class of profile {profile.id} holds a device "
-                                         f"of {accelerator.hbm_bytes / 2**30:g} GiB: weights and KV fill it all")
-    below, base, per_rank = row
+    row = [r for r in profile.reserved_memory_by_device_memory if accelerator.hbm_bytes >= r[0]][-1]
+    start, base, per_rank = row
     held = EngineMemory(share=1.0, reserved_bytes=base, reserved_bytes_per_rank=per_rank)
     return held, (f"engine memory: weights and KV fill each device's memory less {base / 2**30:g} GiB + "
-                  f"{per_rank / 2**30:g} GiB per rank of tp x pp kept for activations and CUDA graphs (devices "
-                  f"under {below / 2**30:g} GiB; profile {profile.id}, its mem_fraction_static rule)")
+                  f"{per_rank / 2**30:g} GiB per rank of tp x pp kept for activations and CUDA graphs (devices from "
+                  f"{start / 2**30:g} GiB; profile {profile.id}, its mem_fraction_static rule)")

@@ -89,15 +89,15 @@ def share_steps(field: str, value) -> tuple[tuple[int, float], ...] | None:
 
 
 def reserved_rows(field: str, value) -> tuple[tuple[float, float, float], ...] | None:
-    """``value`` as [(device memory below, reserved, reserved per rank)] rows in bytes, bounds increasing."""
+    """``value`` as [(device memory from, reserved, reserved per rank)] rows in bytes, bounds increasing from 0."""
     if value is None:
         return None
-    expected = "a list of [memory below, reserved, reserved per rank] byte triples, bounds strictly increasing"
+    expected = "a list of [memory from, reserved, reserved per rank] byte triples, bounds strictly increasing from 0"
     try:
         rows = tuple((float(a), float(b), float(c)) for a, b, c in value)
     except (TypeError, ValueError):
         raise InputError(field, expected, value) from None
-    ok = (rows and all(r[0] > 0 and r[1] >= 0 and r[2] >= 0 and math.isfinite(r[1] + r[2]) for r in rows)
+    ok = (rows and rows[0][0] == 0 and all(r[1] >= 0 and r[2] >= 0 and math.isfinite(sum(r)) for r in rows)
           and all(b[0] > a[0] for a, b in zip(rows, rows[1:], strict=False)))
     if not ok:
         raise InputError(field, expected, value)
@@ -173,8 +173,8 @@ class EngineProfile:
     tp strictly increasing from 1."""
     reserved_memory_by_device_memory: tuple[tuple[float, float, float], ...] | None = None
     """SGLang's default memory kept back from weights and KV for activations and CUDA graphs, as [device memory
-    below (bytes), reserved bytes, reserved bytes per rank of tp x pp] rows, the first row whose bound the
-    device's memory is under applies (the last bound may be inf)."""
+    from (bytes), reserved bytes, reserved bytes per rank of tp x pp] rows, bounds strictly increasing from 0: the
+    last row whose bound the device's memory reaches applies."""
     attention_kernel: str | None = None
     """Default attention kernel family (e.g. flashinfer, flash-attention-3)."""
     tensor_parallel_size: int | None = None

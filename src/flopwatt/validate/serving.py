@@ -14,7 +14,7 @@ from flopwatt.catalog import engine_profiles
 from flopwatt.errors import InputError
 from flopwatt.perf.lengths import Lengths
 from flopwatt.serve import ServeRequest, estimate_serving, weight_notes
-from flopwatt.specs import ModelSpec
+from flopwatt.specs import Accelerator, ModelSpec
 from flopwatt.specs.workload import ServingDataset
 from flopwatt.validate import conventions as conv
 from flopwatt.validate.row_specs import _measured, _model, _system
@@ -32,13 +32,14 @@ whose release has none gets the fields all profiled releases of its engine share
 (:func:`flopwatt.catalog.engine_profiles.family`)."""
 
 
-def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None], accelerator):
+def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None],
+            accelerator: Accelerator | None = None):
     """The row's engine settings (:func:`flopwatt.catalog.engine_profiles.settings`): the release its source
     names (conventions.toml ``engine``); else the fields all profiled releases of its framework's engine share;
     else, for a framework that names no profiled engine (blank in the shared schema: not TensorRT-LLM or NVIDIA's
     harness), the default engine of ``flopwatt serve`` (:data:`~flopwatt.catalog.engine_profiles.DEFAULT_ENGINE`,
     a stated rule). ``plan``: the row's own tp/pp/ep (None where blank), which win over a deployment profile's;
-    ``accelerator``: the row's (what the engine keeps out of the KV cache depends on it)."""
+    ``accelerator``: the row's (what the engine keeps out of the KV cache depends on it; None = the plain share)."""
     framework = row["framework"].strip()
     convention = conv.for_row(row["id"])
     if convention.engine is not None:
