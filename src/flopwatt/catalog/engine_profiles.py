@@ -240,6 +240,9 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     from flopwatt.perf.serving import PREFILL_CHUNK_TOKENS
 
     notes = [f"engine: {profile.id} ({profile.name})"]
+    profile, device_note = for_device(profile, accelerator)
+    if device_note:
+        notes.append(device_note)
     if kv_allocation is not None:
         kv, why = kv_allocation, "asked (kv_admission)"
     elif profile.kv_allocation is not None:
@@ -287,6 +290,28 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
                           prefill_alone=alone, cuda_graph_batch_sizes=graphs, engine_memory=held, **plan,
                           notes=tuple(notes),
                           profile_id=profile.id, from_profile=taken)
+
+
+def for_device(profile: EngineProfile, accelerator: Accelerator | None) -> tuple[EngineProfile, str]:
+    """``profile`` with the token budget and max batch its release sets on ``accelerator``: the reduced defaults
+    on a CUDA/ROCm device under ``reduced_defaults_below_bytes`` or named in ``reduced_defaults_accelerators``
+    (vLLM V1 on an A100 or a GPU under 70 GiB), else as it is; and the note that says so (empty: unchanged)."""
+    if accelerator is None or profile.reduced_max_num_tokens is None and profile.reduced_max_batch_size is None:
+        return profile, ""
+    if accelerator.vendor not in engine_memory.GPU_WORKER_VENDORS:
+        return profile, ""
+    below = profile.reduced_defaults_below_bytes
+    small = below is not None and accelerator.hbm_bytes < below
+    named = accelerator.id in (profile.reduced_defaults_accelerators or ())
+    if not (small or named):
+        return profile, ""
+    tokens = profile.reduced_max_num_tokens or profile.max_num_tokens
+    batch = profile.reduced_max_batch_size or profile.max_batch_size
+    why = ("an accelerator the profile names for them" if named
+           else f"under {below / 2**30:g} GiB of memory")
+    note = (f"engine defaults on {accelerator.id} ({why}): {tokens} tokens and {batch} sequences per iteration "
+            f"(profile {profile.id} reduced_max_num_tokens / reduced_max_batch_size)")
+    return dataclasses.replace(profile, max_num_tokens=tokens, max_batch_size=batch), note
 
 
 def prefill_alone(profile: EngineProfile) -> bool:

@@ -168,6 +168,13 @@ class EngineProfile:
     (:mod:`flopwatt.perf.engine_memory`)."""
     sampler_bytes_per_logit: float | None = None
     """Bytes the sampler holds per logit (requests x vocabulary) at its peak in the start-up profile."""
+    reduced_defaults_below_bytes: float | None = None
+    """Devices with less memory than this (vLLM V1: 70 GiB) take ``reduced_max_num_tokens`` and
+    ``reduced_max_batch_size`` instead of ``max_num_tokens`` and ``max_batch_size``."""
+    reduced_defaults_accelerators: tuple[str, ...] | None = None
+    """Catalog accelerators that take the reduced defaults whatever their memory (vLLM V1: the A100s)."""
+    reduced_max_num_tokens: int | None = None
+    reduced_max_batch_size: int | None = None
     mem_fraction_static_by_tp: tuple[tuple[int, float], ...] | None = None
     """SGLang's default ``mem_fraction_static`` (the share weights and KV fill) as [smallest tp, share] steps,
     tp strictly increasing from 1."""
@@ -212,6 +219,7 @@ class EngineProfile:
                              "captured, so none pads)", list(self.cuda_graph_batch_sizes))
         _overhead(owner, "per_iteration_overhead_s", self.per_iteration_overhead_s)
         _overhead(owner, "sampling_overhead_s", self.sampling_overhead_s)
+        self._check_reduced_defaults(owner)
         _share(owner, "gpu_memory_utilization", self.gpu_memory_utilization)
         _bytes(owner, "sampler_bytes_per_logit", self.sampler_bytes_per_logit)
         object.__setattr__(self, "mem_fraction_static_by_tp", share_steps(
@@ -224,3 +232,21 @@ class EngineProfile:
         _flag(owner, "attention_data_parallel", self.attention_data_parallel)
         if not isinstance(self.notes, str):
             raise InputError(f"{owner}.notes", "a text", self.notes)
+
+    def _check_reduced_defaults(self, owner: str) -> None:
+        for name in ("reduced_max_num_tokens", "reduced_max_batch_size"):
+            positive_int(owner, name, getattr(self, name), allow_none=True)
+        below = self.reduced_defaults_below_bytes
+        if below is not None and (isinstance(below, bool) or not isinstance(below, (int, float)) or not below > 0):
+            raise InputError(f"{owner}.reduced_defaults_below_bytes", "a positive number of bytes", below)
+        ids = self.reduced_defaults_accelerators
+        if ids is not None:
+            if not isinstance(ids, (list, tuple)) or not all(isinstance(i, str) and i for i in ids):
+                raise InputError(f"{owner}.reduced_defaults_accelerators", "a list of accelerator ids", ids)
+            object.__setattr__(self, "reduced_defaults_accelerators", tuple(ids))
+        when = below is not None or ids is not None
+        values = self.reduced_max_num_tokens is not None or self.reduced_max_batch_size is not None
+        if when != values:
+            raise InputError(f"{owner}.reduced_max_num_tokens", "reduced defaults together with the devices they "
+                             "apply to (reduced_defaults_below_bytes or reduced_defaults_accelerators)",
+                             self.reduced_max_num_tokens)
