@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from flopwatt import catalog
@@ -162,3 +163,43 @@ def check_no_repeated_measurement(path: Path) -> None:
     assert len(set(keys)) == len(keys)
     for r, key in zip(mine, keys, strict=True):
         assert key not in seen, r["id"]
+
+
+FIXED_RUN = re.compile(r"FIXED LOAD \(max concurrency (\d+), (\d+) prompts\)")
+"""The fixed-load run-kind marker of the shared-schema open-engine hold-outs (concurrency, prompts)."""
+FULL_RUN = re.compile(r"FULL LOAD \((\d+) prompts sent at once")
+"""The full-load run-kind marker (prompts)."""
+PRINTED = re.compile(r"Printed: (\d+) successful requests, total input tokens (\d+), total generated tokens (\d+), "
+                     r"output token throughput ([\d.]+) tok/s")
+"""A benchmark client's printed totals as the hold-out notes quote them."""
+
+
+def source_prefix(row: dict[str, str]) -> str:
+    """The source prefix of a row id (``OE12C-03`` -> ``OE12C``)."""
+    return row["id"].rsplit("-", 1)[0]
+
+
+def check_rows_in_range_and_catalog(rows: list[dict[str, str]], max_tokens_per_s_per_device: float) -> None:
+    """Every row publishes devices, the plan, precision and both lengths, MoE rows all MoE columns; its value is a
+    physical rate and its accelerator and model are in the catalog (or the row carries the architecture)."""
+    for r in rows:
+        check_run_inputs(r)
+        assert r["input_len"], r["id"]
+        if r["moe_experts"]:
+            assert all(r[k] for k in MOE_COLUMNS), r["id"]
+        check_catalog_row(r, max_tokens_per_s_per_device)
+
+
+def stated_load(row: dict[str, str]) -> tuple[int | None, int]:
+    """(concurrency, prompts) of the run-kind marker in a row's notes; concurrency None for a full-load run."""
+    full = FULL_RUN.search(row["notes"])
+    if full:
+        return None, int(full.group(1))
+    conc, prompts = FIXED_RUN.search(row["notes"]).groups()
+    return int(conc), int(prompts)
+
+
+def rows_per_source(rows: list[dict[str, str]]) -> dict[str, int]:
+    """Rows per source prefix."""
+    prefixes = [source_prefix(r) for r in rows]
+    return {p: prefixes.count(p) for p in set(prefixes)}

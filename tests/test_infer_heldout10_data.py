@@ -24,8 +24,6 @@ ATTENTION_DP = "ATTENTION DATA-PARALLEL"
 MIN_FULL_LOAD_PROMPTS = 500  # the focus: full-load runs send at least this many prompts at once
 MIN_PROMPTS_PER_SLOT = 4  # the focus: fixed-concurrency runs send at least 4x the concurrency
 MAX_TOKENS_PER_S_PER_DEVICE = 20000  # range check only: the largest row is ~16,700 generated tokens/s per GPU
-PRINTED = re.compile(r"Printed: (\d+) successful requests, total input tokens (\d+), total generated tokens (\d+), "
-                     r"output token throughput ([\d.]+) tok/s")
 
 
 def _rows() -> list[dict[str, str]]:
@@ -38,7 +36,7 @@ def _kind(row: dict[str, str]) -> str:
 
 def _printed(row: dict[str, str]) -> tuple[int, int, int, float]:
     """(requests, total input tokens, total generated tokens, output tokens/s) as the row's notes quote the run."""
-    found = PRINTED.search(row["notes"])
+    found = heldout_data.PRINTED.search(row["notes"])
     assert found, row["id"]
     n, tin, tout, rate = found.groups()
     return int(n), int(tin), int(tout), float(rate)
@@ -113,12 +111,7 @@ def test_rows_are_in_range_and_in_the_catalog():
     """Every row publishes devices, the plan (tp, pp, dp using exactly the row's devices), precision and both mean
     lengths; its value is a physical generated-token rate; its accelerator (with a peak at the row's precision) is in
     the catalog; its model resolves to a catalog model of the row's shape, or the row carries the architecture."""
-    for r in _rows():
-        heldout_data.check_run_inputs(r)
-        assert r["input_len"], r["id"]
-        if r["moe_experts"]:
-            assert all(r[k] for k in heldout_data.MOE_COLUMNS), r["id"]
-        heldout_data.check_catalog_row(r, MAX_TOKENS_PER_S_PER_DEVICE)
+    heldout_data.check_rows_in_range_and_catalog(_rows(), MAX_TOKENS_PER_S_PER_DEVICE)
 
 
 def test_read_by_the_validation_reader():

@@ -24,10 +24,6 @@ MIN_FULL_LOAD_PROMPTS = 500  # the focus: full-load runs send at least this many
 MIN_PROMPTS_PER_SLOT = 4  # the focus: fixed-load runs send at least 4x the concurrency
 MAX_SHARE_OF_ONE_SOURCE = 0.4  # the focus: no more than 40 % of the rows from one source
 MAX_TOKENS_PER_S_PER_DEVICE = 20000  # range check only: the largest row is ~2,800 generated tokens/s per GPU
-FIXED_RUN = re.compile(r"FIXED LOAD \(max concurrency (\d+), (\d+) prompts\)")
-FULL_RUN = re.compile(r"FULL LOAD \((\d+) prompts sent at once")
-PRINTED = re.compile(r"Printed: (\d+) successful requests, total input tokens (\d+), total generated tokens (\d+), "
-                     r"output token throughput ([\d.]+) tok/s")
 PRINTED_DURATION = re.compile(r"Printed duration: ([\d.]+) s, (\d+) successful requests, total input tokens (\d+), "
                               r"total generated tokens (\d+)")
 FIXED_LENGTHS = re.compile(r"Fixed lengths: input (\d+), output (\d+) tokens per request")
@@ -41,10 +37,6 @@ def _kind(row: dict[str, str]) -> str:
     return heldout_data.run_kind(row, (FULL_LOAD, FIXED))
 
 
-def _prefix(row: dict[str, str]) -> str:
-    return row["id"].rsplit("-", 1)[0]
-
-
 def test_enums_units_and_held_out_marker():
     for r in _rows():
         heldout_data.check_open_engine_row(r, "eleventh")
@@ -56,7 +48,7 @@ def test_focus_decided_before_any_prediction():
     rows = _rows()
     assert 15 <= len(rows) <= 45
     assert all(r["moe_experts"] and int(r["moe_experts"]) > 1 for r in rows)
-    per_source = {p: sum(_prefix(r) == p for r in rows) for p in {_prefix(r) for r in rows}}
+    per_source = heldout_data.rows_per_source(rows)
     assert len(per_source) >= 4
     assert max(per_source.values()) <= MAX_SHARE_OF_ONE_SOURCE * len(rows), per_source
     assert sum(_kind(r) == FIXED for r in rows) >= 12
@@ -68,11 +60,10 @@ def test_run_kind_matches_micro_batch_and_prompt_counts():
     """Full-load rows: micro_batch blank and 500+ prompts. Fixed-load rows: micro_batch = the stated concurrency over
     the engine replicas (dp; every row here is one engine) and at least 4x as many prompts as the concurrency."""
     for r in _rows():
+        conc, prompts = heldout_data.stated_load(r)
         if _kind(r) == FULL_LOAD:
-            prompts = int(FULL_RUN.search(r["notes"]).group(1))
-            assert not r["micro_batch"] and prompts >= MIN_FULL_LOAD_PROMPTS, r["id"]
+            assert conc is None and not r["micro_batch"] and prompts >= MIN_FULL_LOAD_PROMPTS, r["id"]
             continue
-        conc, prompts = (int(g) for g in FIXED_RUN.search(r["notes"]).groups())
         assert f"micro_batch = stated max concurrency {conc} per replica" in r["notes"], r["id"]
         assert int(r["micro_batch"]) * int(r["dp"]) == conc, r["id"]
         assert prompts >= MIN_PROMPTS_PER_SLOT * conc, r["id"]
@@ -98,7 +89,8 @@ def test_values_and_lengths_follow_the_printed_run():
     duration, derived), or a table value with fixed per-request lengths (the lengths are the requested ones)."""
     for r in _rows():
         notes = r["notes"]
-        printed, timed, fixed = PRINTED.search(notes), PRINTED_DURATION.search(notes), FIXED_LENGTHS.search(notes)
+        printed, timed = heldout_data.PRINTED.search(notes), PRINTED_DURATION.search(notes)
+        fixed = FIXED_LENGTHS.search(notes)
         assert sum(m is not None for m in (printed, timed, fixed)) == 1, r["id"]
         if printed:
             n, tin, tout, rate = printed.groups()
@@ -113,9 +105,9 @@ def test_values_and_lengths_follow_the_printed_run():
         assert abs(float(r["input_len"]) - int(tin) / int(n)) <= 0.05 + 1e-9, r["id"]
         assert abs(float(r["output_len"]) - int(tout) / int(n)) <= 0.05 + 1e-9, r["id"]
         if _kind(r) == FIXED:
-            assert int(n) == int(FIXED_RUN.search(notes).group(2)), r["id"]
+            assert int(n) == int(heldout_data.FIXED_RUN.search(notes).group(2)), r["id"]
         else:
-            assert int(n) == int(FULL_RUN.search(notes).group(1)), r["id"]
+            assert int(n) == int(heldout_data.FULL_RUN.search(notes).group(1)), r["id"]
 
 
 def test_rows_are_in_range_and_in_the_catalog():

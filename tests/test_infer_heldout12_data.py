@@ -47,10 +47,6 @@ MAX_TOKENS_PER_S_PER_DEVICE = 20000  # range check only
 WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp4": 0.5}  # bytes per parameter of the `precision` column
 AMD = {"mi300x"}
 ENGINE = re.compile(r"^Engine (SGLang|vLLM) (\d+\.\d+\.\d+(?:\.\w+)*)")
-FIXED_RUN = re.compile(r"FIXED LOAD \(max concurrency (\d+), (\d+) prompts\)")
-FULL_RUN = re.compile(r"FULL LOAD \((\d+) prompts sent at once")
-PRINTED = re.compile(r"Printed: (\d+) successful requests, total input tokens (\d+), total generated tokens (\d+), "
-                     r"output token throughput ([\d.]+) tok/s")
 
 
 def _rows() -> list[dict[str, str]]:
@@ -59,10 +55,6 @@ def _rows() -> list[dict[str, str]]:
 
 def _kind(row: dict[str, str]) -> str:
     return heldout_data.run_kind(row, (FULL_LOAD, FIXED))
-
-
-def _prefix(row: dict[str, str]) -> str:
-    return row["id"].rsplit("-", 1)[0]
 
 
 def _weight_share(row: dict[str, str]) -> float:
@@ -90,7 +82,7 @@ def test_focus_decided_before_any_prediction():
     memory."""
     rows = _rows()
     assert MIN_ROWS <= len(rows) <= MAX_ROWS
-    assert len({_prefix(r) for r in rows}) >= MIN_SOURCES
+    assert len({heldout_data.source_prefix(r) for r in rows}) >= MIN_SOURCES
     assert sum(_kind(r) == FULL_LOAD for r in rows) >= MIN_ROWS_PER_KIND
     assert sum(_kind(r) == FIXED for r in rows) >= MIN_ROWS_PER_KIND
     assert 2 * sum(not r["moe_experts"] for r in rows) >= len(rows)
@@ -104,7 +96,7 @@ def test_focus_shortfalls_are_the_recorded_ones():
     report: the largest source holds 10 of the rows (above 40 %), and 1 row has weights above half the devices'
     memory."""
     rows = _rows()
-    per_source = {p: sum(_prefix(r) == p for r in rows) for p in {_prefix(r) for r in rows}}
+    per_source = heldout_data.rows_per_source(rows)
     largest = max(per_source.values())
     assert largest == LARGEST_SOURCE_AS_COLLECTED > MAX_SHARE_OF_ONE_SOURCE * len(rows), per_source
     assert sorted(per_source.values())[-2] <= MAX_SHARE_OF_ONE_SOURCE * len(rows), per_source
@@ -117,11 +109,10 @@ def test_run_kind_matches_micro_batch_and_prompt_counts():
     the stated concurrency over the engine replicas (dp; every row here is one engine) and at least 4x as many prompts
     as the concurrency."""
     for r in _rows():
+        conc, prompts = heldout_data.stated_load(r)
         if _kind(r) == FULL_LOAD:
-            prompts = int(FULL_RUN.search(r["notes"]).group(1))
-            assert not r["micro_batch"] and prompts >= MIN_FULL_LOAD_PROMPTS, r["id"]
+            assert conc is None and not r["micro_batch"] and prompts >= MIN_FULL_LOAD_PROMPTS, r["id"]
             continue
-        conc, prompts = (int(g) for g in FIXED_RUN.search(r["notes"]).groups())
         assert MIN_CONCURRENCY <= conc <= MAX_CONCURRENCY, r["id"]
         assert f"micro_batch = stated max concurrency {conc} per replica" in r["notes"], r["id"]
         assert int(r["micro_batch"]) * int(r["dp"]) == conc, r["id"]
@@ -145,26 +136,20 @@ def test_values_and_lengths_follow_the_printed_run():
     """value = the printed output-token rate; lengths = the printed totals over the requests (derived); the printed
     request count is the stated prompt count (no failed request)."""
     for r in _rows():
-        printed = PRINTED.search(r["notes"])
+        printed = heldout_data.PRINTED.search(r["notes"])
         assert printed and "derived" in r["notes"], r["id"]
         n, tin, tout, rate = printed.groups()
         assert float(r["value"]) == float(rate), r["id"]
         assert abs(float(r["input_len"]) - int(tin) / int(n)) <= 0.05 + 1e-9, r["id"]
         assert abs(float(r["output_len"]) - int(tout) / int(n)) <= 0.05 + 1e-9, r["id"]
-        stated = FIXED_RUN.search(r["notes"]).group(2) if _kind(r) == FIXED else FULL_RUN.search(r["notes"]).group(1)
-        assert int(n) == int(stated), r["id"]
+        assert int(n) == heldout_data.stated_load(r)[1], r["id"]
 
 
 def test_rows_are_in_range_and_in_the_catalog():
     """Every row publishes devices, the plan (tp, pp, dp using exactly the row's devices), precision and both lengths;
     its value is a physical generated-token rate; its accelerator (with a peak at the row's precision) is in the
     catalog; its model resolves to a catalog model of the row's shape, or the row carries the architecture."""
-    for r in _rows():
-        heldout_data.check_run_inputs(r)
-        assert r["input_len"], r["id"]
-        if r["moe_experts"]:
-            assert all(r[k] for k in heldout_data.MOE_COLUMNS), r["id"]
-        heldout_data.check_catalog_row(r, MAX_TOKENS_PER_S_PER_DEVICE)
+    heldout_data.check_rows_in_range_and_catalog(_rows(), MAX_TOKENS_PER_S_PER_DEVICE)
 
 
 def test_read_by_the_validation_reader():
