@@ -149,3 +149,22 @@ def test_profile_rejects_bad_static_fraction_tables(field, value):
     base = engine_profiles.get("sglang-0.4.9")
     with pytest.raises(InputError, match=field):
         dataclasses.replace(base, **{field: value})
+
+
+def test_an_asked_share_replaces_the_profiles_and_reaches_every_entry_point():
+    """--gpu-memory-utilization: a larger share holds a larger batch where memory binds, the assumptions say it, and a
+    SGLang profile's reserve is replaced too (its mem_fraction_static as asked)."""
+    from flopwatt import api
+
+    def largest(**kw):
+        r = api.serve(api.ServeRequest(model="qwen3-32b", accelerator="h100-sxm5-80gb", devices=1, input_len=1000,
+                                       output_len=1000, precision="bf16", **kw)).payload()
+        return r["plan"]["batch_per_replica"], r["assumptions"]
+
+    default, _ = largest()
+    more, notes = largest(gpu_memory_utilization=0.95)
+    assert more > default and any("engine memory share: 0.95" in a for a in notes)
+    held, _ = engine_memory.memory(engine_profiles.get("sglang-0.4.9"), accelerator=_acc("h100-sxm5-80gb"))
+    asked = engine_memory.asked_share(held, 0.8)
+    h100 = _acc("h100-sxm5-80gb")
+    assert np.allclose(asked.kv_limit_bytes(_llama8b(), h100.hbm_bytes, np.array([1.0, 8.0])), 0.8 * h100.hbm_bytes)

@@ -62,6 +62,7 @@ Shape = Annotated[tuple[int, ...], Field(min_length=1, max_length=3)]
 # --- serving
 TokenCount = Annotated[float, Quantity, Field(ge=1, le=10_000_000, description="mean tokens per request")]
 Sequences = Annotated[int, Whole, Field(ge=1, le=1_000_000, description="sequences")]
+MemoryShare = Annotated[float, Quantity, Field(gt=0, le=1, description="share of a device's memory")]
 Seconds = Annotated[float, Quantity, Field(gt=0, le=3600, description="seconds")]
 Percentile = Annotated[float, Quantity, Field(ge=1, le=99.9, description="share of requests meeting the SLOs, %")]
 Watts = Annotated[float, Quantity, Field(gt=0, le=100_000, description="W")]

@@ -139,6 +139,10 @@ class ServeRequest(SiteSettings):
     max_batch: f.Sequences | None = Field(None, description=(
         "most sequences one engine scheduler runs at once (vLLM max_num_seqs, TensorRT-LLM max_batch_size); each "
         "attention group of an expert-parallel replica schedules its own; default: the engine profile's"))
+    gpu_memory_utilization: f.MemoryShare | None = Field(None, description=(
+        "share of each device's memory the engine may fill: weights, start-up activation peak and KV where the engine "
+        "profiles its peak (vLLM --gpu-memory-utilization), else weights and KV (SGLang --mem-fraction-static); "
+        "default: the engine profile's"))
     kv_admission: Literal["reserve", "on-demand"] | None = Field(None, description=(
         "reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM); default: "
         "the engine's"))

@@ -13,7 +13,7 @@ from flopwatt.api import results
 from flopwatt.api.fields import DEFAULTS
 from flopwatt.api.requests import ServeCompareRequest, ServeRequest
 from flopwatt.api.resolve import Assumptions, resolve_model, resolve_setting, resolve_system
-from flopwatt.catalog import engine_profiles
+from flopwatt.catalog import engine_memory, engine_profiles
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.footprint import unknown_parts
 from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
@@ -70,6 +70,10 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
         knobs["max_batch"] = req.max_batch
         notes.add(f"max batch: {req.max_batch} sequences per engine scheduler (asked; the engine profile's: "
                   f"{engine.max_batch if engine.max_batch is not None else 'none'})")
+    if req.gpu_memory_utilization is not None:
+        knobs["engine_memory"] = engine_memory.asked_share(engine.engine_memory, req.gpu_memory_utilization)
+        notes.add(f"engine memory share: {req.gpu_memory_utilization:g} of each device (asked; replaces the profile's "
+                  "share and any reserve)")
     try:
         return CoreServeRequest(
             model=model, system=system, devices=devices, input_len=input_len, output_len=output_len,

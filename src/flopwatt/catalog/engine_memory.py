@@ -4,6 +4,8 @@ the assumption line that says which rule applied."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from flopwatt.perf.engine_memory import EngineMemory
 from flopwatt.specs import Accelerator
 from flopwatt.specs.engine import EngineProfile
@@ -50,6 +52,12 @@ def memory(profile: EngineProfile, *, limits: bool = True,
             f"{min(profile.max_num_tokens, profile.max_batch_size)} requests x the vocabulary at "
             f"{profile.sampler_bytes_per_logit:g} B per logit (profile {profile.id}; flopwatt.perf.engine_memory)")
     return held, line
+
+
+def asked_share(held: EngineMemory, share: float) -> EngineMemory:
+    """``held`` with the share a request asks (vLLM --gpu-memory-utilization, SGLang --mem-fraction-static): it
+    replaces the profile's share, tp steps and reserve; a profiled activation peak still comes off it."""
+    return dataclasses.replace(held, share=share, share_by_tp=None, reserved_bytes=0.0, reserved_bytes_per_rank=0.0)
 
 
 def _static_fraction(profile: EngineProfile, accelerator: Accelerator) -> tuple[EngineMemory, str]:
