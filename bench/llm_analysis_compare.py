@@ -60,6 +60,7 @@ FW_FIXED = ("import sys, numpy as np, flopwatt.serve as s; s.BATCHES = np.array(
 FW_INFO = r"""
 import json, sys
 from flopwatt import catalog
+from flopwatt.perf import engine_memory as em
 from flopwatt.perf import serving as sv
 model, acc = catalog.get("models", sys.argv[1]), sys.argv[2]
 system, eff = catalog.system_for(acc), catalog.efficiency()
@@ -68,7 +69,7 @@ print(json.dumps({"params": float(model.total_params()), "bytes": sv.BYTES,
                   "gemm_eff_max": float(max(eff.gemm_for(acc).efficiency)), "hbm_eff": eff.memory_for(acc),
                   "busbw": float(eff.collective_for(up.technology)(1e6)), "link_GBs": up.bandwidth_bytes_per_s / 1e9,
                   "link_us": up.latency_s * 1e6, "hbm_GB": system.accelerator.hbm_bytes / 1e9,
-                  "usable": getattr(sv, "USABLE_MEMORY", getattr(sv, "USABLE_HBM", None))}))
+                  "usable": em.USABLE_MEMORY}))
 """
 
 

@@ -19,7 +19,8 @@ from flopwatt.perf.disaggregated import (
     evaluate_disaggregated,
     kv_transfer_time,
 )
-from flopwatt.perf.serving import USABLE_MEMORY, _cycle_time
+from flopwatt.perf.engine_memory import USABLE_MEMORY
+from flopwatt.perf.serving import _cycle_time
 from flopwatt.serve import ServeRequest, _disagg_plans, _kv_link, _setup, estimate_disaggregated, estimate_serving
 from flopwatt.specs import Link
 from test_cli_errors import assert_one_line_error, run

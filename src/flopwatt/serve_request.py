@@ -16,7 +16,7 @@ from flopwatt.energy.power_cap import clock_ratio
 from flopwatt.errors import InputError
 from flopwatt.perf.engine_memory import EngineMemory
 from flopwatt.perf.lengths import Lengths
-from flopwatt.perf.serving import BYTES, PREFILL_CHUNK_TOKENS, USABLE_MEMORY, EngineIteration
+from flopwatt.perf.serving import BYTES, PREFILL_CHUNK_TOKENS, EngineIteration
 from flopwatt.specs import ModelSpec, System
 from flopwatt.specs.engine import graph_batch_sizes
 
@@ -80,9 +80,10 @@ class ServeRequest:
     cuda_graph_batch_sizes: tuple[int, ...] | None = None
     """Engine: captured CUDA-graph batch sizes a decode-only iteration is padded up to (an engine profile's
     ``cuda_graph_batch_sizes``; :func:`flopwatt.perf.serving._graph_padding`); None = no padding."""
-    engine_memory: EngineMemory = EngineMemory(share=USABLE_MEMORY)
+    engine_memory: EngineMemory = EngineMemory()
     """Engine: what it keeps out of the KV cache (:mod:`flopwatt.perf.engine_memory`; an engine profile's memory
-    fields); the default lets weights and KV fill :data:`flopwatt.perf.serving.USABLE_MEMORY` of each device."""
+    fields); the default lets weights and KV fill the rule share of each device
+    (:data:`flopwatt.perf.engine_memory.USABLE_MEMORY`)."""
 
     @property
     def lengths(self) -> Lengths:

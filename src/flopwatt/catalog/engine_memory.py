@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from flopwatt.perf.engine_memory import EngineMemory
+from flopwatt.perf.engine_memory import USABLE_MEMORY, EngineMemory
 from flopwatt.specs import Accelerator
 from flopwatt.specs.engine import EngineProfile
 
@@ -21,14 +21,12 @@ def memory(profile: EngineProfile, *, limits: bool = True,
     """What ``profile`` keeps out of the KV cache on ``accelerator``, and the assumption line that says so:
 
     - SGLang's static fraction where the profile states it (:func:`_static_fraction`);
-    - else ``gpu_memory_utilization`` (or :data:`flopwatt.perf.serving.USABLE_MEMORY`, a rule) as the share
+    - else ``gpu_memory_utilization`` (or :data:`flopwatt.perf.engine_memory.USABLE_MEMORY`, a rule) as the share
       weights, activations and KV fill, less, with ``sampler_bytes_per_logit``, ``max_num_tokens`` and
       ``max_batch_size``, the activation peak of the start-up profile (vLLM V1).
 
     Both are the CUDA/ROCm code's: another vendor's device runs another worker, and keeps the plain share.
     ``limits=False`` (the run set its own token budget and batch, not known here): no profiled peak."""
-    from flopwatt.perf.serving import USABLE_MEMORY
-
     vendor = None if accelerator is None else accelerator.vendor
     gpu = vendor in GPU_WORKER_VENDORS
     share = profile.gpu_memory_utilization
@@ -38,11 +36,14 @@ def memory(profile: EngineProfile, *, limits: bool = True,
     static = profile.mem_fraction_static_by_tp is not None or profile.reserved_memory_by_device_memory is not None
     if static and gpu:
         return _static_fraction(profile, accelerator)
-    stated = (profile.sampler_bytes_per_logit is not None and profile.max_num_tokens is not None
-              and profile.max_batch_size is not None) or static
-    why = ("" if not stated else f" (the profile's rule is its GPU worker's; {vendor} devices run another)"
-           if not gpu else " (the run set its own token budget and batch)" if not limits else "")
-    if not stated or why:
+    profiled = (profile.sampler_bytes_per_logit is not None and profile.max_num_tokens is not None
+                and profile.max_batch_size is not None)
+    why = ""
+    if (profiled or static) and not gpu:
+        why = f" (the profile's rule is its GPU worker's; {vendor} devices run another)"
+    elif profiled and not limits:
+        why = " (the run set its own token budget and batch)"
+    if not profiled or why:
         line = f"engine memory: weights and KV fill {share:g} of each device ({how}); no activation peak counted{why}"
         return EngineMemory(share=share), line
     held = EngineMemory(share=share, profile_tokens=profile.max_num_tokens, profile_seqs=profile.max_batch_size,

@@ -296,9 +296,8 @@ def for_device(profile: EngineProfile, accelerator: Accelerator | None) -> tuple
     """``profile`` with the token budget and max batch its release sets on ``accelerator``: the reduced defaults
     on a CUDA/ROCm device under ``reduced_defaults_below_bytes`` or named in ``reduced_defaults_accelerators``
     (vLLM V1 on an A100 or a GPU under 70 GiB), else as it is; and the note that says so (empty: unchanged)."""
-    if accelerator is None or profile.reduced_max_num_tokens is None and profile.reduced_max_batch_size is None:
-        return profile, ""
-    if accelerator.vendor not in engine_memory.GPU_WORKER_VENDORS:
+    reduced = profile.reduced_max_num_tokens is not None or profile.reduced_max_batch_size is not None
+    if not reduced or accelerator is None or accelerator.vendor not in engine_memory.GPU_WORKER_VENDORS:
         return profile, ""
     below = profile.reduced_defaults_below_bytes
     small = below is not None and accelerator.hbm_bytes < below

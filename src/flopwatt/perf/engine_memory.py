@@ -1,6 +1,6 @@
 """How much of a device's memory a serving engine leaves for the KV cache (:class:`EngineMemory`).
 
-Two accountings, each read from an engine's own start-up code (catalog/engines.toml gives the source of every
+Three accountings, each read from an engine's own start-up code (catalog/engines.toml gives the source of every
 figure a profile sets):
 
 - ``share`` alone (the rule when a profile says nothing): the weights and the KV may fill ``share`` of the
@@ -24,6 +24,9 @@ import numpy as np
 
 from flopwatt.specs import ModelSpec
 
+USABLE_MEMORY = 0.9
+"""Share of device memory weights and KV may fill when no engine profile states its own rule (vLLM's default
+gpu_memory_utilization = 0.9; TensorRT-LLM's default kv_cache_free_gpu_mem_fraction is also 0.9)."""
 ACTIVATION_BYTES = 2.0
 """Bytes per activation element in the dummy step: bf16/fp16, the compute type of every profiled engine (FP8
 checkpoints keep bf16 activations between layers)."""
@@ -34,7 +37,7 @@ class EngineMemory:
     """What an engine keeps out of the KV cache: ``share`` of device memory it may fill at all, a fixed
     ``reserved_bytes`` per device, and (with ``profile_tokens``) the activation peak of its start-up profile."""
 
-    share: float = 0.9
+    share: float = USABLE_MEMORY
     share_by_tp: tuple[tuple[int, float], ...] | None = None
     """(smallest tp, share) steps, increasing in tp: a plan takes the share of the largest step its tp reaches
     (replaces ``share``)."""

@@ -45,9 +45,6 @@ BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 
 4-bit values (NVIDIA, "Introducing NVFP4 for Efficient and Accurate Low-Precision Inference", 2025);
 INT4 weight-only quantisation one FP16 scale per group of 128 (AWQ, Lin et al. MLSys 2024, group size
 128). FP8 uses per-tensor scales, a negligible overhead."""
-USABLE_MEMORY = 0.9
-"""Share of device memory a serving engine may fill (vLLM's default gpu_memory_utilization = 0.9;
-TensorRT-LLM's default kv_cache_free_gpu_mem_fraction is also 0.9)."""
 
 PREFILL_CHUNK_TOKENS = 8192
 """Tokens one iteration may carry when no engine profile says otherwise (TensorRT-LLM's default
@@ -81,9 +78,9 @@ class EngineIteration:
     graph_batch_sizes: tuple[int, ...] | None = None
     """Batch sizes of the captured CUDA graphs a decode-only iteration is padded up to (TensorRT-LLM
     ``cuda_graph_config`` with ``enable_padding``): :func:`_graph_padding`; None = no padding."""
-    memory: EngineMemory = EngineMemory(share=USABLE_MEMORY)
+    memory: EngineMemory = EngineMemory()
     """What the engine keeps out of the KV cache (:mod:`flopwatt.perf.engine_memory`); the default fills
-    :data:`USABLE_MEMORY` of the device with weights and KV."""
+    :data:`flopwatt.perf.engine_memory.USABLE_MEMORY` of the device with weights and KV."""
 
     def chunk(self, input_len: float) -> float:
         """Prompt tokens prefilled per iteration for a prompt of ``input_len`` tokens."""
