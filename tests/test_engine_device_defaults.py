@@ -60,3 +60,14 @@ def test_reduced_values_need_the_devices_they_apply_to():
     base = engine_profiles.get("vllm-0.9.2")
     with pytest.raises(InputError, match="reduced_max_num_tokens"):
         dataclasses.replace(base, reduced_defaults_below_bytes=None, reduced_defaults_accelerators=None)
+
+
+def test_the_default_engine_is_the_newest_profiled_vllm_release_with_every_field():
+    """DEFAULT_ENGINE's docstring: the newest profiled open-engine release whose source gives every field the model
+    reads. vLLM releases compare by their version numbers."""
+    fields = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill", "schedule_overlap")
+    releases = [p for p in engine_profiles.engines().values() if p.engine == "vllm"
+                and p.id not in engine_profiles.DEPLOYMENTS and p.release[0].isdigit()
+                and all(getattr(p, f) is not None for f in fields)]
+    newest = max(releases, key=lambda p: tuple(int(x) for x in p.release.split(".")))
+    assert engine_profiles.DEFAULT_ENGINE == newest.id

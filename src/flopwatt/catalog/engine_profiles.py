@@ -44,7 +44,7 @@ def engines() -> dict[str, EngineProfile]:
     return load(FILENAME)
 
 
-DEFAULT_ENGINE = "vllm-0.9.2"
+DEFAULT_ENGINE = "vllm-0.11.0"
 """The engine a serving estimate assumes when none is named: the newest profiled release of an open engine
 with every field the serving model reads given by its source (KV allocation, token budget, max batch,
 chunked prefill, schedule overlap)."""
