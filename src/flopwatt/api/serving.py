@@ -41,7 +41,7 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
     return moments.input_tokens, moments.output_tokens, moments
 
 
-def _weight_only(precision: str, acc, model, notes: Assumptions) -> None:
+def _weight_notes(precision: str, acc, model, notes: Assumptions) -> None:
     """Say how the weights are held (:func:`flopwatt.serve.weight_notes`)."""
     from flopwatt.serve import weight_notes
 
@@ -59,7 +59,7 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
                          "engine": "the newest profiled open engine whose source gives every field the model reads"})
     if req.kv_precision is None:
         notes.add("kv_precision: fp8 with quantised weights, else bf16 (rule)")
-    _weight_only(req.precision, system.accelerator, model, notes)
+    _weight_notes(req.precision, system.accelerator, model, notes)
     # the request's own tp/pp/ep win over a deployment profile's (engine_profiles.settings)
     engine = engine_profiles.settings(engine_profiles.get(engine_id), req.kv_admission, tp=req.tp, pp=req.pp,
                                       ep=req.ep, accelerator=system.accelerator)

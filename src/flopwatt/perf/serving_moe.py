@@ -77,13 +77,18 @@ def grouped_expert_time(rates: DeviceRates, touched: np.ndarray, rows: np.ndarra
     once, the efficiency read at the whole group's FLOPs (one launch)."""
     touched = np.asarray(touched, dtype=float)
     rows = np.asarray(rows, dtype=float)
-    per_expert = np.divide(rows, touched, out=np.zeros_like(rows), where=touched > 0)
-    padded = touched * np.ceil(per_expert / MOE_TILE_ROWS) * MOE_TILE_ROWS
+    padded = touched * np.ceil(rows_per_touched_expert(rows, touched) / MOE_TILE_ROWS) * MOE_TILE_ROWS
     time = np.zeros_like(rows)
     for n, k in shapes:
         nbytes = touched * n * k * weight_bytes + act_bytes * rows * (n + k)
         time = time + rates.gemm_time(2.0 * padded * n * k, nbytes, linear=True)
     return time
+
+
+def rows_per_touched_expert(rows, touched) -> np.ndarray:
+    """Rows each touched expert gets when ``rows`` split evenly over ``touched`` experts (0 where none is touched)."""
+    rows, touched = np.asarray(rows, dtype=float), np.asarray(touched, dtype=float)
+    return np.divide(rows, touched, out=np.zeros(np.broadcast(rows, touched).shape), where=touched > 0)
 
 
 def routed_expert_time(per_expert_s: np.ndarray, grouped_s: np.ndarray, rows_per_expert: np.ndarray) -> np.ndarray:

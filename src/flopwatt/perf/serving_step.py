@@ -144,7 +144,7 @@ def _routed_time(rates: DeviceRates, gemms: fl.Gemms, tokens: np.ndarray, weight
     routed = {name: gemms[name] for name in ROUTED_EXPERTS}
     per_expert, streamed = _gemm_group(routed, rates, tokens, weight_bytes, touched)
     grouped = serving_moe.grouped_expert_time(rates, experts_touched, rows, shapes, weight_bytes, ACT_BYTES)
-    rows_per_expert = np.divide(rows, experts_touched, out=np.zeros_like(grouped), where=experts_touched > 0)
+    rows_per_expert = serving_moe.rows_per_touched_expert(rows, experts_touched)
     return serving_moe.routed_expert_time(per_expert, grouped, rows_per_expert), streamed
 
 

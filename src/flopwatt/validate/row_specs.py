@@ -49,9 +49,8 @@ def _shaped_model(row: dict[str, str], notes: list[str]) -> ModelSpec:
     for key, value in shape.items():
         if value is None:
             shape[key] = getattr(known, key)
-    if known.head_dim is None and known.mla is None and shape["hidden"] % shape["heads"]:
-        raise Skip(f"head size hidden {shape['hidden']} / heads {shape['heads']} is not whole, and neither the row "
-                   f"nor catalog model {known.id} gives another")
+    if known.head_dim is None and known.mla is None:
+        _whole_head_size(shape, f"neither the row nor catalog model {known.id} gives another")
     moe = _moe(row, known)
     # the released checkpoint's expert width belongs to the catalog model's own experts only
     released = known.released_expert_weight_bytes if moe is not None and moe == known.moe else None
@@ -60,15 +59,20 @@ def _shaped_model(row: dict[str, str], notes: list[str]) -> ModelSpec:
                      moe=moe, mla=known.mla, dropout=known.dropout, released_expert_weight_bytes=released, **shape)
 
 
+def _whole_head_size(shape: dict, why: str) -> None:
+    """Skip a row whose head size, hidden / heads, is not whole (``why``: why nothing gives another)."""
+    if shape["hidden"] % shape["heads"]:
+        raise Skip(f"head size hidden {shape['hidden']} / heads {shape['heads']} is not whole: {why}")
+
+
 def _unknown_model(row: dict[str, str], shape: dict, notes: list[str]) -> ModelSpec:
     missing = [k for k, v in shape.items() if v is None]
     params_b = _float(row, "params_b")
     if missing or params_b is None:
         what = missing[0] if missing else "params_b"
         raise Skip(f"model {row['model']!r} is not in the catalog and the row lacks {what}")
-    if shape["hidden"] % shape["heads"]:  # DATASET.md: head size is hidden / heads; no column gives another
-        raise Skip(f"model {row['model']!r} is not in the catalog and its head size, hidden {shape['hidden']} / heads "
-                   f"{shape['heads']}, is not whole (no column gives another)")
+    # DATASET.md: head size is hidden / heads; no column gives another
+    _whole_head_size(shape, f"model {row['model']!r} is not in the catalog and no column gives another")
     candidates = [ModelSpec(id=row["id"], name=row["model"], mlp=mlp, source=row["source"], retrieved="n/a",
                             position="learned", tied_embeddings=tied, moe=_moe(row, None), **shape)
                   for mlp in ("gelu", "swiglu") for tied in (True, False)]
