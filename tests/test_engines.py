@@ -290,3 +290,14 @@ def test_prompts_run_alone_cost_a_memory_bound_decode_batch_their_own_pass():
     tight = {**knobs, "tpot_slo_s": 0.02, "ttft_slo_s": 1.0, "slo_percentile": 99.0}
     assert (estimate_serving(_core(**tight, prefill_alone=True))["metrics"]["output_tokens_per_s"]
             < estimate_serving(_core(**tight))["metrics"]["output_tokens_per_s"])
+
+
+def test_a_benchmark_prompt_count_is_read_from_the_releases_own_client():
+    """benchmark_prompts (the length of a benchmark run whose source does not say) only where the release ships a
+    benchmark client whose --num-prompts default its source cites; vLLM 0.6.0's wheel has none."""
+    table = engine_catalog.engines()
+    given_ = {k for k, p in table.items() if p.benchmark_prompts is not None}
+    assert given_ == {"vllm-0.8.0", "vllm-0.9.2", "vllm-0.11.0", "sglang-0.4.0", "sglang-0.4.9"}
+    assert all("--num-prompts default 1000" in table[k].source for k in given_)
+    assert engine_catalog.settings(table["vllm-0.11.0"]).benchmark_prompts == 1000
+    assert "benchmark_prompts" not in engine_catalog.settings(table["vllm-0.11.0"]).knobs()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from flopwatt.validate import conventions as conv
@@ -103,3 +104,17 @@ def test_an_output_above_its_request_sets_cap_skips_instead_of_ending_the_run():
     row = _open_engine_row(id="ZZL-06", model="Llama 2 70B", input_len="", output_len="2000")
     (skip,) = validate([row])["summary"]["skipped"]
     assert "generation cap" in skip["reason"]
+
+
+def test_a_max_load_row_is_a_run_of_the_engine_clients_default_prompts():
+    """DATASET.md's max_load (unbounded request rate) is a finite run sent at once: with no prompt count in the
+    schema, the default engine's benchmark client default (1000, engines.toml benchmark_prompts) is taken and
+    said; fixed lengths at the row's means leave only the last, part-full wave below the steady state. A server
+    row keeps the steady state."""
+    row = validate([_open_engine_row(micro_batch="64")])["rows"][0]
+    assert any("a benchmark run of 1000 prompts sent at once" in n for n in row["assumptions"])
+    waves = 1000 / 64  # 15 full waves of 64, then 40 sequences
+    steady = validate([_open_engine_row(micro_batch="64", scenario="server")])["rows"][0]
+    assert not any("benchmark run" in n for n in steady["assumptions"])
+    assert row["predicted"] < steady["predicted"]
+    assert row["predicted"] > steady["predicted"] * waves / np.ceil(waves)

@@ -78,11 +78,19 @@ def _one_text(req: ServeRequest, result) -> str:
         f"output tokens/s {m['output_tokens_per_s']:,.0f} ({m['tokens_per_s_per_device']:,.0f} per device); "
         f"TPOT {m['tpot_s'] * 1e3:.1f} ms; TTFT {m['ttft_s']:.3f} s (p{req.slo_percentile:g}: "
         f"{m['tpot_slo_percentile_s'] * 1e3:.1f} ms, {m['ttft_slo_percentile_s']:.3f} s)",
-        *_queue_line(m, req.slo_percentile),
+        *_queue_line(m, req.slo_percentile), *_run_line(m, req),
         f"per output token: {_text(m['joules_per_output_token'], '{:.3f} J')} at the facility; "
         f"{_usd_text(m)} and "
         f"{_text(m['gco2e_per_million_output_tokens'], '{:,.0f} gCO2e')} per million",
         *(_colocated_line(out) if "prefill" in p else []), *notes(result)])
+
+
+def _run_line(m: dict, req: ServeRequest) -> list[str]:
+    """A finite run's throughput against its steady state (none for an endless stream)."""
+    if "run_share" not in m:
+        return []
+    return [f"whole run of {req.prompts:,} prompts: {m['run_share']:.1%} of the steady state's "
+            f"{m['steady_output_tokens_per_s']:,.0f} output tokens/s (the last sequences drain at smaller batches)"]
 
 
 def _usd_text(m: dict) -> str:

@@ -18,7 +18,7 @@ from flopwatt.energy.power_cap import clock_ratio
 from flopwatt.errors import InputError
 from flopwatt.footprint import Setting, default_setting
 from flopwatt.perf import collectives as coll
-from flopwatt.perf import reasons, serving_ep
+from flopwatt.perf import reasons, serving_ep, serving_run
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.disaggregated import DisaggHardware, DisaggPlans, evaluate_disaggregated
 from flopwatt.perf.serving import BYTES, REASONS, ServingHardware, ServingPlans, Slo, evaluate_serving
@@ -195,6 +195,8 @@ def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
     hardware, element_bytes, slo = _setup(req)
     result = evaluate_serving(model, hardware, req.devices, plans, lengths=req.lengths,
                               element_bytes=element_bytes, slo=slo, engine=req.engine)
+    if req.prompts is not None:
+        _whole_run(req, hardware, plans, element_bytes, result)
     score = np.where(result.feasible, result.metrics["output_tokens_per_s"], -np.inf)
     if not len(score) or not np.isfinite(score).any():
         raise NoFeasiblePlan(_nothing_feasible(result), reasons.counts(REASONS, result.reason))
@@ -207,6 +209,38 @@ def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
                      "expert_link": _expert_link(req, int(plans.tp[i]), int(plans.ep[i])),
                      "all_to_all_overlap": bool(plans.overlap[i])}, "metrics": m,
             "plans_evaluated": int(len(plans.tp)), "feasible": int(result.feasible.sum())}
+
+
+def _whole_run(req: ServeRequest, hardware: ServingHardware, plans: ServingPlans, element_bytes: tuple[float, float],
+               result) -> None:
+    """Throughput over a whole run of ``req.prompts`` sent at once, its drain included
+    (:mod:`flopwatt.perf.serving_run`), in place of the steady state's, for every feasible plan; the steady state
+    stays as ``steady_output_tokens_per_s``. Prompts are split evenly over the replicas; each step of the drain
+    is costed at the plan's own cycle at its batch."""
+    m = result.metrics
+    m["steady_output_tokens_per_s"] = m["output_tokens_per_s"].copy()
+    m["run_share"] = np.ones_like(m["output_tokens_per_s"])
+    ok = np.flatnonzero(result.feasible)
+    if not len(ok):
+        return
+    ep = np.ones(len(ok)) if plans.ep is None else plans.ep[ok]
+    slots = plans.batch[ok].astype(float)
+    levels = serving_run.batch_levels(slots, ep * plans.pp[ok])
+    k = serving_run.LEVELS
+    at = ServingPlans(tp=np.repeat(plans.tp[ok], k), pp=np.repeat(plans.pp[ok], k), batch=levels.ravel(),
+                      ep=None if plans.ep is None else np.repeat(plans.ep[ok], k),
+                      overlap=None if plans.overlap is None else np.repeat(plans.overlap[ok], k))
+    cycles = evaluate_serving(req.model, hardware, req.devices, at, lengths=req.lengths, element_bytes=element_bytes,
+                              engine=req.engine).metrics["tpot_s"].reshape(len(ok), k)
+    lengths = req.lengths
+    replicas = m["replicas"][ok]
+    rate = replicas * serving_run.run_tokens_per_s(lengths.output_tokens, lengths.output_cv(),
+                                                   lengths.max_output_tokens, req.prompts / replicas, slots, levels,
+                                                   cycles)
+    share = rate / m["output_tokens_per_s"][ok]
+    for name in ("output_tokens_per_s", "tokens_per_s_per_device", "input_tokens_per_s", "total_tokens_per_s"):
+        m[name][ok] *= share
+    m["run_share"][ok] = share
 
 
 def _expert_link(req: ServeRequest, tp: int, ep: int) -> str | None:

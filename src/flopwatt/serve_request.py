@@ -80,6 +80,10 @@ class ServeRequest:
     cuda_graph_batch_sizes: tuple[int, ...] | None = None
     """Engine: captured CUDA-graph batch sizes a decode-only iteration is padded up to (an engine profile's
     ``cuda_graph_batch_sizes``; :func:`flopwatt.perf.serving._graph_padding`); None = no padding."""
+    prompts: int | None = None
+    """A finite run: this many prompts sent at once (a benchmark at request rate inf, an offline batch); the
+    throughput is that of the whole run, its drain included (:mod:`flopwatt.perf.serving_run`). None = an endless
+    stream at full load (the steady state)."""
     engine_memory: EngineMemory = EngineMemory()
     """Engine: what it keeps out of the KV cache (:mod:`flopwatt.perf.engine_memory`; an engine profile's memory
     fields); the default lets weights and KV fill the rule share of each device
@@ -124,6 +128,19 @@ class ServeRequest:
         self._check_overlap()
         if self.disaggregate:
             self._check_split()
+        self._check_prompts()
+
+    def _check_prompts(self) -> None:
+        if self.prompts is None:
+            return
+        if not (isinstance(self.prompts, int) and self.prompts >= 1):
+            raise InputError("--prompts", "a positive whole number of prompts (or none)", self.prompts)
+        if self.disaggregate:
+            raise InputError("--prompts", "a colocated run (a finite run is costed on colocated plans only)",
+                             self.prompts)
+        if self.ttft_slo_s is not None or self.tpot_slo_s is not None:
+            raise InputError("--prompts", "no TTFT/TPOT target: a finite run sends every prompt at once, the targets "
+                             "are for a steady stream", self.prompts)
 
     def _check_engine(self) -> None:
         for name in ("prefill_chunk_tokens", "max_tokens_per_iteration", "max_batch", "max_replica_batch"):

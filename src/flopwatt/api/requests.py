@@ -143,6 +143,10 @@ class ServeRequest(SiteSettings):
         "share of each device's memory the engine may fill: weights, start-up activation peak and KV where the engine "
         "profiles its peak (vLLM --gpu-memory-utilization), else weights and KV (SGLang --mem-fraction-static); "
         "default: the engine profile's"))
+    prompts: f.Sequences | None = Field(None, description=(
+        "a finite run: prompts sent at once (a benchmark at request rate inf, e.g. vLLM/SGLang --num-prompts, or "
+        "an offline batch); throughput over the whole run, the last sequences' drain included; default: an endless "
+        "stream at full load (steady state)"))
     kv_admission: Literal["reserve", "on-demand"] | None = Field(None, description=(
         "reserve KV for prompt + output at admission (TensorRT-LLM default) or grow it (vLLM); default: "
         "the engine's"))

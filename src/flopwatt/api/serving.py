@@ -74,10 +74,15 @@ def _core(req: ServeRequest, accelerator: str, devices: int, engine_id: str, not
         knobs["engine_memory"] = engine_memory.asked_share(engine.engine_memory, req.gpu_memory_utilization)
         notes.add(f"engine memory share: {req.gpu_memory_utilization:g} of each device (asked; replaces the profile's "
                   "share and any reserve)")
+    if req.prompts is not None:
+        cv = 0.0 if moments is None else moments.output_cv()
+        notes.add(f"finite run: {req.prompts} prompts sent at once, split evenly over the replicas; throughput over "
+                  f"the whole run, the drain of its last sequences included, output lengths gamma with CV {cv:.2f} "
+                  "(flopwatt.perf.serving_run)")
     try:
         return CoreServeRequest(
             model=model, system=system, devices=devices, input_len=input_len, output_len=output_len,
-            length_moments=moments, precision=req.precision, kv_precision=req.kv_precision,
+            length_moments=moments, precision=req.precision, kv_precision=req.kv_precision, prompts=req.prompts,
             ttft_slo_s=req.ttft_slo_s, tpot_slo_s=req.tpot_slo_s, overlap=req.overlap_all_to_all,
             slo_percentile=req.slo_percentile, disaggregate=req.disaggregate or req.prefill_devices is not None,
             prefill_devices=req.prefill_devices, power_cap_w=req.power_cap_w, **knobs)

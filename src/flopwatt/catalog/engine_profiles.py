@@ -69,7 +69,7 @@ def get(engine_id: str) -> EngineProfile:
 # whose source states graph sizes with padding on give it), so a release without a profile is never padded.
 AGREED = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill", "cuda_graphs", "schedule_overlap",
           "per_iteration_overhead_s", "sampling_overhead_s", "attention_kernel", "gpu_memory_utilization",
-          "sampler_bytes_per_logit")
+          "sampler_bytes_per_logit", "benchmark_prompts")
 
 
 DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02", "trtllm-perf-overview-v1.0-dense",
@@ -151,6 +151,8 @@ class EngineSettings:
     notes: tuple[str, ...]
     profile_id: str = ""
     from_profile: tuple[str, ...] = ()
+    benchmark_prompts: int | None = None
+    """The profile's benchmark client's default prompt count (not a knob: a run's length, for validation)."""
     """The plan degrees (tp, pp, ep) whose value came from the profile, not the request."""
 
     def knobs(self) -> dict[str, Any]:
@@ -167,7 +169,7 @@ class EngineSettings:
                           f"{knob}={getattr(self, knob)}; give {exc.field} to override it)", exc.got)
 
 
-_NOT_KNOBS = frozenset({"notes", "profile_id", "from_profile"})
+_NOT_KNOBS = frozenset({"notes", "profile_id", "from_profile", "benchmark_prompts"})
 
 PLAN_FIELDS = {"tp": "tensor_parallel_size", "pp": "pipeline_parallel_size", "ep": "expert_parallel_size"}
 """Plan degree of :class:`flopwatt.serve.ServeRequest` -> the profile field that states it."""
@@ -288,8 +290,8 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     return EngineSettings(kv_reserve=kv == "reserve", prefill_chunk_tokens=chunk, max_tokens_per_iteration=budget,
                           max_batch=batch, iteration_overhead_s=float(overhead), overhead_hidden=hidden,
                           prefill_alone=alone, cuda_graph_batch_sizes=graphs, engine_memory=held, **plan,
-                          notes=tuple(notes),
-                          profile_id=profile.id, from_profile=taken)
+                          notes=tuple(notes), profile_id=profile.id, from_profile=taken,
+                          benchmark_prompts=profile.benchmark_prompts)
 
 
 def for_device(profile: EngineProfile, accelerator: Accelerator | None) -> tuple[EngineProfile, str]:

@@ -184,6 +184,9 @@ class EngineProfile:
     last row whose bound the device's memory reaches applies."""
     attention_kernel: str | None = None
     """Default attention kernel family (e.g. flashinfer, flash-attention-3)."""
+    benchmark_prompts: int | None = None
+    """Prompts the release's own benchmark client sends by default (vLLM's and SGLang's ``--num-prompts``): the
+    length of a benchmark run whose source does not say (:mod:`flopwatt.perf.serving_run`)."""
     tensor_parallel_size: int | None = None
     """Deployments only: the engine's tensor-parallel degree as the run's config sets it (TensorRT-LLM
     tensor_parallelism, vLLM tensor_parallel_size, SGLang --tp-size). With ``attention_data_parallel`` its
@@ -210,6 +213,7 @@ class EngineProfile:
             one_of(owner, "kv_allocation", self.kv_allocation, KV_ALLOCATIONS)
         positive_int(owner, "max_num_tokens", self.max_num_tokens, allow_none=True)
         positive_int(owner, "max_batch_size", self.max_batch_size, allow_none=True)
+        positive_int(owner, "benchmark_prompts", self.benchmark_prompts, allow_none=True)
         for name in ("chunked_prefill", "cuda_graphs", "schedule_overlap"):
             _flag(owner, name, getattr(self, name))
         object.__setattr__(self, "cuda_graph_batch_sizes", graph_batch_sizes(

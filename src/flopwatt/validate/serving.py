@@ -87,17 +87,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     if devices is None or out_len is None:
         raise Skip("device count or mean output length not published")
     model = _model(row, notes)
-    in_len, moments, dataset = _input_lengths(row, model, out_len, notes)
-    cap, whose = convention.max_output_tokens, "conventions max_output_tokens"
-    if cap is None and dataset is not None and dataset.max_output_tokens is not None:
-        cap, whose = dataset.max_output_tokens, f"the benchmark's cap, datasets.toml {dataset.id}"
-    if cap is not None and cap < out_len:
-        raise Skip(f"mean output {out_len:g} tokens above the {cap} generation cap of {whose}: not that benchmark's "
-                   "request set")
-    if cap is not None:
-        moments = dataclasses.replace(moments or Lengths(in_len, out_len), max_output_tokens=cap)
-        notes.append(f"each request capped at {cap} generated tokens ({whose}): a reserving engine holds KV for "
-                     "the cap")
+    in_len, moments = _capped_lengths(row, model, out_len, convention, notes)
     if convention.attention_dp:
         notes.append(f"attention data-parallel (conventions attention_dp): the source's tp {_int(row, 'tp')} ranks "
                      "are attention groups of tp 1 sharing the experts")
@@ -108,6 +98,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     if not row["precision"].strip():
         notes.append("precision not published: bf16 (rule)")
     load = _replica_load(row, notes)
+    prompts = _run_prompts(row, engine, convention.phase, notes)
     notes.extend(weight_notes(model, precision, system.accelerator))
     try:
         request = ServeRequest(model=model, system=system, devices=devices, input_len=in_len,
@@ -116,7 +107,8 @@ def _infer_row(row: dict[str, str]) -> RowResult:
                                ttft_slo_s=_float(row, "ttft_p99_s") if server else None,
                                tpot_slo_s=_float(row, "tpot_p99_s") if server else None,
                                slo_percentile=99.0 if server else 50.0, length_moments=moments,
-                               power_cap_w=_power_limit(row), max_replica_batch=load, **engine.knobs())
+                               power_cap_w=_power_limit(row), max_replica_batch=load, prompts=prompts,
+                               **engine.knobs())
     except InputError as exc:
         knob = exc.field.removeprefix("--")
         if knob in ("tp", "pp", "ep") and knob not in engine.from_profile:  # the row's own degree
@@ -132,6 +124,24 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     return RowResult(row["id"], row["metric"], _measured(row), predicted, best["plan"], notes)
 
 
+def _capped_lengths(row: dict[str, str], model: ModelSpec, out_len: float, convention,
+                    notes: list[str]) -> tuple[float, Lengths | None]:
+    """The row's mean prompt length and length spread (:func:`_input_lengths`), each request's output capped
+    where conventions.toml or the benchmark's request set gives a generation cap."""
+    in_len, moments, dataset = _input_lengths(row, model, out_len, notes)
+    cap, whose = convention.max_output_tokens, "conventions max_output_tokens"
+    if cap is None and dataset is not None and dataset.max_output_tokens is not None:
+        cap, whose = dataset.max_output_tokens, f"the benchmark's cap, datasets.toml {dataset.id}"
+    if cap is not None and cap < out_len:
+        raise Skip(f"mean output {out_len:g} tokens above the {cap} generation cap of {whose}: not that benchmark's "
+                   "request set")
+    if cap is not None:
+        moments = dataclasses.replace(moments or Lengths(in_len, out_len), max_output_tokens=cap)
+        notes.append(f"each request capped at {cap} generated tokens ({whose}): a reserving engine holds KV for "
+                     "the cap")
+    return in_len, moments
+
+
 def _replica_load(row: dict[str, str], notes: list[str]) -> int | None:
     """A serving row's ``micro_batch``: the sequences one model replica runs at once (DATASET.md: "Sequences per
     micro-batch per model replica or device"), e.g. a fixed-concurrency benchmark's load per replica. The batch
@@ -141,6 +151,23 @@ def _replica_load(row: dict[str, str], notes: list[str]) -> int | None:
         notes.append(f"published micro_batch {load}: at most {load} sequences in flight per replica, the batch held "
                      "there (rule)")
     return load
+
+
+def _run_prompts(row: dict[str, str], engine, phase: str | None, notes: list[str]) -> int | None:
+    """A ``max_load`` row (DATASET.md: unbounded request rate) is a benchmark run of a finite set of prompts sent
+    at once, its throughput that of the whole run (:mod:`flopwatt.perf.serving_run`). The schema has no prompt
+    count: the engine profile's benchmark client default is taken (vLLM's and SGLang's ``--num-prompts``, a stated
+    rule); a profile without one, and a prefill or decode pool measured alone, keep the steady state."""
+    if row["scenario"].strip().lower() != "max_load" or phase is not None:
+        return None
+    if engine.benchmark_prompts is None:
+        notes.append(f"max_load: {engine.profile_id} gives no benchmark prompt count, so the run is taken at its "
+                     "steady state (rule)")
+        return None
+    notes.append(f"max_load: a benchmark run of {engine.benchmark_prompts} prompts sent at once (prompt count not "
+                 f"published: the default --num-prompts of {engine.profile_id}'s benchmark client; rule), throughput "
+                 "over the whole run, its drain included")
+    return engine.benchmark_prompts
 
 
 def _plan_tp_ep(row: dict[str, str], devices: int | None, tp: int | None,
