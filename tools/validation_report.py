@@ -44,6 +44,8 @@ SETS = (  # (file under validation/, --kind or None, what it is)
     ("infer_heldout11.csv", None, "eleventh serving held-out set, MoE at fixed load (SPLIT_infer.md; run once)"),
     ("infer_heldout12.csv", None, "twelfth serving held-out set, open engines at full and high fixed load "
                             "(SPLIT_infer.md; run once)"),
+    ("infer_heldout13.csv", None, "thirteenth serving held-out set, vLLM builds on MI300X at one batch, offline "
+                            "and fixed load (SPLIT_infer.md; run once)"),
     ("strong_scaling.csv", None, "MegaScale Table 2 strong scaling (held out as a whole)"),
 )
 
