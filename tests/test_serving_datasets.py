@@ -54,3 +54,39 @@ def test_gpt_oss_set_is_the_performance_set_of_the_reference():
     cv = math.sqrt(e.mean_output_sq_tokens2 / e.mean_output_tokens ** 2 - 1)
     assert cv == pytest.approx(288.72 / 1373.90, rel=1e-4)
     assert e.mean_input_sq_tokens2 is None and e.mean_input_output_tokens2 is None  # not published: unknown
+
+
+def test_serve_takes_a_catalog_request_set_with_its_spread_and_cap():
+    """api.serve(dataset=...): the set's mean prompt, its output CV and cap; output_len rescales the outputs to a
+    generated mean; with a finite run the spread lengthens the drain (whole run below the steady state)."""
+    from flopwatt import api
+
+    base = dict(model="llama2-70b", accelerator="h100-sxm5-80gb", devices=8, dataset="mlperf-llama2-70b-openorca")
+    out = api.serve(api.ServeRequest(**base, output_len=294.45))
+    entry = catalog.serving_datasets()["mlperf-llama2-70b-openorca"]
+    assert out.inputs["input_len"] == pytest.approx(entry.mean_input_tokens)
+    assert out.inputs["output_len"] == pytest.approx(294.45)
+    cv = math.sqrt(entry.mean_output_sq_tokens2 / entry.mean_output_tokens ** 2 - 1)
+    assert out.details["lengths"]["output_cv"] == pytest.approx(cv)
+    run = api.serve(api.ServeRequest(**base, output_len=294.45, prompts=3000))
+    assert run.metrics["run_share"] < 0.95
+    assert run.metrics["output_tokens_per_s"] < out.metrics["output_tokens_per_s"]
+
+
+@pytest.mark.parametrize("extra, field", [({"dataset": "no-such-set"}, "dataset"),
+                                          ({"input_len": 100.0}, "dataset"),
+                                          ({"output_len": 5000.0}, "output_len")])
+def test_a_request_set_used_wrongly_is_one_input_error(extra, field):
+    from flopwatt import api
+    from flopwatt.errors import InputError
+
+    req = {"model": "llama2-70b", "accelerator": "h100-sxm5-80gb", "devices": 8,
+           "dataset": "mlperf-llama2-70b-openorca", **extra}
+    with pytest.raises(InputError) as err:
+        api.serve(api.ServeRequest(**req))
+    assert err.value.field == field
+
+
+def test_catalog_lists_request_sets_as_a_kind():
+    assert "datasets" in catalog.KINDS
+    assert catalog.get("datasets", "mlperf-mixtral-8x7b").max_output_tokens == 1024

@@ -125,6 +125,9 @@ class ServeRequest(SiteSettings):
     lengths_from: str | None = Field(None, max_length=4096, description=(
         "a request trace (Azure LLM schema TIMESTAMP,ContextTokens,GeneratedTokens): means and spread of its "
         "lengths instead of input_len/output_len"), json_schema_extra={CLI_ONLY: True})
+    dataset: f.CatalogId | None = Field(None, description=(
+        "a request set of the catalog (flopwatt catalog datasets): its mean prompt length, length spread and "
+        "generation cap; output_len, if given, rescales its outputs to that generated mean"))
     precision: f.ServePrecision = Field(f.DEFAULTS["serve.precision"], description="weight/compute precision")
     kv_precision: f.ServePrecision | None = Field(None, description="KV-cache precision (default: fp8 with "
                                                   "quantised weights, else bf16)")

@@ -23,11 +23,13 @@ from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
 
 
 def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object]:
-    """(mean input, mean output, moments or None) from the request or a request trace."""
+    """(mean input, mean output, moments or None) from the request, a catalog request set or a request trace."""
+    if req.dataset is not None:
+        return _dataset_lengths(req)
     if req.lengths_from is None:
         for name, value in (("input_len", req.input_len), ("output_len", req.output_len)):
             if value is None:
-                raise InputError(name, "a mean token count (or lengths_from TRACE.csv)")
+                raise InputError(name, "a mean token count (or lengths_from TRACE.csv, or a dataset)")
         return req.input_len, req.output_len, None
     if not allow_files:
         raise InputError("lengths_from", "no file path here (give input_len and output_len)", req.lengths_from)
@@ -38,6 +40,25 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
 
     trace = load_azure_llm(Path(req.lengths_from))
     moments = Lengths.from_samples(trace.input_tokens, trace.output_tokens)
+    return moments.input_tokens, moments.output_tokens, moments
+
+
+def _dataset_lengths(req: ServeRequest) -> tuple[float, float, object]:
+    """A catalog request set's lengths (:meth:`flopwatt.perf.lengths.Lengths.from_dataset`), its outputs at
+    ``output_len`` where given; a prompt length or a trace beside it is an error (one source of lengths)."""
+    from flopwatt.perf.lengths import Lengths
+
+    if req.lengths_from is not None or req.input_len is not None:
+        raise InputError("dataset", "the request set's own prompt lengths: no input_len or lengths_from beside it",
+                         req.dataset)
+    table = catalog.serving_datasets()
+    if req.dataset not in table:
+        raise unknown_id("dataset", req.dataset, table)
+    dataset = table[req.dataset]
+    cap = dataset.max_output_tokens
+    if req.output_len is not None and cap is not None and req.output_len > cap:
+        raise InputError("output_len", f"at most the {cap} generated tokens {dataset.id} allows", req.output_len)
+    moments = Lengths.from_dataset(dataset, req.output_len)
     return moments.input_tokens, moments.output_tokens, moments
 
 

@@ -26,7 +26,7 @@ from flopwatt.specs.network import Medium, Nic, Switch
 from flopwatt.specs.site import Cooling, Site
 from flopwatt.specs.workload import PowerLimit, ServingDataset
 
-KINDS = ("accelerators", "systems", "models", "stacks", "sites", "cooling", "engines")
+KINDS = ("accelerators", "systems", "models", "stacks", "sites", "cooling", "engines", "datasets")
 
 
 BUILTIN_DIR = Path(__file__).parent
@@ -287,6 +287,11 @@ def serving_datasets() -> dict[str, ServingDataset]:
                   prepare=lambda v: _tuples(v, "keywords"))
 
 
+def datasets() -> dict[str, ServingDataset]:
+    """The request sets as a catalog kind (``flopwatt catalog datasets``)."""
+    return serving_datasets()
+
+
 def serving_dataset(suite: str, model_id: str) -> ServingDataset | None:
     """The request set a benchmark suite serves a catalog model with (datasets.toml ``suite`` and ``model``)."""
     return next((d for d in serving_datasets().values() if d.suite == suite and d.model == model_id), None)
@@ -358,7 +363,7 @@ def clear_caches() -> None:
 def get(kind: str, entry_id: str) -> Any:
     """Look up one entry; unknown ids raise InputError with the closest known ids."""
     table = {"accelerators": accelerators, "systems": systems, "models": models, "stacks": stacks,
-             "sites": sites, "cooling": cooling, "engines": engines}
+             "sites": sites, "cooling": cooling, "engines": engines, "datasets": serving_datasets}
     if kind not in table:
         raise InputError("catalog kind", f"one of {', '.join(KINDS)}", kind)
     entries = table[kind]()

@@ -78,6 +78,16 @@ class Lengths:
         return cls(float(i.mean()), float(o.mean()), float((o * o).mean()), float((i * o).mean()),
                    float((i * i).mean()))
 
+    @classmethod
+    def from_dataset(cls, dataset, output_tokens: float | None = None) -> Lengths:
+        """A catalog request set's moments (:class:`flopwatt.specs.workload.ServingDataset`; a moment it does not
+        give stays None) with its generation cap, the outputs rescaled to ``output_tokens`` where given (the set
+        records reference answers; generation keeps their coefficient of variation: an assumption)."""
+        sampled = cls(dataset.mean_input_tokens, dataset.mean_output_tokens, dataset.mean_output_sq_tokens2,
+                      dataset.mean_input_output_tokens2, dataset.mean_input_sq_tokens2,
+                      max_output_tokens=dataset.max_output_tokens)
+        return sampled if output_tokens is None else sampled.with_output_mean(output_tokens)
+
     def prompt_tokens_per_output_token(self) -> float:
         """Prompt tokens prefilled per generated token in the steady state (Little's law: E[in] / E[o]); none
         for ``prefilled`` requests."""

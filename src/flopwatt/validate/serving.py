@@ -223,10 +223,9 @@ def _power_limit(row: dict[str, str]) -> float | None:
 
 
 def _dataset_lengths(dataset, output_len: float) -> Lengths | None:
-    """The request set's length spread, its outputs scaled to the row's generated mean (the dataset
-    records reference answers; generation keeps their coefficient of variation: an assumption)."""
+    """The request set's length spread, its outputs scaled to the row's generated mean
+    (:meth:`flopwatt.perf.lengths.Lengths.from_dataset`; the cap is applied by :func:`_capped_lengths`); None
+    where the set gives no output spread (the row's requests are then all-mean)."""
     if dataset.mean_output_sq_tokens2 is None:
         return None
-    sampled = Lengths(dataset.mean_input_tokens, dataset.mean_output_tokens, dataset.mean_output_sq_tokens2,
-                      dataset.mean_input_output_tokens2, dataset.mean_input_sq_tokens2)
-    return sampled.with_output_mean(output_len)
+    return dataclasses.replace(Lengths.from_dataset(dataset), max_output_tokens=None).with_output_mean(output_len)
