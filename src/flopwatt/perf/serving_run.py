@@ -143,7 +143,7 @@ def run_tokens_per_s(mean_tokens: float, cv: float, cap_tokens: float | None, pr
         busy, runs = occupancy(pmf, renewal_function(pmf, GRID_POINTS), followed, b)
         on = runs > 1e-12
         batch = busy[on] / runs[on]
-        cycle = np.stack([np.interp(np.log(batch), np.log(levels[r]), cycles_s[r]) for r in rows])
+        cycle = np.stack([np.interp(batch, levels[r], cycles_s[r]) for r in rows])
         ahead = (n - followed) * float((pmf * np.arange(len(pmf))).sum())  # tokens / step of the earlier prompts
         time_per_step = (cycle * runs[on][None, :]).sum(axis=1) + ahead / b * cycles_s[rows, -1]
         rate[rows] = (busy.sum() + ahead) / time_per_step
