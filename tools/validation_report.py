@@ -46,6 +46,8 @@ SETS = (  # (file under validation/, --kind or None, what it is)
                             "(SPLIT_infer.md; run once)"),
     ("infer_heldout13.csv", None, "thirteenth serving held-out set, vLLM builds on MI300X at one batch, offline "
                             "and fixed load (SPLIT_infer.md; run once)"),
+    ("infer_heldout14.csv", None, "fourteenth serving held-out set, vLLM and SGLang on NVIDIA at full load, fixed "
+                            "load and one batch (SPLIT_infer.md; run once)"),
     ("strong_scaling.csv", None, "MegaScale Table 2 strong scaling (held out as a whole)"),
 )
 
