@@ -26,6 +26,7 @@ rate, before the part the grid follows.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 
@@ -79,10 +80,11 @@ def length_pmf(mean_tokens: float, cv: float, step_tokens: float, cap_tokens: fl
 
 
 def longest_tokens(mean_tokens: float, cv: float) -> float:
-    """An output length beyond which less than TAIL_PROBABILITY of requests go (Wilson-Hilferty's gamma quantile
-    at z = 4.8, pushed out by a quarter for the approximation's error at small shapes)."""
+    """An output length beyond which less than TAIL_PROBABILITY of requests go (Wilson-Hilferty's gamma quantile,
+    pushed out by a quarter for the approximation's error at small shapes)."""
     a = cv * cv / 9.0
-    return 1.25 * mean_tokens * max(1.0 - a + 4.8 * np.sqrt(a), 1.0) ** 3
+    z = NormalDist().inv_cdf(1.0 - TAIL_PROBABILITY)
+    return 1.25 * mean_tokens * max(1.0 - a + z * np.sqrt(a), 1.0) ** 3
 
 
 def renewal_function(pmf: np.ndarray, points: int) -> np.ndarray:
