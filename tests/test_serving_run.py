@@ -114,3 +114,18 @@ def test_bad_prompts_are_one_line_naming_the_field(kw, expected):
     with pytest.raises(InputError, match=expected) as err:
         _request(**kw)
     assert err.value.field == "--prompts"
+
+
+def test_an_output_spread_lengthens_a_finite_runs_drain():
+    """api.serve(output_cv=...): the generated lengths spread around output_len (gamma); with prompts, a wider
+    spread leaves a longer tail at small batches, so the whole run's share of its steady state falls."""
+    from flopwatt import api
+
+    base = dict(model="llama3.1-8b", accelerator="h100-sxm5-80gb", devices=1, input_len=217.0, output_len=200.0,
+                prompts=1000)
+    fixed, spread = (api.serve(api.ServeRequest(**base, output_cv=cv)) for cv in (0.0, 1.0))
+    assert spread.details["lengths"]["output_cv"] == pytest.approx(1.0)
+    assert spread.metrics["run_share"] < fixed.metrics["run_share"] - 0.1
+    with pytest.raises(InputError) as err:
+        api.serve(api.ServeRequest(model="llama2-70b", dataset="mlperf-llama2-70b-openorca", output_cv=0.5))
+    assert err.value.field == "output_cv"

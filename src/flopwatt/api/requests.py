@@ -125,6 +125,10 @@ class ServeRequest(SiteSettings):
     lengths_from: str | None = Field(None, max_length=4096, description=(
         "a request trace (Azure LLM schema TIMESTAMP,ContextTokens,GeneratedTokens): means and spread of its "
         "lengths instead of input_len/output_len"), json_schema_extra={CLI_ONLY: True})
+    output_cv: f.LengthCv | None = Field(None, description=(
+        "spread of the generated lengths around output_len (standard deviation / mean; gamma distributed): sets the "
+        "length-biased KV of a busy slot and, with prompts, the drain of a finite run; default: every request "
+        "generates output_len (0)"))
     dataset: f.CatalogId | None = Field(None, description=(
         "a request set of the catalog (flopwatt catalog datasets): its mean prompt length, length spread and "
         "generation cap; output_len, if given, rescales its outputs to that generated mean"))

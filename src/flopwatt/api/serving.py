@@ -24,12 +24,20 @@ from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
 
 def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object]:
     """(mean input, mean output, moments or None) from the request, a catalog request set or a request trace."""
+    if req.output_cv is not None and (req.dataset is not None or req.lengths_from is not None):
+        raise InputError("output_cv", "no dataset or lengths_from beside it (they give their own spread)",
+                         req.output_cv)
     if req.dataset is not None:
         return _dataset_lengths(req)
     if req.lengths_from is None:
         for name, value in (("input_len", req.input_len), ("output_len", req.output_len)):
             if value is None:
                 raise InputError(name, "a mean token count (or lengths_from TRACE.csv, or a dataset)")
+        if req.output_cv is not None:
+            from flopwatt.perf.lengths import Lengths
+
+            spread = Lengths(req.input_len, req.output_len, req.output_len ** 2 * (1.0 + req.output_cv ** 2))
+            return req.input_len, req.output_len, spread
         return req.input_len, req.output_len, None
     if not allow_files:
         raise InputError("lengths_from", "no file path here (give input_len and output_len)", req.lengths_from)
