@@ -129,3 +129,17 @@ def test_an_output_spread_lengthens_a_finite_runs_drain():
     with pytest.raises(InputError) as err:
         api.serve(api.ServeRequest(model="llama2-70b", dataset="mlperf-llama2-70b-openorca", output_cv=0.5))
     assert err.value.field == "output_cv"
+
+
+@settings(max_examples=40, deadline=None)
+@given(slots=st.lists(st.floats(2.0, 4096.0), min_size=1, max_size=5), floor=st.sampled_from([1.0, 2.0, 8.0]),
+       seed=st.integers(0, 1000))
+def test_the_cycle_at_every_drain_batch_is_each_plans_own_linear_interpolation(slots, floor, seed):
+    """cycle_at (all plans at once) equals np.interp row by row over each plan's own levels."""
+    slots = np.asarray(slots)
+    levels = run.batch_levels(slots, np.minimum(floor, slots / 2))
+    rng = np.random.default_rng(seed)
+    cycles = np.sort(rng.uniform(1e-3, 0.2, levels.shape), axis=1)
+    batch = rng.uniform(0.1, 5000.0, 64)
+    want = np.stack([np.interp(batch, levels[r], cycles[r]) for r in range(len(slots))])
+    np.testing.assert_allclose(run.cycle_at(batch, levels, cycles), want, rtol=1e-12)

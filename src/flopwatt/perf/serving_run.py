@@ -129,6 +129,17 @@ def batch_levels(slots: np.ndarray, floor: np.ndarray) -> np.ndarray:
     return floor[:, None] * (slots / floor)[:, None] ** (np.arange(LEVELS) / (LEVELS - 1))[None, :]
 
 
+def cycle_at(batch: np.ndarray, levels: np.ndarray, cycles_s: np.ndarray) -> np.ndarray:
+    """(plans, batches) cycle of each plan at each of ``batch``: linear between the plan's ``levels`` (plans,
+    LEVELS, increasing), held at the end values outside them (as ``np.interp``), all plans at once."""
+    x = np.asarray(batch, dtype=float)[None, :]
+    upper = np.clip((levels[:, None, :] <= x[:, :, None]).sum(axis=2), 1, levels.shape[1] - 1)  # (plans, batches)
+    lo_b, hi_b = np.take_along_axis(levels, upper - 1, axis=1), np.take_along_axis(levels, upper, axis=1)
+    lo_c, hi_c = np.take_along_axis(cycles_s, upper - 1, axis=1), np.take_along_axis(cycles_s, upper, axis=1)
+    share = np.clip(np.divide(x - lo_b, hi_b - lo_b, out=np.zeros_like(lo_b), where=hi_b > lo_b), 0.0, 1.0)
+    return lo_c + share * (hi_c - lo_c)
+
+
 def run_tokens_per_s(mean_tokens: float, cv: float, cap_tokens: float | None, prompts: np.ndarray,
                      slots: np.ndarray, levels: np.ndarray, cycles_s: np.ndarray) -> np.ndarray:
     """Generated tokens per second of one replica over a whole run of ``prompts`` sent at once with room for
@@ -144,8 +155,7 @@ def run_tokens_per_s(mean_tokens: float, cv: float, cap_tokens: float | None, pr
         pmf = length_pmf(mean_tokens, cv, step, cap_tokens)
         busy, runs = occupancy(pmf, renewal_function(pmf, GRID_POINTS), followed, b)
         on = runs > 1e-12
-        batch = busy[on] / runs[on]
-        cycle = np.stack([np.interp(batch, levels[r], cycles_s[r]) for r in rows])
+        cycle = cycle_at(busy[on] / runs[on], levels[rows], cycles_s[rows])
         ahead = (n - followed) * float((pmf * np.arange(len(pmf))).sum())  # tokens / step of the earlier prompts
         time_per_step = (cycle * runs[on][None, :]).sum(axis=1) + ahead / b * cycles_s[rows, -1]
         rate[rows] = (busy.sum() + ahead) / time_per_step
