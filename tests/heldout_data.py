@@ -69,14 +69,14 @@ MLPERF_SERVER_LIMITS = {("2", "0.2"), ("0.45", "0.04")}
 """MLPerf Server and Interactive p99 limits of llama2-70b and mixtral-8x7b (TTFT s, TPOT s)."""
 
 
-def check_open_engine_row(row: dict[str, str], ordinal: str) -> None:
+def check_open_engine_row(row: dict[str, str], ordinal: str, scenarios: tuple[str, ...] = ("max_load",)) -> None:
     """A shared-schema serving row of an engine outside DATASET.md's list, at a stated or unbounded load: blank
-    framework, generated tokens/s, ``max_load``, an enum accelerator, a source and network, and the held-out marker
-    of the ``ordinal`` ("tenth") hold-out in its notes."""
+    framework, generated tokens/s, one of ``scenarios``, an enum accelerator, a source and network, and the held-out
+    marker of the ``ordinal`` ("tenth") hold-out in its notes."""
     assert row["kind"] == "infer" and row["unit"] == "tokens/s", row["id"]
     assert row["framework"] == "" and row["framework"] in SHARED_FRAMEWORKS, row["id"]
     assert row["metric"] == "output_tokens_per_s" and row["metric"] in val.INFER_METRICS, row["id"]
-    assert row["scenario"] == "max_load" and row["accelerator"] in SHARED_ACCELERATORS, row["id"]
+    assert row["scenario"] in scenarios and row["accelerator"] in SHARED_ACCELERATORS, row["id"]
     assert row["source"] and row["network"], row["id"]
     assert "HELD OUT" in row["notes"] and f"{ordinal} hold-out" in row["notes"], row["id"]
 
@@ -203,3 +203,29 @@ def rows_per_source(rows: list[dict[str, str]]) -> dict[str, int]:
     """Rows per source prefix."""
     prefixes = [source_prefix(r) for r in rows]
     return {p: prefixes.count(p) for p in set(prefixes)}
+
+
+def check_source_shares(rows: list[dict[str, str]], row_range: tuple[int, int], min_sources: int,
+                        max_share: float) -> None:
+    """A focus's size and balance: rows within ``row_range``, at least ``min_sources`` source prefixes, none above
+    ``max_share`` of the rows."""
+    assert row_range[0] <= len(rows) <= row_range[1], len(rows)
+    per_source = rows_per_source(rows)
+    assert len(per_source) >= min_sources, per_source
+    assert max(per_source.values()) <= max_share * len(rows), per_source
+
+
+FIXED_LENGTHS = "(fixed output length)"
+SAMPLED_LENGTHS = "output lengths sampled"
+
+
+def check_lengths_said_fixed_or_sampled(rows: list[dict[str, str]]) -> None:
+    """Every row says whether its output lengths are fixed (``ignore_eos`` with a fixed length: both lengths whole
+    numbers) or sampled (the means come from the printed totals)."""
+    for r in rows:
+        fixed, sampled = FIXED_LENGTHS in r["notes"], SAMPLED_LENGTHS in r["notes"]
+        assert fixed != sampled, r["id"]
+        if fixed:
+            assert float(r["input_len"]).is_integer() and float(r["output_len"]).is_integer(), r["id"]
+        else:
+            assert PRINTED.search(r["notes"]), r["id"]

@@ -47,8 +47,6 @@ BATCH_RUN = re.compile(r"BATCH \((\d+) prompts(?: in (one batch))?")
 OFFLINE_PRINTED = re.compile(r"Printed: Throughput: ([\d.]+) requests/s, ([\d.]+) tokens/s")
 BATCH_LATENCY = re.compile(r"batch latency ([\d.]+) s")
 TOTAL_RATE = re.compile(r"total-token throughput ([\d.]+) tokens/s")
-FIXED_LENGTHS = "(fixed output length)"
-SAMPLED_LENGTHS = "output lengths sampled"
 
 
 def _rows() -> list[dict[str, str]]:
@@ -63,12 +61,7 @@ def test_enums_units_and_held_out_marker():
     """Shared-schema serving rows of an engine outside DATASET.md's list: blank framework, generated tokens/s, an
     enum accelerator, a source and network, the thirteenth hold-out's marker; ``offline`` for offline engine runs."""
     for r in _rows():
-        assert r["kind"] == "infer" and r["unit"] == "tokens/s", r["id"]
-        assert r["framework"] == "" and r["framework"] in heldout_data.SHARED_FRAMEWORKS, r["id"]
-        assert r["metric"] == "output_tokens_per_s" and r["metric"] in val.INFER_METRICS, r["id"]
-        assert r["scenario"] in SCENARIOS and r["accelerator"] in heldout_data.SHARED_ACCELERATORS, r["id"]
-        assert r["source"] and r["network"], r["id"]
-        assert "HELD OUT" in r["notes"] and "thirteenth hold-out" in r["notes"], r["id"]
+        heldout_data.check_open_engine_row(r, "thirteenth", tuple(SCENARIOS))
 
 
 def test_every_row_is_an_open_engine_with_its_build():
@@ -82,10 +75,7 @@ def test_every_row_is_an_open_engine_with_its_build():
 def test_focus_decided_before_any_prediction():
     """15-40 rows from at least 3 sources, none above 50 %."""
     rows = _rows()
-    assert MIN_ROWS <= len(rows) <= MAX_ROWS
-    per_source = heldout_data.rows_per_source(rows)
-    assert len(per_source) >= MIN_SOURCES
-    assert max(per_source.values()) <= MAX_SHARE_OF_ONE_SOURCE * len(rows), per_source
+    heldout_data.check_source_shares(rows, (MIN_ROWS, MAX_ROWS), MIN_SOURCES, MAX_SHARE_OF_ONE_SOURCE)
 
 
 def test_focus_shortfall_is_the_recorded_one():
@@ -128,13 +118,7 @@ def test_run_kind_matches_micro_batch_scenario_and_prompt_counts():
 def test_output_lengths_are_said_fixed_or_sampled():
     """Every row says whether its output lengths are fixed (ignore_eos with a fixed length: both lengths are whole
     numbers) or sampled from a dataset (the means come from the printed totals)."""
-    for r in _rows():
-        fixed, sampled = FIXED_LENGTHS in r["notes"], SAMPLED_LENGTHS in r["notes"]
-        assert fixed != sampled, r["id"]
-        if fixed:
-            assert float(r["input_len"]).is_integer() and float(r["output_len"]).is_integer(), r["id"]
-        else:
-            assert heldout_data.PRINTED.search(r["notes"]), r["id"]
+    heldout_data.check_lengths_said_fixed_or_sampled(_rows())
 
 
 def test_layout_matches_the_launch_flags():

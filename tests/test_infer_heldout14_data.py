@@ -49,8 +49,6 @@ UNPRINTED_RELEASE = "pip release NOT printed"
 BATCH_RUN = re.compile(r"BATCH \((\d+) prompts in one batch")
 BATCH_LATENCY = re.compile(r"batch latency ([\d.]+) s")
 TOTAL_RATE = re.compile(r"total-token throughput ([\d.]+) tokens/s")
-FIXED_LENGTHS = "(fixed output length)"
-SAMPLED_LENGTHS = "output lengths sampled"
 
 
 def _rows() -> list[dict[str, str]]:
@@ -65,13 +63,8 @@ def test_enums_units_and_held_out_marker():
     """Shared-schema serving rows of engines outside DATASET.md's list: blank framework, generated tokens/s, an NVIDIA
     SXM accelerator of the enum, a source and network, the fourteenth hold-out's marker."""
     for r in _rows():
-        assert r["kind"] == "infer" and r["unit"] == "tokens/s", r["id"]
-        assert r["framework"] == "" and r["framework"] in heldout_data.SHARED_FRAMEWORKS, r["id"]
-        assert r["metric"] == "output_tokens_per_s" and r["metric"] in val.INFER_METRICS, r["id"]
-        assert r["scenario"] in SCENARIOS and r["accelerator"] in heldout_data.SHARED_ACCELERATORS, r["id"]
+        heldout_data.check_open_engine_row(r, "fourteenth", tuple(SCENARIOS))
         assert r["accelerator"] in NVIDIA_SXM and "PCIe" not in r["network"], r["id"]
-        assert r["source"] and r["network"], r["id"]
-        assert "HELD OUT" in r["notes"] and "fourteenth hold-out" in r["notes"], r["id"]
 
 
 def test_every_row_is_an_open_engine_with_its_build():
@@ -86,10 +79,7 @@ def test_every_row_is_an_open_engine_with_its_build():
 def test_focus_decided_before_any_prediction():
     """15-40 rows from at least 3 sources, none above 40 %, on at least 2 NVIDIA accelerator types."""
     rows = _rows()
-    assert MIN_ROWS <= len(rows) <= MAX_ROWS
-    per_source = heldout_data.rows_per_source(rows)
-    assert len(per_source) >= MIN_SOURCES
-    assert max(per_source.values()) <= MAX_SHARE_OF_ONE_SOURCE * len(rows), per_source
+    heldout_data.check_source_shares(rows, (MIN_ROWS, MAX_ROWS), MIN_SOURCES, MAX_SHARE_OF_ONE_SOURCE)
     assert len({r["accelerator"] for r in rows}) >= MIN_ACCELERATOR_TYPES
 
 
@@ -130,13 +120,7 @@ def test_run_kind_matches_micro_batch_scenario_and_prompt_counts():
 def test_output_lengths_are_said_fixed_or_sampled():
     """Every row says whether its output lengths are fixed (ignore_eos with a fixed length: both lengths are whole
     numbers) or sampled (the means come from the printed totals)."""
-    for r in _rows():
-        fixed, sampled = FIXED_LENGTHS in r["notes"], SAMPLED_LENGTHS in r["notes"]
-        assert fixed != sampled, r["id"]
-        if fixed:
-            assert float(r["input_len"]).is_integer() and float(r["output_len"]).is_integer(), r["id"]
-        else:
-            assert heldout_data.PRINTED.search(r["notes"]), r["id"]
+    heldout_data.check_lengths_said_fixed_or_sampled(_rows())
 
 
 def test_layout_matches_the_launch_flags():
