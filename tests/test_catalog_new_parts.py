@@ -288,3 +288,16 @@ def test_a_board_power_rule_needs_a_board_power():
     with pytest.raises(InputError, match="board_power_rule"):
         Accelerator(id="x", name="x", vendor="x", peak_flops_per_s={"bf16": 1e12}, hbm_bytes=1e9,
                     hbm_bandwidth_bytes_per_s=1e9, board_power_rule="half a rack", source="s", retrieved="r")
+
+
+def test_mi350x_is_the_mi355x_silicon_at_its_lower_clock_and_power():
+    """The MI350X entry's peaks are DERIVED: the MI355X's AMD figures times the clock ratio 2.2 / 2.4 GHz (Hot Chips
+    2025); the same memory and xGMI, 1,000 W instead of 1,400 W; and it has its own platform and efficiency entries."""
+    mi350x, mi355x = catalog.get("accelerators", "mi350x"), catalog.get("accelerators", "mi355x")
+    for precision, peak in mi355x.peak_flops_per_s.items():
+        assert mi350x.peak_flops_per_s[precision] == pytest.approx(peak * 2.2 / 2.4, rel=1e-3), precision
+    assert (mi350x.hbm_bytes, mi350x.hbm_bandwidth_bytes_per_s) == (mi355x.hbm_bytes, mi355x.hbm_bandwidth_bytes_per_s)
+    assert mi350x.board_power_w == 1000 < mi355x.board_power_w
+    assert catalog.system_for("mi350x").accelerator.id == "mi350x"
+    eff = catalog.efficiency()
+    assert eff.memory_for("mi350x") == eff.memory_for("mi355x")
