@@ -230,9 +230,9 @@ def _whole_run(req: ServeRequest, hardware: ServingHardware, plans: ServingPlans
     at = ServingPlans(tp=np.repeat(plans.tp[ok], k), pp=np.repeat(plans.pp[ok], k), batch=levels.ravel(),
                       ep=None if plans.ep is None else np.repeat(plans.ep[ok], k),
                       overlap=None if plans.overlap is None else np.repeat(plans.overlap[ok], k))
-    cycles = evaluate_serving(req.model, hardware, req.devices, at, lengths=req.lengths, element_bytes=element_bytes,
-                              engine=req.engine).metrics["tpot_s"].reshape(len(ok), k)
     lengths = req.lengths
+    cycles = evaluate_serving(req.model, hardware, req.devices, at, lengths=lengths, element_bytes=element_bytes,
+                              engine=req.engine).metrics["tpot_s"].reshape(len(ok), k)
     replicas = m["replicas"][ok]
     rate = replicas * serving_run.run_tokens_per_s(lengths.output_tokens, lengths.output_cv(),
                                                    lengths.max_output_tokens, req.prompts / replicas, slots, levels,

@@ -17,6 +17,7 @@ from flopwatt.catalog import engine_memory, engine_profiles
 from flopwatt.errors import InputError, unknown_id
 from flopwatt.footprint import unknown_parts
 from flopwatt.perf.feasibility import COOLING_REASON, cooling_refusal
+from flopwatt.perf.lengths import Lengths
 
 # flopwatt.serve and catalog.markets are imported where used: a training command never loads them
 # (about a third of the CLI's import time).
@@ -34,8 +35,6 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
             if value is None:
                 raise InputError(name, "a mean token count (or lengths_from TRACE.csv, or a dataset)")
         if req.output_cv is not None:
-            from flopwatt.perf.lengths import Lengths
-
             spread = Lengths(req.input_len, req.output_len, req.output_len ** 2 * (1.0 + req.output_cv ** 2))
             return req.input_len, req.output_len, spread
         return req.input_len, req.output_len, None
@@ -44,7 +43,6 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
     if req.input_len is not None or req.output_len is not None:
         raise InputError("lengths_from", "either a trace or input_len/output_len, not both")
     from flopwatt.fleet.traces import load_azure_llm
-    from flopwatt.perf.lengths import Lengths
 
     trace = load_azure_llm(Path(req.lengths_from))
     moments = Lengths.from_samples(trace.input_tokens, trace.output_tokens)
@@ -54,8 +52,6 @@ def _lengths(req: ServeRequest, allow_files: bool) -> tuple[float, float, object
 def _dataset_lengths(req: ServeRequest) -> tuple[float, float, object]:
     """A catalog request set's lengths (:meth:`flopwatt.perf.lengths.Lengths.from_dataset`), its outputs at
     ``output_len`` where given; a prompt length or a trace beside it is an error (one source of lengths)."""
-    from flopwatt.perf.lengths import Lengths
-
     if req.lengths_from is not None or req.input_len is not None:
         raise InputError("dataset", "the request set's own prompt lengths: no input_len or lengths_from beside it",
                          req.dataset)

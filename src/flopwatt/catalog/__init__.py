@@ -287,9 +287,8 @@ def serving_datasets() -> dict[str, ServingDataset]:
                   prepare=lambda v: _tuples(v, "keywords"))
 
 
-def datasets() -> dict[str, ServingDataset]:
-    """The request sets as a catalog kind (``flopwatt catalog datasets``)."""
-    return serving_datasets()
+datasets = serving_datasets
+"""The request sets under their catalog kind's name (``flopwatt catalog datasets``)."""
 
 
 def serving_dataset(suite: str, model_id: str) -> ServingDataset | None:
