@@ -221,6 +221,40 @@ def test_exposed_cpu_time_slows_every_iteration_and_the_overlap_scheduler_hides_
     assert EngineIteration(overhead_s=overhead, overhead_hidden=True).cycle(gpu) == pytest.approx([overhead, gpu[1]])
 
 
+@settings(deadline=None)  # serving searches per example: wall time depends on machine load, not the code
+@given(st.floats(1e-6, 1e-4), st.integers(1, 64))
+def test_cpu_time_per_sequence_grows_with_the_batch_and_the_overlap_scheduler_hides_it(per_sequence, batch):
+    from flopwatt.perf.serving import EngineIteration
+    from flopwatt.serve import estimate_serving
+
+    gpu = np.array([1e-3, 50e-3])
+    exposed = EngineIteration(overhead_s=2e-4, overhead_per_sequence_s=per_sequence)
+    assert exposed.cycle(gpu, batch) == pytest.approx(gpu + 2e-4 + per_sequence * batch)
+    hidden = dataclasses.replace(exposed, overhead_hidden=True)
+    assert hidden.cycle(gpu, batch) == pytest.approx(np.maximum(gpu, 2e-4 + per_sequence * batch))
+    assert EngineIteration(overhead_per_sequence_s=per_sequence).cycle(gpu) == pytest.approx(gpu)  # no sequences
+    base = estimate_serving(_core(tp=1, max_batch=batch))["metrics"]
+    slowed = estimate_serving(_core(tp=1, max_batch=batch, sequence_overhead_s=per_sequence))["metrics"]
+    assert slowed["output_tokens_per_s"] < base["output_tokens_per_s"]
+    assert slowed["engine_overhead_s"] == pytest.approx(per_sequence * batch, rel=1e-9)
+
+
+def test_v1_vllm_profiles_carry_the_per_sequence_cpu_time_derived_from_their_source():
+    """engines.toml: 12.8 us per sequence, the least-squares slope through the origin of the step time one partial
+    overlap removed (vllm PR #23914's table: batch, synchronous and asynchronous generated tokens/s)."""
+    table = np.array([[32, 1014, 1025], [64, 1853, 1896], [128, 3048, 3177], [256, 4039, 4258]], dtype=float)
+    batch, sync, overlapped = table.T
+    saved = batch / sync - batch / overlapped
+    slope = float(batch @ saved / (batch @ batch))
+    for release in ("vllm-0.8.0", "vllm-0.9.2", "vllm-0.11.0"):
+        profile = engine_catalog.get(release)
+        assert profile.per_sequence_overhead_s == pytest.approx(slope, rel=0.01) and not profile.schedule_overlap
+        assert "#23914" in profile.source
+        note = engine_catalog.settings(profile).notes
+        assert any("12.8 us per sequence stepped, exposed" in n for n in note), note
+    assert engine_catalog.get("vllm-0.6.0").per_sequence_overhead_s is None  # V0: nothing published per sequence
+
+
 def test_a_prompt_beyond_the_budget_without_chunking_is_infeasible():
     from flopwatt.serve import NoFeasiblePlan, estimate_serving
 

@@ -68,6 +68,8 @@ class ServeRequest:
     fixed-concurrency benchmark keeps in flight per replica, a bound on the batch search (None = unbounded)."""
     iteration_overhead_s: float = 0.0
     """Engine: published CPU time per iteration (scheduling, sampling); 0 = none published."""
+    sequence_overhead_s: float = 0.0
+    """Engine: published CPU time per iteration for each sequence one scheduler steps; 0 = none published."""
     overhead_hidden: bool = False
     """Engine: CPU scheduling overlaps the GPU's previous iteration (the iteration takes the longer of the two)."""
     redundant_experts: int = 0
@@ -98,6 +100,7 @@ class ServeRequest:
     def engine(self) -> EngineIteration:
         """The engine's per-iteration knobs as the serving kernels take them."""
         return EngineIteration(chunk_tokens=self.prefill_chunk_tokens, overhead_s=self.iteration_overhead_s,
+                               overhead_per_sequence_s=self.sequence_overhead_s,
                                overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve,
                                redundant_experts=self.redundant_experts, prefill_alone=self.prefill_alone,
                                token_budget=self.max_tokens_per_iteration,
@@ -149,8 +152,9 @@ class ServeRequest:
                 raise InputError(f"engine {name}", "a positive integer (or none)", value)
         if not isinstance(self.redundant_experts, int) or self.redundant_experts < 0:
             raise InputError("engine redundant_experts", "a whole number of experts >= 0", self.redundant_experts)
-        if not 0.0 <= self.iteration_overhead_s < 1.0:
-            raise InputError("engine iteration_overhead_s", "seconds in [0, 1)", self.iteration_overhead_s)
+        for name in ("iteration_overhead_s", "sequence_overhead_s"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise InputError(f"engine {name}", "seconds in [0, 1)", getattr(self, name))
         sizes = graph_batch_sizes("engine cuda_graph_batch_sizes", self.cuda_graph_batch_sizes)
         object.__setattr__(self, "cuda_graph_batch_sizes", sizes)  # a list given is kept as a tuple
 

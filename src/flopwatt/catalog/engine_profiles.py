@@ -68,7 +68,7 @@ def get(engine_id: str) -> EngineProfile:
 # cuda_graph_batch_sizes is not agreed over a family: padding is a deployment's stated setting (only profiles
 # whose source states graph sizes with padding on give it), so a release without a profile is never padded.
 AGREED = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill", "cuda_graphs", "schedule_overlap",
-          "per_iteration_overhead_s", "sampling_overhead_s", "attention_kernel", "gpu_memory_utilization",
+          "per_iteration_overhead_s", "per_sequence_overhead_s", "sampling_overhead_s", "attention_kernel", "gpu_memory_utilization",
           "sampler_bytes_per_logit", "benchmark_prompts")
 
 
@@ -137,6 +137,7 @@ class EngineSettings:
     max_tokens_per_iteration: int | None
     max_batch: int | None
     iteration_overhead_s: float
+    sequence_overhead_s: float
     overhead_hidden: bool
     prefill_alone: bool
     cuda_graph_batch_sizes: tuple[int, ...] | None
@@ -271,10 +272,9 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
                  else "engine max batch: none applied (" + ("the run set its own" if not limits and
                                                              profile.max_batch_size else "not in the profile") + ")")
     overhead = sum(v for v in (profile.per_iteration_overhead_s, profile.sampling_overhead_s) if v is not None)
+    per_sequence = profile.per_sequence_overhead_s or 0.0
     hidden = profile.schedule_overlap is True
-    notes.append(f"engine CPU time per iteration: {overhead * 1e3:.3g} ms, "
-                 f"{'hidden under the GPU (overlap scheduler)' if hidden else 'exposed'}" if overhead
-                 else "engine CPU time per iteration: none published, none counted")
+    notes.append(_overhead_note(overhead, per_sequence, hidden))
     alone = prefill_alone(profile)
     if alone:
         notes.append("engine prompts: prefilled in steps of their own while the decodes wait (vLLM V0 scheduler "
@@ -288,10 +288,20 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     plan, taken, plan_notes = _plan(profile, {"tp": tp, "pp": pp, "ep": ep})
     notes.extend(plan_notes)
     return EngineSettings(kv_reserve=kv == "reserve", prefill_chunk_tokens=chunk, max_tokens_per_iteration=budget,
-                          max_batch=batch, iteration_overhead_s=float(overhead), overhead_hidden=hidden,
+                          max_batch=batch, iteration_overhead_s=float(overhead),
+                          sequence_overhead_s=float(per_sequence), overhead_hidden=hidden,
                           prefill_alone=alone, cuda_graph_batch_sizes=graphs, engine_memory=held, **plan,
                           notes=tuple(notes), profile_id=profile.id, from_profile=taken,
                           benchmark_prompts=profile.benchmark_prompts)
+
+
+def _overhead_note(fixed_s: float, per_sequence_s: float, hidden: bool) -> str:
+    if not fixed_s and not per_sequence_s:
+        return "engine CPU time per iteration: none published, none counted"
+    how = "hidden under the GPU (overlap scheduler)" if hidden else "exposed, added to the GPU's time"
+    parts = ([f"{fixed_s * 1e3:.3g} ms"] if fixed_s else []) + (
+        [f"{per_sequence_s * 1e6:.3g} us per sequence stepped"] if per_sequence_s else [])
+    return f"engine CPU time per iteration: {' + '.join(parts)}, {how}"
 
 
 def for_device(profile: EngineProfile, accelerator: Accelerator | None) -> tuple[EngineProfile, str]:

@@ -150,14 +150,14 @@ def _pools(model, hw, plans, lengths, element_bytes, z, engine: EngineIteration)
 
     def prefill(tp, k):
         parts = prefill_pass(model, hw.serving, tp, k, inp, wb, kvb, engine)
-        return {"prefill_iteration_s": engine.cycle(sum(parts.values())),
+        return {"prefill_iteration_s": engine.cycle(sum(parts.values()), k),
                 **{f"prefill/{n}": v for n, v in parts.items()}}
 
     def decode(tp, b):
         parts = decode_pass(model, hw.serving, tp, b, lengths, wb, kvb)
-        tpot = engine.cycle(sum(parts.values()))
+        tpot = engine.cycle(sum(parts.values()), b)
         tail = b + z * np.sqrt(b)
-        tpot_q = engine.cycle(sum(decode_pass(model, hw.serving, tp, tail, lengths, wb, kvb).values())) \
+        tpot_q = engine.cycle(sum(decode_pass(model, hw.serving, tp, tail, lengths, wb, kvb).values()), tail) \
             if z > 0 else tpot
         return {"tpot_s": tpot, "tpot_slo_percentile_s": tpot_q,
                 **{f"decode/{n}": v for n, v in parts.items()}}

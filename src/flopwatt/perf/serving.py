@@ -59,12 +59,14 @@ class EngineIteration:
     ``chunk_tokens``: prompt tokens one iteration prefills for one request (the engine's token budget
     with chunked prefill); None = the whole prompt in one iteration (chunked prefill off).
     ``kv_reserve``: KV allocation (:func:`evaluate_serving`).
-    ``overhead_s``: CPU time per iteration (scheduling, sampling) where a published profile gives it;
-    with ``overhead_hidden`` (the scheduler prepares iteration i+1 while the GPU runs iteration i) an
-    iteration takes max(GPU, CPU), else GPU + CPU."""
+    ``overhead_s`` + ``overhead_per_sequence_s`` x sequences: CPU time per iteration (scheduling, input
+    preparation, sampling, output processing) where a published profile gives it, the second part growing with
+    the sequences one scheduler steps; with ``overhead_hidden`` (the scheduler prepares iteration i+1 while the
+    GPU runs iteration i) an iteration takes max(GPU, CPU), else GPU + CPU."""
 
     chunk_tokens: float | None = PREFILL_CHUNK_TOKENS
     overhead_s: float = 0.0
+    overhead_per_sequence_s: float = 0.0
     overhead_hidden: bool = False
     kv_reserve: bool = True
     """A sequence's whole KV (prompt + output) is reserved at admission (:func:`evaluate_serving`)."""
@@ -86,11 +88,13 @@ class EngineIteration:
         """Prompt tokens prefilled per iteration for a prompt of ``input_len`` tokens."""
         return float(input_len) if self.chunk_tokens is None else min(float(input_len), float(self.chunk_tokens))
 
-    def cycle(self, gpu_s):
-        """Wall time of an iteration whose GPU work takes ``gpu_s`` (class docstring)."""
-        if self.overhead_s <= 0.0:
+    def cycle(self, gpu_s, sequences=0.0):
+        """Wall time of an iteration whose GPU work takes ``gpu_s`` while one scheduler steps ``sequences``
+        (class docstring)."""
+        cpu_s = self.overhead_s + self.overhead_per_sequence_s * np.asarray(sequences, dtype=float)
+        if self.overhead_s <= 0.0 and self.overhead_per_sequence_s <= 0.0:
             return gpu_s
-        return np.maximum(gpu_s, self.overhead_s) if self.overhead_hidden else gpu_s + self.overhead_s
+        return np.maximum(gpu_s, cpu_s) if self.overhead_hidden else gpu_s + cpu_s
 
 
 def kv_bytes_per_token(model: ModelSpec, kv_bytes: float) -> float:
@@ -340,7 +344,9 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     mean = run(b)
     z = NormalDist().inv_cdf(slo.percentile / 100.0)
     tail = mean if z <= 0 else run(b + z * np.sqrt(b))
-    tpot, tpot_q = engine.cycle(mean["cycle_s"]), engine.cycle(tail["cycle_s"])
+    # one scheduler per attention group steps its own sequences (engines.toml per_sequence_overhead_s)
+    stepped, stepped_q = b / ep, (b + max(z, 0.0) * np.sqrt(b)) / ep
+    tpot, tpot_q = engine.cycle(mean["cycle_s"], stepped), engine.cycle(tail["cycle_s"], stepped_q)
     # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles, each
     # longer than a plain one by its chunk's share of the marginal prefill time
     chunk = engine.chunk(inp)
@@ -352,12 +358,12 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         chunks = np.maximum(chunks, queue.budget_prompt_cycles(inp, b / (ep * pp), engine.token_budget))
         budget_floor = queue.leftover_budget_s_per_token(tpot, b / (ep * pp), engine.token_budget)
         piece = np.minimum(piece, np.maximum(engine.token_budget - b / (ep * pp), 1.0))
-    chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"])
+    chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"], stepped)
     ttft = 0.5 * tpot + chunks * tpot + (chunk_cycle - tpot) * inp / chunk
     if z <= 0:
         ttft_q = ttft
     else:
-        tail_chunk = engine.cycle(run(b + z * np.sqrt(b), chunk)["cycle_s"])
+        tail_chunk = engine.cycle(run(b + z * np.sqrt(b), chunk)["cycle_s"], stepped_q)
         ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
         tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
                                         slo.percentile, piece)

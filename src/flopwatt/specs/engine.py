@@ -158,7 +158,11 @@ class EngineProfile:
     schedule_overlap: bool | None = None
     """CPU scheduling of iteration i+1 overlaps GPU execution of iteration i by default."""
     per_iteration_overhead_s: float | None = None
-    """Exposed CPU time per iteration, only where a published profile gives it."""
+    """CPU time per iteration (the fixed part), only where a published profile gives it."""
+    per_sequence_overhead_s: float | None = None
+    """CPU time per iteration for each sequence the scheduler steps (scheduling, input preparation, output
+    processing grow with the batch), only where a published profile gives it; hidden under the GPU with
+    ``schedule_overlap``, else added to the GPU's time (:class:`flopwatt.perf.serving.EngineIteration`)."""
     sampling_overhead_s: float | None = None
     """Sampling time per iteration, only where a published profile gives it."""
     gpu_memory_utilization: float | None = None
@@ -222,6 +226,7 @@ class EngineProfile:
             raise InputError(f"{owner}.cuda_graph_batch_sizes", "none when cuda_graphs is false (no graphs are "
                              "captured, so none pads)", list(self.cuda_graph_batch_sizes))
         _overhead(owner, "per_iteration_overhead_s", self.per_iteration_overhead_s)
+        _overhead(owner, "per_sequence_overhead_s", self.per_sequence_overhead_s)
         _overhead(owner, "sampling_overhead_s", self.sampling_overhead_s)
         self._check_reduced_defaults(owner)
         _share(owner, "gpu_memory_utilization", self.gpu_memory_utilization)
