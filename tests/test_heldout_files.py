@@ -25,10 +25,12 @@ HOLDOUTS = {  # file -> its source prefixes (validation/DATASET_infer.md, one se
     "infer_heldout13.csv": {"OE13A", "OE13L", "OE13M"},
     "infer_heldout14.csv": {"OE14G", "OE14C", "OE14L"},
     "infer_heldout15.csv": {"AM15C", "AM15M", "AM15S", "AM15G", "AM15H", "AM15O", "AM15D"},
+    "infer_heldout16.csv": {"OE16C", "OE16G", "OE16L"},
 }
 SHARED_SCHEMA = {"infer_heldout6.csv", "infer_heldout7.csv", "infer_heldout8.csv", "infer_heldout9.csv",
                  "infer_heldout10.csv", "infer_heldout11.csv", "infer_heldout12.csv",
-                 "infer_heldout13.csv", "infer_heldout14.csv", "infer_heldout15.csv"}
+                 "infer_heldout13.csv", "infer_heldout14.csv", "infer_heldout15.csv",
+                 "infer_heldout16.csv"}
 """Written as DATASET.md writes rows: unknown prefixes, frameworks from its list only."""
 FIRST = ["visible.csv", "mlperf_inference_v5.csv", "infer_heldout.csv", "infer_heldout2.csv"]
 
