@@ -215,20 +215,26 @@ def test_interactive_rows_are_server_rows_with_their_tighter_limits(visible_csv)
     assert interactive.predicted < server.predicted
 
 
-def test_a_published_ep_inside_the_tp_group_leaves_tp_and_ep_to_the_search(visible_csv):
-    """tp 8 x ep 8 on 8 devices (expert ranks inside the TP group, attention tensor- or data-parallel): no plan
-    counterpart, so tp and ep are searched like blank fields (a stated rule), not an abort, and the plan is the one
-    the row would get with both blank; a tp x pp beyond the devices is skipped."""
+def test_a_published_ep_inside_the_tp_group_takes_the_layout_of_the_rows_engine(visible_csv):
+    """tp 8 x ep 8 on 8 devices (expert ranks inside the TP group, attention tensor- or data-parallel, the columns
+    cannot say), a stated rule by the engine the row runs: a blank framework (the default engine, vLLM) runs attention
+    tensor-parallel over tp 8 with the experts split over its ranks, the plan of tp 8 with ep 1; a TensorRT-LLM row
+    leaves tp and ep to the search, the plan it would get with both blank. A tp x pp beyond the devices is skipped."""
     from flopwatt.validate import Skip, _infer_row
 
     row = next(r for r in read_rows(visible_csv) if r["kind"] == "infer")
     moe = {**row, "model": "Mixtral 8x7B", "moe_experts": "8", "moe_topk": "2", "moe_ffn_hidden": "14336",
            "tp": "8", "ep": "8", "layers": "32", "hidden": "4096", "ffn_hidden": "14336", "heads": "32",
-           "kv_heads": "8", "vocab": "32000", "input_len": "400"}
-    result = _infer_row(moe)
-    blank = _infer_row({**moe, "tp": "", "ep": ""})
-    assert result.plan == blank.plan and result.predicted == blank.predicted
-    assert any("tp and ep left to the search" in a for a in result.assumptions)
+           "kv_heads": "8", "vocab": "32000", "input_len": "400", "id": "EPTP-01"}
+    open_engine = _infer_row({**moe, "framework": ""})
+    plain = _infer_row({**moe, "framework": "", "ep": "1"})
+    assert open_engine.plan["tp"] == 8 and open_engine.plan["ep"] == 1
+    assert open_engine.plan == plain.plan and open_engine.predicted == plain.predicted
+    assert any("attention tensor-parallel over tp 8, the default of vllm" in a for a in open_engine.assumptions)
+    trt = _infer_row({**moe, "framework": "tensorrt-llm"})
+    blank = _infer_row({**moe, "framework": "tensorrt-llm", "tp": "", "ep": ""})
+    assert trt.plan == blank.plan and trt.predicted == blank.predicted
+    assert any("tp and ep left to the search" in a for a in trt.assumptions)
     with pytest.raises(Skip, match="tp x pp = 16 exceeds the 8 devices"):
         _infer_row({**moe, "pp": "2"})
 

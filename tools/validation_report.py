@@ -50,6 +50,8 @@ SETS = (  # (file under validation/, --kind or None, what it is)
                             "load and one batch (SPLIT_infer.md; run once)"),
     ("infer_heldout15.csv", None, "fifteenth serving held-out set, MLPerf v6.0 on MI350X and MI355X "
                             "(SPLIT_infer.md; run once)"),
+    ("infer_heldout16.csv", None, "sixteenth serving held-out set, vLLM and SGLang on MI300X, H100 and H200 "
+                            "(SPLIT_infer.md; run once)"),
     ("strong_scaling.csv", None, "MegaScale Table 2 strong scaling (held out as a whole)"),
 )
 

@@ -75,7 +75,7 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     convention = conv.for_row(row["id"])
     tp = 1 if convention.attention_dp else _int(row, "tp")
     devices = _int(row, "n_devices", minimum=1)
-    tp, ep = _plan_tp_ep(row, devices, tp, notes)
+    tp, ep = _plan_tp_ep(row, devices, tp, notes, _engine_family(row))
     system = _system(row)
     engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep}, system.accelerator)
     out_len = _float(row, "output_len")
@@ -170,14 +170,27 @@ def _run_prompts(row: dict[str, str], engine, phase: str | None, notes: list[str
     return engine.benchmark_prompts
 
 
+def _engine_family(row: dict[str, str]) -> str:
+    """The engine the row runs (:func:`_engine`'s choice, before its settings): conventions.toml's release, else the
+    framework's engine, else the default engine's."""
+    convention = conv.for_row(row["id"])
+    if convention.engine is not None:
+        return engine_profiles.get(convention.engine).engine
+    framework = row["framework"].strip()
+    return FRAMEWORKS.get(framework) or engine_profiles.get(engine_profiles.DEFAULT_ENGINE).engine
+
+
 def _plan_tp_ep(row: dict[str, str], devices: int | None, tp: int | None,
-                notes: list[str]) -> tuple[int | None, int | None]:
+                notes: list[str], engine: str) -> tuple[int | None, int | None]:
     """The row's (tp, ep) as plan degrees (tp: devices of one attention group; ep: attention groups sharing one
     copy of the experts, :mod:`flopwatt.perf.serving_ep`). A published tp x ep x pp beyond the devices counts
     expert ranks inside the TP group, with attention tensor-parallel over the group (TensorRT-LLM "TEP", vLLM
-    ``--enable-expert-parallel``) or data-parallel (TensorRT-LLM "DEP", SGLang ``--enable-dp-attention``): the
-    columns cannot tell which, and neither is a plan of these degrees, so both are left to the search, as blank plan
-    fields are (a stated rule; a tp x pp beyond the devices is skipped)."""
+    ``--enable-expert-parallel``, SGLang ``--ep-size``) or data-parallel (TensorRT-LLM "DEP", SGLang
+    ``--enable-dp-attention``): the columns cannot tell which (a stated rule decides, by the ``engine`` the row
+    runs). vLLM and SGLang turn attention data-parallel only on a flag of their own, so their default is taken:
+    attention tensor-parallel over the published tp, the experts costed as split over its ranks. TensorRT-LLM's
+    published throughput tables run both layouts (trtllm-bench TEP and DEP), so both are left to the search, as
+    blank plan fields are. A tp x pp beyond the devices is skipped."""
     ep = _int(row, "ep") if row["moe_experts"].strip() else None
     if devices is None or ep is None:
         return tp, ep
@@ -186,9 +199,14 @@ def _plan_tp_ep(row: dict[str, str], devices: int | None, tp: int | None,
         raise Skip(f"published tp x pp = {tp_pp} exceeds the {devices} devices")
     if tp_pp * ep <= devices:
         return tp, ep
-    notes.append(f"published tp {tp} x ep {ep} on {devices} devices counts expert ranks inside the TP group "
-                 "(attention tensor- or data-parallel, the columns cannot say): tp and ep left to the search (rule)")
-    return None, None
+    said = (f"published tp {tp} x ep {ep} on {devices} devices counts expert ranks inside the TP group "
+            "(attention tensor- or data-parallel, the columns cannot say)")
+    if engine == "tensorrt-llm":
+        notes.append(f"{said}: tp and ep left to the search, TensorRT-LLM's tables running both layouts (rule)")
+        return None, None
+    notes.append(f"{said}: attention tensor-parallel over tp {tp}, the default of {engine}, and the experts split "
+                 "over its ranks (rule)")
+    return tp, 1
 
 
 def _input_lengths(row: dict[str, str], model: ModelSpec, out_len: float,
