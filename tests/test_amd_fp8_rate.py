@@ -36,4 +36,22 @@ def test_fp8_reaches_a_lower_fraction_of_its_peak_than_bf16_on_cdna3():
     eff = catalog.efficiency()
     for acc in MAF_TFLOPS:
         assert 0.85 < eff.low_precision_for(acc, "fp8") < 0.95, acc
-    assert eff.low_precision_for("mi355x", "fp8") == 1.0  # no AMD MAF for CDNA 4 read: stays the stated rule
+    for acc in AITER_TFLOPS:  # CDNA 4 from AMD's tuned-GEMM tables: also below the 16-bit fraction
+        assert 0.85 < eff.low_precision_for(acc, "fp8") < 0.95 and 0.85 < eff.low_precision_for(acc, "fp4") < 0.95
+
+
+AITER_TFLOPS = {"mi355x": {"bf16": 1596.61, "fp8": 2996.65, "fp4": 5806.15}}
+"""The fastest shape of each dtype in ROCm/aiter@e4048607's tuned-GEMM tables (gfx950, tuned on MI355X)."""
+
+
+@pytest.mark.parametrize("acc,measured_as", [("mi355x", "mi355x"), ("mi350x", "mi355x")])
+def test_cdna4_ratios_are_aiters_fraction_of_each_peak_over_its_bf16_fraction(acc, measured_as):
+    eff, peaks = catalog.efficiency(), catalog.accelerators()[measured_as].peak_flops_per_s
+    rates = AITER_TFLOPS[measured_as]
+    bf16 = rates["bf16"] * 1e12 / peaks["bf16"]
+    for precision in ("fp8", "fp4"):
+        expected = rates[precision] * 1e12 / peaks[precision] / bf16
+        assert eff.low_precision_for(acc, precision) == pytest.approx(expected, abs=5e-5), precision
+    raw = tomllib.loads(resources.files("flopwatt.catalog").joinpath("efficiency.toml").read_text(encoding="utf-8"))
+    source = raw["low_precision"][acc]["source"]
+    assert "ROCm/aiter@e4048607" in source and (acc == measured_as or "ASSUMED" in source)

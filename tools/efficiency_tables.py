@@ -82,6 +82,21 @@ AMD_MAF_LOW_PRECISION = {  # accelerator: (BF16 MAF, BF16 peak, FP8 MAF, FP8 pea
                "hipblaslt-bench, trig_float inputs, rotating buffers, ROCm 6.3.0, hipBLASLt db8e93b4fd6",
                "MI325X: BF16 843 TFLOPs at 1447 MHz, FP8 1519 TFLOPs at 1464 MHz", ""),
 }
+AITER = "ROCm/aiter@e4048607a535ace3a2b51ded31b1c8c2d45c0879"
+AITER_LOW_PRECISION = {  # CDNA 4: AMD's own tuned-GEMM tables (gfx950, 256 CUs; tuned on MI355X per ROCm/aiter
+    # PR #2037 and #2092): the fastest shape of each dtype, TFLOP/s recomputed from the tuner's kernel time
+    "mi355x": {"bf16": (1596.61, "aiter/configs/model_configs/llama70B_bf16_tuned_gemm.csv:105, M=N=K=8192, "
+                                 "688.65 us"),
+               "fp8": (2996.65, "aiter/configs/a8w8_bpreshuffle_tuned_gemm.csv:449, per-token FP8 e4m3, M=4096 N=16384 "
+                                "K=26624, 1192.47 us"),
+               "fp4": (5806.15, "aiter/configs/a4w4_blockscale_tuned_gemm.csv:1358, MXFP4 per-1x32, M=16384 N=8192 "
+                                "K=28672, 1325.59 us")},
+}
+AITER_SAME_SILICON = {"mi350x": ("mi355x", "the MI355X silicon at a lower clock; ROCm/aiter PR #2037 gives peak FP4 "
+                                 "5,094 TFLOPS on MI350X against 5,775 on MI355X, the same share of each peak "
+                                 "within 4 %")}
+
+
 FITTED = {  # (accelerator, precision): ratio fitted end to end where the microbenchmark ratio misreads serving
     ("gb200", "fp4"): 0.70, ("b200-sxm-180gb", "fp4"): 0.70,
 }
@@ -140,6 +155,27 @@ def amd_maf_table(acc: str) -> str:
             f'peaks of catalog/accelerators.toml {acc}{footnote}"\nretrieved = "2026-12-06"\n')
 
 
+def aiter_table(acc: str, measured_as: str, peaks: dict[str, float], note: str = "") -> str:
+    """ratio_p from AMD's tuned-GEMM tables (one source for FP4, FP8 and BF16): (p rate / p peak) over (BF16 rate /
+    BF16 peak), peaks in TFLOP/s from catalog/accelerators.toml of ``measured_as``."""
+    rates = AITER_LOW_PRECISION[measured_as]
+    bf16_rate, bf16_where = rates["bf16"]
+    bf16 = bf16_rate / peaks["bf16"]
+    lines, notes = [f"[low_precision.{acc}]"], []
+    for precision in ("fp8", "fp4"):
+        rate, where = rates[precision]
+        ratio = rate / peaks[precision] / bf16
+        lines.append(f"{precision} = {ratio:.4f}")
+        notes.append(f"{precision}: ({rate}/{peaks[precision]:g}) / ({bf16_rate}/{peaks['bf16']:g}) = {ratio:.4f}, "
+                     f"{precision.upper()} {where}")
+    same = "" if acc == measured_as else f"; ASSUMED: {note}, {measured_as}'s measurement used"
+    lines.append(f'source = "DERIVED (tools/efficiency_tables.py aiter_table): {"; ".join(notes)}; BF16 {bf16_where}; '
+                 f'{AITER} (AMD\'s tuner output; clock, power and cache state not recorded); peaks of '
+                 f'catalog/accelerators.toml {measured_as}{same}"')
+    lines.append('retrieved = "2026-12-07"')
+    return "\n".join(lines) + "\n"
+
+
 def table(acc: str, mamf: float, peak: float, note: str) -> str:
     e = K * mamf / peak
     f_half = T0_S * e * peak * 1e12
@@ -174,6 +210,11 @@ def main() -> None:
         print(mamf_low_precision_table(acc, measured_as, why, with_fp4=True))
     for acc in AMD_MAF_LOW_PRECISION:
         print(amd_maf_table(acc))
+    peaks = {"mi355x": {"bf16": 2500.0, "fp8": 5000.0, "fp4": 10100.0}}  # catalog/accelerators.toml mi355x
+    for acc in AITER_LOW_PRECISION:
+        print(aiter_table(acc, acc, peaks[acc]))
+    for acc, (measured_as, why) in AITER_SAME_SILICON.items():
+        print(aiter_table(acc, measured_as, peaks[measured_as], why))
 
 
 if __name__ == "__main__":
