@@ -9,7 +9,8 @@ AMD MI300X, and MI325X/MI355X by their catalog ids), in runs whose configuration
 architecture the columns state, devices and tp (ep/dp if used), precision, input and output lengths fixed by the command
 or means from printed totals, the load, the engine release or a dated commit/image, an output-token rate printed or
 following unambiguously from printed figures), of one of three run kinds: FIXED LOAD (a stated max concurrency C with at
-least 2x C prompts, ``micro_batch`` = C per engine replica, ``scenario`` max_load), BATCH/OFFLINE (one batch of B prompts,
+least 2x C prompts, ``micro_batch`` = C per engine replica, ``scenario`` max_load), BATCH/OFFLINE (one batch of B
+prompts,
 ``micro_batch`` = B, ``scenario`` offline) or FULL LOAD (300+ prompts sent at once, ``micro_batch`` blank, ``scenario``
 max_load); 15-40 rows from at least 3 sources, none above 40 %, at least 2 accelerator types, at least 5 rows with 64 or
 more sequences in flight (C >= 64, B >= 64 or a full load) and at least 5 with 16 or fewer.
@@ -61,7 +62,8 @@ def _kind(row: dict[str, str]) -> str:
 
 
 def _in_flight(row: dict[str, str]) -> int | None:
-    """Sequences in flight the run states: the concurrency of a fixed load, the batch of a one-batch run, None for a full
+    """Sequences in flight the run states: the concurrency of a fixed load, the batch of a one-batch run, None for
+    a full
     load (every prompt sent at once)."""
     kind = _kind(row)
     if kind == FIXED:
@@ -83,7 +85,8 @@ def test_enums_units_and_held_out_marker():
 
 
 def test_every_row_is_an_open_engine_with_its_release():
-    """Open engines only (no TensorRT-LLM, no MLPerf harness, no NIM): the notes open with the engine and its release."""
+    """Open engines only (no TensorRT-LLM, no MLPerf harness, no NIM): the notes open with the engine and its
+    release."""
     for r in _rows():
         assert ENGINE.match(r["notes"]), r["id"]
         assert "MLPerf" not in r["source"] and "NIM" not in r["notes"], r["id"]
@@ -102,7 +105,8 @@ def test_focus_decided_before_any_prediction():
 
 
 def test_coverage_is_the_recorded_one():
-    """The file holds what DATASET_infer.md and SPLIT_infer.md report: SGLang cookbook fixed loads at concurrency 1 and 16
+    """The file holds what DATASET_infer.md and SPLIT_infer.md report: SGLang cookbook fixed loads at concurrency 1
+    and 16
     on MI300X, GPUStack full loads (and one concurrency-4 run) of GLM-4.6 on H100 SXM and H200 SXM, LLM-Inference-Bench
     one-batch runs on MI300X; vLLM and SGLang."""
     rows = _rows()
@@ -202,7 +206,8 @@ def test_glm_46_rows_carry_the_stated_glm_45_shape():
         assert (resolved.layers, resolved.hidden, resolved.moe) == (glm.layers, glm.hidden, glm.moe), r["id"]
         assert "assumed: GLM-4.6 keeps GLM-4.5's shape" in r["notes"], r["id"]
         assert (int(r["layers"]), int(r["hidden"]), int(r["ffn_hidden"]), int(r["heads"]), int(r["kv_heads"]),
-                int(r["vocab"])) == (glm.layers, glm.hidden, glm.ffn_hidden, glm.heads, glm.kv_heads, glm.vocab), r["id"]
+                int(r["vocab"])) == (glm.layers, glm.hidden, glm.ffn_hidden, glm.heads, glm.kv_heads,
+                                     glm.vocab), r["id"]
         assert (int(r["moe_experts"]), int(r["moe_topk"]), int(r["moe_ffn_hidden"]), int(r["moe_shared_experts"])) == (
             glm.moe.experts, glm.moe.topk, glm.moe.ffn_hidden, glm.moe.shared_experts), r["id"]
 

@@ -68,8 +68,8 @@ def get(engine_id: str) -> EngineProfile:
 # cuda_graph_batch_sizes is not agreed over a family: padding is a deployment's stated setting (only profiles
 # whose source states graph sizes with padding on give it), so a release without a profile is never padded.
 AGREED = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill", "cuda_graphs", "schedule_overlap",
-          "per_iteration_overhead_s", "per_sequence_overhead_s", "sampling_overhead_s", "attention_kernel", "gpu_memory_utilization",
-          "sampler_bytes_per_logit", "benchmark_prompts")
+          "per_iteration_overhead_s", "per_sequence_overhead_s", "sampling_overhead_s", "attention_kernel",
+          "gpu_memory_utilization", "sampler_bytes_per_logit", "benchmark_prompts")
 
 
 DEPLOYMENTS = frozenset({"sglang-large-ep-2025-05", "deepseek-infer-2025-02", "trtllm-perf-overview-v1.0-dense",

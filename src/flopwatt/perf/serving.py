@@ -345,8 +345,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     z = NormalDist().inv_cdf(slo.percentile / 100.0)
     tail = mean if z <= 0 else run(b + z * np.sqrt(b))
     # one scheduler per attention group steps its own sequences (engines.toml per_sequence_overhead_s)
-    stepped, stepped_q = b / ep, (b + max(z, 0.0) * np.sqrt(b)) / ep
-    tpot, tpot_q = engine.cycle(mean["cycle_s"], stepped), engine.cycle(tail["cycle_s"], stepped_q)
+    tpot, tpot_q = (engine.cycle(mean["cycle_s"], b / ep),
+                    engine.cycle(tail["cycle_s"], (b + max(z, 0.0) * np.sqrt(b)) / ep))
     # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles, each
     # longer than a plain one by its chunk's share of the marginal prefill time
     chunk = engine.chunk(inp)
@@ -358,12 +358,12 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         chunks = np.maximum(chunks, queue.budget_prompt_cycles(inp, b / (ep * pp), engine.token_budget))
         budget_floor = queue.leftover_budget_s_per_token(tpot, b / (ep * pp), engine.token_budget)
         piece = np.minimum(piece, np.maximum(engine.token_budget - b / (ep * pp), 1.0))
-    chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"], stepped)
+    chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"], b / ep)
     ttft = 0.5 * tpot + chunks * tpot + (chunk_cycle - tpot) * inp / chunk
     if z <= 0:
         ttft_q = ttft
     else:
-        tail_chunk = engine.cycle(run(b + z * np.sqrt(b), chunk)["cycle_s"], stepped_q)
+        tail_chunk = engine.cycle(run(b + z * np.sqrt(b), chunk)["cycle_s"], (b + z * np.sqrt(b)) / ep)
         ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
         tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
                                         slo.percentile, piece)
