@@ -255,6 +255,16 @@ def test_v1_vllm_profiles_carry_the_per_sequence_cpu_time_derived_from_their_sou
     assert engine_catalog.get("vllm-0.6.0").per_sequence_overhead_s is None  # V0: nothing published per sequence
 
 
+def test_a_vllm_profile_on_an_amd_device_says_which_kernel_path_it_assumes():
+    from flopwatt import catalog
+
+    amd = engine_catalog.settings(engine_catalog.get("vllm-0.11.0"), accelerator=catalog.get("accelerators", "mi300x"))
+    nvidia = engine_catalog.settings(engine_catalog.get("vllm-0.11.0"),
+                                     accelerator=catalog.get("accelerators", "h100-sxm5-80gb"))
+    assert engine_catalog.ROCM_KERNEL_NOTE in amd.notes and engine_catalog.ROCM_KERNEL_NOTE not in nvidia.notes
+    assert "VLLM_ROCM_USE_AITER off" in engine_catalog.ROCM_KERNEL_NOTE
+
+
 def test_a_prompt_beyond_the_budget_without_chunking_is_infeasible():
     from flopwatt.serve import NoFeasiblePlan, estimate_serving
 

@@ -49,6 +49,12 @@ DEFAULT_ENGINE = "vllm-0.11.0"
 with every field the serving model reads given by its source (KV allocation, token budget, max batch,
 chunked prefill, schedule overlap)."""
 
+ROCM_KERNEL_NOTE = ("engine kernels on ROCm: the AMD matmul rates are best measured ones (hipBLASLt, AMD's aiter "
+                    "tuner; catalog efficiency.toml), as AMD's images run them; vLLM releases leave "
+                    "VLLM_ROCM_USE_AITER off, and stock builds measured 1.7-3.7x slower than with it "
+                    "(bench/data/rocm_aiter_switch.csv): that path is not modelled")
+"""Said wherever a vLLM profile serves on an AMD device: the kernel path the serving model assumes there."""
+
 KV_RULE = "reserve"
 """KV allocation where neither the request nor the profile gives one: a sequence's whole KV reserved at
 admission (TensorRT-LLM's documented default capacity policy GUARANTEED_NO_EVICT, tensorrt-llm-0.11): a
@@ -246,6 +252,8 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     profile, device_note = for_device(profile, accelerator)
     if device_note:
         notes.append(device_note)
+    if accelerator is not None and accelerator.vendor == "AMD" and profile.engine == "vllm":
+        notes.append(ROCM_KERNEL_NOTE)
     if kv_allocation is not None:
         kv, why = kv_allocation, "asked (kv_admission)"
     elif profile.kv_allocation is not None:
