@@ -174,6 +174,41 @@ PRINTED = re.compile(r"Printed: (\d+) successful requests, total input tokens (\
 """A benchmark client's printed totals as the hold-out notes quote them."""
 
 
+MIN_PROMPTS_PER_SLOT = 2
+"""The open-engine focus: a fixed-load run sends at least this many prompts per slot of its concurrency."""
+MIN_FULL_LOAD_PROMPTS = 300
+"""The open-engine focus: a full-load run sends at least this many prompts at once."""
+
+
+def check_fixed_load(row: dict[str, str]) -> None:
+    """A fixed-load row: ``max_load``, micro_batch = the stated concurrency over the engine replicas, and at least
+    :data:`MIN_PROMPTS_PER_SLOT` prompts per slot."""
+    conc, prompts = stated_load(row)
+    assert row["scenario"] == "max_load", row["id"]
+    assert f"micro_batch = stated max concurrency {conc} per replica" in row["notes"], row["id"]
+    assert int(row["micro_batch"]) * int(row["dp"]) == conc, row["id"]
+    assert prompts >= MIN_PROMPTS_PER_SLOT * conc, row["id"]
+
+
+def check_printed_rate(row: dict[str, str], length_tolerance: float) -> None:
+    """A fixed- or full-load row: value = the printed output-token rate, the lengths = the printed totals over the
+    successful requests (within ``length_tolerance`` tokens), and every stated prompt succeeded."""
+    n, tin, tout, rate = PRINTED.search(row["notes"]).groups()
+    assert float(row["value"]) == float(rate), row["id"]
+    assert abs(float(row["input_len"]) - int(tin) / int(n)) <= length_tolerance + 1e-9, row["id"]
+    assert abs(float(row["output_len"]) - int(tout) / int(n)) <= length_tolerance + 1e-9, row["id"]
+    assert int(n) == stated_load(row)[1], row["id"]
+
+
+def check_batch_rate(row: dict[str, str], latency_s: float, total_rate: float | None) -> None:
+    """A one-batch row: value = B x output length / the recorded batch latency, and a recorded total-token rate (None:
+    not recorded) is B x (input + output) / latency."""
+    batch, n_in, n_out = int(row["micro_batch"]), float(row["input_len"]), float(row["output_len"])
+    assert float(row["value"]) == round(batch * n_out / latency_s, 2), row["id"]
+    if total_rate is not None:
+        assert abs(total_rate - batch * (n_in + n_out) / latency_s) <= 1e-6 * total_rate, row["id"]
+
+
 def source_prefix(row: dict[str, str]) -> str:
     """The source prefix of a row id (``OE12C-03`` -> ``OE12C``)."""
     return row["id"].rsplit("-", 1)[0]

@@ -35,8 +35,6 @@ MIN_ROWS, MAX_ROWS = 15, 40  # the focus: 15 to 40 rows
 MIN_SOURCES = 3  # the focus: at least 3 independent sources (id prefixes)
 MAX_SHARE_OF_ONE_SOURCE = 0.4  # the focus: no source above 40 % of the rows
 MIN_ACCELERATOR_TYPES = 2  # the focus: at least 2 NVIDIA accelerator types
-MIN_PROMPTS_PER_SLOT = 2  # the focus: fixed-load runs send at least 2x the concurrency
-MIN_FULL_LOAD_PROMPTS = 300  # the focus: full-load runs send at least this many prompts at once
 UNPRINTED_RELEASE_ROWS_AS_COLLECTED = 7  # rows whose engine is a dated pip install without a printed release
 MAX_TOKENS_PER_S_PER_DEVICE = 20000  # range check only
 NVIDIA_SXM = {"a100-sxm4-40gb", "a100-sxm4-80gb", "h100-sxm5-80gb", "h800-sxm5-80gb", "h200-sxm-141gb",
@@ -103,15 +101,11 @@ def test_run_kind_matches_micro_batch_scenario_and_prompt_counts():
     for r in _rows():
         kind = _kind(r)
         if kind == FIXED:
-            conc, prompts = heldout_data.stated_load(r)
-            assert r["scenario"] == "max_load", r["id"]
-            assert f"micro_batch = stated max concurrency {conc} per replica" in r["notes"], r["id"]
-            assert int(r["micro_batch"]) * int(r["dp"]) == conc, r["id"]
-            assert prompts >= MIN_PROMPTS_PER_SLOT * conc, r["id"]
+            heldout_data.check_fixed_load(r)
         elif kind == FULL_LOAD:
             _, prompts = heldout_data.stated_load(r)
             assert r["scenario"] == "max_load", r["id"]
-            assert not r["micro_batch"] and prompts >= MIN_FULL_LOAD_PROMPTS, r["id"]
+            assert not r["micro_batch"] and prompts >= heldout_data.MIN_FULL_LOAD_PROMPTS, r["id"]
         else:
             prompts = int(BATCH_RUN.search(r["notes"]).group(1))
             assert r["scenario"] == "offline" and int(r["micro_batch"]) == prompts, r["id"]
@@ -139,20 +133,12 @@ def test_values_follow_the_printed_figures():
     prompts succeeded. One batch: value = B x output length / the recorded batch latency, and the recorded total-token
     rate is B x (input + output) / latency."""
     for r in _rows():
-        value, n_in, n_out = float(r["value"]), float(r["input_len"]), float(r["output_len"])
         assert "derived" in r["notes"], r["id"]
         if _kind(r) in (FIXED, FULL_LOAD):
-            n, tin, tout, rate = heldout_data.PRINTED.search(r["notes"]).groups()
-            assert value == float(rate), r["id"]
-            assert abs(n_in - int(tin) / int(n)) <= 0.05 + 1e-9, r["id"]
-            assert abs(n_out - int(tout) / int(n)) <= 0.05 + 1e-9, r["id"]
-            assert int(n) == heldout_data.stated_load(r)[1], r["id"]
+            heldout_data.check_printed_rate(r, length_tolerance=0.05)
             continue
         latency = float(BATCH_LATENCY.search(r["notes"]).group(1))
-        batch = int(r["micro_batch"])
-        assert value == round(batch * n_out / latency, 2), r["id"]
-        total = float(TOTAL_RATE.search(r["notes"]).group(1))
-        assert abs(total - batch * (n_in + n_out) / latency) <= 1e-6 * total, r["id"]
+        heldout_data.check_batch_rate(r, latency, float(TOTAL_RATE.search(r["notes"]).group(1)))
 
 
 def test_rows_are_in_range_and_in_the_catalog():

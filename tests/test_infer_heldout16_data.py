@@ -36,8 +36,6 @@ MIN_ROWS, MAX_ROWS = 15, 40  # the focus: 15 to 40 rows
 MIN_SOURCES = 3  # the focus: at least 3 independent sources (id prefixes)
 MAX_SHARE_OF_ONE_SOURCE = 0.4  # the focus: no source above 40 % of the rows
 MIN_ACCELERATOR_TYPES = 2  # the focus: at least 2 accelerator types
-MIN_PROMPTS_PER_SLOT = 2  # the focus: fixed-load runs send at least 2x the concurrency
-MIN_FULL_LOAD_PROMPTS = 300  # the focus: full-load runs send at least this many prompts at once
 HIGH_IN_FLIGHT, LOW_IN_FLIGHT = 64, 16  # the focus's bands: 64 or more in flight, 16 or fewer
 MIN_ROWS_PER_BAND = 5  # the focus: at least 5 rows in each of those two bands
 MAX_TOKENS_PER_S_PER_DEVICE = 20000  # range check only
@@ -128,15 +126,11 @@ def test_run_kind_matches_micro_batch_scenario_and_prompt_counts():
     for r in _rows():
         kind = _kind(r)
         if kind == FIXED:
-            conc, prompts = heldout_data.stated_load(r)
-            assert r["scenario"] == "max_load", r["id"]
-            assert f"micro_batch = stated max concurrency {conc} per replica" in r["notes"], r["id"]
-            assert int(r["micro_batch"]) * int(r["dp"]) == conc, r["id"]
-            assert prompts >= MIN_PROMPTS_PER_SLOT * conc, r["id"]
+            heldout_data.check_fixed_load(r)
         elif kind == FULL_LOAD:
             _, prompts = heldout_data.stated_load(r)
             assert r["scenario"] == "max_load", r["id"]
-            assert not r["micro_batch"] and prompts >= MIN_FULL_LOAD_PROMPTS, r["id"]
+            assert not r["micro_batch"] and prompts >= heldout_data.MIN_FULL_LOAD_PROMPTS, r["id"]
             assert f"'Peak concurrent requests: {prompts}.00'" in r["notes"], r["id"]
         else:
             prompts = int(BATCH_RUN.search(r["notes"]).group(1))
@@ -170,20 +164,14 @@ def test_values_follow_the_printed_figures():
     prompts succeeded. One batch: value = B x output length / the recorded batch latency, and the recorded total-token
     rate is B x (input + output) / latency."""
     for r in _rows():
-        value, n_in, n_out = float(r["value"]), float(r["input_len"]), float(r["output_len"])
+        n_in = float(r["input_len"])
         assert "derived" in r["notes"], r["id"]
         if _kind(r) in (FIXED, FULL_LOAD):
-            n, tin, tout, rate = heldout_data.PRINTED.search(r["notes"]).groups()
-            assert value == float(rate), r["id"]
-            assert abs(n_in - int(tin) / int(n)) <= 0.005 + 1e-9, r["id"]
-            assert abs(n_out - int(tout) / int(n)) <= 0.005 + 1e-9, r["id"]
-            assert int(n) == heldout_data.stated_load(r)[1], r["id"]
+            heldout_data.check_printed_rate(r, length_tolerance=0.005)
             continue
         latency = float(BATCH_LATENCY.search(r["notes"]).group(1))
+        heldout_data.check_batch_rate(r, latency, float(TOTAL_RATE.search(r["notes"]).group(1)))
         batch = int(r["micro_batch"])
-        assert value == round(batch * n_out / latency, 2), r["id"]
-        total = float(TOTAL_RATE.search(r["notes"]).group(1))
-        assert abs(total - batch * (n_in + n_out) / latency) <= 1e-6 * total, r["id"]
         assert f",{r['n_devices']},vLLM," in r["source"] and f",{int(n_in)},{batch},{latency}," in r["source"], r["id"]
 
 
