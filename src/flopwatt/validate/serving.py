@@ -15,6 +15,7 @@ from flopwatt.errors import InputError
 from flopwatt.perf.lengths import Lengths
 from flopwatt.serve import ServeRequest, estimate_serving, weight_notes
 from flopwatt.specs import Accelerator, ModelSpec
+from flopwatt.specs.engine import EngineProfile
 from flopwatt.specs.workload import ServingDataset
 from flopwatt.validate import conventions as conv
 from flopwatt.validate.row_specs import _measured, _model, _system
@@ -32,14 +33,11 @@ whose release has none gets the fields all profiled releases of its engine share
 (:func:`flopwatt.catalog.engine_profiles.family`)."""
 
 
-def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None],
-            accelerator: Accelerator | None = None):
-    """The row's engine settings (:func:`flopwatt.catalog.engine_profiles.settings`): the release its source
-    names (conventions.toml ``engine``); else the fields all profiled releases of its framework's engine share;
-    else, for a framework that names no profiled engine (blank in the shared schema: not TensorRT-LLM or NVIDIA's
-    harness), the default engine of ``flopwatt serve`` (:data:`~flopwatt.catalog.engine_profiles.DEFAULT_ENGINE`,
-    a stated rule). ``plan``: the row's own tp/pp/ep (None where blank), which win over a deployment profile's;
-    ``accelerator``: the row's (what the engine keeps out of the KV cache depends on it; None = the plain share)."""
+def _row_profile(row: dict[str, str], notes: list[str]) -> EngineProfile:
+    """The row's engine profile: the release its source names (conventions.toml ``engine``); else the fields all
+    profiled releases of its framework's engine share; else, for a framework that names no profiled engine (blank
+    in the shared schema: not TensorRT-LLM or NVIDIA's harness), the default engine of ``flopwatt serve``
+    (:data:`~flopwatt.catalog.engine_profiles.DEFAULT_ENGINE`, a stated rule)."""
     framework = row["framework"].strip()
     convention = conv.for_row(row["id"])
     if convention.engine is not None:
@@ -54,6 +52,17 @@ def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None],
         profile = engine_profiles.get(engine_profiles.DEFAULT_ENGINE)
         said = f"framework {framework!r} has no engine profile" if framework else "framework not published"
         notes.append(f"{said}: engine {profile.id}, the default engine of flopwatt serve (rule)")
+    return profile
+
+
+def _engine(row: dict[str, str], notes: list[str], plan: dict[str, int | None],
+            accelerator: Accelerator | None = None, profile: EngineProfile | None = None):
+    """The row's engine settings (:func:`flopwatt.catalog.engine_profiles.settings`) of its profile (``profile``,
+    else :func:`_row_profile`). ``plan``: the row's own tp/pp/ep (None where blank), which win over a deployment
+    profile's; ``accelerator``: the row's (what the engine keeps out of the KV cache depends on it; None = the plain
+    share)."""
+    profile = profile or _row_profile(row, notes)
+    convention = conv.for_row(row["id"])
     settings = engine_profiles.settings(profile, limits=not convention.run_sets_batch_limits,
                                         accelerator=accelerator, **plan)
     notes.extend(settings.notes)
@@ -75,9 +84,10 @@ def _infer_row(row: dict[str, str]) -> RowResult:
     convention = conv.for_row(row["id"])
     tp = 1 if convention.attention_dp else _int(row, "tp")
     devices = _int(row, "n_devices", minimum=1)
-    tp, ep = _plan_tp_ep(row, devices, tp, notes, _engine_family(row))
+    profile = _row_profile(row, notes)
+    tp, ep = _plan_tp_ep(row, devices, tp, notes, profile.engine)
     system = _system(row)
-    engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep}, system.accelerator)
+    engine = _engine(row, notes, {"tp": tp, "pp": _int(row, "pp"), "ep": ep}, system.accelerator, profile)
     out_len = _float(row, "output_len")
     if out_len is None and convention.phase is not None:
         out_len = 1.0
@@ -168,16 +178,6 @@ def _run_prompts(row: dict[str, str], engine, phase: str | None, notes: list[str
                  f"published: the default --num-prompts of {engine.profile_id}'s benchmark client; rule), throughput "
                  "over the whole run, its drain included")
     return engine.benchmark_prompts
-
-
-def _engine_family(row: dict[str, str]) -> str:
-    """The engine the row runs (:func:`_engine`'s choice, before its settings): conventions.toml's release, else the
-    framework's engine, else the default engine's."""
-    convention = conv.for_row(row["id"])
-    if convention.engine is not None:
-        return engine_profiles.get(convention.engine).engine
-    framework = row["framework"].strip()
-    return FRAMEWORKS.get(framework) or engine_profiles.get(engine_profiles.DEFAULT_ENGINE).engine
 
 
 def _plan_tp_ep(row: dict[str, str], devices: int | None, tp: int | None,
