@@ -1,4 +1,4 @@
-"""vLLM on AMD Instinct with AITER off and on (bench/data/rocm_aiter_switch.csv): schema, units and sourcing.
+"""vLLM and SGLang on AMD Instinct with AITER off and on (bench/data/rocm_aiter_switch.csv): schema, units and sourcing.
 Reference data only; nothing is predicted here. A TPOT written in milliseconds instead of seconds, or a value pair
 swapped, fails the checks below."""
 
@@ -18,6 +18,7 @@ QUANTITIES = {
     "throughput_tokens_per_s": (1.0, 1e6),  # the source does not say total or output tokens
     "median_tpot_s": (1e-3, 1.0),
     "mean_tpot_s": (1e-3, 1.0),
+    "median_e2e_latency_s": (1e-2, 1e4),
 }
 HIGHER_IS_BETTER = {"output_tokens_per_s", "total_tokens_per_s_per_gpu", "throughput_tokens_per_s"}
 SLOWER = "AITER slower"
@@ -32,11 +33,11 @@ def test_header_ids_and_sources():
     header, rows = heldout_data.read(CSV)
     assert header == COLUMNS
     assert [r["id"] for r in rows] == [f"RA-{i:02d}" for i in range(1, len(rows) + 1)]
-    assert len(rows) >= 23
+    assert len(rows) >= 25
     for r in rows:
         cited = any(k in r["source"] for k in ("PR #", "issue #", "https://"))
         assert cited and r["retrieved"] == "2026-12-07", r["id"]
-        assert r["engine"] == "vllm" and r["precision"] in {"bf16", "fp16", "fp8", "fp4"}, r["id"]
+        assert r["engine"] in {"vllm", "sglang"} and r["precision"] in {"bf16", "fp16", "fp8", "fp4"}, r["id"]
 
 
 def test_values_are_in_their_units_and_the_faster_setting_is_the_one_the_source_says():
@@ -52,11 +53,11 @@ def test_values_are_in_their_units_and_the_faster_setting_is_the_one_the_source_
 
 
 def test_added_values_are_the_printed_figures():
-    """From RA-06 on, each value is quoted in `source` or `notes` as printed (commas dropped; TPOT in ms)."""
+    """From RA-06 on, each value is quoted in `source` or `notes` as printed (commas dropped; times in ms)."""
     for r in _rows()[5:]:
         text = (r["source"] + " " + r["notes"]).replace(",", "")
         for raw in (r["value_aiter_off"], r["value_aiter_on"]):
-            printed = {raw, f"{float(raw) * 1000:.2f}"} if r["quantity"].endswith("tpot_s") else {raw}
+            printed = {raw} if r["quantity"] in HIGHER_IS_BETTER else {raw, f"{float(raw) * 1000:.2f}"}
             assert any(p in text for p in printed), (r["id"], raw)
 
 
