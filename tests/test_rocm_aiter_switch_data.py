@@ -1,6 +1,6 @@
-"""vLLM and SGLang on AMD Instinct with AITER off and on (bench/data/rocm_aiter_switch.csv): schema, units and sourcing.
-Reference data only; nothing is predicted here. A TPOT written in milliseconds instead of seconds, or a value pair
-swapped, fails the checks below."""
+"""vLLM and SGLang on AMD Instinct with AITER off and on (bench/data/rocm_aiter_switch.csv): schema, units,
+sourcing. Reference data only; nothing is predicted here. A TPOT written in milliseconds instead of seconds, or a
+value pair swapped, fails the checks below."""
 
 from __future__ import annotations
 
