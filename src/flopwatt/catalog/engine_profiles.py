@@ -51,8 +51,9 @@ chunked prefill, schedule overlap)."""
 
 ROCM_KERNEL_NOTE = ("engine kernels on ROCm: the AMD matmul rates are best measured ones (hipBLASLt, AMD's aiter "
                     "tuner; catalog efficiency.toml), as AMD's images run them; vLLM releases leave "
-                    "VLLM_ROCM_USE_AITER off, and stock builds measured 1.7-3.7x slower than with it "
-                    "(bench/data/rocm_aiter_switch.csv): that path is not modelled")
+                    "VLLM_ROCM_USE_AITER off, and published runs with it off measured from as fast to 3.7x slower, "
+                    "by model, kernel and prompt length (bench/data/rocm_aiter_switch.csv): that path is not "
+                    "modelled")
 """Said wherever a vLLM profile serves on an AMD device: the kernel path the serving model assumes there."""
 
 KV_RULE = "reserve"
