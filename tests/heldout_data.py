@@ -174,6 +174,19 @@ PRINTED = re.compile(r"Printed: (\d+) successful requests, total input tokens (\
 """A benchmark client's printed totals as the hold-out notes quote them."""
 
 
+FIXED, FULL_LOAD, BATCH = "FIXED LOAD", "FULL LOAD", "BATCH"
+"""Run-kind markers of the shared-schema open-engine hold-outs (thirteenth onward), at the start of a row's notes."""
+BATCH_LATENCY = re.compile(r"batch latency ([\d.]+) s")
+"""A one-batch row's recorded batch latency, as its notes quote it."""
+TOTAL_RATE = re.compile(r"total-token throughput ([\d.]+) tokens/s")
+"""A one-batch row's recorded total-token rate, as its notes quote it."""
+
+
+def open_engine_kind(row: dict[str, str]) -> str:
+    """The row's run kind: :data:`FIXED`, :data:`FULL_LOAD` or :data:`BATCH`."""
+    return run_kind(row, (FIXED, FULL_LOAD, BATCH))
+
+
 MIN_PROMPTS_PER_SLOT = 2
 """The open-engine focus: a fixed-load run sends at least this many prompts per slot of its concurrency."""
 MIN_FULL_LOAD_PROMPTS = 300
@@ -188,6 +201,25 @@ def check_fixed_load(row: dict[str, str]) -> None:
     assert f"micro_batch = stated max concurrency {conc} per replica" in row["notes"], row["id"]
     assert int(row["micro_batch"]) * int(row["dp"]) == conc, row["id"]
     assert prompts >= MIN_PROMPTS_PER_SLOT * conc, row["id"]
+
+
+def check_full_load(row: dict[str, str]) -> int:
+    """A full-load row: ``max_load``, micro_batch blank, at least :data:`MIN_FULL_LOAD_PROMPTS` prompts sent at once;
+    returns the prompt count."""
+    _, prompts = stated_load(row)
+    assert row["scenario"] == "max_load", row["id"]
+    assert not row["micro_batch"] and prompts >= MIN_FULL_LOAD_PROMPTS, row["id"]
+    return prompts
+
+
+def check_recorded_batch(row: dict[str, str], total_recorded: bool = True) -> tuple[int, float]:
+    """A one-batch row against its recorded latency and (``total_recorded``: always; else where quoted) total-token
+    rate (:func:`check_batch_rate`); returns (B, latency in s)."""
+    latency = float(BATCH_LATENCY.search(row["notes"]).group(1))
+    total = TOTAL_RATE.search(row["notes"])
+    assert total or not total_recorded, row["id"]
+    check_batch_rate(row, latency, float(total.group(1)) if total else None)
+    return int(row["micro_batch"]), latency
 
 
 def check_printed_rate(row: dict[str, str], length_tolerance: float) -> None:

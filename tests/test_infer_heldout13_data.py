@@ -27,12 +27,9 @@ import re
 
 import heldout_data
 from flopwatt import validate as val
-from heldout_data import ROOT
+from heldout_data import FIXED, FULL_LOAD, ROOT
 
 CSV = ROOT / "validation" / "infer_heldout13.csv"
-FIXED = "FIXED LOAD"
-FULL_LOAD = "FULL LOAD"
-BATCH = "BATCH"
 MIN_ROWS, MAX_ROWS = 15, 40  # the focus: 15 to 40 rows
 MIN_SOURCES = 3  # the focus: at least 3 independent sources (id prefixes)
 MAX_SHARE_OF_ONE_SOURCE = 0.5  # the focus: no source above 50 % of the rows
@@ -43,16 +40,10 @@ ENGINE = re.compile(r"^Engine vLLM (\d+\.\d+\.\d+\S*|from the image \S+_\d{8}|RO
 DATED_BUILD = "release and commit NOT printed"
 BATCH_RUN = re.compile(r"BATCH \((\d+) prompts(?: in (one batch))?")
 OFFLINE_PRINTED = re.compile(r"Printed: Throughput: ([\d.]+) requests/s, ([\d.]+) tokens/s")
-BATCH_LATENCY = re.compile(r"batch latency ([\d.]+) s")
-TOTAL_RATE = re.compile(r"total-token throughput ([\d.]+) tokens/s")
 
 
 def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
-
-
-def _kind(row: dict[str, str]) -> str:
-    return heldout_data.run_kind(row, (FIXED, FULL_LOAD, BATCH))
 
 
 def test_enums_units_and_held_out_marker():
@@ -94,7 +85,7 @@ def test_run_kind_matches_micro_batch_scenario_and_prompt_counts():
     engine) and at least 2x as many prompts. One batch of B prompts: ``offline`` and micro_batch = B. An offline run
     over P prompts and a full load: micro_batch blank (full load: 300+ prompts at once)."""
     for r in _rows():
-        kind = _kind(r)
+        kind = heldout_data.open_engine_kind(r)
         if kind == FIXED:
             heldout_data.check_fixed_load(r)
         elif kind == FULL_LOAD:
@@ -132,7 +123,7 @@ def test_values_follow_the_printed_figures():
     batch latency, and where the total-token rate is recorded it is B x (input + output) / latency."""
     for r in _rows():
         value, n_in, n_out = float(r["value"]), float(r["input_len"]), float(r["output_len"])
-        kind = _kind(r)
+        kind = heldout_data.open_engine_kind(r)
         if kind == FIXED:
             heldout_data.check_printed_rate(r, length_tolerance=0.05)
             assert "derived" in r["notes"], r["id"]
@@ -144,9 +135,7 @@ def test_values_follow_the_printed_figures():
             assert value == round(per_s * n_out, 2), r["id"]
             assert abs(total - per_s * (n_in + n_out)) <= 0.005 * (n_in + n_out), r["id"]
             continue
-        latency = float(BATCH_LATENCY.search(r["notes"]).group(1))
-        total = TOTAL_RATE.search(r["notes"])
-        heldout_data.check_batch_rate(r, latency, float(total.group(1)) if total else None)
+        heldout_data.check_recorded_batch(r, total_recorded=False)
 
 
 def test_rows_are_in_range_and_in_the_catalog():

@@ -25,12 +25,9 @@ import re
 
 import heldout_data
 from flopwatt import validate as val
-from heldout_data import ROOT
+from heldout_data import FIXED, FULL_LOAD, ROOT
 
 CSV = ROOT / "validation" / "infer_heldout14.csv"
-FIXED = "FIXED LOAD"
-FULL_LOAD = "FULL LOAD"
-BATCH = "BATCH"
 MIN_ROWS, MAX_ROWS = 15, 40  # the focus: 15 to 40 rows
 MIN_SOURCES = 3  # the focus: at least 3 independent sources (id prefixes)
 MAX_SHARE_OF_ONE_SOURCE = 0.4  # the focus: no source above 40 % of the rows
@@ -45,16 +42,10 @@ ENGINE = re.compile(r"^Engine (vLLM v\d+\.\d+\.\d+ |SGLang v?\d+\.\d+\.\d+(\.pos
                     r"|vLLM, pip release NOT printed: a dated install)")
 UNPRINTED_RELEASE = "pip release NOT printed"
 BATCH_RUN = re.compile(r"BATCH \((\d+) prompts in one batch")
-BATCH_LATENCY = re.compile(r"batch latency ([\d.]+) s")
-TOTAL_RATE = re.compile(r"total-token throughput ([\d.]+) tokens/s")
 
 
 def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
-
-
-def _kind(row: dict[str, str]) -> str:
-    return heldout_data.run_kind(row, (FIXED, FULL_LOAD, BATCH))
 
 
 def test_enums_units_and_held_out_marker():
@@ -99,13 +90,11 @@ def test_run_kind_matches_micro_batch_scenario_and_prompt_counts():
     engine) and at least 2x as many prompts. One batch of B prompts: ``offline`` and micro_batch = B. A full load:
     ``max_load``, micro_batch blank and 300+ prompts at once."""
     for r in _rows():
-        kind = _kind(r)
+        kind = heldout_data.open_engine_kind(r)
         if kind == FIXED:
             heldout_data.check_fixed_load(r)
         elif kind == FULL_LOAD:
-            _, prompts = heldout_data.stated_load(r)
-            assert r["scenario"] == "max_load", r["id"]
-            assert not r["micro_batch"] and prompts >= heldout_data.MIN_FULL_LOAD_PROMPTS, r["id"]
+            prompts = heldout_data.check_full_load(r)
         else:
             prompts = int(BATCH_RUN.search(r["notes"]).group(1))
             assert r["scenario"] == "offline" and int(r["micro_batch"]) == prompts, r["id"]
@@ -134,11 +123,10 @@ def test_values_follow_the_printed_figures():
     rate is B x (input + output) / latency."""
     for r in _rows():
         assert "derived" in r["notes"], r["id"]
-        if _kind(r) in (FIXED, FULL_LOAD):
+        if heldout_data.open_engine_kind(r) in (FIXED, FULL_LOAD):
             heldout_data.check_printed_rate(r, length_tolerance=0.05)
             continue
-        latency = float(BATCH_LATENCY.search(r["notes"]).group(1))
-        heldout_data.check_batch_rate(r, latency, float(TOTAL_RATE.search(r["notes"]).group(1)))
+        heldout_data.check_recorded_batch(r)
 
 
 def test_rows_are_in_range_and_in_the_catalog():

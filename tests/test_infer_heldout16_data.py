@@ -26,12 +26,9 @@ import re
 import heldout_data
 from flopwatt import catalog
 from flopwatt import validate as val
-from heldout_data import ROOT
+from heldout_data import BATCH, FIXED, FULL_LOAD, ROOT
 
 CSV = ROOT / "validation" / "infer_heldout16.csv"
-FIXED = "FIXED LOAD"
-FULL_LOAD = "FULL LOAD"
-BATCH = "BATCH"
 MIN_ROWS, MAX_ROWS = 15, 40  # the focus: 15 to 40 rows
 MIN_SOURCES = 3  # the focus: at least 3 independent sources (id prefixes)
 MAX_SHARE_OF_ONE_SOURCE = 0.4  # the focus: no source above 40 % of the rows
@@ -45,8 +42,6 @@ ACCELERATORS = {"a100-sxm4-40gb", "a100-sxm4-80gb", "h100-sxm5-80gb", "h800-sxm5
 SCENARIOS = {"max_load", "offline"}
 ENGINE = re.compile(r"^Engine (vLLM|SGLang) v?\d+\.\d+\.\d+(\.post\d+)? ")
 BATCH_RUN = re.compile(r"BATCH \((\d+) prompts in one batch")
-BATCH_LATENCY = re.compile(r"batch latency ([\d.]+) s")
-TOTAL_RATE = re.compile(r"total-token throughput ([\d.]+) tokens/s")
 AS_COLLECTED = {"OE16C": 8, "OE16G": 9, "OE16L": 7}  # rows per source, as DATASET_infer.md reports them
 GLM_46_SHAPE_FROM = "GLM-4.5"  # the OE16G rows carry GLM-4.5's catalog shape (assumed, stated in their notes)
 
@@ -55,15 +50,11 @@ def _rows() -> list[dict[str, str]]:
     return heldout_data.rows(CSV)
 
 
-def _kind(row: dict[str, str]) -> str:
-    return heldout_data.run_kind(row, (FIXED, FULL_LOAD, BATCH))
-
-
 def _in_flight(row: dict[str, str]) -> int | None:
     """Sequences in flight the run states: the concurrency of a fixed load, the batch of a one-batch run, None for
     a full
     load (every prompt sent at once)."""
-    kind = _kind(row)
+    kind = heldout_data.open_engine_kind(row)
     if kind == FIXED:
         return heldout_data.stated_load(row)[0]
     if kind == BATCH:
@@ -113,7 +104,8 @@ def test_coverage_is_the_recorded_one():
     assert {r["notes"].split()[1] for r in rows} == {"vLLM", "SGLang"}
     by_source = {}
     for r in rows:
-        by_source.setdefault(heldout_data.source_prefix(r), set()).add((_kind(r), _in_flight(r)))
+        kind = heldout_data.open_engine_kind(r)
+        by_source.setdefault(heldout_data.source_prefix(r), set()).add((kind, _in_flight(r)))
     assert by_source["OE16C"] == {(FIXED, 1), (FIXED, 16)}
     assert by_source["OE16G"] == {(FULL_LOAD, None), (FIXED, 4)}
     assert by_source["OE16L"] == {(BATCH, 1), (BATCH, 16), (BATCH, 64)}
@@ -124,13 +116,11 @@ def test_run_kind_matches_micro_batch_scenario_and_prompt_counts():
     and at least 2x as many prompts. One batch of B prompts: ``offline`` and micro_batch = B. A full load: ``max_load``,
     micro_batch blank and 300+ prompts at once."""
     for r in _rows():
-        kind = _kind(r)
+        kind = heldout_data.open_engine_kind(r)
         if kind == FIXED:
             heldout_data.check_fixed_load(r)
         elif kind == FULL_LOAD:
-            _, prompts = heldout_data.stated_load(r)
-            assert r["scenario"] == "max_load", r["id"]
-            assert not r["micro_batch"] and prompts >= heldout_data.MIN_FULL_LOAD_PROMPTS, r["id"]
+            prompts = heldout_data.check_full_load(r)
             assert f"'Peak concurrent requests: {prompts}.00'" in r["notes"], r["id"]
         else:
             prompts = int(BATCH_RUN.search(r["notes"]).group(1))
@@ -166,12 +156,10 @@ def test_values_follow_the_printed_figures():
     for r in _rows():
         n_in = float(r["input_len"])
         assert "derived" in r["notes"], r["id"]
-        if _kind(r) in (FIXED, FULL_LOAD):
+        if heldout_data.open_engine_kind(r) in (FIXED, FULL_LOAD):
             heldout_data.check_printed_rate(r, length_tolerance=0.005)
             continue
-        latency = float(BATCH_LATENCY.search(r["notes"]).group(1))
-        heldout_data.check_batch_rate(r, latency, float(TOTAL_RATE.search(r["notes"]).group(1)))
-        batch = int(r["micro_batch"])
+        batch, latency = heldout_data.check_recorded_batch(r)
         assert f",{r['n_devices']},vLLM," in r["source"] and f",{int(n_in)},{batch},{latency}," in r["source"], r["id"]
 
 
