@@ -106,42 +106,46 @@ FITTED_NOTE = ("FITTED end to end (python bench/calibrate_serving.py fp4) on the
                "it lumps what an FP4 serving iteration spends beyond its GEMMs into the matmul rate")
 
 
+def _low_precision_entry(acc: str, ratios: list[tuple[str, float]], source: str, retrieved: str) -> str:
+    """One ``[low_precision.<acc>]`` table: a ratio per precision, its source and retrieval date."""
+    lines = [f"[low_precision.{acc}]"] + [f"{precision} = {ratio:.4f}" for precision, ratio in ratios]
+    lines += [f'source = "{source}"', f'retrieved = "{retrieved}"']
+    return "\n".join(lines) + "\n"
+
+
 def low_precision_table(acc: str, measured_as: str) -> str:
     rates, where = LOW_PRECISION[measured_as]
     mamf, peak = MAMF[measured_as]
     bf16 = mamf / peak
-    lines = [f"[low_precision.{acc}]"]
-    notes = []
+    ratios, notes = [], []
     for precision, (azure, peak_p) in rates.items():
         ratio = azure * AZURE_TO_MAMF / peak_p / bf16
         fitted = FITTED.get((acc, precision))
-        lines.append(f"{precision} = {ratio if fitted is None else fitted:.4f}")
+        ratios.append((precision, ratio if fitted is None else fitted))
         notes.append(f"{precision}: ({azure} x 271/256.5) / {peak_p} / ({mamf}/{peak}) = {ratio:.4f}"
                      + ("" if fitted is None else f", replaced by {fitted:.2f}: {FITTED_NOTE}"))
     same = "" if acc == measured_as else f"; ASSUMED: same silicon as {measured_as}, its measurement used"
-    lines.append(f'source = "DERIVED (tools/efficiency_tables.py): {"; ".join(notes)}; sustained rate from {where} '
-                 f'(random init, 10,000 warm-up iterations), x 271/256.5 = MAMF-finder over Azure on A100 '
-                 f'(ND_A100_v4_results.md @3bb66ca FP16 256.5); BF16 MAMF stas00/ml-engineering@744d01e{same}"')
-    lines.append('retrieved = "2026-12-02"')
-    return "\n".join(lines) + "\n"
+    return _low_precision_entry(acc, ratios, f'DERIVED (tools/efficiency_tables.py): {"; ".join(notes)}; sustained '
+                                f'rate from {where} (random init, 10,000 warm-up iterations), x 271/256.5 = '
+                                f'MAMF-finder over Azure on A100 (ND_A100_v4_results.md @3bb66ca FP16 256.5); BF16 '
+                                f'MAMF stas00/ml-engineering@744d01e{same}', "2026-12-02")
 
 
 def mamf_low_precision_table(acc: str, measured_as: str, note: str, with_fp4: bool) -> str:
     """ratio_p from the MAMF finder's own low-precision and BF16 rows (no Azure scaling needed)."""
     mamf, peak = MAMF[measured_as]
-    lines, notes = [f"[low_precision.{acc}]"], []
+    ratios, notes = [], []
     for precision, (mamf_p, peak_p) in MAMF_LOW_PRECISION[measured_as].items():
         ratio = (mamf_p / peak_p) / (mamf / peak)
-        lines.append(f"{precision} = {ratio:.4f}")
+        ratios.append((precision, ratio))
         notes.append(f"{precision}: ({mamf_p}/{peak_p}) / ({mamf}/{peak}) = {ratio:.4f}")
     if with_fp4:
-        lines.append(f"fp4 = {FITTED[('gb200', 'fp4')]:.4f}")
+        ratios.append(("fp4", FITTED[("gb200", "fp4")]))
         notes.append(f"fp4: ASSUMED the Blackwell value {FITTED[('gb200', 'fp4')]:.2f} ({FITTED_NOTE})")
     same = "" if acc == measured_as else f"; ASSUMED: {note}, {measured_as}'s measurement used"
-    lines.append(f'source = "DERIVED (tools/efficiency_tables.py): {"; ".join(notes)}; MAMF-finder FP8 and BF16 '
-                 f'tables of stas00/ml-engineering@744d01e compute/accelerator/README.md{same}"')
-    lines.append('retrieved = "2026-12-06"')
-    return "\n".join(lines) + "\n"
+    return _low_precision_entry(acc, ratios, f'DERIVED (tools/efficiency_tables.py): {"; ".join(notes)}; MAMF-finder '
+                                f'FP8 and BF16 tables of stas00/ml-engineering@744d01e compute/accelerator/README.md'
+                                f'{same}', "2026-12-06")
 
 
 def amd_maf_table(acc: str) -> str:
@@ -155,25 +159,26 @@ def amd_maf_table(acc: str) -> str:
             f'peaks of catalog/accelerators.toml {acc}{footnote}"\nretrieved = "2026-12-06"\n')
 
 
-def aiter_table(acc: str, measured_as: str, peaks: dict[str, float], note: str = "") -> str:
+def aiter_table(acc: str, measured_as: str, note: str = "") -> str:
     """ratio_p from AMD's tuned-GEMM tables (one source for FP4, FP8 and BF16): (p rate / p peak) over (BF16 rate /
-    BF16 peak), peaks in TFLOP/s from catalog/accelerators.toml of ``measured_as``."""
+    BF16 peak), peaks in TFLOP/s of ``measured_as`` in catalog/accelerators.toml."""
+    from flopwatt import catalog
+
+    peaks = {k: v / 1e12 for k, v in catalog.accelerators()[measured_as].peak_flops_per_s.items()}
     rates = AITER_LOW_PRECISION[measured_as]
     bf16_rate, bf16_where = rates["bf16"]
     bf16 = bf16_rate / peaks["bf16"]
-    lines, notes = [f"[low_precision.{acc}]"], []
+    ratios, notes = [], []
     for precision in ("fp8", "fp4"):
         rate, where = rates[precision]
         ratio = rate / peaks[precision] / bf16
-        lines.append(f"{precision} = {ratio:.4f}")
+        ratios.append((precision, ratio))
         notes.append(f"{precision}: ({rate}/{peaks[precision]:g}) / ({bf16_rate}/{peaks['bf16']:g}) = {ratio:.4f}, "
                      f"{precision.upper()} {where}")
     same = "" if acc == measured_as else f"; ASSUMED: {note}, {measured_as}'s measurement used"
-    lines.append(f'source = "DERIVED (tools/efficiency_tables.py aiter_table): {"; ".join(notes)}; BF16 {bf16_where}; '
-                 f'{AITER} (AMD\'s tuner output; clock, power and cache state not recorded); peaks of '
-                 f'catalog/accelerators.toml {measured_as}{same}"')
-    lines.append('retrieved = "2026-12-07"')
-    return "\n".join(lines) + "\n"
+    return _low_precision_entry(acc, ratios, f'DERIVED (tools/efficiency_tables.py aiter_table): {"; ".join(notes)}; '
+                                f"BF16 {bf16_where}; {AITER} (AMD's tuner output; clock, power and cache state not "
+                                f"recorded); peaks of catalog/accelerators.toml {measured_as}{same}", "2026-12-07")
 
 
 def table(acc: str, mamf: float, peak: float, note: str) -> str:
@@ -210,11 +215,10 @@ def main() -> None:
         print(mamf_low_precision_table(acc, measured_as, why, with_fp4=True))
     for acc in AMD_MAF_LOW_PRECISION:
         print(amd_maf_table(acc))
-    peaks = {"mi355x": {"bf16": 2500.0, "fp8": 5000.0, "fp4": 10100.0}}  # catalog/accelerators.toml mi355x
     for acc in AITER_LOW_PRECISION:
-        print(aiter_table(acc, acc, peaks[acc]))
+        print(aiter_table(acc, acc))
     for acc, (measured_as, why) in AITER_SAME_SILICON.items():
-        print(aiter_table(acc, measured_as, peaks[measured_as], why))
+        print(aiter_table(acc, measured_as, why))
 
 
 if __name__ == "__main__":
