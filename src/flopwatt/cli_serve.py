@@ -144,11 +144,11 @@ def _colocated_line(out: dict) -> list[str]:
 
 
 def _queue_line(m: dict, percentile: float) -> list[str]:
-    """Where prompts queue for prefill under the TTFT target: the load a replica may take and the wait."""
+    """Where prompts queue under the TTFT target: the load a replica may take and the wait."""
     if m.get("load_share", 1.0) >= 1.0:
         return []
     return [f"prompt queue: the TTFT target admits {m['load_share']:.0%} of full load (p{percentile:g} wait "
-            f"{m['ttft_queue_wait_s']:.2f} s for prefill of earlier prompts)"]
+            f"{m['ttft_queue_wait_s']:.2f} s for a free sequence slot and the prefill of earlier prompts)"]
 
 
 def serve_command(args: argparse.Namespace) -> tuple[Any, str]:

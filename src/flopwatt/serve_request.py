@@ -104,7 +104,8 @@ class ServeRequest:
                                overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve,
                                redundant_experts=self.redundant_experts, prefill_alone=self.prefill_alone,
                                token_budget=self.max_tokens_per_iteration,
-                               graph_batch_sizes=self.cuda_graph_batch_sizes, memory=self.engine_memory)
+                               graph_batch_sizes=self.cuda_graph_batch_sizes, max_sequences=self.max_batch,
+                               memory=self.engine_memory)
 
     def __post_init__(self) -> None:
         if not self.output_len >= 1:

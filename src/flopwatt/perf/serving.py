@@ -80,6 +80,9 @@ class EngineIteration:
     graph_batch_sizes: tuple[int, ...] | None = None
     """Batch sizes of the captured CUDA graphs a decode-only iteration is padded up to (TensorRT-LLM
     ``cuda_graph_config`` with ``enable_padding``): :func:`_graph_padding`; None = no padding."""
+    max_sequences: float | None = None
+    """Most sequences one scheduler runs at once (max_num_seqs, max_batch_size): under a TTFT target, arrivals
+    finding every slot taken wait for one (:mod:`flopwatt.perf.serving_slots`); None = no cap but memory."""
     memory: EngineMemory = EngineMemory()
     """What the engine keeps out of the KV cache (:mod:`flopwatt.perf.engine_memory`); the default fills
     :data:`flopwatt.perf.engine_memory.USABLE_MEMORY` of the device with weights and KV."""
@@ -307,8 +310,9 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     service time), so the batch a request shares its decode with reaches ``b + z sqrt(b)`` (normal
     approximation, z the standard normal quantile) and its TPOT and TTFT are read at that batch; the KV
     memory must hold that batch too (a request finding no free KV blocks waits, its TTFT unbounded). Under a
-    TTFT target the prompts also queue for prefill (:mod:`flopwatt.perf.serving_queue`): throughput is
-    the share of full load (``load_share``) whose quantile wait plus own TTFT meets the target.
+    TTFT target the prompts also wait for a sequence slot where the engine caps its batch
+    (:mod:`flopwatt.perf.serving_slots`) and queue for prefill (:mod:`flopwatt.perf.serving_queue`): throughput is
+    the share of full load (``load_share``) whose quantile waits plus own TTFT meet the target.
 
     ``engine.kv_reserve``: a sequence is admitted only with KV blocks for its prompt and all its output
     (TensorRT-LLM's default capacity policy GUARANTEED_NO_EVICT); otherwise blocks are taken as tokens
@@ -368,7 +372,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
                                         slo.percentile, piece)
     per_token = queue.prompt_service_s_per_token(chunk_cycle - tpot, chunk, budget_floor, pp)
-    load, wait = _prompt_queue(lengths, tpot, per_token, mean["prefill_tokens"], ttft_q, slo, pp)
+    load, wait = _prompt_queue(lengths, tpot, per_token, mean["prefill_tokens"], ttft_q, slo, pp,
+                               None if engine.max_sequences is None else (b / (ep * pp), engine.max_sequences))
     tpot_slo = slo.tpot_s
     meets = load > 0  # the TTFT target, queue included (load 0: missed even when idle)
     if tpot_slo is not None:

@@ -110,15 +110,17 @@ def wait_quantile_s(rho: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: 
 
 def max_load_share(prefill_share: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: np.ndarray,
                    own_ttft_s: np.ndarray, ttft_target_s: float, quantile: float,
-                   servers: np.ndarray | float = 1.0) -> np.ndarray:
+                   servers: np.ndarray | float = 1.0, slot_wait=None) -> np.ndarray:
     """Largest share u in [0, 1] of full-load throughput whose TTFT quantile (queue wait + the prompt's
     own TTFT) meets the target; 0 where even an empty queue misses it. ``prefill_share`` (in [0, 1]) is
-    the prefill share of a full-load cycle. Vectorised bisection."""
+    the prefill share of a full-load cycle. ``slot_wait`` (u -> s, or None): a further wait before the prompt
+    queue, for a free sequence slot (:mod:`flopwatt.perf.serving_slots`), its quantile added to the prompt
+    queue's (a bound on the quantile of the sum). Vectorised bisection."""
     share = np.asarray(prefill_share, dtype=float)
     budget = ttft_target_s - np.asarray(own_ttft_s, dtype=float)
 
     def meets(u: np.ndarray) -> np.ndarray:
-        return wait_quantile_s(u * share, mean_service_s, service_sq_s2, quantile, servers) <= budget
+        return _waits(u, share, mean_service_s, service_sq_s2, quantile, servers, slot_wait) <= budget
 
     lo, hi = np.zeros_like(share), np.ones_like(share)
     full = meets(hi)
@@ -129,13 +131,21 @@ def max_load_share(prefill_share: np.ndarray, mean_service_s: np.ndarray, servic
     return np.where(budget < 0, 0.0, np.where(full, 1.0, lo))
 
 
+def _waits(u, share, mean_service_s, service_sq_s2, quantile, servers, slot_wait) -> np.ndarray:
+    """The prompt queue's wait quantile at load share ``u``, plus the slot wait's where one is given."""
+    wait = wait_quantile_s(u * share, mean_service_s, service_sq_s2, quantile, servers)
+    return wait if slot_wait is None else wait + slot_wait(u)
+
+
 def admitted_load(share: np.ndarray, mean_service_s: np.ndarray, service_sq_s2: np.ndarray,
                   own_ttft_s: np.ndarray, ttft_target_s: float, quantile: float,
-                  servers: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(share of full load the target admits, the ``quantile`` wait there; 0 where nothing is admitted)."""
+                  servers: np.ndarray | float = 1.0, slot_wait=None) -> tuple[np.ndarray, np.ndarray]:
+    """(share of full load the target admits, the ``quantile`` wait there, slot wait included; 0 where nothing
+    is admitted)."""
     share = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
-    load = max_load_share(share, mean_service_s, service_sq_s2, own_ttft_s, ttft_target_s, quantile, servers)
-    wait = wait_quantile_s(load * share, mean_service_s, service_sq_s2, quantile, servers)
+    load = max_load_share(share, mean_service_s, service_sq_s2, own_ttft_s, ttft_target_s, quantile, servers,
+                          slot_wait)
+    wait = _waits(load, share, mean_service_s, service_sq_s2, quantile, servers, slot_wait)
     return load, np.where(load > 0, wait, 0.0)
 
 
