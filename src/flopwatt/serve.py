@@ -21,7 +21,7 @@ from flopwatt.perf import collectives as coll
 from flopwatt.perf import reasons, serving_ep, serving_run
 from flopwatt.perf.compute import DeviceRates
 from flopwatt.perf.disaggregated import DisaggHardware, DisaggPlans, evaluate_disaggregated
-from flopwatt.perf.serving import BYTES, REASONS, ServingHardware, ServingPlans, Slo, evaluate_serving
+from flopwatt.perf.serving import BYTES, REASONS, ServingHardware, ServingPlans, Slo, evaluate_serving, kv_batch_limit
 from flopwatt.perf.space import divisors
 from flopwatt.serve_cost import serving_footprint
 from flopwatt.serve_request import ServeRequest
@@ -115,6 +115,27 @@ def _plans(req: ServeRequest) -> ServingPlans:
     return ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep], overlap=overlap[keep])
 
 
+def _with_kv_limits(req: ServeRequest, plans: ServingPlans, hardware: ServingHardware,
+                    element_bytes: tuple[float, float], slo: Slo) -> ServingPlans:
+    """``plans`` plus, for each shape (tp, pp, ep, overlap), the largest batch its KV memory holds
+    (:func:`flopwatt.perf.serving.kv_batch_limit`, whole sequences per attention group) where that falls
+    between the searched batches: an engine fills the memory it has, not the grid's nearest step below."""
+    shapes = np.unique(np.stack([plans.tp, plans.pp, plans.ep, plans.overlap]).T, axis=0)
+    if not len(shapes):
+        return plans
+    tp, pp, ep, overlap = (shapes[:, i] for i in range(4))
+    limit = kv_batch_limit(req.model, hardware, (tp, pp, ep), lengths=req.lengths, element_bytes=element_bytes,
+                           slo=slo, engine=req.engine)
+    per_group = np.floor(limit / ep)
+    batch = per_group * ep
+    keep = (per_group >= np.where(overlap, 2, 1) * pp) & (per_group < BATCHES[-1])
+    keep &= _engine_admits(req, batch / (ep * pp), batch / pp)
+    keep &= ~np.isin(per_group, BATCHES)
+    extra = ServingPlans(tp=tp[keep], pp=pp[keep], batch=batch[keep], ep=ep[keep], overlap=overlap[keep].astype(bool))
+    return ServingPlans(*(np.concatenate([getattr(plans, f), getattr(extra, f)]).astype(getattr(plans, f).dtype)
+                          for f in ("tp", "pp", "batch", "ep", "overlap")))
+
+
 def _group_batches(req: ServeRequest, eps: np.ndarray) -> np.ndarray:
     """Sequences per attention group searched: ``BATCHES``, plus the caps themselves (``max_batch``, and
     ``max_replica_batch`` shared by each ``ep``), so that a run held at a stated load is searched at that load."""
@@ -191,8 +212,8 @@ def estimate_serving(req: ServeRequest, setting: Setting | None = None) -> dict:
     if not req.prompt_fits():
         raise NoFeasiblePlan(f"a prompt within the engine's {req.max_tokens_per_iteration}-token iteration budget "
                              f"(chunked prefill off; input_len {req.input_len:g})", {})
-    plans = _plans(req)
     hardware, element_bytes, slo = _setup(req)
+    plans = _with_kv_limits(req, _plans(req), hardware, element_bytes, slo)
     result = evaluate_serving(model, hardware, req.devices, plans, lengths=req.lengths,
                               element_bytes=element_bytes, slo=slo, engine=req.engine)
     if req.prompts is not None:

@@ -300,6 +300,32 @@ def _stage(model: ModelSpec, hw: ServingHardware, shape: tuple, micro, lengths, 
     return parts, streamed / pp, steady + extra_prompt
 
 
+def _kv_budget(model: ModelSpec, hw: ServingHardware, shape: tuple, lengths: Lengths,
+               element_bytes: tuple[float, float], engine: EngineIteration) -> tuple:
+    """(weight bytes per device, KV bytes one sequence holds on a device, the device's KV limit) of each plan
+    shape ``(tp, pp, ep)`` (:func:`evaluate_serving`: a reserving engine holds a slot's whole reservation)."""
+    tp, pp, ep = shape
+    weights = ep_par.weights_per_device(model, element_bytes[0], tp, ep, pp, engine.redundant_experts)
+    kv_token = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp) * model.layers / pp
+    held = lengths.slot_reserved_tokens() if engine.kv_reserve else lengths.slot_context_tokens()
+    return weights, held * kv_token, engine.memory.kv_limit_bytes(model, hw.memory_bytes, tp, pp)
+
+
+def kv_batch_limit(model: ModelSpec, hw: ServingHardware, shape: tuple, *, lengths: Lengths | tuple[float, float],
+                   element_bytes: tuple[float, float], slo: Slo = Slo(),
+                   engine: EngineIteration | None = None) -> np.ndarray:
+    """Most sequences per replica whose KV fits beside the weights in each shape ``(tp, pp, ep)``, at the SLO's
+    tail batch ``b + z sqrt(b)`` where a percentile is set (:func:`evaluate_serving`'s memory check): with
+    ``K = ep (limit - weights) / kv per sequence``, ``sqrt(b) = (-z + sqrt(z^2 + 4 K)) / 2``; 0 where the weights
+    alone overflow."""
+    engine = engine or EngineIteration()
+    shape = tuple(np.asarray(x, dtype=float) for x in shape)
+    weights, per_sequence, limit = _kv_budget(model, hw, shape, Lengths.of(lengths), element_bytes, engine)
+    room = shape[2] * np.maximum(limit - weights, 0.0) / per_sequence
+    z = max(NormalDist().inv_cdf(slo.percentile / 100.0), 0.0)
+    return np.floor(((np.sqrt(z * z + 4.0 * room) - z) / 2.0) ** 2 * (1.0 - 1e-12))
+
+
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
                      lengths: Lengths | tuple[float, float], element_bytes: tuple[float, float],
                      slo: Slo = Slo(), engine: EngineIteration | None = None) -> ServingResult:
@@ -331,10 +357,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     inp, out = lengths
     n = tp * ep * pp
     replicas = np.floor(devices / n)
-    weights = ep_par.weights_per_device(model, element_bytes[0], tp, ep, pp, engine.redundant_experts)
-    kv_token = kv_bytes_per_token_layer_on_rank(model, element_bytes[1], tp) * model.layers / pp
-    held = lengths.slot_reserved_tokens() if engine.kv_reserve else lengths.slot_context_tokens()
-    memory = weights + b / ep * held * kv_token  # an attention group keeps the KV of its own sequences
+    weights, per_sequence, limit = _kv_budget(model, hw, shape, lengths, element_bytes, engine)
+    memory = weights + b / ep * per_sequence  # an attention group keeps the KV of its own sequences
     ov = None if plans.overlap is None else np.asarray(plans.overlap, dtype=bool)
 
     def run(batch, extra_prompt: float = 0.0) -> dict:
@@ -379,8 +403,7 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     if tpot_slo is not None:
         meets &= tpot_q <= tpot_slo
     # the KV of the tail batch must fit too, else the extra requests wait for blocks and miss their TTFT
-    peak = memory if z <= 0 else memory + z * np.sqrt(b) / ep * held * kv_token
-    limit = engine.memory.kv_limit_bytes(model, hw.memory_bytes, tp, pp)
+    peak = memory if z <= 0 else memory + z * np.sqrt(b) / ep * per_sequence
     reason = np.select([replicas < 1, peak > limit, ~meets], [1, 2, 3], 0)
     throughput = replicas * b / tpot * load
     metrics = {"output_tokens_per_s": throughput, "tokens_per_s_per_device": throughput / (replicas * n),
