@@ -341,7 +341,50 @@ def test_a_benchmark_prompt_count_is_read_from_the_releases_own_client():
     benchmark client whose --num-prompts default its source cites; vLLM 0.6.0's wheel has none."""
     table = engine_catalog.engines()
     given_ = {k for k, p in table.items() if p.benchmark_prompts is not None}
-    assert given_ == {"vllm-0.8.0", "vllm-0.9.2", "vllm-0.11.0", "sglang-0.4.0", "sglang-0.4.9"}
+    assert given_ == {"vllm-0.8.0", "vllm-0.9.2", "vllm-0.11.0", "vllm-0.14.0", "vllm-0.34.0", "sglang-0.4.0",
+                      "sglang-0.4.9"}
     assert all("--num-prompts default 1000" in table[k].source for k in given_)
     assert engine_catalog.settings(table["vllm-0.11.0"]).benchmark_prompts == 1000
     assert "benchmark_prompts" not in engine_catalog.settings(table["vllm-0.11.0"]).knobs()
+
+
+def test_vllm_releases_with_async_scheduling_by_default_hide_the_per_sequence_cpu_time():
+    """vLLM 0.14.0 and 0.34.0 (release wheels' config/vllm.py): async scheduling on unless something turns it off, so
+    the 12.8 us per sequence of PR #23914 (assumed for these releases) is hidden under the GPU's step time."""
+    for release in ("vllm-0.14.0", "vllm-0.34.0"):
+        profile = engine_catalog.get(release)
+        assert profile.schedule_overlap is True and profile.per_sequence_overhead_s == 1.28e-5
+        assert "#23914" in profile.source and f"ASSUMED for {profile.release}" in profile.source
+        assert "sha256 " in profile.source and profile.retrieved == "2026-12-07"
+        s = engine_catalog.settings(profile)
+        assert s.overhead_hidden and any("12.8 us per sequence stepped, hidden" in n for n in s.notes), s.notes
+    assert not engine_catalog.settings(engine_catalog.get("vllm-0.11.0")).overhead_hidden
+
+
+def test_vllm_0140_keeps_the_0110_serving_and_memory_fields_but_overlaps():
+    """0.14.0: the same budget, batch, device rule, memory share and native sampler path as 0.11.0; only the
+    schedule overlap differs."""
+    old, new = engine_catalog.get("vllm-0.11.0"), engine_catalog.get("vllm-0.14.0")
+    same = [f for f in engine_catalog.AGREED if f != "schedule_overlap"] + [
+        "reduced_defaults_below_bytes", "reduced_defaults_accelerators", "reduced_max_num_tokens",
+        "reduced_max_batch_size"]
+    assert {f: getattr(new, f) for f in same} == {f: getattr(old, f) for f in same}
+    assert old.schedule_overlap is False and new.schedule_overlap is True
+
+
+def test_vllm_0340_sizes_its_kv_cache_another_way_so_its_memory_fields_stay_unknown():
+    """0.34.0: the extensible KV cache (sized from memory measured after warm-up) and a new sampler path: no
+    gpu_memory_utilization or sampler_bytes_per_logit; the budget holds for 70-160 GiB devices, the >= 160 GiB tier
+    is in the notes."""
+    from flopwatt import catalog
+
+    p = engine_catalog.get("vllm-0.34.0")
+    assert p.gpu_memory_utilization is None and p.sampler_bytes_per_logit is None
+    assert (p.max_num_tokens, p.max_batch_size, p.reduced_max_num_tokens, p.reduced_max_batch_size) == (
+        8192, 1024, 2048, 256)
+    assert "extensible KV cache" in p.notes and ">= 160 GiB" in p.notes and "16384" in p.notes
+    h200 = engine_catalog.settings(p, accelerator=catalog.get("accelerators", "h200-sxm-141gb"))
+    a100 = engine_catalog.settings(p, accelerator=catalog.get("accelerators", "a100-sxm4-80gb"))
+    assert (h200.max_tokens_per_iteration, h200.max_batch) == (8192, 1024)
+    assert (a100.max_tokens_per_iteration, a100.max_batch) == (2048, 256)
+    assert "no activation peak counted" in " ".join(h200.notes)
