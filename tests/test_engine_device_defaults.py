@@ -62,12 +62,12 @@ def test_reduced_values_need_the_devices_they_apply_to():
         dataclasses.replace(base, reduced_defaults_below_bytes=None, reduced_defaults_accelerators=None)
 
 
-@pytest.mark.xfail(strict=True, reason="vllm-0.14.0 and vllm-0.34.0 are profiled; whether DEFAULT_ENGINE moves to "
-                   "the newest is the lead's decision (drop this mark when it does)")
 def test_the_default_engine_is_the_newest_profiled_vllm_release_with_every_field():
     """DEFAULT_ENGINE's docstring: the newest profiled open-engine release whose source gives every field the model
-    reads. vLLM releases compare by their version numbers."""
-    fields = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill", "schedule_overlap")
+    reads, the start-up memory fields included (vllm-0.34.0 sizes its KV cache another way and leaves them unknown).
+    vLLM releases compare by their version numbers."""
+    fields = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill", "schedule_overlap",
+              "gpu_memory_utilization", "sampler_bytes_per_logit")
     releases = [p for p in engine_profiles.engines().values() if p.engine == "vllm"
                 and p.id not in engine_profiles.DEPLOYMENTS and p.release[0].isdigit()
                 and all(getattr(p, f) is not None for f in fields)]

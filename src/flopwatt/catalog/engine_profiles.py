@@ -44,10 +44,10 @@ def engines() -> dict[str, EngineProfile]:
     return load(FILENAME)
 
 
-DEFAULT_ENGINE = "vllm-0.11.0"
+DEFAULT_ENGINE = "vllm-0.14.0"
 """The engine a serving estimate assumes when none is named: the newest profiled release of an open engine
 with every field the serving model reads given by its source (KV allocation, token budget, max batch,
-chunked prefill, schedule overlap)."""
+chunked prefill, schedule overlap, and the start-up memory fields: GPU memory share, sampler bytes per logit)."""
 
 ROCM_KERNEL_NOTE = ("engine kernels on ROCm: the AMD matmul rates are best measured ones (hipBLASLt, AMD's aiter "
                     "tuner; catalog efficiency.toml), as AMD's images run them; vLLM releases leave "
