@@ -38,6 +38,7 @@ LOG = re.compile(r"closed/([\w-]+)/results/([\w-]+)/([\w.-]+)/(Offline|Server|In
 RATE = re.compile(r"'(?:Completed )?Tokens per second' ([\d.e+]+) in the log", re.IGNORECASE)
 SUMMARY = re.compile(r"summary\.csv Result ([\d.]+)\)")
 SAMPLES = re.compile(r"(?:Completed samples|Samples) per second ([\d.]+), i\.e\. ([\d.]+) generated tokens per sample")
+LLAMA8_CONFLICT = "llama3.1-8b precision conflict"  # the subset the placement section names
 LLAMA_OUTPUT_LEN = "294.45"  # the reference mean generated tokens per sample, as the earlier AMD MLPerf hold-outs
 
 
@@ -114,6 +115,46 @@ def test_plan_only_where_stated():
                 assert r["ep"] == "8" and "DP-attention8" in r["notes"], r["id"]
         else:
             assert not r["pp"] and not r["dp"] and "Plan left blank" in r["notes"], r["id"]
+
+
+def test_engine_build_from_the_systems_json():
+    """Each row quotes its system's description file (closed/<submitter>/systems/<system>.json, the one named by the
+    log path) for the engine build; the docker image is named in no file read, and the notes say so."""
+    for r in _rows():
+        submitter, system, _, _ = _log(r)
+        assert f"closed/{submitter}/systems/{system}.json" in r["notes"], r["id"]
+        assert "not named in any file read" in r["notes"], r["id"]
+
+
+def test_precision_follows_the_configuration_read():
+    """fp4 where the loaded configuration or the system description names MXFP4 weights (quoted); llama3.1-8b rows
+    carry the precision-conflict subset: fp4 only where the submitter's own llama3.1-8b YAML reads MXFP4 (marked
+    assumed: for another accelerator's file), else the results table's fp8; GB200 vLLM rows keep the declared fp8."""
+    for r in _rows():
+        _, _, bench, _ = _log(r)
+        if bench == "llama3.1-8b":
+            assert LLAMA8_CONFLICT in r["notes"] and "MXFP4 weights + FP8 KV cache" in r["notes"], r["id"]
+            if r["precision"] == "fp4":
+                assert "assumed:" in r["notes"] and "closed/MiTAC/src/llama3.1-8b" in r["notes"], r["id"]
+            else:
+                assert r["precision"] == "fp8" and "weight_data_types ('fp8')" in r["notes"], r["id"]
+        elif r["accelerator"] == "gb200":
+            assert r["precision"] == "fp8" and "conflict noted" in r["notes"], r["id"]
+        else:
+            assert r["precision"] == "fp4", r["id"]
+            if r["tp"] and bench == "gpt-oss-120b" and heldout_data.source_prefix(r) == "MP61A":
+                assert "quantization: mxfp4" in r["notes"], r["id"]
+
+
+def test_multi_node_plans_are_per_node_engines():
+    """The 9-node and 64-node rows: one engine per GPU (gpt-oss, tp 1) or per 8-GPU node (deepseek-r1, tp 8 / ep 8),
+    dp derived from the node count in notes."""
+    for r in _rows():
+        n = int(r["n_devices"])
+        if n > 8 and r["tp"]:
+            assert int(r["dp"]) == n // int(r["tp"]) and "derived" in r["notes"], r["id"]
+            assert "device_count 8 per node" in r["notes"] or "(per node)" in r["notes"] or "device_count=512" in \
+                r["notes"], r["id"]
 
 
 def test_rows_are_in_range_and_in_the_catalog():
