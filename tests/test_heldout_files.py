@@ -26,11 +26,12 @@ HOLDOUTS = {  # file -> its source prefixes (validation/DATASET_infer.md, one se
     "infer_heldout14.csv": {"OE14G", "OE14C", "OE14L"},
     "infer_heldout15.csv": {"AM15C", "AM15M", "AM15S", "AM15G", "AM15H", "AM15O", "AM15D"},
     "infer_heldout16.csv": {"OE16C", "OE16G", "OE16L"},
+    "infer_heldout17.csv": {"MP61A", "MP61M", "MP61D", "MP61S", "MP61C", "MP61R", "MP61H", "MP61O"},
 }
 SHARED_SCHEMA = {"infer_heldout6.csv", "infer_heldout7.csv", "infer_heldout8.csv", "infer_heldout9.csv",
                  "infer_heldout10.csv", "infer_heldout11.csv", "infer_heldout12.csv",
                  "infer_heldout13.csv", "infer_heldout14.csv", "infer_heldout15.csv",
-                 "infer_heldout16.csv"}
+                 "infer_heldout16.csv", "infer_heldout17.csv"}
 """Written as DATASET.md writes rows: unknown prefixes, frameworks from its list only."""
 FIRST = ["visible.csv", "mlperf_inference_v5.csv", "infer_heldout.csv", "infer_heldout2.csv"]
 
