@@ -52,6 +52,8 @@ SETS = (  # (file under validation/, --kind or None, what it is)
                             "(SPLIT_infer.md; run once)"),
     ("infer_heldout16.csv", None, "sixteenth serving held-out set, vLLM and SGLang on MI300X, H100 and H200 "
                             "(SPLIT_infer.md; run once)"),
+    ("infer_heldout17.csv", None, "seventeenth serving held-out set, MLPerf v6.1 on AMD's vLLM stack, SGLang and "
+                            "vLLM on GB200 (SPLIT_infer.md; run once)"),
     ("strong_scaling.csv", None, "MegaScale Table 2 strong scaling (held out as a whole)"),
 )
 
