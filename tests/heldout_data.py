@@ -129,6 +129,14 @@ def check_catalog_row(row: dict[str, str], max_tokens_per_s_per_device: float = 
             assert model.moe is not None and model.moe.experts == int(row["moe_experts"]), row["id"]
 
 
+def check_published_row(row: dict[str, str], max_tokens_per_s_per_device: float) -> None:
+    """Run inputs published (a plan, where all of tp, pp and dp are given, uses exactly the row's devices), MoE rows
+    carry every MoE column, and :func:`check_catalog_row`."""
+    check_run_inputs(row, plan_published=False)
+    if row["moe_experts"]:
+        assert all(row[k] for k in MOE_COLUMNS), row["id"]
+    check_catalog_row(row, max_tokens_per_s_per_device)
+
 
 def check_new_ids(path: Path, prefixes: set[str], earlier: set[str]) -> None:
     """A hold-out's ids are unique, carry exactly its own ``prefixes``, and neither its ids nor its prefixes
