@@ -73,3 +73,13 @@ def test_the_default_engine_is_the_newest_profiled_vllm_release_with_every_field
                 and all(getattr(p, f) is not None for f in fields)]
     newest = max(releases, key=lambda p: tuple(int(x) for x in p.release.split(".")))
     assert engine_profiles.DEFAULT_ENGINE == newest.id
+
+
+@pytest.mark.parametrize("fields", [{"large_defaults_from_bytes": 160 * 2**30},
+                                    {"large_max_num_tokens": 16384},
+                                    {"large_defaults_from_bytes": -1.0, "large_max_num_tokens": 16384},
+                                    {"large_defaults_from_bytes": 64 * 2**30, "large_max_num_tokens": 16384}])
+def test_large_device_defaults_need_their_memory_bound_above_the_reduced_one(fields):
+    with pytest.raises(InputError, match="large"):
+        dataclasses.replace(engine_profiles.get("vllm-0.9.2"), **fields)
+

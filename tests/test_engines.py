@@ -374,17 +374,21 @@ def test_vllm_0140_keeps_the_0110_serving_and_memory_fields_but_overlaps():
 
 def test_vllm_0340_sizes_its_kv_cache_another_way_so_its_memory_fields_stay_unknown():
     """0.34.0: the extensible KV cache (sized from memory measured after warm-up) and a new sampler path: no
-    gpu_memory_utilization or sampler_bytes_per_logit; the budget holds for 70-160 GiB devices, the >= 160 GiB tier
-    is in the notes."""
+    gpu_memory_utilization or sampler_bytes_per_logit; three device tiers (arg_utils get_batch_defaults)."""
     from flopwatt import catalog
 
     p = engine_catalog.get("vllm-0.34.0")
     assert p.gpu_memory_utilization is None and p.sampler_bytes_per_logit is None
     assert (p.max_num_tokens, p.max_batch_size, p.reduced_max_num_tokens, p.reduced_max_batch_size) == (
         8192, 1024, 2048, 256)
-    assert "extensible KV cache" in p.notes and ">= 160 GiB" in p.notes and "16384" in p.notes
+    assert "extensible KV cache" in p.notes and p.large_defaults_from_bytes == 160 * 2**30
     h200 = engine_catalog.settings(p, accelerator=catalog.get("accelerators", "h200-sxm-141gb"))
     a100 = engine_catalog.settings(p, accelerator=catalog.get("accelerators", "a100-sxm4-80gb"))
+    b200 = engine_catalog.settings(p, accelerator=catalog.get("accelerators", "b200-sxm-180gb"))
+    mi355x = engine_catalog.settings(p, accelerator=catalog.get("accelerators", "mi355x"))
     assert (h200.max_tokens_per_iteration, h200.max_batch) == (8192, 1024)
     assert (a100.max_tokens_per_iteration, a100.max_batch) == (2048, 256)
+    assert (b200.max_tokens_per_iteration, b200.max_batch) == (16384, 1024) == (mi355x.max_tokens_per_iteration,
+                                                                                 mi355x.max_batch)
+    assert any("160 GiB of memory or more" in n for n in b200.notes)
     assert "no activation peak counted" in " ".join(h200.notes)

@@ -316,21 +316,32 @@ def _overhead_note(fixed_s: float, per_sequence_s: float, hidden: bool) -> str:
 def for_device(profile: EngineProfile, accelerator: Accelerator | None) -> tuple[EngineProfile, str]:
     """``profile`` with the token budget and max batch its release sets on ``accelerator``: the reduced defaults
     on a CUDA/ROCm device under ``reduced_defaults_below_bytes`` or named in ``reduced_defaults_accelerators``
-    (vLLM V1 on an A100 or a GPU under 70 GiB), else as it is; and the note that says so (empty: unchanged)."""
-    reduced = profile.reduced_max_num_tokens is not None or profile.reduced_max_batch_size is not None
-    if not reduced or accelerator is None or accelerator.vendor not in engine_memory.GPU_WORKER_VENDORS:
+    (vLLM V1 on an A100 or a GPU under 70 GiB), the large ones on a device of ``large_defaults_from_bytes`` or more
+    (vLLM 0.34 from 160 GiB), else as it is; and the note that says so (empty: unchanged)."""
+    if accelerator is None or accelerator.vendor not in engine_memory.GPU_WORKER_VENDORS:
         return profile, ""
     below = profile.reduced_defaults_below_bytes
     small = below is not None and accelerator.hbm_bytes < below
     named = accelerator.id in (profile.reduced_defaults_accelerators or ())
-    if not (small or named):
-        return profile, ""
-    tokens = profile.reduced_max_num_tokens or profile.max_num_tokens
-    batch = profile.reduced_max_batch_size or profile.max_batch_size
-    why = ("an accelerator the profile names for them" if named
-           else f"under {below / 2**30:g} GiB of memory")
+    start = profile.large_defaults_from_bytes
+    if profile.reduced_max_num_tokens is not None or profile.reduced_max_batch_size is not None:
+        if small or named:
+            why = ("an accelerator the profile names for them" if named
+                   else f"under {below / 2**30:g} GiB of memory")
+            return _tier(profile, accelerator, why, "reduced", profile.reduced_max_num_tokens,
+                         profile.reduced_max_batch_size)
+    if start is not None and accelerator.hbm_bytes >= start:
+        return _tier(profile, accelerator, f"{start / 2**30:g} GiB of memory or more", "large",
+                     profile.large_max_num_tokens, profile.large_max_batch_size)
+    return profile, ""
+
+
+def _tier(profile: EngineProfile, accelerator: Accelerator, why: str, tier: str, tokens: int | None,
+          batch: int | None) -> tuple[EngineProfile, str]:
+    """``profile`` with a device tier's token budget and max batch (each falling back to the profile's own)."""
+    tokens, batch = tokens or profile.max_num_tokens, batch or profile.max_batch_size
     note = (f"engine defaults on {accelerator.id} ({why}): {tokens} tokens and {batch} sequences per iteration "
-            f"(profile {profile.id} reduced_max_num_tokens / reduced_max_batch_size)")
+            f"(profile {profile.id} {tier}_max_num_tokens / {tier}_max_batch_size)")
     return dataclasses.replace(profile, max_num_tokens=tokens, max_batch_size=batch), note
 
 

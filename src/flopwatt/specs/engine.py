@@ -179,6 +179,11 @@ class EngineProfile:
     """Catalog accelerators that take the reduced defaults whatever their memory (vLLM V1: the A100s)."""
     reduced_max_num_tokens: int | None = None
     reduced_max_batch_size: int | None = None
+    large_defaults_from_bytes: float | None = None
+    """Devices with at least this much memory (vLLM 0.34: 160 GiB) take ``large_max_num_tokens`` and
+    ``large_max_batch_size`` instead of ``max_num_tokens`` and ``max_batch_size``."""
+    large_max_num_tokens: int | None = None
+    large_max_batch_size: int | None = None
     mem_fraction_static_by_tp: tuple[tuple[int, float], ...] | None = None
     """SGLang's default ``mem_fraction_static`` (the share weights and KV fill) as [smallest tp, share] steps,
     tp strictly increasing from 1."""
@@ -259,3 +264,19 @@ class EngineProfile:
             raise InputError(f"{owner}.reduced_max_num_tokens", "reduced defaults together with the devices they "
                              "apply to (reduced_defaults_below_bytes or reduced_defaults_accelerators)",
                              self.reduced_max_num_tokens)
+        self._check_large_defaults(owner)
+
+    def _check_large_defaults(self, owner: str) -> None:
+        for name in ("large_max_num_tokens", "large_max_batch_size"):
+            positive_int(owner, name, getattr(self, name), allow_none=True)
+        start = self.large_defaults_from_bytes
+        if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float)) or not start > 0):
+            raise InputError(f"{owner}.large_defaults_from_bytes", "a positive number of bytes", start)
+        values = self.large_max_num_tokens is not None or self.large_max_batch_size is not None
+        if (start is not None) != values:
+            raise InputError(f"{owner}.large_max_num_tokens", "large-device defaults together with the memory they "
+                             "start from (large_defaults_from_bytes)", self.large_max_num_tokens)
+        below = self.reduced_defaults_below_bytes
+        if start is not None and below is not None and not start > below:
+            raise InputError(f"{owner}.large_defaults_from_bytes",
+                             f"more than reduced_defaults_below_bytes ({below:g})", start)
