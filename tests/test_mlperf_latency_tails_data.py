@@ -16,7 +16,7 @@ CSV = ROOT / "bench" / "data" / "mlperf_latency_tails.csv"
 COLUMNS = ["id", "round", "submitter", "system", "accelerator", "n_devices", "benchmark", "scenario", "ttft_target_s",
            "tpot_target_s", "samples_per_s", "tokens_per_s", "ttft_mean_s", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s",
            "ttft_max_s", "tpot_mean_s", "tpot_p50_s", "tpot_p90_s", "tpot_p99_s", "tpot_max_s", "tp", "pp",
-           "max_batch", "max_num_tokens", "engine", "source", "notes"]
+           "max_batch", "max_num_tokens", "engine", "precision", "source", "notes"]
 ROUNDS = {"v4.1", "v5.0", "v5.1", "v6.0"}
 SCENARIOS = {"Server", "Interactive"}
 BENCHMARKS = {"llama2-70b-99", "llama2-70b-99.9", "llama2-70b-interactive", "llama3.1-8b", "llama3.1-405b",
@@ -62,6 +62,9 @@ def test_enums_and_source_match_row():
         assert (m["sub"], m["sys"], m["scen"]) == (r["submitter"], r["system"], r["scenario"]), r["id"]
         assert m["bench"].replace("llama3_1", "llama3.1") == r["benchmark"], r["id"]
         assert "Result is : VALID" in r["notes"], r["id"]
+        # precision: the submitter's configs/<system>/<scenario>/<benchmark>.py model_fields.precision, quoted in notes
+        assert r["precision"] in {"", "fp8", "fp4"}, r["id"]
+        assert (f"precision {r['precision']}: closed/{r['submitter']}/configs/" in r["notes"]) == bool(r["precision"])
 
 
 def test_one_row_per_run():
