@@ -18,7 +18,6 @@ Run: ``python bench/latency_tails_vs_model.py``.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import statistics
 from pathlib import Path
 
@@ -82,7 +81,7 @@ def main() -> None:
         req = _request(row)
         rate = float(row["tokens_per_s"])
         at = at_measured_rate(req, rate)
-        admitted = estimate_serving(dataclasses.replace(req))["metrics"]["output_tokens_per_s"]
+        admitted = estimate_serving(req)["metrics"]["output_tokens_per_s"]
         scen = row["scenario"]
         rate_ratio.setdefault(scen, []).append(admitted / rate)
         measured_mean, measured_p99 = float(row["tpot_mean_s"]), float(row["tpot_p99_s"])
