@@ -363,13 +363,31 @@ def test_vllm_releases_with_async_scheduling_by_default_hide_the_per_sequence_cp
 
 def test_vllm_0140_keeps_the_0110_serving_and_memory_fields_but_overlaps():
     """0.14.0: the same budget, batch, device rule, memory share and native sampler path as 0.11.0; only the
-    schedule overlap differs."""
+    schedule overlap differs, on for one pipeline stage (vllm/config/vllm.py:588-628 turns it off with pp > 1)."""
     old, new = engine_catalog.get("vllm-0.11.0"), engine_catalog.get("vllm-0.14.0")
-    same = [f for f in engine_catalog.AGREED if f != "schedule_overlap"] + [
+    same = [f for f in engine_catalog.AGREED if not f.startswith("schedule_overlap")] + [
         "reduced_defaults_below_bytes", "reduced_defaults_accelerators", "reduced_max_num_tokens",
         "reduced_max_batch_size"]
     assert {f: getattr(new, f) for f in same} == {f: getattr(old, f) for f in same}
     assert old.schedule_overlap is False and new.schedule_overlap is True
+    assert new.schedule_overlap_max_pp == 1 and engine_catalog.get("vllm-0.34.0").schedule_overlap_max_pp is None
+
+
+def test_an_overlap_scheduler_off_with_pipeline_parallelism_exposes_the_cpu_time_there():
+    """EngineIteration.cycle: hidden (the longer of GPU and CPU) within the pipeline depth the scheduler runs with,
+    added beyond it; vllm-0.14.0 over 4 H100 at tp 4 / pp 1 against tp 2 / pp 2: only the second exposes it."""
+    from flopwatt import api
+    from flopwatt.perf.serving import EngineIteration
+
+    engine = EngineIteration(overhead_per_sequence_s=1e-5, overhead_hidden=True, overlap_max_pp=1)
+    gpu = np.array([0.02, 0.02])
+    assert engine.cycle(gpu, 1000.0, np.array([1.0, 2.0])) == pytest.approx([0.02, 0.03])
+    overhead = {}
+    for tp, pp in ((4, 1), (2, 2)):
+        req = api.ServeRequest(model="llama3.1-70b", accelerator="h100-sxm5-80gb", devices=4, input_len=1000,
+                               output_len=500, precision="fp8", engine="vllm-0.14.0", tp=tp, pp=pp)
+        overhead[pp] = api.serve(req).payload()["metrics"]["engine_overhead_s"]
+    assert overhead[1] == 0.0 < overhead[2]
 
 
 def test_vllm_0340_sizes_its_kv_cache_another_way_so_its_memory_fields_stay_unknown():

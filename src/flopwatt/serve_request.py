@@ -71,6 +71,8 @@ class ServeRequest:
     sequence_overhead_s: float = 0.0
     """Engine: published CPU time per iteration for each sequence one scheduler steps; 0 = none published."""
     overhead_hidden: bool = False
+    overlap_max_pp: int | None = None
+    """Engine: deepest pipeline its overlap scheduler runs with (None: any)."""
     """Engine: CPU scheduling overlaps the GPU's previous iteration (the iteration takes the longer of the two)."""
     redundant_experts: int = 0
     """Engine: redundant copies of busy experts over the EP ranks (EPLB); ep divides experts + these."""
@@ -101,7 +103,8 @@ class ServeRequest:
         """The engine's per-iteration knobs as the serving kernels take them."""
         return EngineIteration(chunk_tokens=self.prefill_chunk_tokens, overhead_s=self.iteration_overhead_s,
                                overhead_per_sequence_s=self.sequence_overhead_s,
-                               overhead_hidden=self.overhead_hidden, kv_reserve=self.kv_reserve,
+                               overhead_hidden=self.overhead_hidden, overlap_max_pp=self.overlap_max_pp,
+                               kv_reserve=self.kv_reserve,
                                redundant_experts=self.redundant_experts, prefill_alone=self.prefill_alone,
                                token_budget=self.max_tokens_per_iteration,
                                graph_batch_sizes=self.cuda_graph_batch_sizes, max_sequences=self.max_batch,

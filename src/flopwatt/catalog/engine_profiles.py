@@ -75,6 +75,7 @@ def get(engine_id: str) -> EngineProfile:
 # cuda_graph_batch_sizes is not agreed over a family: padding is a deployment's stated setting (only profiles
 # whose source states graph sizes with padding on give it), so a release without a profile is never padded.
 AGREED = ("kv_allocation", "max_num_tokens", "max_batch_size", "chunked_prefill", "cuda_graphs", "schedule_overlap",
+          "schedule_overlap_max_pp",
           "per_iteration_overhead_s", "per_sequence_overhead_s", "sampling_overhead_s", "attention_kernel",
           "gpu_memory_utilization", "sampler_bytes_per_logit", "benchmark_prompts")
 
@@ -146,6 +147,8 @@ class EngineSettings:
     iteration_overhead_s: float
     sequence_overhead_s: float
     overhead_hidden: bool
+    overlap_max_pp: int | None
+    """Deepest pipeline the overlap scheduler hides the CPU time under (None: any)."""
     prefill_alone: bool
     cuda_graph_batch_sizes: tuple[int, ...] | None
     """Captured CUDA-graph batch sizes decode-only iterations are padded to (the profile's; None = no padding)."""
@@ -283,7 +286,8 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     overhead = sum(v for v in (profile.per_iteration_overhead_s, profile.sampling_overhead_s) if v is not None)
     per_sequence = profile.per_sequence_overhead_s or 0.0
     hidden = profile.schedule_overlap is True
-    notes.append(_overhead_note(overhead, per_sequence, hidden))
+    max_pp = profile.schedule_overlap_max_pp if hidden else None
+    notes.append(_overhead_note(overhead, per_sequence, hidden, max_pp))
     alone = prefill_alone(profile)
     if alone:
         notes.append("engine prompts: prefilled in steps of their own while the decodes wait (vLLM V0 scheduler "
@@ -298,16 +302,18 @@ def settings(profile: EngineProfile, kv_allocation: str | None = None, *, limits
     notes.extend(plan_notes)
     return EngineSettings(kv_reserve=kv == "reserve", prefill_chunk_tokens=chunk, max_tokens_per_iteration=budget,
                           max_batch=batch, iteration_overhead_s=float(overhead),
-                          sequence_overhead_s=float(per_sequence), overhead_hidden=hidden,
+                          sequence_overhead_s=float(per_sequence), overhead_hidden=hidden, overlap_max_pp=max_pp,
                           prefill_alone=alone, cuda_graph_batch_sizes=graphs, engine_memory=held, **plan,
                           notes=tuple(notes), profile_id=profile.id, from_profile=taken,
                           benchmark_prompts=profile.benchmark_prompts)
 
 
-def _overhead_note(fixed_s: float, per_sequence_s: float, hidden: bool) -> str:
+def _overhead_note(fixed_s: float, per_sequence_s: float, hidden: bool, max_pp: int | None = None) -> str:
     if not fixed_s and not per_sequence_s:
         return "engine CPU time per iteration: none published, none counted"
     how = "hidden under the GPU (overlap scheduler)" if hidden else "exposed, added to the GPU's time"
+    if hidden and max_pp is not None:
+        how += f"; exposed beyond {max_pp} pipeline stage{'s' if max_pp > 1 else ''}, where the release turns it off"
     parts = ([f"{fixed_s * 1e3:.3g} ms"] if fixed_s else []) + (
         [f"{per_sequence_s * 1e6:.3g} us per sequence stepped"] if per_sequence_s else [])
     return f"engine CPU time per iteration: {' + '.join(parts)}, {how}"

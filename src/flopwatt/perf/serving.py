@@ -68,6 +68,8 @@ class EngineIteration:
     overhead_s: float = 0.0
     overhead_per_sequence_s: float = 0.0
     overhead_hidden: bool = False
+    overlap_max_pp: int | None = None
+    """Deepest pipeline the overlap scheduler runs with; deeper plans expose the CPU time (None: any depth)."""
     kv_reserve: bool = True
     """A sequence's whole KV (prompt + output) is reserved at admission (:func:`evaluate_serving`)."""
     redundant_experts: int = 0
@@ -91,13 +93,17 @@ class EngineIteration:
         """Prompt tokens prefilled per iteration for a prompt of ``input_len`` tokens."""
         return float(input_len) if self.chunk_tokens is None else min(float(input_len), float(self.chunk_tokens))
 
-    def cycle(self, gpu_s, sequences=0.0):
-        """Wall time of an iteration whose GPU work takes ``gpu_s`` while one scheduler steps ``sequences``
-        (class docstring)."""
+    def cycle(self, gpu_s, sequences=0.0, pp=1.0):
+        """Wall time of an iteration whose GPU work takes ``gpu_s`` while one scheduler steps ``sequences``, in a
+        plan of ``pp`` pipeline stages (class docstring)."""
         cpu_s = self.overhead_s + self.overhead_per_sequence_s * np.asarray(sequences, dtype=float)
         if self.overhead_s <= 0.0 and self.overhead_per_sequence_s <= 0.0:
             return gpu_s
-        return np.maximum(gpu_s, cpu_s) if self.overhead_hidden else gpu_s + cpu_s
+        if not self.overhead_hidden:
+            return gpu_s + cpu_s
+        if self.overlap_max_pp is None:
+            return np.maximum(gpu_s, cpu_s)
+        return np.where(np.asarray(pp) <= self.overlap_max_pp, np.maximum(gpu_s, cpu_s), gpu_s + cpu_s)
 
 
 def kv_bytes_per_token(model: ModelSpec, kv_bytes: float) -> float:
@@ -373,8 +379,8 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
     z = NormalDist().inv_cdf(slo.percentile / 100.0)
     tail = mean if z <= 0 else run(b + z * np.sqrt(b))
     # one scheduler per attention group steps its own sequences (engines.toml per_sequence_overhead_s)
-    tpot, tpot_q = (engine.cycle(mean["cycle_s"], b / ep),
-                    engine.cycle(tail["cycle_s"], (b + max(z, 0.0) * np.sqrt(b)) / ep))
+    tpot, tpot_q = (engine.cycle(mean["cycle_s"], b / ep, pp),
+                    engine.cycle(tail["cycle_s"], (b + max(z, 0.0) * np.sqrt(b)) / ep, pp))
     # a new prompt waits half a cycle for the next iteration, then rides ceil(inp / chunk) cycles, each
     # longer than a plain one by its chunk's share of the marginal prefill time
     chunk = engine.chunk(inp)
@@ -386,12 +392,12 @@ def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans:
         chunks = np.maximum(chunks, queue.budget_prompt_cycles(inp, b / (ep * pp), engine.token_budget))
         budget_floor = queue.leftover_budget_s_per_token(tpot, b / (ep * pp), engine.token_budget)
         piece = np.minimum(piece, np.maximum(engine.token_budget - b / (ep * pp), 1.0))
-    chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"], b / ep)
+    chunk_cycle = engine.cycle(run(b, chunk)["cycle_s"], b / ep, pp)
     ttft = 0.5 * tpot + chunks * tpot + (chunk_cycle - tpot) * inp / chunk
     if z <= 0:
         ttft_q = ttft
     else:
-        tail_chunk = engine.cycle(run(b + z * np.sqrt(b), chunk)["cycle_s"], (b + z * np.sqrt(b)) / ep)
+        tail_chunk = engine.cycle(run(b + z * np.sqrt(b), chunk)["cycle_s"], (b + z * np.sqrt(b)) / ep, pp)
         ttft_q = 0.5 * tpot_q + chunks * tpot_q + (tail_chunk - tpot_q) * inp / chunk
         tpot_q = _request_tpot_quantile(lengths, (tpot, tpot_q, chunk_cycle), chunk, mean["prefill_tokens"], z,
                                         slo.percentile, piece)

@@ -157,6 +157,9 @@ class EngineProfile:
     modelled (not stated, or padding off). A list in TOML; strictly increasing whole numbers >= 1."""
     schedule_overlap: bool | None = None
     """CPU scheduling of iteration i+1 overlaps GPU execution of iteration i by default."""
+    schedule_overlap_max_pp: int | None = None
+    """Deepest pipeline the overlap scheduler runs with (vLLM 0.14.0: 1, its async scheduling is off with pipeline
+    parallelism); None = any depth."""
     per_iteration_overhead_s: float | None = None
     """CPU time per iteration (the fixed part), only where a published profile gives it."""
     per_sequence_overhead_s: float | None = None
@@ -223,6 +226,7 @@ class EngineProfile:
         positive_int(owner, "max_num_tokens", self.max_num_tokens, allow_none=True)
         positive_int(owner, "max_batch_size", self.max_batch_size, allow_none=True)
         positive_int(owner, "benchmark_prompts", self.benchmark_prompts, allow_none=True)
+        positive_int(owner, "schedule_overlap_max_pp", self.schedule_overlap_max_pp, allow_none=True)
         for name in ("chunked_prefill", "cuda_graphs", "schedule_overlap"):
             _flag(owner, name, getattr(self, name))
         object.__setattr__(self, "cuda_graph_batch_sizes", graph_batch_sizes(
