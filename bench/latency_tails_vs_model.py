@@ -31,13 +31,12 @@ from flopwatt.perf.serving import ServingPlans, Slo, evaluate_serving
 from flopwatt.serve import ServeRequest, estimate_serving
 
 DATA = Path(__file__).with_name("data") / "mlperf_latency_tails.csv"
-MODELS = {"llama2-70b": "llama2-70b", "llama3.1-8b": "llama3.1-8b", "llama3.1-405b": "llama3.1-405b"}
 STATED = ("tp", "pp", "max_batch", "max_num_tokens", "precision")
 
 
 def _request(row: dict[str, str]) -> ServeRequest:
     """The run as a serve request: its model, request set, devices, plan, precision, p99 targets and engine limits."""
-    model_id = MODELS[row["benchmark"].replace("-99.9", "").replace("-99", "")]
+    model_id = row["benchmark"].replace("-99.9", "").replace("-99", "")  # the MLPerf task names the catalog model
     dataset = catalog.serving_dataset("mlperf-inference", model_id)
     lengths = Lengths.from_dataset(dataset, float(row["tokens_per_s"]) / float(row["samples_per_s"]))
     system = catalog.system_for(row["accelerator"])

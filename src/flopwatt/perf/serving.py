@@ -329,7 +329,8 @@ def kv_batch_limit(model: ModelSpec, hw: ServingHardware, shape: tuple, *, lengt
     weights, per_sequence, limit = _kv_budget(model, hw, shape, Lengths.of(lengths), element_bytes, engine)
     room = shape[2] * np.maximum(limit - weights, 0.0) / per_sequence
     z = max(NormalDist().inv_cdf(slo.percentile / 100.0), 0.0)
-    return np.floor(((np.sqrt(z * z + 4.0 * room) - z) / 2.0) ** 2 * (1.0 - 1e-12))
+    exact = ((np.sqrt(z * z + 4.0 * room) - z) / 2.0) ** 2
+    return np.floor(exact * (1.0 - 1e-12))  # a limit that rounds onto a whole batch from above is not taken over it
 
 
 def evaluate_serving(model: ModelSpec, hw: ServingHardware, devices: int, plans: ServingPlans, *,
