@@ -71,6 +71,12 @@ def _bytes(owner: str, name: str, value: float | None) -> None:
         raise InputError(f"{owner}.{name}", f"bytes in (0, {_MAX_BYTES_PER_ELEMENT})", value)
 
 
+def _memory_bound(owner: str, name: str, value: float | None) -> None:
+    """A device-memory bound of a defaults tier: None or a positive number of bytes."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        raise InputError(f"{owner}.{name}", "a positive number of bytes", value)
+
+
 def share_steps(field: str, value) -> tuple[tuple[int, float], ...] | None:
     """``value`` as [(smallest tp, share)] steps (tp whole, strictly increasing from 1; share in (0, 1])."""
     if value is None:
@@ -238,6 +244,7 @@ class EngineProfile:
         _overhead(owner, "per_sequence_overhead_s", self.per_sequence_overhead_s)
         _overhead(owner, "sampling_overhead_s", self.sampling_overhead_s)
         self._check_reduced_defaults(owner)
+        self._check_large_defaults(owner)
         _share(owner, "gpu_memory_utilization", self.gpu_memory_utilization)
         _bytes(owner, "sampler_bytes_per_logit", self.sampler_bytes_per_logit)
         object.__setattr__(self, "mem_fraction_static_by_tp", share_steps(
@@ -255,8 +262,7 @@ class EngineProfile:
         for name in ("reduced_max_num_tokens", "reduced_max_batch_size"):
             positive_int(owner, name, getattr(self, name), allow_none=True)
         below = self.reduced_defaults_below_bytes
-        if below is not None and (isinstance(below, bool) or not isinstance(below, (int, float)) or not below > 0):
-            raise InputError(f"{owner}.reduced_defaults_below_bytes", "a positive number of bytes", below)
+        _memory_bound(owner, "reduced_defaults_below_bytes", below)
         ids = self.reduced_defaults_accelerators
         if ids is not None:
             if not isinstance(ids, (list, tuple)) or not all(isinstance(i, str) and i for i in ids):
@@ -268,14 +274,12 @@ class EngineProfile:
             raise InputError(f"{owner}.reduced_max_num_tokens", "reduced defaults together with the devices they "
                              "apply to (reduced_defaults_below_bytes or reduced_defaults_accelerators)",
                              self.reduced_max_num_tokens)
-        self._check_large_defaults(owner)
 
     def _check_large_defaults(self, owner: str) -> None:
         for name in ("large_max_num_tokens", "large_max_batch_size"):
             positive_int(owner, name, getattr(self, name), allow_none=True)
         start = self.large_defaults_from_bytes
-        if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float)) or not start > 0):
-            raise InputError(f"{owner}.large_defaults_from_bytes", "a positive number of bytes", start)
+        _memory_bound(owner, "large_defaults_from_bytes", start)
         values = self.large_max_num_tokens is not None or self.large_max_batch_size is not None
         if (start is not None) != values:
             raise InputError(f"{owner}.large_max_num_tokens", "large-device defaults together with the memory they "
