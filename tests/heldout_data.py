@@ -129,10 +129,11 @@ def check_catalog_row(row: dict[str, str], max_tokens_per_s_per_device: float = 
             assert model.moe is not None and model.moe.experts == int(row["moe_experts"]), row["id"]
 
 
-def check_published_row(row: dict[str, str], max_tokens_per_s_per_device: float) -> None:
-    """Run inputs published (a plan, where all of tp, pp and dp are given, uses exactly the row's devices), MoE rows
-    carry every MoE column, and :func:`check_catalog_row`."""
-    check_run_inputs(row, plan_published=False)
+def check_published_row(row: dict[str, str], max_tokens_per_s_per_device: float,
+                        plan_published: bool = False) -> None:
+    """Run inputs published (:func:`check_run_inputs`: the plan required with ``plan_published``, else checked only
+    where all of tp, pp and dp are given), MoE rows carry every MoE column, and :func:`check_catalog_row`."""
+    check_run_inputs(row, plan_published=plan_published)
     if row["moe_experts"]:
         assert all(row[k] for k in MOE_COLUMNS), row["id"]
     check_catalog_row(row, max_tokens_per_s_per_device)
@@ -184,6 +185,8 @@ PRINTED = re.compile(r"Printed: (\d+) successful requests, total input tokens (\
 
 FIXED, FULL_LOAD, BATCH = "FIXED LOAD", "FULL LOAD", "BATCH"
 """Run-kind markers of the shared-schema open-engine hold-outs (thirteenth onward), at the start of a row's notes."""
+BATCH_RUN = re.compile(r"BATCH \((\d+) prompts in one batch")
+"""The one-batch run-kind marker (prompts)."""
 BATCH_LATENCY = re.compile(r"batch latency ([\d.]+) s")
 """A one-batch row's recorded batch latency, as its notes quote it."""
 TOTAL_RATE = re.compile(r"total-token throughput ([\d.]+) tokens/s")
@@ -209,6 +212,20 @@ def check_fixed_load(row: dict[str, str]) -> None:
     assert f"micro_batch = stated max concurrency {conc} per replica" in row["notes"], row["id"]
     assert int(row["micro_batch"]) * int(row["dp"]) == conc, row["id"]
     assert prompts >= MIN_PROMPTS_PER_SLOT * conc, row["id"]
+
+
+def check_run_kind(row: dict[str, str]) -> tuple[str, int | None]:
+    """(run kind, prompts; None for a fixed load) of an open-engine row, each kind checked: :func:`check_fixed_load`,
+    :func:`check_full_load`, or one batch of B prompts: ``offline`` and micro_batch = B."""
+    kind = open_engine_kind(row)
+    if kind == FIXED:
+        check_fixed_load(row)
+        return kind, None
+    if kind == FULL_LOAD:
+        return kind, check_full_load(row)
+    prompts = int(BATCH_RUN.search(row["notes"]).group(1))
+    assert row["scenario"] == "offline" and int(row["micro_batch"]) == prompts, row["id"]
+    return kind, prompts
 
 
 def check_full_load(row: dict[str, str]) -> int:
@@ -258,11 +275,8 @@ def check_rows_in_range_and_catalog(rows: list[dict[str, str]], max_tokens_per_s
     """Every row publishes devices, the plan, precision and both lengths, MoE rows all MoE columns; its value is a
     physical rate and its accelerator and model are in the catalog (or the row carries the architecture)."""
     for r in rows:
-        check_run_inputs(r)
         assert r["input_len"], r["id"]
-        if r["moe_experts"]:
-            assert all(r[k] for k in MOE_COLUMNS), r["id"]
-        check_catalog_row(r, max_tokens_per_s_per_device)
+        check_published_row(r, max_tokens_per_s_per_device, plan_published=True)
 
 
 def stated_load(row: dict[str, str]) -> tuple[int | None, int]:

@@ -41,7 +41,6 @@ ACCELERATORS = {"a100-sxm4-40gb", "a100-sxm4-80gb", "h100-sxm5-80gb", "h800-sxm5
 """The focus's accelerators: DATASET.md's NVIDIA SXM parts, MI300X, and MI325X/MI355X by their catalog ids."""
 SCENARIOS = {"max_load", "offline"}
 ENGINE = re.compile(r"^Engine (vLLM|SGLang) v?\d+\.\d+\.\d+(\.post\d+)? ")
-BATCH_RUN = re.compile(r"BATCH \((\d+) prompts in one batch")
 AS_COLLECTED = {"OE16C": 8, "OE16G": 9, "OE16L": 7}  # rows per source, as DATASET_infer.md reports them
 GLM_46_SHAPE_FROM = "GLM-4.5"  # the OE16G rows carry GLM-4.5's catalog shape (assumed, stated in their notes)
 
@@ -58,7 +57,7 @@ def _in_flight(row: dict[str, str]) -> int | None:
     if kind == FIXED:
         return heldout_data.stated_load(row)[0]
     if kind == BATCH:
-        return int(BATCH_RUN.search(row["notes"]).group(1))
+        return int(heldout_data.BATCH_RUN.search(row["notes"]).group(1))
     return None
 
 
@@ -116,15 +115,9 @@ def test_run_kind_matches_micro_batch_scenario_and_prompt_counts():
     and at least 2x as many prompts. One batch of B prompts: ``offline`` and micro_batch = B. A full load: ``max_load``,
     micro_batch blank and 300+ prompts at once."""
     for r in _rows():
-        kind = heldout_data.open_engine_kind(r)
-        if kind == FIXED:
-            heldout_data.check_fixed_load(r)
-        elif kind == FULL_LOAD:
-            prompts = heldout_data.check_full_load(r)
+        kind, prompts = heldout_data.check_run_kind(r)
+        if kind == FULL_LOAD:
             assert f"'Peak concurrent requests: {prompts}.00'" in r["notes"], r["id"]
-        else:
-            prompts = int(BATCH_RUN.search(r["notes"]).group(1))
-            assert r["scenario"] == "offline" and int(r["micro_batch"]) == prompts, r["id"]
 
 
 def test_output_lengths_are_said_fixed_or_sampled():
